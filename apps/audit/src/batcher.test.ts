@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Batcher } from "./batcher.js";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function recorder() {
+  const batches: number[][] = [];
+  return { batches, write: async (items: number[]) => void batches.push(items) };
+}
+
+describe("Batcher", () => {
+  it("writes as soon as a batch is full", async () => {
+    const { batches, write } = recorder();
+    const batcher = new Batcher({ maxSize: 3, maxDelayMs: 1_000, write });
+    const added = [1, 2, 3, 4].map((n) => batcher.add(n));
+    await Promise.all(added.slice(0, 3));
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(batcher.size).toBe(1);
+  });
+
+  it("writes a partial batch after the delay, and not before", async () => {
+    const { batches, write } = recorder();
+    const batcher = new Batcher({ maxSize: 100, maxDelayMs: 50, write });
+    let done = false;
+    const added = Promise.all([batcher.add(1), batcher.add(2)]).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(49);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await added;
+    expect(batches).toEqual([[1, 2]]);
+  });
+
+  it("fails every item of a batch whose write fails, and carries on", async () => {
+    let fail = true;
+    const batcher = new Batcher<number>({
+      maxSize: 2,
+      maxDelayMs: 10,
+      write: async () => {
+        if (fail) throw new Error("mongo down");
+      },
+    });
+    const results = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    await expect(Promise.all([batcher.add(3), batcher.add(4)])).resolves.toBeDefined();
+  });
+
+  it("drains what is buffered and waits for writes in flight", async () => {
+    const { batches, write } = recorder();
+    const batcher = new Batcher({ maxSize: 10, maxDelayMs: 60_000, write });
+    const added = batcher.add(7);
+    await batcher.drain();
+    await added;
+    expect(batches).toEqual([[7]]);
+  });
+
+  it("writes one batch at a time when told, the next holding what arrived meanwhile", async () => {
+    const batches: number[][] = [];
+    let release = () => {};
+    const write = (items: number[]) => {
+      batches.push(items);
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const batcher = new Batcher({ maxSize: 2, maxDelayMs: 10, write, maxConcurrentWrites: 1 });
+    const added = [1, 2, 3, 4, 5].map((n) => batcher.add(n));
+    await vi.advanceTimersByTimeAsync(20);
+    expect(batches).toEqual([[1, 2]]);
+    release();
+    await Promise.all(added.slice(0, 2));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    release();
+    await vi.advanceTimersByTimeAsync(20);
+    release();
+    await Promise.all(added);
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it("refuses a batch size below 1", () => {
+    expect(() => new Batcher({ maxSize: 0, maxDelayMs: 1, write: async () => undefined })).toThrow(
+      RangeError,
+    );
+  });
+});

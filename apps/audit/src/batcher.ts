@@ -1,0 +1,92 @@
+/** Options of {@link Batcher}. */
+export interface BatcherOptions<T> {
+  /** A batch is written as soon as it holds this many items. */
+  maxSize: number;
+  /** Longest an item waits for its batch to fill before the batch is written anyway, in ms. */
+  maxDelayMs: number;
+  /** Writes one batch. Rejecting fails every item of the batch. */
+  write: (items: T[]) => Promise<void>;
+  /**
+   * Batches written at once; default no limit. Items that arrive while this many are being written wait,
+   * and go out as the next batch as soon as one write ends.
+   */
+  maxConcurrentWrites?: number;
+}
+
+interface Pending<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Groups items into batches by size or age, whichever comes first. {@link add} resolves once the batch
+ * holding the item is written, so a message can be acknowledged only after its record is stored.
+ * Batches are written concurrently, up to `maxConcurrentWrites`; the caller bounds how many items are
+ * outstanding (by prefetch).
+ */
+export class Batcher<T> {
+  readonly #options: BatcherOptions<T>;
+  #pending: Pending<T>[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #writing = new Set<Promise<void>>();
+  /** A flush found every write slot taken: the next write to end flushes. */
+  #deferred = false;
+
+  constructor(options: BatcherOptions<T>) {
+    if (!(options.maxSize >= 1)) throw new RangeError("maxSize must be at least 1");
+    this.#options = options;
+  }
+
+  /** Items buffered for the next batch. */
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (this.#pending.length >= this.#options.maxSize) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.maxDelayMs);
+    });
+  }
+
+  /** Writes what is buffered now, and waits for every batch being written. */
+  async drain(): Promise<void> {
+    do {
+      this.#flush();
+      await Promise.allSettled([...this.#writing]);
+    } while (this.#pending.length > 0);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    // At the limit: the write that ends first flushes what waits.
+    if (this.#writing.size >= (this.#options.maxConcurrentWrites ?? Infinity)) {
+      this.#deferred = true;
+      return;
+    }
+    const batch = this.#pending.splice(0, this.#options.maxSize);
+    if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#options.maxDelayMs);
+    const writing = Promise.resolve()
+      .then(() => this.#options.write(batch.map((p) => p.item)))
+      .then(
+        () => {
+          for (const p of batch) p.resolve();
+        },
+        (err: unknown) => {
+          for (const p of batch) p.reject(err);
+        },
+      )
+      .finally(() => {
+        this.#writing.delete(writing);
+        if (this.#deferred) {
+          this.#deferred = false;
+          this.#flush();
+        }
+      });
+    this.#writing.add(writing);
+  }
+}

@@ -1,0 +1,206 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type Attempt,
+  AttemptSchema,
+  type Delivery,
+  DeliverySchema,
+  type DeliveryState,
+  type EventSummary,
+  EventSummarySchema,
+} from "@herald/contracts";
+import { Collections, type EventDocument } from "@herald/platform";
+import type { Collection, Db } from "mongodb";
+import type { DeliveryStatus } from "./delivery-state.js";
+
+// Shapes of the collections audit reads and writes. Field names are snake_case as stored; enums are
+// stored as their numbers. An unset time is an absent field, never null: FerretDB drops nulls written
+// by $setOnInsert, and one shape on both servers keeps queries honest.
+
+/** One delivery attempt, written once: `_id` is the attempt id, so a redelivered record is a no-op. */
+export interface AttemptDocument {
+  _id: string;
+  tenant_id: string;
+  event_id: string;
+  endpoint_id: string;
+  attempt_number: number;
+  /** herald.v1.AttemptTrigger */
+  trigger: number;
+  success: boolean;
+  response_status: number;
+  response_body: string;
+  latency_ms: number;
+  /** herald.v1.ErrorClass */
+  error_class: number;
+  error_message: string;
+  attempt_time: Date;
+  /** Absent when no retry is due. */
+  next_attempt_time?: Date;
+  url: string;
+}
+
+/** The status of one event at one endpoint; `_id` is {@link deliveryId}. */
+export interface DeliveryDocument {
+  _id: string;
+  tenant_id: string;
+  event_id: string;
+  endpoint_id: string;
+  /** herald.v1.DeliveryState */
+  state: number;
+  attempt_count: number;
+  /** With `last_attempt_time`, the key that orders attempts (see nextDeliveryState). */
+  last_attempt_number: number;
+  /** Absent until an attempt is recorded. */
+  last_attempt_time?: Date;
+  /** Absent when nothing is due. */
+  next_attempt_time?: Date;
+  last_response_status: number;
+  update_time: Date;
+  /** Incremented by every update: read-modify-write updates filter on it (optimistic concurrency). */
+  version: number;
+}
+
+/** Where routing sent an event; `endpoint_ids` is empty when it matched no endpoint. */
+export interface EventRouteDocument {
+  _id: string;
+  tenant_id: string;
+  endpoint_ids: string[];
+  /** The first time the event was routed. */
+  route_time: Date;
+}
+
+/** An event as ingest stores it. Audit only reads it. */
+
+export function attemptsCollection(db: Db): Collection<AttemptDocument> {
+  return db.collection<AttemptDocument>(Collections.attempts);
+}
+
+export function deliveriesCollection(db: Db): Collection<DeliveryDocument> {
+  return db.collection<DeliveryDocument>(Collections.deliveries);
+}
+
+export function eventRoutesCollection(db: Db): Collection<EventRouteDocument> {
+  return db.collection<EventRouteDocument>(Collections.eventRoutes);
+}
+
+/** `_id` of the delivery of an event to an endpoint. */
+export function deliveryId(eventId: string, endpointId: string): string {
+  return `${eventId}:${endpointId}`;
+}
+
+export function attemptToDocument(attempt: Attempt): AttemptDocument {
+  return {
+    _id: attempt.id,
+    tenant_id: attempt.tenantId,
+    event_id: attempt.eventId,
+    endpoint_id: attempt.endpointId,
+    attempt_number: attempt.attemptNumber,
+    trigger: attempt.trigger,
+    success: attempt.success,
+    response_status: attempt.responseStatus,
+    response_body: attempt.responseBody,
+    latency_ms: attempt.latencyMs,
+    error_class: attempt.errorClass,
+    error_message: attempt.errorMessage,
+    attempt_time: attempt.attemptTime ? timestampDate(attempt.attemptTime) : new Date(0),
+    ...(attempt.nextAttemptTime ? { next_attempt_time: timestampDate(attempt.nextAttemptTime) } : {}),
+    url: attempt.url,
+  };
+}
+
+export function attemptFromDocument(doc: AttemptDocument): Attempt {
+  return create(AttemptSchema, {
+    id: doc._id,
+    tenantId: doc.tenant_id,
+    eventId: doc.event_id,
+    endpointId: doc.endpoint_id,
+    attemptNumber: doc.attempt_number,
+    trigger: doc.trigger,
+    success: doc.success,
+    responseStatus: doc.response_status,
+    responseBody: doc.response_body,
+    latencyMs: doc.latency_ms,
+    errorClass: doc.error_class,
+    errorMessage: doc.error_message,
+    attemptTime: timestampFromDate(doc.attempt_time),
+    nextAttemptTime: doc.next_attempt_time ? timestampFromDate(doc.next_attempt_time) : undefined,
+    url: doc.url,
+  });
+}
+
+export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
+  return create(DeliverySchema, {
+    tenantId: doc.tenant_id,
+    eventId: doc.event_id,
+    endpointId: doc.endpoint_id,
+    state: doc.state,
+    attemptCount: doc.attempt_count,
+    lastAttemptTime: doc.last_attempt_time ? timestampFromDate(doc.last_attempt_time) : undefined,
+    nextAttemptTime: doc.next_attempt_time ? timestampFromDate(doc.next_attempt_time) : undefined,
+    lastResponseStatus: doc.last_response_status,
+    updateTime: timestampFromDate(doc.update_time),
+  });
+}
+
+export function statusOfDelivery(doc: DeliveryDocument): DeliveryStatus {
+  return {
+    state: doc.state as DeliveryState,
+    attemptCount: doc.attempt_count,
+    lastAttemptNumber: doc.last_attempt_number,
+    lastAttemptTime: doc.last_attempt_time ?? null,
+    nextAttemptTime: doc.next_attempt_time ?? null,
+    lastResponseStatus: doc.last_response_status,
+  };
+}
+
+type StatusFields = Pick<
+  DeliveryDocument,
+  | "state"
+  | "attempt_count"
+  | "last_attempt_number"
+  | "last_attempt_time"
+  | "next_attempt_time"
+  | "last_response_status"
+>;
+
+/** The fields of a delivery document that hold its {@link DeliveryStatus}; unset times are left out. */
+export function statusFields(status: DeliveryStatus): StatusFields {
+  return {
+    state: status.state,
+    attempt_count: status.attemptCount,
+    last_attempt_number: status.lastAttemptNumber,
+    ...(status.lastAttemptTime ? { last_attempt_time: status.lastAttemptTime } : {}),
+    ...(status.nextAttemptTime ? { next_attempt_time: status.nextAttemptTime } : {}),
+    last_response_status: status.lastResponseStatus,
+  };
+}
+
+/** The $unset that removes the times {@link statusFields} leaves out, or nothing. */
+export function unsetStatusFields(status: DeliveryStatus): { $unset?: Record<string, ""> } {
+  const unset: Record<string, ""> = {};
+  if (!status.lastAttemptTime) unset.last_attempt_time = "";
+  if (!status.nextAttemptTime) unset.next_attempt_time = "";
+  return Object.keys(unset).length > 0 ? { $unset: unset } : {};
+}
+
+export function eventSummaryFromDocument(
+  doc: EventDocument,
+  route?: EventRouteDocument | null,
+): EventSummary {
+  return create(EventSummarySchema, {
+    id: doc._id,
+    tenantId: doc.tenant_id,
+    eventType: doc.event_type,
+    channels: doc.channels ?? [],
+    idempotencyKey: doc.idempotency_key ?? "",
+    createTime: timestampFromDate(doc.create_time),
+    routed: Boolean(route),
+    endpointIds: route?.endpoint_ids ?? [],
+  });
+}
+
+/** The payload bytes of a stored event. */
+export function payloadOf(doc: EventDocument): Uint8Array {
+  const binary = doc.payload;
+  return new Uint8Array(binary.buffer.subarray(0, binary.position));
+}

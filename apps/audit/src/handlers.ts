@@ -1,0 +1,157 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  type AuditService,
+  GetEventResponseSchema,
+  ListAttemptsResponseSchema,
+  ListEventsResponseSchema,
+  RecoverResponseSchema,
+  RedeliverResponseSchema,
+  RedriveResponseSchema,
+  Scope,
+} from "@herald/contracts";
+import { authorizeTenant, NotFoundError, principalOf } from "@herald/platform";
+import { trace } from "@opentelemetry/api";
+import {
+  attemptFromDocument,
+  deliveryFromDocument,
+  eventSummaryFromDocument,
+  payloadOf,
+} from "./documents.js";
+import {
+  listAttemptsQuery,
+  listEventsQuery,
+  REPLAY_LIMIT,
+  type ReplayQuery,
+  recoverQuery,
+  redriveQuery,
+  requireId,
+  toPage,
+} from "./queries.js";
+import type { Replayer } from "./replay.js";
+import type { AuditStore } from "./store.js";
+
+/** What the AuditService handlers need. */
+export interface AuditHandlerDeps {
+  store: AuditStore;
+  replayer: Replayer;
+  /** Clock for due times and update times; default the system clock. */
+  now?: () => Date;
+  /** Most deliveries one Recover or Redrive call publishes; default {@link REPLAY_LIMIT}. */
+  replayLimit?: number;
+}
+
+/**
+ * The AuditService. Every call is scoped to `tenant_id`: the key must be an admin key or hold
+ * audit:read on that tenant, and every query filters on the tenant, so ids of another tenant's events
+ * or endpoints are NOT_FOUND.
+ */
+export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof AuditService> {
+  const { store, replayer } = deps;
+  const now = deps.now ?? (() => new Date());
+  const replayLimit = deps.replayLimit ?? REPLAY_LIMIT;
+
+  const replayAll = async (query: ReplayQuery) => {
+    if (query.endpointId !== undefined && !(await store.hasEndpoint(query.tenantId, query.endpointId))) {
+      throw new NotFoundError("endpoint", query.endpointId);
+    }
+    const found = await store.findReplayable(query);
+    const requeued = await replayer.replayDeliveries(query.tenantId, found.slice(0, query.limit), now());
+    return { requeued, truncated: found.length > query.limit };
+  };
+
+  return {
+    async listAttempts(req, ctx) {
+      authorize(ctx, req.tenantId);
+      const query = listAttemptsQuery(req);
+      annotate({ tenantId: req.tenantId, eventId: req.eventId, endpointId: req.endpointId });
+      const page = toPage(await store.listAttempts(query), query, (d) => ({
+        time: d.attempt_time,
+        id: d._id,
+      }));
+      return create(ListAttemptsResponseSchema, {
+        attempts: page.items.map(attemptFromDocument),
+        nextPageToken: page.nextPageToken,
+      });
+    },
+
+    async getEvent(req, ctx) {
+      const tenantId = authorize(ctx, req.tenantId);
+      const eventId = requireId("event_id", req.eventId);
+      annotate({ tenantId, eventId });
+      const [event, route, deliveries] = await Promise.all([
+        store.findEvent(tenantId, eventId),
+        store.findRoute(tenantId, eventId),
+        store.deliveriesOfEvent(tenantId, eventId),
+      ]);
+      if (!event) throw new NotFoundError("event", eventId);
+      return create(GetEventResponseSchema, {
+        event: eventSummaryFromDocument(event, route),
+        payload: payloadOf(event),
+        deliveries: deliveries.map(deliveryFromDocument),
+      });
+    },
+
+    async listEvents(req, ctx) {
+      authorize(ctx, req.tenantId);
+      const query = listEventsQuery(req);
+      annotate({ tenantId: req.tenantId });
+      const page = toPage(await store.listEvents(query), query, (e) => ({ time: e.create_time, id: e._id }));
+      // One query for the page's routes: FerretDB has no $lookup.
+      const routes = await store.findRoutes(
+        req.tenantId,
+        page.items.map((e) => e._id),
+      );
+      return create(ListEventsResponseSchema, {
+        events: page.items.map((e) => eventSummaryFromDocument(e, routes.get(e._id))),
+        nextPageToken: page.nextPageToken,
+      });
+    },
+
+    async redeliver(req, ctx) {
+      const tenantId = authorize(ctx, req.tenantId);
+      const eventId = requireId("event_id", req.eventId);
+      const endpointId = requireId("endpoint_id", req.endpointId);
+      annotate({ tenantId, eventId, endpointId });
+      const [event, hasEndpoint, delivery] = await Promise.all([
+        store.findEvent(tenantId, eventId),
+        store.hasEndpoint(tenantId, endpointId),
+        store.findDelivery({ tenantId, eventId, endpointId }),
+      ]);
+      if (!event) throw new NotFoundError("event", eventId);
+      if (!hasEndpoint) throw new NotFoundError("endpoint", endpointId);
+      await replayer.replay(event, endpointId, delivery?.attempt_count ?? 0, now());
+      return create(RedeliverResponseSchema);
+    },
+
+    async recover(req, ctx) {
+      authorize(ctx, req.tenantId);
+      const query = recoverQuery(req, now(), replayLimit);
+      annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
+      return create(RecoverResponseSchema, await replayAll(query));
+    },
+
+    async redrive(req, ctx) {
+      authorize(ctx, req.tenantId);
+      const query = redriveQuery(req, replayLimit);
+      annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
+      return create(RedriveResponseSchema, await replayAll(query));
+    },
+  };
+}
+
+/** Checks `tenant_id` is given and the caller may read it; returns it. */
+function authorize(ctx: HandlerContext, tenantId: string): string {
+  requireId("tenant_id", tenantId);
+  authorizeTenant(principalOf(ctx), tenantId, Scope.AUDIT_READ);
+  return tenantId;
+}
+
+/** Puts the ids a call is about on the RPC's span. Never payloads. */
+function annotate(ids: { tenantId: string; eventId?: string; endpointId?: string }): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.setAttribute("herald.tenant_id", ids.tenantId);
+  if (ids.eventId) span.setAttribute("herald.event_id", ids.eventId);
+  if (ids.endpointId) span.setAttribute("herald.endpoint_id", ids.endpointId);
+}

@@ -1,0 +1,25 @@
+export type { BatcherOptions } from "./batcher.js";
+export { Batcher } from "./batcher.js";
+export type { AuditConfig } from "./config.js";
+export { configSchema } from "./config.js";
+export type { AttemptOutcome, DeliveryStatus } from "./delivery-state.js";
+export { attemptOutcome, nextDeliveryState, PENDING_STATUS } from "./delivery-state.js";
+export type {
+  AttemptDocument,
+  DeliveryDocument,
+  EventRouteDocument,
+} from "./documents.js";
+export {
+  attemptsCollection,
+  deliveriesCollection,
+  deliveryId,
+  eventRoutesCollection,
+} from "./documents.js";
+export type { AuditHandlerDeps } from "./handlers.js";
+export { createAuditHandlers } from "./handlers.js";
+export type { AuditConsumerOptions } from "./record-writer.js";
+export { consumeAuditRecords, writeAuditRecords } from "./record-writer.js";
+export { Replayer, replayTask } from "./replay.js";
+export { auditIndexes, auditService } from "./service.js";
+export type { DeliveryRef, RouteRecord } from "./store.js";
+export { AuditStore } from "./store.js";

@@ -1,0 +1,4 @@
+import { main } from "@herald/platform";
+import { auditService } from "./service.js";
+
+await main(auditService);

@@ -1,0 +1,279 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AttemptTrigger,
+  AuditRecordSchema,
+  DeliveryState,
+  ErrorClass,
+  RoutingRecordSchema,
+} from "@herald/contracts";
+import { ProtoPublisher, type RunningService, runService, topologyNames } from "@herald/platform";
+import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
+import { type Db, MongoClient } from "mongodb";
+import { Connection } from "rabbitmq-client";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
+import { auditService } from "./service.js";
+
+const env = testEnv({ AUDIT_BATCH_SIZE: "100", AUDIT_BATCH_DELAY_MS: "20" });
+const names = topologyNames(env.AMQP_NAMESPACE);
+const T0 = Date.parse("2025-01-01T00:00:00Z");
+let service: RunningService;
+let mongo: MongoClient;
+let db: Db;
+let rabbit: Connection;
+let publisher: ProtoPublisher;
+
+beforeAll(async () => {
+  service = await runService(auditService, env);
+  mongo = new MongoClient(env.MONGO_URL as string);
+  db = mongo.db(env.MONGO_DB);
+  rabbit = new Connection(env.AMQP_URL);
+  publisher = new ProtoPublisher(rabbit);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await publisher?.close();
+  await rabbit?.close();
+  await mongo?.close();
+  await cleanupTestEnv(env);
+});
+
+type RecordInit = MessageInitShape<typeof AuditRecordSchema>;
+
+async function publishAll(records: RecordInit[]): Promise<void> {
+  await Promise.all(
+    records.map((record) =>
+      publisher.publish(
+        { exchange: names.exchanges.attempts },
+        AuditRecordSchema,
+        create(AuditRecordSchema, record),
+      ),
+    ),
+  );
+}
+
+function attemptRecord(
+  tenantId: string,
+  eventId: string,
+  endpointId: string,
+  n: number,
+  state: DeliveryState,
+  options: { id?: string; at?: number; trigger?: AttemptTrigger } = {},
+): RecordInit {
+  const success = state === DeliveryState.SUCCEEDED;
+  return {
+    state,
+    record: {
+      case: "attempt",
+      value: {
+        id: options.id ?? `${eventId}-${endpointId}-${n}`,
+        tenantId,
+        eventId,
+        endpointId,
+        attemptNumber: n,
+        trigger: options.trigger ?? AttemptTrigger.SCHEDULED,
+        success,
+        responseStatus: success ? 200 : 500 + n,
+        responseBody: success ? "ok" : "oops",
+        latencyMs: 12,
+        errorClass: success ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
+        errorMessage: success ? "" : "HTTP 50x",
+        attemptTime: timestampFromDate(new Date(options.at ?? T0 + n * 1_000)),
+        nextAttemptTime:
+          state === DeliveryState.FAILED ? timestampFromDate(new Date(T0 + (n + 1) * 1_000)) : undefined,
+        url: "https://example.com/hook",
+      },
+    },
+  };
+}
+
+function routingRecord(tenantId: string, eventId: string, endpointIds: string[]): RecordInit {
+  return {
+    record: {
+      case: "routing",
+      value: create(RoutingRecordSchema, {
+        tenantId,
+        eventId,
+        eventType: "order.created",
+        endpointIds,
+        routeTime: timestampFromDate(new Date(T0)),
+      }),
+    },
+  };
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+async function queueDepth(queue: string): Promise<number> {
+  const ch = await rabbit.acquire();
+  try {
+    return (await ch.queueDeclare({ queue, passive: true })).messageCount;
+  } finally {
+    await ch.close();
+  }
+}
+
+describe("the audit record consumer", () => {
+  it("writes 500 attempts out of order and with duplicates: none lost, none twice, final states right", async () => {
+    // 100 deliveries (20 events × 5 endpoints) of 5 attempts each: 4 failures, then dead.
+    const records: RecordInit[] = [];
+    for (let e = 0; e < 20; e++) {
+      for (let p = 0; p < 5; p++) {
+        for (let n = 1; n <= 5; n++) {
+          const state = n < 5 ? DeliveryState.FAILED : DeliveryState.DEAD;
+          records.push(attemptRecord("t1", `bulk-e${e}`, `ep${p}`, n, state));
+        }
+      }
+    }
+    const duplicates = shuffle(records).slice(0, 100);
+    await publishAll(shuffle([...records, ...duplicates]));
+
+    const attempts = attemptsCollection(db);
+    const deliveries = deliveriesCollection(db);
+    await vi
+      .waitFor(
+        async () => {
+          expect(await attempts.countDocuments({ tenant_id: "t1", event_id: /^bulk-/ })).toBe(500);
+          expect(
+            await deliveries.countDocuments({
+              event_id: /^bulk-/,
+              state: DeliveryState.DEAD,
+              attempt_count: 5,
+            }),
+          ).toBe(100);
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .catch(async (err) => {
+        console.log(
+          "DEBUG",
+          await deliveries
+            .find({ event_id: /^bulk-/, $or: [{ state: { $ne: 4 } }, { attempt_count: { $ne: 5 } }] })
+            .toArray(),
+        );
+        throw err;
+      });
+    expect(await deliveries.countDocuments({ event_id: /^bulk-/ })).toBe(100);
+    await vi.waitFor(async () => expect(await queueDepth(names.queues.auditAttempts)).toBe(0));
+
+    expect(await attempts.findOne({ _id: "bulk-e3-ep2-4" })).toEqual({
+      _id: "bulk-e3-ep2-4",
+      tenant_id: "t1",
+      event_id: "bulk-e3",
+      endpoint_id: "ep2",
+      attempt_number: 4,
+      trigger: AttemptTrigger.SCHEDULED,
+      success: false,
+      response_status: 504,
+      response_body: "oops",
+      latency_ms: 12,
+      error_class: ErrorClass.HTTP_STATUS,
+      error_message: "HTTP 50x",
+      attempt_time: new Date(T0 + 4_000),
+      next_attempt_time: new Date(T0 + 5_000),
+      url: "https://example.com/hook",
+    });
+    const delivery = await deliveries.findOne({ _id: "bulk-e3:ep2" });
+    expect(delivery).toMatchObject({
+      tenant_id: "t1",
+      event_id: "bulk-e3",
+      endpoint_id: "ep2",
+      state: DeliveryState.DEAD,
+      attempt_count: 5,
+      last_attempt_number: 5,
+      last_attempt_time: new Date(T0 + 5_000),
+      last_response_status: 505,
+    });
+    expect(delivery).not.toHaveProperty("next_attempt_time");
+    expect(delivery?.update_time).toBeInstanceOf(Date);
+  });
+
+  it("creates PENDING deliveries and the route from a routing record, without overwriting later states", async () => {
+    // The attempt overtakes the routing record.
+    await publishAll([attemptRecord("t1", "routed-1", "epA", 1, DeliveryState.SUCCEEDED)]);
+    await vi.waitFor(async () =>
+      expect((await deliveriesCollection(db).findOne({ _id: "routed-1:epA" }))?.state).toBe(
+        DeliveryState.SUCCEEDED,
+      ),
+    );
+    await publishAll([
+      routingRecord("t1", "routed-1", ["epA", "epB"]),
+      routingRecord("t1", "routed-1", ["epA", "epB"]),
+      routingRecord("t1", "routed-none", []),
+    ]);
+    await vi.waitFor(async () =>
+      expect(await eventRoutesCollection(db).countDocuments({ tenant_id: "t1" })).toBe(2),
+    );
+    expect(await eventRoutesCollection(db).findOne({ _id: "routed-1" })).toEqual({
+      _id: "routed-1",
+      tenant_id: "t1",
+      endpoint_ids: ["epA", "epB"],
+      route_time: new Date(T0),
+    });
+    expect(await eventRoutesCollection(db).findOne({ _id: "routed-none" })).toMatchObject({
+      endpoint_ids: [],
+    });
+    const deliveries = await deliveriesCollection(db)
+      .find({ event_id: "routed-1" })
+      .sort({ endpoint_id: 1 })
+      .toArray();
+    expect(deliveries.map((d) => [d.endpoint_id, d.state, d.attempt_count])).toEqual([
+      ["epA", DeliveryState.SUCCEEDED, 1],
+      ["epB", DeliveryState.PENDING, 0],
+    ]);
+    expect(deliveries[1]).toMatchObject({ last_attempt_number: 0, last_response_status: 0, version: 0 });
+    expect(deliveries[1]).not.toHaveProperty("last_attempt_time");
+    expect(await deliveriesCollection(db).countDocuments({ event_id: "routed-none" })).toBe(0);
+  });
+
+  it("keeps SUCCEEDED against a late duplicate failure, and moves on for a newer manual attempt", async () => {
+    await publishAll([attemptRecord("t1", "final-1", "epA", 1, DeliveryState.SUCCEEDED, { at: T0 })]);
+    const state = async () => (await deliveriesCollection(db).findOne({ _id: "final-1:epA" }))?.state;
+    await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.SUCCEEDED));
+    await publishAll([
+      attemptRecord("t1", "final-1", "epA", 1, DeliveryState.FAILED, { id: "final-dup", at: T0 + 5_000 }),
+    ]);
+    await vi.waitFor(async () =>
+      expect(await attemptsCollection(db).findOne({ _id: "final-dup" })).not.toBeNull(),
+    );
+    expect(await state()).toBe(DeliveryState.SUCCEEDED);
+    await publishAll([
+      attemptRecord("t1", "final-1", "epA", 2, DeliveryState.DEAD, { trigger: AttemptTrigger.MANUAL }),
+    ]);
+    await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.DEAD));
+  });
+
+  it("drops a malformed record instead of retrying it", async () => {
+    await publishAll([
+      { record: { case: "attempt", value: { tenantId: "t-bad", eventId: "e", endpointId: "p" } } },
+      attemptRecord("t-bad", "good", "p", 1, DeliveryState.SUCCEEDED),
+    ]);
+    await vi.waitFor(async () =>
+      expect(await attemptsCollection(db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+    );
+    await vi.waitFor(async () => expect(await queueDepth(names.queues.auditAttempts)).toBe(0));
+  });
+
+  it("creates its indexes", async () => {
+    const keys = async (collection: string) => (await db.collection(collection).indexes()).map((i) => i.key);
+    expect(await keys("attempts")).toEqual(
+      expect.arrayContaining([
+        { tenant_id: 1, attempt_time: -1, _id: -1 },
+        { tenant_id: 1, event_id: 1 },
+        { tenant_id: 1, endpoint_id: 1, attempt_time: -1 },
+      ]),
+    );
+    expect(await keys("deliveries")).toEqual(
+      expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 }]),
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AttemptTrigger,
+  AuditRecordSchema,
+  EventSummarySchema,
+  RoutingRecordSchema,
+} from "@herald/contracts";
+import type { EventDocument } from "@herald/platform";
+import { Binary } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { eventSummaryFromDocument, payloadOf } from "./documents.js";
+import { recordProblem } from "./record-writer.js";
+import { replayTask } from "./replay.js";
+
+describe("recordProblem", () => {
+  const attempt = {
+    id: "a1",
+    tenantId: "t1",
+    eventId: "e1",
+    endpointId: "ep1",
+    attemptTime: timestampFromDate(new Date()),
+  };
+
+  it("accepts complete records", () => {
+    expect(
+      recordProblem(create(AuditRecordSchema, { record: { case: "attempt", value: attempt } })),
+    ).toBeUndefined();
+    const routing = create(RoutingRecordSchema, { tenantId: "t1", eventId: "e1" });
+    expect(
+      recordProblem(create(AuditRecordSchema, { record: { case: "routing", value: routing } })),
+    ).toBeUndefined();
+  });
+
+  it("names what is missing", () => {
+    const without = (field: keyof typeof attempt) =>
+      recordProblem(
+        create(AuditRecordSchema, { record: { case: "attempt", value: { ...attempt, [field]: undefined } } }),
+      );
+    expect(without("id")).toBe("attempt without id");
+    expect(without("endpointId")).toContain("endpoint");
+    expect(without("attemptTime")).toBe("attempt without attempt_time");
+    expect(recordProblem(create(AuditRecordSchema))).toBe("empty record");
+    const routing = create(RoutingRecordSchema, { eventId: "e1" });
+    expect(
+      recordProblem(create(AuditRecordSchema, { record: { case: "routing", value: routing } })),
+    ).toContain("tenant");
+  });
+});
+
+describe("events", () => {
+  const payload = new TextEncoder().encode('{"a":  1}');
+  const event: EventDocument = {
+    _id: "e1",
+    tenant_id: "t1",
+    event_type: "order.created",
+    payload: new Binary(payload),
+    channels: ["eu"],
+    dedupe_key: "e1",
+    create_time: new Date("2025-01-01T00:00:00Z"),
+    published: true,
+  };
+
+  it("become a manual replay task, due now, carrying the exact payload", () => {
+    const now = new Date("2025-02-01T00:00:00Z");
+    const task = replayTask(event, "ep1", 4, now);
+    expect(task).toMatchObject({
+      eventId: "e1",
+      tenantId: "t1",
+      endpointId: "ep1",
+      eventType: "order.created",
+      attempt: 4,
+      eventTime: timestampFromDate(event.create_time),
+      dueTime: timestampFromDate(now),
+      trigger: AttemptTrigger.MANUAL,
+    });
+    expect(task.payload).toEqual(payload);
+    expect(payloadOf(event)).toEqual(payload);
+  });
+
+  it("summarise as routed only with a route", () => {
+    expect(eventSummaryFromDocument(event)).toEqual(
+      create(EventSummarySchema, {
+        id: "e1",
+        tenantId: "t1",
+        eventType: "order.created",
+        channels: ["eu"],
+        createTime: timestampFromDate(event.create_time),
+      }),
+    );
+    const routed = eventSummaryFromDocument(event, {
+      _id: "e1",
+      tenant_id: "t1",
+      endpoint_ids: [],
+      route_time: new Date(),
+    });
+    expect(routed.routed).toBe(true);
+    expect(routed.endpointIds).toEqual([]);
+  });
+});

@@ -1,0 +1,146 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type AuditRecord, AuditRecordSchema } from "@herald/contracts";
+import type { Logger } from "@herald/platform";
+import { consumeProto, type TopologyNames } from "@herald/platform";
+import { trace } from "@opentelemetry/api";
+import type { Connection, Consumer } from "rabbitmq-client";
+import { Batcher } from "./batcher.js";
+import { forEachLimit } from "./concurrency.js";
+import { type AttemptOutcome, attemptOutcome } from "./delivery-state.js";
+import { attemptToDocument, deliveryId } from "./documents.js";
+import type { AuditStore, DeliveryRef, RouteRecord } from "./store.js";
+
+/** Deliveries updated at once while writing a batch. */
+const DELIVERY_UPDATE_CONCURRENCY = 16;
+
+/** Why a record cannot be stored, or undefined when it can. */
+export function recordProblem(record: AuditRecord): string | undefined {
+  switch (record.record.case) {
+    case "attempt": {
+      const a = record.record.value;
+      if (!a.id) return "attempt without id";
+      if (!a.tenantId || !a.eventId || !a.endpointId) return "attempt without tenant, event or endpoint id";
+      if (!a.attemptTime) return "attempt without attempt_time";
+      return undefined;
+    }
+    case "routing": {
+      const r = record.record.value;
+      if (!r.tenantId || !r.eventId) return "routing record without tenant or event id";
+      return undefined;
+    }
+    default:
+      return "empty record";
+  }
+}
+
+/**
+ * Writes one batch of audit records: the attempts (duplicates skipped), the routes with their PENDING
+ * deliveries, then each touched delivery once with all of its attempts of the batch. Every step is
+ * idempotent, so writing a batch again after a crash is harmless.
+ */
+export async function writeAuditRecords(store: AuditStore, records: AuditRecord[], now: Date): Promise<void> {
+  const attempts = [];
+  const routes: RouteRecord[] = [];
+  const byDelivery = new Map<string, { ref: DeliveryRef; outcomes: AttemptOutcome[] }>();
+  for (const record of records) {
+    if (record.record.case === "attempt") {
+      const attempt = record.record.value;
+      attempts.push(attemptToDocument(attempt));
+      const key = deliveryId(attempt.eventId, attempt.endpointId);
+      let group = byDelivery.get(key);
+      if (!group) {
+        group = {
+          ref: { tenantId: attempt.tenantId, eventId: attempt.eventId, endpointId: attempt.endpointId },
+          outcomes: [],
+        };
+        byDelivery.set(key, group);
+      }
+      group.outcomes.push(attemptOutcome(attempt, record.state));
+    } else if (record.record.case === "routing") {
+      const routing = record.record.value;
+      routes.push({
+        tenantId: routing.tenantId,
+        eventId: routing.eventId,
+        endpointIds: [...new Set(routing.endpointIds)],
+        routeTime: routing.routeTime ? timestampDate(routing.routeTime) : now,
+      });
+    }
+  }
+  await store.insertAttempts(attempts);
+  await store.recordRoutes(routes, now);
+  // Also for attempts that were already stored: the crash that caused the redelivery may have come
+  // before their delivery was updated.
+  await forEachLimit([...byDelivery.values()], DELIVERY_UPDATE_CONCURRENCY, (group) =>
+    store.applyOutcomes(group.ref, group.outcomes, now),
+  );
+}
+
+/** Options of {@link consumeAuditRecords}. */
+export interface AuditConsumerOptions {
+  names: TopologyNames;
+  logger: Logger;
+  store: AuditStore;
+  /** Records per MongoDB write. */
+  batchSize: number;
+  /** Longest a record waits for its batch to fill, in ms. */
+  batchDelayMs: number;
+  /** Clock for `update_time`; default the system clock. */
+  now?: () => Date;
+}
+
+/**
+ * Consumes `audit.attempts`, writing records in batches. A message is acked only once its batch is
+ * written, so a crash loses nothing; the redelivered records are then skipped as duplicates. Twice the
+ * batch size is prefetched and handled at once, so one batch can fill while the previous one is
+ * written.
+ */
+export function consumeAuditRecords(
+  rabbit: Connection,
+  options: AuditConsumerOptions,
+): { consumer: Consumer; batcher: Batcher<AuditRecord> } {
+  const now = options.now ?? (() => new Date());
+  const { logger, store } = options;
+  const batcher = new Batcher<AuditRecord>({
+    maxSize: options.batchSize,
+    maxDelayMs: options.batchDelayMs,
+    // One batch at a time: concurrent batches made FerretDB's writers contend for its one write lock
+    // (many small batches, each slower), while records that wait meanwhile make the next batch fuller.
+    maxConcurrentWrites: 1,
+    write: async (records) => {
+      await writeAuditRecords(store, records, now());
+      logger.debug({ records: records.length }, "audit records written");
+    },
+  });
+  const inFlight = options.batchSize * 2;
+  const consumer = consumeProto(rabbit, {
+    names: options.names,
+    queue: options.names.queues.auditAttempts,
+    schema: AuditRecordSchema,
+    prefetch: inFlight,
+    concurrency: inFlight,
+    logger,
+    handler: async (record, meta) => {
+      const problem = recordProblem(record);
+      if (problem) {
+        // Retrying cannot fix a malformed record; acking drops it, with a trace in the log.
+        logger.warn({ problem, messageId: meta.messageId }, "malformed audit record dropped");
+        return;
+      }
+      annotateSpan(record);
+      await batcher.add(record);
+    },
+  });
+  return { consumer, batcher };
+}
+
+function annotateSpan(record: AuditRecord): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  const value = record.record.value;
+  if (!value) return;
+  span.setAttributes({
+    "herald.tenant_id": value.tenantId,
+    "herald.event_id": value.eventId,
+    ...(record.record.case === "attempt" ? { "herald.endpoint_id": record.record.value.endpointId } : {}),
+  });
+}

@@ -1,0 +1,338 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { DeliveryState } from "@herald/contracts";
+import {
+  type EndpointDocument,
+  type EventDocument,
+  endpointsCollection,
+  eventsCollection,
+  isDuplicateKeyError,
+  KeyedSerializer,
+} from "@herald/platform";
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  MongoBulkWriteError,
+  type OptionalUnlessRequiredId,
+} from "mongodb";
+import {
+  type AttemptOutcome,
+  type DeliveryStatus,
+  nextDeliveryState,
+  PENDING_STATUS,
+} from "./delivery-state.js";
+import {
+  type AttemptDocument,
+  attemptsCollection,
+  type DeliveryDocument,
+  deliveriesCollection,
+  deliveryId,
+  type EventRouteDocument,
+  eventRoutesCollection,
+  statusFields,
+  statusOfDelivery,
+  unsetStatusFields,
+} from "./documents.js";
+import type { PageQuery, ReplayQuery } from "./queries.js";
+
+/** Names one delivery. */
+export interface DeliveryRef {
+  tenantId: string;
+  eventId: string;
+  endpointId: string;
+}
+
+/** Where routing sent one event. */
+export interface RouteRecord {
+  tenantId: string;
+  eventId: string;
+  endpointIds: string[];
+  routeTime: Date;
+}
+
+/** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
+const MAX_UPDATE_ROUNDS = 20;
+
+/** The projection that keeps an event's payload out of list queries. */
+const WITHOUT_PAYLOAD = { projection: { payload: 0 } } as const;
+
+/**
+ * Every MongoDB access of the audit service. FerretDB has no transactions, so each write is a single
+ * idempotent document operation: inserts keyed by natural ids, upserts with $setOnInsert, and
+ * optimistic read-modify-write on a version field.
+ *
+ * The version guard makes concurrent writers (several audit instances) safe on MongoDB. FerretDB
+ * checks an update's filter and writes the document in separate steps, so two racing guarded updates
+ * can both succeed there; within one instance, updates of one delivery are therefore also serialized.
+ */
+export class AuditStore {
+  readonly #attempts: Collection<AttemptDocument>;
+  readonly #deliveries: Collection<DeliveryDocument>;
+  readonly #routes: Collection<EventRouteDocument>;
+  readonly #events: Collection<EventDocument>;
+  readonly #endpoints: Collection<EndpointDocument>;
+  readonly #deliveryWrites = new KeyedSerializer();
+
+  constructor(db: Db) {
+    this.#attempts = attemptsCollection(db);
+    this.#deliveries = deliveriesCollection(db);
+    this.#routes = eventRoutesCollection(db);
+    this.#events = eventsCollection(db);
+    this.#endpoints = endpointsCollection(db);
+  }
+
+  /**
+   * Inserts attempts; those already stored (same `_id`: a redelivered record) are skipped. Returns how
+   * many were new.
+   */
+  async insertAttempts(docs: AttemptDocument[]): Promise<number> {
+    if (docs.length === 0) return 0;
+    try {
+      const result = await this.#attempts.insertMany(docs, { ordered: false });
+      return result.insertedCount;
+    } catch (err) {
+      if (onlyDuplicateKeys(err)) return err.insertedCount;
+      throw err;
+    }
+  }
+
+  /**
+   * Records where events were routed, and creates a PENDING delivery per endpoint. Nothing is
+   * overwritten: a delivery an attempt already reached keeps its state, and routing the same event again
+   * (a redelivered event) only adds endpoints.
+   *
+   * Both are inserts first, as an insert is one cheap write on every MongoDB wire server while an upsert
+   * is a query and a write (which FerretDB answers with a collection scan); only the routes that already
+   * existed are merged with an upsert, and a delivery that already exists is left as it is.
+   */
+  async recordRoutes(records: RouteRecord[], now: Date): Promise<void> {
+    if (records.length === 0) return;
+    const routes: EventRouteDocument[] = records.map((r) => ({
+      _id: r.eventId,
+      tenant_id: r.tenantId,
+      endpoint_ids: r.endpointIds,
+      route_time: r.routeTime,
+    }));
+    const existingRoutes = await insertNew(this.#routes, routes);
+    if (existingRoutes.length > 0) {
+      const merges: AnyBulkWriteOperation<EventRouteDocument>[] = existingRoutes.map((i) => {
+        const r = records[i] as RouteRecord;
+        return {
+          updateOne: {
+            filter: { _id: r.eventId },
+            update: {
+              $setOnInsert: { tenant_id: r.tenantId },
+              $addToSet: { endpoint_ids: { $each: r.endpointIds } },
+              $min: { route_time: r.routeTime },
+            },
+            upsert: true,
+          },
+        };
+      });
+      // Two upserts of one new _id racing each other make one fail with a duplicate key: the document
+      // exists either way.
+      await this.#routes.bulkWrite(merges, { ordered: false }).catch(ignoreDuplicateKeys);
+    }
+    const deliveries: DeliveryDocument[] = records.flatMap((r) =>
+      r.endpointIds.map((endpointId) => ({
+        _id: deliveryId(r.eventId, endpointId),
+        tenant_id: r.tenantId,
+        event_id: r.eventId,
+        endpoint_id: endpointId,
+        ...statusFields(PENDING_STATUS),
+        update_time: now,
+        version: 0,
+      })),
+    );
+    await insertNew(this.#deliveries, deliveries);
+  }
+
+  /**
+   * Folds attempt outcomes into a delivery's status with {@link nextDeliveryState}: read, compute,
+   * write back only if the version read is still current, else again. Returns whether it changed.
+   */
+  applyOutcomes(ref: DeliveryRef, outcomes: AttemptOutcome[], now: Date): Promise<boolean> {
+    const _id = deliveryId(ref.eventId, ref.endpointId);
+    return this.#deliveryWrites.run(_id, () => this.#applyOutcomes(_id, ref, outcomes, now));
+  }
+
+  async #applyOutcomes(
+    _id: string,
+    ref: DeliveryRef,
+    outcomes: AttemptOutcome[],
+    now: Date,
+  ): Promise<boolean> {
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const doc = await this.#deliveries.findOne({ _id });
+      const current = doc ? statusOfDelivery(doc) : undefined;
+      const next = outcomes.reduce<DeliveryStatus | undefined>(nextDeliveryState, current);
+      if (next === undefined || next === current) return false;
+      if (!doc) {
+        try {
+          await this.#deliveries.insertOne({
+            _id,
+            tenant_id: ref.tenantId,
+            event_id: ref.eventId,
+            endpoint_id: ref.endpointId,
+            ...statusFields(next),
+            update_time: now,
+            version: 0,
+          });
+          return true;
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+        }
+      } else {
+        const result = await this.#deliveries.updateOne(
+          { _id, version: doc.version },
+          {
+            $set: { ...statusFields(next), update_time: now },
+            ...unsetStatusFields(next),
+            $inc: { version: 1 },
+          },
+        );
+        if (result.matchedCount === 1) return true;
+      }
+      // Lost a race with another writer of the same delivery: back off a little and read again.
+      await sleep(Math.random() * 2 * (round + 1));
+    }
+    throw new Error(`delivery ${_id}: gave up after ${MAX_UPDATE_ROUNDS} conflicting updates`);
+  }
+
+  /**
+   * Marks a delivery PENDING because attempt `attemptNumber` was just published for it, unless that
+   * attempt (or a later one) is already recorded: a fast manual attempt must not be undone.
+   */
+  markPending(ref: DeliveryRef, attemptNumber: number, now: Date): Promise<void> {
+    const _id = deliveryId(ref.eventId, ref.endpointId);
+    return this.#deliveryWrites.run(_id, () => this.#markPending(_id, ref, attemptNumber, now));
+  }
+
+  async #markPending(_id: string, ref: DeliveryRef, attemptNumber: number, now: Date): Promise<void> {
+    try {
+      await this.#deliveries.updateOne(
+        { _id, attempt_count: { $lt: attemptNumber } },
+        {
+          $set: { state: DeliveryState.PENDING, next_attempt_time: now, update_time: now },
+          $setOnInsert: {
+            tenant_id: ref.tenantId,
+            event_id: ref.eventId,
+            endpoint_id: ref.endpointId,
+            attempt_count: 0,
+            last_attempt_number: 0,
+            last_response_status: 0,
+          },
+          $inc: { version: 1 },
+        },
+        { upsert: true },
+      );
+    } catch (err) {
+      // The filter missed an existing document, so the upsert clashed with it: the attempt is recorded.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  findEvent(tenantId: string, eventId: string): Promise<EventDocument | null> {
+    return this.#events.findOne({ _id: eventId, tenant_id: tenantId });
+  }
+
+  /** Events of the tenant among `eventIds`, with payloads. */
+  findEvents(tenantId: string, eventIds: string[]): Promise<EventDocument[]> {
+    return this.#events.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
+  }
+
+  findRoute(tenantId: string, eventId: string): Promise<EventRouteDocument | null> {
+    return this.#routes.findOne({ _id: eventId, tenant_id: tenantId });
+  }
+
+  /** Routes of the tenant's events among `eventIds`, by event id. */
+  async findRoutes(tenantId: string, eventIds: string[]): Promise<Map<string, EventRouteDocument>> {
+    if (eventIds.length === 0) return new Map();
+    const routes = await this.#routes.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
+    return new Map(routes.map((r) => [r._id, r]));
+  }
+
+  /** Whether the tenant has this endpoint. Only the id is read: endpoint secrets stay in MongoDB. */
+  async hasEndpoint(tenantId: string, endpointId: string): Promise<boolean> {
+    const found = await this.#endpoints.findOne(
+      { _id: endpointId, tenant_id: tenantId },
+      { projection: { _id: 1 } },
+    );
+    return found !== null;
+  }
+
+  /** The ids among `endpointIds` that are endpoints of the tenant. */
+  async existingEndpointIds(tenantId: string, endpointIds: string[]): Promise<Set<string>> {
+    const found = await this.#endpoints
+      .find({ _id: { $in: endpointIds }, tenant_id: tenantId }, { projection: { _id: 1 } })
+      .toArray();
+    return new Set(found.map((e) => e._id));
+  }
+
+  findDelivery(ref: DeliveryRef): Promise<DeliveryDocument | null> {
+    return this.#deliveries.findOne({
+      _id: deliveryId(ref.eventId, ref.endpointId),
+      tenant_id: ref.tenantId,
+    });
+  }
+
+  deliveriesOfEvent(tenantId: string, eventId: string): Promise<DeliveryDocument[]> {
+    return this.#deliveries
+      .find({ tenant_id: tenantId, event_id: eventId })
+      .sort({ endpoint_id: 1 })
+      .toArray();
+  }
+
+  /** One more than a page, so the caller knows whether another page follows. */
+  listAttempts(query: PageQuery<AttemptDocument>): Promise<AttemptDocument[]> {
+    return this.#attempts
+      .find(query.filter)
+      .sort(query.sort)
+      .limit(query.pageSize + 1)
+      .toArray();
+  }
+
+  /** One more than a page, without payloads. */
+  listEvents(query: PageQuery<EventDocument>): Promise<EventDocument[]> {
+    return this.#events
+      .find(query.filter, WITHOUT_PAYLOAD)
+      .sort(query.sort)
+      .limit(query.pageSize + 1)
+      .toArray();
+  }
+
+  /** Up to `limit + 1` deliveries to replay: the extra one tells the result was truncated. */
+  findReplayable(query: ReplayQuery): Promise<DeliveryDocument[]> {
+    return this.#deliveries
+      .find(query.filter)
+      .sort(query.sort)
+      .limit(query.limit + 1)
+      .toArray();
+  }
+}
+
+/**
+ * Inserts the documents that do not exist yet (unordered: one duplicate does not stop the others) and
+ * returns the indexes of those whose `_id` was already taken.
+ */
+async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<number[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return [];
+  } catch (err) {
+    if (!onlyDuplicateKeys(err)) throw err;
+    const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    return writeErrors.map((e) => e.index);
+  }
+}
+
+function onlyDuplicateKeys(err: unknown): err is MongoBulkWriteError {
+  if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) return false;
+  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  return writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
+}
+
+function ignoreDuplicateKeys(err: unknown): void {
+  if (!onlyDuplicateKeys(err)) throw err;
+}

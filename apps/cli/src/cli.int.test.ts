@@ -1,0 +1,487 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Receiver, startReceiver } from "../../../test/e2e/support/receiver.js";
+import { type Stack, startStack } from "../../../test/e2e/support/stack.js";
+
+// The built CLI against a whole Herald (the four services as processes, from their dist/): run
+// `npx nx run-many -t build` first. One stack for the file; the tests run in order and build on each
+// other (tenant → key → endpoint → events → replays → teardown).
+
+const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let stack: Stack;
+let receiver: Receiver;
+let adminKey: string;
+let tenantKey = "";
+let tenantKeyId = "";
+let endpointId = "";
+let eventId = "";
+let workDir = "";
+
+/** Runs `node dist/main.js …` with only the given HERALD_* variables (and the stack's URLs). */
+function herald(
+  args: string[],
+  options: { key?: string; stdin?: string; env?: Record<string, string> } = {},
+) {
+  return new Promise<Result>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HERALD_API_KEY: options.key ?? adminKey,
+          HERALD_ROUTING_URL: stack.url("routing"),
+          HERALD_INGEST_URL: stack.url("ingest"),
+          HERALD_AUDIT_URL: stack.url("audit"),
+          ...options.env,
+        },
+        timeout: 20_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+    else child.stdin?.end();
+  });
+}
+
+/** Runs a command that must succeed; fails with its stderr otherwise. */
+async function ok(args: string[], options: Parameters<typeof herald>[1] = {}): Promise<string> {
+  const result = await herald(args, options);
+  expect(result.code, `herald ${args.join(" ")}: ${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+/** Runs `args` with --json and parses stdout as one JSON document. */
+async function json<T = Record<string, unknown>>(args: string[], options: Parameters<typeof herald>[1] = {}) {
+  return JSON.parse(await ok(["--json", ...args], options)) as T;
+}
+
+/** Re-runs `probe` until it returns a value. */
+async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+interface EventJson {
+  event: { id: string; routed: boolean; endpointIds: string[] };
+  deliveries: Array<{ endpointId: string; state: string; attemptCount: number }>;
+  attempts: Array<{ id: string; success: boolean; responseStatus: number; trigger: string }>;
+}
+
+/** `events get --json` once the delivery of `id` to the endpoint is in `state`. */
+function eventInState(id: string, state: string): Promise<EventJson> {
+  return eventually(async () => {
+    const result = await herald(["--json", "events", "get", id, "--tenant", "acme"], { key: tenantKey });
+    if (result.code !== 0) return undefined;
+    const doc = JSON.parse(result.stdout) as EventJson;
+    return doc.deliveries.some((d) => d.endpointId === endpointId && d.state === state) ? doc : undefined;
+  }, `delivery of ${id} ${state}`);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx nx run-many -t build\` first`);
+  [stack, receiver, workDir] = await Promise.all([
+    startStack(),
+    startReceiver(),
+    mkdtemp(join(tmpdir(), "herald-cli-")),
+  ]);
+  adminKey = stack.env.HERALD_ADMIN_KEY as string;
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([
+    stack?.stop(),
+    receiver?.close(),
+    workDir && rm(workDir, { recursive: true, force: true }),
+  ]);
+});
+
+describe("herald CLI against a running Herald", () => {
+  it("creates, lists, shows and updates a tenant", async () => {
+    const created = await ok([
+      "tenants",
+      "create",
+      "acme",
+      "--name",
+      "Acme",
+      "--rate-limit",
+      "100",
+      "--retry-schedule",
+      "1s,2s",
+    ]);
+    expect(created).toMatch(/id:\s+acme/);
+    expect(created).toMatch(/state:\s+enabled/);
+    expect(created).toMatch(/retry schedule:\s+1s,2s/);
+
+    const list = await ok(["tenants", "list"]);
+    expect(list.split("\n")[0]).toMatch(/^ID\s+NAME\s+STATE/);
+    expect(list).toMatch(/acme\s+Acme\s+enabled\s+100/);
+
+    // Only --max-payload-bytes: the rate limit and schedule are kept (settings are replaced whole).
+    const updated = await json<{ tenant: { name: string; settings: Record<string, unknown> } }>([
+      "tenants",
+      "update",
+      "acme",
+      "--name",
+      "Acme Inc",
+      "--max-payload-bytes",
+      "100000",
+    ]);
+    expect(updated.tenant.name).toBe("Acme Inc");
+    expect(updated.tenant.settings).toEqual({
+      rateLimitPerSecond: 100,
+      maxPayloadBytes: 100000,
+      retrySchedule: { delays: ["1s", "2s"] },
+    });
+  });
+
+  it("creates a key, printing its token once, and lists keys without it", async () => {
+    const human = await ok([
+      "keys",
+      "create",
+      "--name",
+      "acme publisher",
+      "--tenant",
+      "acme",
+      "--scope",
+      "events:publish",
+    ]);
+    expect(human).toContain("API key token (shown only now");
+    const token = /^(hk_\S+)$/m.exec(human)?.[1] ?? "";
+    expect(token).toMatch(/^hk_[0-9a-f]+_/);
+
+    const created = await json<{ apiKey: { id: string; scopes: string[] }; token: string }>([
+      "keys",
+      "create",
+      "--name",
+      "acme ops",
+      "--tenant",
+      "acme",
+      "--scope",
+      "events:publish,endpoints:manage",
+      "--scope",
+      "audit:read",
+    ]);
+    tenantKey = created.token;
+    tenantKeyId = created.apiKey.id;
+    expect(created.apiKey.scopes).toEqual([
+      "SCOPE_EVENTS_PUBLISH",
+      "SCOPE_ENDPOINTS_MANAGE",
+      "SCOPE_AUDIT_READ",
+    ]);
+
+    const list = await ok(["keys", "list", "--tenant", "acme"]);
+    expect(list).toMatch(
+      new RegExp(
+        `${tenantKeyId}\\s+acme ops\\s+acme\\s+events:publish,endpoints:manage,audit:read\\s+active`,
+      ),
+    );
+    expect(list).not.toContain(tenantKey);
+    expect(list).not.toContain(token);
+  });
+
+  it("creates, lists and shows an endpoint with the tenant's key", async () => {
+    const created = await json<{
+      endpoint: { id: string; headers: Record<string, string>; eventTypes: string[] };
+    }>(
+      [
+        "endpoints",
+        "create",
+        "--tenant",
+        "acme",
+        "--url",
+        receiver.url,
+        "--event-type",
+        "order.*",
+        "--header",
+        "X-Team=ops",
+        "--retry-schedule",
+        "1s",
+      ],
+      { key: tenantKey },
+    );
+    endpointId = created.endpoint.id;
+    expect(created.endpoint.eventTypes).toEqual(["order.*"]);
+    expect(created.endpoint.headers).toEqual({ "X-Team": "ops" });
+
+    expect(await ok(["endpoints", "list", "--tenant", "acme"], { key: tenantKey })).toMatch(
+      new RegExp(`${endpointId}\\s+${receiver.url}\\s+enabled\\s+order\\.\\*`),
+    );
+    const shown = await ok(["endpoints", "get", endpointId, "--tenant", "acme"], { key: tenantKey });
+    expect(shown).toMatch(/headers:\s+X-Team=ops/);
+    expect(shown).toMatch(/retry schedule:\s+1s/);
+
+    const updated = await ok(
+      [
+        "endpoints",
+        "update",
+        endpointId,
+        "--tenant",
+        "acme",
+        "--description",
+        "orders",
+        "--max-concurrency",
+        "4",
+      ],
+      { key: tenantKey },
+    );
+    expect(updated).toMatch(/description:\s+orders/);
+    expect(updated).toMatch(/max concurrency:\s+4/);
+    expect(updated).toMatch(/event types:\s+order\.\*/);
+  });
+
+  it("publishes an event from --data, --file and stdin", async () => {
+    const published = await ok(
+      [
+        "events",
+        "publish",
+        "--tenant",
+        "acme",
+        "--type",
+        "order.created",
+        "--data",
+        '{"order":1}',
+        "--idempotency-key",
+        "o-1",
+      ],
+      { key: tenantKey },
+    );
+    eventId = /^event (\S+) published$/m.exec(published)?.[1] ?? "";
+    expect(eventId).not.toBe("");
+    const again = await json<{ eventId: string; duplicate: boolean }>(
+      [
+        "events",
+        "publish",
+        "--tenant",
+        "acme",
+        "--type",
+        "order.created",
+        "--data",
+        '{"order":1}',
+        "--idempotency-key",
+        "o-1",
+      ],
+      { key: tenantKey },
+    );
+    expect(again).toEqual({ eventId, duplicate: true });
+
+    const file = join(workDir, "payload.json");
+    await writeFile(file, '{"user":2}');
+    expect(
+      await ok(["events", "publish", "--tenant", "acme", "--type", "user.created", "--file", file], {
+        key: tenantKey,
+      }),
+    ).toMatch(/^event \S+ published$/m);
+    expect(
+      await ok(["events", "publish", "--tenant", "acme", "--type", "user.updated"], {
+        key: tenantKey,
+        stdin: '{"user":3}',
+      }),
+    ).toMatch(/^event \S+ published$/m);
+
+    const [request] = await receiver.waitFor(1);
+    expect(request?.headers["webhook-id"]).toBe(eventId);
+    expect(request?.body.toString()).toBe('{"order":1}');
+  });
+
+  it("shows the event with its succeeded delivery and attempt", async () => {
+    const doc = await eventInState(eventId, "DELIVERY_STATE_SUCCEEDED");
+    expect(doc.event.endpointIds).toEqual([endpointId]);
+    expect(doc.attempts).toHaveLength(1);
+    expect(doc.attempts[0]).toMatchObject({
+      success: true,
+      responseStatus: 204,
+      trigger: "ATTEMPT_TRIGGER_SCHEDULED",
+    });
+
+    const human = await ok(["events", "get", eventId, "--tenant", "acme"], { key: tenantKey });
+    expect(human).toMatch(/type:\s+order\.created/);
+    expect(human).toMatch(/payload:\s+\{"order":1\}/);
+    expect(human).toMatch(new RegExp(`${endpointId}\\s+succeeded\\s+1\\s+204`));
+    expect(human).toMatch(
+      new RegExp(`${doc.attempts[0]?.id}\\s+${endpointId}\\s+1\\s+scheduled\\s+succeeded\\s+204`),
+    );
+  });
+
+  it("lists events and attempts with filters", async () => {
+    const events = await ok(
+      ["events", "list", "--tenant", "acme", "--type", "order.created", "--since", "1h"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(events).toMatch(new RegExp(`${eventId}\\s+order\\.created\\s+-\\s+o-1`));
+    const all = await json<{ events: unknown[]; nextPageToken: string }>(
+      ["events", "list", "--tenant", "acme", "--limit", "2"],
+      { key: tenantKey },
+    );
+    expect(all.events).toHaveLength(2);
+    expect(all.nextPageToken).not.toBe("");
+
+    const attempts = await ok(["attempts", "list", "--tenant", "acme", "--event", eventId, "--succeeded"], {
+      key: tenantKey,
+    });
+    expect(attempts).toMatch(new RegExp(`${eventId}\\s+${endpointId}\\s+1\\s+scheduled\\s+succeeded\\s+204`));
+    expect(
+      await ok(
+        ["attempts", "list", "--tenant", "acme", "--endpoint", endpointId, "--failed", "--since", "1h"],
+        {
+          key: tenantKey,
+        },
+      ),
+    ).toBe("no attempts\n");
+  });
+
+  it("redelivers an event: the receiver gets it again", async () => {
+    const out = await ok(["redeliver", "--tenant", "acme", "--event", eventId, "--endpoint", endpointId], {
+      key: tenantKey,
+    });
+    expect(out).toBe(`requeued event ${eventId} for endpoint ${endpointId}\n`);
+    const requests = await receiver.waitFor(2);
+    expect(requests[1]?.headers["webhook-id"]).toBe(eventId);
+  });
+
+  it("recovers a dead delivery, and redrive then finds none", async () => {
+    receiver.reply = () => ({ status: 500, body: "down" });
+    const published = await json<{ eventId: string }>(
+      ["events", "publish", "--tenant", "acme", "--type", "order.paid", "--data", '{"order":2}'],
+      { key: tenantKey },
+    );
+    // Schedule "1s": two attempts, then dead.
+    await eventInState(published.eventId, "DELIVERY_STATE_DEAD");
+    const failed = await ok(
+      ["attempts", "list", "--tenant", "acme", "--event", published.eventId, "--failed"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(failed).toMatch(/failed\s+500\s+\d+ms\s+http status/);
+
+    receiver.reply = () => ({ status: 204 });
+    const before = receiver.requests.length;
+    const recovered = await herald(
+      ["recover", "--tenant", "acme", "--endpoint", endpointId, "--since", "1h"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(recovered.stderr).toBe("requeued 1 (total 1)\n");
+    expect(recovered.stdout).toBe("requeued 1 delivery\n");
+    await receiver.waitFor(before + 1);
+    await eventInState(published.eventId, "DELIVERY_STATE_SUCCEEDED");
+
+    const redrive = await herald(["--json", "redrive", "--tenant", "acme", "--endpoint", endpointId], {
+      key: tenantKey,
+    });
+    expect(redrive.code, redrive.stderr).toBe(0);
+    expect(redrive.stderr).toBe("requeued 0 (total 0)\n");
+    expect(JSON.parse(redrive.stdout)).toEqual({ requeued: 0, truncated: false });
+  });
+
+  it("rotates and shows an endpoint's secrets", async () => {
+    const rotated = await ok(
+      ["secret", "rotate", "--tenant", "acme", "--endpoint", endpointId, "--overlap", "1h"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(rotated).toContain(`rotated the signing secret of endpoint ${endpointId}`);
+    expect(rotated).toMatch(/current/);
+    const secrets = await json<{ secrets: Array<{ secret: string; expireTime?: string }> }>(
+      ["secret", "get", "--tenant", "acme", "--endpoint", endpointId],
+      { key: tenantKey },
+    );
+    expect(secrets.secrets).toHaveLength(2);
+    for (const s of secrets.secrets) expect(s.secret).toMatch(/^whsec_/);
+    const human = await ok(["secret", "get", "--tenant", "acme", "--endpoint", endpointId], {
+      key: tenantKey,
+    });
+    expect(human.split("\n")[0]).toMatch(/^ID\s+SECRET\s+EXPIRES/);
+    expect(human).toContain(secrets.secrets[0]?.secret);
+  });
+
+  it("disables, enables and deletes an endpoint", async () => {
+    expect(await ok(["endpoints", "disable", endpointId, "--tenant", "acme"], { key: tenantKey })).toBe(
+      `endpoint ${endpointId} disabled\n`,
+    );
+    expect(await ok(["endpoints", "get", endpointId, "--tenant", "acme"], { key: tenantKey })).toMatch(
+      /state:\s+disabled \(manual\)/,
+    );
+    expect(await ok(["endpoints", "enable", endpointId, "--tenant", "acme"], { key: tenantKey })).toBe(
+      `endpoint ${endpointId} enabled\n`,
+    );
+    expect(await ok(["endpoints", "delete", endpointId, "--tenant", "acme"], { key: tenantKey })).toBe(
+      `endpoint ${endpointId} deleted\n`,
+    );
+    const gone = await herald(["endpoints", "get", endpointId, "--tenant", "acme"], { key: tenantKey });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^herald: not found: .*\n$/);
+  });
+
+  it("fails in one line with exit 1 on a bad key or an unknown id", async () => {
+    const bad = await herald(["tenants", "list"], { key: "hk_000000000000000000_not-a-real-secret" });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toMatch(/^herald: unauthenticated: [^\n]+\n$/);
+    expect(bad.stderr).not.toContain("not-a-real-secret");
+
+    const unknown = await herald(["tenants", "get", "no-such-tenant"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^herald: not found: [^\n]*no-such-tenant[^\n]*\n$/);
+
+    const event = await herald(["events", "get", "no-such-event", "--tenant", "acme"]);
+    expect(event.code).toBe(1);
+    expect(event.stderr).toMatch(/^herald: not found: /);
+
+    const denied = await herald(["tenants", "list"], { key: tenantKey });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^herald: permission denied: /);
+  });
+
+  it("revokes a key: it stops working", async () => {
+    expect(await ok(["keys", "revoke", tenantKeyId])).toBe(`API key ${tenantKeyId} revoked\n`);
+    expect(await ok(["keys", "list", "--tenant", "acme"])).toMatch(new RegExp(`${tenantKeyId}.*revoked`));
+    const revoked = await eventually(async () => {
+      const result = await herald(["endpoints", "list", "--tenant", "acme"], { key: tenantKey });
+      return result.code === 1 ? result : undefined;
+    }, "revoked key refused");
+    expect(revoked.stderr).toMatch(/^herald: unauthenticated: /);
+  });
+
+  it("disables, enables and deletes the tenant", async () => {
+    expect(await ok(["tenants", "disable", "acme"])).toBe("tenant acme disabled\n");
+    expect((await json<{ tenant: { disabled: boolean } }>(["tenants", "get", "acme"])).tenant.disabled).toBe(
+      true,
+    );
+    expect(await ok(["tenants", "enable", "acme"])).toBe("tenant acme enabled\n");
+    expect(await json(["tenants", "delete", "acme"])).toEqual({});
+    const gone = await herald(["tenants", "get", "acme"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^herald: not found: /);
+  });
+});

@@ -1,0 +1,71 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ListAttemptsResponseSchema } from "@herald/contracts";
+import { type Command, Option } from "commander";
+import type { Bind } from "../command.js";
+import { collectPages } from "../pages.js";
+import { parsePositiveCount } from "../parse.js";
+import { AUDIT_PAGE_SIZE, attemptRows, DEFAULT_LIST_LIMIT, parseTimeOption } from "./events.js";
+
+interface ListOptions {
+  tenant: string;
+  event?: string;
+  endpoint?: string;
+  failed?: boolean;
+  succeeded?: boolean;
+  since?: string;
+  until?: string;
+  limit: number;
+}
+
+export function registerAttemptCommands(program: Command, bind: Bind): void {
+  const attempts = program.command("attempts").description("the log of delivery attempts");
+
+  attempts
+    .command("list")
+    .description("list a tenant's delivery attempts, newest first")
+    .requiredOption("--tenant <id>", "tenant id")
+    .option("--event <id>", "only attempts of this event")
+    .option("--endpoint <id>", "only attempts to this endpoint")
+    .addOption(new Option("--failed", "only failed attempts").conflicts("succeeded"))
+    .option("--succeeded", "only successful attempts")
+    .option("--since <when>", "at or after: a duration back (1h, 7d) or an ISO time")
+    .option("--until <when>", "before: a duration back or an ISO time")
+    .option("--limit <n>", "most attempts to show", parsePositiveCount, DEFAULT_LIST_LIMIT)
+    .action(
+      bind<ListOptions>(async (ctx, _args, options) => {
+        const now = ctx.io.now();
+        const startTime = options.since
+          ? timestampFromDate(parseTimeOption("--since", options.since, now))
+          : undefined;
+        const endTime = options.until
+          ? timestampFromDate(parseTimeOption("--until", options.until, now))
+          : undefined;
+        const success = options.failed ? false : options.succeeded ? true : undefined;
+        const page = await collectPages(
+          async (pageSize, pageToken) => {
+            const res = await ctx.clients.audit.listAttempts({
+              tenantId: options.tenant,
+              eventId: options.event ?? "",
+              endpointId: options.endpoint ?? "",
+              success,
+              startTime,
+              endTime,
+              pageSize,
+              pageToken,
+            });
+            return { items: res.attempts, nextPageToken: res.nextPageToken };
+          },
+          { limit: options.limit, maxPageSize: AUDIT_PAGE_SIZE },
+        );
+        const res = create(ListAttemptsResponseSchema, {
+          attempts: page.items,
+          nextPageToken: page.nextPageToken,
+        });
+        ctx.output(ListAttemptsResponseSchema, res, () =>
+          res.attempts.length === 0 ? "no attempts" : attemptRows(res.attempts, true),
+        );
+        if (!ctx.json && page.nextPageToken !== "") ctx.note(`(more than ${options.limit}; raise --limit)`);
+      }),
+    );
+}

@@ -1,0 +1,297 @@
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type Attempt,
+  type Delivery,
+  type EventSummary,
+  GetEventResponseSchema,
+  ListAttemptsResponseSchema,
+  ListEventsResponseSchema,
+  PublishEventResponseSchema,
+} from "@herald/contracts";
+import { type Command, Option } from "commander";
+import { type Bind, idArg } from "../command.js";
+import type { Context } from "../context.js";
+import { messageJson } from "../context.js";
+import { UsageError } from "../errors.js";
+import {
+  attemptError,
+  deliveryStateName,
+  formatList,
+  formatPayload,
+  formatTime,
+  NONE,
+  plural,
+  renderFields,
+  renderTable,
+  triggerName,
+} from "../format.js";
+import { collectPages } from "../pages.js";
+import { checkJsonPayload, collect, parsePositiveCount, parseTime } from "../parse.js";
+
+/** The audit API's largest page. */
+export const AUDIT_PAGE_SIZE = 200;
+/** Most attempts `events get` shows; an event with more is a story for `attempts list`. */
+const EVENT_ATTEMPTS_LIMIT = 1_000;
+export const DEFAULT_LIST_LIMIT = 50;
+
+interface PublishOptions {
+  tenant: string;
+  type: string;
+  data?: string;
+  file?: string;
+  idempotencyKey?: string;
+  channel?: string[];
+}
+
+interface GetOptions {
+  tenant: string;
+}
+
+interface ListOptions {
+  tenant: string;
+  type?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+}
+
+/** The payload from --data, --file (`-` is stdin) or stdin, checked to be a JSON object. */
+async function readPayload(ctx: Context, options: PublishOptions): Promise<Uint8Array> {
+  if (options.data !== undefined) return checkJsonPayload(new TextEncoder().encode(options.data), "--data");
+  if (options.file !== undefined && options.file !== "-") {
+    let bytes: Uint8Array;
+    try {
+      bytes = await ctx.io.readFile(options.file);
+    } catch (err) {
+      throw new UsageError(`cannot read --file ${options.file}: ${(err as Error).message}`);
+    }
+    return checkJsonPayload(bytes, options.file);
+  }
+  if (options.file === undefined && ctx.io.stdinIsTty) {
+    throw new UsageError("no payload: pass --data '{...}', --file payload.json, or pipe JSON on stdin");
+  }
+  return checkJsonPayload(await ctx.io.readStdin(), "stdin");
+}
+
+export function deliveryRows(deliveries: readonly Delivery[]): string {
+  return renderTable(
+    ["endpoint", "state", "attempts", "last status", "last attempt", "next attempt"],
+    deliveries.map((d) => [
+      d.endpointId,
+      deliveryStateName(d.state),
+      String(d.attemptCount),
+      d.lastResponseStatus === 0 ? NONE : String(d.lastResponseStatus),
+      formatTime(d.lastAttemptTime),
+      formatTime(d.nextAttemptTime),
+    ]),
+  );
+}
+
+/** Attempts as a table; `withEvent` adds the event column (lists across events). */
+export function attemptRows(attempts: readonly Attempt[], withEvent: boolean): string {
+  return renderTable(
+    [
+      "time",
+      "attempt id",
+      ...(withEvent ? ["event"] : []),
+      "endpoint",
+      "#",
+      "trigger",
+      "result",
+      "status",
+      "latency",
+      "error",
+    ],
+    attempts.map((a) => [
+      formatTime(a.attemptTime),
+      a.id,
+      ...(withEvent ? [a.eventId] : []),
+      a.endpointId,
+      String(a.attemptNumber),
+      triggerName(a.trigger),
+      a.success ? "succeeded" : "failed",
+      a.responseStatus === 0 ? NONE : String(a.responseStatus),
+      `${a.latencyMs}ms`,
+      attemptError(a),
+    ]),
+  );
+}
+
+export function eventRows(events: readonly EventSummary[]): string {
+  return renderTable(
+    ["id", "type", "channels", "idempotency key", "created"],
+    events.map((e) => [
+      e.id,
+      e.eventType,
+      formatList(e.channels),
+      e.idempotencyKey || NONE,
+      formatTime(e.createTime),
+    ]),
+  );
+}
+
+function routedText(event: EventSummary): string {
+  if (!event.routed) return "not yet";
+  return event.endpointIds.length === 0
+    ? "yes, matched no endpoint"
+    : `yes, to ${plural(event.endpointIds.length, "endpoint")}`;
+}
+
+export function eventDetails(
+  event: EventSummary | undefined,
+  payload: Uint8Array,
+  deliveries: readonly Delivery[],
+  attempts: readonly Attempt[],
+): string {
+  if (!event) return NONE;
+  return [
+    renderFields([
+      ["event", event.id],
+      ["tenant", event.tenantId],
+      ["type", event.eventType],
+      ["channels", formatList(event.channels)],
+      ["idempotency key", event.idempotencyKey || NONE],
+      ["created", formatTime(event.createTime)],
+      ["routed", routedText(event)],
+      ["payload", formatPayload(payload)],
+    ]),
+    "",
+    `deliveries (${deliveries.length}):`,
+    deliveries.length === 0 ? "  none" : deliveryRows(deliveries),
+    "",
+    `attempts (${attempts.length}, newest first):`,
+    attempts.length === 0 ? "  none" : attemptRows(attempts, false),
+  ].join("\n");
+}
+
+export function registerEventCommands(program: Command, bind: Bind): void {
+  const events = program.command("events").description("publish events and see what happened to them");
+
+  events
+    .command("publish")
+    .description("publish one event; the payload is a JSON object from --data, --file or stdin")
+    .requiredOption("--tenant <id>", "tenant id")
+    .requiredOption("--type <event-type>", "event type, e.g. order.created")
+    .addOption(new Option("--data <json>", "the payload").conflicts("file"))
+    .option("--file <path>", "read the payload from a file (- for stdin)")
+    .option("--idempotency-key <key>", "publishing again with this key returns the first event")
+    .option("--channel <channel>", "channel the event is published on (repeatable)", collect)
+    .action(
+      bind<PublishOptions>(async (ctx, _args, options) => {
+        const payload = await readPayload(ctx, options);
+        const res = await ctx.clients.ingest.publishEvent({
+          tenantId: options.tenant,
+          event: {
+            eventType: options.type,
+            payload,
+            idempotencyKey: options.idempotencyKey ?? "",
+            channels: options.channel ?? [],
+          },
+        });
+        ctx.output(PublishEventResponseSchema, res, () =>
+          res.duplicate
+            ? `event ${res.eventId} (duplicate: this idempotency key was used before; nothing was published)`
+            : `event ${res.eventId} published`,
+        );
+      }),
+    );
+
+  events
+    .command("get")
+    .description("show an event, its delivery to each endpoint and every attempt")
+    .argument("<id>", "event id")
+    .requiredOption("--tenant <id>", "tenant id")
+    .action(
+      bind<GetOptions>(async (ctx, args, options) => {
+        const eventId = idArg(args);
+        const [event, attempts] = await Promise.all([
+          ctx.clients.audit.getEvent({ tenantId: options.tenant, eventId }),
+          collectPages(
+            async (pageSize, pageToken) => {
+              const res = await ctx.clients.audit.listAttempts({
+                tenantId: options.tenant,
+                eventId,
+                pageSize,
+                pageToken,
+              });
+              return { items: res.attempts, nextPageToken: res.nextPageToken };
+            },
+            { limit: EVENT_ATTEMPTS_LIMIT, maxPageSize: AUDIT_PAGE_SIZE },
+          ),
+        ]);
+        if (ctx.json) {
+          // One document: GetEvent's answer plus the attempts, as ListAttempts spells them.
+          const attemptsJson = messageJson(
+            ListAttemptsResponseSchema,
+            create(ListAttemptsResponseSchema, { attempts: attempts.items }),
+          ) as JsonObject;
+          ctx.printJson({
+            ...(messageJson(GetEventResponseSchema, event) as JsonObject),
+            attempts: attemptsJson.attempts ?? [],
+          });
+          return;
+        }
+        ctx.print(eventDetails(event.event, event.payload, event.deliveries, attempts.items));
+        if (attempts.nextPageToken !== "") {
+          ctx.note(
+            `(only the newest ${attempts.items.length} attempts; see herald attempts list --event ${eventId})`,
+          );
+        }
+      }),
+    );
+
+  events
+    .command("list")
+    .description("list a tenant's events, newest first")
+    .requiredOption("--tenant <id>", "tenant id")
+    .option("--type <event-type>", "only this event type")
+    .option("--since <when>", "created at or after: a duration back (1h, 7d) or an ISO time")
+    .option("--until <when>", "created before: a duration back or an ISO time")
+    .option("--limit <n>", "most events to show", parsePositiveCount, DEFAULT_LIST_LIMIT)
+    .action(
+      bind<ListOptions>(async (ctx, _args, options) => {
+        const now = ctx.io.now();
+        const startTime = options.since
+          ? timestampFromDate(parseTimeOption("--since", options.since, now))
+          : undefined;
+        const endTime = options.until
+          ? timestampFromDate(parseTimeOption("--until", options.until, now))
+          : undefined;
+        const page = await collectPages(
+          async (pageSize, pageToken) => {
+            const res = await ctx.clients.audit.listEvents({
+              tenantId: options.tenant,
+              eventType: options.type ?? "",
+              startTime,
+              endTime,
+              pageSize,
+              pageToken,
+            });
+            return { items: res.events, nextPageToken: res.nextPageToken };
+          },
+          { limit: options.limit, maxPageSize: AUDIT_PAGE_SIZE },
+        );
+        const res = create(ListEventsResponseSchema, {
+          events: page.items,
+          nextPageToken: page.nextPageToken,
+        });
+        ctx.output(ListEventsResponseSchema, res, () =>
+          res.events.length === 0 ? "no events" : eventRows(res.events),
+        );
+        if (!ctx.json && page.nextPageToken !== "") ctx.note(`(more than ${options.limit}; raise --limit)`);
+      }),
+    );
+}
+
+/**
+ * Times are parsed when the command runs, not when commander reads the option, so every relative
+ * time of one command is measured from the same `now`.
+ */
+export function parseTimeOption(option: string, text: string, now: Date): Date {
+  try {
+    return parseTime(text, now);
+  } catch (err) {
+    throw new UsageError(`${option} ${text}: ${(err as Error).message}`);
+  }
+}

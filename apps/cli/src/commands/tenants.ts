@@ -1,0 +1,231 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  CreateTenantResponseSchema,
+  DeleteTenantResponseSchema,
+  DisableTenantResponseSchema,
+  EnableTenantResponseSchema,
+  GetTenantResponseSchema,
+  ListTenantsResponseSchema,
+  type RetrySchedule,
+  RetryScheduleSchema,
+  type Tenant,
+  type TenantSettings,
+  UpdateTenantResponseSchema,
+} from "@herald/contracts";
+import type { Command } from "commander";
+import { type Bind, idArg } from "../command.js";
+import { UsageError } from "../errors.js";
+import {
+  formatLimit,
+  formatRecord,
+  formatSchedule,
+  formatTime,
+  NONE,
+  renderFields,
+  renderTable,
+} from "../format.js";
+import { collectPages } from "../pages.js";
+import { collectKeyValue, parseCount, parseDurationList } from "../parse.js";
+
+interface SettingsOptions {
+  rateLimit?: number;
+  maxPayloadBytes?: number;
+  retrySchedule?: number[];
+}
+
+interface CreateOptions extends SettingsOptions {
+  name: string;
+  metadata?: Record<string, string>;
+}
+
+interface UpdateOptions extends SettingsOptions {
+  name?: string;
+  metadata?: Record<string, string>;
+}
+
+export function retrySchedule(delaysMs: readonly number[]): RetrySchedule {
+  return create(RetryScheduleSchema, { delays: delaysMs.map(durationFromMs) });
+}
+
+function tenantState(tenant: Tenant): string {
+  return tenant.disabled ? "disabled" : "enabled";
+}
+
+export function tenantRows(tenants: readonly Tenant[]): string {
+  return renderTable(
+    ["id", "name", "state", "rate limit", "max payload", "retry schedule", "created"],
+    tenants.map((t) => [
+      t.id,
+      t.name,
+      tenantState(t),
+      formatLimit(t.settings?.rateLimitPerSecond ?? 0, "default"),
+      formatLimit(t.settings?.maxPayloadBytes ?? 0, "default"),
+      formatSchedule(t.settings?.retrySchedule?.delays),
+      formatTime(t.createTime),
+    ]),
+  );
+}
+
+export function tenantDetails(tenant: Tenant | undefined): string {
+  if (!tenant) return NONE;
+  return renderFields([
+    ["id", tenant.id],
+    ["name", tenant.name],
+    ["state", tenantState(tenant)],
+    [
+      "rate limit",
+      formatLimit(tenant.settings?.rateLimitPerSecond ?? 0, "platform default") + perSecond(tenant),
+    ],
+    ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
+    ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
+    ["metadata", formatRecord(tenant.metadata)],
+    ["created", formatTime(tenant.createTime)],
+    ["updated", formatTime(tenant.updateTime)],
+  ]);
+}
+
+const perSecond = (t: Tenant) => ((t.settings?.rateLimitPerSecond ?? 0) > 0 ? " events/s" : "");
+const bytes = (t: Tenant) => ((t.settings?.maxPayloadBytes ?? 0) > 0 ? " bytes" : "");
+
+/** The settings after applying the options given to `current` (UpdateTenant replaces them whole). */
+export function mergeSettings(
+  current: TenantSettings | undefined,
+  options: SettingsOptions,
+): Omit<TenantSettings, "$typeName"> {
+  return {
+    rateLimitPerSecond: options.rateLimit ?? current?.rateLimitPerSecond ?? 0,
+    maxPayloadBytes: options.maxPayloadBytes ?? current?.maxPayloadBytes ?? 0,
+    retrySchedule:
+      options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
+  };
+}
+
+function settingsOptions(command: Command): Command {
+  return command
+    .option("--rate-limit <n>", "events per second the tenant may publish (0: platform default)", parseCount)
+    .option("--max-payload-bytes <n>", "largest payload accepted, in bytes (0: platform default)", parseCount)
+    .option(
+      "--retry-schedule <delays>",
+      'delays before each retry, e.g. 5s,1m,30m ("" inherits the platform\'s)',
+      parseDurationList,
+    );
+}
+
+export function registerTenantCommands(program: Command, bind: Bind): void {
+  const tenants = program.command("tenants").description("manage tenants (admin keys)");
+
+  tenants
+    .command("list")
+    .description("list every tenant")
+    .action(
+      bind(async (ctx) => {
+        const page = await collectPages(async (pageSize, pageToken) => {
+          const res = await ctx.clients.tenants.listTenants({ pageSize, pageToken });
+          return { items: res.tenants, nextPageToken: res.nextPageToken };
+        });
+        const res = create(ListTenantsResponseSchema, { tenants: page.items });
+        ctx.output(ListTenantsResponseSchema, res, () =>
+          res.tenants.length === 0 ? "no tenants" : tenantRows(res.tenants),
+        );
+      }),
+    );
+
+  tenants
+    .command("get")
+    .description("show a tenant")
+    .argument("<id>", "tenant id")
+    .action(
+      bind(async (ctx, args) => {
+        const res = await ctx.clients.tenants.getTenant({ tenantId: idArg(args) });
+        ctx.output(GetTenantResponseSchema, res, () => tenantDetails(res.tenant));
+      }),
+    );
+
+  settingsOptions(
+    tenants
+      .command("create")
+      .description("create a tenant")
+      .argument("[id]", "tenant id ([a-zA-Z0-9_-], 1-64 characters); generated when left out")
+      .requiredOption("--name <name>", "display name")
+      .option("--metadata <key=value>", "metadata entry (repeatable)", collectKeyValue),
+  ).action(
+    bind<CreateOptions>(async (ctx, args, options) => {
+      const res = await ctx.clients.tenants.createTenant({
+        tenantId: args[0] ?? "",
+        name: options.name,
+        metadata: options.metadata ?? {},
+        settings: mergeSettings(undefined, options),
+      });
+      ctx.output(CreateTenantResponseSchema, res, () => tenantDetails(res.tenant));
+    }),
+  );
+
+  settingsOptions(
+    tenants
+      .command("update")
+      .description("change a tenant's name, metadata or settings; what is not given is kept")
+      .argument("<id>", "tenant id")
+      .option("--name <name>", "display name")
+      .option(
+        "--metadata <key=value>",
+        "metadata entry (repeatable; replaces all metadata)",
+        collectKeyValue,
+      ),
+  ).action(
+    bind<UpdateOptions>(async (ctx, args, options) => {
+      const tenantId = idArg(args);
+      const changesSettings =
+        options.rateLimit !== undefined ||
+        options.maxPayloadBytes !== undefined ||
+        options.retrySchedule !== undefined;
+      if (options.name === undefined && options.metadata === undefined && !changesSettings) {
+        throw new UsageError("nothing to update: give --name, --metadata or a setting");
+      }
+      // UpdateTenant replaces settings whole: start from the current ones so unnamed settings stay.
+      const current = changesSettings
+        ? (await ctx.clients.tenants.getTenant({ tenantId })).tenant?.settings
+        : undefined;
+      const res = await ctx.clients.tenants.updateTenant({
+        tenantId,
+        name: options.name,
+        metadata: options.metadata ? { entries: options.metadata } : undefined,
+        settings: changesSettings ? mergeSettings(current, options) : undefined,
+      });
+      ctx.output(UpdateTenantResponseSchema, res, () => tenantDetails(res.tenant));
+    }),
+  );
+
+  tenants
+    .command("disable")
+    .description("refuse the tenant's new events and stop its deliveries")
+    .argument("<id>", "tenant id")
+    .action(
+      bind(async (ctx, args) => {
+        const res = await ctx.clients.tenants.disableTenant({ tenantId: idArg(args) });
+        ctx.output(DisableTenantResponseSchema, res, () => `tenant ${idArg(args)} disabled`);
+      }),
+    );
+
+  tenants
+    .command("enable")
+    .description("accept the tenant's events and deliver them again")
+    .argument("<id>", "tenant id")
+    .action(
+      bind(async (ctx, args) => {
+        const res = await ctx.clients.tenants.enableTenant({ tenantId: idArg(args) });
+        ctx.output(EnableTenantResponseSchema, res, () => `tenant ${idArg(args)} enabled`);
+      }),
+    );
+
+  tenants
+    .command("delete")
+    .description("delete the tenant with its endpoints and keys; its queued deliveries are dropped")
+    .argument("<id>", "tenant id")
+    .action(
+      bind(async (ctx, args) => {
+        const res = await ctx.clients.tenants.deleteTenant({ tenantId: idArg(args) });
+        ctx.output(DeleteTenantResponseSchema, res, () => `tenant ${idArg(args)} deleted`);
+      }),
+    );
+}

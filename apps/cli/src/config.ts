@@ -1,0 +1,82 @@
+import { UsageError } from "./errors.js";
+
+/** The services the CLI talks to. */
+export type ServiceName = "ingest" | "routing" | "audit";
+
+/** Where each service listens when nothing says otherwise: `npm start` on this machine. */
+export const DEFAULT_URLS: Readonly<Record<ServiceName, string>> = {
+  ingest: "http://127.0.0.1:7001",
+  routing: "http://127.0.0.1:7002",
+  audit: "http://127.0.0.1:7004",
+};
+
+/** Environment variables read when the matching option is absent. */
+export const ENV = {
+  apiKey: "HERALD_API_KEY",
+  ingest: "HERALD_INGEST_URL",
+  routing: "HERALD_ROUTING_URL",
+  audit: "HERALD_AUDIT_URL",
+} as const;
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The global options as commander parsed them. */
+export interface GlobalOptions {
+  apiKey?: string;
+  ingestUrl?: string;
+  routingUrl?: string;
+  auditUrl?: string;
+  json?: boolean;
+  /** Milliseconds, already parsed. */
+  timeout?: number;
+}
+
+/** Everything a command needs to reach Herald, checked. */
+export interface CliConfig {
+  /** Bearer token; "" when none was given (only `--help` works then). */
+  apiKey: string;
+  urls: Record<ServiceName, string>;
+  json: boolean;
+  timeoutMs: number;
+}
+
+/** Options first, then the environment, then the defaults. */
+export function resolveConfig(
+  options: GlobalOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): CliConfig {
+  const pick = (option: string | undefined, variable: string) =>
+    option !== undefined && option !== "" ? option : env[variable];
+  return {
+    apiKey: (pick(options.apiKey, ENV.apiKey) ?? "").trim(),
+    urls: {
+      ingest: serviceUrl("--ingest-url", pick(options.ingestUrl, ENV.ingest) ?? DEFAULT_URLS.ingest),
+      routing: serviceUrl("--routing-url", pick(options.routingUrl, ENV.routing) ?? DEFAULT_URLS.routing),
+      audit: serviceUrl("--audit-url", pick(options.auditUrl, ENV.audit) ?? DEFAULT_URLS.audit),
+    },
+    json: options.json === true,
+    timeoutMs: options.timeout ?? DEFAULT_TIMEOUT_MS,
+  };
+}
+
+/** An http(s) base URL without a trailing slash. */
+export function serviceUrl(option: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${option}: "${text}" is not a URL; expected e.g. ${DEFAULT_URLS.routing}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`${option}: "${text}" must be an http:// or https:// URL`);
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** The API key, or a usage error saying how to give one. */
+export function requireApiKey(config: CliConfig): string {
+  if (config.apiKey === "") {
+    throw new UsageError(`no API key: set ${ENV.apiKey} or pass --api-key`);
+  }
+  return config.apiKey;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { readFile } from "node:fs/promises";
+import type { Io } from "./context.js";
+import { run } from "./program.js";
+
+// A closed pipe (`herald … | head`) is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const io: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  },
+  stdinIsTty: process.stdin.isTTY === true,
+  readFile: (path) => readFile(path),
+  env: process.env,
+  now: () => new Date(),
+};
+
+process.exitCode = await run(process.argv.slice(2), io);

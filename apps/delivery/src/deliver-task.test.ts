@@ -1,0 +1,278 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AttemptTrigger,
+  type AuditRecord,
+  DeliveryState,
+  type DeliveryTask,
+  DeliveryTaskSchema,
+  DisabledReason,
+  ErrorClass,
+} from "@herald/contracts";
+import {
+  type ControlPlaneCache,
+  createLogger,
+  type EndpointDocument,
+  SecretBox,
+  type TenantDocument,
+} from "@herald/platform";
+import { TEST_SECRET_KEYS } from "@herald/platform/testing";
+import { describe, expect, it } from "vitest";
+import { CircuitBreakers } from "./circuit-breaker.js";
+import { type DeliverDeps, deliverTask } from "./deliver-task.js";
+import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
+
+const NOW = Date.parse("2026-03-01T12:00:00Z");
+const box = new SecretBox(TEST_SECRET_KEYS);
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+function endpoint(patch: Partial<EndpointDocument> = {}): EndpointDocument {
+  return {
+    _id: "ep_1",
+    tenant_id: "t1",
+    url: "https://hooks.example.com/in?token=abc",
+    description: "",
+    event_types: [],
+    channels: [],
+    headers: { "x-team": "billing" },
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets: [{ id: "s1", sealed: box.seal(SECRET), create_time: new Date(NOW - 1000) }],
+    create_time: new Date(NOW),
+    update_time: new Date(NOW),
+    ...patch,
+  };
+}
+
+const tenant: TenantDocument = {
+  _id: "t1",
+  name: "t1",
+  metadata: {},
+  disabled: false,
+  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+  create_time: new Date(NOW),
+  update_time: new Date(NOW),
+};
+
+function task(patch: Partial<DeliveryTask> = {}): DeliveryTask {
+  return create(DeliveryTaskSchema, {
+    eventId: "evt_1",
+    tenantId: "t1",
+    endpointId: "ep_1",
+    eventType: "order.created",
+    payload: new TextEncoder().encode('{"a":1}'),
+    attempt: 1,
+    dueTime: timestampFromDate(new Date(NOW)),
+    trigger: AttemptTrigger.SCHEDULED,
+    ...patch,
+  });
+}
+
+function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
+  const sent: Array<{ url: string; headers: Record<string, string> }> = [];
+  const released: number[] = [];
+  const retries: Array<{ task: DeliveryTask; tierMs: number }> = [];
+  const dead: DeliveryTask[] = [];
+  const audits: AuditRecord[] = [];
+  const disabled: DisabledReason[] = [];
+  const failingSince: Array<Date | undefined> = [];
+  const deps: DeliverDeps = {
+    cache: { endpoint: async () => ep, tenant: async () => tenant } as unknown as ControlPlaneCache,
+    box,
+    post: async (url, headers) => {
+      sent.push({ url, headers });
+      return answer();
+    },
+    publishRetry: async (t, tierMs) => void retries.push({ task: t, tierMs }),
+    publishDead: async (t) => void dead.push(t),
+    publishAudit: async (r) => void audits.push(r),
+    disableEndpoint: async (_e, reason) => void disabled.push(reason),
+    setFailingSince: async (_e, since) => void failingSince.push(since),
+    breakers: new CircuitBreakers(
+      { failureRatio: 0.5, minimumAttempts: 2, windowMs: 60_000, cooldownMs: 30_000 },
+      () => NOW,
+    ),
+    admit: async () => ({ admission: { release: async () => void released.push(1) } }),
+    disableAfterMs: 86_400_000,
+    platformScheduleMs: [5_000, 300_000],
+    retryTiersMs: [1_000, 5_000, 60_000],
+    userAgent: "Herald/test",
+    logger: createLogger({ service: "test", level: "silent" }),
+    now: () => NOW,
+  };
+  const attempt = () => {
+    const record = audits[0]?.record;
+    if (record?.case !== "attempt") throw new Error("no attempt recorded");
+    return record.value;
+  };
+  return { deps, sent, retries, dead, audits, disabled, failingSince, released, attempt };
+}
+
+const reply =
+  (status: number, headers: Record<string, string> = {}) =>
+  async () => ({
+    status,
+    headers,
+    body: "nope",
+    latencyMs: 12,
+  });
+
+describe("deliverTask", () => {
+  it("signs, sends and records a success", async () => {
+    const h = harness(reply(200));
+    await deliverTask(h.deps, task());
+    expect(h.sent[0]?.url).toBe("https://hooks.example.com/in?token=abc");
+    expect(h.sent[0]?.headers).toMatchObject({
+      "x-team": "billing",
+      "webhook-id": "evt_1",
+      "webhook-timestamp": String(NOW / 1000),
+      "user-agent": "Herald/test",
+    });
+    expect(h.sent[0]?.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(h.audits[0]?.state).toBe(DeliveryState.SUCCEEDED);
+    expect(h.attempt()).toMatchObject({
+      success: true,
+      responseStatus: 200,
+      latencyMs: 12,
+      errorClass: ErrorClass.NONE,
+    });
+    // The query string, where receivers put tokens, stays out of the record.
+    expect(h.attempt().url).toBe("https://hooks.example.com/in");
+    expect(h.retries).toEqual([]);
+  });
+
+  it("schedules the next attempt in the right tier after a failure", async () => {
+    const h = harness(reply(500));
+    await deliverTask(h.deps, task());
+    expect(h.audits[0]?.state).toBe(DeliveryState.FAILED);
+    expect(h.attempt()).toMatchObject({
+      success: false,
+      responseStatus: 500,
+      errorClass: ErrorClass.HTTP_STATUS,
+      responseBody: "nope",
+    });
+    const retry = h.retries[0];
+    expect(retry?.task.attempt).toBe(2);
+    expect(retry?.task.eventId).toBe("evt_1");
+    const delay = timestampDate(retry?.task.dueTime ?? timestampFromDate(new Date())).getTime() - NOW;
+    expect(delay).toBeGreaterThanOrEqual(4_000);
+    expect(delay).toBeLessThanOrEqual(6_000);
+    expect(retry?.tierMs).toBe(delay >= 5_000 ? 5_000 : 1_000);
+    expect(timestampDate(h.attempt().nextAttemptTime ?? timestampFromDate(new Date())).getTime()).toBe(
+      NOW + delay,
+    );
+  });
+
+  it("dead-letters after the last attempt", async () => {
+    const h = harness(reply(503));
+    await deliverTask(h.deps, task({ attempt: 3 }));
+    expect(h.dead.map((t) => t.attempt)).toEqual([3]);
+    expect(h.audits[0]?.state).toBe(DeliveryState.DEAD);
+    expect(h.retries).toEqual([]);
+  });
+
+  it("disables the endpoint on 410 Gone and stops retrying", async () => {
+    const h = harness(reply(410));
+    await deliverTask(h.deps, task());
+    expect(h.disabled).toEqual([DisabledReason.GONE]);
+    expect(h.audits[0]?.state).toBe(DeliveryState.DEAD);
+    expect(h.retries).toEqual([]);
+    expect(h.dead).toEqual([]);
+  });
+
+  it("honours Retry-After on 429, clamped to the schedule", async () => {
+    const h = harness(reply(429, { "retry-after": "60" }));
+    await deliverTask(h.deps, task());
+    expect(timestampDate(h.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime()).toBe(
+      NOW + 60_000,
+    );
+    expect(h.retries[0]?.tierMs).toBe(60_000);
+    const far = harness(reply(503, { "retry-after": "86400" }));
+    await deliverTask(far.deps, task());
+    expect(timestampDate(far.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime()).toBe(
+      NOW + 300_000,
+    );
+  });
+
+  it("retries a timeout and records its class", async () => {
+    const h = harness(async () => {
+      throw new WebhookRequestError("timeout", "the receiver did not answer in time", 15_000);
+    });
+    await deliverTask(h.deps, task());
+    expect(h.attempt()).toMatchObject({
+      errorClass: ErrorClass.TIMEOUT,
+      responseStatus: 0,
+      latencyMs: 15_000,
+    });
+    expect(h.retries).toHaveLength(1);
+  });
+
+  it("sends a task that arrived before its due time on to its next hop, unsent", async () => {
+    const h = harness(reply(200));
+    await deliverTask(h.deps, task({ attempt: 4, dueTime: timestampFromDate(new Date(NOW + 7_200_000)) }));
+    expect(h.sent).toEqual([]);
+    expect(h.audits).toEqual([]);
+    expect(h.retries.map((r) => [r.task.attempt, r.tierMs])).toEqual([[4, 60_000]]);
+  });
+
+  it("sends nothing to a disabled endpoint and records why", async () => {
+    const h = harness(reply(200), endpoint({ disabled: true, disabled_reason: DisabledReason.MANUAL }));
+    await deliverTask(h.deps, task());
+    expect(h.sent).toEqual([]);
+    expect(h.audits[0]?.state).toBe(DeliveryState.DEAD);
+    expect(h.attempt().errorMessage).toMatch(/endpoint is disabled/);
+  });
+
+  it("uses the endpoint's own schedule before the tenant's and the platform's", async () => {
+    const h = harness(reply(500), endpoint({ retry_schedule_ms: [1_000] }));
+    await deliverTask(h.deps, task());
+    const delay = timestampDate(h.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime() - NOW;
+    expect(delay).toBeLessThanOrEqual(1_200);
+    const last = harness(reply(500), endpoint({ retry_schedule_ms: [1_000] }));
+    await deliverTask(last.deps, task({ attempt: 2 }));
+    expect(last.dead).toHaveLength(1);
+  });
+
+  it("marks when a run of failures began, clears it on success, and disables after the limit", async () => {
+    const first = harness(reply(500));
+    await deliverTask(first.deps, task());
+    expect(first.failingSince).toEqual([new Date(NOW)]);
+
+    const recovered = harness(reply(200), endpoint({ failing_since: new Date(NOW - 1000) }));
+    await deliverTask(recovered.deps, task());
+    expect(recovered.failingSince).toEqual([undefined]);
+
+    const longFailing = harness(reply(500), endpoint({ failing_since: new Date(NOW - 86_400_000) }));
+    await deliverTask(longFailing.deps, task());
+    expect(longFailing.disabled).toEqual([DisabledReason.FAILING]);
+  });
+
+  it("parks tasks without sending while the endpoint's circuit is open", async () => {
+    const h = harness(reply(500));
+    await deliverTask(h.deps, task());
+    await deliverTask(h.deps, task());
+    expect(h.sent).toHaveLength(2);
+    const outcome = await deliverTask(h.deps, task({ attempt: 3 }));
+    expect(outcome).toEqual({ kind: "parked" });
+    expect(h.sent).toHaveLength(2);
+    const parked = h.retries.at(-1);
+    expect(parked?.task.attempt).toBe(3);
+    expect(parked?.tierMs).toBe(5_000);
+  });
+
+  it("parks a task when the endpoint is at its rate or concurrency limit, and releases slots after sending", async () => {
+    const h = harness(reply(200));
+    h.deps.admit = async () => ({ waitMs: 700 });
+    expect(await deliverTask(h.deps, task())).toEqual({ kind: "parked" });
+    expect(h.sent).toEqual([]);
+    expect(h.retries[0]?.task.attempt).toBe(1);
+    expect(h.retries[0]?.tierMs).toBe(1_000);
+
+    const ok = harness(reply(200));
+    await deliverTask(ok.deps, task());
+    expect(ok.released).toEqual([1]);
+  });
+});

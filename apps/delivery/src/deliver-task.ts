@@ -1,0 +1,275 @@
+import { randomUUID } from "node:crypto";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type AttemptSchema,
+  AttemptTrigger,
+  type AuditRecord,
+  AuditRecordSchema,
+  DeliveryState,
+  type DeliveryTask,
+  DeliveryTaskSchema,
+  DisabledReason,
+  ErrorClass,
+} from "@herald/contracts";
+import {
+  type ControlPlaneCache,
+  type EndpointDocument,
+  type SecretBox,
+  signingSecrets,
+} from "@herald/platform";
+import { trace } from "@opentelemetry/api";
+import type { Logger } from "pino";
+import type { CircuitBreakers } from "./circuit-breaker.js";
+import type { Admission } from "./endpoint-limits.js";
+import { effectiveSchedule, nextRetryDelayMs, nextTierMs, parseRetryAfter } from "./retry-policy.js";
+import { signatureHeader } from "./signature.js";
+import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
+
+/** What delivering one task needs. */
+export interface DeliverDeps {
+  cache: ControlPlaneCache;
+  box: SecretBox;
+  post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<WebhookResponse>;
+  /** Publishes to herald.retry in the given tier; resolves on confirm. */
+  publishRetry(task: DeliveryTask, tierMs: number): Promise<void>;
+  /** Publishes to herald.dead; resolves on confirm. */
+  publishDead(task: DeliveryTask): Promise<void>;
+  /** Publishes to herald.attempts; resolves on confirm. */
+  publishAudit(record: AuditRecord): Promise<void>;
+  /** Disables the endpoint (e.g. on 410 Gone) and tells every cache. */
+  disableEndpoint(endpoint: EndpointDocument, reason: DisabledReason): Promise<void>;
+  /** Sets (a Date) or clears (undefined) when the endpoint's current run of failures began. */
+  setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void>;
+  breakers: CircuitBreakers;
+  /** The endpoint's shared rate and concurrency budget; see EndpointLimits. */
+  admit(endpoint: EndpointDocument): Promise<{ admission: Admission } | { waitMs: number }>;
+  /** An endpoint failing without a break for this long is disabled. */
+  disableAfterMs: number;
+  platformScheduleMs: readonly number[];
+  retryTiersMs: readonly number[];
+  userAgent: string;
+  logger: Logger;
+  now(): number;
+}
+
+const ERROR_CLASSES: Record<WebhookRequestError["errorClass"], ErrorClass> = {
+  timeout: ErrorClass.TIMEOUT,
+  connection: ErrorClass.CONNECTION,
+  dns: ErrorClass.DNS,
+  blocked: ErrorClass.BLOCKED,
+  tls: ErrorClass.TLS,
+};
+
+/**
+ * Delivers one task: signs and POSTs it, records the attempt, and on failure schedules the next
+ * attempt or dead-letters it. Resolves once everything it published is confirmed, so the task is
+ * acked only when its outcome is durable; if anything fails the task is redelivered and tried again.
+ */
+export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promise<DeliveryOutcome> {
+  const now = deps.now();
+  const span = trace.getActiveSpan();
+  span?.setAttributes({
+    "herald.tenant_id": task.tenantId,
+    "herald.event_id": task.eventId,
+    "herald.endpoint_id": task.endpointId,
+    "herald.attempt": task.attempt,
+  });
+
+  // A retry whose delay is longer than one tier comes back early: send it on to its next hop.
+  const dueMs = task.dueTime ? timestampDate(task.dueTime).getTime() : now;
+  const hop = nextTierMs(dueMs - now, deps.retryTiersMs);
+  if (hop !== undefined) {
+    span?.setAttribute("herald.retry_tier_ms", hop);
+    await deps.publishRetry(task, hop);
+    return { kind: "hop" };
+  }
+
+  const [endpoint, tenant] = await Promise.all([
+    deps.cache.endpoint(task.endpointId),
+    deps.cache.tenant(task.tenantId),
+  ]);
+  const base = { task, now, url: endpoint ? redactUrl(endpoint.url) : "" };
+  if (!endpoint || !tenant || endpoint.tenant_id !== task.tenantId) {
+    await deps.publishAudit(
+      attemptRecord(base, { errorMessage: "the endpoint no longer exists" }, DeliveryState.DEAD),
+    );
+    return { kind: "skipped" };
+  }
+  if (endpoint.disabled || tenant.disabled) {
+    const what = tenant.disabled ? "tenant" : "endpoint";
+    await deps.publishAudit(
+      attemptRecord(
+        base,
+        { errorMessage: `the ${what} is disabled; recover after enabling it` },
+        DeliveryState.DEAD,
+      ),
+    );
+    return { kind: "skipped" };
+  }
+
+  const timestamp = Math.floor(now / 1000);
+  const headers: Record<string, string> = {
+    ...endpoint.headers,
+    "content-type": "application/json",
+    "user-agent": deps.userAgent,
+    "webhook-id": task.eventId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signatureHeader(
+      signingSecrets(endpoint, deps.box, new Date(now)),
+      task.eventId,
+      timestamp,
+      task.payload,
+    ),
+  };
+
+  // A receiver that keeps failing, or an endpoint at its limits, gets its task parked in a retry tier
+  // (same attempt number) rather than tying up a delivery slot other endpoints could use.
+  const park = async (waitMs: number): Promise<DeliveryOutcome> => {
+    const later = create(DeliveryTaskSchema, { ...task, dueTime: timestampFromDate(new Date(now + waitMs)) });
+    await deps.publishRetry(
+      later,
+      nextTierMs(waitMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs),
+    );
+    return { kind: "parked" };
+  };
+  const circuit = deps.breakers.admit(endpoint._id);
+  if (!circuit.allowed) return park(circuit.waitMs);
+  const budget = await deps.admit(endpoint);
+  if ("waitMs" in budget) {
+    deps.breakers.abandon(endpoint._id);
+    return park(budget.waitMs);
+  }
+
+  let response: WebhookResponse | undefined;
+  let failure: WebhookRequestError | undefined;
+  try {
+    response = await deps.post(endpoint.url, headers, task.payload);
+  } catch (err) {
+    if (!(err instanceof WebhookRequestError)) throw err;
+    failure = err;
+  } finally {
+    await budget.admission.release();
+  }
+
+  const outcome: AttemptOutcome = response
+    ? {
+        responseStatus: response.status,
+        responseBody: response.body,
+        latencyMs: response.latencyMs,
+        errorClass:
+          response.status >= 200 && response.status < 300 ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
+      }
+    : {
+        latencyMs: failure?.latencyMs ?? 0,
+        errorClass: ERROR_CLASSES[failure?.errorClass ?? "connection"],
+        errorMessage: failure?.message ?? "",
+      };
+  span?.setAttribute("herald.response_status", outcome.responseStatus ?? 0);
+
+  const sent = { latencyMs: outcome.latencyMs ?? 0, lagMs: Math.max(0, now - dueMs) };
+  const succeeded = outcome.errorClass === ErrorClass.NONE;
+  deps.breakers.record(endpoint._id, succeeded);
+  if (succeeded) {
+    if (endpoint.failing_since) await deps.setFailingSince(endpoint, undefined);
+    await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.SUCCEEDED));
+    return { kind: "succeeded", ...sent };
+  }
+  if (response?.status === 410) {
+    await deps.disableEndpoint(endpoint, DisabledReason.GONE);
+    await deps.publishAudit(
+      attemptRecord(
+        base,
+        { ...outcome, errorMessage: "410 Gone: the endpoint was disabled" },
+        DeliveryState.DEAD,
+      ),
+    );
+    return { kind: "gone", ...sent };
+  }
+
+  if (!endpoint.failing_since) {
+    await deps.setFailingSince(endpoint, new Date(now));
+  } else if (now - endpoint.failing_since.getTime() >= deps.disableAfterMs) {
+    await deps.disableEndpoint(endpoint, DisabledReason.FAILING);
+  }
+
+  const retryAfterHeader =
+    response && (response.status === 429 || response.status === 503)
+      ? response.headers["retry-after"]
+      : undefined;
+  const retryAfterMs = parseRetryAfter(
+    Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader,
+    now,
+  );
+  const schedule = effectiveSchedule(
+    endpoint.retry_schedule_ms,
+    tenant.settings.retry_schedule_ms,
+    deps.platformScheduleMs,
+  );
+  const delayMs = nextRetryDelayMs(schedule, task.attempt, retryAfterMs);
+  if (delayMs === undefined) {
+    await deps.publishDead(task);
+    await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.DEAD));
+    return { kind: "dead", ...sent };
+  }
+  const next = create(DeliveryTaskSchema, {
+    ...task,
+    attempt: task.attempt + 1,
+    dueTime: timestampFromDate(new Date(now + delayMs)),
+    trigger: AttemptTrigger.SCHEDULED,
+  });
+  await deps.publishRetry(next, nextTierMs(delayMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs));
+  await deps.publishAudit(
+    attemptRecord(base, { ...outcome, nextAttemptMs: now + delayMs }, DeliveryState.FAILED),
+  );
+  return { kind: "failed", ...sent };
+}
+
+/**
+ * What became of a task, for metrics: sent on to its next retry hop, skipped (endpoint gone or
+ * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency and how late it ran after its due time.
+ */
+export type DeliveryOutcome =
+  | { kind: "hop" | "skipped" | "parked" }
+  | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number };
+
+interface AttemptOutcome {
+  responseStatus?: number;
+  responseBody?: string;
+  latencyMs?: number;
+  errorClass?: ErrorClass;
+  errorMessage?: string;
+  nextAttemptMs?: number;
+}
+
+function attemptRecord(
+  base: { task: DeliveryTask; now: number; url: string },
+  outcome: AttemptOutcome,
+  state: DeliveryState,
+): AuditRecord {
+  const { task, now, url } = base;
+  const attempt: MessageInitShape<typeof AttemptSchema> = {
+    id: `att_${randomUUID().replaceAll("-", "")}`,
+    tenantId: task.tenantId,
+    eventId: task.eventId,
+    endpointId: task.endpointId,
+    attemptNumber: task.attempt,
+    trigger: task.trigger || AttemptTrigger.SCHEDULED,
+    success: state === DeliveryState.SUCCEEDED,
+    responseStatus: outcome.responseStatus ?? 0,
+    responseBody: outcome.responseBody ?? "",
+    latencyMs: outcome.latencyMs ?? 0,
+    errorClass: outcome.errorClass ?? ErrorClass.UNSPECIFIED,
+    errorMessage: outcome.errorMessage ?? "",
+    attemptTime: timestampFromDate(new Date(now)),
+    nextAttemptTime: outcome.nextAttemptMs ? timestampFromDate(new Date(outcome.nextAttemptMs)) : undefined,
+    url,
+  };
+  return create(AuditRecordSchema, { record: { case: "attempt", value: attempt }, state });
+}
+
+/** Attempt records keep the URL without its query string, where receivers sometimes put tokens. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}

@@ -1,0 +1,1 @@
+export { configSchema, deliveryService } from "./service.js";

@@ -1,0 +1,142 @@
+import { AuditRecordSchema, DeliveryTaskSchema } from "@herald/contracts";
+import {
+  ControlPlaneCache,
+  configFields,
+  consumeControlChanges,
+  consumeProto,
+  endpointsCollection,
+  HERALD_VERSION,
+  publishControlChange,
+  SecretBox,
+  type ServiceDefinition,
+  serviceConfigSchema,
+} from "@herald/platform";
+import { z } from "zod";
+import { addressPolicy } from "./address-policy.js";
+import { CircuitBreakers } from "./circuit-breaker.js";
+import { type DeliverDeps, deliverTask } from "./deliver-task.js";
+import { deliveryMetrics } from "./delivery-metrics.js";
+import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
+import { WebhookClient } from "./webhook-client.js";
+
+export const configSchema = serviceConfigSchema(7003).extend({
+  HERALD_SECRET_KEYS: configFields.secretKeyRing,
+  /** Deliveries in flight at once per instance. */
+  DELIVERY_CONCURRENCY: configFields.positiveInt.max(10_000).default(64),
+  DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000),
+  DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000),
+  /** Delays before attempts 2..N for endpoints and tenants without their own schedule. */
+  RETRY_SCHEDULE: configFields.durationList.default(DEFAULT_RETRY_SCHEDULE_MS),
+  /** CIDRs and host names Herald may deliver to although private (local development, tests). */
+  HERALD_URL_ALLOWLIST: z.string().default(""),
+  /** Share of failed attempts in the window that opens an endpoint's circuit. */
+  CIRCUIT_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Attempts in the window before the ratio counts. */
+  CIRCUIT_MIN_ATTEMPTS: configFields.positiveInt.default(10),
+  CIRCUIT_WINDOW: configFields.duration.default(60_000),
+  /** How long an open circuit parks tasks before a probe. */
+  CIRCUIT_COOLDOWN: configFields.duration.default(30_000),
+  /** An endpoint failing without a break for this long is disabled. */
+  ENDPOINT_DISABLE_AFTER: configFields.duration.default(5 * 86_400_000),
+});
+
+export const deliveryService: ServiceDefinition<typeof configSchema> = {
+  name: "delivery",
+  configSchema,
+  indexes: endpointLimitIndexes,
+  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
+    const recordOutcome = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () =>
+      breakers.counts(),
+    );
+    const cache = new ControlPlaneCache(mongo.db);
+    const control = consumeControlChanges(rabbit, names, logger, (change) =>
+      cache.invalidate(change?.tenantId, change?.endpointId),
+    );
+    const client = new WebhookClient({
+      connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+      maxResponseBytes: 4096,
+      connectionsPerOrigin: 32,
+      isAllowedAddress: addressPolicy(config.HERALD_URL_ALLOWLIST),
+    });
+    const box = new SecretBox(config.HERALD_SECRET_KEYS);
+    const endpoints = endpointsCollection(mongo.db);
+    const breakers = new CircuitBreakers({
+      failureRatio: config.CIRCUIT_FAILURE_RATIO,
+      minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
+      windowMs: config.CIRCUIT_WINDOW,
+      cooldownMs: config.CIRCUIT_COOLDOWN,
+    });
+    const limits = new EndpointLimits(mongo.db, { leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000 });
+    const sweeper = setInterval(() => {
+      limits.sweep().catch((err) => logger.warn({ err }, "rate window sweep failed"));
+    }, 60_000);
+    sweeper.unref();
+
+    const deps: DeliverDeps = {
+      cache,
+      box,
+      logger,
+      post: (url, headers, body) => client.post(url, headers, body),
+      publishRetry: (next, tierMs) =>
+        publisher.publish(
+          { exchange: names.exchanges.retry, routingKey: String(tierMs), messageId: next.eventId },
+          DeliveryTaskSchema,
+          next,
+        ),
+      publishDead: (dead) =>
+        publisher.publish(
+          { exchange: names.exchanges.dead, messageId: dead.eventId },
+          DeliveryTaskSchema,
+          dead,
+        ),
+      publishAudit: (record) =>
+        publisher.publish({ exchange: names.exchanges.attempts }, AuditRecordSchema, record),
+      async disableEndpoint(endpoint, reason) {
+        await endpoints.updateOne(
+          { _id: endpoint._id, disabled: false },
+          { $set: { disabled: true, disabled_reason: reason, update_time: new Date() } },
+        );
+        cache.invalidate(endpoint.tenant_id, endpoint._id);
+        await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id);
+        logger.warn({ endpointId: endpoint._id, reason }, "endpoint disabled");
+      },
+      async setFailingSince(endpoint, since) {
+        await endpoints.updateOne(
+          { _id: endpoint._id },
+          since ? { $set: { failing_since: since } } : { $unset: { failing_since: "" } },
+        );
+        cache.invalidate(endpoint.tenant_id, endpoint._id);
+      },
+      breakers,
+      admit: (endpoint) =>
+        limits.admit(endpoint._id, {
+          perSecond: endpoint.rate_limit_per_second,
+          maxConcurrency: endpoint.max_concurrency,
+        }),
+      disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
+      platformScheduleMs: config.RETRY_SCHEDULE,
+      retryTiersMs: config.RETRY_TIERS,
+      userAgent: `Herald/${HERALD_VERSION}`,
+      now: () => Date.now(),
+    };
+    const tasks = consumeProto(rabbit, {
+      names,
+      queue: names.queues.deliveryTasks,
+      schema: DeliveryTaskSchema,
+      concurrency: config.DELIVERY_CONCURRENCY,
+      prefetch: config.DELIVERY_CONCURRENCY * 2,
+      logger,
+      handler: async (task) => recordOutcome(await deliverTask(deps, task)),
+    });
+
+    return {
+      consumers: [tasks, control],
+      async stop() {
+        clearInterval(sweeper);
+        await client.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,177 @@
+import dns from "node:dns";
+import net from "node:net";
+import { inSpan } from "@herald/platform";
+import { SpanKind } from "@opentelemetry/api";
+import { Agent, buildConnector, errors, request } from "undici";
+
+/** Options of {@link WebhookClient}. */
+export interface WebhookClientOptions {
+  /** Time to open the TCP (and TLS) connection. */
+  connectTimeoutMs: number;
+  /** Time for the whole request, from sending to the last byte read. */
+  requestTimeoutMs: number;
+  /** Bytes of the response body kept; the rest is not read. */
+  maxResponseBytes: number;
+  /** Connections kept per origin. */
+  connectionsPerOrigin: number;
+  /**
+   * Whether Herald may connect to an address. Checked on the address actually connected to, after DNS,
+   * so a hostname that resolves (or re-resolves) to a private address is refused.
+   */
+  isAllowedAddress(address: string): boolean;
+  /** Resolves a host name to all its addresses; default the system resolver (tests inject one). */
+  resolveHost?: (hostname: string) => Promise<dns.LookupAddress[]>;
+}
+
+/** What came back from one POST. */
+export interface WebhookResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** At most `maxResponseBytes`, decoded as UTF-8. */
+  body: string;
+  latencyMs: number;
+}
+
+/** The request never got a response; `errorClass` says why in the terms of herald.v1.ErrorClass. */
+export class WebhookRequestError extends Error {
+  readonly errorClass: "timeout" | "connection" | "dns" | "blocked" | "tls";
+  readonly latencyMs: number;
+  constructor(errorClass: WebhookRequestError["errorClass"], message: string, latencyMs: number) {
+    super(message);
+    this.name = "WebhookRequestError";
+    this.errorClass = errorClass;
+    this.latencyMs = latencyMs;
+  }
+}
+
+type LookupCallback = (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+class BlockedAddressError extends Error {
+  constructor(address: string) {
+    super(`destination address ${address} is not allowed`);
+    this.name = "BlockedAddressError";
+  }
+}
+
+/**
+ * POSTs webhooks with undici: a keep-alive pool per origin, connect and total timeouts, no redirects
+ * followed, a bounded response read, and an SSRF guard at connect time.
+ */
+export class WebhookClient {
+  readonly #agent: Agent;
+  readonly #options: WebhookClientOptions;
+
+  constructor(options: WebhookClientOptions) {
+    this.#options = options;
+    const resolveHost = options.resolveHost ?? ((hostname) => dns.promises.lookup(hostname, { all: true }));
+    // net.connect calls this for host names; every address is checked, so a name that resolves (or
+    // re-resolves, as in DNS rebinding) to a forbidden address is refused before any byte is sent.
+    const guardedLookup = ((hostname: string, lookupOptions: dns.LookupOptions, callback: LookupCallback) => {
+      resolveHost(hostname).then(
+        (list) => {
+          const blocked = list.find((a) => !options.isAllowedAddress(a.address));
+          if (blocked) return callback(new BlockedAddressError(blocked.address), "");
+          if (list.length === 0)
+            return callback(Object.assign(new Error("no address"), { code: "ENOTFOUND" }), "");
+          if (lookupOptions.all) return callback(null, list);
+          const first = list[0] as dns.LookupAddress;
+          callback(null, first.address, first.family);
+        },
+        (err: Error) => callback(err, ""),
+      );
+    }) as unknown as typeof dns.lookup;
+    const connect = buildConnector({ timeout: options.connectTimeoutMs, lookup: guardedLookup });
+    this.#agent = new Agent({
+      connections: options.connectionsPerOrigin,
+      keepAliveTimeout: 30_000,
+      connect(connectOptions, callback) {
+        // An IP literal skips DNS, so check it here.
+        const host = connectOptions.hostname.replace(/^\[|\]$/g, "");
+        if (net.isIP(host) && !options.isAllowedAddress(host)) {
+          callback(new BlockedAddressError(host), null);
+          return;
+        }
+        connect(connectOptions, callback);
+      },
+    });
+  }
+
+  async post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<WebhookResponse> {
+    const target = new URL(url);
+    return inSpan(
+      "POST",
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": "POST",
+          "url.full": `${target.origin}${target.pathname}`,
+          "server.address": target.hostname,
+          "server.port": Number(target.port || (target.protocol === "https:" ? 443 : 80)),
+        },
+      },
+      async (span) => {
+        const started = performance.now();
+        const elapsed = () => Math.round(performance.now() - started);
+        try {
+          const res = await request(url, {
+            method: "POST",
+            headers,
+            body,
+            dispatcher: this.#agent,
+            signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
+          });
+          span.setAttribute("http.response.status_code", res.statusCode);
+          const text = await readCapped(res.body, this.#options.maxResponseBytes);
+          return { status: res.statusCode, headers: res.headers, body: text, latencyMs: elapsed() };
+        } catch (err) {
+          const failure = classify(err, elapsed());
+          span.setAttribute("error.type", failure.errorClass);
+          throw failure;
+        }
+      },
+    );
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+}
+
+/** Reads at most `max` bytes, then drops the connection rather than read an endless body. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= max) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
+}
+
+function classify(err: unknown, latencyMs: number): WebhookRequestError {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const e = cause as NodeJS.ErrnoException;
+  if (err instanceof BlockedAddressError || cause instanceof BlockedAddressError) {
+    return new WebhookRequestError("blocked", (cause as Error).message, latencyMs);
+  }
+  if (
+    (err as Error)?.name === "TimeoutError" ||
+    err instanceof errors.ConnectTimeoutError ||
+    err instanceof errors.HeadersTimeoutError ||
+    err instanceof errors.BodyTimeoutError
+  ) {
+    return new WebhookRequestError("timeout", "the receiver did not answer in time", latencyMs);
+  }
+  if (e?.code === "ENOTFOUND" || e?.code === "EAI_AGAIN") {
+    return new WebhookRequestError("dns", `DNS lookup failed (${e.code})`, latencyMs);
+  }
+  if (typeof e?.code === "string" && (e.code.startsWith("ERR_TLS") || e.code.includes("CERT"))) {
+    return new WebhookRequestError("tls", `TLS failed (${e.code})`, latencyMs);
+  }
+  const code = e?.code ? ` (${e.code})` : "";
+  return new WebhookRequestError("connection", `connection failed${code}`, latencyMs);
+}

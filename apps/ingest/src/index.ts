@@ -1,0 +1,1 @@
+export { configSchema, ingestService } from "./service.js";

@@ -1,0 +1,110 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import {
+  type IngestService,
+  PublishEventResponseSchema,
+  PublishEventResultSchema,
+  PublishEventsResponseSchema,
+  Scope,
+} from "@herald/contracts";
+import {
+  authorizeTenant,
+  type ControlPlaneCache,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  principalOf,
+  ResourceExhaustedError,
+  type TenantDocument,
+  toConnectError,
+} from "@herald/platform";
+import { trace } from "@opentelemetry/api";
+import type { Logger } from "pino";
+import { type PublishDeps, publishEvent } from "./publish-event.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import { validateEvent } from "./validate.js";
+
+export const MAX_BATCH = 100;
+
+export interface IngestLimits {
+  defaultMaxPayloadBytes: number;
+  defaultRateLimitPerSecond: number;
+}
+
+export interface IngestRpcDeps extends PublishDeps {
+  /** Counts each event by tenant and outcome: accepted, duplicate or refused. */
+  countEvent(tenantId: string, outcome: "accepted" | "duplicate" | "refused"): void;
+  cache: ControlPlaneCache;
+  rateLimiter: RateLimiter;
+  limits: IngestLimits;
+  logger: Logger;
+}
+
+/** IngestService: checks key, tenant, rate and input, then publishes through {@link publishEvent}. */
+export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService> {
+  async function admit(ctx: HandlerContext, tenantId: string, count: number): Promise<TenantDocument> {
+    if (!tenantId) throw new InvalidArgumentError("tenant_id", "required");
+    authorizeTenant(principalOf(ctx), tenantId, Scope.EVENTS_PUBLISH);
+    const tenant = await deps.cache.tenant(tenantId);
+    if (!tenant) throw new NotFoundError("tenant", tenantId);
+    if (tenant.disabled)
+      throw new FailedPreconditionError(`tenant "${tenantId}" is disabled; enable it to publish`);
+    const rate = tenant.settings.rate_limit_per_second || deps.limits.defaultRateLimitPerSecond;
+    const waitMs = deps.rateLimiter.take(tenantId, rate, count);
+    if (waitMs > 0)
+      throw new ResourceExhaustedError(`tenant "${tenantId}" is over its limit of ${rate} events/s`, waitMs);
+    trace.getActiveSpan()?.setAttribute("herald.tenant_id", tenantId);
+    return tenant;
+  }
+
+  function limitsOf(tenant: TenantDocument) {
+    return { maxPayloadBytes: tenant.settings.max_payload_bytes || deps.limits.defaultMaxPayloadBytes };
+  }
+
+  return {
+    async publishEvent(req, ctx) {
+      const tenant = await admit(ctx, req.tenantId, 1);
+      try {
+        const event = validateEvent(req.event, limitsOf(tenant), "event");
+        const result = await publishEvent(deps, req.tenantId, event);
+        deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
+        trace.getActiveSpan()?.setAttribute("herald.event_id", result.eventId);
+        return create(PublishEventResponseSchema, result);
+      } catch (err) {
+        deps.countEvent(req.tenantId, "refused");
+        throw err;
+      }
+    },
+
+    async publishEvents(req, ctx) {
+      if (req.events.length === 0) throw new InvalidArgumentError("events", "at least one event is required");
+      if (req.events.length > MAX_BATCH) {
+        throw new InvalidArgumentError(
+          "events",
+          `${req.events.length} events is over the batch limit of ${MAX_BATCH}`,
+        );
+      }
+      const tenant = await admit(ctx, req.tenantId, req.events.length);
+      const results = await Promise.all(
+        req.events.map(async (input, i) => {
+          try {
+            const event = validateEvent(input, limitsOf(tenant), `events[${i}]`);
+            const result = await publishEvent(deps, req.tenantId, event);
+            deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
+            return create(PublishEventResultSchema, result);
+          } catch (err) {
+            deps.countEvent(req.tenantId, "refused");
+            const { error, expected } = toConnectError(err);
+            if (!expected) deps.logger.error({ err, index: i }, "batch item failed");
+            return create(PublishEventResultSchema, {
+              errorCode: codeToString(error.code).toUpperCase(),
+              errorMessage: error.rawMessage,
+            });
+          }
+        }),
+      );
+      return create(PublishEventsResponseSchema, { results });
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { main } from "@herald/platform";
+import { ingestService } from "./service.js";
+
+await main(ingestService);

@@ -1,0 +1,85 @@
+import type { EventDocument } from "@herald/platform";
+import { FailedPreconditionError } from "@herald/platform";
+import { newEventId } from "./event-id.js";
+import { type EventStore, toBinary } from "./event-store.js";
+import type { ValidEvent } from "./validate.js";
+
+/** What publishing one event needs. */
+export interface PublishDeps {
+  events: EventStore;
+  /** Publishes to herald.events and resolves once RabbitMQ confirmed it. */
+  publish(event: EventDocument): Promise<void>;
+  now(): Date;
+  /** How long a retried call waits for a concurrent first call to finish publishing. */
+  concurrentPublishWaitMs?: number;
+}
+
+export interface PublishResult {
+  eventId: string;
+  duplicate: boolean;
+}
+
+/**
+ * Stores then publishes one event, answering only after RabbitMQ confirmed it. A call with an
+ * idempotency key already used returns the first event's id; if that event was stored but never
+ * confirmed (the first call failed or crashed in between), it is published now, so nothing is lost.
+ */
+export async function publishEvent(
+  deps: PublishDeps,
+  tenantId: string,
+  event: ValidEvent,
+): Promise<PublishResult> {
+  const createTime = deps.now();
+  const id = newEventId(createTime.getTime());
+  const doc: EventDocument = {
+    _id: id,
+    tenant_id: tenantId,
+    event_type: event.eventType,
+    payload: toBinary(event.payload),
+    channels: event.channels,
+    ...(event.idempotencyKey ? { idempotency_key: event.idempotencyKey } : {}),
+    dedupe_key: event.idempotencyKey || id,
+    create_time: createTime,
+    published: false,
+  };
+  const stored = await deps.events.insertOrGet(doc);
+  if (stored.inserted) {
+    await deps.publish(doc);
+    // Only a call with the same idempotency key can come back to this event (without one, the dedupe key
+    // is the new id), so only then does a retry need to know it was published. Skipping the write for
+    // the others saves a MongoDB update per event.
+    if (event.idempotencyKey) await deps.events.markPublished(id);
+    return { eventId: id, duplicate: false };
+  }
+
+  const existing = stored.existing;
+  if (!sameEvent(existing, doc)) {
+    throw new FailedPreconditionError(
+      `idempotency_key "${event.idempotencyKey}" was already used for a different event (${existing._id})`,
+    );
+  }
+  if (!existing.published && !(await waitForConcurrentPublish(deps, existing))) {
+    await deps.publish(existing);
+    await deps.events.markPublished(existing._id);
+  }
+  return { eventId: existing._id, duplicate: true };
+}
+
+function sameEvent(a: EventDocument, b: EventDocument): boolean {
+  return a.event_type === b.event_type && Buffer.from(a.payload.buffer).equals(Buffer.from(b.payload.buffer));
+}
+
+/**
+ * A first call with the same key may still be publishing: wait a little for it rather than publish
+ * a second copy. Returns whether the event got published meanwhile.
+ */
+async function waitForConcurrentPublish(deps: PublishDeps, existing: EventDocument): Promise<boolean> {
+  const waitMs = deps.concurrentPublishWaitMs ?? 3_000;
+  if (deps.now().getTime() - existing.create_time.getTime() > waitMs) return false;
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (await deps.events.isPublished(existing._id)) return true;
+  }
+  return false;
+}

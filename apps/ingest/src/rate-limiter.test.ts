@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { newEventId } from "./event-id.js";
+import { RateLimiter } from "./rate-limiter.js";
+
+describe("RateLimiter", () => {
+  it("allows a second's worth at once, then refills at the rate", () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    expect(limiter.take("t", 10, 10)).toBe(0);
+    expect(limiter.take("t", 10)).toBeCloseTo(100);
+    now += 250;
+    expect(limiter.take("t", 10, 2)).toBe(0);
+    expect(limiter.take("t", 10, 1)).toBeCloseTo(50);
+  });
+
+  it("keeps tenants apart and treats 0 as unlimited", () => {
+    const limiter = new RateLimiter(() => 0);
+    expect(limiter.take("a", 1)).toBe(0);
+    expect(limiter.take("a", 1)).toBeGreaterThan(0);
+    expect(limiter.take("b", 1)).toBe(0);
+    expect(limiter.take("c", 0, 1_000_000)).toBe(0);
+  });
+});
+
+describe("newEventId", () => {
+  it("makes unique ids that sort by creation time", () => {
+    const ids = [newEventId(1_000), newEventId(2_000), newEventId(3_000)];
+    expect(new Set(ids).size).toBe(3);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]).toMatch(/^evt_[0-9a-z]{26}$/);
+  });
+});

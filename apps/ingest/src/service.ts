@@ -1,0 +1,73 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { EventSchema, IngestService } from "@herald/contracts";
+import {
+  BoundedLabel,
+  ControlPlaneCache,
+  Counter,
+  configFields,
+  consumeControlChanges,
+  type ServiceDefinition,
+  serviceConfigSchema,
+} from "@herald/platform";
+import { EventStore, eventIndexes } from "./event-store.js";
+import { ingestRpc } from "./ingest-rpc.js";
+import { RateLimiter } from "./rate-limiter.js";
+
+export const configSchema = serviceConfigSchema(7001).extend({
+  /** Largest payload of a tenant without its own limit. */
+  INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
+  /** Events per second of a tenant without its own limit, per ingest instance. */
+  INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
+});
+
+export const ingestService: ServiceDefinition<typeof configSchema> = {
+  name: "ingest",
+  configSchema,
+  indexes: eventIndexes,
+  async start({ config, logger, rabbit, names, publisher, mongo, authenticator, metrics }) {
+    const ingested = new Counter({
+      name: "herald_events_ingested_total",
+      help: "Events published, by tenant (the first 100 tenants seen; the rest as _other) and outcome",
+      labelNames: ["tenant", "outcome"],
+      registers: [metrics],
+    });
+    const tenantLabel = new BoundedLabel(100);
+    const cache = new ControlPlaneCache(mongo.db);
+    const control = consumeControlChanges(rabbit, names, logger, (change) => {
+      cache.invalidate(change?.tenantId, change?.endpointId);
+      authenticator.invalidate(change?.tenantId);
+    });
+    const events = new EventStore(mongo.db);
+    const rpc = ingestRpc({
+      events,
+      cache,
+      logger,
+      rateLimiter: new RateLimiter(),
+      limits: {
+        defaultMaxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+        defaultRateLimitPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND,
+      },
+      now: () => new Date(),
+      countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
+      publish: (doc) =>
+        publisher.publish(
+          { exchange: names.exchanges.events, messageId: doc._id },
+          EventSchema,
+          create(EventSchema, {
+            id: doc._id,
+            tenantId: doc.tenant_id,
+            eventType: doc.event_type,
+            payload: doc.payload.buffer,
+            channels: doc.channels,
+            createTime: timestampFromDate(doc.create_time),
+          }),
+        ),
+    });
+    return {
+      services: [IngestService],
+      routes: (router) => router.service(IngestService, rpc),
+      consumers: [control],
+    };
+  },
+};

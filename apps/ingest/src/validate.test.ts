@@ -1,0 +1,61 @@
+import { InvalidArgumentError } from "@herald/platform";
+import { describe, expect, it } from "vitest";
+import { validateEvent } from "./validate.js";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const limits = { maxPayloadBytes: 64 };
+const good = {
+  eventType: "order.created",
+  payload: bytes('{"id": 1}'),
+  idempotencyKey: "",
+  channels: [] as string[],
+};
+
+function errorOf(fn: () => unknown): InvalidArgumentError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return err;
+    throw err;
+  }
+  throw new Error("expected an InvalidArgumentError");
+}
+
+describe("validateEvent", () => {
+  it("keeps the payload bytes exactly as sent and dedupes channels", () => {
+    const payload = bytes('{ "id" :1 ,"x":"é" }');
+    const event = validateEvent({ ...good, payload, channels: ["eu", "eu", "us"] }, limits, "event");
+    expect(event.payload).toBe(payload);
+    expect(event.channels).toEqual(["eu", "us"]);
+  });
+
+  it.each([
+    [{ eventType: "" }, "event.event_type", /required/],
+    [{ eventType: "Order.Created" }, "event.event_type", /lower-case/],
+    [{ eventType: "a".repeat(129) }, "event.event_type", /1-128/],
+    [{ eventType: "order created" }, "event.event_type", /lower-case/],
+    [{ payload: bytes("") }, "event.payload", /required/],
+    [{ payload: bytes("not json") }, "event.payload", /not valid JSON/],
+    [{ payload: bytes("[1,2]") }, "event.payload", /JSON object, not an array/],
+    [{ payload: bytes("42") }, "event.payload", /JSON object/],
+    [{ payload: new Uint8Array([0x7b, 0xff, 0x7d]) }, "event.payload", /not valid UTF-8/],
+    [
+      { payload: bytes(`{"a":"${"x".repeat(80)}"}`) },
+      "event.payload",
+      /over this tenant's limit of 64 bytes/,
+    ],
+    [{ idempotencyKey: "has space" }, "event.idempotency_key", /printable ASCII/],
+    [{ channels: ["ok", "bad/channel"] }, "event.channels[1]", /letters, digits/],
+  ])("refuses %j naming %s", (patch, field, message) => {
+    const err = errorOf(() => validateEvent({ ...good, ...patch }, limits, "event"));
+    expect(err.field).toBe(field);
+    expect(err.message).toMatch(message);
+  });
+
+  it("names the batch index in the field", () => {
+    expect(errorOf(() => validateEvent({ ...good, eventType: "" }, limits, "events[7]")).field).toBe(
+      "events[7].event_type",
+    );
+    expect(errorOf(() => validateEvent(undefined, limits, "event")).field).toBe("event");
+  });
+});

@@ -1,0 +1,17 @@
+import type { SecretBox } from "@herald/platform";
+import type { ApiKeyStore } from "./api-key-store.js";
+import type { ControlChanges } from "./changes.js";
+import type { EndpointStore } from "./endpoint-store.js";
+import type { TenantStore } from "./tenant-store.js";
+import type { UrlPolicy } from "./url-policy.js";
+
+/** What the control-plane RPC handlers work with. */
+export interface ControlPlaneDeps {
+  tenants: TenantStore;
+  endpoints: EndpointStore;
+  apiKeys: ApiKeyStore;
+  secretBox: SecretBox;
+  urlPolicy: UrlPolicy;
+  changes: ControlChanges;
+  now: () => Date;
+}

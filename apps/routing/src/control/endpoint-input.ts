@@ -1,0 +1,186 @@
+import type { CreateEndpointRequest, UpdateEndpointRequest } from "@herald/contracts";
+import { InvalidArgumentError } from "@herald/platform";
+import { checkRange, checkRetrySchedule, checkText } from "./fields.js";
+import { parseSigningSecret } from "./secrets.js";
+
+export const MAX_DESCRIPTION = 500;
+export const MAX_EVENT_TYPES = 100;
+export const MAX_CHANNELS = 20;
+export const MAX_HEADERS = 20;
+export const MAX_HEADER_NAME = 256;
+export const MAX_HEADER_VALUE = 4096;
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+export const MAX_CONCURRENCY = 1_000;
+
+/** An endpoint's settable fields as stored, except the URL (checked on its own: it needs DNS). */
+export interface EndpointSettings {
+  description: string;
+  event_types: string[];
+  channels: string[];
+  headers: Record<string, string>;
+  rate_limit_per_second: number;
+  max_concurrency: number;
+  retry_schedule_ms: number[];
+}
+
+/** A checked CreateEndpoint request. */
+export interface NewEndpoint extends EndpointSettings {
+  /** Not yet checked against the URL policy. */
+  url: string;
+  /** A supplied secret, with its "whsec_" prefix; unset: generate one. */
+  secret?: string;
+}
+
+/** A checked UpdateEndpoint request: only what is to be replaced. */
+export interface EndpointPatch extends Partial<EndpointSettings> {
+  url?: string;
+}
+
+const EVENT_TYPE = /^[a-z0-9_.-]{1,128}$/;
+
+/**
+ * Event-type filters: exact types (`order.created`), prefix wildcards (`order.*`) or `*`. Duplicates are
+ * dropped; none means every type.
+ */
+export function checkEventTypes(field: string, values: readonly string[]): string[] {
+  if (values.length > MAX_EVENT_TYPES) {
+    throw new InvalidArgumentError(field, `has ${values.length} entries; at most ${MAX_EVENT_TYPES}`);
+  }
+  values.forEach((value, i) => {
+    const prefix = value.endsWith(".*") ? value.slice(0, -2) : value;
+    if (value !== "*" && (!EVENT_TYPE.test(prefix) || value.length > 128)) {
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        `"${value}" is not an event type: use 1-128 of a-z, 0-9, "_", "." or "-", optionally ending in ".*" (prefix match), or "*"`,
+      );
+    }
+  });
+  return [...new Set(values)];
+}
+
+const CHANNEL = /^[a-zA-Z0-9_.-]{1,64}$/;
+
+export function checkChannels(field: string, values: readonly string[]): string[] {
+  if (values.length > MAX_CHANNELS) {
+    throw new InvalidArgumentError(field, `has ${values.length} entries; at most ${MAX_CHANNELS}`);
+  }
+  values.forEach((value, i) => {
+    if (!CHANNEL.test(value)) {
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        `"${value}" is not a channel: use 1-64 of a-z, A-Z, 0-9, "_", "." or "-"`,
+      );
+    }
+  });
+  return [...new Set(values)];
+}
+
+// RFC 7230 token characters, minus "." and a leading "$": header names become MongoDB field names.
+const HEADER_NAME = /^[!#%&'*+\-^_`|~0-9A-Za-z][!#$%&'*+\-^_`|~0-9A-Za-z]*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const BAD_HEADER_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/** Hop-by-hop headers, and those Herald sets itself on every delivery. */
+const RESERVED_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "host",
+  "content-length",
+  "content-type",
+  "user-agent",
+  // undici refuses to send it.
+  "expect",
+]);
+
+function reservedHeaderProblem(lowerName: string): string | undefined {
+  if (lowerName.startsWith("webhook-")) return "webhook-* headers carry Herald's signature and ids";
+  if (lowerName.startsWith("proxy-")) return "proxy-* headers are meant for proxies, not receivers";
+  if (RESERVED_HEADERS.has(lowerName)) return "Herald sets this header itself (or it is hop-by-hop)";
+  return undefined;
+}
+
+/** Custom headers sent with every delivery. Names are case-insensitive, so "X-A" and "x-a" clash. */
+export function checkHeaders(field: string, headers: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(headers);
+  if (entries.length > MAX_HEADERS) {
+    throw new InvalidArgumentError(field, `has ${entries.length} headers; at most ${MAX_HEADERS}`);
+  }
+  const seen = new Map<string, string>();
+  for (const [name, value] of entries) {
+    const entryField = `${field}[${JSON.stringify(name)}]`;
+    if (name.length > MAX_HEADER_NAME || !HEADER_NAME.test(name)) {
+      throw new InvalidArgumentError(
+        entryField,
+        `is not a valid header name: use letters, digits and !#$%&'*+-^_\`|~ (no "." and no leading "$"), at most ${MAX_HEADER_NAME}`,
+      );
+    }
+    const lower = name.toLowerCase();
+    const reserved = reservedHeaderProblem(lower);
+    if (reserved) throw new InvalidArgumentError(entryField, `may not be set: ${reserved}`);
+    const clash = seen.get(lower);
+    if (clash !== undefined) {
+      throw new InvalidArgumentError(
+        entryField,
+        `names the same header as "${clash}" (names are case-insensitive)`,
+      );
+    }
+    seen.set(lower, name);
+    if (value.length > MAX_HEADER_VALUE) {
+      throw new InvalidArgumentError(entryField, `value is longer than ${MAX_HEADER_VALUE} characters`);
+    }
+    if (BAD_HEADER_VALUE.test(value)) {
+      throw new InvalidArgumentError(
+        entryField,
+        "value must not contain CR, LF, NUL or other control characters",
+      );
+    }
+  }
+  return { ...headers };
+}
+
+export function parseNewEndpoint(req: CreateEndpointRequest): NewEndpoint {
+  return {
+    url: req.url,
+    description: checkText("description", req.description, { max: MAX_DESCRIPTION }),
+    event_types: checkEventTypes("event_types", req.eventTypes),
+    channels: checkChannels("channels", req.channels),
+    headers: checkHeaders("headers", req.headers),
+    rate_limit_per_second: checkRange(
+      "rate_limit_per_second",
+      req.rateLimitPerSecond,
+      0,
+      MAX_RATE_LIMIT_PER_SECOND,
+    ),
+    max_concurrency: checkRange("max_concurrency", req.maxConcurrency, 0, MAX_CONCURRENCY),
+    retry_schedule_ms: checkRetrySchedule("retry_schedule", req.retrySchedule),
+    secret: req.secret === "" ? undefined : parseSigningSecret("secret", req.secret),
+  };
+}
+
+export function parseEndpointPatch(req: UpdateEndpointRequest): EndpointPatch {
+  const patch: EndpointPatch = {};
+  if (req.url !== undefined) patch.url = req.url;
+  if (req.description !== undefined) {
+    patch.description = checkText("description", req.description, { max: MAX_DESCRIPTION });
+  }
+  if (req.eventTypes) patch.event_types = checkEventTypes("event_types.values", req.eventTypes.values);
+  if (req.channels) patch.channels = checkChannels("channels.values", req.channels.values);
+  if (req.headers) patch.headers = checkHeaders("headers.entries", req.headers.entries);
+  if (req.rateLimitPerSecond !== undefined) {
+    patch.rate_limit_per_second = checkRange(
+      "rate_limit_per_second",
+      req.rateLimitPerSecond,
+      0,
+      MAX_RATE_LIMIT_PER_SECOND,
+    );
+  }
+  if (req.maxConcurrency !== undefined) {
+    patch.max_concurrency = checkRange("max_concurrency", req.maxConcurrency, 0, MAX_CONCURRENCY);
+  }
+  if (req.retrySchedule) patch.retry_schedule_ms = checkRetrySchedule("retry_schedule", req.retrySchedule);
+  return patch;
+}

@@ -1,0 +1,176 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { DisabledReason, type EndpointService, Scope } from "@herald/contracts";
+import {
+  authorizeTenant,
+  type EndpointDocument,
+  InvalidArgumentError,
+  KeyedSerializer,
+  NotFoundError,
+  principalOf,
+} from "@herald/platform";
+import type { ControlPlaneDeps } from "./deps.js";
+import { parseEndpointPatch, parseNewEndpoint } from "./endpoint-input.js";
+import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";
+import { endpointMessage } from "./messages.js";
+import { pageRequest } from "./pagination.js";
+import {
+  DEFAULT_ROTATION_OVERLAP_MS,
+  generateSigningSecret,
+  MAX_ROTATION_OVERLAP_MS,
+  parseSigningSecret,
+  rotateSecretDocuments,
+  sealSecret,
+  validSecretDocuments,
+} from "./secrets.js";
+import { checkEndpointUrl } from "./url-policy.js";
+
+/** Rotations retried after a concurrent change to the same endpoint before giving up. */
+const ROTATION_ATTEMPTS = 5;
+
+/**
+ * The tenant a call names, once the caller may manage its endpoints. Permission comes before anything
+ * else, so a key of another tenant learns nothing, not even whether the tenant exists.
+ */
+function managedTenant(ctx: HandlerContext, tenantId: string): string {
+  authorizeTenant(principalOf(ctx), tenantId, Scope.ENDPOINTS_MANAGE);
+  return checkTenantId("tenant_id", tenantId);
+}
+
+/** EndpointService: keys with endpoints:manage on the tenant, or admin keys. */
+export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof EndpointService> {
+  const { tenants, endpoints, changes, secretBox } = deps;
+  const rotations = new KeyedSerializer();
+
+  async function changed(endpoint: EndpointDocument) {
+    await changes.endpointChanged(endpoint.tenant_id, endpoint._id);
+    return { endpoint: endpointMessage(endpoint, deps.now()) };
+  }
+
+  return {
+    async createEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const input = parseNewEndpoint(req);
+      await tenants.get(tenantId);
+      await checkEndpointUrl(input.url, deps.urlPolicy);
+      const now = deps.now();
+      const endpoint: EndpointDocument = {
+        _id: newId("ep"),
+        tenant_id: tenantId,
+        url: input.url,
+        description: input.description,
+        event_types: input.event_types,
+        channels: input.channels,
+        headers: input.headers,
+        rate_limit_per_second: input.rate_limit_per_second,
+        max_concurrency: input.max_concurrency,
+        disabled: false,
+        disabled_reason: DisabledReason.UNSPECIFIED,
+        retry_schedule_ms: input.retry_schedule_ms,
+        secrets: [sealSecret(input.secret ?? generateSigningSecret(), secretBox, now)],
+        create_time: now,
+        update_time: now,
+      };
+      await endpoints.insert(endpoint);
+      // No transactions: had the tenant been deleted meanwhile, take the endpoint back out.
+      if (!(await tenants.find(tenantId))) {
+        await endpoints.delete(tenantId, endpoint._id).catch(() => undefined);
+        throw new NotFoundError("tenant", tenantId);
+      }
+      return changed(endpoint);
+    },
+
+    async getEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
+      return { endpoint: endpointMessage(endpoint, deps.now()) };
+    },
+
+    async listEndpoints(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const page = await endpoints.list(tenantId, pageRequest(req.pageSize, req.pageToken));
+      const now = deps.now();
+      return {
+        endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+
+    async updateEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const id = checkObjectId("endpoint_id", req.endpointId);
+      const patch = parseEndpointPatch(req);
+      if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
+      return changed(await endpoints.update(tenantId, id, { ...patch, update_time: deps.now() }));
+    },
+
+    async deleteEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const id = checkObjectId("endpoint_id", req.endpointId);
+      await endpoints.delete(tenantId, id);
+      await changes.endpointChanged(tenantId, id);
+      return {};
+    },
+
+    async enableEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const id = checkObjectId("endpoint_id", req.endpointId);
+      const endpoint = await endpoints.update(
+        tenantId,
+        id,
+        { disabled: false, disabled_reason: DisabledReason.UNSPECIFIED, update_time: deps.now() },
+        // A fresh start: the failure window counts from the next failure.
+        ["failing_since"],
+      );
+      return changed(endpoint);
+    },
+
+    async disableEndpoint(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const id = checkObjectId("endpoint_id", req.endpointId);
+      const endpoint = await endpoints.update(tenantId, id, {
+        disabled: true,
+        disabled_reason: DisabledReason.MANUAL,
+        update_time: deps.now(),
+      });
+      return changed(endpoint);
+    },
+
+    async rotateSecret(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const id = checkObjectId("endpoint_id", req.endpointId);
+      const overlapMs = req.overlap ? durationToMs("overlap", req.overlap) : DEFAULT_ROTATION_OVERLAP_MS;
+      if (overlapMs > MAX_ROTATION_OVERLAP_MS) {
+        throw new InvalidArgumentError(
+          "overlap",
+          "must be at most 7 days (604800s); 0s ends the old secret now",
+        );
+      }
+      const secret = req.secret === "" ? generateSigningSecret() : parseSigningSecret("secret", req.secret);
+      const rotated = await rotations.run(`${tenantId}/${id}`, async () => {
+        for (let attempt = 0; attempt < ROTATION_ATTEMPTS; attempt++) {
+          const current = await endpoints.get(tenantId, id);
+          const now = deps.now();
+          const next = sealSecret(secret, secretBox, now);
+          const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now);
+          const written = await endpoints.replaceSecrets(current, secrets, now);
+          if (written) return written;
+        }
+        throw new ConnectError("the endpoint kept changing during the rotation; try again", Code.Aborted);
+      });
+      return changed(rotated);
+    },
+
+    async getEndpointSecret(req, ctx) {
+      const tenantId = managedTenant(ctx, req.tenantId);
+      const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
+      return {
+        secrets: validSecretDocuments(endpoint.secrets, deps.now()).map((secret) => ({
+          id: secret.id,
+          secret: secretBox.open(secret.sealed),
+          expireTime: secret.expire_time ? timestampFromDate(secret.expire_time) : undefined,
+        })),
+      };
+    },
+  };
+}

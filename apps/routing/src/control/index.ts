@@ -1,0 +1,54 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ApiKeyService, type ControlNotification, EndpointService, TenantService } from "@herald/contracts";
+import { Collections, type IndexPlan, SecretBox, type ServiceContext } from "@herald/platform";
+import { apiKeyService } from "./api-key-rpc.js";
+import { ApiKeyStore } from "./api-key-store.js";
+import { ControlChanges, forgetRevokedKeys } from "./changes.js";
+import type { ControlPlaneConfig } from "./config.js";
+import { endpointService } from "./endpoint-rpc.js";
+import { EndpointStore } from "./endpoint-store.js";
+import { tenantService } from "./tenant-rpc.js";
+import { TenantStore } from "./tenant-store.js";
+
+export type { ControlPlaneConfig } from "./config.js";
+export { controlPlaneConfigFields } from "./config.js";
+export type { HostResolver, UrlPolicy } from "./url-policy.js";
+export { checkEndpointUrl } from "./url-policy.js";
+
+/** Indexes of the control-plane collections (tenants need none beyond _id). */
+export const controlPlaneIndexes: IndexPlan = {
+  [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
+  [Collections.apiKeys]: [{ key: { tenant_id: 1 } }],
+};
+
+/** The control plane's part of the routing service. */
+export interface ControlPlane {
+  routes(router: ConnectRouter): void;
+  /** Fully-qualified names of the services in `routes`. */
+  services: DescService[];
+  /** Applies a control notification (undefined: some may have been missed) to this instance's caches. */
+  onControlChange(change: ControlNotification | undefined): void;
+}
+
+/** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
+export function controlPlane(ctx: ServiceContext<ControlPlaneConfig>): ControlPlane {
+  const deps = {
+    tenants: new TenantStore(ctx.mongo.db),
+    endpoints: new EndpointStore(ctx.mongo.db),
+    apiKeys: new ApiKeyStore(ctx.mongo.db),
+    secretBox: new SecretBox(ctx.config.HERALD_SECRET_KEYS),
+    urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
+    now: () => new Date(),
+  };
+  return {
+    routes(router) {
+      router.service(TenantService, tenantService(deps));
+      router.service(EndpointService, endpointService(deps));
+      router.service(ApiKeyService, apiKeyService(deps));
+    },
+    services: [TenantService, EndpointService, ApiKeyService],
+    onControlChange: forgetRevokedKeys(ctx.authenticator),
+  };
+}

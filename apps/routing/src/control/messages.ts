@@ -1,0 +1,68 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type ApiKey,
+  ApiKeySchema,
+  type Endpoint,
+  EndpointSchema,
+  type Tenant,
+  TenantSchema,
+} from "@herald/contracts";
+import type { ApiKeyDocument, EndpointDocument, TenantDocument } from "@herald/platform";
+import { retryScheduleMessage } from "./fields.js";
+import { validSecretDocuments } from "./secrets.js";
+
+// Stored documents as API messages. Nothing secret crosses here: endpoints carry secret metadata only,
+// API keys no hash.
+
+export function tenantMessage(tenant: TenantDocument): Tenant {
+  return create(TenantSchema, {
+    id: tenant._id,
+    name: tenant.name,
+    metadata: tenant.metadata,
+    disabled: tenant.disabled,
+    settings: {
+      rateLimitPerSecond: tenant.settings.rate_limit_per_second,
+      maxPayloadBytes: tenant.settings.max_payload_bytes,
+      retrySchedule: retryScheduleMessage(tenant.settings.retry_schedule_ms),
+    },
+    createTime: timestampFromDate(tenant.create_time),
+    updateTime: timestampFromDate(tenant.update_time),
+  });
+}
+
+/** The endpoint with the metadata of the secrets valid at `now`. */
+export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint {
+  return create(EndpointSchema, {
+    id: endpoint._id,
+    tenantId: endpoint.tenant_id,
+    url: endpoint.url,
+    description: endpoint.description,
+    eventTypes: endpoint.event_types,
+    channels: endpoint.channels,
+    headers: endpoint.headers,
+    rateLimitPerSecond: endpoint.rate_limit_per_second,
+    maxConcurrency: endpoint.max_concurrency,
+    disabled: endpoint.disabled,
+    disabledReason: endpoint.disabled_reason,
+    retrySchedule: retryScheduleMessage(endpoint.retry_schedule_ms),
+    secrets: validSecretDocuments(endpoint.secrets, now).map((secret) => ({
+      id: secret.id,
+      createTime: timestampFromDate(secret.create_time),
+      expireTime: secret.expire_time ? timestampFromDate(secret.expire_time) : undefined,
+    })),
+    createTime: timestampFromDate(endpoint.create_time),
+    updateTime: timestampFromDate(endpoint.update_time),
+  });
+}
+
+export function apiKeyMessage(key: ApiKeyDocument): ApiKey {
+  return create(ApiKeySchema, {
+    id: key._id,
+    name: key.name,
+    tenantId: key.tenant_id ?? "",
+    scopes: key.scopes,
+    revoked: key.revoked,
+    createTime: timestampFromDate(key.create_time),
+  });
+}

@@ -1,0 +1,193 @@
+import { Code } from "@connectrpc/connect";
+import type { EndpointDocument } from "@herald/platform";
+import { SecretBox, signingSecrets } from "@herald/platform";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { msToDuration } from "./fields.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";
+
+// Every line the service logs, whatever the level: runService has no logger hook, so the platform's
+// createLogger is wrapped to write here.
+const logLines = vi.hoisted(() => [] as string[]);
+vi.mock("../../../../libs/platform/src/logger.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@herald/platform")>();
+  return {
+    ...original,
+    createLogger: (options: Parameters<typeof original.createLogger>[0]) =>
+      original.createLogger({
+        ...options,
+        destination: { write: (line: string) => void logLines.push(line) },
+      }),
+  };
+});
+
+let routing: RoutingUnderTest;
+let api: ControlPlaneClients;
+let box: SecretBox;
+const tenantId = "vault";
+const url = "http://127.0.0.1:8080/hooks";
+/** Every secret value seen in the test, to look for afterwards in logs and stored documents. */
+const secretsSeen = new Set<string>();
+
+function remember(secret: string): string {
+  secretsSeen.add(secret);
+  return secret;
+}
+
+/** The ways a secret could show in text: as given, its key in base64 with and without padding, in hex. */
+function spellings(secret: string): string[] {
+  const key = secret.replace(/^whsec_/, "");
+  return [secret, key, key.replace(/=+$/, ""), Buffer.from(key, "base64").toString("hex")];
+}
+
+async function storedEndpoint(id: string): Promise<EndpointDocument> {
+  const doc = await (await routing.db()).collection<EndpointDocument>("endpoints").findOne({ _id: id });
+  if (!doc) throw new Error(`endpoint ${id} not stored`);
+  return doc;
+}
+
+async function secretsOf(endpointId: string): Promise<string[]> {
+  const { secrets } = await api.endpoints.getEndpointSecret({ tenantId, endpointId });
+  return secrets.map((s) => remember(s.secret));
+}
+
+beforeAll(async () => {
+  routing = await RoutingUnderTest.start({ LOG_LEVEL: "trace" });
+  box = new SecretBox(routing.env.HERALD_SECRET_KEYS as string);
+  api = routing.admin();
+  await api.tenants.createTenant({ tenantId, name: "Vault" });
+});
+
+afterAll(async () => {
+  await routing?.stop();
+});
+
+describe("endpoint secrets", () => {
+  it("generates a Standard Webhooks secret and returns it only from GetEndpointSecret", async () => {
+    const { endpoint } = await api.endpoints.createEndpoint({ tenantId, url });
+    const [secret, ...others] = await secretsOf(endpoint?.id ?? "");
+    expect(others).toEqual([]);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(secret?.slice(6) ?? "", "base64")).toHaveLength(32);
+    const { secrets } = await api.endpoints.getEndpointSecret({ tenantId, endpointId: endpoint?.id ?? "" });
+    expect(secrets[0]?.id).toBe(endpoint?.secrets[0]?.id);
+    expect(secrets[0]?.expireTime).toBeUndefined();
+  });
+
+  it("stores secrets only sealed", async () => {
+    const supplied = remember(`whsec_${Buffer.alloc(32, 0x5a).toString("base64")}`);
+    const { endpoint } = await api.endpoints.createEndpoint({ tenantId, url, secret: supplied });
+    expect(await secretsOf(endpoint?.id ?? "")).toEqual([supplied]);
+    const stored = await storedEndpoint(endpoint?.id ?? "");
+    const raw = JSON.stringify(stored);
+    expect(raw).not.toContain("whsec_");
+    for (const spelling of spellings(supplied)) expect(raw).not.toContain(spelling);
+    expect(stored.secrets[0]?.sealed).toMatch(/^v1:test1:/);
+    expect(box.open(stored.secrets[0]?.sealed ?? "")).toBe(supplied);
+  });
+
+  it("accepts a supplied secret without the prefix and stores it with one", async () => {
+    const key = Buffer.alloc(48, 0x11).toString("base64");
+    const { endpoint } = await api.endpoints.createEndpoint({ tenantId, url, secret: key });
+    expect(await secretsOf(endpoint?.id ?? "")).toEqual([remember(`whsec_${key}`)]);
+  });
+
+  it("refuses malformed supplied secrets without repeating them", async () => {
+    const endpointId = (await api.endpoints.createEndpoint({ tenantId, url })).endpoint?.id ?? "";
+    for (const bad of [
+      remember(`whsec_${Buffer.alloc(16, 0x33).toString("base64")}`),
+      remember(`whsec_${Buffer.alloc(32, 0x44).toString("base64url")}_`),
+    ]) {
+      for (const call of [
+        () => api.endpoints.createEndpoint({ tenantId, url, secret: bad }),
+        () => api.endpoints.rotateSecret({ tenantId, endpointId, secret: bad }),
+      ]) {
+        const err = await failure(call());
+        expect(err.code).toBe(Code.InvalidArgument);
+        expect(err.rawMessage).toMatch(/^secret: /);
+        for (const spelling of spellings(bad)) expect(err.rawMessage).not.toContain(spelling);
+      }
+    }
+  });
+
+  it("keeps both secrets valid through the rotation overlap, then only the new one", async () => {
+    const endpointId = (await api.endpoints.createEndpoint({ tenantId, url })).endpoint?.id ?? "";
+    const [first] = await secretsOf(endpointId);
+    const second = remember(`whsec_${Buffer.alloc(32, 0x77).toString("base64")}`);
+    const rotatedAt = Date.now();
+    const { endpoint } = await api.endpoints.rotateSecret({
+      tenantId,
+      endpointId,
+      secret: second,
+      overlap: msToDuration(1_000),
+    });
+    expect(endpoint?.secrets).toHaveLength(2);
+    expect(endpoint?.secrets[0]?.expireTime).toBeUndefined();
+    const overlapEnd = Number(endpoint?.secrets[1]?.expireTime?.seconds ?? 0) * 1_000;
+    expect(Math.abs(overlapEnd - (rotatedAt + 1_000))).toBeLessThan(2_000);
+
+    expect(await secretsOf(endpointId)).toEqual([second, first]);
+    const stored = await storedEndpoint(endpointId);
+    expect(signingSecrets(stored, box, new Date())).toEqual([second, first]);
+    const expiry = stored.secrets[1]?.expire_time as Date;
+    expect(signingSecrets(stored, box, new Date(expiry.getTime() + 1))).toEqual([second]);
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiry.getTime() - Date.now() + 50)));
+    expect(await secretsOf(endpointId)).toEqual([second]);
+    expect((await api.endpoints.getEndpoint({ tenantId, endpointId })).endpoint?.secrets).toHaveLength(1);
+    expect(signingSecrets(await storedEndpoint(endpointId), box, new Date())).toEqual([second]);
+
+    // The next write drops the expired secret from the document.
+    await api.endpoints.rotateSecret({ tenantId, endpointId });
+    const after = await storedEndpoint(endpointId);
+    expect(after.secrets).toHaveLength(2);
+    expect(after.secrets[1]?.expire_time?.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+    expect(after.secrets.map((s) => box.open(s.sealed))[1]).toBe(second);
+    (await secretsOf(endpointId)).forEach(remember);
+  });
+
+  it("ends the old secret at once with a 0s overlap and refuses overlaps over 7 days", async () => {
+    const endpointId = (await api.endpoints.createEndpoint({ tenantId, url })).endpoint?.id ?? "";
+    await secretsOf(endpointId);
+    const { endpoint } = await api.endpoints.rotateSecret({ tenantId, endpointId, overlap: msToDuration(0) });
+    expect(endpoint?.secrets).toHaveLength(1);
+    expect((await storedEndpoint(endpointId)).secrets).toHaveLength(1);
+    await secretsOf(endpointId);
+    const tooLong = await failure(
+      api.endpoints.rotateSecret({ tenantId, endpointId, overlap: msToDuration(7 * 86_400_000 + 1_000) }),
+    );
+    expect([tooLong.code, tooLong.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      "overlap: must be at most 7 days (604800s); 0s ends the old secret now",
+    ]);
+  });
+
+  it("loses no rotation when several race on one endpoint", async () => {
+    const endpointId = (await api.endpoints.createEndpoint({ tenantId, url })).endpoint?.id ?? "";
+    await Promise.all(
+      [1, 2, 3].map(() =>
+        api.endpoints.rotateSecret({ tenantId, endpointId, overlap: msToDuration(3_600_000) }),
+      ),
+    );
+    const secrets = await secretsOf(endpointId);
+    expect(secrets).toHaveLength(4);
+    expect(new Set(secrets).size).toBe(4);
+  });
+
+  it("answers NOT_FOUND for unknown endpoints", async () => {
+    expect(await statusOf(api.endpoints.rotateSecret({ tenantId, endpointId: "ep_nope" }))).toBe("NotFound");
+    expect(await statusOf(api.endpoints.getEndpointSecret({ tenantId, endpointId: "ep_nope" }))).toBe(
+      "NotFound",
+    );
+  });
+
+  it("never logs a secret", async () => {
+    // The capture works: the service logged its start and each control change.
+    expect(logLines.some((line) => line.includes("routing listening"))).toBe(true);
+    expect(logLines.some((line) => line.includes("control change"))).toBe(true);
+    expect(secretsSeen.size).toBeGreaterThanOrEqual(10);
+    const log = logLines.join("");
+    expect(log).not.toContain("whsec_");
+    for (const secret of secretsSeen)
+      for (const spelling of spellings(secret)) expect(log).not.toContain(spelling);
+  });
+});

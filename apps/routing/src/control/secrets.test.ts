@@ -1,0 +1,131 @@
+import type { EndpointDocument, EndpointSecretDocument } from "@herald/platform";
+import { SecretBox, signingSecrets } from "@herald/platform";
+import { TEST_SECRET_KEYS } from "@herald/platform/testing";
+import { describe, expect, it } from "vitest";
+import {
+  generateSigningSecret,
+  MAX_VALID_SECRETS,
+  parseSigningSecret,
+  rotateSecretDocuments,
+  sealSecret,
+  validSecretDocuments,
+} from "./secrets.js";
+
+const box = new SecretBox(TEST_SECRET_KEYS);
+const t0 = new Date("2030-01-01T00:00:00Z");
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+function endpointWith(secrets: EndpointSecretDocument[]): EndpointDocument {
+  return {
+    _id: "ep_1",
+    tenant_id: "t1",
+    url: "https://example.com/",
+    description: "",
+    event_types: [],
+    channels: [],
+    headers: {},
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets,
+    create_time: t0,
+    update_time: t0,
+  };
+}
+
+describe("signing secrets", () => {
+  it("generates whsec_ + base64 of 32 random bytes", () => {
+    const secret = generateSigningSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(secret.slice(6), "base64")).toHaveLength(32);
+    expect(generateSigningSecret()).not.toBe(secret);
+  });
+
+  it("accepts supplied secrets of 24-64 bytes with or without the prefix, stored with it", () => {
+    const key = Buffer.alloc(24, 1).toString("base64");
+    expect(parseSigningSecret("secret", key)).toBe(`whsec_${key}`);
+    expect(parseSigningSecret("secret", `whsec_${key}`)).toBe(`whsec_${key}`);
+    const long = Buffer.alloc(64, 2).toString("base64");
+    expect(parseSigningSecret("secret", long)).toBe(`whsec_${long}`);
+  });
+
+  it.each([
+    ["too short", Buffer.alloc(23, 1).toString("base64"), /24-64 bytes, got 23/],
+    ["too long", Buffer.alloc(65, 1).toString("base64"), /24-64 bytes, got 65/],
+    ["empty after the prefix", "whsec_", /standard base64/],
+    ["not base64", "whsec_not*base64!", /standard base64/],
+    ["base64url", `whsec_${Buffer.alloc(32, 0xfb).toString("base64url")}`, /standard base64/],
+    ["unpadded", `whsec_${Buffer.alloc(32, 1).toString("base64").replace(/=+$/, "")}`, /standard base64/],
+  ])("refuses a supplied secret that is %s, without echoing it", (_, text, message) => {
+    let error: Error | undefined;
+    try {
+      parseSigningSecret("secret", text);
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(message);
+    expect(error?.message.startsWith("secret: ")).toBe(true);
+    if (text.length > 8) expect(error?.message).not.toContain(text.slice(6));
+  });
+
+  it("seals secrets so that the stored value holds no trace of them", () => {
+    const secret = generateSigningSecret();
+    const stored = sealSecret(secret, box, t0);
+    expect(stored.sealed).not.toContain(secret.slice(6));
+    expect(stored.sealed).not.toContain("whsec_");
+    expect(stored.id).toMatch(/^sec_[0-9a-f]{16}$/);
+    expect(box.open(stored.sealed)).toBe(secret);
+  });
+});
+
+describe("rotation", () => {
+  const first = sealSecret("whsec_first", box, t0);
+
+  it("keeps the previous secret valid through the overlap, then only the new one", () => {
+    const second = sealSecret("whsec_second", box, at(1_000));
+    const secrets = rotateSecretDocuments([first], second, 60_000, at(1_000));
+    expect(secrets.map((s) => s.id)).toEqual([second.id, first.id]);
+    expect(secrets[1]?.expire_time).toEqual(at(61_000));
+    expect(secrets[0]?.expire_time).toBeUndefined();
+
+    const endpoint = endpointWith(secrets);
+    expect(signingSecrets(endpoint, box, at(60_999))).toEqual(["whsec_second", "whsec_first"]);
+    expect(signingSecrets(endpoint, box, at(61_000))).toEqual(["whsec_second"]);
+  });
+
+  it("ends the previous secrets at once with a zero overlap, dropping them", () => {
+    const second = sealSecret("whsec_second", box, at(1_000));
+    expect(rotateSecretDocuments([first], second, 0, at(1_000))).toEqual([second]);
+  });
+
+  it("never extends an earlier expiry and drops expired secrets when writing", () => {
+    const expiring = { ...sealSecret("whsec_old", box, t0), expire_time: at(5_000) };
+    const expired = { ...sealSecret("whsec_older", box, t0), expire_time: at(500) };
+    const current = sealSecret("whsec_current", box, at(100));
+    const next = sealSecret("whsec_next", box, at(1_000));
+    const secrets = rotateSecretDocuments([current, expiring, expired], next, 86_400_000, at(1_000));
+    expect(secrets.map((s) => s.id)).toEqual([next.id, current.id, expiring.id]);
+    expect(secrets[2]?.expire_time).toEqual(at(5_000));
+    expect(secrets[1]?.expire_time).toEqual(at(86_401_000));
+  });
+
+  it(`refuses to keep more than ${MAX_VALID_SECRETS} valid secrets`, () => {
+    let secrets = [first];
+    for (let i = 1; i < MAX_VALID_SECRETS; i++) {
+      secrets = rotateSecretDocuments(secrets, sealSecret(`whsec_${i}`, box, at(i)), 60_000, at(i));
+    }
+    expect(secrets).toHaveLength(MAX_VALID_SECRETS);
+    expect(() => rotateSecretDocuments(secrets, sealSecret("whsec_x", box, at(9)), 60_000, at(9))).toThrow(
+      /at most 5/,
+    );
+    expect(rotateSecretDocuments(secrets, sealSecret("whsec_x", box, at(9)), 0, at(9))).toHaveLength(1);
+  });
+
+  it("lists valid secrets newest first whatever the stored order", () => {
+    const older = sealSecret("whsec_a", box, t0);
+    const newer = { ...sealSecret("whsec_b", box, at(10)) };
+    expect(validSecretDocuments([older, newer], at(20)).map((s) => s.id)).toEqual([newer.id, older.id]);
+  });
+});

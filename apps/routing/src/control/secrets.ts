@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import {
+  type EndpointSecretDocument,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  type SecretBox,
+} from "@herald/platform";
+
+// Endpoint signing secrets in the Standard Webhooks format: "whsec_" + base64 of the HMAC key. They are
+// stored only sealed by SecretBox; error messages here never include the secret, not even in part.
+
+export const SECRET_PREFIX = "whsec_";
+export const GENERATED_SECRET_BYTES = 32;
+export const MIN_SECRET_BYTES = 24;
+export const MAX_SECRET_BYTES = 64;
+export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3_600_000;
+export const MAX_ROTATION_OVERLAP_MS = 7 * 24 * 3_600_000;
+/** Every valid secret adds a signature to each delivery, so rotations cannot pile them up forever. */
+export const MAX_VALID_SECRETS = 5;
+
+/** A new secret: "whsec_" + base64 of 32 random bytes. */
+export function generateSigningSecret(): string {
+  return SECRET_PREFIX + randomBytes(GENERATED_SECRET_BYTES).toString("base64");
+}
+
+/**
+ * Checks a caller-supplied secret and returns it with the "whsec_" prefix (optional on input). The key
+ * must be canonical standard base64 of 24-64 bytes.
+ */
+export function parseSigningSecret(field: string, text: string): string {
+  const encoded = text.startsWith(SECRET_PREFIX) ? text.slice(SECRET_PREFIX.length) : text;
+  // Canonical form only (padding included): any other text would decode to a different key than the
+  // receiver's library derives from the same string.
+  const bytes = Buffer.from(encoded, "base64");
+  if (encoded === "" || bytes.toString("base64") !== encoded) {
+    throw new InvalidArgumentError(
+      field,
+      'must be "whsec_" followed by standard base64 (A-Z a-z 0-9 + /, "=" padding); leave it empty to have one generated',
+    );
+  }
+  if (bytes.length < MIN_SECRET_BYTES || bytes.length > MAX_SECRET_BYTES) {
+    throw new InvalidArgumentError(
+      field,
+      `must decode to ${MIN_SECRET_BYTES}-${MAX_SECRET_BYTES} bytes, got ${bytes.length}`,
+    );
+  }
+  return SECRET_PREFIX + encoded;
+}
+
+/** A stored secret, sealed, current (no expiry). */
+export function sealSecret(secret: string, box: SecretBox, now: Date): EndpointSecretDocument {
+  return { id: `sec_${randomBytes(8).toString("hex")}`, sealed: box.seal(secret), create_time: now };
+}
+
+function isValidAt(secret: EndpointSecretDocument, now: Date): boolean {
+  return secret.expire_time === undefined || secret.expire_time.getTime() > now.getTime();
+}
+
+/** Secrets still valid at `now`, newest first. */
+export function validSecretDocuments(
+  secrets: readonly EndpointSecretDocument[],
+  now: Date,
+): EndpointSecretDocument[] {
+  return secrets
+    .filter((secret) => isValidAt(secret, now))
+    .sort((a, b) => b.create_time.getTime() - a.create_time.getTime());
+}
+
+/**
+ * The secrets after a rotation to `next`: every previously valid secret stays valid at most `overlapMs`
+ * longer (0 ends them now), expired ones are dropped. Newest first.
+ */
+export function rotateSecretDocuments(
+  secrets: readonly EndpointSecretDocument[],
+  next: EndpointSecretDocument,
+  overlapMs: number,
+  now: Date,
+): EndpointSecretDocument[] {
+  const overlapEnd = new Date(now.getTime() + overlapMs);
+  const previous = validSecretDocuments(secrets, now).map((secret) => ({
+    ...secret,
+    expire_time:
+      secret.expire_time && secret.expire_time.getTime() < overlapEnd.getTime()
+        ? secret.expire_time
+        : overlapEnd,
+  }));
+  const rotated = [next, ...validSecretDocuments(previous, now)];
+  if (rotated.length > MAX_VALID_SECRETS) {
+    throw new FailedPreconditionError(
+      `the endpoint would have ${rotated.length} valid secrets, at most ${MAX_VALID_SECRETS}: wait until older ones expire, or rotate with a shorter overlap (0s ends them now)`,
+    );
+  }
+  return rotated;
+}

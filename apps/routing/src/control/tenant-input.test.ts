@@ -1,0 +1,115 @@
+import { create } from "@bufbuild/protobuf";
+import { CreateTenantRequestSchema, UpdateTenantRequestSchema } from "@herald/contracts";
+import { describe, expect, it } from "vitest";
+import { msToDuration } from "./fields.js";
+import { parseNewTenant, parseTenantPatch } from "./tenant-input.js";
+
+function problem(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "accepted";
+}
+
+describe("parseNewTenant", () => {
+  it("maps a request to the stored fields, leaving the id to generate when empty", () => {
+    const parsed = parseNewTenant(
+      create(CreateTenantRequestSchema, {
+        name: "Acme",
+        metadata: { plan: "gold" },
+        settings: {
+          rateLimitPerSecond: 100,
+          maxPayloadBytes: 1024 * 1024,
+          retrySchedule: { delays: [msToDuration(1_000), msToDuration(86_400_000)] },
+        },
+      }),
+    );
+    expect(parsed).toEqual({
+      id: undefined,
+      name: "Acme",
+      metadata: { plan: "gold" },
+      settings: {
+        rate_limit_per_second: 100,
+        max_payload_bytes: 1048576,
+        retry_schedule_ms: [1_000, 86_400_000],
+      },
+    });
+    expect(parseNewTenant(create(CreateTenantRequestSchema, { tenantId: "A_b-9", name: "x" })).id).toBe(
+      "A_b-9",
+    );
+  });
+
+  it.each<[object, string]>([
+    [{ name: "" }, "name: required"],
+    [{ name: "   " }, "name: required"],
+    [{ name: "n".repeat(201) }, "name: is 201 characters long; at most 200"],
+    [{ name: "a\nb" }, "name: must not contain control characters (line breaks, tabs, NUL)"],
+    [{ tenantId: "has space" }, "tenant_id: must be 1-64 characters of a-z, A-Z, 0-9, _ or -"],
+    [{ tenantId: "x".repeat(65) }, "tenant_id: must be 1-64 characters of a-z, A-Z, 0-9, _ or -"],
+    [
+      { metadata: { "a.b": "x" } },
+      'metadata["a.b"]: keys may not contain "." or control characters, nor start with "$"',
+    ],
+    [
+      { metadata: { $x: "x" } },
+      'metadata["$x"]: keys may not contain "." or control characters, nor start with "$"',
+    ],
+    [
+      { metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"])) },
+      "metadata: has 51 entries; at most 50",
+    ],
+    [
+      { settings: { rateLimitPerSecond: 0, maxPayloadBytes: 1024 * 1024 + 1 } },
+      "settings.max_payload_bytes: must be at most 1048576 (1 MiB), got 1048577; 0 uses the platform default",
+    ],
+    [
+      {
+        settings: {
+          rateLimitPerSecond: 0,
+          maxPayloadBytes: 0,
+          retrySchedule: { delays: [msToDuration(500)] },
+        },
+      },
+      "settings.retry_schedule.delays[0]: must be between 1s and 24h, got 0.5s",
+    ],
+    [
+      {
+        settings: {
+          rateLimitPerSecond: 0,
+          maxPayloadBytes: 0,
+          retrySchedule: { delays: [{ seconds: -5n, nanos: 0 }] },
+        },
+      },
+      "settings.retry_schedule.delays[0]: must not be negative",
+    ],
+  ])("refuses case %# (%s)", (init, message) => {
+    const req = create(CreateTenantRequestSchema, { name: "ok", ...init });
+    expect(problem(() => parseNewTenant(req))).toBe(message);
+  });
+});
+
+describe("parseTenantPatch", () => {
+  it("keeps only the fields present", () => {
+    expect(parseTenantPatch(create(UpdateTenantRequestSchema, { tenantId: "t" }))).toEqual({});
+    expect(
+      parseTenantPatch(
+        create(UpdateTenantRequestSchema, { tenantId: "t", name: "New", metadata: { entries: {} } }),
+      ),
+    ).toEqual({ name: "New", metadata: {} });
+    expect(
+      parseTenantPatch(
+        create(UpdateTenantRequestSchema, { settings: { rateLimitPerSecond: 5, maxPayloadBytes: 0 } }),
+      ),
+    ).toEqual({ settings: { rate_limit_per_second: 5, max_payload_bytes: 0, retry_schedule_ms: [] } });
+    expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
+      "name: required",
+    );
+    expect(
+      problem(() =>
+        parseTenantPatch(create(UpdateTenantRequestSchema, { metadata: { entries: { "a.b": "" } } })),
+      ),
+    ).toMatch(/^metadata\.entries\["a\.b"\]: /);
+  });
+});

@@ -1,0 +1,58 @@
+import type { CreateTenantRequest, TenantSettings, UpdateTenantRequest } from "@herald/contracts";
+import { InvalidArgumentError, type TenantSettingsDocument } from "@herald/platform";
+import { checkMetadata, checkRetrySchedule, checkTenantId, checkText } from "./fields.js";
+
+export const MAX_TENANT_NAME = 200;
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/** A checked CreateTenant request. */
+export interface NewTenant {
+  /** Unset: generate one. */
+  id?: string;
+  name: string;
+  metadata: Record<string, string>;
+  settings: TenantSettingsDocument;
+}
+
+/** A checked UpdateTenant request: only what is to be replaced. */
+export interface TenantPatch {
+  name?: string;
+  metadata?: Record<string, string>;
+  settings?: TenantSettingsDocument;
+}
+
+export function checkTenantSettings(
+  field: string,
+  settings: TenantSettings | undefined,
+): TenantSettingsDocument {
+  const maxPayloadBytes = settings?.maxPayloadBytes ?? 0;
+  if (maxPayloadBytes > MAX_PAYLOAD_BYTES) {
+    throw new InvalidArgumentError(
+      `${field}.max_payload_bytes`,
+      `must be at most ${MAX_PAYLOAD_BYTES} (1 MiB), got ${maxPayloadBytes}; 0 uses the platform default`,
+    );
+  }
+  return {
+    rate_limit_per_second: settings?.rateLimitPerSecond ?? 0,
+    max_payload_bytes: maxPayloadBytes,
+    retry_schedule_ms: checkRetrySchedule(`${field}.retry_schedule`, settings?.retrySchedule),
+  };
+}
+
+export function parseNewTenant(req: CreateTenantRequest): NewTenant {
+  return {
+    id: req.tenantId === "" ? undefined : checkTenantId("tenant_id", req.tenantId),
+    name: checkText("name", req.name, { max: MAX_TENANT_NAME, required: true }),
+    metadata: checkMetadata("metadata", req.metadata),
+    settings: checkTenantSettings("settings", req.settings),
+  };
+}
+
+export function parseTenantPatch(req: UpdateTenantRequest): TenantPatch {
+  const patch: TenantPatch = {};
+  if (req.name !== undefined)
+    patch.name = checkText("name", req.name, { max: MAX_TENANT_NAME, required: true });
+  if (req.metadata) patch.metadata = checkMetadata("metadata.entries", req.metadata.entries);
+  if (req.settings) patch.settings = checkTenantSettings("settings", req.settings);
+  return patch;
+}

@@ -1,0 +1,1 @@
+export { configSchema, routingService } from "./service.js";

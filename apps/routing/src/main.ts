@@ -1,0 +1,4 @@
+import { main } from "@herald/platform";
+import { routingService } from "./service.js";
+
+await main(routingService);

@@ -1,0 +1,77 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AttemptTrigger,
+  type AuditRecord,
+  AuditRecordSchema,
+  DeliveryState,
+  type DeliveryTask,
+  DeliveryTaskSchema,
+  type Event,
+} from "@herald/contracts";
+import type { ControlPlaneCache } from "@herald/platform";
+import { trace } from "@opentelemetry/api";
+import type { Logger } from "pino";
+import { selectEndpoints } from "./match.js";
+
+export interface RouteDeps {
+  cache: ControlPlaneCache;
+  /** Publishes to herald.deliveries; resolves on confirm. */
+  publishTask(task: DeliveryTask): Promise<void>;
+  /** Publishes to herald.attempts; resolves on confirm. */
+  publishAudit(record: AuditRecord): Promise<void>;
+  logger: Logger;
+  now(): Date;
+}
+
+/**
+ * Fans one event out to a delivery task per matching endpoint, then tells audit where it went (also
+ * when nowhere, so an unmatched event is visible). Resolves only when every task is confirmed, so the
+ * event is acked only then; a redelivered event is routed again, which at-least-once allows.
+ */
+export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[]> {
+  const span = trace.getActiveSpan();
+  span?.setAttributes({ "herald.tenant_id": event.tenantId, "herald.event_id": event.id });
+  const tenant = await deps.cache.tenant(event.tenantId);
+  if (!tenant)
+    deps.logger.warn({ eventId: event.id, tenantId: event.tenantId }, "event of an unknown tenant dropped");
+  const endpoints =
+    tenant && !tenant.disabled ? selectEndpoints(await deps.cache.endpointsOf(event.tenantId), event) : [];
+  const now = timestampFromDate(deps.now());
+
+  await Promise.all(
+    endpoints.map((endpoint) =>
+      deps.publishTask(
+        create(DeliveryTaskSchema, {
+          eventId: event.id,
+          tenantId: event.tenantId,
+          endpointId: endpoint._id,
+          eventType: event.eventType,
+          payload: event.payload,
+          attempt: 1,
+          eventTime: event.createTime,
+          dueTime: now,
+          trigger: AttemptTrigger.SCHEDULED,
+        }),
+      ),
+    ),
+  );
+  const endpointIds = endpoints.map((endpoint) => endpoint._id);
+  await deps.publishAudit(
+    create(AuditRecordSchema, {
+      record: {
+        case: "routing",
+        value: {
+          eventId: event.id,
+          tenantId: event.tenantId,
+          eventType: event.eventType,
+          endpointIds,
+          routeTime: now,
+        },
+      },
+      state: DeliveryState.PENDING,
+    }),
+  );
+  span?.setAttribute("herald.endpoint_count", endpointIds.length);
+  return endpointIds;
+}

@@ -1,0 +1,35 @@
+import {
+  configFields,
+  consumeControlChanges,
+  type ServiceDefinition,
+  serviceConfigSchema,
+} from "@herald/platform";
+import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
+import { eventRouter } from "./routing/index.js";
+
+export const configSchema = serviceConfigSchema(7002)
+  .extend(controlPlaneConfigFields)
+  .extend({
+    /** Events routed at once per instance. */
+    ROUTING_CONCURRENCY: configFields.positiveInt.max(1_000).default(32),
+  });
+
+export const routingService: ServiceDefinition<typeof configSchema> = {
+  name: "routing",
+  configSchema,
+  indexes: controlPlaneIndexes,
+  async start(ctx) {
+    const control = controlPlane(ctx);
+    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
+    // One control-notification queue per instance serves both caches.
+    const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
+      control.onControlChange(change);
+      router.cache.invalidate(change?.tenantId, change?.endpointId);
+    });
+    return {
+      routes: control.routes,
+      services: control.services,
+      consumers: [router.consumer, changes],
+    };
+  },
+};

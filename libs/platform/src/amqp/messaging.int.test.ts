@@ -1,0 +1,173 @@
+import { create } from "@bufbuild/protobuf";
+import { type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { Connection } from "rabbitmq-client";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createLogger } from "../logger.js";
+import { cleanupTestEnv, testEnv } from "../testing.js";
+import { inSpan } from "../tracing.js";
+import { consumeProto, type MessageMeta, ProtoPublisher } from "./messaging.js";
+import { declareTopology, topologyNames } from "./topology.js";
+
+const env = testEnv({ RETRY_TIERS: "1s,3s" });
+const names = topologyNames(env.AMQP_NAMESPACE);
+const exporter = new InMemorySpanExporter();
+const logger = createLogger({ service: "test", level: "silent" });
+let rabbit: Connection;
+let publisher: ProtoPublisher;
+
+beforeAll(async () => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(
+    new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+  );
+  rabbit = new Connection(env.AMQP_URL);
+  await declareTopology(rabbit, names, [1_000, 3_000]);
+  publisher = new ProtoPublisher(rabbit);
+});
+
+afterAll(async () => {
+  await publisher?.close();
+  await rabbit?.close();
+  await cleanupTestEnv(env);
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+/** Resolves with the first `count` messages that reach `queue`. */
+function receive(queue: string, count: number) {
+  const got: Array<{ task: DeliveryTask; meta: MessageMeta; at: number }> = [];
+  return new Promise<typeof got>((resolve) => {
+    const consumer = consumeProto(rabbit, {
+      names,
+      queue,
+      schema: DeliveryTaskSchema,
+      logger,
+      handler: async (task, meta) => {
+        got.push({ task, meta, at: Date.now() });
+        if (got.length === count) void consumer.close().then(() => resolve(got));
+      },
+    });
+  });
+}
+
+describe("RabbitMQ topology and protobuf messaging", () => {
+  it("round-trips a protobuf message with its trace context", async () => {
+    const payload = new TextEncoder().encode('{"exact":  "bytes"}');
+    const task = create(DeliveryTaskSchema, {
+      eventId: "evt_1",
+      tenantId: "t1",
+      endpointId: "ep_1",
+      payload,
+      attempt: 1,
+    });
+    const received = receive(names.queues.deliveryTasks, 1);
+    let traceId = "";
+    await inSpan("test-root", { kind: SpanKind.INTERNAL }, async (span) => {
+      traceId = span.spanContext().traceId;
+      await publisher.publish(
+        { exchange: names.exchanges.deliveries, messageId: "evt_1" },
+        DeliveryTaskSchema,
+        task,
+      );
+    });
+    const [message] = await received;
+    expect(message?.task.eventId).toBe("evt_1");
+    expect(new Uint8Array(message?.task.payload ?? [])).toEqual(payload);
+    expect(message?.meta.messageId).toBe("evt_1");
+    expect(String(message?.meta.headers.traceparent)).toContain(traceId);
+
+    // The consumer span ends just after the handler returns.
+    const consumerSpan = await vi.waitFor(() => {
+      const span = exporter
+        .getFinishedSpans()
+        .find((s) => s.name === `process ${names.queues.deliveryTasks}`);
+      if (!span) throw new Error("consumer span not finished yet");
+      return span;
+    });
+    expect(consumerSpan.spanContext().traceId).toBe(traceId);
+    expect(consumerSpan.attributes["messaging.system"]).toBe("rabbitmq");
+  });
+
+  it("delays a message in a retry tier, then dead-letters it back to the task queue", async () => {
+    const received = receive(names.queues.deliveryTasks, 2);
+    const sentAt = Date.now();
+    // The 3 s message goes first: with one queue per tier it must not hold up the 1 s one.
+    await publisher.publish(
+      { exchange: names.exchanges.retry, routingKey: "3000" },
+      DeliveryTaskSchema,
+      create(DeliveryTaskSchema, { eventId: "slow", attempt: 2 }),
+    );
+    await publisher.publish(
+      { exchange: names.exchanges.retry, routingKey: "1000" },
+      DeliveryTaskSchema,
+      create(DeliveryTaskSchema, { eventId: "fast", attempt: 2 }),
+    );
+    const messages = await received;
+    expect(messages.map((m) => m.task.eventId)).toEqual(["fast", "slow"]);
+    expect((messages[0]?.at ?? 0) - sentAt).toBeGreaterThanOrEqual(900);
+    expect((messages[1]?.at ?? 0) - sentAt).toBeGreaterThanOrEqual(2_900);
+  });
+
+  it("requeues a message whose handler failed, and the failure does not escape as an unhandled error", async () => {
+    // Regression (test/chaos): a Consumer re-emits handler failures as "error"; without a listener that
+    // threw and crashed the service at the first MongoDB or RabbitMQ hiccup.
+    const handled: number[] = [];
+    let calls = 0;
+    let consumer: ReturnType<typeof consumeProto> | undefined;
+    const done = new Promise<void>((resolve) => {
+      consumer = consumeProto(rabbit, {
+        names,
+        queue: names.queues.deliveryTasks,
+        schema: DeliveryTaskSchema,
+        logger,
+        handler: async (task) => {
+          calls += 1;
+          if (calls === 1) throw new Error("MongoDB is away");
+          handled.push(task.attempt);
+          resolve();
+        },
+      });
+    });
+    await publisher.publish(
+      { exchange: names.exchanges.deliveries },
+      DeliveryTaskSchema,
+      create(DeliveryTaskSchema, { eventId: "flaky", attempt: 7 }),
+    );
+    await done;
+    await consumer?.close();
+    expect(calls).toBe(2);
+    expect(handled).toEqual([7]);
+  });
+
+  it("parks an undecodable message instead of redelivering it", async () => {
+    const raw = rabbit.createPublisher({ confirm: true });
+    await raw.send({ exchange: names.exchanges.deliveries, durable: true }, Buffer.from([0xff, 0xff, 0xff]));
+    await raw.close();
+    const deadline = Date.now() + 10_000;
+    let parked = 0;
+    const ch = await rabbit.acquire();
+    try {
+      const consumer = consumeProto(rabbit, {
+        names,
+        queue: names.queues.deliveryTasks,
+        schema: DeliveryTaskSchema,
+        logger,
+        handler: async () => undefined,
+      });
+      while (Date.now() < deadline && parked === 0) {
+        await new Promise((r) => setTimeout(r, 200));
+        parked = (await ch.queueDeclare({ queue: names.queues.parked, passive: true })).messageCount;
+      }
+      await consumer.close();
+    } finally {
+      await ch.close();
+    }
+    expect(parked).toBe(1);
+  });
+});

@@ -1,0 +1,108 @@
+import type { Connection } from "rabbitmq-client";
+
+/**
+ * Names of every exchange and queue. The names are those of the design brief; a non-empty namespace
+ * prefixes them all ("ns.herald.events"), so several Herald installations, or parallel test runs, can
+ * share one broker without seeing each other's messages.
+ */
+export function topologyNames(namespace = "") {
+  const p = namespace ? `${namespace}.` : "";
+  return {
+    exchanges: {
+      events: `${p}herald.events`,
+      deliveries: `${p}herald.deliveries`,
+      attempts: `${p}herald.attempts`,
+      dead: `${p}herald.dead`,
+      retry: `${p}herald.retry`,
+      control: `${p}herald.control`,
+      /** Where messages that keep failing (undecodable, or over the delivery limit) are kept for inspection. */
+      parked: `${p}herald.parked`,
+    },
+    queues: {
+      routingEvents: `${p}routing.events`,
+      deliveryTasks: `${p}delivery.tasks`,
+      auditAttempts: `${p}audit.attempts`,
+      deliveryDead: `${p}delivery.dead`,
+      parked: `${p}herald.parked`,
+    },
+    retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
+  };
+}
+
+export type TopologyNames = ReturnType<typeof topologyNames>;
+
+/**
+ * Default retry tier delays in ms. A retry of any delay is made of hops through these tiers (largest
+ * first), so per-tenant and per-endpoint schedules need no queues of their own.
+ */
+export const DEFAULT_RETRY_TIERS_MS = [
+  1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 18_000_000,
+  36_000_000,
+];
+
+/** A redelivered message is parked after this many deliveries, so a poison message cannot loop forever. */
+const DELIVERY_LIMIT = 20;
+
+/** Arguments of a work queue: quorum, parked after repeated failures. Consumers must declare it alike. */
+export function workQueueArguments(names: TopologyNames) {
+  return {
+    "x-queue-type": "quorum" as const,
+    "x-delivery-limit": DELIVERY_LIMIT,
+    "x-dead-letter-exchange": names.exchanges.parked,
+  };
+}
+
+/**
+ * Arguments of one retry tier: messages wait out the queue TTL, then dead-letter back to
+ * herald.deliveries. at-least-once dead-lettering (which needs reject-publish overflow) means a
+ * message is never dropped between the tier and the task queue.
+ */
+export function retryQueueArguments(names: TopologyNames, delayMs: number) {
+  return {
+    "x-queue-type": "quorum" as const,
+    "x-message-ttl": delayMs,
+    "x-dead-letter-exchange": names.exchanges.deliveries,
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish" as const,
+  };
+}
+
+/** Declares every exchange, queue and binding. Idempotent; run by every service at start. */
+export async function declareTopology(
+  rabbit: Connection,
+  names: TopologyNames,
+  retryTiersMs: readonly number[],
+): Promise<void> {
+  const { exchanges, queues } = names;
+  for (const exchange of [
+    exchanges.events,
+    exchanges.deliveries,
+    exchanges.attempts,
+    exchanges.dead,
+    exchanges.parked,
+  ]) {
+    await rabbit.exchangeDeclare({ exchange, type: "fanout", durable: true });
+  }
+  await rabbit.exchangeDeclare({ exchange: exchanges.retry, type: "direct", durable: true });
+  await rabbit.exchangeDeclare({ exchange: exchanges.control, type: "fanout", durable: true });
+
+  await rabbit.queueDeclare({ queue: queues.parked, durable: true, arguments: { "x-queue-type": "quorum" } });
+  await rabbit.queueBind({ queue: queues.parked, exchange: exchanges.parked });
+
+  const work: Array<[string, string]> = [
+    [queues.routingEvents, exchanges.events],
+    [queues.deliveryTasks, exchanges.deliveries],
+    [queues.auditAttempts, exchanges.attempts],
+    [queues.deliveryDead, exchanges.dead],
+  ];
+  for (const [queue, exchange] of work) {
+    await rabbit.queueDeclare({ queue, durable: true, arguments: workQueueArguments(names) });
+    await rabbit.queueBind({ queue, exchange });
+  }
+
+  for (const delayMs of retryTiersMs) {
+    const queue = names.retryQueue(delayMs);
+    await rabbit.queueDeclare({ queue, durable: true, arguments: retryQueueArguments(names, delayMs) });
+    await rabbit.queueBind({ queue, exchange: exchanges.retry, routingKey: String(delayMs) });
+  }
+}

@@ -1,0 +1,68 @@
+import { Scope } from "@herald/contracts";
+import { LRUCache } from "lru-cache";
+import type { Collection, Db } from "mongodb";
+import { type Authenticator, hashApiKeySecret, type Principal, parseApiKeyToken, safeEqual } from "./auth.js";
+
+/** An API key as stored in the `api_keys` collection: the secret only as a hash. */
+export interface ApiKeyDocument {
+  _id: string;
+  name: string;
+  tenant_id?: string;
+  scopes: Scope[];
+  secret_hash: string;
+  revoked: boolean;
+  create_time: Date;
+}
+
+export function apiKeysCollection(db: Db): Collection<ApiKeyDocument> {
+  return db.collection<ApiKeyDocument>("api_keys");
+}
+
+/** Options of {@link ApiKeyAuthenticator}. */
+export interface ApiKeyAuthenticatorOptions {
+  /** The bootstrap admin key from the environment. */
+  adminKey: string;
+  /** How long a resolved key is trusted without reading MongoDB again; default 10 s. */
+  cacheTtlMs?: number;
+}
+
+/**
+ * Resolves bearer tokens against the bootstrap admin key and the `api_keys` collection. Resolved keys
+ * are cached briefly; control notifications call {@link invalidate} so a revocation takes effect at once.
+ */
+export class ApiKeyAuthenticator implements Authenticator {
+  readonly #keys: Collection<ApiKeyDocument>;
+  readonly #adminKey: string;
+  readonly #cache: LRUCache<string, Principal>;
+
+  constructor(db: Db, options: ApiKeyAuthenticatorOptions) {
+    this.#keys = apiKeysCollection(db);
+    this.#adminKey = options.adminKey;
+    this.#cache = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+  }
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    if (safeEqual(token, this.#adminKey)) return { keyId: "bootstrap-admin", scopes: new Set([Scope.ADMIN]) };
+    const parsed = parseApiKeyToken(token);
+    if (!parsed) return undefined;
+    const hash = hashApiKeySecret(parsed.secret);
+    const cached = this.#cache.get(hash);
+    if (cached) return cached;
+    const doc = await this.#keys.findOne({ _id: parsed.id });
+    if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hash)) return undefined;
+    const principal: Principal = { keyId: doc._id, tenantId: doc.tenant_id, scopes: new Set(doc.scopes) };
+    this.#cache.set(hash, principal);
+    return principal;
+  }
+
+  /** Forgets every cached key (of one tenant, when given). */
+  invalidate(tenantId?: string): void {
+    if (tenantId === undefined) {
+      this.#cache.clear();
+      return;
+    }
+    for (const [hash, principal] of this.#cache.entries()) {
+      if (principal.tenantId === tenantId) this.#cache.delete(hash);
+    }
+  }
+}

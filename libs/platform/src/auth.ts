@@ -1,0 +1,97 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { Scope } from "@herald/contracts";
+import { PermissionDeniedError, UnauthenticatedError } from "./errors.js";
+
+/** Who is calling: resolved from the bearer API key by the auth interceptor. */
+export interface Principal {
+  keyId: string;
+  /** Unset for admin keys. */
+  tenantId?: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+/** Resolves a bearer token to a principal, or undefined when the token is unknown or revoked. */
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal | undefined>;
+}
+
+export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "principal" });
+
+/** The caller of an authenticated RPC. */
+export function principalOf(ctx: HandlerContext): Principal {
+  const principal = ctx.values.get(principalKey);
+  if (!principal) throw new UnauthenticatedError();
+  return principal;
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.scopes.has(Scope.ADMIN);
+}
+
+/**
+ * Throws unless the principal may act with `scope` on `tenantId`. The same message is used whether or
+ * not the tenant exists, so a key cannot probe for other tenants.
+ */
+export function authorizeTenant(principal: Principal, tenantId: string, scope: Scope): void {
+  if (isAdmin(principal)) return;
+  if (principal.tenantId !== tenantId) {
+    throw new PermissionDeniedError(`this API key may not access tenant "${tenantId}"`);
+  }
+  if (!principal.scopes.has(scope)) {
+    throw new PermissionDeniedError(`this API key lacks the ${scopeName(scope)} scope`);
+  }
+}
+
+export function authorizeAdmin(principal: Principal): void {
+  if (!isAdmin(principal)) throw new PermissionDeniedError("this call needs an admin API key");
+}
+
+const SCOPE_NAMES: Record<Scope, string> = {
+  [Scope.UNSPECIFIED]: "unspecified",
+  [Scope.ADMIN]: "admin",
+  [Scope.EVENTS_PUBLISH]: "events:publish",
+  [Scope.ENDPOINTS_MANAGE]: "endpoints:manage",
+  [Scope.AUDIT_READ]: "audit:read",
+};
+
+export function scopeName(scope: Scope): string {
+  return SCOPE_NAMES[scope] ?? String(scope);
+}
+
+const TOKEN_PREFIX = "hk_";
+
+/** A freshly generated API key: `token` is shown to the user once; only `secretHash` is stored. */
+export interface GeneratedApiKey {
+  id: string;
+  token: string;
+  secretHash: string;
+}
+
+/**
+ * Makes a new API key `hk_<id>_<secret>`. The secret has 256 bits of entropy, so a plain SHA-256 is
+ * enough to store it (no password hashing needed, and lookups stay fast).
+ */
+export function generateApiKey(): GeneratedApiKey {
+  const id = randomBytes(9).toString("hex");
+  const secret = randomBytes(32).toString("base64url");
+  return { id, token: `${TOKEN_PREFIX}${id}_${secret}`, secretHash: hashApiKeySecret(secret) };
+}
+
+export function hashApiKeySecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Splits a token into id and secret, or returns undefined when it is not shaped like one. */
+export function parseApiKeyToken(token: string): { id: string; secret: string } | undefined {
+  const match = /^hk_([0-9a-f]{18})_([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return undefined;
+  return { id: match[1] as string, secret: match[2] as string };
+}
+
+/** Constant-time comparison of two strings of possibly different length. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = createHash("sha256").update(a).digest();
+  const right = createHash("sha256").update(b).digest();
+  return timingSafeEqual(left, right) && a.length === b.length;
+}

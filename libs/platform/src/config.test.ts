@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, serviceConfigSchema } from "./config.js";
+import { parseDurationMs } from "./duration.js";
+
+const good = {
+  AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
+  MONGO_URL: "mongodb://127.0.0.1:27017",
+  HERALD_ADMIN_KEY: "x".repeat(32),
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(serviceConfigSchema(7001), env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("loadConfig", () => {
+  it("applies defaults to a minimal environment", () => {
+    const config = loadConfig(serviceConfigSchema(7001), good);
+    expect(config.PORT).toBe(7001);
+    expect(config.MONGO_DB).toBe("herald");
+    expect(config.RETRY_TIERS[0]).toBe(1_000);
+    expect(config.AMQP_NAMESPACE).toBe("");
+  });
+
+  it("names each bad variable on its own line", () => {
+    const problems = problemsOf({ MONGO_URL: "localhost:27017", HERALD_ADMIN_KEY: "short" });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^AMQP_URL: required, e\.g\. amqp:\/\//);
+    expect(problems[1]).toMatch(/^MONGO_URL: must be a mongodb:\/\/ or mongodb\+srv:\/\/ URL/);
+    expect(problems[2]).toMatch(/^HERALD_ADMIN_KEY: must be at least 32 characters/);
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadConfig(serviceConfigSchema(7001), { ...good, PORT: "" }).PORT).toBe(7001);
+  });
+
+  it("rejects a malformed port and retry tier list", () => {
+    const problems = problemsOf({ ...good, PORT: "http", RETRY_TIERS: "5s,soon" });
+    expect(problems.some((p) => p.startsWith("PORT:"))).toBe(true);
+    expect(problems.some((p) => p.startsWith('RETRY_TIERS: bad duration(s) "soon"'))).toBe(true);
+  });
+});
+
+describe("parseDurationMs", () => {
+  it.each([
+    ["250ms", 250],
+    ["5s", 5_000],
+    ["1.5s", 1_500],
+    ["5m", 300_000],
+    ["2h", 7_200_000],
+    ["1d", 86_400_000],
+  ])("parses %s", (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+
+  it.each(["", "5", "s", "-5s", "5 minutes"])("refuses %j", (text) =>
+    expect(parseDurationMs(text)).toBeUndefined(),
+  );
+});

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { DEFAULT_RETRY_TIERS_MS } from "./amqp/topology.js";
+import { parseDurationMs } from "./duration.js";
+import { SecretBox } from "./secret-box.js";
+
+/** Thrown by {@link loadConfig}; `problems` has one line per bad variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+function urlWithScheme(schemes: string[], example: string) {
+  return z
+    .string({ error: `required, e.g. ${example}` })
+    .min(1, `required, e.g. ${example}`)
+    .refine(
+      (value) => {
+        try {
+          return schemes.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a ${schemes.map((s) => `${s}//`).join(" or ")} URL, e.g. ${example}`,
+    );
+}
+
+/** The AES-256-GCM key ring that seals endpoint secrets; see SecretBox. */
+const secretKeyRing = z
+  .string({ error: "required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32)" })
+  .superRefine((value, ctx) => {
+    try {
+      new SecretBox(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** One duration, e.g. "30s" or "5d", as milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `bad duration "${text}"; use e.g. 500ms, 30s, 5m, 2h or 5d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A comma-separated list of durations, e.g. "5s,5m,30m", as milliseconds. */
+const durationList = z.string().transform((text, ctx) => {
+  const parts = text.split(",").map((p) => p.trim());
+  const values = parts.map(parseDurationMs);
+  const bad = parts.filter((_, i) => values[i] === undefined || values[i] === 0);
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `bad duration(s) ${bad.map((b) => `"${b}"`).join(", ")}; use e.g. 5s,5m,2h`,
+    });
+    return z.NEVER;
+  }
+  return values as number[];
+});
+
+/** Variables every service reads. */
+export const baseConfigSchema = z.object({
+  AMQP_URL: urlWithScheme(["amqp:", "amqps:"], "amqp://guest:guest@127.0.0.1:5672"),
+  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"], "mongodb://127.0.0.1:27017"),
+  MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -")
+    .default("herald"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  HERALD_ADMIN_KEY: z
+    .string({ error: "required: the bootstrap admin API key (at least 32 characters)" })
+    .min(32, "must be at least 32 characters"),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Prefix of every exchange and queue name; empty uses the plain names. */
+  AMQP_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,32}$/, "must be 1-32 of a-z, 0-9, _ or -")
+    .default(""),
+  /** Delays of the retry tier queues; every service declares the same topology. */
+  RETRY_TIERS: durationList.default(DEFAULT_RETRY_TIERS_MS),
+});
+
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/** Helpers for services extending {@link baseConfigSchema}. */
+export const configFields = { port, positiveInt, urlWithScheme, duration, durationList, secretKeyRing };
+
+/** The base variables plus the service's RPC port, defaulting to `defaultPort`. */
+export function serviceConfigSchema(defaultPort: number) {
+  return baseConfigSchema.extend({ PORT: port.default(defaultPort) });
+}
+
+export type ServiceConfig = z.infer<ReturnType<typeof serviceConfigSchema>>;
+
+/**
+ * Parses `env` against `schema`. Throws a {@link ConfigError} listing every bad variable by name, so an
+ * operator can fix them all in one go.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
+  // Treat empty strings as unset so that `FOO=` falls back to the default instead of failing oddly.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join(".") || "(config)"}: ${issue.message}`,
+  );
+  throw new ConfigError(problems);
+}

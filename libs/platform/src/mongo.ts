@@ -1,0 +1,44 @@
+import { type Db, type IndexDescription, MongoClient, MongoServerError } from "mongodb";
+
+export interface MongoHandle {
+  client: MongoClient;
+  db: Db;
+}
+
+/** Indexes to create at start, by collection. */
+export type IndexPlan = Record<string, IndexDescription[]>;
+
+/**
+ * Connects with the official driver. The driver reconnects by itself afterwards; only the first
+ * connection must succeed within `timeoutMs` or the service fails to start.
+ */
+export async function connectMongo(
+  url: string,
+  dbName: string,
+  appName: string,
+  timeoutMs = 30_000,
+): Promise<MongoHandle> {
+  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, maxPoolSize: 20 });
+  await client.connect();
+  return { client, db: client.db(dbName) };
+}
+
+/** Creates the plan's indexes; existing identical ones are left as they are. */
+export async function ensureIndexes(db: Db, plan: IndexPlan): Promise<void> {
+  for (const [collection, indexes] of Object.entries(plan)) {
+    // One index per command: FerretDB (SQLite) panics and drops the connection on a createIndexes of
+    // two or more indexes that all exist already, so a service restarted on an existing database
+    // failed to start (found by test/chaos).
+    for (const index of indexes) await db.collection(collection).createIndexes([index]);
+  }
+}
+
+export async function pingMongo(db: Db): Promise<boolean> {
+  await db.command({ ping: 1 }, { timeoutMS: 2_000 });
+  return true;
+}
+
+/** True for a unique-index violation (E11000). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}

@@ -1,0 +1,42 @@
+import type { Db } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { ControlPlaneCache } from "./control-plane-cache.js";
+
+/** A Db whose tenants answer when told, counting the reads. */
+function fakeDb() {
+  const reads: Array<(doc: object | null) => void> = [];
+  const db = {
+    collection: () => ({
+      findOne: () => new Promise((resolve) => reads.push(resolve)),
+    }),
+  } as unknown as Db;
+  return { db, reads };
+}
+
+describe("ControlPlaneCache", () => {
+  it("reads MongoDB once for a burst of misses of one key", async () => {
+    const { db, reads } = fakeDb();
+    const cache = new ControlPlaneCache(db);
+    const burst = Promise.all([cache.tenant("t1"), cache.tenant("t1"), cache.tenant("t1")]);
+    expect(reads).toHaveLength(1);
+    reads[0]?.({ _id: "t1" });
+    expect(await burst).toEqual([{ _id: "t1" }, { _id: "t1" }, { _id: "t1" }]);
+    expect(await cache.tenant("t1")).toEqual({ _id: "t1" });
+    expect(reads).toHaveLength(1);
+  });
+
+  it("does not keep a read that an invalidation overtook", async () => {
+    const { db, reads } = fakeDb();
+    const cache = new ControlPlaneCache(db);
+    const stale = cache.tenant("t1");
+    cache.invalidate("t1");
+    const fresh = cache.tenant("t1");
+    expect(reads).toHaveLength(2);
+    reads[0]?.({ _id: "t1", name: "old" });
+    reads[1]?.({ _id: "t1", name: "new" });
+    expect(await stale).toEqual({ _id: "t1", name: "old" });
+    expect(await fresh).toEqual({ _id: "t1", name: "new" });
+    expect(await cache.tenant("t1")).toEqual({ _id: "t1", name: "new" });
+    expect(reads).toHaveLength(2);
+  });
+});

@@ -1,0 +1,111 @@
+import { LRUCache } from "lru-cache";
+import type { Db } from "mongodb";
+import {
+  type EndpointDocument,
+  endpointsCollection,
+  type TenantDocument,
+  tenantsCollection,
+} from "./documents.js";
+
+/** Options of {@link ControlPlaneCache}. */
+export interface ControlPlaneCacheOptions {
+  /**
+   * How long an entry is trusted without reading MongoDB; default 30 s. Control notifications evict
+   * entries at once, so this only bounds staleness when a notification was missed.
+   */
+  ttlMs?: number;
+  /** Entries of each kind kept; default 10 000. */
+  max?: number;
+}
+
+// Tenants and endpoint lists that do not exist are cached too (as null), so a flood of events for a
+// deleted tenant does not become a flood of MongoDB reads.
+type Cached<T> = { value: T | null };
+
+/**
+ * Read-through cache of tenants and endpoints for the data plane (ingest, routing, delivery).
+ * Call {@link invalidate} from control notifications.
+ */
+export class ControlPlaneCache {
+  readonly #db: Db;
+  readonly #tenants: LRUCache<string, Cached<TenantDocument>>;
+  readonly #endpoints: LRUCache<string, Cached<EndpointDocument>>;
+  readonly #tenantEndpoints: LRUCache<string, Cached<EndpointDocument[]>>;
+  /** Reads under way, by kind and key: a burst of misses for one key (a cold cache) reads MongoDB once. */
+  readonly #loading = new Map<string, Promise<unknown>>();
+  /** Counts invalidations, so a read that an invalidation overtook is not cached. */
+  #generation = 0;
+
+  constructor(db: Db, options: ControlPlaneCacheOptions = {}) {
+    this.#db = db;
+    const settings = { max: options.max ?? 10_000, ttl: options.ttlMs ?? 30_000 };
+    this.#tenants = new LRUCache(settings);
+    this.#endpoints = new LRUCache(settings);
+    this.#tenantEndpoints = new LRUCache(settings);
+  }
+
+  async tenant(tenantId: string): Promise<TenantDocument | null> {
+    return this.#read("tenant", this.#tenants, tenantId, () =>
+      tenantsCollection(this.#db).findOne({ _id: tenantId }),
+    );
+  }
+
+  async endpoint(endpointId: string): Promise<EndpointDocument | null> {
+    return this.#read("endpoint", this.#endpoints, endpointId, () =>
+      endpointsCollection(this.#db).findOne({ _id: endpointId }),
+    );
+  }
+
+  /** Every endpoint of the tenant, enabled or not, in id order. */
+  async endpointsOf(tenantId: string): Promise<EndpointDocument[]> {
+    const list = await this.#read("endpoints", this.#tenantEndpoints, tenantId, () =>
+      endpointsCollection(this.#db).find({ tenant_id: tenantId }).sort({ _id: 1 }).toArray(),
+    );
+    return list ?? [];
+  }
+
+  /** Drops a tenant and its endpoints (or one endpoint), or everything when no tenant is named. */
+  invalidate(tenantId?: string, endpointId?: string): void {
+    this.#generation++;
+    this.#loading.clear();
+    if (tenantId === undefined) {
+      this.#tenants.clear();
+      this.#endpoints.clear();
+      this.#tenantEndpoints.clear();
+      return;
+    }
+    this.#tenantEndpoints.delete(tenantId);
+    if (endpointId) {
+      this.#endpoints.delete(endpointId);
+      return;
+    }
+    this.#tenants.delete(tenantId);
+    for (const [id, cached] of this.#endpoints.entries()) {
+      if (cached.value?.tenant_id === tenantId) this.#endpoints.delete(id);
+    }
+  }
+
+  async #read<T>(
+    kind: string,
+    cache: LRUCache<string, Cached<T>>,
+    key: string,
+    load: () => Promise<T | null>,
+  ): Promise<T | null> {
+    const hit = cache.get(key);
+    if (hit) return hit.value;
+    const loadingKey = `${kind}:${key}`;
+    const pending = this.#loading.get(loadingKey) as Promise<T | null> | undefined;
+    if (pending) return pending;
+    const generation = this.#generation;
+    const read = load().then((value) => {
+      if (generation === this.#generation) cache.set(key, { value });
+      return value;
+    });
+    this.#loading.set(loadingKey, read);
+    const forget = () => {
+      if (this.#loading.get(loadingKey) === read) this.#loading.delete(loadingKey);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+}

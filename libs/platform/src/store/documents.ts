@@ -1,0 +1,101 @@
+import type { Binary, Collection, Db } from "mongodb";
+
+// Shapes of the control-plane collections. Routing owns and writes them; ingest, delivery and audit
+// read them. Field names are snake_case as stored.
+
+export interface TenantSettingsDocument {
+  /** Events per second; 0 = platform default. */
+  rate_limit_per_second: number;
+  /** 0 = platform default. */
+  max_payload_bytes: number;
+  /** Delays before attempts 2..N in ms; empty = platform default. */
+  retry_schedule_ms: number[];
+}
+
+export interface TenantDocument {
+  _id: string;
+  name: string;
+  metadata: Record<string, string>;
+  disabled: boolean;
+  settings: TenantSettingsDocument;
+  create_time: Date;
+  update_time: Date;
+}
+
+export interface EndpointSecretDocument {
+  id: string;
+  /** The `whsec_…` secret sealed by SecretBox; never stored in clear. */
+  sealed: string;
+  create_time: Date;
+  /** Unset while current; set by rotation to the end of the overlap window. */
+  expire_time?: Date;
+}
+
+export interface EndpointDocument {
+  _id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  /** Empty = every event type. Entries may end in ".*" (prefix match). */
+  event_types: string[];
+  /** Empty = every event; else the event must carry at least one of these. */
+  channels: string[];
+  headers: Record<string, string>;
+  rate_limit_per_second: number;
+  max_concurrency: number;
+  disabled: boolean;
+  /** herald.v1.DisabledReason value; 0 while enabled. */
+  disabled_reason: number;
+  /** Empty = inherit the tenant's, then the platform's. */
+  retry_schedule_ms: number[];
+  /** Newest first. */
+  secrets: EndpointSecretDocument[];
+  /** When the current run of failures started; unset after a success. */
+  failing_since?: Date;
+  create_time: Date;
+  update_time: Date;
+}
+
+/** An event as stored in `events`: written by ingest, read by audit. */
+export interface EventDocument {
+  _id: string;
+  tenant_id: string;
+  event_type: string;
+  /** Exactly the bytes published. */
+  payload: Binary;
+  channels: string[];
+  /** Only when the caller gave one. */
+  idempotency_key?: string;
+  /** The caller's idempotency key, or the event id when none was given: unique per tenant. */
+  dedupe_key: string;
+  create_time: Date;
+  /**
+   * Set once RabbitMQ confirmed an event with an idempotency key; a retried publish sends an event still
+   * false. Events without a key stay false: no retry can find them, so nothing reads it.
+   */
+  published: boolean;
+}
+
+export const Collections = {
+  tenants: "tenants",
+  endpoints: "endpoints",
+  apiKeys: "api_keys",
+  events: "events",
+  deliveries: "deliveries",
+  eventRoutes: "event_routes",
+  attempts: "attempts",
+  rateLimits: "rate_limits",
+  concurrencySlots: "concurrency_slots",
+} as const;
+
+export function tenantsCollection(db: Db): Collection<TenantDocument> {
+  return db.collection<TenantDocument>(Collections.tenants);
+}
+
+export function endpointsCollection(db: Db): Collection<EndpointDocument> {
+  return db.collection<EndpointDocument>(Collections.endpoints);
+}
+
+export function eventsCollection(db: Db): Collection<EventDocument> {
+  return db.collection<EventDocument>(Collections.events);
+}

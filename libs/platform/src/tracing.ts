@@ -1,0 +1,59 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+
+export const tracer = trace.getTracer("herald");
+
+/** Writes the active context's W3C `traceparent`/`tracestate` into a fresh header record. */
+export function injectTraceContext(ctx: Context = context.active()): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** Reads W3C trace context from message or request headers (values may be strings or buffers). */
+export function extractTraceContext(headers: Record<string, unknown> | undefined): Context {
+  if (!headers) return ROOT_CONTEXT;
+  const carrier: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value === "string") carrier[key.toLowerCase()] = value;
+    else if (Buffer.isBuffer(value)) carrier[key.toLowerCase()] = value.toString("utf8");
+  }
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/**
+ * Runs `fn` in a new active span, records a thrown error on it, and always ends it. The span's status
+ * is left unset on success, as the semantic conventions ask.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { kind: SpanKind; attributes?: Attributes; parent?: Context },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  return tracer.startActiveSpan(
+    name,
+    { kind: options.kind, attributes: options.attributes },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : "error" });
+        if (err instanceof Error) span.setAttribute("error.type", err.name);
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}

@@ -1,0 +1,13 @@
+export type { DeduplicatorOptions, HandleOnceResult } from "./dedupe/deduplicator.js";
+export { Deduplicator } from "./dedupe/deduplicator.js";
+export type { MemoryStoreOptions } from "./dedupe/memory-store.js";
+export { MemoryStore } from "./dedupe/memory-store.js";
+export type { ClaimResult, DedupeStore } from "./dedupe/store.js";
+export type { WebhookErrorCode } from "./errors.js";
+export { WebhookVerificationError } from "./errors.js";
+export type { HeadersGetter, WebhookHeaders, WebhookUnbrandedRequiredHeaders } from "./headers.js";
+export type { ReceiverErrorCode, ReceiverOptions, WebhookEvent } from "./receive/receiver.js";
+export type { WebhookSecret } from "./secrets.js";
+export type { WebhookPayload } from "./signed-message.js";
+export type { VerifyOptions, WebhookOptions } from "./webhook.js";
+export { Webhook } from "./webhook.js";

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Sets up and runs Herald on this machine: npm packages and Node 24, RabbitMQ and the MongoDB wire
+# server (scripts/infra.sh), a build, then all four services, each until Ctrl-C.
+# Settings: any variable of the README's configuration table; first-run secrets are generated into
+# .data/herald.env and reused.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ensure_packages
+eval "$(bash scripts/infra.sh)"
+
+mkdir -p .data/logs
+if [[ ! -f .data/herald.env ]]; then
+  log "generating .data/herald.env (admin key and secret encryption key for this machine)"
+  umask 077
+  {
+    echo "HERALD_ADMIN_KEY=$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')"
+    echo "HERALD_SECRET_KEYS=k1:$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64"))')"
+  } >.data/herald.env
+fi
+set -a
+source .data/herald.env
+set +a
+# Local development delivers to receivers on this machine over plain http.
+export HERALD_URL_ALLOWLIST="${HERALD_URL_ALLOWLIST:-127.0.0.1/32,::1/128,localhost}"
+export HERALD_ALLOW_HTTP="${HERALD_ALLOW_HTTP:-true}"
+# Export traces only when a collector listens (docker compose's Jaeger, say).
+if [[ -z "${OTEL_TRACES_EXPORTER:-}" ]] && ! port_open 127.0.0.1 4318; then export OTEL_TRACES_EXPORTER=none; fi
+
+log "building"
+nx run-many -t build --output-style=static --skip-nx-cache >.data/logs/build.log 2>&1 || { tail -n 40 .data/logs/build.log; exit 1; }
+
+declare -A PORTS=([ingest]="${INGEST_PORT:-7001}" [routing]="${ROUTING_PORT:-7002}" [delivery]="${DELIVERY_PORT:-7003}" [audit]="${AUDIT_PORT:-7004}")
+PIDS=()
+stop_all() {
+  trap - INT TERM EXIT
+  log "stopping services"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+for service in routing ingest delivery audit; do
+  PORT="${PORTS[$service]}" node "apps/$service/dist/main.js" >>".data/logs/$service.log" 2>&1 &
+  PIDS+=($!)
+done
+
+for service in routing ingest delivery audit; do
+  port="${PORTS[$service]}"
+  for ((i = 0; i < 300; i++)); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || {
+    log "$service did not become ready; last log lines:"
+    tail -n 20 ".data/logs/$service.log" >&2
+    exit 1
+  }
+done
+
+cat >&2 <<MSG
+
+Herald is running (logs in .data/logs/, Ctrl-C stops it):
+  ingest    gRPC/Connect on 127.0.0.1:${PORTS[ingest]}   (IngestService)
+  routing   gRPC/Connect on 127.0.0.1:${PORTS[routing]}   (TenantService, EndpointService, ApiKeyService)
+  delivery  health/metrics on 127.0.0.1:${PORTS[delivery]}
+  audit     gRPC/Connect on 127.0.0.1:${PORTS[audit]}   (AuditService)
+  admin API key: in .data/herald.env (HERALD_ADMIN_KEY)
+  RabbitMQ: ${AMQP_URL/\/\/*@/\/\/}    MongoDB: ${MONGO_URL/\/\/*@/\/\/}
+
+MSG
+wait -n "${PIDS[@]}" || true
+log "a service exited; see .data/logs/"
+exit 1

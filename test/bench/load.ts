@@ -1,0 +1,172 @@
+// The load generator: publishes over gRPC with the stock @grpc/grpc-js client of the e2e suite, either
+// batches (PublishEvents) as fast as the service takes them, or single events (PublishEvent) at a fixed
+// rate whatever the answers (open loop). Every payload carries a sequence number and its send time.
+import type { GrpcIngestClient } from "../e2e/support/clients.js";
+import { encodePayload } from "./receivers.js";
+import { nowMs, Samples, sleep } from "./system.js";
+
+export interface Publisher {
+  tenantId: string;
+  token: string;
+}
+
+/** What a load run did. */
+export class LoadStats {
+  /** Events sent in requests so far. */
+  sent = 0;
+  /** Events Herald accepted (an event id came back). */
+  accepted = 0;
+  /** Events refused or lost, by gRPC code or batch error code. */
+  readonly errors: Record<string, number> = {};
+  /** Latency of each PublishEvent or PublishEvents call that succeeded, ms. */
+  readonly callLatencyMs = new Samples();
+  startedAt = 0;
+  endedAt = 0;
+  /** Largest lag of the open-loop sender behind its schedule, ms. */
+  maxScheduleLagMs = 0;
+  /** Events the open-loop sender never sent: it fell too far behind its schedule. */
+  unsent = 0;
+  /** Calls still unanswered when the sender stopped waiting for them. */
+  unanswered = 0;
+
+  error(code: string, count = 1): void {
+    this.errors[code] = (this.errors[code] ?? 0) + count;
+  }
+
+  /** Accepted events per second over the sending period. */
+  get acceptedPerSecond(): number {
+    const seconds = (this.endedAt - this.startedAt) / 1000;
+    return seconds > 0 ? this.accepted / seconds : 0;
+  }
+}
+
+function grpcCode(err: unknown): string {
+  const e = err as { code?: number; details?: string };
+  return e.code !== undefined
+    ? `grpc ${e.code}${e.details ? ` (${e.details.slice(0, 60)})` : ""}`
+    : String(err);
+}
+
+export interface MaxRateOptions {
+  clients: GrpcIngestClient[];
+  publishers: Publisher[];
+  /** Stop after this many events… */
+  maxEvents: number;
+  /** …or after this long, whichever comes first. */
+  maxMs: number;
+  /** Events per PublishEvents call (≤ 100). */
+  batchSize: number;
+  /** Calls in flight at once. */
+  concurrency: number;
+  /** True once the run is interrupted. */
+  stop(): boolean;
+}
+
+/**
+ * Publishes PublishEvents batches back to back from `concurrency` loops, each batch for the next tenant in
+ * turn, until `maxEvents` are sent or `maxMs` passed.
+ */
+export async function publishAsFastAsPossible(options: MaxRateOptions, stats: LoadStats): Promise<void> {
+  const deadline = nowMs() + options.maxMs;
+  let seq = 0;
+  let turn = 0;
+  stats.startedAt = nowMs();
+  const loop = async (loopIndex: number) => {
+    const client = options.clients[loopIndex % options.clients.length] as GrpcIngestClient;
+    while (seq < options.maxEvents && nowMs() < deadline && !options.stop()) {
+      const publisher = options.publishers[turn++ % options.publishers.length] as Publisher;
+      const count = Math.min(options.batchSize, options.maxEvents - seq);
+      const first = seq;
+      seq += count;
+      const t = nowMs();
+      const events = Array.from({ length: count }, (_, i) => ({
+        event_type: "bench.event",
+        payload: encodePayload(first + i, t),
+      }));
+      stats.sent += count;
+      try {
+        const { results } = await client.publishEvents(
+          { tenant_id: publisher.tenantId, events },
+          publisher.token,
+        );
+        stats.callLatencyMs.push(nowMs() - t);
+        for (const result of results) {
+          if (result.event_id) stats.accepted++;
+          else stats.error(result.error_code || "no event id");
+        }
+      } catch (err) {
+        stats.error(grpcCode(err), count);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, i) => loop(i)));
+  stats.endedAt = nowMs();
+}
+
+export interface FixedRateOptions {
+  clients: GrpcIngestClient[];
+  publishers: Publisher[];
+  /** Events per second, each its own PublishEvent call. */
+  ratePerSecond: number;
+  durationMs: number;
+  /** Calls allowed in flight before the sender waits (it then falls behind its schedule). */
+  maxInFlight: number;
+  /** How long to wait for answers after the last call was sent. */
+  answerWaitMs: number;
+  /** True once the run is interrupted. */
+  stop(): boolean;
+}
+
+/**
+ * Sends PublishEvent calls on a fixed schedule, not waiting for answers (open loop). When Herald answers
+ * too slowly, at most `maxInFlight` calls wait and the sender falls behind; what is not sent within the
+ * duration (plus a second) is counted as unsent.
+ */
+export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadStats): Promise<void> {
+  const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
+  const interval = 1000 / options.ratePerSecond;
+  const inFlight = new Set<Promise<void>>();
+  stats.startedAt = nowMs();
+  const lastSend = stats.startedAt + options.durationMs + 1000;
+  for (let seq = 0; seq < total; seq++) {
+    const due = stats.startedAt + seq * interval;
+    const wait = due - nowMs();
+    if (wait > 1) await sleep(wait);
+    while (inFlight.size >= options.maxInFlight && nowMs() < lastSend && !options.stop()) {
+      await Promise.race([...inFlight, sleep(50)]);
+    }
+    if (nowMs() >= lastSend || options.stop()) {
+      stats.unsent = total - seq;
+      break;
+    }
+    stats.maxScheduleLagMs = Math.max(stats.maxScheduleLagMs, nowMs() - due);
+    const publisher = options.publishers[seq % options.publishers.length] as Publisher;
+    const client = options.clients[seq % options.clients.length] as GrpcIngestClient;
+    const t = nowMs();
+    stats.sent++;
+    const call = client
+      .publishEvent(
+        {
+          tenant_id: publisher.tenantId,
+          event: { event_type: "bench.event", payload: encodePayload(seq, t) },
+        },
+        publisher.token,
+      )
+      .then(
+        (res) => {
+          stats.callLatencyMs.push(nowMs() - t);
+          if (res.event_id) stats.accepted++;
+          else stats.error("no event id");
+        },
+        (err: unknown) => stats.error(grpcCode(err)),
+      )
+      .finally(() => inFlight.delete(call));
+    inFlight.add(call);
+  }
+  const answersBy = nowMs() + options.answerWaitMs;
+  while (inFlight.size > 0 && nowMs() < answersBy && !options.stop()) {
+    await Promise.race([...inFlight, sleep(100)]);
+  }
+  stats.unanswered = inFlight.size;
+  stats.endedAt = nowMs();
+}

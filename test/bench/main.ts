@@ -1,0 +1,259 @@
+// `npm run bench`: builds, provides RabbitMQ and the MongoDB wire server, measures the machine's raw
+// ceilings, runs the scenarios on fresh stacks, and writes bench-results/latest.json, docs/benchmarks.md
+// and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal was missed.
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { Connection } from "rabbitmq-client";
+import { REPO_ROOT } from "../e2e/support/stack.js";
+import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
+import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
+import { type BenchResults, renderMarkdown, renderSvg } from "./report.js";
+import {
+  runScenario,
+  type ScenarioContext,
+  type ScenarioResult,
+  type ScenarioSpec,
+  startedPids,
+} from "./scenario.js";
+import { machineInfo, nowMs, pidsByName, round } from "./system.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
+/** The whole run should end within this; stopping the last stack takes a few seconds more. */
+const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
+
+/** The scenarios, in order. Durations scale with BENCH_SECONDS (default 30). */
+export function scenarios(): ScenarioSpec[] {
+  const ms = SECONDS * 1000;
+  const s3Rate = Number(process.env.BENCH_S3_RATE ?? 20);
+  const s3 = (id: string, title: string, plan: ScenarioSpec["endpoints"]): ScenarioSpec => ({
+    id,
+    title,
+    tenants: 10,
+    endpointsPerTenant: 10,
+    endpoints: plan,
+    load: { kind: "fixed", ratePerSecond: s3Rate, durationMs: ms },
+    measureLogged: false,
+    drainMs: 15_000,
+  });
+  const all: ScenarioSpec[] = [
+    {
+      id: "s1-max",
+      title: "1 tenant × 1 endpoint, as fast as possible",
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      load: { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 8 },
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "s1-500",
+      title: "1 tenant × 1 endpoint, 500 events/s",
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      load: { kind: "fixed", ratePerSecond: 500, durationMs: ms },
+      measureLogged: false,
+      drainMs: 30_000,
+    },
+    {
+      id: "s2-fanout",
+      title: "100 tenants × 10 endpoints, as fast as possible",
+      tenants: 100,
+      endpointsPerTenant: 10,
+      endpoints: () => "fast",
+      load: { kind: "max", maxEvents: 5_000, maxMs: ms, batchSize: 10, concurrency: 8 },
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    s3(`s3-healthy`, `10 tenants × 10 endpoints, ${s3Rate} events/s, all healthy`, () => "fast"),
+    s3(`s3-failing`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% failing (500)`, (i) =>
+      i === 0 ? "failing" : "fast",
+    ),
+    s3(`s3-slow`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% slow (200 ms)`, (i) =>
+      i === 0 ? "slow" : "fast",
+    ),
+  ];
+  return all.filter((s) => !ONLY || ONLY.includes(s.id));
+}
+
+const run = promisify(execFile);
+
+export async function main(): Promise<number> {
+  // BENCH_RENDER=<results.json>: write the docs from a run's results again, running nothing.
+  if (process.env.BENCH_RENDER) {
+    const results = JSON.parse(readFileSync(process.env.BENCH_RENDER, "utf8")) as BenchResults;
+    writeFileSync(`${REPO_ROOT}docs/benchmarks.svg`, renderSvg(results));
+    writeFileSync(`${REPO_ROOT}docs/benchmarks.md`, renderMarkdown(results));
+    process.stderr.write(
+      `[bench] wrote docs/benchmarks.md and docs/benchmarks.svg from ${process.env.BENCH_RENDER}\n`,
+    );
+    return 0;
+  }
+  const started = nowMs();
+  const tty = process.stderr.isTTY;
+  let progressShown = false;
+  const log = (line: string) => {
+    if (progressShown && tty) process.stderr.write("\r\x1b[K");
+    progressShown = false;
+    process.stderr.write(`[bench] ${line}\n`);
+  };
+  const progress = (line: string) => {
+    if (tty) {
+      process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
+      progressShown = true;
+    } else {
+      process.stderr.write(`${line}\n`);
+    }
+  };
+
+  let infra: Infra | undefined;
+  let rabbit: Connection | undefined;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    log("interrupted: stopping what was started");
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  // An error nothing handled (a connection to the shared broker dropping, say) stops the run the same way,
+  // so what was started is still stopped; the run then fails.
+  let crashed: unknown;
+  const onCrash = (err: unknown) => {
+    crashed ??= err;
+    log(`unexpected error, stopping: ${(err as Error)?.stack ?? err}`);
+    interrupted = true;
+  };
+  process.on("uncaughtException", onCrash);
+  // Last resort if this process dies anyway: the processes it started must not outlive it.
+  const killStarted = () => {
+    for (const pid of [...startedPids(), ...(infra?.mongoPid ? [infra.mongoPid] : [])]) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once("exit", killStarted);
+  try {
+    if (process.env.BENCH_SKIP_BUILD !== "1") {
+      log("building (nx run-many -t build)");
+      await run("npx", ["nx", "run-many", "-t", "build", "--output-style=static"], {
+        cwd: REPO_ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch((err: Error & { stdout?: string }) => {
+        throw new Error(`build failed:\n${(err.stdout ?? "").slice(-3000)}`);
+      });
+    }
+    infra = await ensureInfra(log);
+    process.env.AMQP_URL = infra.amqpUrl;
+    process.env.MONGO_URL = infra.mongoUrl;
+    log(`RabbitMQ ${redact(infra.amqpUrl)}, MongoDB ${infra.mongoKind}`);
+    const machine = machineInfo(await rabbitVersion());
+
+    log("raw ceilings: RabbitMQ, undici, MongoDB wire server");
+    const raw: RawResult[] = [];
+    const measureRaw = async (name: string, part: () => Promise<RawResult | RawResult[]>) => {
+      try {
+        raw.push(...[await part()].flat());
+      } catch (err) {
+        // One part failing (the shared broker restarting, say) leaves a gap, not a failed run.
+        log(`raw ${name} failed: ${(err as Error).message}`);
+        raw.push({ name, perSecond: 0, detail: `failed: ${(err as Error).message}` });
+      }
+    };
+    await measureRaw("RabbitMQ", () => rabbitRaw(infra?.amqpUrl ?? ""));
+    await measureRaw("undici", () => undiciRaw());
+    await measureRaw("MongoDB", () => mongoRaw(infra?.mongoUrl ?? ""));
+    for (const r of raw) log(`  ${r.name}: ${r.perSecond}/s (${r.detail})`);
+
+    rabbit = new Connection({ url: infra.amqpUrl, connectionName: "herald-bench-monitor" });
+    // The broker may be restarted under us (other test runs share it): reconnects are automatic.
+    let interruptions = 0;
+    rabbit.on("error", (err) => {
+      interruptions++;
+      log(`monitor connection: ${err.message}`);
+    });
+    const extraPids = () => {
+      const pids: Record<string, number[]> = {};
+      // The broker's Erlang VM, not those of rabbitmqctl calls.
+      const beam = pidsByName("beam.smp", "-s rabbit boot");
+      if (beam.length > 0 && /127\.0\.0\.1|localhost/.test(infra?.amqpUrl ?? "")) pids.rabbitmq = beam;
+      if (infra?.mongoPid) pids.ferretdb = [infra.mongoPid];
+      return pids;
+    };
+    const ctx: ScenarioContext = {
+      mongoUrl: infra.mongoUrl,
+      rabbit,
+      extraPids,
+      progress,
+      log,
+      stop: () => interrupted,
+      brokerInterruptions: () => interruptions,
+    };
+
+    // Each scenario gets an equal share of what is left of the budget; drains end early to keep to it.
+    const budgetEnd = started + BUDGET_SECONDS * 1000;
+    const specs = scenarios();
+    const results: ScenarioResult[] = [];
+    for (const [i, spec] of specs.entries()) {
+      if (interrupted) break;
+      const endBy = nowMs() + (budgetEnd - nowMs()) / (specs.length - i);
+      await infra.freshMongo();
+      const result = await runScenario(spec, ctx, endBy);
+      results.push(result);
+      log(summary(result));
+    }
+    if (crashed) return 1;
+    if (interrupted) return 130;
+
+    const bench: BenchResults = {
+      machine,
+      infra: { rabbitmq: redact(infra.amqpUrl), mongodb: infra.mongoKind },
+      settings: { secondsPerScenario: SECONDS },
+      raw,
+      scenarios: results,
+      totalSeconds: round((nowMs() - started) / 1000),
+    };
+    if (ONLY) {
+      log("BENCH_ONLY set: results kept in bench-results/partial.json, docs left as they are");
+      mkdirSync(`${REPO_ROOT}bench-results`, { recursive: true });
+      writeFileSync(`${REPO_ROOT}bench-results/partial.json`, `${JSON.stringify(bench, null, 2)}\n`);
+      return 0;
+    }
+    mkdirSync(`${REPO_ROOT}bench-results`, { recursive: true });
+    writeFileSync(`${REPO_ROOT}bench-results/latest.json`, `${JSON.stringify(bench, null, 2)}\n`);
+    writeFileSync(`${REPO_ROOT}docs/benchmarks.svg`, renderSvg(bench));
+    writeFileSync(`${REPO_ROOT}docs/benchmarks.md`, renderMarkdown(bench));
+    log(
+      `wrote bench-results/latest.json, docs/benchmarks.md, docs/benchmarks.svg in ${bench.totalSeconds} s`,
+    );
+    return 0;
+  } catch (err) {
+    log(`failed: ${(err as Error).stack ?? err}`);
+    return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("uncaughtException", onCrash);
+    process.off("exit", killStarted);
+    await rabbit?.close().catch(() => undefined);
+    await infra?.stop();
+  }
+}
+
+function summary(r: ScenarioResult): string {
+  const parts = [
+    `${r.id}: published ${r.publish.accepted} (${r.publish.eventsPerSecond}/s)`,
+    `delivered ${r.delivery.unique}/${r.delivery.expected} (${r.delivery.deliveriesPerSecond}/s)`,
+  ];
+  if (r.logged) parts.push(`logged ${r.logged.count}/${r.logged.expected} (${r.logged.attemptsPerSecond}/s)`);
+  const l = r.delivery.latencyMs;
+  parts.push(`publish→received p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`);
+  const errors = Object.entries(r.publish.errors);
+  if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  return parts.join(", ");
+}

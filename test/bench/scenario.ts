@@ -1,0 +1,420 @@
+// Runs one scenario on a fresh stack: receivers, tenants and endpoints, load, drain, and what every
+// process spent. Stacks come from the e2e suite (test/e2e/support/stack.ts): four service processes with
+// their own RabbitMQ namespace and MongoDB database, removed when stopped.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { topologyNames } from "@herald/platform";
+import { MongoClient } from "mongodb";
+import type { Connection } from "rabbitmq-client";
+import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
+import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
+import { REPO_ROOT, SERVICES, type Stack, startStack } from "../e2e/support/stack.js";
+import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
+import {
+  type BenchReceiver,
+  type ReceiverKind,
+  Recorder,
+  startBenchReceiver,
+  startSlowReceiver,
+} from "./receivers.js";
+import {
+  loadAverage,
+  machineCpuTicks,
+  nowMs,
+  type Percentiles,
+  type ProcessReading,
+  pool,
+  readProcess,
+  round,
+  Samples,
+  sleep,
+} from "./system.js";
+
+/** How endpoint `index` (0-based, of each tenant) answers. */
+export type EndpointPlan = (index: number) => ReceiverKind;
+
+export interface ScenarioSpec {
+  id: string;
+  title: string;
+  tenants: number;
+  endpointsPerTenant: number;
+  /** Receiver of endpoint i of every tenant: one server per endpoint index. */
+  endpoints: EndpointPlan;
+  load:
+    | { kind: "max"; maxEvents: number; maxMs: number; batchSize: number; concurrency: number }
+    | { kind: "fixed"; ratePerSecond: number; durationMs: number };
+  /** Wait for every attempt to be in the audit log, and time it. */
+  measureLogged: boolean;
+  /** Longest wait for deliveries (and the audit log) after the load ended. */
+  drainMs: number;
+  /** Service environment on top of the e2e defaults. */
+  env?: Record<string, string>;
+}
+
+export interface ProcessUsage {
+  cpuSeconds: number;
+  /** Average CPU over the measured window; 100 = one core. */
+  cpuPercent: number;
+  peakRssMiB?: number;
+}
+
+export interface GroupResult {
+  kind: ReceiverKind;
+  endpoints: number;
+  received: number;
+  unique: number;
+  duplicates: number;
+  latencyMs: Percentiles;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  tenants: number;
+  endpoints: number;
+  load: ScenarioSpec["load"];
+  setupSeconds: number;
+  publish: {
+    sent: number;
+    accepted: number;
+    errors: Record<string, number>;
+    seconds: number;
+    eventsPerSecond: number;
+    callLatencyMs: Percentiles;
+    maxScheduleLagMs: number;
+    /** Events the fixed-rate sender never sent, having fallen too far behind. */
+    unsent: number;
+    /** Calls without an answer when the sender stopped waiting. */
+    unanswered: number;
+  };
+  delivery: {
+    /** Deliveries expected at healthy (fast or slow) endpoints. */
+    expected: number;
+    unique: number;
+    complete: boolean;
+    seconds: number;
+    deliveriesPerSecond: number;
+    eventsPerSecond: number;
+    /** Publish→received at endpoints answering 2xx. */
+    latencyMs: Percentiles;
+    groups: Record<string, GroupResult>;
+  };
+  logged?: {
+    expected: number;
+    count: number;
+    complete: boolean;
+    seconds: number;
+    attemptsPerSecond: number;
+    /** How long one count of the attempts collection took: the resolution of `seconds`. */
+    lastCountMs: number;
+  };
+  processes: Record<string, ProcessUsage>;
+  machineBusyPercent: number;
+  loadAverageBefore: number[];
+  queuePeaks: Record<string, number>;
+  /** Seconds since load start, then ready messages in routing.events, delivery.tasks, audit.attempts. */
+  queueSeries: Array<[number, number, number, number]>;
+  windowSeconds: number;
+  /** Times the broker dropped connections during the scenario: its figures are disturbed. */
+  brokerInterruptions: number;
+}
+
+/** Shared by every scenario of a run. */
+export interface ScenarioContext {
+  mongoUrl: string;
+  /** For passive declares: ready messages per queue. */
+  rabbit: Connection;
+  /** Extra processes to account for (RabbitMQ, FerretDB), by name. */
+  extraPids(): Record<string, number[]>;
+  progress(line: string): void;
+  log(line: string): void;
+  /** True once the run is interrupted. */
+  stop(): boolean;
+  /** How many times the broker dropped the monitor's connection so far (a restart, say). */
+  brokerInterruptions(): number;
+}
+
+/** Service processes of the stack running now, for a last-resort kill if the benchmark dies. */
+let running: Stack | undefined;
+export function startedPids(): number[] {
+  return Object.values(running?.pids() ?? {});
+}
+
+/** Runs a scenario; its drain ends at `endBy` (ms since the epoch) at the latest. */
+export async function runScenario(
+  spec: ScenarioSpec,
+  ctx: ScenarioContext,
+  endBy: number,
+): Promise<ScenarioResult> {
+  const setupStarted = nowMs();
+  ctx.progress(`[${spec.id}] starting stack`);
+  // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services.
+  const profiling = process.env.BENCH_SERVICE_NODE_OPTIONS;
+  const stack = await startStack({ ...spec.env, ...(profiling ? { NODE_OPTIONS: profiling } : {}) });
+  running = stack;
+  const receivers: BenchReceiver[] = [];
+  const clients: GrpcIngestClient[] = [];
+  try {
+    const kinds = Array.from({ length: spec.endpointsPerTenant }, (_, i) => spec.endpoints(i));
+    for (const [i, kind] of kinds.entries()) {
+      const recorder = new Recorder(`endpoint ${i} (${kind})`);
+      receivers.push(
+        kind === "slow" ? await startSlowReceiver(200, recorder) : await startBenchReceiver(kind, recorder),
+      );
+    }
+    const publishers = await createTenants(stack, spec, receivers, ctx);
+    for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
+    const setupSeconds = round((nowMs() - setupStarted) / 1000);
+    return await measure(spec, ctx, stack, receivers, clients, publishers, setupSeconds, endBy);
+  } finally {
+    for (const client of clients) client.close();
+    ctx.progress(`[${spec.id}] stopping stack`);
+    // Bounded: cleaning up needs the database, which may have stopped answering (FerretDB is restarted
+    // empty before the next scenario anyway).
+    await Promise.race([
+      stack.stop(),
+      sleep(60_000).then(() => Promise.reject(new Error("timed out"))),
+    ]).catch((err: Error) => ctx.log(`[${spec.id}] stopping the stack: ${err.message}`));
+    running = undefined;
+    if (process.env.BENCH_KEEP_LOGS === "1") {
+      mkdirSync(`${REPO_ROOT}bench-results/logs`, { recursive: true });
+      for (const service of SERVICES) {
+        writeFileSync(`${REPO_ROOT}bench-results/logs/${spec.id}-${service}.log`, stack.logs(service));
+      }
+    }
+    await Promise.all(receivers.map((r) => r.close()));
+  }
+}
+
+async function createTenants(
+  stack: Stack,
+  spec: ScenarioSpec,
+  receivers: BenchReceiver[],
+  ctx: ScenarioContext,
+): Promise<Publisher[]> {
+  const publishers: Publisher[] = [];
+  let made = 0;
+  await pool(spec.tenants, 8, async (t) => {
+    // A tenant's own rate limit, well above what this machine can publish.
+    const tenant = await createTenant(stack, `bench-${t}`, { rateLimitPerSecond: 1_000_000 });
+    publishers[t] = { tenantId: tenant.id, token: tenant.publishKey };
+    for (const receiver of receivers) {
+      await createEndpoint(tenant, receiver.url);
+      made++;
+    }
+    ctx.progress(`[${spec.id}] setup: ${t + 1}/${spec.tenants} tenants, ${made} endpoints`);
+  });
+  return publishers;
+}
+
+async function measure(
+  spec: ScenarioSpec,
+  ctx: ScenarioContext,
+  stack: Stack,
+  receivers: BenchReceiver[],
+  clients: GrpcIngestClient[],
+  publishers: Publisher[],
+  setupSeconds: number,
+  endBy: number,
+): Promise<ScenarioResult> {
+  const pids: Record<string, number[]> = {};
+  for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
+  Object.assign(pids, ctx.extraPids());
+  const before = readAll(pids);
+  const benchCpuBefore = process.cpuUsage();
+  const machineBefore = machineCpuTicks();
+  const loadAverageBefore = loadAverage();
+  const interruptionsBefore = ctx.brokerInterruptions();
+  const stats = new LoadStats();
+  const healthy = receivers.filter((r) => r.kind !== "failing");
+  const healthyUnique = () => healthy.reduce((n, r) => n + r.recorder.unique, 0);
+  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
+  const names = [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts];
+  const queueSeries: ScenarioResult["queueSeries"] = [];
+  const windowStart = nowMs();
+  let phase = "load";
+  let lastDelivered = 0;
+  let logged = 0;
+
+  let ticking = true;
+  const ticker = (async () => {
+    while (ticking) {
+      await sleep(1000);
+      const depths = await Promise.all(names.map((queue) => readyMessages(ctx.rabbit, queue)));
+      const t = round((nowMs() - windowStart) / 1000);
+      queueSeries.push([t, depths[0] ?? 0, depths[1] ?? 0, depths[2] ?? 0]);
+      const delivered = healthyUnique();
+      ctx.progress(
+        `[${spec.id}] ${phase} ${Math.round(t)}s  sent ${stats.sent}  accepted ${stats.accepted}  ` +
+          `delivered ${delivered} (${delivered - lastDelivered}/s)` +
+          (spec.measureLogged ? `  logged ${logged}` : "") +
+          `  queues routing/delivery/audit ${depths.join("/")}`,
+      );
+      lastDelivered = delivered;
+    }
+  })();
+
+  try {
+    if (spec.load.kind === "max") {
+      await publishAsFastAsPossible({ clients, publishers, ...spec.load, stop: ctx.stop }, stats);
+    } else {
+      const answerWaitMs = Math.min(spec.drainMs, 15_000);
+      await publishAtFixedRate(
+        { clients, publishers, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
+        stats,
+      );
+    }
+    phase = "drain";
+    const expected = stats.accepted * healthy.length;
+    const deadline = Math.max(nowMs() + 5_000, Math.min(nowMs() + spec.drainMs, endBy));
+    while (healthyUnique() < expected && nowMs() < deadline && !ctx.stop()) await sleep(20);
+    const deliveredAt = Math.max(...healthy.map((r) => r.recorder.lastAt), stats.startedAt);
+
+    let loggedResult: ScenarioResult["logged"];
+    if (spec.measureLogged) {
+      const expectedLogged = stats.accepted * receivers.length;
+      // Bounded waits: a database that stops answering must not hold the run.
+      const mongo = new MongoClient(ctx.mongoUrl, {
+        serverSelectionTimeoutMS: 5_000,
+        socketTimeoutMS: 30_000,
+      });
+      try {
+        const attempts = mongo.db(stack.env.MONGO_DB).collection("attempts");
+        let lastCountMs = 0;
+        let loggedAt = nowMs();
+        do {
+          const started = nowMs();
+          try {
+            logged = await attempts.estimatedDocumentCount();
+          } catch (err) {
+            ctx.log(`[${spec.id}] counting attempts failed: ${(err as Error).message}`);
+            break;
+          }
+          loggedAt = nowMs();
+          lastCountMs = round(loggedAt - started);
+          if (logged < expectedLogged) await sleep(250);
+        } while (logged < expectedLogged && nowMs() < deadline && !ctx.stop());
+        const seconds = (loggedAt - stats.startedAt) / 1000;
+        loggedResult = {
+          expected: expectedLogged,
+          count: logged,
+          complete: logged >= expectedLogged,
+          seconds: round(seconds),
+          attemptsPerSecond: Math.round(logged / seconds),
+          lastCountMs,
+        };
+      } finally {
+        await mongo.close();
+      }
+    }
+    const windowEnd = nowMs();
+    ticking = false;
+    await ticker;
+
+    const after = readAll(pids);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const machineAfter = machineCpuTicks();
+    const windowMs = windowEnd - windowStart;
+    const processes: Record<string, ProcessUsage> = {};
+    for (const name of Object.keys(pids)) {
+      const cpuMs = (after[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
+      processes[name] = {
+        cpuSeconds: round(cpuMs / 1000),
+        cpuPercent: Math.round((cpuMs / windowMs) * 100),
+        ...(SERVICES.includes(name as (typeof SERVICES)[number])
+          ? { peakRssMiB: after[name]?.peakRssMiB }
+          : {}),
+      };
+    }
+    const benchMs = (benchCpu.user + benchCpu.system) / 1000;
+    processes["bench (load generator + receivers)"] = {
+      cpuSeconds: round(benchMs / 1000),
+      cpuPercent: Math.round((benchMs / windowMs) * 100),
+      peakRssMiB: round(process.resourceUsage().maxRSS / 1024),
+    };
+    const machineBusyPercent = Math.round(
+      ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+    );
+
+    const deliveredUnique = healthyUnique();
+    const deliverySeconds = (deliveredAt - stats.startedAt) / 1000;
+    const latencies = healthy.map((r) => r.recorder.latencyMs);
+    const groups: Record<string, GroupResult> = {};
+    for (const kind of ["fast", "slow", "failing"] as const) {
+      const group = receivers.filter((r) => r.kind === kind);
+      if (group.length === 0) continue;
+      groups[kind] = {
+        kind,
+        endpoints: group.length * spec.tenants,
+        received: group.reduce((n, r) => n + r.recorder.received, 0),
+        unique: group.reduce((n, r) => n + r.recorder.unique, 0),
+        duplicates: group.reduce((n, r) => n + r.recorder.duplicates, 0),
+        latencyMs: Samples.merged(group.map((r) => r.recorder.latencyMs)),
+      };
+    }
+    return {
+      id: spec.id,
+      title: spec.title,
+      tenants: spec.tenants,
+      endpoints: spec.tenants * spec.endpointsPerTenant,
+      load: spec.load,
+      setupSeconds,
+      publish: {
+        sent: stats.sent,
+        accepted: stats.accepted,
+        errors: stats.errors,
+        seconds: round((stats.endedAt - stats.startedAt) / 1000),
+        eventsPerSecond: Math.round(stats.acceptedPerSecond),
+        callLatencyMs: stats.callLatencyMs.percentiles(),
+        maxScheduleLagMs: round(stats.maxScheduleLagMs),
+        unsent: stats.unsent,
+        unanswered: stats.unanswered,
+      },
+      delivery: {
+        expected,
+        unique: deliveredUnique,
+        complete: deliveredUnique >= expected,
+        seconds: round(deliverySeconds),
+        deliveriesPerSecond: Math.round(deliveredUnique / deliverySeconds),
+        eventsPerSecond: Math.round(deliveredUnique / Math.max(1, healthy.length) / deliverySeconds),
+        latencyMs: Samples.merged(latencies),
+        groups,
+      },
+      ...(loggedResult ? { logged: loggedResult } : {}),
+      processes,
+      machineBusyPercent,
+      loadAverageBefore,
+      queuePeaks: {
+        "routing.events": Math.max(0, ...queueSeries.map((s) => s[1])),
+        "delivery.tasks": Math.max(0, ...queueSeries.map((s) => s[2])),
+        "audit.attempts": Math.max(0, ...queueSeries.map((s) => s[3])),
+      },
+      queueSeries,
+      windowSeconds: round(windowMs / 1000),
+      brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
+    };
+  } finally {
+    ticking = false;
+    await ticker;
+  }
+}
+
+function readAll(pids: Record<string, number[]>): Record<string, ProcessReading> {
+  const readings: Record<string, ProcessReading> = {};
+  for (const [name, list] of Object.entries(pids)) {
+    const parts = list.map(readProcess).filter((r): r is ProcessReading => r !== undefined);
+    readings[name] = {
+      cpuMs: parts.reduce((n, r) => n + r.cpuMs, 0),
+      peakRssMiB: parts.reduce((n, r) => n + r.peakRssMiB, 0),
+      rssMiB: parts.reduce((n, r) => n + r.rssMiB, 0),
+    };
+  }
+  return readings;
+}
+
+async function readyMessages(rabbit: Connection, queue: string): Promise<number> {
+  try {
+    return (await rabbit.queueDeclare({ queue, passive: true })).messageCount;
+  } catch {
+    return 0;
+  }
+}

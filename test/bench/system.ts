@@ -1,0 +1,172 @@
+// What the machine is and what its processes cost: /proc readings, percentiles, small helpers.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Wall clock in ms with sub-millisecond resolution, comparable across this process. */
+export const nowMs = () => performance.timeOrigin + performance.now();
+
+/** Latency percentiles in ms. */
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of `values` (sorted in place). */
+export function percentiles(values: Float64Array | number[]): Percentiles {
+  const sorted = values instanceof Float64Array ? values.sort() : Float64Array.from(values).sort();
+  const at = (p: number) => {
+    if (sorted.length === 0) return 0;
+    const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return round(sorted[index] ?? 0);
+  };
+  return { count: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: at(100) };
+}
+
+/** A growable list of numbers that does not box them. */
+export class Samples {
+  #values = new Float64Array(1024);
+  #length = 0;
+
+  push(value: number): void {
+    if (this.#length === this.#values.length) {
+      const bigger = new Float64Array(this.#values.length * 2);
+      bigger.set(this.#values);
+      this.#values = bigger;
+    }
+    this.#values[this.#length++] = value;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** A copy of the values. */
+  values(): Float64Array {
+    return this.#values.slice(0, this.#length);
+  }
+
+  percentiles(): Percentiles {
+    return percentiles(this.values());
+  }
+
+  /** Percentiles of several sample sets taken together. */
+  static merged(samples: Samples[]): Percentiles {
+    const all = new Float64Array(samples.reduce((n, s) => n + s.length, 0));
+    let offset = 0;
+    for (const s of samples) {
+      all.set(s.values(), offset);
+      offset += s.length;
+    }
+    return percentiles(all);
+  }
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU time (user + system) a process used so far, and its peak and current resident memory. */
+export interface ProcessReading {
+  cpuMs: number;
+  peakRssMiB: number;
+  rssMiB: number;
+}
+
+export function readProcess(pid: number): ProcessReading | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may hold spaces and parentheses: state is field 3.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime (14) + stime (15)
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+    return {
+      cpuMs: (ticks * 1000) / ticksPerSecond(),
+      peakRssMiB: round(kib("VmHWM") / 1024),
+      rssMiB: round(kib("VmRSS") / 1024),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of processes whose command name is `comm` and whose command line includes `args`. */
+export function pidsByName(comm: string, args = ""): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== comm) continue;
+      if (args && !readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").includes(args))
+        continue;
+      pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+export function machineCpuTicks(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+export function loadAverage(): number[] {
+  return os.loadavg().map((v) => round(v, 2));
+}
+
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  date: string;
+  rabbitmq: string;
+}
+
+export function machineInfo(rabbitmq: string): MachineInfo {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    cores: os.availableParallelism(),
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    date: new Date().toISOString(),
+    rabbitmq,
+  };
+}
+
+/** Runs `task` for every index in [0, count) with at most `limit` at once. */
+export async function pool(count: number, limit: number, task: (index: number) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}

@@ -1,0 +1,165 @@
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "@herald/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { grpcIngestClient } from "./support/clients.js";
+import { createEndpoint, createTenant, eventually } from "./support/fixtures.js";
+import { type Receiver, startReceiver } from "./support/receiver.js";
+import { SERVICES, type Stack, startStack } from "./support/stack.js";
+import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
+
+// The stack reaches RabbitMQ and MongoDB through proxies the test can cut, so "RabbitMQ is down" and
+// "MongoDB is down" happen to this stack only, not to the servers other tests share.
+let stack: Stack;
+let amqp: TcpProxy;
+let mongo: TcpProxy;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  const amqpUrl = new URL(process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672");
+  const mongoUrl = new URL(process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017");
+  amqp = await startTcpProxy(amqpUrl.hostname, Number(amqpUrl.port || 5672));
+  mongo = await startTcpProxy(mongoUrl.hostname, Number(mongoUrl.port || 27017));
+  amqpUrl.host = `127.0.0.1:${amqp.port}`;
+  mongoUrl.host = `127.0.0.1:${mongo.port}`;
+  stack = await startStack({ AMQP_URL: amqpUrl.toString(), MONGO_URL: mongoUrl.toString() });
+  receiver = await startReceiver();
+});
+
+afterAll(async () => {
+  await amqp?.restore().catch(() => undefined);
+  await mongo?.restore().catch(() => undefined);
+  await receiver?.close();
+  await stack?.stop();
+  await amqp?.close();
+  await mongo?.close();
+});
+
+async function readiness(): Promise<number[]> {
+  return Promise.all(
+    SERVICES.map(async (s) => {
+      try {
+        return (await fetch(`${stack.url(s)}/readyz`)).status;
+      } catch (err) {
+        throw new Error(`${s} does not answer: ${(err as Error).message}\n${stack.logs(s).slice(-3000)}`);
+      }
+    }),
+  );
+}
+
+async function grpcHealth(service: (typeof SERVICES)[number]): Promise<ServingStatus> {
+  const res = await fetch(`${stack.url(service)}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  const body = (await res.json()) as { status?: string };
+  return ServingStatus[(body.status ?? "UNKNOWN") as keyof typeof ServingStatus];
+}
+
+/** The value of the first series of `name` that has every one of `labels` (in any order), else 0. */
+async function metric(
+  service: (typeof SERVICES)[number],
+  name: string,
+  ...labels: string[]
+): Promise<number> {
+  const text = await (await fetch(`${stack.url(service)}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : Number.NaN;
+}
+
+describe("operating a stack", () => {
+  it("counts real deliveries in /metrics by the right amount", async () => {
+    const tenant = await createTenant(stack, "metered");
+    await createEndpoint(tenant, receiver.url);
+    await createEndpoint(tenant, receiver.url);
+    // Nothing was delivered by this stack yet, so the series do not exist before.
+    expect(await metric("ingest", "herald_events_ingested_total", 'outcome="accepted"')).toBeNaN();
+    const client = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await client.publishEvent(
+          { tenant_id: "metered", event: { event_type: "m.x", payload: Buffer.from(`{"i":${i}}`) } },
+          tenant.publishKey,
+        );
+      }
+    } finally {
+      client.close();
+    }
+    await receiver.waitFor(6);
+    expect(
+      await metric("ingest", "herald_events_ingested_total", 'outcome="accepted"', 'tenant="metered"'),
+    ).toBe(3);
+    await eventually(
+      async () =>
+        (await metric("delivery", "herald_deliveries_total", 'outcome="succeeded"')) === 6 ? true : undefined,
+      5_000,
+      "6 succeeded deliveries",
+    );
+    expect(await metric("delivery", "herald_attempt_duration_seconds_count", 'outcome="succeeded"')).toBe(6);
+    expect(await metric("delivery", "herald_retry_lag_seconds_count")).toBe(6);
+    expect(await metric("delivery", "herald_retry_queue_depth", 'tier="1000ms"')).toBe(0);
+    expect(await metric("delivery", "herald_dead_letters_total")).toBe(0);
+  });
+
+  it("reports NOT_SERVING while MongoDB is unreachable, and SERVING when it is back", async () => {
+    expect(await readiness()).toEqual([200, 200, 200, 200]);
+    await mongo.cut();
+    await eventually(
+      async () => ((await readiness()).every((s) => s === 503) ? true : undefined),
+      10_000,
+      "all 503",
+    );
+    expect(await grpcHealth("ingest")).toBe(ServingStatus.NOT_SERVING);
+    const body = await (await fetch(`${stack.url("audit")}/readyz`)).json();
+    expect(body).toEqual({ ready: false, failing: ["mongodb"] });
+    await mongo.restore();
+    await eventually(
+      async () => ((await readiness()).every((s) => s === 200) ? true : undefined),
+      20_000,
+      "all 200",
+    );
+    expect(await grpcHealth("ingest")).toBe(ServingStatus.SERVING);
+  });
+
+  it("reports NOT_SERVING while RabbitMQ is unreachable, and SERVING when it is back", async () => {
+    await amqp.cut();
+    await eventually(
+      async () => ((await readiness()).every((s) => s === 503) ? true : undefined),
+      10_000,
+      "all 503",
+    );
+    expect(await grpcHealth("delivery")).toBe(ServingStatus.NOT_SERVING);
+    await amqp.restore();
+    await eventually(
+      async () => ((await readiness()).every((s) => s === 200) ? true : undefined),
+      30_000,
+      "all 200",
+    );
+    // And it works again end to end.
+    const tenant = await createTenant(stack, "after-outage");
+    const r = await startReceiver();
+    try {
+      await createEndpoint(tenant, r.url);
+      const client = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
+      try {
+        await eventually(
+          () =>
+            client
+              .publishEvent(
+                { tenant_id: "after-outage", event: { event_type: "a.b", payload: Buffer.from("{}") } },
+                tenant.publishKey,
+              )
+              .then((res) => res.event_id),
+          15_000,
+          "publish after the outage",
+        );
+      } finally {
+        client.close();
+      }
+      await r.waitFor(1, 20_000);
+    } finally {
+      await r.close();
+    }
+  });
+});

@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export const SERVICES = ["routing", "ingest", "delivery", "audit"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** A whole Herald on this machine: four service processes sharing one namespace and database. */
+export interface Stack {
+  env: Record<string, string>;
+  ports: Record<ServiceName, number>;
+  url(service: ServiceName): string;
+  /** Output of each service so far, for failure messages. */
+  logs(service: ServiceName): string;
+  /** Stops one service with a signal; resolves when it exited. */
+  kill(service: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
+  /** Starts a stopped service again on the same port. */
+  restart(service: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+  /** Process id of each service now running, e.g. to read its CPU time and memory from /proc. */
+  pids(): Partial<Record<ServiceName, number>>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`not ready after ${timeoutMs} ms`);
+}
+
+/**
+ * Starts routing, ingest, delivery and audit from their built `dist/main.js` (run `nx run-many -t build`
+ * first) with an isolated test environment plus `overrides`.
+ */
+export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const env = testEnv({
+    HERALD_URL_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+    HERALD_ALLOW_HTTP: "true",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+    ...overrides,
+  });
+  const ports = {} as Record<ServiceName, number>;
+  for (const service of SERVICES) ports[service] = await freePort();
+  const children = new Map<ServiceName, ChildProcess>();
+  const output = new Map<ServiceName, string[]>();
+
+  async function launch(service: ServiceName): Promise<void> {
+    const child = spawn(process.execPath, [`${REPO_ROOT}apps/${service}/dist/main.js`], {
+      env: { ...process.env, ...env, PORT: String(ports[service]) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines = output.get(service) ?? [];
+    output.set(service, lines);
+    child.stdout?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+    children.set(service, child);
+    try {
+      await waitReady(`http://127.0.0.1:${ports[service]}`, child, 30_000);
+    } catch (err) {
+      throw new Error(`${service} did not start: ${(err as Error).message}\n${lines.join("")}`);
+    }
+  }
+
+  async function kill(service: ServiceName, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    const child = children.get(service);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  const stack: Stack = {
+    env,
+    ports,
+    url: (service) => `http://127.0.0.1:${ports[service]}`,
+    logs: (service) => (output.get(service) ?? []).join(""),
+    kill,
+    restart: launch,
+    pids: () => {
+      const pids: Partial<Record<ServiceName, number>> = {};
+      for (const [service, child] of children) {
+        const running = child.exitCode === null && child.signalCode === null;
+        if (running && child.pid !== undefined) pids[service] = child.pid;
+      }
+      return pids;
+    },
+    async stop() {
+      await Promise.all(SERVICES.map((service) => kill(service)));
+      await cleanupTestEnv(env);
+    },
+  };
+  try {
+    // Routing first: it owns the control plane the others read.
+    for (const service of SERVICES) await launch(service);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
