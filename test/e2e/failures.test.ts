@@ -262,10 +262,11 @@ describe("when receivers fail", () => {
     await free.waitFor(8);
     const freeDone = Date.now() - started;
     await limited.waitFor(8, 20_000);
-    const seconds = new Map<number, number>();
-    for (const req of limited.requests)
-      seconds.set(Math.floor(req.at / 1000), (seconds.get(Math.floor(req.at / 1000)) ?? 0) + 1);
-    expect(Math.max(...seconds.values())).toBeLessThanOrEqual(2);
+    // No three requests within a second (a sliding window, not wall-clock buckets); the limiter spaces
+    // admissions, so only the network between admission and arrival may shave a little off a gap.
+    const arrivals = limited.requests.map((req) => req.at);
+    const gaps = arrivals.slice(2).map((at, i) => at - (arrivals[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(900);
     const limitedDone = (limited.requests.at(-1)?.at ?? 0) - started;
     expect(freeDone).toBeLessThan(limitedDone);
     expect(limitedDone).toBeGreaterThanOrEqual(2_500);

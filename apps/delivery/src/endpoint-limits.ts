@@ -2,12 +2,22 @@ import { randomUUID } from "node:crypto";
 import { Collections, type IndexPlan, isDuplicateKeyError } from "@herald/platform";
 import type { Collection, Db } from "mongodb";
 
-/** One request's place in an endpoint's one-second window. */
+/**
+ * One admitted request in an endpoint's log: `_id` is "<endpoint>:<seq>" with dense sequence numbers,
+ * so a sequence number can be taken once.
+ */
 interface RateHitDocument {
   _id: string;
-  window: string;
+  endpoint_id: string;
+  seq: number;
+  at: Date;
   expires_at: Date;
 }
+
+/** Log entries older than this cannot matter to a one-second window; the sweeper deletes them. */
+const RATE_LOG_RETENTION_MS = 5_000;
+/** Racing instances each retry a lost sequence number this often before asking the task to wait. */
+const RATE_TAKE_ATTEMPTS = 5;
 
 /** One leased concurrency slot: `_id` is "<endpoint>:<slot number>", so a slot can be held once. */
 interface SlotDocument {
@@ -19,7 +29,7 @@ interface SlotDocument {
 
 export const endpointLimitIndexes: IndexPlan = {
   [Collections.rateLimits]: [
-    { key: { window: 1 }, name: "window" },
+    { key: { endpoint_id: 1, seq: -1 }, name: "endpoint_seq" },
     { key: { expires_at: 1 }, name: "expires_at" },
   ],
   [Collections.concurrencySlots]: [{ key: { endpoint_id: 1 }, name: "endpoint" }],
@@ -32,9 +42,11 @@ export interface Admission {
 
 /**
  * Per-endpoint rate limits and concurrency limits shared by every delivery instance through MongoDB,
- * so N replicas together respect an endpoint's limits. Requests per second are counted in one-second
- * windows; concurrency as numbered slot documents, each leased with an expiry so a crashed instance
- * cannot hold one forever. Only endpoints that set a limit pay for the round trips.
+ * so N replicas together respect an endpoint's limits. The rate is a sliding window: no more than
+ * `perSecond` requests in any one second, so a receiver never sees the double burst that fixed
+ * windows allow across a boundary. Concurrency is numbered slot documents, each leased with an expiry
+ * so a crashed instance cannot hold one forever. Only endpoints that set a limit pay for the round
+ * trips.
  */
 export class EndpointLimits {
   readonly #hits: Collection<RateHitDocument>;
@@ -59,11 +71,8 @@ export class EndpointLimits {
   ): Promise<{ admission: Admission } | { waitMs: number }> {
     const now = this.#now();
     if (limits.perSecond > 0) {
-      const second = Math.floor(now / 1000);
-      const window = `${endpointId}:${second}`;
-      if (!(await this.#takePlace(window, limits.perSecond, new Date((second + 60) * 1000)))) {
-        return { waitMs: (second + 1) * 1000 - now };
-      }
+      const taken = await this.#takeRate(endpointId, limits.perSecond, now);
+      if (taken !== true) return taken;
     }
     if (limits.maxConcurrency <= 0) return { admission: { release: async () => undefined } };
     const slot = await this.#leaseSlot(endpointId, limits.maxConcurrency, now);
@@ -78,21 +87,38 @@ export class EndpointLimits {
   }
 
   /**
-   * Takes one of the window's `limit` numbered places, or returns false when all are taken. Places are
-   * documents with ids "<window>:<n>": an insert is atomic on every MongoDB wire server (FerretDB loses
-   * concurrent `$inc`s), so racing instances can never take more than `limit` between them. Counting
-   * first makes the usual case two round trips.
+   * Appends the request to the endpoint's log as the next sequence number, if the request `limit`
+   * places earlier is at least a second old. Inserting "<endpoint>:<seq>" is atomic on every MongoDB
+   * wire server (FerretDB loses concurrent `$inc`s), so racing instances cannot both take a number and
+   * any `limit + 1` consecutive requests span a second.
    */
-  async #takePlace(window: string, limit: number, expiresAt: Date): Promise<boolean> {
-    for (let place = await this.#hits.countDocuments({ window }); place < limit; place++) {
+  async #takeRate(endpointId: string, limit: number, now: number): Promise<true | { waitMs: number }> {
+    for (let attempt = 0; attempt < RATE_TAKE_ATTEMPTS; attempt++) {
+      const latest = await this.#hits.findOne(
+        { endpoint_id: endpointId },
+        { sort: { seq: -1 }, projection: { seq: 1 } },
+      );
+      const seq = (latest?.seq ?? -1) + 1;
+      if (seq >= limit) {
+        const bound = await this.#hits.findOne({ _id: `${endpointId}:${seq - limit}` });
+        const waitMs = bound ? bound.at.getTime() + 1_000 - now : 0;
+        if (waitMs > 0) return { waitMs };
+      }
       try {
-        await this.#hits.insertOne({ _id: `${window}:${place}`, window, expires_at: expiresAt });
+        await this.#hits.insertOne({
+          _id: `${endpointId}:${seq}`,
+          endpoint_id: endpointId,
+          seq,
+          at: new Date(now),
+          expires_at: new Date(now + RATE_LOG_RETENTION_MS),
+        });
         return true;
       } catch (err) {
+        // Another instance took this number meanwhile: read the log again.
         if (!isDuplicateKeyError(err)) throw err;
       }
     }
-    return false;
+    return { waitMs: 50 };
   }
 
   async #leaseSlot(
@@ -126,7 +152,7 @@ export class EndpointLimits {
     return undefined;
   }
 
-  /** Deletes windows that ended (MongoDB wire servers without TTL indexes need this). */
+  /** Deletes log entries too old to matter (MongoDB wire servers without TTL indexes need this). */
   async sweep(): Promise<void> {
     await this.#hits.deleteMany({ expires_at: { $lt: new Date(this.#now()) } });
   }

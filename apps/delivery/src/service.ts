@@ -70,8 +70,8 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
     const limits = new EndpointLimits(mongo.db, { leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000 });
     const sweeper = setInterval(() => {
-      limits.sweep().catch((err) => logger.warn({ err }, "rate window sweep failed"));
-    }, 60_000);
+      limits.sweep().catch((err) => logger.warn({ err }, "rate log sweep failed"));
+    }, 10_000);
     sweeper.unref();
 
     const deps: DeliverDeps = {
