@@ -18,8 +18,24 @@ log() { echo "ferretdb.sh: $*" >&2; }
 # and an unchanged tree reuses the cached binary.
 binary_path() {
   local hash
-  hash="$(cat "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" | sha256sum | cut -c1-12)"
+  hash="$(cat "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" "$SRC"/patches/*.patch | sha256sum | cut -c1-12)"
   echo "$CACHE_DIR/bin/herald-ferretdb-$hash"
+}
+
+# Copies the FerretDB module to $1 with tools/ferretdb/patches applied, and writes $1.mod, a go.mod
+# that builds against that copy (go build -overlay cannot replace module cache files). A patch that no
+# longer applies (a FerretDB upgrade) fails the build rather than building FerretDB unpatched.
+patch_ferretdb() {
+  local dir="$1" moddir patch
+  moddir="$(cd "$SRC" && go mod download -json github.com/FerretDB/FerretDB | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$dir" && cp -r "$moddir" "$dir" && chmod -R u+w "$dir"
+  for patch in "$SRC"/patches/*.patch; do
+    # The ceiling keeps git from taking an enclosing repository for the one to patch.
+    (cd "$dir" && GIT_CEILING_DIRECTORIES="$(dirname "$dir")" git apply -p1 "$patch") ||
+      { log "$patch does not apply to $moddir"; exit 1; }
+  done
+  { cat "$SRC/go.mod"; echo "replace github.com/FerretDB/FerretDB => $dir"; } >"$dir.mod"
+  cp "$SRC/go.sum" "$dir.sum"
 }
 
 cmd_build() {
@@ -34,7 +50,9 @@ cmd_build() {
     tmp="$bin.tmp.$$"
     # CGO off: the SQLite driver (modernc.org/sqlite) is pure Go.
     # ferretdb_no_postgresql: drop the unused PostgreSQL backend.
-    (cd "$SRC" && CGO_ENABLED=0 go build -trimpath -tags ferretdb_no_postgresql -o "$tmp" .)
+    patch_ferretdb "$tmp.src"
+    (cd "$SRC" && CGO_ENABLED=0 go build -trimpath -modfile "$tmp.src.mod" -tags ferretdb_no_postgresql -o "$tmp" .)
+    rm -rf "$tmp.src" "$tmp.src.mod" "$tmp.src.sum"
     mv -f "$tmp" "$bin"
   fi
   echo "$bin"

@@ -13,7 +13,9 @@ import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
+import { writeAuditRecords } from "./record-writer.js";
 import { auditService } from "./service.js";
+import { AuditStore } from "./store.js";
 
 const env = testEnv({ AUDIT_BATCH_SIZE: "100", AUDIT_BATCH_DELAY_MS: "20" });
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -250,6 +252,64 @@ describe("the audit record consumer", () => {
       attemptRecord("t1", "final-1", "epA", 2, DeliveryState.DEAD, { trigger: AttemptTrigger.MANUAL }),
     ]);
     await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.DEAD));
+  });
+
+  it("updates a batch of 300 existing deliveries in one go", async () => {
+    const tenant = "ten_bulk";
+    const endpoints = Array.from({ length: 300 }, (_, i) => `ep_bulk${String(i).padStart(3, "0")}`);
+    const store = new AuditStore(db);
+    await writeAuditRecords(
+      store,
+      [create(AuditRecordSchema, routingRecord(tenant, "evt_bulk", endpoints))],
+      new Date(T0),
+    );
+    const attempts = endpoints.map((ep) =>
+      create(AuditRecordSchema, attemptRecord(tenant, "evt_bulk", ep, 1, DeliveryState.SUCCEEDED)),
+    );
+    await writeAuditRecords(store, attempts, new Date(T0));
+    const states = await deliveriesCollection(db)
+      .find({ tenant_id: tenant }, { projection: { state: 1, version: 1 } })
+      .toArray();
+    expect(states).toHaveLength(300);
+    expect(states.every((d) => d.state === DeliveryState.SUCCEEDED && d.version === 1)).toBe(true);
+  });
+
+  it("redoes a batch's delivery updates one by one when another writer got in between", async () => {
+    const tenant = "ten_race";
+    const endpoints = ["ep_r1", "ep_r2", "ep_r3"];
+    const records = (n: number, state: DeliveryState) =>
+      endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_race", ep, n, state)));
+    await writeAuditRecords(new AuditStore(db), records(1, DeliveryState.FAILED), new Date(T0));
+    // A store whose bulk write finds every delivery moved on since it was read, as when another audit
+    // instance updated them meanwhile: no guarded update matches.
+    const racedDb = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== "collection") return Reflect.get(target, prop, receiver);
+        return (name: string) => {
+          const collection = target.collection(name);
+          if (name !== "deliveries") return collection;
+          return new Proxy(collection, {
+            get(c, p, r) {
+              if (p !== "bulkWrite") return Reflect.get(c, p, r);
+              return async (...args: Parameters<typeof c.bulkWrite>) => {
+                // insertMany is a bulk write too: only the guarded updates race.
+                if (args[0].some((op) => "updateOne" in op))
+                  await c.updateMany({ tenant_id: tenant }, { $inc: { version: 1 } });
+                return c.bulkWrite(...args);
+              };
+            },
+          });
+        };
+      },
+    });
+    await writeAuditRecords(new AuditStore(racedDb), records(2, DeliveryState.SUCCEEDED), new Date(T0));
+    const stored = await deliveriesCollection(db)
+      .find({ tenant_id: tenant })
+      .sort({ endpoint_id: 1 })
+      .toArray();
+    expect(stored.map((d) => [d.endpoint_id, d.state, d.attempt_count, d.version])).toEqual(
+      endpoints.map((ep) => [ep, DeliveryState.SUCCEEDED, 2, 2]),
+    );
   });
 
   it("drops a malformed record instead of retrying it", async () => {

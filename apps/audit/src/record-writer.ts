@@ -5,13 +5,9 @@ import { consumeProto, type TopologyNames } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Connection, Consumer } from "rabbitmq-client";
 import { Batcher } from "./batcher.js";
-import { forEachLimit } from "./concurrency.js";
-import { type AttemptOutcome, attemptOutcome } from "./delivery-state.js";
+import { attemptOutcome } from "./delivery-state.js";
 import { attemptToDocument, deliveryId } from "./documents.js";
-import type { AuditStore, DeliveryRef, RouteRecord } from "./store.js";
-
-/** Deliveries updated at once while writing a batch. */
-const DELIVERY_UPDATE_CONCURRENCY = 16;
+import type { AuditStore, DeliveryChange, DeliveryRef, RouteRecord } from "./store.js";
 
 /** Why a record cannot be stored, or undefined when it can. */
 export function recordProblem(record: AuditRecord): string | undefined {
@@ -34,45 +30,50 @@ export function recordProblem(record: AuditRecord): string | undefined {
 }
 
 /**
- * Writes one batch of audit records: the attempts (duplicates skipped), the routes with their PENDING
- * deliveries, then each touched delivery once with all of its attempts of the batch. Every step is
- * idempotent, so writing a batch again after a crash is harmless.
+ * Writes one batch of audit records: the attempts (duplicates skipped), the routes, then each touched
+ * delivery once with what the batch says about it. Every step is idempotent, so writing a batch again
+ * after a crash is harmless.
  */
 export async function writeAuditRecords(store: AuditStore, records: AuditRecord[], now: Date): Promise<void> {
   const attempts = [];
   const routes: RouteRecord[] = [];
-  const byDelivery = new Map<string, { ref: DeliveryRef; outcomes: AttemptOutcome[] }>();
+  const deliveries = new Map<string, DeliveryChange>();
+  const deliveryOf = (ref: DeliveryRef): DeliveryChange => {
+    const key = deliveryId(ref.eventId, ref.endpointId);
+    let change = deliveries.get(key);
+    if (!change) {
+      change = { ref, routed: false, outcomes: [] };
+      deliveries.set(key, change);
+    }
+    return change;
+  };
   for (const record of records) {
     if (record.record.case === "attempt") {
       const attempt = record.record.value;
       attempts.push(attemptToDocument(attempt));
-      const key = deliveryId(attempt.eventId, attempt.endpointId);
-      let group = byDelivery.get(key);
-      if (!group) {
-        group = {
-          ref: { tenantId: attempt.tenantId, eventId: attempt.eventId, endpointId: attempt.endpointId },
-          outcomes: [],
-        };
-        byDelivery.set(key, group);
-      }
-      group.outcomes.push(attemptOutcome(attempt, record.state));
+      // Also for attempts that were already stored: the crash that caused the redelivery may have come
+      // before their delivery was updated.
+      deliveryOf({
+        tenantId: attempt.tenantId,
+        eventId: attempt.eventId,
+        endpointId: attempt.endpointId,
+      }).outcomes.push(attemptOutcome(attempt, record.state));
     } else if (record.record.case === "routing") {
       const routing = record.record.value;
+      const endpointIds = [...new Set(routing.endpointIds)];
       routes.push({
         tenantId: routing.tenantId,
         eventId: routing.eventId,
-        endpointIds: [...new Set(routing.endpointIds)],
+        endpointIds,
         routeTime: routing.routeTime ? timestampDate(routing.routeTime) : now,
       });
+      for (const endpointId of endpointIds)
+        deliveryOf({ tenantId: routing.tenantId, eventId: routing.eventId, endpointId }).routed = true;
     }
   }
   await store.insertAttempts(attempts);
-  await store.recordRoutes(routes, now);
-  // Also for attempts that were already stored: the crash that caused the redelivery may have come
-  // before their delivery was updated.
-  await forEachLimit([...byDelivery.values()], DELIVERY_UPDATE_CONCURRENCY, (group) =>
-    store.applyOutcomes(group.ref, group.outcomes, now),
-  );
+  await store.recordRoutes(routes);
+  await store.applyDeliveryChanges([...deliveries.values()], now);
 }
 
 /** Options of {@link consumeAuditRecords}. */

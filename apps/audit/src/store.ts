@@ -14,6 +14,7 @@ import {
   type Db,
   MongoBulkWriteError,
   type OptionalUnlessRequiredId,
+  type UpdateFilter,
 } from "mongodb";
 import {
   type AttemptOutcome,
@@ -40,6 +41,13 @@ export interface DeliveryRef {
   tenantId: string;
   eventId: string;
   endpointId: string;
+}
+
+/** What one batch of records says about one delivery: that it was routed, and its attempts. */
+export interface DeliveryChange {
+  ref: DeliveryRef;
+  routed: boolean;
+  outcomes: AttemptOutcome[];
 }
 
 /** Where routing sent one event. */
@@ -97,15 +105,11 @@ export class AuditStore {
   }
 
   /**
-   * Records where events were routed, and creates a PENDING delivery per endpoint. Nothing is
-   * overwritten: a delivery an attempt already reached keeps its state, and routing the same event again
-   * (a redelivered event) only adds endpoints.
-   *
-   * Both are inserts first, as an insert is one cheap write on every MongoDB wire server while an upsert
-   * is a query and a write (which FerretDB answers with a collection scan); only the routes that already
-   * existed are merged with an upsert, and a delivery that already exists is left as it is.
+   * Records where events were routed. Routing the same event again (a redelivered event) only adds
+   * endpoints. An insert first, as an insert is one cheap write on every MongoDB wire server while an
+   * upsert is a query and a write; only the routes that already existed are merged with an upsert.
    */
-  async recordRoutes(records: RouteRecord[], now: Date): Promise<void> {
+  async recordRoutes(records: RouteRecord[]): Promise<void> {
     if (records.length === 0) return;
     const routes: EventRouteDocument[] = records.map((r) => ({
       _id: r.eventId,
@@ -133,29 +137,81 @@ export class AuditStore {
       // exists either way.
       await this.#routes.bulkWrite(merges, { ordered: false }).catch(ignoreDuplicateKeys);
     }
-    const deliveries: DeliveryDocument[] = records.flatMap((r) =>
-      r.endpointIds.map((endpointId) => ({
-        _id: deliveryId(r.eventId, endpointId),
-        tenant_id: r.tenantId,
-        event_id: r.eventId,
-        endpoint_id: endpointId,
-        ...statusFields(PENDING_STATUS),
-        update_time: now,
-        version: 0,
-      })),
-    );
-    await insertNew(this.#deliveries, deliveries);
   }
 
   /**
-   * Folds attempt outcomes into a delivery's status with {@link nextDeliveryState}: read, compute,
-   * write back only if the version read is still current, else again. Returns whether it changed.
+   * Writes the deliveries one batch of records touched, in a few round trips whatever the batch's
+   * size. The batch's deliveries are read in one query. New ones are inserted with their status folded
+   * from the batch's attempts (PENDING when routed without one); existing ones keep their state unless
+   * the batch has attempts for them, and those are written in one bulk write, each update guarded by
+   * the version it read. Should another writer get in between, the deliveries concerned go the
+   * one-by-one way.
    */
-  applyOutcomes(ref: DeliveryRef, outcomes: AttemptOutcome[], now: Date): Promise<boolean> {
-    const _id = deliveryId(ref.eventId, ref.endpointId);
-    return this.#deliveryWrites.run(_id, () => this.#applyOutcomes(_id, ref, outcomes, now));
+  applyDeliveryChanges(changes: DeliveryChange[], now: Date): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    const ids = changes.map((c) => deliveryId(c.ref.eventId, c.ref.endpointId));
+    return this.#deliveryWrites.runAll(ids, () => this.#applyDeliveryChanges(changes, ids, now));
   }
 
+  async #applyDeliveryChanges(changes: DeliveryChange[], ids: string[], now: Date): Promise<void> {
+    // Reading first keeps inserts to new deliveries: a rejected duplicate costs FerretDB far more
+    // than a read.
+    const stored = new Map(
+      (await this.#deliveries.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
+    );
+    const fresh: { change: DeliveryChange; doc: DeliveryDocument }[] = [];
+    const updates: { change: DeliveryChange; op: AnyBulkWriteOperation<DeliveryDocument> }[] = [];
+    changes.forEach((change, i) => {
+      const doc = stored.get(ids[i] as string);
+      if (!doc) {
+        const status = change.outcomes.reduce<DeliveryStatus | undefined>(
+          nextDeliveryState,
+          change.routed ? PENDING_STATUS : undefined,
+        );
+        if (status) fresh.push({ change, doc: newDelivery(change.ref, status, now) });
+        return;
+      }
+      const current = statusOfDelivery(doc);
+      const next = change.outcomes.reduce(nextDeliveryState, current);
+      if (next === current) return;
+      updates.push({
+        change,
+        op: {
+          updateOne: { filter: { _id: doc._id, version: doc.version }, update: statusUpdate(next, now) },
+        },
+      });
+    });
+    const taken = await insertNew(
+      this.#deliveries,
+      fresh.map((f) => f.doc),
+    );
+    // Created meanwhile by another writer: fold the attempts into what it wrote.
+    const oneByOne = taken
+      .map((i) => (fresh[i] as { change: DeliveryChange }).change)
+      .filter((c) => c.outcomes.length > 0);
+    if (updates.length > 0) {
+      const result = await this.#deliveries.bulkWrite(
+        updates.map((u) => u.op),
+        { ordered: false },
+      );
+      // Which guard missed is not reported; folding outcomes again into a status that has them already
+      // changes nothing, so all of them are redone.
+      if (result.matchedCount < updates.length) oneByOne.push(...updates.map((u) => u.change));
+    }
+    for (const change of oneByOne) {
+      await this.#applyOutcomes(
+        deliveryId(change.ref.eventId, change.ref.endpointId),
+        change.ref,
+        change.outcomes,
+        now,
+      );
+    }
+  }
+
+  /**
+   * Folds attempt outcomes into one delivery's status with {@link nextDeliveryState}: read, compute,
+   * write back only if the version read is still current, else again. Returns whether it changed.
+   */
   async #applyOutcomes(
     _id: string,
     ref: DeliveryRef,
@@ -169,15 +225,7 @@ export class AuditStore {
       if (next === undefined || next === current) return false;
       if (!doc) {
         try {
-          await this.#deliveries.insertOne({
-            _id,
-            tenant_id: ref.tenantId,
-            event_id: ref.eventId,
-            endpoint_id: ref.endpointId,
-            ...statusFields(next),
-            update_time: now,
-            version: 0,
-          });
+          await this.#deliveries.insertOne(newDelivery(ref, next, now));
           return true;
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
@@ -185,11 +233,7 @@ export class AuditStore {
       } else {
         const result = await this.#deliveries.updateOne(
           { _id, version: doc.version },
-          {
-            $set: { ...statusFields(next), update_time: now },
-            ...unsetStatusFields(next),
-            $inc: { version: 1 },
-          },
+          statusUpdate(next, now),
         );
         if (result.matchedCount === 1) return true;
       }
@@ -335,4 +379,25 @@ function onlyDuplicateKeys(err: unknown): err is MongoBulkWriteError {
 
 function ignoreDuplicateKeys(err: unknown): void {
   if (!onlyDuplicateKeys(err)) throw err;
+}
+
+function newDelivery(ref: DeliveryRef, status: DeliveryStatus, now: Date): DeliveryDocument {
+  return {
+    _id: deliveryId(ref.eventId, ref.endpointId),
+    tenant_id: ref.tenantId,
+    event_id: ref.eventId,
+    endpoint_id: ref.endpointId,
+    ...statusFields(status),
+    update_time: now,
+    version: 0,
+  };
+}
+
+/** The update that writes `status` and moves the version on. */
+function statusUpdate(status: DeliveryStatus, now: Date): UpdateFilter<DeliveryDocument> {
+  return {
+    $set: { ...statusFields(status), update_time: now },
+    ...unsetStatusFields(status),
+    $inc: { version: 1 },
+  };
 }

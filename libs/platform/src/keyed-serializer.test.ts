@@ -25,4 +25,27 @@ describe("KeyedSerializer", () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(serializer.size).toBe(0);
   });
+
+  it("runs a task holding several keys after and before the tasks of each of them", async () => {
+    const serializer = new KeyedSerializer();
+    const log: string[] = [];
+    const task = (name: string, ms: number) => async () => {
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`end ${name}`);
+    };
+    await Promise.all([
+      serializer.run("a", task("a1", 15)),
+      serializer.run("b", task("b1", 5)),
+      serializer.runAll(["a", "b"], task("ab", 5)),
+      serializer.run("b", task("b2", 1)),
+      serializer.run("c", task("c1", 1)),
+    ]);
+    expect(log.indexOf("end a1")).toBeLessThan(log.indexOf("start ab"));
+    expect(log.indexOf("end b1")).toBeLessThan(log.indexOf("start ab"));
+    expect(log.indexOf("end ab")).toBeLessThan(log.indexOf("start b2"));
+    expect(log.indexOf("end c1")).toBeLessThan(log.indexOf("start ab"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(serializer.size).toBe(0);
+  });
 });

@@ -9,15 +9,23 @@ export class KeyedSerializer {
   readonly #tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
+    return this.runAll([key], task);
+  }
+
+  /**
+   * Runs a task that holds several keys: after the tasks before it of any of them, before the tasks
+   * after it of each of them. A task must not wait for another of a key it holds (that never ends).
+   */
+  runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const previous = Promise.all(keys.map((key) => this.#tails.get(key)));
     const result = previous.then(task, task);
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.#tails.set(key, tail);
+    for (const key of keys) this.#tails.set(key, tail);
     void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      for (const key of keys) if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return result;
   }
