@@ -112,9 +112,21 @@ export async function main(): Promise<number> {
   let infra: Infra | undefined;
   let rabbit: Connection | undefined;
   let interrupted = false;
+  // The run stops itself: should stopping hang (a service stuck on its database, say), it ends
+  // anyway, the exit handler below killing what it started.
+  const forceExit = (why: string) => {
+    log(`${why}: exiting without waiting any longer`);
+    process.exit(1);
+  };
+  const overBudget = setTimeout(
+    () => forceExit(`over the budget of ${BUDGET_SECONDS} s by 3 minutes (building included)`),
+    (BUDGET_SECONDS + 180) * 1000,
+  );
+  overBudget.unref();
   const onSignal = () => {
     interrupted = true;
     log("interrupted: stopping what was started");
+    setTimeout(() => forceExit("still stopping 30 s after the interrupt"), 30_000).unref();
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -236,6 +248,7 @@ export async function main(): Promise<number> {
     log(`failed: ${(err as Error).stack ?? err}`);
     return 1;
   } finally {
+    clearTimeout(overBudget);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("uncaughtException", onCrash);
