@@ -17,6 +17,9 @@ export function encodePayload(seq: number, t: number): Buffer {
   return Buffer.from(`{"seq":${seq},"t":${t.toFixed(3)}}`);
 }
 
+/** The payload of a warm-up event: received and counted apart, never measured. */
+export const WARM_UP_PAYLOAD = Buffer.from(`{"warmUp":true}`);
+
 /** Deliveries one group of endpoints received: counts, unique events and publish→received latency. */
 export class Recorder {
   readonly name: string;
@@ -26,6 +29,8 @@ export class Recorder {
   firstAt = 0;
   lastAt = 0;
   readonly latencyMs = new Samples();
+  /** Warm-up requests, kept out of every other figure. */
+  warmUps = 0;
   #seen = new Uint8Array(1024);
 
   constructor(name: string) {
@@ -37,10 +42,14 @@ export class Recorder {
   }
 
   record(body: Buffer, at: number): void {
-    let payload: BenchPayload;
+    let payload: BenchPayload | { warmUp: true };
     try {
-      payload = JSON.parse(body.toString("utf8")) as BenchPayload;
+      payload = JSON.parse(body.toString("utf8")) as BenchPayload | { warmUp: true };
     } catch {
+      return;
+    }
+    if ("warmUp" in payload) {
+      this.warmUps++;
       return;
     }
     this.received++;
