@@ -455,6 +455,32 @@ describe("ListEvents and GetEvent", () => {
     ]);
   });
 
+  it("lists a routed delivery as PENDING until its first attempt, then with the attempt's state", async () => {
+    await eventsCollection(db).insertOne(event("t4", "p01", 1, T0));
+    await publishAll([
+      { record: { case: "routing", value: { tenantId: "t4", eventId: "p01", endpointIds: ["ep2", "ep1"] } } },
+    ]);
+    const states = async () =>
+      (await admin.getEvent({ tenantId: "t4", eventId: "p01" })).deliveries.map((d) => [
+        d.endpointId,
+        d.state,
+        d.attemptCount,
+      ]);
+    await vi.waitFor(async () =>
+      expect(await states()).toEqual([
+        ["ep1", DeliveryState.PENDING, 0],
+        ["ep2", DeliveryState.PENDING, 0],
+      ]),
+    );
+    await publishAll([attempt("t4", "p01", "ep2", 1, DeliveryState.SUCCEEDED, T0 + 1_000)]);
+    await vi.waitFor(async () =>
+      expect(await states()).toEqual([
+        ["ep1", DeliveryState.PENDING, 0],
+        ["ep2", DeliveryState.SUCCEEDED, 1],
+      ]),
+    );
+  });
+
   it("refuses bad input, naming the field", async () => {
     expect(await failure(admin.getEvent({ tenantId: "t1" }))).toMatchObject({
       code: Code.InvalidArgument,

@@ -5,7 +5,7 @@ import {
   AttemptSchema,
   type Delivery,
   DeliverySchema,
-  type DeliveryState,
+  DeliveryState,
   type EventSummary,
   EventSummarySchema,
 } from "@herald/contracts";
@@ -140,6 +140,32 @@ export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
     lastResponseStatus: doc.last_response_status,
     updateTime: timestampFromDate(doc.update_time),
   });
+}
+
+/**
+ * An event's deliveries, by endpoint id: those with a document, and a PENDING one for each endpoint the
+ * event was routed to that has had no attempt yet (a delivery's document is written with its first
+ * attempt).
+ */
+export function eventDeliveries(route: EventRouteDocument | null, docs: DeliveryDocument[]): Delivery[] {
+  const byEndpoint = new Map(docs.map((doc) => [doc.endpoint_id, deliveryFromDocument(doc)]));
+  for (const endpointId of route?.endpoint_ids ?? []) {
+    if (byEndpoint.has(endpointId) || !route) continue;
+    byEndpoint.set(
+      endpointId,
+      create(DeliverySchema, {
+        tenantId: route.tenant_id,
+        eventId: route._id,
+        endpointId,
+        state: DeliveryState.PENDING,
+        updateTime: timestampFromDate(route.route_time),
+      }),
+    );
+  }
+  // Code unit order, as MongoDB sorts strings.
+  return [...byEndpoint.values()].sort((a, b) =>
+    a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0,
+  );
 }
 
 export function statusOfDelivery(doc: DeliveryDocument): DeliveryStatus {

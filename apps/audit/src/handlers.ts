@@ -12,12 +12,7 @@ import {
 } from "@herald/contracts";
 import { authorizeTenant, NotFoundError, principalOf } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
-import {
-  attemptFromDocument,
-  deliveryFromDocument,
-  eventSummaryFromDocument,
-  payloadOf,
-} from "./documents.js";
+import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
 import {
   listAttemptsQuery,
   listEventsQuery,
@@ -88,7 +83,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       return create(GetEventResponseSchema, {
         event: eventSummaryFromDocument(event, route),
         payload: payloadOf(event),
-        deliveries: deliveries.map(deliveryFromDocument),
+        deliveries: eventDeliveries(route, deliveries),
       });
     },
 

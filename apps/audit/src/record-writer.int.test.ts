@@ -199,7 +199,7 @@ describe("the audit record consumer", () => {
     expect(delivery?.update_time).toBeInstanceOf(Date);
   });
 
-  it("creates PENDING deliveries and the route from a routing record, without overwriting later states", async () => {
+  it("records the route from a routing record, leaving deliveries to their first attempt and later states as they are", async () => {
     // The attempt overtakes the routing record.
     await publishAll([attemptRecord("t1", "routed-1", "epA", 1, DeliveryState.SUCCEEDED)]);
     await vi.waitFor(async () =>
@@ -228,12 +228,10 @@ describe("the audit record consumer", () => {
       .find({ event_id: "routed-1" })
       .sort({ endpoint_id: 1 })
       .toArray();
+    // epB is PENDING by the route alone (GetEvent says so): its document comes with its first attempt.
     expect(deliveries.map((d) => [d.endpoint_id, d.state, d.attempt_count])).toEqual([
       ["epA", DeliveryState.SUCCEEDED, 1],
-      ["epB", DeliveryState.PENDING, 0],
     ]);
-    expect(deliveries[1]).toMatchObject({ last_attempt_number: 0, last_response_status: 0, version: 0 });
-    expect(deliveries[1]).not.toHaveProperty("last_attempt_time");
     expect(await deliveriesCollection(db).countDocuments({ event_id: "routed-none" })).toBe(0);
   });
 
@@ -258,20 +256,17 @@ describe("the audit record consumer", () => {
     const tenant = "ten_bulk";
     const endpoints = Array.from({ length: 300 }, (_, i) => `ep_bulk${String(i).padStart(3, "0")}`);
     const store = new AuditStore(db);
-    await writeAuditRecords(
-      store,
-      [create(AuditRecordSchema, routingRecord(tenant, "evt_bulk", endpoints))],
-      new Date(T0),
-    );
-    const attempts = endpoints.map((ep) =>
-      create(AuditRecordSchema, attemptRecord(tenant, "evt_bulk", ep, 1, DeliveryState.SUCCEEDED)),
-    );
-    await writeAuditRecords(store, attempts, new Date(T0));
+    const attempts = (n: number, state: DeliveryState) =>
+      endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_bulk", ep, n, state)));
+    await writeAuditRecords(store, attempts(1, DeliveryState.FAILED), new Date(T0));
+    await writeAuditRecords(store, attempts(2, DeliveryState.SUCCEEDED), new Date(T0));
     const states = await deliveriesCollection(db)
-      .find({ tenant_id: tenant }, { projection: { state: 1, version: 1 } })
+      .find({ tenant_id: tenant }, { projection: { state: 1, attempt_count: 1, version: 1 } })
       .toArray();
     expect(states).toHaveLength(300);
-    expect(states.every((d) => d.state === DeliveryState.SUCCEEDED && d.version === 1)).toBe(true);
+    expect(
+      states.every((d) => d.state === DeliveryState.SUCCEEDED && d.attempt_count === 2 && d.version === 1),
+    ).toBe(true);
   });
 
   it("redoes a batch's delivery updates one by one when another writer got in between", async () => {

@@ -3,15 +3,18 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
   AuditRecordSchema,
+  DeliveryState,
   EventSummarySchema,
   RoutingRecordSchema,
 } from "@herald/contracts";
 import type { EventDocument } from "@herald/platform";
 import { Binary } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { eventSummaryFromDocument, payloadOf } from "./documents.js";
+import { type DeliveryDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
 import { recordProblem } from "./record-writer.js";
 import { replayTask } from "./replay.js";
+
+const T = Date.parse("2025-01-01T00:00:00Z");
 
 describe("recordProblem", () => {
   const attempt = {
@@ -96,5 +99,39 @@ describe("events", () => {
     });
     expect(routed.routed).toBe(true);
     expect(routed.endpointIds).toEqual([]);
+  });
+
+  it("list an event's deliveries with a PENDING one for each routed endpoint not attempted yet", () => {
+    const route = {
+      _id: "e1",
+      tenant_id: "t1",
+      endpoint_ids: ["ep_c", "ep_a", "ep_b"],
+      route_time: new Date(T),
+    };
+    const attempted: DeliveryDocument = {
+      _id: "e1:ep_b",
+      tenant_id: "t1",
+      event_id: "e1",
+      endpoint_id: "ep_b",
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 1,
+      last_attempt_number: 1,
+      last_attempt_time: new Date(T + 1_000),
+      last_response_status: 200,
+      update_time: new Date(T + 1_000),
+      version: 0,
+    };
+    const listed = eventDeliveries(route, [attempted]);
+    expect(listed.map((d) => [d.endpointId, d.state, d.attemptCount])).toEqual([
+      ["ep_a", DeliveryState.PENDING, 0],
+      ["ep_b", DeliveryState.SUCCEEDED, 1],
+      ["ep_c", DeliveryState.PENDING, 0],
+    ]);
+    expect(listed[0]).toMatchObject({
+      tenantId: "t1",
+      eventId: "e1",
+      updateTime: timestampFromDate(new Date(T)),
+    });
+    expect(eventDeliveries(null, [attempted]).map((d) => d.endpointId)).toEqual(["ep_b"]);
   });
 });

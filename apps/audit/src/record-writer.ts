@@ -30,8 +30,8 @@ export function recordProblem(record: AuditRecord): string | undefined {
 }
 
 /**
- * Writes one batch of audit records: the attempts (duplicates skipped), the routes, then each touched
- * delivery once with what the batch says about it. Every step is idempotent, so writing a batch again
+ * Writes one batch of audit records: the attempts (duplicates skipped), the routes, then each delivery
+ * with attempts in the batch once. Every step is idempotent, so writing a batch again
  * after a crash is harmless.
  */
 export async function writeAuditRecords(store: AuditStore, records: AuditRecord[], now: Date): Promise<void> {
@@ -42,7 +42,7 @@ export async function writeAuditRecords(store: AuditStore, records: AuditRecord[
     const key = deliveryId(ref.eventId, ref.endpointId);
     let change = deliveries.get(key);
     if (!change) {
-      change = { ref, routed: false, outcomes: [] };
+      change = { ref, outcomes: [] };
       deliveries.set(key, change);
     }
     return change;
@@ -60,15 +60,12 @@ export async function writeAuditRecords(store: AuditStore, records: AuditRecord[
       }).outcomes.push(attemptOutcome(attempt, record.state));
     } else if (record.record.case === "routing") {
       const routing = record.record.value;
-      const endpointIds = [...new Set(routing.endpointIds)];
       routes.push({
         tenantId: routing.tenantId,
         eventId: routing.eventId,
-        endpointIds,
+        endpointIds: [...new Set(routing.endpointIds)],
         routeTime: routing.routeTime ? timestampDate(routing.routeTime) : now,
       });
-      for (const endpointId of endpointIds)
-        deliveryOf({ tenantId: routing.tenantId, eventId: routing.eventId, endpointId }).routed = true;
     }
   }
   await store.insertAttempts(attempts);

@@ -16,12 +16,7 @@ import {
   type OptionalUnlessRequiredId,
   type UpdateFilter,
 } from "mongodb";
-import {
-  type AttemptOutcome,
-  type DeliveryStatus,
-  nextDeliveryState,
-  PENDING_STATUS,
-} from "./delivery-state.js";
+import { type AttemptOutcome, type DeliveryStatus, nextDeliveryState } from "./delivery-state.js";
 import {
   type AttemptDocument,
   attemptsCollection,
@@ -43,10 +38,9 @@ export interface DeliveryRef {
   endpointId: string;
 }
 
-/** What one batch of records says about one delivery: that it was routed, and its attempts. */
+/** The attempts one batch of records holds for one delivery. */
 export interface DeliveryChange {
   ref: DeliveryRef;
-  routed: boolean;
   outcomes: AttemptOutcome[];
 }
 
@@ -105,8 +99,8 @@ export class AuditStore {
   }
 
   /**
-   * Records where events were routed. Routing the same event again (a redelivered event) only adds
-   * endpoints. An insert first, as an insert is one cheap write on every MongoDB wire server while an
+   * Records where events were routed; the deliveries to those endpoints are PENDING until their first
+   * attempt. Routing the same event again (a redelivered event) only adds endpoints. An insert first, as an insert is one cheap write on every MongoDB wire server while an
    * upsert is a query and a write; only the routes that already existed are merged with an upsert.
    */
   async recordRoutes(records: RouteRecord[]): Promise<void> {
@@ -140,12 +134,14 @@ export class AuditStore {
   }
 
   /**
-   * Writes the deliveries one batch of records touched, in a few round trips whatever the batch's
-   * size. The batch's deliveries are read in one query. New ones are inserted with their status folded
-   * from the batch's attempts (PENDING when routed without one); existing ones keep their state unless
-   * the batch has attempts for them, and those are written in one bulk write, each update guarded by
-   * the version it read. Should another writer get in between, the deliveries concerned go the
-   * one-by-one way.
+   * Folds a batch's attempts into the statuses of their deliveries, in a few round trips whatever the
+   * batch's size. The deliveries are read in one query; new ones are inserted with their folded status,
+   * existing ones updated in one bulk write, each update guarded by the version it read. Should another
+   * writer get in between, the deliveries concerned go the one-by-one way.
+   *
+   * A delivery gets its document with its first attempt (or a replay): until then the event's route
+   * says it is PENDING (see `eventDeliveries` in documents.ts). Writing PENDING at routing time made every
+   * delivery an insert and then an update, and an update is a transaction of its own in FerretDB.
    */
   applyDeliveryChanges(changes: DeliveryChange[], now: Date): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
@@ -164,10 +160,7 @@ export class AuditStore {
     changes.forEach((change, i) => {
       const doc = stored.get(ids[i] as string);
       if (!doc) {
-        const status = change.outcomes.reduce<DeliveryStatus | undefined>(
-          nextDeliveryState,
-          change.routed ? PENDING_STATUS : undefined,
-        );
+        const status = change.outcomes.reduce<DeliveryStatus | undefined>(nextDeliveryState, undefined);
         if (status) fresh.push({ change, doc: newDelivery(change.ref, status, now) });
         return;
       }
@@ -186,9 +179,7 @@ export class AuditStore {
       fresh.map((f) => f.doc),
     );
     // Created meanwhile by another writer: fold the attempts into what it wrote.
-    const oneByOne = taken
-      .map((i) => (fresh[i] as { change: DeliveryChange }).change)
-      .filter((c) => c.outcomes.length > 0);
+    const oneByOne = taken.map((i) => (fresh[i] as { change: DeliveryChange }).change);
     if (updates.length > 0) {
       const result = await this.#deliveries.bulkWrite(
         updates.map((u) => u.op),
