@@ -7,7 +7,7 @@ import type { Connection, Consumer } from "rabbitmq-client";
 import { Batcher } from "./batcher.js";
 import { attemptOutcome } from "./delivery-state.js";
 import { attemptToDocument, deliveryId } from "./documents.js";
-import type { AuditStore, DeliveryChange, DeliveryRef, RouteRecord } from "./store.js";
+import type { AuditStore, DeliveryChange, RouteRecord } from "./store.js";
 
 /** Why a record cannot be stored, or undefined when it can. */
 export function recordProblem(record: AuditRecord): string | undefined {
@@ -31,33 +31,27 @@ export function recordProblem(record: AuditRecord): string | undefined {
 
 /**
  * Writes one batch of audit records: the attempts (duplicates skipped), the routes, then each delivery
- * with attempts in the batch once. Every step is idempotent, so writing a batch again
- * after a crash is harmless.
+ * with attempts in the batch once. Every step is idempotent, so writing a batch again after a crash is
+ * harmless.
  */
 export async function writeAuditRecords(store: AuditStore, records: AuditRecord[], now: Date): Promise<void> {
   const attempts = [];
   const routes: RouteRecord[] = [];
   const deliveries = new Map<string, DeliveryChange>();
-  const deliveryOf = (ref: DeliveryRef): DeliveryChange => {
-    const key = deliveryId(ref.eventId, ref.endpointId);
-    let change = deliveries.get(key);
-    if (!change) {
-      change = { ref, outcomes: [] };
-      deliveries.set(key, change);
-    }
-    return change;
-  };
   for (const record of records) {
     if (record.record.case === "attempt") {
       const attempt = record.record.value;
       attempts.push(attemptToDocument(attempt));
       // Also for attempts that were already stored: the crash that caused the redelivery may have come
       // before their delivery was updated.
-      deliveryOf({
-        tenantId: attempt.tenantId,
-        eventId: attempt.eventId,
-        endpointId: attempt.endpointId,
-      }).outcomes.push(attemptOutcome(attempt, record.state));
+      const key = deliveryId(attempt.eventId, attempt.endpointId);
+      let change = deliveries.get(key);
+      if (!change) {
+        const ref = { tenantId: attempt.tenantId, eventId: attempt.eventId, endpointId: attempt.endpointId };
+        change = { ref, outcomes: [] };
+        deliveries.set(key, change);
+      }
+      change.outcomes.push(attemptOutcome(attempt, record.state));
     } else if (record.record.case === "routing") {
       const routing = record.record.value;
       routes.push({
