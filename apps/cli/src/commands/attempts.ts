@@ -1,11 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ListAttemptsResponseSchema } from "@herald/contracts";
 import { type Command, Option } from "commander";
 import type { Bind } from "../command.js";
 import { collectPages } from "../pages.js";
 import { parsePositiveCount } from "../parse.js";
-import { AUDIT_PAGE_SIZE, attemptRows, DEFAULT_LIST_LIMIT, parseTimeOption } from "./events.js";
+import { AUDIT_PAGE_SIZE, attemptRows, DEFAULT_LIST_LIMIT, timeWindow } from "./events.js";
 
 interface ListOptions {
   tenant: string;
@@ -34,13 +33,7 @@ export function registerAttemptCommands(program: Command, bind: Bind): void {
     .option("--limit <n>", "most attempts to show", parsePositiveCount, DEFAULT_LIST_LIMIT)
     .action(
       bind<ListOptions>(async (ctx, _args, options) => {
-        const now = ctx.io.now();
-        const startTime = options.since
-          ? timestampFromDate(parseTimeOption("--since", options.since, now))
-          : undefined;
-        const endTime = options.until
-          ? timestampFromDate(parseTimeOption("--until", options.until, now))
-          : undefined;
+        const window = timeWindow(options, ctx.io.now());
         const success = options.failed ? false : options.succeeded ? true : undefined;
         const page = await collectPages(
           async (pageSize, pageToken) => {
@@ -49,8 +42,7 @@ export function registerAttemptCommands(program: Command, bind: Bind): void {
               eventId: options.event ?? "",
               endpointId: options.endpoint ?? "",
               success,
-              startTime,
-              endTime,
+              ...window,
               pageSize,
               pageToken,
             });

@@ -1,5 +1,5 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Attempt,
   type Delivery,
@@ -251,20 +251,13 @@ export function registerEventCommands(program: Command, bind: Bind): void {
     .option("--limit <n>", "most events to show", parsePositiveCount, DEFAULT_LIST_LIMIT)
     .action(
       bind<ListOptions>(async (ctx, _args, options) => {
-        const now = ctx.io.now();
-        const startTime = options.since
-          ? timestampFromDate(parseTimeOption("--since", options.since, now))
-          : undefined;
-        const endTime = options.until
-          ? timestampFromDate(parseTimeOption("--until", options.until, now))
-          : undefined;
+        const window = timeWindow(options, ctx.io.now());
         const page = await collectPages(
           async (pageSize, pageToken) => {
             const res = await ctx.clients.audit.listEvents({
               tenantId: options.tenant,
               eventType: options.type ?? "",
-              startTime,
-              endTime,
+              ...window,
               pageSize,
               pageToken,
             });
@@ -294,4 +287,17 @@ export function parseTimeOption(option: string, text: string, now: Date): Date {
   } catch (err) {
     throw new UsageError(`${option} ${text}: ${(err as Error).message}`);
   }
+}
+
+/** The window of a list command's `--since` / `--until`, each unset when its option is. */
+export function timeWindow(
+  options: { since?: string; until?: string },
+  now: Date,
+): { startTime?: Timestamp; endTime?: Timestamp } {
+  return {
+    ...(options.since
+      ? { startTime: timestampFromDate(parseTimeOption("--since", options.since, now)) }
+      : {}),
+    ...(options.until ? { endTime: timestampFromDate(parseTimeOption("--until", options.until, now)) } : {}),
+  };
 }
