@@ -149,18 +149,20 @@ export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
  */
 export function eventDeliveries(route: EventRouteDocument | null, docs: DeliveryDocument[]): Delivery[] {
   const byEndpoint = new Map(docs.map((doc) => [doc.endpoint_id, deliveryFromDocument(doc)]));
-  for (const endpointId of route?.endpoint_ids ?? []) {
-    if (byEndpoint.has(endpointId) || !route) continue;
-    byEndpoint.set(
-      endpointId,
-      create(DeliverySchema, {
-        tenantId: route.tenant_id,
-        eventId: route._id,
+  if (route) {
+    for (const endpointId of route.endpoint_ids) {
+      if (byEndpoint.has(endpointId)) continue;
+      byEndpoint.set(
         endpointId,
-        state: DeliveryState.PENDING,
-        updateTime: timestampFromDate(route.route_time),
-      }),
-    );
+        create(DeliverySchema, {
+          tenantId: route.tenant_id,
+          eventId: route._id,
+          endpointId,
+          state: DeliveryState.PENDING,
+          updateTime: timestampFromDate(route.route_time),
+        }),
+      );
+    }
   }
   // Code unit order, as MongoDB sorts strings.
   return [...byEndpoint.values()].sort((a, b) =>

@@ -100,8 +100,9 @@ export class AuditStore {
 
   /**
    * Records where events were routed; the deliveries to those endpoints are PENDING until their first
-   * attempt. Routing the same event again (a redelivered event) only adds endpoints. An insert first, as an insert is one cheap write on every MongoDB wire server while an
-   * upsert is a query and a write; only the routes that already existed are merged with an upsert.
+   * attempt. Routing the same event again (a redelivered event) only adds endpoints. An insert first,
+   * as an insert is one cheap write on every MongoDB wire server while an upsert is a query and a
+   * write; only the routes that already existed are merged with an upsert.
    */
   async recordRoutes(records: RouteRecord[]): Promise<void> {
     if (records.length === 0) return;
