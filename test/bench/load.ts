@@ -10,6 +10,16 @@ export interface Publisher {
   token: string;
 }
 
+/** What every load run is given besides its shape. */
+interface LoadOptions {
+  clients: GrpcIngestClient[];
+  publishers: Publisher[];
+  /** The payload of event `seq` sent at `t`; default {@link encodePayload} (measured). */
+  payload?: (seq: number, t: number) => Buffer;
+  /** True once the run is interrupted. */
+  stop(): boolean;
+}
+
 /** What a load run did. */
 export class LoadStats {
   /** Events sent in requests so far. */
@@ -47,9 +57,7 @@ function grpcCode(err: unknown): string {
     : String(err);
 }
 
-export interface MaxRateOptions {
-  clients: GrpcIngestClient[];
-  publishers: Publisher[];
+export interface MaxRateOptions extends LoadOptions {
   /** Stop after this many events… */
   maxEvents: number;
   /** …or after this long, whichever comes first. */
@@ -58,8 +66,6 @@ export interface MaxRateOptions {
   batchSize: number;
   /** Calls in flight at once. */
   concurrency: number;
-  /** True once the run is interrupted. */
-  stop(): boolean;
 }
 
 /**
@@ -68,6 +74,7 @@ export interface MaxRateOptions {
  */
 export async function publishAsFastAsPossible(options: MaxRateOptions, stats: LoadStats): Promise<void> {
   const deadline = nowMs() + options.maxMs;
+  const payload = options.payload ?? encodePayload;
   let seq = 0;
   let turn = 0;
   stats.startedAt = nowMs();
@@ -81,7 +88,7 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
       const t = nowMs();
       const events = Array.from({ length: count }, (_, i) => ({
         event_type: "bench.event",
-        payload: encodePayload(first + i, t),
+        payload: payload(first + i, t),
       }));
       stats.sent += count;
       try {
@@ -103,9 +110,7 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
   stats.endedAt = nowMs();
 }
 
-export interface FixedRateOptions {
-  clients: GrpcIngestClient[];
-  publishers: Publisher[];
+export interface FixedRateOptions extends LoadOptions {
   /** Events per second, each its own PublishEvent call. */
   ratePerSecond: number;
   durationMs: number;
@@ -113,8 +118,6 @@ export interface FixedRateOptions {
   maxInFlight: number;
   /** How long to wait for answers after the last call was sent. */
   answerWaitMs: number;
-  /** True once the run is interrupted. */
-  stop(): boolean;
 }
 
 /**
@@ -125,6 +128,7 @@ export interface FixedRateOptions {
 export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadStats): Promise<void> {
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
   const interval = 1000 / options.ratePerSecond;
+  const payload = options.payload ?? encodePayload;
   // A count and one waiter, not Promise.race over the calls in flight: each race adds a reaction to
   // every pending call, and thousands of them blocked the sender's event loop for seconds.
   let inFlight = 0;
@@ -153,7 +157,7 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
       .publishEvent(
         {
           tenant_id: publisher.tenantId,
-          event: { event_type: "bench.event", payload: encodePayload(seq, t) },
+          event: { event_type: "bench.event", payload: payload(seq, t) },
         },
         publisher.token,
       )

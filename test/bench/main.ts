@@ -1,9 +1,7 @@
-// `npm run bench`: builds, provides RabbitMQ and the MongoDB wire server, measures the machine's raw
-// ceilings, runs the scenarios on fresh stacks, and writes bench-results/latest.json, docs/benchmarks.md
+// `npm run bench` (run.ts builds Herald first): provides RabbitMQ and the MongoDB wire server, measures
+// the machine's raw ceilings, runs the scenarios on fresh stacks, and writes bench-results/latest.json, docs/benchmarks.md
 // and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal was missed.
-import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { promisify } from "node:util";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
@@ -34,6 +32,7 @@ export function scenarios(): ScenarioSpec[] {
     endpointsPerTenant: 10,
     endpoints: plan,
     load: { kind: "fixed", ratePerSecond: s3Rate, durationMs: ms },
+    warmUpEvents: s3Rate * 5,
     measureLogged: false,
     drainMs: 15_000,
   });
@@ -45,6 +44,7 @@ export function scenarios(): ScenarioSpec[] {
       endpointsPerTenant: 1,
       endpoints: () => "fast",
       load: { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 8 },
+      warmUpEvents: 5_000,
       measureLogged: true,
       drainMs: 60_000,
     },
@@ -55,6 +55,7 @@ export function scenarios(): ScenarioSpec[] {
       endpointsPerTenant: 1,
       endpoints: () => "fast",
       load: { kind: "fixed", ratePerSecond: 500, durationMs: ms },
+      warmUpEvents: 2_500,
       measureLogged: false,
       drainMs: 30_000,
     },
@@ -65,6 +66,7 @@ export function scenarios(): ScenarioSpec[] {
       endpointsPerTenant: 10,
       endpoints: () => "fast",
       load: { kind: "max", maxEvents: 5_000, maxMs: ms, batchSize: 10, concurrency: 8 },
+      warmUpEvents: 500,
       measureLogged: true,
       drainMs: 60_000,
     },
@@ -78,8 +80,6 @@ export function scenarios(): ScenarioSpec[] {
   ];
   return all.filter((s) => !ONLY || ONLY.includes(s.id));
 }
-
-const run = promisify(execFile);
 
 export async function main(): Promise<number> {
   // BENCH_RENDER=<results.json>: write the docs from a run's results again, running nothing.
@@ -151,15 +151,6 @@ export async function main(): Promise<number> {
   };
   process.once("exit", killStarted);
   try {
-    if (process.env.BENCH_SKIP_BUILD !== "1") {
-      log("building (nx run-many -t build)");
-      await run("npx", ["nx", "run-many", "-t", "build", "--output-style=static"], {
-        cwd: REPO_ROOT,
-        maxBuffer: 64 * 1024 * 1024,
-      }).catch((err: Error & { stdout?: string }) => {
-        throw new Error(`build failed:\n${(err.stdout ?? "").slice(-3000)}`);
-      });
-    }
     infra = await ensureInfra(log);
     process.env.AMQP_URL = infra.amqpUrl;
     process.env.MONGO_URL = infra.mongoUrl;

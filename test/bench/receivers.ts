@@ -17,8 +17,10 @@ export function encodePayload(seq: number, t: number): Buffer {
   return Buffer.from(`{"seq":${seq},"t":${t.toFixed(3)}}`);
 }
 
-/** The payload of a warm-up event: received and counted apart, never measured. */
-export const WARM_UP_PAYLOAD = Buffer.from(`{"warmUp":true}`);
+/** The payload of a warm-up event, as big as a measured one: received and counted apart, never measured. */
+export function encodeWarmUpPayload(seq: number, t: number): Buffer {
+  return Buffer.from(`{"warmUp":true,"seq":${seq},"t":${t.toFixed(3)}}`);
+}
 
 /** Deliveries one group of endpoints received: counts, unique events and publish→received latency. */
 export class Recorder {

@@ -3,7 +3,7 @@
 // their own RabbitMQ namespace and MongoDB database, removed when stopped.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { topologyNames } from "@herald/platform";
-import { MongoClient } from "mongodb";
+import { type Collection, MongoClient } from "mongodb";
 import type { Connection } from "rabbitmq-client";
 import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
@@ -11,11 +11,11 @@ import { REPO_ROOT, SERVICES, type Stack, startStack } from "../e2e/support/stac
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
+  encodeWarmUpPayload,
   type ReceiverKind,
   Recorder,
   startBenchReceiver,
   startSlowReceiver,
-  WARM_UP_PAYLOAD,
 } from "./receivers.js";
 import {
   loadAverage,
@@ -43,6 +43,11 @@ export interface ScenarioSpec {
   load:
     | { kind: "max"; maxEvents: number; maxMs: number; batchSize: number; concurrency: number }
     | { kind: "fixed"; ratePerSecond: number; durationMs: number };
+  /**
+   * Events published before the measured load, uncounted, at half its rate (or in its batches), so it
+   * meets compiled code, filled caches and open connections rather than a cold stack.
+   */
+  warmUpEvents: number;
   /** Wait for every attempt to be in the audit log, and time it. */
   measureLogged: boolean;
   /** Longest wait for deliveries (and the audit log) after the load ended. */
@@ -74,6 +79,8 @@ export interface ScenarioResult {
   endpoints: number;
   load: ScenarioSpec["load"];
   setupSeconds: number;
+  /** Events of the warm-up load before the measured one (besides one per tenant). */
+  warmUpEvents: number;
   publish: {
     sent: number;
     accepted: number;
@@ -164,9 +171,19 @@ export async function runScenario(
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
     for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
-    await warmUp(spec, ctx, receivers, clients, publishers);
+    const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
     const setupSeconds = round((nowMs() - setupStarted) / 1000);
-    return await measure(spec, ctx, stack, receivers, clients, publishers, setupSeconds, endBy);
+    return await measure(
+      spec,
+      ctx,
+      stack,
+      receivers,
+      clients,
+      publishers,
+      setupSeconds,
+      endBy,
+      attemptsBefore,
+    );
   } finally {
     for (const client of clients) client.close();
     ctx.progress(`[${spec.id}] stopping stack`);
@@ -209,29 +226,82 @@ async function createTenants(
 }
 
 /**
- * Publishes one event per tenant and waits (30 s at most) until every endpoint has it, so the load
- * meets filled caches, open connections and compiled code rather than measuring the stack's first
- * second. Failing endpoints count once they were tried.
+ * Warms the stack up: one event per tenant (every cache and connection in use once), then
+ * `spec.warmUpEvents` more shaped like the load, at half its rate. Waits (60 s at most) until every
+ * endpoint has them all and the queues are empty, so the measured load starts on an idle stack. Returns
+ * the attempts then in the audit log when the scenario measures it (failing endpoints' retries would go
+ * on adding to them, hence only for scenarios whose endpoints all answer 2xx).
  */
 async function warmUp(
   spec: ScenarioSpec,
   ctx: ScenarioContext,
+  stack: Stack,
   receivers: BenchReceiver[],
   clients: GrpcIngestClient[],
   publishers: Publisher[],
-): Promise<void> {
-  ctx.progress(`[${spec.id}] warming up: one event per tenant`);
+): Promise<number> {
+  ctx.progress(`[${spec.id}] warming up: one event per tenant, then ${spec.warmUpEvents} at half rate`);
   await pool(publishers.length, 8, async (t) => {
     const publisher = publishers[t] as Publisher;
     await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
-      { tenant_id: publisher.tenantId, event: { event_type: "bench.warm-up", payload: WARM_UP_PAYLOAD } },
+      {
+        tenant_id: publisher.tenantId,
+        event: { event_type: "bench.warm-up", payload: encodeWarmUpPayload(t, nowMs()) },
+      },
       publisher.token,
     );
   });
-  const deadline = nowMs() + 30_000;
-  const warm = () => receivers.every((r) => r.recorder.warmUps >= publishers.length);
-  while (!warm() && nowMs() < deadline && !ctx.stop()) await sleep(20);
-  if (!warm()) ctx.log(`[${spec.id}] warm-up incomplete after 30 s; measuring anyway`);
+  const stats = new LoadStats();
+  const options = { clients, publishers, payload: encodeWarmUpPayload, stop: ctx.stop };
+  if (spec.load.kind === "max") {
+    const concurrency = Math.max(1, Math.floor(spec.load.concurrency / 2));
+    await publishAsFastAsPossible(
+      { ...options, ...spec.load, concurrency, maxEvents: spec.warmUpEvents, maxMs: 60_000 },
+      stats,
+    );
+  } else {
+    const ratePerSecond = spec.load.ratePerSecond / 2;
+    const durationMs = (spec.warmUpEvents / ratePerSecond) * 1000;
+    await publishAtFixedRate(
+      { ...options, ratePerSecond, durationMs, maxInFlight: 2_000, answerWaitMs: 15_000 },
+      stats,
+    );
+  }
+
+  const perEndpoint = publishers.length + stats.accepted;
+  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
+  const idle = async () =>
+    receivers.every((r) => r.recorder.warmUps >= perEndpoint) &&
+    (
+      await Promise.all(
+        [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts].map((queue) =>
+          readyMessages(ctx.rabbit, queue),
+        ),
+      )
+    ).every((ready) => ready === 0);
+  const deadline = nowMs() + 60_000;
+  while (!(await idle()) && nowMs() < deadline && !ctx.stop()) await sleep(100);
+  if (!(await idle())) ctx.log(`[${spec.id}] warm-up not drained after 60 s; measuring anyway`);
+  if (!spec.measureLogged) return 0;
+  // The last batch may still be on its way into the log although its queue is empty.
+  const expected = perEndpoint * receivers.length;
+  const { attempts, close } = auditLog(ctx, stack);
+  try {
+    let count = await attempts.estimatedDocumentCount();
+    while (count < expected && nowMs() < deadline && !ctx.stop()) {
+      await sleep(250);
+      count = await attempts.estimatedDocumentCount();
+    }
+    return count;
+  } finally {
+    await close();
+  }
+}
+
+/** The scenario's `attempts` collection, with bounded waits: the database may stop answering. */
+function auditLog(ctx: ScenarioContext, stack: Stack): { attempts: Collection; close(): Promise<void> } {
+  const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 30_000 });
+  return { attempts: mongo.db(stack.env.MONGO_DB).collection("attempts"), close: () => mongo.close() };
 }
 
 async function measure(
@@ -243,6 +313,7 @@ async function measure(
   publishers: Publisher[],
   setupSeconds: number,
   endBy: number,
+  attemptsBefore: number,
 ): Promise<ScenarioResult> {
   const pids: Record<string, number[]> = {};
   for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
@@ -300,20 +371,14 @@ async function measure(
     let loggedResult: ScenarioResult["logged"];
     if (spec.measureLogged) {
       const expectedLogged = stats.accepted * receivers.length;
-      // Bounded waits: a database that stops answering must not hold the run.
-      const mongo = new MongoClient(ctx.mongoUrl, {
-        serverSelectionTimeoutMS: 5_000,
-        socketTimeoutMS: 30_000,
-      });
+      const { attempts, close } = auditLog(ctx, stack);
       try {
-        const attempts = mongo.db(stack.env.MONGO_DB).collection("attempts");
         let lastCountMs = 0;
         let loggedAt = nowMs();
         do {
           const started = nowMs();
           try {
-            // The warm-up's attempts (one per tenant and endpoint) are not the load's.
-            logged = (await attempts.estimatedDocumentCount()) - publishers.length * receivers.length;
+            logged = (await attempts.estimatedDocumentCount()) - attemptsBefore;
           } catch (err) {
             ctx.log(`[${spec.id}] counting attempts failed: ${(err as Error).message}`);
             break;
@@ -332,7 +397,7 @@ async function measure(
           lastCountMs,
         };
       } finally {
-        await mongo.close();
+        await close();
       }
     }
     const windowEnd = nowMs();
@@ -387,6 +452,7 @@ async function measure(
       endpoints: spec.tenants * spec.endpointsPerTenant,
       load: spec.load,
       setupSeconds,
+      warmUpEvents: spec.warmUpEvents,
       publish: {
         sent: stats.sent,
         accepted: stats.accepted,

@@ -12,6 +12,7 @@ import {
   Scope,
 } from "@herald/contracts";
 import {
+  AuditRecordPublisher,
   apiKeysCollection,
   consumeProto,
   createLogger,
@@ -150,15 +151,8 @@ function attempt(
 }
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  await Promise.all(
-    records.map((r) =>
-      publisher.publish(
-        { exchange: names.exchanges.attempts },
-        AuditRecordSchema,
-        create(AuditRecordSchema, r),
-      ),
-    ),
-  );
+  const auditRecords = new AuditRecordPublisher(publisher, names);
+  await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
 /** Waits for exactly `count` delivery tasks, then a little longer to be sure no more come. */

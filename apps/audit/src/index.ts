@@ -1,5 +1,3 @@
-export type { BatcherOptions } from "./batcher.js";
-export { Batcher } from "./batcher.js";
 export type { AuditConfig } from "./config.js";
 export { configSchema } from "./config.js";
 export type { AttemptOutcome, DeliveryStatus } from "./delivery-state.js";

@@ -2,12 +2,19 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
+  AuditRecordBatchSchema,
   AuditRecordSchema,
   DeliveryState,
   ErrorClass,
   RoutingRecordSchema,
 } from "@herald/contracts";
-import { ProtoPublisher, type RunningService, runService, topologyNames } from "@herald/platform";
+import {
+  AuditRecordPublisher,
+  ProtoPublisher,
+  type RunningService,
+  runService,
+  topologyNames,
+} from "@herald/platform";
 import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
@@ -45,15 +52,8 @@ afterAll(async () => {
 type RecordInit = MessageInitShape<typeof AuditRecordSchema>;
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  await Promise.all(
-    records.map((record) =>
-      publisher.publish(
-        { exchange: names.exchanges.attempts },
-        AuditRecordSchema,
-        create(AuditRecordSchema, record),
-      ),
-    ),
-  );
+  const auditRecords = new AuditRecordPublisher(publisher, names);
+  await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
 function attemptRecord(
@@ -307,11 +307,16 @@ describe("the audit record consumer", () => {
     );
   });
 
-  it("drops a malformed record instead of retrying it", async () => {
-    await publishAll([
+  it("drops a malformed record instead of retrying it, and writes the rest of its message", async () => {
+    const records = [
       { record: { case: "attempt", value: { tenantId: "t-bad", eventId: "e", endpointId: "p" } } },
       attemptRecord("t-bad", "good", "p", 1, DeliveryState.SUCCEEDED),
-    ]);
+    ] satisfies RecordInit[];
+    await publisher.publish(
+      { exchange: names.exchanges.attempts },
+      AuditRecordBatchSchema,
+      create(AuditRecordBatchSchema, { records }),
+    );
     await vi.waitFor(async () =>
       expect(await attemptsCollection(db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
     );

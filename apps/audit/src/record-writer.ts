@@ -1,10 +1,9 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type AuditRecord, AuditRecordSchema } from "@herald/contracts";
+import { type AuditRecord, AuditRecordBatchSchema } from "@herald/contracts";
 import type { Logger } from "@herald/platform";
-import { consumeProto, type TopologyNames } from "@herald/platform";
+import { Batcher, consumeProto, type TopologyNames } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Connection, Consumer } from "rabbitmq-client";
-import { Batcher } from "./batcher.js";
 import { attemptOutcome } from "./delivery-state.js";
 import { attemptToDocument, deliveryId } from "./documents.js";
 import type { AuditStore, DeliveryChange, RouteRecord } from "./store.js";
@@ -81,10 +80,11 @@ export interface AuditConsumerOptions {
 }
 
 /**
- * Consumes `audit.attempts`, writing records in batches. A message is acked only once its batch is
- * written, so a crash loses nothing; the redelivered records are then skipped as duplicates. Twice the
- * batch size is prefetched and handled at once, so one batch can fill while the previous one is
- * written.
+ * Consumes `audit.attempts` (each message a batch of records from one publisher), writing records in
+ * batches of `batchSize` across messages. A message is acked only once all its records are written, so
+ * a crash loses nothing; the redelivered records are then skipped as duplicates. Messages holding up to
+ * twice the batch size are prefetched and handled at once, so one batch can fill while the previous one
+ * is written.
  */
 export function consumeAuditRecords(
   rabbit: Connection,
@@ -107,32 +107,30 @@ export function consumeAuditRecords(
   const consumer = consumeProto(rabbit, {
     names: options.names,
     queue: options.names.queues.auditAttempts,
-    schema: AuditRecordSchema,
+    schema: AuditRecordBatchSchema,
     prefetch: inFlight,
     concurrency: inFlight,
     logger,
-    handler: async (record, meta) => {
-      const problem = recordProblem(record);
-      if (problem) {
+    handler: async ({ records }, meta) => {
+      const valid = records.filter((record) => {
+        const problem = recordProblem(record);
         // Retrying cannot fix a malformed record; acking drops it, with a trace in the log.
-        logger.warn({ problem, messageId: meta.messageId }, "malformed audit record dropped");
-        return;
-      }
-      annotateSpan(record);
-      await batcher.add(record);
+        if (problem) logger.warn({ problem, messageId: meta.messageId }, "malformed audit record dropped");
+        return !problem;
+      });
+      annotateSpan(valid);
+      await Promise.all(valid.map((record) => batcher.add(record)));
     },
   });
   return { consumer, batcher };
 }
 
-function annotateSpan(record: AuditRecord): void {
+/** Names the message's tenant and event when it holds one event's records (the idle case). */
+function annotateSpan(records: AuditRecord[]): void {
   const span = trace.getActiveSpan();
   if (!span) return;
-  const value = record.record.value;
-  if (!value) return;
-  span.setAttributes({
-    "herald.tenant_id": value.tenantId,
-    "herald.event_id": value.eventId,
-    ...(record.record.case === "attempt" ? { "herald.endpoint_id": record.record.value.endpointId } : {}),
-  });
+  span.setAttribute("herald.audit.records", records.length);
+  const first = records[0]?.record.value;
+  if (!first || records.some((r) => r.record.value?.eventId !== first.eventId)) return;
+  span.setAttributes({ "herald.tenant_id": first.tenantId, "herald.event_id": first.eventId });
 }

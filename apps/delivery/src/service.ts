@@ -1,5 +1,6 @@
-import { AuditRecordSchema, DeliveryTaskSchema } from "@herald/contracts";
+import { DeliveryTaskSchema } from "@herald/contracts";
 import {
+  AuditRecordPublisher,
   ControlPlaneCache,
   configFields,
   consumeControlChanges,
@@ -73,6 +74,8 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       limits.sweep().catch((err) => logger.warn({ err }, "rate log sweep failed"));
     }, 10_000);
     sweeper.unref();
+    // Each task waits for its records' confirms, so a stopped consumer leaves none unpublished.
+    const auditRecords = new AuditRecordPublisher(publisher, names);
 
     const deps: DeliverDeps = {
       cache,
@@ -91,8 +94,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
           DeliveryTaskSchema,
           dead,
         ),
-      publishAudit: (record) =>
-        publisher.publish({ exchange: names.exchanges.attempts }, AuditRecordSchema, record),
+      publishAudit: (record) => auditRecords.publish(record),
       async disableEndpoint(endpoint, reason) {
         await endpoints.updateOne(
           { _id: endpoint._id, disabled: false },

@@ -1,3 +1,4 @@
+export { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./amqp/audit-records.js";
 export type { ConsumeOptions, MessageMeta, PublishTarget } from "./amqp/messaging.js";
 export { consumeProto, PROTOBUF_CONTENT_TYPE, ProtoPublisher } from "./amqp/messaging.js";
 export type { TopologyNames } from "./amqp/topology.js";
@@ -23,6 +24,8 @@ export {
   safeEqual,
   scopeName,
 } from "./auth.js";
+export type { BatcherOptions } from "./batcher.js";
+export { Batcher } from "./batcher.js";
 export type { BaseConfig, ServiceConfig } from "./config.js";
 export {
   baseConfigSchema,

@@ -1,5 +1,11 @@
-import { AuditRecordSchema, DeliveryTaskSchema, EventSchema } from "@herald/contracts";
-import { ControlPlaneCache, consumeProto, type ServiceConfig, type ServiceContext } from "@herald/platform";
+import { DeliveryTaskSchema, EventSchema } from "@herald/contracts";
+import {
+  AuditRecordPublisher,
+  ControlPlaneCache,
+  consumeProto,
+  type ServiceConfig,
+  type ServiceContext,
+} from "@herald/platform";
 import type { Consumer } from "rabbitmq-client";
 import { type RouteDeps, routeEvent } from "./route-event.js";
 
@@ -22,6 +28,8 @@ export interface EventRouter {
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
   const { rabbit, names, publisher, logger, mongo } = ctx;
   const cache = new ControlPlaneCache(mongo.db);
+  // Each handler waits for its record's confirm, so a stopped consumer leaves none unpublished.
+  const auditRecords = new AuditRecordPublisher(publisher, names);
   const deps: RouteDeps = {
     cache,
     logger,
@@ -32,8 +40,7 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
         DeliveryTaskSchema,
         task,
       ),
-    publishAudit: (record) =>
-      publisher.publish({ exchange: names.exchanges.attempts }, AuditRecordSchema, record),
+    publishAudit: (record) => auditRecords.publish(record),
   };
   const consumer = consumeProto(rabbit, {
     names,

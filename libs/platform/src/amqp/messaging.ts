@@ -1,5 +1,5 @@
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { context, SpanKind } from "@opentelemetry/api";
+import { context, type Link, SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import {
   type AsyncMessage,
@@ -20,6 +20,8 @@ export interface PublishTarget {
   /** Extra AMQP headers; trace context is added. */
   headers?: Record<string, string | number>;
   messageId?: string;
+  /** Spans the message also stands for (a batch of records from several traces). */
+  links?: Link[];
 }
 
 /**
@@ -49,6 +51,7 @@ export class ProtoPublisher {
           "messaging.rabbitmq.destination.routing_key": target.routingKey ?? "",
           ...(target.messageId ? { "messaging.message.id": target.messageId } : {}),
         },
+        links: target.links,
       },
       async () => {
         // Wrapped in a Buffer: rabbitmq-client JSON-encodes a bare Uint8Array.

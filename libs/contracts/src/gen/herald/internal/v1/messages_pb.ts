@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKOAQoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKDERlbGl2ZXJ5VGFzaxIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEg8KB2F0dGVtcHQYBiABKA0SLgoKZXZlbnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZHVlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RyaWdnZXIYCSABKA4yGS5oZXJhbGQudjEuQXR0ZW1wdFRyaWdnZXIijgEKDVJvdXRpbmdSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSFAoMZW5kcG9pbnRfaWRzGAQgAygJEi4KCnJvdXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJuChNDb250cm9sTm90aWZpY2F0aW9uEhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIvCgtjaGFuZ2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKOAQoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKDERlbGl2ZXJ5VGFzaxIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEg8KB2F0dGVtcHQYBiABKA0SLgoKZXZlbnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZHVlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RyaWdnZXIYCSABKA4yGS5oZXJhbGQudjEuQXR0ZW1wdFRyaWdnZXIijgEKDVJvdXRpbmdSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSFAoMZW5kcG9pbnRfaWRzGAQgAygJEi4KCnJvdXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJEChBBdWRpdFJlY29yZEJhdGNoEjAKB3JlY29yZHMYASADKAsyHy5oZXJhbGQuaW50ZXJuYWwudjEuQXVkaXRSZWNvcmQibgoTQ29udHJvbE5vdGlmaWNhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSLwoLY2hhbmdlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
  * Event is published by ingest on herald.events.
@@ -204,6 +204,26 @@ export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 3);
 
 /**
+ * AuditRecordBatch is one message on herald.attempts: the records a service published while its
+ * previous batch was being confirmed, so a busy service sends a few messages rather than one per record.
+ *
+ * @generated from message herald.internal.v1.AuditRecordBatch
+ */
+export type AuditRecordBatch = Message<"herald.internal.v1.AuditRecordBatch"> & {
+  /**
+   * @generated from field: repeated herald.internal.v1.AuditRecord records = 1;
+   */
+  records: AuditRecord[];
+};
+
+/**
+ * Describes the message herald.internal.v1.AuditRecordBatch.
+ * Use `create(AuditRecordBatchSchema)` to create a new message.
+ */
+export const AuditRecordBatchSchema: GenMessage<AuditRecordBatch> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 4);
+
+/**
  * ControlNotification is broadcast on herald.control when the control plane changes, so caches
  * drop stale entries at once.
  *
@@ -233,5 +253,5 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  * Use `create(ControlNotificationSchema)` to create a new message.
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 4);
+  messageDesc(file_herald_internal_v1_messages, 5);
 

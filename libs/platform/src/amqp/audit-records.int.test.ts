@@ -1,0 +1,107 @@
+import { create } from "@bufbuild/protobuf";
+import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { Connection } from "rabbitmq-client";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createLogger } from "../logger.js";
+import { cleanupTestEnv, testEnv } from "../testing.js";
+import { inSpan } from "../tracing.js";
+import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
+import { consumeProto, ProtoPublisher } from "./messaging.js";
+import { declareTopology, topologyNames } from "./topology.js";
+
+const env = testEnv();
+const names = topologyNames(env.AMQP_NAMESPACE);
+const exporter = new InMemorySpanExporter();
+const logger = createLogger({ service: "test", level: "silent" });
+let rabbit: Connection;
+let publisher: ProtoPublisher;
+
+beforeAll(async () => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(
+    new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+  );
+  rabbit = new Connection(env.AMQP_URL);
+  await declareTopology(rabbit, names, [1_000]);
+  publisher = new ProtoPublisher(rabbit);
+});
+
+beforeEach(() => exporter.reset());
+
+afterAll(async () => {
+  await publisher?.close();
+  await rabbit?.close();
+  await cleanupTestEnv(env);
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+function attempt(eventId: string) {
+  return create(AuditRecordSchema, {
+    record: { case: "attempt", value: { id: `${eventId}-1`, tenantId: "t1", eventId, endpointId: "ep1" } },
+  });
+}
+
+/** Consumes audit.attempts until `records` records came, resolving with the messages that held them. */
+function receiveBatches(records: number): Promise<AuditRecordBatch[]> {
+  const got: AuditRecordBatch[] = [];
+  let count = 0;
+  return new Promise((resolve) => {
+    const consumer = consumeProto(rabbit, {
+      names,
+      queue: names.queues.auditAttempts,
+      schema: AuditRecordBatchSchema,
+      logger,
+      handler: async (batch) => {
+        got.push(batch);
+        count += batch.records.length;
+        if (count >= records) void consumer.close().then(() => resolve(got));
+      },
+    });
+  });
+}
+
+describe("AuditRecordPublisher", () => {
+  it("sends a record published alone in a message of its own", async () => {
+    const received = receiveBatches(1);
+    await new AuditRecordPublisher(publisher, names).publish(attempt("alone"));
+    const batches = await received;
+    expect(batches.map((b) => b.records.map((r) => r.record.value?.eventId))).toEqual([["alone"]]);
+  });
+
+  it("puts records published together into few messages, each record once and none over the limit", async () => {
+    const records = Array.from({ length: 250 }, (_, i) => attempt(`evt_${i}`));
+    const received = receiveBatches(records.length);
+    const auditRecords = new AuditRecordPublisher(publisher, names);
+    await Promise.all(records.map((record) => auditRecords.publish(record)));
+    const batches = await received;
+    // 250 records in one tick: a full message at once, then the rest while it is confirmed.
+    expect(batches.map((b) => b.records.length)).toEqual([MAX_RECORDS_PER_MESSAGE, 100, 50]);
+    const ids = batches.flatMap((b) => b.records.map((r) => r.record.value?.eventId));
+    expect(new Set(ids).size).toBe(250);
+  });
+
+  it("continues the first record's trace and links the other records' spans", async () => {
+    const received = receiveBatches(3);
+    const auditRecords = new AuditRecordPublisher(publisher, names);
+    const traceIds: string[] = [];
+    await Promise.all(
+      ["a", "b", "c"].map((id) =>
+        inSpan(`deliver ${id}`, { kind: SpanKind.INTERNAL }, async (span) => {
+          traceIds.push(span.spanContext().traceId);
+          await auditRecords.publish(attempt(id));
+        }),
+      ),
+    );
+    await received;
+    const publishSpan = exporter.getFinishedSpans().find((s) => s.name.startsWith("publish "));
+    expect(publishSpan?.spanContext().traceId).toBe(traceIds[0]);
+    expect(publishSpan?.links.map((l) => l.context.traceId)).toEqual(traceIds.slice(1));
+  });
+});
