@@ -1,8 +1,21 @@
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { LRUCache } from "lru-cache";
 
 /** Standard Webhooks secrets are "whsec_" + base64 of the key bytes; the prefix is optional. */
 export function secretKeyBytes(secret: string): Buffer {
   return Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
+}
+
+/** HMAC keys by secret: setting one up from bytes for every request cost more than the HMAC itself. */
+const hmacKeys = new LRUCache<string, KeyObject>({ max: 10_000 });
+
+function hmacKey(secret: string): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(secretKeyBytes(secret));
+    hmacKeys.set(secret, key);
+  }
+  return key;
 }
 
 /**
@@ -20,7 +33,7 @@ export function signatureHeader(
   return secrets
     .map(
       (secret) =>
-        `v1,${createHmac("sha256", secretKeyBytes(secret)).update(prefix).update(payload).digest("base64")}`,
+        `v1,${createHmac("sha256", hmacKey(secret)).update(prefix).update(payload).digest("base64")}`,
     )
     .join(" ");
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
 
 /** Thrown when the key ring is malformed or a sealed value cannot be opened. Never carries a secret. */
 export class SecretBoxError extends Error {
@@ -16,11 +17,16 @@ const FORMAT = "v1";
  * new one first and re-sealing at leisure. Sealed values name their key: `v1:<keyId>:<iv>:<tag>:<data>`.
  */
 export class SecretBox {
-  readonly #keys: Map<string, Buffer>;
+  readonly #keys: Map<string, KeyObject>;
   readonly #currentId: string;
+  /**
+   * Opened values by sealed value: delivery opens an endpoint's secrets for every request it signs, and
+   * deciphering (with the KeyObject set-up it takes) was a tenth of its CPU.
+   */
+  readonly #opened = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(keyRing: string) {
-    const keys = new Map<string, Buffer>();
+    const keys = new Map<string, KeyObject>();
     for (const entry of keyRing
       .split(",")
       .map((e) => e.trim())
@@ -33,7 +39,7 @@ export class SecretBox {
       if (key.length !== 32)
         throw new SecretBoxError(`key "${id}" must decode to 32 bytes, got ${key.length}`);
       if (keys.has(id)) throw new SecretBoxError(`key id "${id}" appears twice`);
-      keys.set(id, key);
+      keys.set(id, createSecretKey(key));
     }
     const first = keys.keys().next();
     if (first.done) throw new SecretBoxError("the key ring is empty");
@@ -48,7 +54,7 @@ export class SecretBox {
 
   seal(plaintext: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.#keys.get(this.#currentId) as Buffer, iv);
+    const cipher = createCipheriv("aes-256-gcm", this.#keys.get(this.#currentId) as KeyObject, iv);
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     const tag = cipher.getAuthTag();
     return [
@@ -61,6 +67,14 @@ export class SecretBox {
   }
 
   open(sealed: string): string {
+    const cached = this.#opened.get(sealed);
+    if (cached !== undefined) return cached;
+    const opened = this.#decipher(sealed);
+    this.#opened.set(sealed, opened);
+    return opened;
+  }
+
+  #decipher(sealed: string): string {
     const [format, keyId, iv, tag, data] = sealed.split(":");
     if (format !== FORMAT || !keyId || !iv || !tag || data === undefined) {
       throw new SecretBoxError("sealed value is malformed");
