@@ -31,6 +31,8 @@ export class Recorder {
   firstAt = 0;
   lastAt = 0;
   readonly latencyMs = new Samples();
+  /** When each event of `latencyMs` was sent (ms since the epoch), in the same order. */
+  readonly sentAt = new Samples();
   /** Warm-up requests, kept out of every other figure. */
   warmUps = 0;
   #seen = new Uint8Array(1024);
@@ -68,6 +70,7 @@ export class Recorder {
     }
     this.#seen[payload.seq] = 1;
     this.latencyMs.push(at - payload.t);
+    this.sentAt.push(payload.t);
   }
 }
 

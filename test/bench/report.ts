@@ -209,6 +209,19 @@ export function renderMarkdown(results: BenchResults): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** How steady latency was: the p99 of each second's events, against the goal. */
+function perSecond(s: ScenarioResult): string {
+  // The last second is partial (the load ends within it).
+  const p99s = (s.latencySeries ?? []).slice(0, -1).map(([, , p99]) => p99);
+  if (p99s.length === 0) return "";
+  const sorted = [...p99s].sort((a, b) => a - b);
+  const within = p99s.filter((v) => v <= GOALS.p99Ms).length;
+  return (
+    ` Second by second, the p99 was ${ms(sorted[0] as number)}–${ms(sorted[sorted.length - 1] as number)} ms` +
+    ` (median ${ms(sorted[Math.floor(sorted.length / 2)] as number)} ms) and within ${GOALS.p99Ms} ms in ${within} of ${p99s.length} seconds.`
+  );
+}
+
 function analysis(results: BenchResults, by: (id: string) => ScenarioResult | undefined): string[] {
   const g = goals(results);
   const out: string[] = [];
@@ -219,9 +232,11 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
       .slice(0, 3)
       .map(([name, p]) => `${name} ${p.cpuPercent}%`)
       .join(", ");
-  const deepest = (s: ScenarioResult) => {
+  const queued = (s: ScenarioResult) => {
     const [queue, depth] = Object.entries(s.queuePeaks).sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
-    return depth > 0 ? `${queue} (up to ${fmt(depth)} messages waiting)` : "no queue";
+    return depth > 0
+      ? ` Messages piled up in ${queue} (up to ${fmt(depth)} waiting).`
+      : " No queue backed up.";
   };
   const max = by("s1-max");
   if (max) {
@@ -231,7 +246,7 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
         `${max.logged && !max.logged.complete ? ` (${fmt(max.logged.count)} of ${fmt(max.logged.expected)} logged when the run stopped waiting)` : ""}:` +
         ` ${g.endToEndMet ? "the goal is met" : `${Math.round(((g.endToEnd ?? 0) / GOALS.eventsPerSecond) * 100)}% of the goal`}.` +
         ` Busiest: ${busiest(max)} (100% = one core; the machine was ${max.machineBusyPercent}% busy).` +
-        ` Messages piled up in ${deepest(max)}.`,
+        queued(max),
     );
   }
   const small = raw("MongoDB findOne by _id, 1,000");
@@ -261,7 +276,8 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
       `- **Latency at 500 events/s:** publish→received p50 ${ms(fixed.delivery.latencyMs.p50)} ms, p99 ${ms(fixed.delivery.latencyMs.p99)} ms;` +
         ` a PublishEvent call p50 ${ms(fixed.publish.callLatencyMs.p50)} ms, p99 ${ms(fixed.publish.callLatencyMs.p99)} ms` +
         ` (${g.p99Met ? "goal met" : "goal not met"}). Busiest: ${busiest(fixed)}; machine ${fixed.machineBusyPercent}% busy.` +
-        ` Messages piled up in ${deepest(fixed)}.`,
+        queued(fixed) +
+        perSecond(fixed),
     );
   }
   const fan = by("s2-fanout");
@@ -270,7 +286,7 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
       `- **Fan-out, 100 tenants × 10 endpoints:** ${fmt(fan.publish.eventsPerSecond)} events/s accepted,` +
         ` ${fmt(fan.delivery.deliveriesPerSecond)} deliveries/s (${fmt(fan.delivery.eventsPerSecond)} events/s fully delivered)` +
         `${fan.delivery.complete ? "" : `, ${fmt(fan.delivery.unique)} of ${fmt(fan.delivery.expected)} deliveries made before the run stopped waiting`}.` +
-        ` Busiest: ${busiest(fan)}. Messages piled up in ${deepest(fan)}.`,
+        ` Busiest: ${busiest(fan)}.${queued(fan)}`,
     );
   }
   if (g.failingRatio !== undefined) {

@@ -23,6 +23,7 @@ import {
   nowMs,
   type Percentiles,
   type ProcessReading,
+  percentiles,
   pool,
   readProcess,
   round,
@@ -121,6 +122,8 @@ export interface ScenarioResult {
   queuePeaks: Record<string, number>;
   /** Seconds since load start, then ready messages in routing.events, delivery.tasks, audit.attempts. */
   queueSeries: Array<[number, number, number, number]>;
+  /** Per second of sending: the second, then publish→received p50 and p99 of its events (healthy endpoints). */
+  latencySeries: Array<[number, number, number]>;
   windowSeconds: number;
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
@@ -484,6 +487,7 @@ async function measure(
         "audit.attempts": Math.max(0, ...queueSeries.map((s) => s[3])),
       },
       queueSeries,
+      latencySeries: latencyPerSecond(healthy, stats.startedAt),
       windowSeconds: round(windowMs / 1000),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
     };
@@ -491,6 +495,26 @@ async function measure(
     ticking = false;
     await ticker;
   }
+}
+
+function latencyPerSecond(receivers: BenchReceiver[], startedAt: number): ScenarioResult["latencySeries"] {
+  const bySecond = new Map<number, number[]>();
+  for (const { recorder } of receivers) {
+    const sent = recorder.sentAt.values();
+    const latency = recorder.latencyMs.values();
+    for (const [i, t] of sent.entries()) {
+      const second = Math.max(0, Math.floor((t - startedAt) / 1000));
+      const list = bySecond.get(second) ?? [];
+      if (list.length === 0) bySecond.set(second, list);
+      list.push(latency[i] as number);
+    }
+  }
+  return [...bySecond]
+    .sort(([a], [b]) => a - b)
+    .map(([second, values]) => {
+      const p = percentiles(values);
+      return [second, p.p50, p.p99];
+    });
 }
 
 function readAll(pids: Record<string, number[]>): Record<string, ProcessReading> {

@@ -71,8 +71,10 @@ beforeAll(async () => {
     // Seconds-scale retries, so a receiver that was down for a while is retried soon after it is back.
     RETRY_TIERS: "1s,2s,5s",
     RETRY_SCHEDULE: "1s,2s,2s,5s,5s,5s,5s,5s",
-    // A receiver down for seconds opens its circuit; probe again after 2 s rather than 30 s.
+    // A receiver down for seconds opens its circuit; probe again after 2 s rather than 30 s, and
+    // after 4 s at most rather than 10 min however many probes failed.
     CIRCUIT_COOLDOWN: "2s",
+    CIRCUIT_MAX_COOLDOWN: "4s",
   });
   db = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 20_000 });
   rabbitMqRestartable = await canRestartRabbitMq(stack.env.AMQP_URL as string);

@@ -5,7 +5,7 @@ function breakers() {
   let now = 0;
   const clock = { advance: (ms: number) => (now += ms) };
   const b = new CircuitBreakers(
-    { failureRatio: 0.5, minimumAttempts: 4, windowMs: 10_000, cooldownMs: 1_000 },
+    { failureRatio: 0.5, minimumAttempts: 4, windowMs: 10_000, cooldownMs: 1_000, maxCooldownMs: 3_000 },
     () => now,
   );
   return { b, clock };
@@ -51,6 +51,29 @@ describe("CircuitBreakers", () => {
     b.record("ep", false);
     expect(b.state("ep")).toBe("open");
     expect(b.counts()).toEqual({ closed: 0, open: 1, "half-open": 0 });
+  });
+
+  it("doubles the cooldown after each failed probe, up to the longest, and starts over once a probe succeeds", () => {
+    const { b, clock } = breakers();
+    for (let i = 0; i < 4; i++) b.record("ep", false);
+    const failProbeAfter = (cooldownMs: number) => {
+      clock.advance(cooldownMs - 1);
+      expect(b.admit("ep")).toEqual({ allowed: false, waitMs: 1 });
+      clock.advance(1);
+      expect(b.admit("ep")).toEqual({ allowed: true });
+      b.record("ep", false);
+    };
+    failProbeAfter(1_000);
+    failProbeAfter(2_000);
+    failProbeAfter(3_000);
+    failProbeAfter(3_000);
+    clock.advance(3_000);
+    expect(b.admit("ep")).toEqual({ allowed: true });
+    b.record("ep", true);
+    expect(b.state("ep")).toBe("closed");
+    for (let i = 0; i < 4; i++) b.record("ep", false);
+    clock.advance(1_000);
+    expect(b.state("ep")).toBe("half-open");
   });
 
   it("forgets failures older than the window", () => {

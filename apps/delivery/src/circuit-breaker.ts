@@ -6,8 +6,14 @@ export interface CircuitBreakerOptions {
   minimumAttempts: number;
   /** How far back attempts count. */
   windowMs: number;
-  /** How long an open circuit parks tasks before letting one probe through. */
+  /** How long a newly opened circuit parks tasks before letting one probe through. */
   cooldownMs: number;
+  /**
+   * Longest cooldown: each failed probe doubles it up to this; default `cooldownMs` (no growth). Every
+   * task of a down endpoint comes back once per cooldown to be parked again, so a fixed cooldown made
+   * a long outage cost more RabbitMQ work the longer it lasted.
+   */
+  maxCooldownMs?: number;
 }
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -17,6 +23,8 @@ const MAX_OUTCOMES = 500;
 interface Circuit {
   outcomes: Array<{ at: number; ok: boolean }>;
   openedAt?: number;
+  /** The current cooldown while open. */
+  cooldownMs: number;
   probing: boolean;
 }
 
@@ -24,7 +32,7 @@ interface Circuit {
  * One circuit per endpoint, in this process: while an endpoint fails most attempts, its tasks are
  * parked instead of sent, so a dead receiver is not hammered and does not tie up delivery slots. After
  * the cooldown one probe goes through (half-open); its success closes the circuit, its failure
- * re-opens it.
+ * re-opens it for twice as long (up to `maxCooldownMs`).
  */
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
@@ -41,9 +49,8 @@ export class CircuitBreakers {
     const circuit = this.#circuits.get(endpointId);
     if (circuit?.openedAt === undefined) return { allowed: true };
     const openFor = this.#now() - circuit.openedAt;
-    if (openFor < this.#options.cooldownMs)
-      return { allowed: false, waitMs: this.#options.cooldownMs - openFor };
-    if (circuit.probing) return { allowed: false, waitMs: this.#options.cooldownMs };
+    if (openFor < circuit.cooldownMs) return { allowed: false, waitMs: circuit.cooldownMs - openFor };
+    if (circuit.probing) return { allowed: false, waitMs: circuit.cooldownMs };
     circuit.probing = true;
     return { allowed: true };
   }
@@ -56,7 +63,11 @@ export class CircuitBreakers {
 
   record(endpointId: string, ok: boolean): void {
     const now = this.#now();
-    const circuit = this.#circuits.get(endpointId) ?? { outcomes: [], probing: false };
+    const circuit = this.#circuits.get(endpointId) ?? {
+      outcomes: [],
+      cooldownMs: this.#options.cooldownMs,
+      probing: false,
+    };
     this.#circuits.set(endpointId, circuit);
     if (circuit.openedAt !== undefined) {
       if (!circuit.probing) return;
@@ -64,6 +75,8 @@ export class CircuitBreakers {
       circuit.probing = false;
       circuit.outcomes = [];
       circuit.openedAt = ok ? undefined : now;
+      const maxCooldownMs = Math.max(this.#options.maxCooldownMs ?? 0, this.#options.cooldownMs);
+      circuit.cooldownMs = ok ? this.#options.cooldownMs : Math.min(circuit.cooldownMs * 2, maxCooldownMs);
       return;
     }
     circuit.outcomes.push({ at: now, ok });
@@ -83,7 +96,7 @@ export class CircuitBreakers {
   state(endpointId: string): CircuitState {
     const circuit = this.#circuits.get(endpointId);
     if (circuit?.openedAt === undefined) return "closed";
-    return this.#now() - circuit.openedAt >= this.#options.cooldownMs ? "half-open" : "open";
+    return this.#now() - circuit.openedAt >= circuit.cooldownMs ? "half-open" : "open";
   }
 
   /** Number of circuits in each state, for metrics. */

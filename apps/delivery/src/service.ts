@@ -38,6 +38,8 @@ export const configSchema = serviceConfigSchema(7003).extend({
   CIRCUIT_WINDOW: configFields.duration.default(60_000),
   /** How long an open circuit parks tasks before a probe. */
   CIRCUIT_COOLDOWN: configFields.duration.default(30_000),
+  /** Each failed probe doubles the cooldown, up to this. */
+  CIRCUIT_MAX_COOLDOWN: configFields.duration.default(600_000),
   /** An endpoint failing without a break for this long is disabled. */
   ENDPOINT_DISABLE_AFTER: configFields.duration.default(5 * 86_400_000),
 });
@@ -68,6 +70,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
       windowMs: config.CIRCUIT_WINDOW,
       cooldownMs: config.CIRCUIT_COOLDOWN,
+      maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
     });
     const limits = new EndpointLimits(mongo.db, { leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000 });
     const sweeper = setInterval(() => {
