@@ -168,13 +168,16 @@ export async function runScenario(
     const kinds = Array.from({ length: spec.endpointsPerTenant }, (_, i) => spec.endpoints(i));
     for (const [i, kind] of kinds.entries()) {
       const recorder = new Recorder(`endpoint ${i} (${kind})`);
+      // Failing receivers answer 2xx through the warm-up and fail from the measured load on, so the
+      // window holds their failures, retries and circuits opening, not circuits opened long before.
       receivers.push(
-        kind === "slow" ? await startSlowReceiver(200, recorder) : await startBenchReceiver(kind, recorder),
+        kind === "slow" ? await startSlowReceiver(200, recorder) : await startBenchReceiver("fast", recorder),
       );
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
     for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
     const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
+    for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
     const setupSeconds = round((nowMs() - setupStarted) / 1000);
     return await measure(
       spec,

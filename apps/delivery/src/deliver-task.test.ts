@@ -258,9 +258,11 @@ describe("deliverTask", () => {
     const outcome = await deliverTask(h.deps, task({ attempt: 3 }));
     expect(outcome).toEqual({ kind: "parked" });
     expect(h.sent).toHaveLength(2);
+    // 30 s of cooldown left: one pass through the 60 s tier rather than hops through the 5 s one.
     const parked = h.retries.at(-1);
     expect(parked?.task.attempt).toBe(3);
-    expect(parked?.tierMs).toBe(5_000);
+    expect(parked?.tierMs).toBe(60_000);
+    expect(parked?.task.dueTime && timestampDate(parked.task.dueTime).getTime()).toBe(NOW + 60_000);
   });
 
   it("parks a task when the endpoint is at its rate or concurrency limit, and releases slots after sending", async () => {

@@ -22,7 +22,13 @@ import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { Admission } from "./endpoint-limits.js";
-import { effectiveSchedule, nextRetryDelayMs, nextTierMs, parseRetryAfter } from "./retry-policy.js";
+import {
+  effectiveSchedule,
+  nextRetryDelayMs,
+  nextTierMs,
+  parseRetryAfter,
+  tierAtLeastMs,
+} from "./retry-policy.js";
 import { signatureHeader } from "./signature.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 
@@ -125,20 +131,23 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
 
   // A receiver that keeps failing, or an endpoint at its limits, gets its task parked in a retry tier
   // (same attempt number) rather than tying up a delivery slot other endpoints could use.
-  const park = async (waitMs: number): Promise<DeliveryOutcome> => {
-    const later = create(DeliveryTaskSchema, { ...task, dueTime: timestampFromDate(new Date(now + waitMs)) });
-    await deps.publishRetry(
-      later,
-      nextTierMs(waitMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs),
-    );
+  const park = async (waitMs: number, tierMs: number): Promise<DeliveryOutcome> => {
+    const dueTime = timestampFromDate(new Date(now + Math.max(waitMs, tierMs)));
+    await deps.publishRetry(create(DeliveryTaskSchema, { ...task, dueTime }), tierMs);
     return { kind: "parked" };
   };
   const circuit = deps.breakers.admit(endpoint._id);
-  if (!circuit.allowed) return park(circuit.waitMs);
+  // Behind an open circuit, one tier at least as long as the rest of the cooldown: coming back after
+  // the probe costs nothing, while hopping down the tiers to be on time took several passes through
+  // RabbitMQ for every parked task of a down endpoint.
+  if (!circuit.allowed) return park(circuit.waitMs, tierAtLeastMs(circuit.waitMs, deps.retryTiersMs));
   const budget = await deps.admit(endpoint);
   if ("waitMs" in budget) {
     deps.breakers.abandon(endpoint._id);
-    return park(budget.waitMs);
+    return park(
+      budget.waitMs,
+      nextTierMs(budget.waitMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs),
+    );
   }
 
   let response: WebhookResponse | undefined;

@@ -5,6 +5,7 @@ import {
   nextRetryDelayMs,
   nextTierMs,
   parseRetryAfter,
+  tierAtLeastMs,
 } from "./retry-policy.js";
 
 describe("nextRetryDelayMs", () => {
@@ -53,5 +54,16 @@ describe("nextTierMs", () => {
     expect(nextTierMs(4_999, tiers)).toBe(1_000);
     expect(nextTierMs(5_000, tiers)).toBe(5_000);
     expect(nextTierMs(3_600_000, tiers)).toBe(60_000);
+  });
+});
+
+describe("tierAtLeastMs", () => {
+  const tiers = [5_000, 1_000, 60_000];
+  it("picks the shortest tier that is long enough, or the longest", () => {
+    expect(tierAtLeastMs(1, tiers)).toBe(1_000);
+    expect(tierAtLeastMs(1_000, tiers)).toBe(1_000);
+    expect(tierAtLeastMs(1_001, tiers)).toBe(5_000);
+    expect(tierAtLeastMs(29_000, tiers)).toBe(60_000);
+    expect(tierAtLeastMs(3_600_000, tiers)).toBe(60_000);
   });
 });
