@@ -1,9 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { SpanKind } from "@opentelemetry/api";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
@@ -12,20 +9,16 @@ import { inSpan } from "../tracing.js";
 import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
 import { consumeProto, ProtoPublisher } from "./messaging.js";
 import { declareTopology, topologyNames } from "./topology.js";
+import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
-const exporter = new InMemorySpanExporter();
+const exporter = useTestTracing();
 const logger = createLogger({ service: "test", level: "silent" });
 let rabbit: Connection;
 let publisher: ProtoPublisher;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(
-    new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
-  );
   rabbit = new Connection(env.AMQP_URL);
   await declareTopology(rabbit, names, [1_000]);
   publisher = new ProtoPublisher(rabbit);
@@ -37,9 +30,6 @@ afterAll(async () => {
   await publisher?.close();
   await rabbit?.close();
   await cleanupTestEnv(env);
-  trace.disable();
-  propagation.disable();
-  context.disable();
 });
 
 function attempt(eventId: string) {
