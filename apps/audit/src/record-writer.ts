@@ -82,9 +82,10 @@ export interface AuditConsumerOptions {
 /**
  * Consumes `audit.attempts` (each message a batch of records from one publisher), writing records in
  * batches of `batchSize` across messages. A message is acked only once all its records are written, so
- * a crash loses nothing; the redelivered records are then skipped as duplicates. Messages holding up to
- * twice the batch size are prefetched and handled at once, so one batch can fill while the previous one
- * is written.
+ * a crash loses nothing; the redelivered records are then skipped as duplicates. `batchSize` messages
+ * are prefetched and handled at once: enough to fill a batch when each holds one record (an idle
+ * publisher sends them so), and at most `batchSize` × 50 records in memory (10,000 by default) when busy
+ * publishers send full ones (MAX_RECORDS_PER_MESSAGE).
  */
 export function consumeAuditRecords(
   rabbit: Connection,
@@ -103,7 +104,7 @@ export function consumeAuditRecords(
       logger.debug({ records: records.length }, "audit records written");
     },
   });
-  const inFlight = options.batchSize * 2;
+  const inFlight = options.batchSize;
   const consumer = consumeProto(rabbit, {
     names: options.names,
     queue: options.names.queues.auditAttempts,

@@ -72,7 +72,8 @@ describe("AuditRecordPublisher", () => {
     await Promise.all(records.map((record) => auditRecords.publish(record)));
     const batches = await received;
     // 250 records in one tick: a full message at once, then the rest while it is confirmed.
-    expect(batches.map((b) => b.records.length)).toEqual([MAX_RECORDS_PER_MESSAGE, 100, 50]);
+    expect(batches.map((b) => b.records.length)).toEqual([50, 50, 50, 50, 50]);
+    expect(MAX_RECORDS_PER_MESSAGE).toBe(50);
     const ids = batches.flatMap((b) => b.records.map((r) => r.record.value?.eventId));
     expect(new Set(ids).size).toBe(250);
   });

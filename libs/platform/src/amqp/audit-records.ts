@@ -5,8 +5,11 @@ import { Batcher } from "../batcher.js";
 import type { ProtoPublisher } from "./messaging.js";
 import type { TopologyNames } from "./topology.js";
 
-/** Records one herald.attempts message carries at most. */
-export const MAX_RECORDS_PER_MESSAGE = 100;
+/**
+ * Records one herald.attempts message carries at most. Audit holds a few hundred messages at once, so
+ * this bounds its memory (an attempt keeps up to 4 KiB of response body).
+ */
+export const MAX_RECORDS_PER_MESSAGE = 50;
 
 interface QueuedRecord {
   record: AuditRecord;
