@@ -22,6 +22,9 @@ fi
 set -a
 source .data/herald.env
 set +a
+# Audit's collections in a database of their own: FerretDB's SQLite backend writes each database in
+# turn, so audit records no longer wait behind ingest's events (and the other way round).
+export AUDIT_MONGO_DB="${AUDIT_MONGO_DB:-herald_audit}"
 # Local development delivers to receivers on this machine over plain http.
 export HERALD_URL_ALLOWLIST="${HERALD_URL_ALLOWLIST:-127.0.0.1/32,::1/128,localhost}"
 export HERALD_ALLOW_HTTP="${HERALD_ALLOW_HTTP:-true}"

@@ -160,7 +160,13 @@ export async function runScenario(
   ctx.progress(`[${spec.id}] starting stack`);
   // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services.
   const profiling = process.env.BENCH_SERVICE_NODE_OPTIONS;
-  const stack = await startStack({ ...spec.env, ...(profiling ? { NODE_OPTIONS: profiling } : {}) });
+  const stack = await startStack({
+    // As `npm start` runs it: audit's collections in a database of their own, which FerretDB's SQLite
+    // backend writes beside the events rather than in turn with them.
+    AUDIT_MONGO_DB: `bench_audit_${spec.id}`,
+    ...spec.env,
+    ...(profiling ? { NODE_OPTIONS: profiling } : {}),
+  });
   running = stack;
   const receivers: BenchReceiver[] = [];
   const clients: GrpcIngestClient[] = [];
@@ -307,7 +313,8 @@ async function warmUp(
 /** The scenario's `attempts` collection, with bounded waits: the database may stop answering. */
 function auditLog(ctx: ScenarioContext, stack: Stack): { attempts: Collection; close(): Promise<void> } {
   const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 30_000 });
-  return { attempts: mongo.db(stack.env.MONGO_DB).collection("attempts"), close: () => mongo.close() };
+  const db = mongo.db(stack.env.AUDIT_MONGO_DB ?? stack.env.MONGO_DB);
+  return { attempts: db.collection("attempts"), close: () => mongo.close() };
 }
 
 async function measure(

@@ -7,6 +7,12 @@ export const configSchema = serviceConfigSchema(7004).extend({
   AUDIT_BATCH_SIZE: configFields.positiveInt.max(5_000).default(200),
   /** Longest a record waits for its batch to fill before it is written anyway, in ms. */
   AUDIT_BATCH_DELAY_MS: configFields.positiveInt.max(10_000).default(50),
+  /**
+   * Database of audit's own collections (attempts, deliveries, event_routes); default MONGO_DB. Events
+   * and endpoints are read from MONGO_DB. A wire server that writes one database at a time (FerretDB's
+   * SQLite backend keeps each in one file) then writes audit records and ingest's events at once.
+   */
+  AUDIT_MONGO_DB: configFields.databaseName.optional(),
   /** Most deliveries one Recover or Redrive call publishes again. */
   AUDIT_REPLAY_LIMIT: configFields.positiveInt.max(10_000).default(1_000),
 });

@@ -1,5 +1,5 @@
 import { AuditService } from "@herald/contracts";
-import { Collections, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import { Collections, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
 import { configSchema } from "./config.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
@@ -31,9 +31,10 @@ export const auditIndexes: IndexPlan = {
 export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
   configSchema,
-  indexes: auditIndexes,
   async start({ config, logger, rabbit, names, publisher, mongo }) {
-    const store = new AuditStore(mongo.db);
+    const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
+    await ensureIndexes(auditDb, auditIndexes);
+    const store = new AuditStore(mongo.db, auditDb);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
       logger,

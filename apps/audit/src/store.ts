@@ -75,10 +75,11 @@ export class AuditStore {
   readonly #endpoints: Collection<EndpointDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
 
-  constructor(db: Db) {
-    this.#attempts = attemptsCollection(db);
-    this.#deliveries = deliveriesCollection(db);
-    this.#routes = eventRoutesCollection(db);
+  /** `db` holds events and endpoints; `auditDb` audit's own collections (default `db`). */
+  constructor(db: Db, auditDb: Db = db) {
+    this.#attempts = attemptsCollection(auditDb);
+    this.#deliveries = deliveriesCollection(auditDb);
+    this.#routes = eventRoutesCollection(auditDb);
     this.#events = eventsCollection(db);
     this.#endpoints = endpointsCollection(db);
   }

@@ -68,14 +68,14 @@ const durationList = z.string().transform((text, ctx) => {
   return values as number[];
 });
 
+/** A MongoDB database name. */
+const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -");
+
 /** Variables every service reads. */
 export const baseConfigSchema = z.object({
   AMQP_URL: urlWithScheme(["amqp:", "amqps:"], "amqp://guest:guest@127.0.0.1:5672"),
   MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"], "mongodb://127.0.0.1:27017"),
-  MONGO_DB: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -")
-    .default("herald"),
+  MONGO_DB: databaseName.default("herald"),
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   HERALD_ADMIN_KEY: z
@@ -94,7 +94,15 @@ export const baseConfigSchema = z.object({
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
 /** Helpers for services extending {@link baseConfigSchema}. */
-export const configFields = { port, positiveInt, urlWithScheme, duration, durationList, secretKeyRing };
+export const configFields = {
+  port,
+  positiveInt,
+  urlWithScheme,
+  duration,
+  durationList,
+  secretKeyRing,
+  databaseName,
+};
 
 /** The base variables plus the service's RPC port, defaulting to `defaultPort`. */
 export function serviceConfigSchema(defaultPort: number) {

@@ -49,6 +49,8 @@ export async function cleanupTestEnv(env: Record<string, string>): Promise<void>
   const mongo = new MongoClient(env.MONGO_URL as string);
   try {
     await mongo.db(env.MONGO_DB).dropDatabase();
+    // Audit's own database, when the environment gives it one.
+    if (env.AUDIT_MONGO_DB) await mongo.db(env.AUDIT_MONGO_DB).dropDatabase();
   } finally {
     await mongo.close();
   }
