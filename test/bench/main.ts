@@ -1,6 +1,7 @@
 // `npm run bench` (run.ts builds Herald first): provides RabbitMQ and the MongoDB wire server, measures
-// the machine's raw ceilings, runs the scenarios on fresh stacks, and writes bench-results/latest.json, docs/benchmarks.md
-// and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal was missed.
+// the machine's raw ceilings, runs the scenarios on fresh stacks, and writes bench-results/latest.json,
+// docs/benchmarks.md and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal
+// was missed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";

@@ -235,7 +235,7 @@ function perSecond(s: ScenarioResult): string {
  * the whole run is the slowest few dozen requests, so one slow second (a pause anywhere on the machine)
  * swings it; the median second does not move with one.
  */
-function secondByS(healthy: ScenarioResult | undefined, failing: ScenarioResult | undefined): string {
+function medianSecondRatio(healthy: ScenarioResult | undefined, failing: ScenarioResult | undefined): string {
   const without = median(healthy ? secondP99s(healthy) : []);
   const withFailures = median(failing ? secondP99s(failing) : []);
   if (without === undefined || withFailures === undefined || without <= 0) return "";
@@ -319,7 +319,7 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
       `- **Failing endpoints:** with 10% of endpoints answering 500, healthy endpoints' p99 was ${ms(failing?.delivery.latencyMs.p99)} ms` +
         ` against ${ms(healthy?.delivery.latencyMs.p99)} ms with none failing: ${g.failingRatio} × (goal ≤ ${GOALS.healthyP99Ratio} ×)` +
         `${g.slowRatio !== undefined ? `; with 10% answering after 200 ms it was ${g.slowRatio} ×` : ""}.` +
-        secondByS(healthy, failing) +
+        medianSecondRatio(healthy, failing) +
         " The failing endpoints answer 2xx through the warm-up and 500 from the load's first second: their failures" +
         " cost retries (first after 5 s), attempt records, and once their circuits open, tasks parked in a retry" +
         " tier; slow endpoints hold delivery slots (64 per instance) for 200 ms each." +

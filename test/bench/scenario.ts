@@ -281,16 +281,9 @@ async function warmUp(
   }
 
   const perEndpoint = publishers.length + stats.accepted;
-  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
   const idle = async () =>
     receivers.every((r) => r.recorder.warmUps >= perEndpoint) &&
-    (
-      await Promise.all(
-        [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts].map((queue) =>
-          readyMessages(ctx.rabbit, queue),
-        ),
-      )
-    ).every((ready) => ready === 0);
+    (await queueDepths(ctx, stack)).every((ready) => ready === 0);
   const deadline = nowMs() + 60_000;
   while (!(await idle()) && nowMs() < deadline && !ctx.stop()) await sleep(100);
   if (!(await idle())) ctx.log(`[${spec.id}] warm-up not drained after 60 s; measuring anyway`);
@@ -339,8 +332,6 @@ async function measure(
   const stats = new LoadStats();
   const healthy = receivers.filter((r) => r.kind !== "failing");
   const healthyUnique = () => healthy.reduce((n, r) => n + r.recorder.unique, 0);
-  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
-  const names = [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts];
   const queueSeries: ScenarioResult["queueSeries"] = [];
   const windowStart = nowMs();
   let phase = "load";
@@ -351,7 +342,7 @@ async function measure(
   const ticker = (async () => {
     while (ticking) {
       await sleep(1000);
-      const depths = await Promise.all(names.map((queue) => readyMessages(ctx.rabbit, queue)));
+      const depths = await queueDepths(ctx, stack);
       const t = round((nowMs() - windowStart) / 1000);
       queueSeries.push([t, depths[0] ?? 0, depths[1] ?? 0, depths[2] ?? 0]);
       const delivered = healthyUnique();
@@ -538,6 +529,16 @@ function readAll(pids: Record<string, number[]>): Record<string, ProcessReading>
     };
   }
   return readings;
+}
+
+/** Ready messages in routing.events, delivery.tasks and audit.attempts, in that order. */
+function queueDepths(ctx: ScenarioContext, stack: Stack): Promise<number[]> {
+  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
+  return Promise.all(
+    [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts].map((queue) =>
+      readyMessages(ctx.rabbit, queue),
+    ),
+  );
 }
 
 async function readyMessages(rabbit: Connection, queue: string): Promise<number> {

@@ -1,8 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuditRecordSchema, AuditService, DeliveryState } from "@herald/contracts";
+import { AuditRecordSchema, DeliveryState } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   eventsCollection,
@@ -15,6 +13,7 @@ import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testin
 import { Binary, type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { auditClient } from "./audit-client.test-support.js";
 import { attemptsCollection, deliveriesCollection } from "./documents.js";
 import { auditService } from "./service.js";
 
@@ -88,17 +87,7 @@ describe("AUDIT_MONGO_DB", () => {
       _id: -1,
     });
 
-    const transport = createConnectTransport({
-      baseUrl: `http://127.0.0.1:${service.port}`,
-      httpVersion: "1.1",
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${TEST_ADMIN_KEY}`);
-          return next(req);
-        },
-      ],
-    });
-    const answer = await createClient(AuditService, transport).getEvent({
+    const answer = await auditClient(service.port, TEST_ADMIN_KEY).getEvent({
       tenantId: "t1",
       eventId: "evt_own_db",
     });

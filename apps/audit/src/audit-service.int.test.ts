@@ -1,11 +1,10 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import {
   AttemptTrigger,
   AuditRecordSchema,
-  AuditService,
+  type AuditService,
   DeliveryState,
   type DeliveryTask,
   DeliveryTaskSchema,
@@ -30,6 +29,7 @@ import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testin
 import { Binary, type Db, MongoClient } from "mongodb";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { auditClient } from "./audit-client.test-support.js";
 import { attemptsCollection, type DeliveryDocument, deliveriesCollection } from "./documents.js";
 import { auditService } from "./service.js";
 
@@ -56,17 +56,7 @@ const payloadOf = (i: number) => new TextEncoder().encode(`{"n":  ${i}, "exact":
 const eventId = (i: number) => `e${String(i).padStart(2, "0")}`;
 
 function clientWith(key: string): Client<typeof AuditService> {
-  const transport = createConnectTransport({
-    baseUrl: `http://127.0.0.1:${service.port}`,
-    httpVersion: "1.1",
-    interceptors: [
-      (next) => (req) => {
-        req.header.set("authorization", `Bearer ${key}`);
-        return next(req);
-      },
-    ],
-  });
-  return createClient(AuditService, transport);
+  return auditClient(service.port, key);
 }
 
 async function tenantClient(tenantId: string, scopes: Scope[]): Promise<Client<typeof AuditService>> {

@@ -191,26 +191,15 @@ export class AuditStore {
       // changes nothing, so all of them are redone.
       if (result.matchedCount < updates.length) oneByOne.push(...updates.map((u) => u.change));
     }
-    for (const change of oneByOne) {
-      await this.#applyOutcomes(
-        deliveryId(change.ref.eventId, change.ref.endpointId),
-        change.ref,
-        change.outcomes,
-        now,
-      );
-    }
+    for (const change of oneByOne) await this.#applyOutcomes(change.ref, change.outcomes, now);
   }
 
   /**
    * Folds attempt outcomes into one delivery's status with {@link nextDeliveryState}: read, compute,
    * write back only if the version read is still current, else again. Returns whether it changed.
    */
-  async #applyOutcomes(
-    _id: string,
-    ref: DeliveryRef,
-    outcomes: AttemptOutcome[],
-    now: Date,
-  ): Promise<boolean> {
+  async #applyOutcomes(ref: DeliveryRef, outcomes: AttemptOutcome[], now: Date): Promise<boolean> {
+    const _id = deliveryId(ref.eventId, ref.endpointId);
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const doc = await this.#deliveries.findOne({ _id });
       const current = doc ? statusOfDelivery(doc) : undefined;

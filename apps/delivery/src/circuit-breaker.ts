@@ -36,11 +36,11 @@ interface Circuit {
  */
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
-  readonly #options: CircuitBreakerOptions;
+  readonly #options: Required<CircuitBreakerOptions>;
   readonly #now: () => number;
 
   constructor(options: CircuitBreakerOptions, now: () => number = Date.now) {
-    this.#options = options;
+    this.#options = { ...options, maxCooldownMs: Math.max(options.maxCooldownMs ?? 0, options.cooldownMs) };
     this.#now = now;
   }
 
@@ -75,8 +75,9 @@ export class CircuitBreakers {
       circuit.probing = false;
       circuit.outcomes = [];
       circuit.openedAt = ok ? undefined : now;
-      const maxCooldownMs = Math.max(this.#options.maxCooldownMs ?? 0, this.#options.cooldownMs);
-      circuit.cooldownMs = ok ? this.#options.cooldownMs : Math.min(circuit.cooldownMs * 2, maxCooldownMs);
+      circuit.cooldownMs = ok
+        ? this.#options.cooldownMs
+        : Math.min(circuit.cooldownMs * 2, this.#options.maxCooldownMs);
       return;
     }
     circuit.outcomes.push({ at: now, ok });
