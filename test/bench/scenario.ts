@@ -3,7 +3,7 @@
 // their own RabbitMQ namespace and MongoDB database, removed when stopped.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { topologyNames } from "@herald/platform";
-import { type Collection, MongoClient } from "mongodb";
+import { MongoClient } from "mongodb";
 import type { Connection } from "rabbitmq-client";
 import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
@@ -32,6 +32,8 @@ import {
 } from "./system.js";
 
 /** How endpoint `index` (0-based, of each tenant) answers. */
+type IngestStep = "store" | "confirm";
+
 export type EndpointPlan = (index: number) => ReceiverKind;
 
 export interface ScenarioSpec {
@@ -113,8 +115,8 @@ export interface ScenarioResult {
     complete: boolean;
     seconds: number;
     attemptsPerSecond: number;
-    /** How long one count of the attempts collection took: the resolution of `seconds`. */
-    lastCountMs: number;
+    /** Attempts in the log made since the load started, counted once all were written. */
+    inLog: number;
   };
   processes: Record<string, ProcessUsage>;
   machineBusyPercent: number;
@@ -124,6 +126,8 @@ export interface ScenarioResult {
   queueSeries: Array<[number, number, number, number]>;
   /** Per second of sending: the second, then publish→received p50 and p99 of its events (healthy endpoints). */
   latencySeries: Array<[number, number, number]>;
+  /** Mean ms of each step inside ingest for the window's new events (its herald_ingest_step_seconds). */
+  ingestStepMeanMs?: Record<IngestStep, number>;
   windowSeconds: number;
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
@@ -290,24 +294,58 @@ async function warmUp(
   if (!spec.measureLogged) return 0;
   // The last batch may still be on its way into the log although its queue is empty.
   const expected = perEndpoint * receivers.length;
-  const { attempts, close } = auditLog(ctx, stack);
-  try {
-    let count = await attempts.estimatedDocumentCount();
-    while (count < expected && nowMs() < deadline && !ctx.stop()) {
-      await sleep(250);
-      count = await attempts.estimatedDocumentCount();
-    }
-    return count;
-  } finally {
-    await close();
+  let stored = await attemptsStored(stack);
+  while (stored < expected && nowMs() < deadline && !ctx.stop()) {
+    await sleep(100);
+    stored = await attemptsStored(stack);
   }
+  return stored;
 }
 
-/** The scenario's `attempts` collection, with bounded waits: the database may stop answering. */
-function auditLog(ctx: ScenarioContext, stack: Stack): { attempts: Collection; close(): Promise<void> } {
-  const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 30_000 });
-  const db = mongo.db(stack.env.AUDIT_MONGO_DB ?? stack.env.MONGO_DB);
-  return { attempts: db.collection("attempts"), close: () => mongo.close() };
+/** A service's metrics, as `name{labels} value` lines. */
+async function readMetrics(stack: Stack, service: (typeof SERVICES)[number]): Promise<string[]> {
+  const response = await fetch(`${stack.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return (await response.text()).split("\n");
+}
+
+/** The value of the first series of `name` with `label`, else 0. */
+function metricValue(lines: string[], name: string, label: string): number {
+  const line = lines.find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+/**
+ * Attempts the audit service has written so far, from its /metrics. Counting the `attempts` collection
+ * instead would time the count: FerretDB answers one by reading every document, which at tens of
+ * thousands took seconds and took CPU from the very writes being measured.
+ */
+async function attemptsStored(stack: Stack): Promise<number> {
+  return metricValue(
+    await readMetrics(stack, "audit"),
+    "herald_audit_records_stored_total",
+    'kind="attempt"',
+  );
+}
+
+/** Seconds summed and events counted by each of ingest's steps so far. */
+async function ingestSteps(stack: Stack): Promise<Record<IngestStep, { seconds: number; count: number }>> {
+  const lines = await readMetrics(stack, "ingest");
+  const step = (name: IngestStep) => ({
+    seconds: metricValue(lines, "herald_ingest_step_seconds_sum", `step="${name}"`),
+    count: metricValue(lines, "herald_ingest_step_seconds_count", `step="${name}"`),
+  });
+  return { store: step("store"), confirm: step("confirm") };
+}
+
+/** Attempts in the scenario's log since `since`, with bounded waits: the database may stop answering. */
+async function countAttemptsSince(ctx: ScenarioContext, stack: Stack, since: Date): Promise<number> {
+  const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 60_000 });
+  try {
+    const db = mongo.db(stack.env.AUDIT_MONGO_DB ?? stack.env.MONGO_DB);
+    return await db.collection("attempts").countDocuments({ attempt_time: { $gte: since } });
+  } finally {
+    await mongo.close();
+  }
 }
 
 async function measure(
@@ -329,11 +367,13 @@ async function measure(
   const machineBefore = machineCpuTicks();
   const loadAverageBefore = loadAverage();
   const interruptionsBefore = ctx.brokerInterruptions();
+  const stepsBefore = await ingestSteps(stack);
   const stats = new LoadStats();
   const healthy = receivers.filter((r) => r.kind !== "failing");
   const healthyUnique = () => healthy.reduce((n, r) => n + r.recorder.unique, 0);
   const queueSeries: ScenarioResult["queueSeries"] = [];
   const windowStart = nowMs();
+  const windowStartTime = new Date();
   let phase = "load";
   let lastDelivered = 0;
   let logged = 0;
@@ -372,43 +412,31 @@ async function measure(
     while (healthyUnique() < expected && nowMs() < deadline && !ctx.stop()) await sleep(20);
     const deliveredAt = Math.max(...healthy.map((r) => r.recorder.lastAt), stats.startedAt);
 
-    let loggedResult: ScenarioResult["logged"];
+    let loggedWritten: { expected: number; count: number; seconds: number } | undefined;
     if (spec.measureLogged) {
       const expectedLogged = stats.accepted * receivers.length;
-      const { attempts, close } = auditLog(ctx, stack);
+      let loggedAt = nowMs();
       try {
-        let lastCountMs = 0;
-        let loggedAt = nowMs();
         do {
-          const started = nowMs();
-          try {
-            logged = (await attempts.estimatedDocumentCount()) - attemptsBefore;
-          } catch (err) {
-            ctx.log(`[${spec.id}] counting attempts failed: ${(err as Error).message}`);
-            break;
-          }
+          logged = (await attemptsStored(stack)) - attemptsBefore;
           loggedAt = nowMs();
-          lastCountMs = round(loggedAt - started);
-          if (logged < expectedLogged) await sleep(250);
+          if (logged < expectedLogged) await sleep(50);
         } while (logged < expectedLogged && nowMs() < deadline && !ctx.stop());
-        const seconds = (loggedAt - stats.startedAt) / 1000;
-        loggedResult = {
-          expected: expectedLogged,
-          count: logged,
-          complete: logged >= expectedLogged,
-          seconds: round(seconds),
-          attemptsPerSecond: Math.round(logged / seconds),
-          lastCountMs,
-        };
-      } finally {
-        await close();
+      } catch (err) {
+        ctx.log(`[${spec.id}] reading audit's metrics failed: ${(err as Error).message}`);
       }
+      loggedWritten = {
+        expected: expectedLogged,
+        count: logged,
+        seconds: (loggedAt - stats.startedAt) / 1000,
+      };
     }
     const windowEnd = nowMs();
     ticking = false;
     await ticker;
 
     const after = readAll(pids);
+    const stepsAfter = await ingestSteps(stack).catch(() => undefined);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const machineAfter = machineCpuTicks();
     const windowMs = windowEnd - windowStart;
@@ -432,6 +460,25 @@ async function measure(
     const machineBusyPercent = Math.round(
       ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
     );
+
+    let loggedResult: ScenarioResult["logged"];
+    if (loggedWritten) {
+      // The metric said when audit wrote them; the log itself must hold every attempt of the window.
+      // Counted after the window, as the count is a slow scan on FerretDB.
+      const inLog = await countAttemptsSince(ctx, stack, windowStartTime).catch((err: Error) => {
+        ctx.log(`[${spec.id}] counting attempts failed: ${err.message}`);
+        return 0;
+      });
+      const { expected, count, seconds } = loggedWritten;
+      loggedResult = {
+        expected,
+        count,
+        inLog,
+        complete: count >= expected && inLog >= expected,
+        seconds: round(seconds),
+        attemptsPerSecond: Math.round(count / seconds),
+      };
+    }
 
     const deliveredUnique = healthyUnique();
     const deliverySeconds = (deliveredAt - stats.startedAt) / 1000;
@@ -489,6 +536,7 @@ async function measure(
       },
       queueSeries,
       latencySeries: latencyPerSecond(healthy, stats.startedAt),
+      ...(stepsAfter ? { ingestStepMeanMs: stepMeans(stepsBefore, stepsAfter) } : {}),
       windowSeconds: round(windowMs / 1000),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
     };
@@ -496,6 +544,17 @@ async function measure(
     ticking = false;
     await ticker;
   }
+}
+
+function stepMeans(
+  before: Awaited<ReturnType<typeof ingestSteps>>,
+  after: Awaited<ReturnType<typeof ingestSteps>>,
+): Record<IngestStep, number> {
+  const mean = (step: IngestStep) => {
+    const count = after[step].count - before[step].count;
+    return count > 0 ? round(((after[step].seconds - before[step].seconds) / count) * 1000) : 0;
+  };
+  return { store: mean("store"), confirm: mean("confirm") };
 }
 
 function latencyPerSecond(receivers: BenchReceiver[], startedAt: number): ScenarioResult["latencySeries"] {

@@ -100,6 +100,20 @@ describe("operating a stack", () => {
     expect(await metric("delivery", "herald_retry_lag_seconds_count")).toBe(6);
     expect(await metric("delivery", "herald_retry_queue_depth", 'tier="1000ms"')).toBe(0);
     expect(await metric("delivery", "herald_dead_letters_total")).toBe(0);
+    expect(await metric("ingest", "herald_ingest_step_seconds_count", 'step="store"')).toBe(3);
+    expect(await metric("ingest", "herald_ingest_step_seconds_count", 'step="confirm"')).toBe(3);
+    // Audit writes in batches of its own pace: all six attempts and three routings, in at least one batch.
+    await eventually(
+      async () =>
+        (await metric("audit", "herald_audit_records_stored_total", 'kind="attempt"')) === 6
+          ? true
+          : undefined,
+      5_000,
+      "6 attempts stored",
+    );
+    expect(await metric("audit", "herald_audit_records_stored_total", 'kind="routing"')).toBe(3);
+    expect(await metric("audit", "herald_audit_batch_write_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(await metric("audit", "herald_audit_batch_records_sum")).toBe(9);
   });
 
   it("reports NOT_SERVING while MongoDB is unreachable, and SERVING when it is back", async () => {

@@ -14,6 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // serves /debug/pprof/ on -pprof, for profiling the benchmark's MongoDB server
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -27,7 +29,17 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	data := flag.String("data", filepath.Join(os.TempDir(), "herald-ferretdb"), "SQLite data directory")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	pprofAddr := flag.String("pprof", os.Getenv("HERALD_FERRETDB_PPROF"),
+		"if set, serve Go's profiler on this address (default $HERALD_FERRETDB_PPROF)")
 	flag.Parse()
+
+	if *pprofAddr != "" {
+		go func() {
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				fmt.Fprintln(os.Stderr, "herald-ferretdb: pprof:", err)
+			}
+		}()
+	}
 
 	if err := run(*listen, *data, *logLevel); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-ferretdb:", err)

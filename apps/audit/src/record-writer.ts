@@ -77,6 +77,8 @@ export interface AuditConsumerOptions {
   batchDelayMs: number;
   /** Clock for `update_time`; default the system clock. */
   now?: () => Date;
+  /** Told of each batch once it is written (valid records only), with the seconds it took. */
+  onWritten?: (records: readonly AuditRecord[], seconds: number) => void;
 }
 
 /**
@@ -100,7 +102,9 @@ export function consumeAuditRecords(
     // (many small batches, each slower), while records that wait meanwhile make the next batch fuller.
     maxConcurrentWrites: 1,
     write: async (records) => {
+      const started = performance.now();
       await writeAuditRecords(store, records, now());
+      options.onWritten?.(records, (performance.now() - started) / 1000);
       logger.debug({ records: records.length }, "audit records written");
     },
   });

@@ -1,5 +1,6 @@
 import { AuditService } from "@herald/contracts";
 import { Collections, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
@@ -31,7 +32,7 @@ export const auditIndexes: IndexPlan = {
 export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
   configSchema,
-  async start({ config, logger, rabbit, names, publisher, mongo }) {
+  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     const store = new AuditStore(mongo.db, auditDb);
@@ -41,6 +42,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       store,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
+      onWritten: auditWriteMetrics(metrics),
     });
     const handlers = createAuditHandlers({
       store,

@@ -28,11 +28,17 @@ afterAll(async () => {
 const payload = (text: string) => new TextEncoder().encode(text);
 
 /** Deps whose publish can be made to fail, recording what was published. */
-function deps(fail = () => false): PublishDeps & { published: string[] } {
+function deps(fail = () => false): PublishDeps & { published: string[]; steps: string[] } {
   const published: string[] = [];
+  const steps: string[] = [];
   return {
     events: store,
     published,
+    steps,
+    observeStep: (step, ms) => {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      steps.push(step);
+    },
     now: () => new Date(),
     concurrentPublishWaitMs: 300,
     async publish(event: EventDocument) {
@@ -53,6 +59,7 @@ describe("publishEvent", () => {
     });
     expect(result.duplicate).toBe(false);
     expect(d.published).toEqual([result.eventId]);
+    expect(d.steps).toEqual(["store", "confirm"]);
     const doc = await mongo.db.collection<EventDocument>("events").findOne({ _id: result.eventId });
     expect(doc?.published).toBe(true);
     expect(Buffer.from(doc?.payload.buffer ?? []).toString()).toBe('{"a":1}');
@@ -79,6 +86,8 @@ describe("publishEvent", () => {
     };
     const failing = deps(() => true);
     await expect(publishEvent(failing, "t1", event)).rejects.toThrow("no publisher confirm");
+    // A failed publish is not timed as a confirm.
+    expect(failing.steps).toEqual(["store"]);
     const stored = await mongo.db.collection<EventDocument>("events").findOne({ dedupe_key: "k-retry" });
     expect(stored?.published).toBe(false);
 
@@ -86,6 +95,8 @@ describe("publishEvent", () => {
     const result = await publishEvent(retry, "t1", event);
     expect(result).toEqual({ eventId: stored?._id, duplicate: true });
     expect(retry.published).toEqual([stored?._id]);
+    // Steps time new events only.
+    expect(retry.steps).toEqual([]);
     // A third call finds it published and publishes nothing.
     const third = deps();
     expect(await publishEvent(third, "t1", event)).toEqual({ eventId: stored?._id, duplicate: true });

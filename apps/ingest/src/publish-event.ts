@@ -12,6 +12,8 @@ export interface PublishDeps {
   now(): Date;
   /** How long a retried call waits for a concurrent first call to finish publishing. */
   concurrentPublishWaitMs?: number;
+  /** Told how long each step of a new event took: storing it, then publishing it until confirmed. */
+  observeStep?(step: "store" | "confirm", ms: number): void;
 }
 
 export interface PublishResult {
@@ -42,9 +44,13 @@ export async function publishEvent(
     create_time: createTime,
     published: false,
   };
+  const storing = performance.now();
   const stored = await deps.events.insertOrGet(doc);
   if (stored.inserted) {
+    const publishing = performance.now();
+    deps.observeStep?.("store", publishing - storing);
     await deps.publish(doc);
+    deps.observeStep?.("confirm", performance.now() - publishing);
     // Only a call with the same idempotency key can come back to this event (without one, the dedupe key
     // is the new id), so only then does a retry need to know it was published. Skipping the write for
     // the others saves a MongoDB update per event.

@@ -7,6 +7,7 @@ import {
   Counter,
   configFields,
   consumeControlChanges,
+  Histogram,
   type ServiceDefinition,
   serviceConfigSchema,
 } from "@herald/platform";
@@ -32,6 +33,13 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       labelNames: ["tenant", "outcome"],
       registers: [metrics],
     });
+    const stepSeconds = new Histogram({
+      name: "herald_ingest_step_seconds",
+      help: "Time of each step of publishing a new event: store (MongoDB insert) and confirm (RabbitMQ publish until confirmed)",
+      labelNames: ["step"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [metrics],
+    });
     const tenantLabel = new BoundedLabel(100);
     const cache = new ControlPlaneCache(mongo.db);
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
@@ -50,6 +58,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       },
       now: () => new Date(),
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
+      observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
       publish: (doc) =>
         publisher.publish(
           { exchange: names.exchanges.events, messageId: doc._id },
