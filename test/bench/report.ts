@@ -233,9 +233,19 @@ function perSecond(s: ScenarioResult): string {
   const p99s = secondP99s(s);
   if (p99s.length === 0) return "";
   const within = p99s.filter((v) => v <= GOALS.p99Ms).length;
+  const pauses = [...(s.benchPauseMs ?? [])].sort((a, b) => a - b);
   return (
     ` Second by second, the p99 was ${ms(p99s[0])}–${ms(p99s[p99s.length - 1])} ms` +
-    ` (median ${ms(median(p99s))} ms) and within ${GOALS.p99Ms} ms in ${within} of ${p99s.length} seconds.`
+    ` (median ${ms(median(p99s))} ms) and within ${GOALS.p99Ms} ms in ${within} of ${p99s.length} seconds.` +
+    (pauses.length > 0
+      ? ` The benchmark process itself (load generator and receivers) paused for up to ${ms(pauses[pauses.length - 1])} ms` +
+        ` in a second (median second ${ms(median(pauses))} ms): on a machine this busy it waits for a core too, and` +
+        " its pauses delay both the sends and the receipt times it measures."
+      : "") +
+    (s.ingestStepMeanMs
+      ? ` Inside ingest, a new event's MongoDB insert took ${ms(s.ingestStepMeanMs.store)} ms on average (it waits for` +
+        ` the insert before it, as one writer batches them) and its RabbitMQ publish confirm ${ms(s.ingestStepMeanMs.confirm)} ms.`
+      : "")
   );
 }
 

@@ -18,6 +18,7 @@ import {
   startSlowReceiver,
 } from "./receivers.js";
 import {
+  LoopPauses,
   loadAverage,
   machineCpuTicks,
   nowMs,
@@ -126,6 +127,8 @@ export interface ScenarioResult {
   queueSeries: Array<[number, number, number, number]>;
   /** Per second of sending: the second, then publish→received p50 and p99 of its events (healthy endpoints). */
   latencySeries: Array<[number, number, number]>;
+  /** Per second from the load's start: the benchmark process's own longest event-loop pause, in ms. */
+  benchPauseMs: number[];
   /** Mean ms of each step inside ingest for the window's new events (its herald_ingest_step_seconds). */
   ingestStepMeanMs?: Record<IngestStep, number>;
   windowSeconds: number;
@@ -368,6 +371,7 @@ async function measure(
   const loadAverageBefore = loadAverage();
   const interruptionsBefore = ctx.brokerInterruptions();
   const stepsBefore = await ingestSteps(stack);
+  const pauses = new LoopPauses();
   const stats = new LoadStats();
   const healthy = receivers.filter((r) => r.kind !== "failing");
   const healthyUnique = () => healthy.reduce((n, r) => n + r.recorder.unique, 0);
@@ -435,6 +439,7 @@ async function measure(
     ticking = false;
     await ticker;
 
+    const benchPauseMs = pauses.stop();
     const after = readAll(pids);
     const stepsAfter = await ingestSteps(stack).catch(() => undefined);
     const benchCpu = process.cpuUsage(benchCpuBefore);
@@ -536,6 +541,7 @@ async function measure(
       },
       queueSeries,
       latencySeries: latencyPerSecond(healthy, stats.startedAt),
+      benchPauseMs,
       ...(stepsAfter ? { ingestStepMeanMs: stepMeans(stepsBefore, stepsAfter) } : {}),
       windowSeconds: round(windowMs / 1000),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,

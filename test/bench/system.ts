@@ -170,3 +170,30 @@ export async function pool(count: number, limit: number, task: (index: number) =
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
 }
+
+/**
+ * This process's longest event-loop pause in each second since it started: a pause (its own garbage
+ * collection, a long tick) holds back the sends and receipt times it measures, so a slow second can be
+ * told apart from one where the benchmark itself stalled.
+ */
+export class LoopPauses {
+  readonly #startedAt = nowMs();
+  readonly #longest: number[] = [];
+  #last = this.#startedAt;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 10) {
+    this.#timer = setInterval(() => {
+      const now = nowMs();
+      const second = Math.floor((now - this.#startedAt) / 1000);
+      this.#longest[second] = Math.max(this.#longest[second] ?? 0, now - this.#last - intervalMs);
+      this.#last = now;
+    }, intervalMs);
+  }
+
+  /** Stops sampling; the longest pause of each second, in ms. */
+  stop(): number[] {
+    clearInterval(this.#timer);
+    return Array.from(this.#longest, (ms) => Math.max(0, Math.round(ms ?? 0)));
+  }
+}
