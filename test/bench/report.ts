@@ -341,7 +341,7 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
         medianSecondRatio(healthy, failing) +
         " The failing endpoints answer 2xx through the warm-up and 500 from the load's first second: their failures" +
         " cost retries (first after 5 s), attempt records, and once their circuits open, tasks parked in a retry" +
-        " tier; slow endpoints hold delivery slots (64 per instance) for 200 ms each." +
+        " tier; slow endpoints hold delivery slots (`DELIVERY_CONCURRENCY` per instance) for 200 ms each." +
         ((healthy?.delivery.latencyMs.p99 ?? 0) > 1_000
           ? " Here even the run without failures had a p99 over a second, from the same database stalls as above, so" +
             " the ratio says little about failures."
