@@ -44,7 +44,7 @@ export function scenarios(): ScenarioSpec[] {
       tenants: 1,
       endpointsPerTenant: 1,
       endpoints: () => "fast",
-      load: { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 8 },
+      load: { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 16 },
       warmUpEvents: 5_000,
       measureLogged: true,
       drainMs: 60_000,

@@ -29,6 +29,11 @@ export const configSchema = serviceConfigSchema(7003).extend({
    * many per round: at 64, delivery fell behind at ~1,400/s on the benchmark's machine, with CPU to spare.
    */
   DELIVERY_CONCURRENCY: configFields.positiveInt.max(10_000).default(256),
+  /**
+   * Connections kept open to one receiver (scheme, host and port) per instance; an endpoint's own
+   * max_concurrency limits it further. At 32, one busy receiver capped an instance at ~1,600/s.
+   */
+  DELIVERY_CONNECTIONS_PER_ORIGIN: configFields.positiveInt.max(1_000).default(64),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000),
   DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000),
   /** Delays before attempts 2..N for endpoints and tenants without their own schedule. */
@@ -64,7 +69,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: config.DELIVERY_TIMEOUT_MS,
       maxResponseBytes: 4096,
-      connectionsPerOrigin: 32,
+      connectionsPerOrigin: config.DELIVERY_CONNECTIONS_PER_ORIGIN,
       isAllowedAddress: addressPolicy(config.HERALD_URL_ALLOWLIST),
     });
     const box = new SecretBox(config.HERALD_SECRET_KEYS);
