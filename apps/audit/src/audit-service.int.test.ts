@@ -20,29 +20,21 @@ import {
   endpointsCollection,
   eventsCollection,
   generateApiKey,
-  ProtoPublisher,
-  type RunningService,
-  runService,
   topologyNames,
 } from "@herald/platform";
-import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
-import { Binary, type Db, MongoClient } from "mongodb";
-import { Connection, type Consumer } from "rabbitmq-client";
+import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { Binary } from "mongodb";
+import type { Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { auditClient } from "./audit-client.test-support.js";
+import { type AuditUnderTest, auditClient, startAudit } from "./audit.test-support.js";
 import { attemptsCollection, type DeliveryDocument, deliveriesCollection } from "./documents.js";
-import { auditService } from "./service.js";
 
 // A replay limit of 40 instead of 1000 keeps the truncation test quick: FerretDB takes ~8 ms a write.
 const env = testEnv({ AUDIT_BATCH_DELAY_MS: "10", AUDIT_REPLAY_LIMIT: "40" });
 const REPLAY_LIMIT = 40;
 const names = topologyNames(env.AMQP_NAMESPACE);
 const T0 = Date.parse("2025-01-01T00:00:00Z");
-let service: RunningService;
-let mongo: MongoClient;
-let db: Db;
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+let audit: AuditUnderTest;
 let taskConsumer: Consumer;
 /** Delivery tasks published by the service, as they arrive. */
 const tasks: DeliveryTask[] = [];
@@ -56,12 +48,12 @@ const payloadOf = (i: number) => new TextEncoder().encode(`{"n":  ${i}, "exact":
 const eventId = (i: number) => `e${String(i).padStart(2, "0")}`;
 
 function clientWith(key: string): Client<typeof AuditService> {
-  return auditClient(service.port, key);
+  return auditClient(audit.service.port, key);
 }
 
 async function tenantClient(tenantId: string, scopes: Scope[]): Promise<Client<typeof AuditService>> {
   const key = generateApiKey();
-  await apiKeysCollection(db).insertOne({
+  await apiKeysCollection(audit.db).insertOne({
     _id: key.id,
     name: `${tenantId} test key`,
     tenant_id: tenantId,
@@ -141,7 +133,7 @@ function attempt(
 }
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  const auditRecords = new AuditRecordPublisher(publisher, names);
+  const auditRecords = new AuditRecordPublisher(audit.publisher, names);
   await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
@@ -157,7 +149,7 @@ async function receivedTasks(count: number): Promise<DeliveryTask[]> {
 }
 
 function delivery(evt: string, endpointId: string): Promise<DeliveryDocument | null> {
-  return deliveriesCollection(db).findOne({ _id: `${evt}:${endpointId}` });
+  return deliveriesCollection(audit.db).findOne({ _id: `${evt}:${endpointId}` });
 }
 
 /** The gRPC code `call` fails with, and its message. */
@@ -176,12 +168,8 @@ async function failure(call: Promise<unknown>): Promise<{ code: Code; message: s
 //   ep2: three attempts each, the last one dead.
 // Tenant t2: event x1 with endpoint ep9, dead.
 beforeAll(async () => {
-  service = await runService(auditService, env);
-  mongo = new MongoClient(env.MONGO_URL as string);
-  db = mongo.db(env.MONGO_DB);
-  rabbit = new Connection(env.AMQP_URL);
-  publisher = new ProtoPublisher(rabbit);
-  taskConsumer = consumeProto(rabbit, {
+  audit = await startAudit(env);
+  taskConsumer = consumeProto(audit.rabbit, {
     names,
     queue: names.queues.deliveryTasks,
     schema: DeliveryTaskSchema,
@@ -192,7 +180,7 @@ beforeAll(async () => {
   t2Reader = await tenantClient("t2", [Scope.AUDIT_READ]);
   t2Publisher = await tenantClient("t2", [Scope.EVENTS_PUBLISH]);
 
-  await endpointsCollection(db).insertMany([
+  await endpointsCollection(audit.db).insertMany([
     endpoint("t1", "ep1"),
     endpoint("t1", "ep2"),
     endpoint("t2", "ep9"),
@@ -200,7 +188,7 @@ beforeAll(async () => {
   const events = Array.from({ length: 30 }, (_, i) =>
     event("t1", eventId(i), i, T0 + Math.floor(i / 3) * 1_000),
   );
-  await eventsCollection(db).insertMany([...events, event("t2", "x1", 99, T0)]);
+  await eventsCollection(audit.db).insertMany([...events, event("t2", "x1", 99, T0)]);
 
   const records: RecordInit[] = [];
   for (let i = 0; i < 30; i++) {
@@ -215,9 +203,9 @@ beforeAll(async () => {
   await publishAll(records);
   await vi.waitFor(
     async () => {
-      expect(await attemptsCollection(db).countDocuments({})).toBe(121);
-      expect(await deliveriesCollection(db).countDocuments({ attempt_count: { $gte: 1 } })).toBe(61);
-      expect(await deliveriesCollection(db).countDocuments({ state: DeliveryState.DEAD })).toBe(31);
+      expect(await attemptsCollection(audit.db).countDocuments({})).toBe(121);
+      expect(await deliveriesCollection(audit.db).countDocuments({ attempt_count: { $gte: 1 } })).toBe(61);
+      expect(await deliveriesCollection(audit.db).countDocuments({ state: DeliveryState.DEAD })).toBe(31);
     },
     { timeout: 15_000, interval: 50 },
   );
@@ -225,11 +213,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await taskConsumer?.close();
-  await service?.stop();
-  await publisher?.close();
-  await rabbit?.close();
-  await mongo?.close();
-  await cleanupTestEnv(env);
+  await audit?.stop();
 });
 
 beforeEach(() => {
@@ -249,7 +233,10 @@ describe("ListAttempts", () => {
     } while (pageToken !== "");
     expect(sizes).toEqual([50, 50, 20]);
     const expected = (
-      await attemptsCollection(db).find({ tenant_id: "t1" }).sort({ attempt_time: -1, _id: -1 }).toArray()
+      await attemptsCollection(audit.db)
+        .find({ tenant_id: "t1" })
+        .sort({ attempt_time: -1, _id: -1 })
+        .toArray()
     ).map((a) => a._id);
     expect(seen).toEqual(expected);
     expect(new Set(seen).size).toBe(120);
@@ -440,7 +427,7 @@ describe("ListEvents and GetEvent", () => {
   });
 
   it("lists a routed delivery as PENDING until its first attempt, then with the attempt's state", async () => {
-    await eventsCollection(db).insertOne(event("t4", "p01", 1, T0));
+    await eventsCollection(audit.db).insertOne(event("t4", "p01", 1, T0));
     await publishAll([
       { record: { case: "routing", value: { tenantId: "t4", eventId: "p01", endpointIds: ["ep2", "ep1"] } } },
     ]);
@@ -510,7 +497,7 @@ describe("Redeliver", () => {
   });
 
   it("redelivers to an endpoint the event never went to, as attempt 1", async () => {
-    await endpointsCollection(db).insertOne(endpoint("t1", "ep3"));
+    await endpointsCollection(audit.db).insertOne(endpoint("t1", "ep3"));
     await admin.redeliver({ tenantId: "t1", eventId: "e10", endpointId: "ep3" });
     const [task] = await receivedTasks(1);
     expect(task).toMatchObject({ eventId: "e10", endpointId: "ep3", attempt: 1 });
@@ -555,7 +542,10 @@ describe("Recover", () => {
     expect(new Set(received.map((t) => t.eventId)).size).toBe(20);
     expect(received.some((t) => t.eventId === "e00" || t.eventId === "e03")).toBe(false);
     expect(
-      await deliveriesCollection(db).countDocuments({ endpoint_id: "ep1", state: DeliveryState.PENDING }),
+      await deliveriesCollection(audit.db).countDocuments({
+        endpoint_id: "ep1",
+        state: DeliveryState.PENDING,
+      }),
     ).toBe(20);
     expect(await admin.recover({ tenantId: "t1", endpointId: "ep1", since })).toMatchObject({ requeued: 0 });
   });
@@ -599,9 +589,9 @@ describe("Redrive", () => {
   it("stops at the replay limit per call and says so", async () => {
     const count = REPLAY_LIMIT + 1;
     const ids = Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(4, "0")}`);
-    await endpointsCollection(db).insertOne(endpoint("t3", "ep-bulk"));
-    await eventsCollection(db).insertMany(ids.map((id, i) => event("t3", id, i, T0)));
-    await deliveriesCollection(db).insertMany(
+    await endpointsCollection(audit.db).insertOne(endpoint("t3", "ep-bulk"));
+    await eventsCollection(audit.db).insertMany(ids.map((id, i) => event("t3", id, i, T0)));
+    await deliveriesCollection(audit.db).insertMany(
       ids.map((id, i) => ({
         _id: `${id}:ep-bulk`,
         tenant_id: "t3",

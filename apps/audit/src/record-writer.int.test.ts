@@ -8,51 +8,30 @@ import {
   ErrorClass,
   RoutingRecordSchema,
 } from "@herald/contracts";
-import {
-  AuditRecordPublisher,
-  ProtoPublisher,
-  type RunningService,
-  runService,
-  topologyNames,
-} from "@herald/platform";
-import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
-import { type Db, MongoClient } from "mongodb";
-import { Connection } from "rabbitmq-client";
+import { AuditRecordPublisher, topologyNames } from "@herald/platform";
+import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type AuditUnderTest, startAudit } from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
 import { writeAuditRecords } from "./record-writer.js";
-import { auditService } from "./service.js";
 import { AuditStore } from "./store.js";
 
 const env = testEnv({ AUDIT_BATCH_SIZE: "100", AUDIT_BATCH_DELAY_MS: "20" });
 const names = topologyNames(env.AMQP_NAMESPACE);
 const T0 = Date.parse("2025-01-01T00:00:00Z");
-let service: RunningService;
-let mongo: MongoClient;
-let db: Db;
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+
+let audit: AuditUnderTest;
 
 beforeAll(async () => {
-  service = await runService(auditService, env);
-  mongo = new MongoClient(env.MONGO_URL as string);
-  db = mongo.db(env.MONGO_DB);
-  rabbit = new Connection(env.AMQP_URL);
-  publisher = new ProtoPublisher(rabbit);
+  audit = await startAudit(env);
 });
 
-afterAll(async () => {
-  await service?.stop();
-  await publisher?.close();
-  await rabbit?.close();
-  await mongo?.close();
-  await cleanupTestEnv(env);
-});
+afterAll(() => audit?.stop());
 
 type RecordInit = MessageInitShape<typeof AuditRecordSchema>;
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  const auditRecords = new AuditRecordPublisher(publisher, names);
+  const auditRecords = new AuditRecordPublisher(audit.publisher, names);
   await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
@@ -116,7 +95,7 @@ function shuffle<T>(items: T[]): T[] {
 }
 
 async function queueDepth(queue: string): Promise<number> {
-  const ch = await rabbit.acquire();
+  const ch = await audit.rabbit.acquire();
   try {
     return (await ch.queueDeclare({ queue, passive: true })).messageCount;
   } finally {
@@ -139,8 +118,8 @@ describe("the audit record consumer", () => {
     const duplicates = shuffle(records).slice(0, 100);
     await publishAll(shuffle([...records, ...duplicates]));
 
-    const attempts = attemptsCollection(db);
-    const deliveries = deliveriesCollection(db);
+    const attempts = attemptsCollection(audit.db);
+    const deliveries = deliveriesCollection(audit.db);
     await vi
       .waitFor(
         async () => {
@@ -203,7 +182,7 @@ describe("the audit record consumer", () => {
     // The attempt overtakes the routing record.
     await publishAll([attemptRecord("t1", "routed-1", "epA", 1, DeliveryState.SUCCEEDED)]);
     await vi.waitFor(async () =>
-      expect((await deliveriesCollection(db).findOne({ _id: "routed-1:epA" }))?.state).toBe(
+      expect((await deliveriesCollection(audit.db).findOne({ _id: "routed-1:epA" }))?.state).toBe(
         DeliveryState.SUCCEEDED,
       ),
     );
@@ -213,18 +192,18 @@ describe("the audit record consumer", () => {
       routingRecord("t1", "routed-none", []),
     ]);
     await vi.waitFor(async () =>
-      expect(await eventRoutesCollection(db).countDocuments({ tenant_id: "t1" })).toBe(2),
+      expect(await eventRoutesCollection(audit.db).countDocuments({ tenant_id: "t1" })).toBe(2),
     );
-    expect(await eventRoutesCollection(db).findOne({ _id: "routed-1" })).toEqual({
+    expect(await eventRoutesCollection(audit.db).findOne({ _id: "routed-1" })).toEqual({
       _id: "routed-1",
       tenant_id: "t1",
       endpoint_ids: ["epA", "epB"],
       route_time: new Date(T0),
     });
-    expect(await eventRoutesCollection(db).findOne({ _id: "routed-none" })).toMatchObject({
+    expect(await eventRoutesCollection(audit.db).findOne({ _id: "routed-none" })).toMatchObject({
       endpoint_ids: [],
     });
-    const deliveries = await deliveriesCollection(db)
+    const deliveries = await deliveriesCollection(audit.db)
       .find({ event_id: "routed-1" })
       .sort({ endpoint_id: 1 })
       .toArray();
@@ -232,18 +211,18 @@ describe("the audit record consumer", () => {
     expect(deliveries.map((d) => [d.endpoint_id, d.state, d.attempt_count])).toEqual([
       ["epA", DeliveryState.SUCCEEDED, 1],
     ]);
-    expect(await deliveriesCollection(db).countDocuments({ event_id: "routed-none" })).toBe(0);
+    expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "routed-none" })).toBe(0);
   });
 
   it("keeps SUCCEEDED against a late duplicate failure, and moves on for a newer manual attempt", async () => {
     await publishAll([attemptRecord("t1", "final-1", "epA", 1, DeliveryState.SUCCEEDED, { at: T0 })]);
-    const state = async () => (await deliveriesCollection(db).findOne({ _id: "final-1:epA" }))?.state;
+    const state = async () => (await deliveriesCollection(audit.db).findOne({ _id: "final-1:epA" }))?.state;
     await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.SUCCEEDED));
     await publishAll([
       attemptRecord("t1", "final-1", "epA", 1, DeliveryState.FAILED, { id: "final-dup", at: T0 + 5_000 }),
     ]);
     await vi.waitFor(async () =>
-      expect(await attemptsCollection(db).findOne({ _id: "final-dup" })).not.toBeNull(),
+      expect(await attemptsCollection(audit.db).findOne({ _id: "final-dup" })).not.toBeNull(),
     );
     expect(await state()).toBe(DeliveryState.SUCCEEDED);
     await publishAll([
@@ -255,12 +234,12 @@ describe("the audit record consumer", () => {
   it("updates a batch of 300 existing deliveries in one go", async () => {
     const tenant = "ten_bulk";
     const endpoints = Array.from({ length: 300 }, (_, i) => `ep_bulk${String(i).padStart(3, "0")}`);
-    const store = new AuditStore(db);
+    const store = new AuditStore(audit.db);
     const attempts = (n: number, state: DeliveryState) =>
       endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_bulk", ep, n, state)));
     await writeAuditRecords(store, attempts(1, DeliveryState.FAILED), new Date(T0));
     await writeAuditRecords(store, attempts(2, DeliveryState.SUCCEEDED), new Date(T0));
-    const states = await deliveriesCollection(db)
+    const states = await deliveriesCollection(audit.db)
       .find({ tenant_id: tenant }, { projection: { state: 1, attempt_count: 1, version: 1 } })
       .toArray();
     expect(states).toHaveLength(300);
@@ -274,10 +253,10 @@ describe("the audit record consumer", () => {
     const endpoints = ["ep_r1", "ep_r2", "ep_r3"];
     const records = (n: number, state: DeliveryState) =>
       endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_race", ep, n, state)));
-    await writeAuditRecords(new AuditStore(db), records(1, DeliveryState.FAILED), new Date(T0));
+    await writeAuditRecords(new AuditStore(audit.db), records(1, DeliveryState.FAILED), new Date(T0));
     // A store whose bulk write finds every delivery moved on since it was read, as when another audit
     // instance updated them meanwhile: no guarded update matches.
-    const racedDb = new Proxy(db, {
+    const racedDb = new Proxy(audit.db, {
       get(target, prop, receiver) {
         if (prop !== "collection") return Reflect.get(target, prop, receiver);
         return (name: string) => {
@@ -298,7 +277,7 @@ describe("the audit record consumer", () => {
       },
     });
     await writeAuditRecords(new AuditStore(racedDb), records(2, DeliveryState.SUCCEEDED), new Date(T0));
-    const stored = await deliveriesCollection(db)
+    const stored = await deliveriesCollection(audit.db)
       .find({ tenant_id: tenant })
       .sort({ endpoint_id: 1 })
       .toArray();
@@ -312,19 +291,20 @@ describe("the audit record consumer", () => {
       { record: { case: "attempt", value: { tenantId: "t-bad", eventId: "e", endpointId: "p" } } },
       attemptRecord("t-bad", "good", "p", 1, DeliveryState.SUCCEEDED),
     ] satisfies RecordInit[];
-    await publisher.publish(
+    await audit.publisher.publish(
       { exchange: names.exchanges.attempts },
       AuditRecordBatchSchema,
       create(AuditRecordBatchSchema, { records }),
     );
     await vi.waitFor(async () =>
-      expect(await attemptsCollection(db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+      expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
     );
     await vi.waitFor(async () => expect(await queueDepth(names.queues.auditAttempts)).toBe(0));
   });
 
   it("creates its indexes", async () => {
-    const keys = async (collection: string) => (await db.collection(collection).indexes()).map((i) => i.key);
+    const keys = async (collection: string) =>
+      (await audit.db.collection(collection).indexes()).map((i) => i.key);
     expect(await keys("attempts")).toEqual(
       expect.arrayContaining([
         { tenant_id: 1, attempt_time: -1, _id: -1 },

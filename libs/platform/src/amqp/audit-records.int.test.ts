@@ -1,36 +1,29 @@
 import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
-import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
-import { cleanupTestEnv, testEnv } from "../testing.js";
+import { testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
 import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
-import { consumeProto, ProtoPublisher } from "./messaging.js";
-import { declareTopology, topologyNames } from "./topology.js";
+import { openTestBroker, type TestBroker } from "./broker.test-support.js";
+import { consumeProto } from "./messaging.js";
+import { topologyNames } from "./topology.js";
 import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
 const exporter = useTestTracing();
 const logger = createLogger({ service: "test", level: "silent" });
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+let broker: TestBroker;
 
 beforeAll(async () => {
-  rabbit = new Connection(env.AMQP_URL);
-  await declareTopology(rabbit, names, [1_000]);
-  publisher = new ProtoPublisher(rabbit);
+  broker = await openTestBroker(env, [1_000]);
 });
 
 beforeEach(() => exporter.reset());
 
-afterAll(async () => {
-  await publisher?.close();
-  await rabbit?.close();
-  await cleanupTestEnv(env);
-});
+afterAll(() => broker?.close());
 
 function attempt(eventId: string) {
   return create(AuditRecordSchema, {
@@ -43,7 +36,7 @@ function receiveBatches(records: number): Promise<AuditRecordBatch[]> {
   const got: AuditRecordBatch[] = [];
   let count = 0;
   return new Promise((resolve) => {
-    const consumer = consumeProto(rabbit, {
+    const consumer = consumeProto(broker.rabbit, {
       names,
       queue: names.queues.auditAttempts,
       schema: AuditRecordBatchSchema,
@@ -60,7 +53,7 @@ function receiveBatches(records: number): Promise<AuditRecordBatch[]> {
 describe("AuditRecordPublisher", () => {
   it("sends a record published alone in a message of its own", async () => {
     const received = receiveBatches(1);
-    await new AuditRecordPublisher(publisher, names).publish(attempt("alone"));
+    await new AuditRecordPublisher(broker.publisher, names).publish(attempt("alone"));
     const batches = await received;
     expect(batches.map((b) => b.records.map((r) => r.record.value?.eventId))).toEqual([["alone"]]);
   });
@@ -68,7 +61,7 @@ describe("AuditRecordPublisher", () => {
   it("puts records published together into few messages, each record once and none over the limit", async () => {
     const records = Array.from({ length: 250 }, (_, i) => attempt(`evt_${i}`));
     const received = receiveBatches(records.length);
-    const auditRecords = new AuditRecordPublisher(publisher, names);
+    const auditRecords = new AuditRecordPublisher(broker.publisher, names);
     await Promise.all(records.map((record) => auditRecords.publish(record)));
     const batches = await received;
     // 250 records in one tick: a full message at once, then the rest while it is confirmed.
@@ -80,7 +73,7 @@ describe("AuditRecordPublisher", () => {
 
   it("continues the first record's trace and links the other records' spans", async () => {
     const received = receiveBatches(3);
-    const auditRecords = new AuditRecordPublisher(publisher, names);
+    const auditRecords = new AuditRecordPublisher(broker.publisher, names);
     const traceIds: string[] = [];
     await Promise.all(
       ["a", "b", "c"].map((id) =>

@@ -1,39 +1,32 @@
 import { create } from "@bufbuild/protobuf";
 import { type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
-import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../logger.js";
-import { cleanupTestEnv, testEnv } from "../testing.js";
+import { testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
-import { consumeProto, type MessageMeta, ProtoPublisher } from "./messaging.js";
-import { declareTopology, topologyNames } from "./topology.js";
+import { openTestBroker, type TestBroker } from "./broker.test-support.js";
+import { consumeProto, type MessageMeta } from "./messaging.js";
+import { topologyNames } from "./topology.js";
 import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv({ RETRY_TIERS: "1s,3s" });
 const names = topologyNames(env.AMQP_NAMESPACE);
 const exporter = useTestTracing();
 const logger = createLogger({ service: "test", level: "silent" });
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+let broker: TestBroker;
 
 beforeAll(async () => {
-  rabbit = new Connection(env.AMQP_URL);
-  await declareTopology(rabbit, names, [1_000, 3_000]);
-  publisher = new ProtoPublisher(rabbit);
+  broker = await openTestBroker(env, [1_000, 3_000]);
 });
 
-afterAll(async () => {
-  await publisher?.close();
-  await rabbit?.close();
-  await cleanupTestEnv(env);
-});
+afterAll(() => broker?.close());
 
 /** Resolves with the first `count` messages that reach `queue`. */
 function receive(queue: string, count: number) {
   const got: Array<{ task: DeliveryTask; meta: MessageMeta; at: number }> = [];
   return new Promise<typeof got>((resolve) => {
-    const consumer = consumeProto(rabbit, {
+    const consumer = consumeProto(broker.rabbit, {
       names,
       queue,
       schema: DeliveryTaskSchema,
@@ -60,7 +53,7 @@ describe("RabbitMQ topology and protobuf messaging", () => {
     let traceId = "";
     await inSpan("test-root", { kind: SpanKind.INTERNAL }, async (span) => {
       traceId = span.spanContext().traceId;
-      await publisher.publish(
+      await broker.publisher.publish(
         { exchange: names.exchanges.deliveries, messageId: "evt_1" },
         DeliveryTaskSchema,
         task,
@@ -88,12 +81,12 @@ describe("RabbitMQ topology and protobuf messaging", () => {
     const received = receive(names.queues.deliveryTasks, 2);
     const sentAt = Date.now();
     // The 3 s message goes first: with one queue per tier it must not hold up the 1 s one.
-    await publisher.publish(
+    await broker.publisher.publish(
       { exchange: names.exchanges.retry, routingKey: "3000" },
       DeliveryTaskSchema,
       create(DeliveryTaskSchema, { eventId: "slow", attempt: 2 }),
     );
-    await publisher.publish(
+    await broker.publisher.publish(
       { exchange: names.exchanges.retry, routingKey: "1000" },
       DeliveryTaskSchema,
       create(DeliveryTaskSchema, { eventId: "fast", attempt: 2 }),
@@ -111,7 +104,7 @@ describe("RabbitMQ topology and protobuf messaging", () => {
     let calls = 0;
     let consumer: ReturnType<typeof consumeProto> | undefined;
     const done = new Promise<void>((resolve) => {
-      consumer = consumeProto(rabbit, {
+      consumer = consumeProto(broker.rabbit, {
         names,
         queue: names.queues.deliveryTasks,
         schema: DeliveryTaskSchema,
@@ -124,7 +117,7 @@ describe("RabbitMQ topology and protobuf messaging", () => {
         },
       });
     });
-    await publisher.publish(
+    await broker.publisher.publish(
       { exchange: names.exchanges.deliveries },
       DeliveryTaskSchema,
       create(DeliveryTaskSchema, { eventId: "flaky", attempt: 7 }),
@@ -136,14 +129,14 @@ describe("RabbitMQ topology and protobuf messaging", () => {
   });
 
   it("parks an undecodable message instead of redelivering it", async () => {
-    const raw = rabbit.createPublisher({ confirm: true });
+    const raw = broker.rabbit.createPublisher({ confirm: true });
     await raw.send({ exchange: names.exchanges.deliveries, durable: true }, Buffer.from([0xff, 0xff, 0xff]));
     await raw.close();
     const deadline = Date.now() + 10_000;
     let parked = 0;
-    const ch = await rabbit.acquire();
+    const ch = await broker.rabbit.acquire();
     try {
-      const consumer = consumeProto(rabbit, {
+      const consumer = consumeProto(broker.rabbit, {
         names,
         queue: names.queues.deliveryTasks,
         schema: DeliveryTaskSchema,
