@@ -7,16 +7,10 @@ export function secretKeyBytes(secret: string): Buffer {
 }
 
 /** HMAC keys by secret: setting one up from bytes for every request cost more than the HMAC itself. */
-const hmacKeys = new LRUCache<string, KeyObject>({ max: 10_000 });
-
-function hmacKey(secret: string): KeyObject {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = createSecretKey(secretKeyBytes(secret));
-    hmacKeys.set(secret, key);
-  }
-  return key;
-}
+const hmacKeys = new LRUCache<string, KeyObject>({
+  max: 10_000,
+  memoMethod: (secret) => createSecretKey(secretKeyBytes(secret)),
+});
 
 /**
  * The `webhook-signature` header value: one `v1,<base64 HMAC-SHA256>` per secret, space-separated, each
@@ -33,7 +27,7 @@ export function signatureHeader(
   return secrets
     .map(
       (secret) =>
-        `v1,${createHmac("sha256", hmacKey(secret)).update(prefix).update(payload).digest("base64")}`,
+        `v1,${createHmac("sha256", hmacKeys.memo(secret)).update(prefix).update(payload).digest("base64")}`,
     )
     .join(" ");
 }
