@@ -7,6 +7,7 @@ import { MongoClient } from "mongodb";
 import type { Connection } from "rabbitmq-client";
 import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
+import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type Stack, startStack } from "../e2e/support/stack.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
@@ -305,37 +306,23 @@ async function warmUp(
   return stored;
 }
 
-/** A service's metrics, as `name{labels} value` lines. */
-async function readMetrics(stack: Stack, service: (typeof SERVICES)[number]): Promise<string[]> {
-  const response = await fetch(`${stack.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  return (await response.text()).split("\n");
-}
-
-/** The value of the first series of `name` with `label`, else 0. */
-function metricValue(lines: string[], name: string, label: string): number {
-  const line = lines.find((l) => l.startsWith(`${name}{`) && l.includes(label));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
-
 /**
  * Attempts the audit service has written so far, from its /metrics. Counting the `attempts` collection
  * instead would time the count: FerretDB answers one by reading every document, which at tens of
  * thousands took seconds and took CPU from the very writes being measured.
  */
 async function attemptsStored(stack: Stack): Promise<number> {
-  return metricValue(
-    await readMetrics(stack, "audit"),
-    "herald_audit_records_stored_total",
-    'kind="attempt"',
-  );
+  const metric = await readMetrics(stack, "audit");
+  // A series appears with its first value: none yet is 0.
+  return metric("herald_audit_records_stored_total", 'kind="attempt"') || 0;
 }
 
 /** Seconds summed and events counted by each of ingest's steps so far. */
 async function ingestSteps(stack: Stack): Promise<Record<IngestStep, { seconds: number; count: number }>> {
-  const lines = await readMetrics(stack, "ingest");
+  const metric = await readMetrics(stack, "ingest");
   const step = (name: IngestStep) => ({
-    seconds: metricValue(lines, "herald_ingest_step_seconds_sum", `step="${name}"`),
-    count: metricValue(lines, "herald_ingest_step_seconds_count", `step="${name}"`),
+    seconds: metric("herald_ingest_step_seconds_sum", `step="${name}"`) || 0,
+    count: metric("herald_ingest_step_seconds_count", `step="${name}"`) || 0,
   });
   return { store: step("store"), confirm: step("confirm") };
 }

@@ -2,6 +2,7 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "@herald/cont
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant, eventually } from "./support/fixtures.js";
+import { readMetrics } from "./support/metrics.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { SERVICES, type Stack, startStack } from "./support/stack.js";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
@@ -55,17 +56,13 @@ async function grpcHealth(service: (typeof SERVICES)[number]): Promise<ServingSt
   return ServingStatus[(body.status ?? "UNKNOWN") as keyof typeof ServingStatus];
 }
 
-/** The value of the first series of `name` that has every one of `labels` (in any order), else 0. */
+/** The value of the first series of `name` that has every one of `labels`, else NaN. */
 async function metric(
   service: (typeof SERVICES)[number],
   name: string,
   ...labels: string[]
 ): Promise<number> {
-  const text = await (await fetch(`${stack.url(service)}/metrics`)).text();
-  const line = text
-    .split("\n")
-    .find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : Number.NaN;
+  return (await readMetrics(stack, service))(name, ...labels);
 }
 
 describe("operating a stack", () => {
