@@ -41,7 +41,15 @@ export async function rabbitRaw(
   consumer.on("error", () => undefined); // it reconnects; a shortfall shows in the consumed count
   const publisher = rabbit.createPublisher({ confirm: true, maxAttempts: 1 });
   try {
-    await rabbit.queueDeclare(queueOptions);
+    // The consumer declares the queue. On a broker just started, the first quorum queue's first consume
+    // can fail (INTERNAL_ERROR, which closes the connection) and succeed when the consumer tries again.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the consumer was not ready within 20 s")), 20_000);
+      consumer.once("ready", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     const body = randomBytes(options.bytes);
     const started = nowMs();
     const deadline = started + options.maxMs;

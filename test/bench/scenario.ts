@@ -374,6 +374,9 @@ async function measure(
     while (ticking) {
       await sleep(1000);
       const depths = await queueDepths(ctx, stack);
+      // Shown as it goes; the time the log is complete is taken after delivery, below.
+      if (spec.measureLogged)
+        logged = Math.max(logged, (await attemptsStored(stack).catch(() => 0)) - attemptsBefore);
       const t = round((nowMs() - windowStart) / 1000);
       queueSeries.push([t, depths[0] ?? 0, depths[1] ?? 0, depths[2] ?? 0]);
       const delivered = healthyUnique();
