@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { newEventId } from "./event-id.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 describe("RateLimiter", () => {
@@ -19,14 +18,5 @@ describe("RateLimiter", () => {
     expect(limiter.take("a", 1)).toBeGreaterThan(0);
     expect(limiter.take("b", 1)).toBe(0);
     expect(limiter.take("c", 0, 1_000_000)).toBe(0);
-  });
-});
-
-describe("newEventId", () => {
-  it("makes unique ids that sort by creation time", () => {
-    const ids = [newEventId(1_000), newEventId(2_000), newEventId(3_000)];
-    expect(new Set(ids).size).toBe(3);
-    expect([...ids].sort()).toEqual(ids);
-    expect(ids[0]).toMatch(/^evt_[0-9a-z]{26}$/);
   });
 });

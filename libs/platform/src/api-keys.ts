@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Scope } from "@herald/contracts";
 import { LRUCache } from "lru-cache";
 import type { Collection, Db } from "mongodb";
@@ -32,26 +33,31 @@ export interface ApiKeyAuthenticatorOptions {
  */
 export class ApiKeyAuthenticator implements Authenticator {
   readonly #keys: Collection<ApiKeyDocument>;
-  readonly #adminKey: string;
+  readonly #adminKeyDigest: Buffer;
+  /** Resolved keys by their token's SHA-256, so a cached call hashes once and no token is kept. */
   readonly #cache: LRUCache<string, Principal>;
 
   constructor(db: Db, options: ApiKeyAuthenticatorOptions) {
     this.#keys = apiKeysCollection(db);
-    this.#adminKey = options.adminKey;
+    this.#adminKeyDigest = sha256(options.adminKey);
     this.#cache = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {
-    if (safeEqual(token, this.#adminKey)) return { keyId: "bootstrap-admin", scopes: new Set([Scope.ADMIN]) };
+    // Digests compared in constant time: equal digests mean equal keys, whatever their lengths.
+    const tokenDigest = sha256(token);
+    if (timingSafeEqual(tokenDigest, this.#adminKeyDigest)) {
+      return { keyId: "bootstrap-admin", scopes: new Set([Scope.ADMIN]) };
+    }
+    const cacheKey = tokenDigest.toString("base64");
+    const cached = this.#cache.get(cacheKey);
+    if (cached) return cached;
     const parsed = parseApiKeyToken(token);
     if (!parsed) return undefined;
-    const hash = hashApiKeySecret(parsed.secret);
-    const cached = this.#cache.get(hash);
-    if (cached) return cached;
     const doc = await this.#keys.findOne({ _id: parsed.id });
-    if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hash)) return undefined;
+    if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hashApiKeySecret(parsed.secret))) return undefined;
     const principal: Principal = { keyId: doc._id, tenantId: doc.tenant_id, scopes: new Set(doc.scopes) };
-    this.#cache.set(hash, principal);
+    this.#cache.set(cacheKey, principal);
     return principal;
   }
 
@@ -61,8 +67,12 @@ export class ApiKeyAuthenticator implements Authenticator {
       this.#cache.clear();
       return;
     }
-    for (const [hash, principal] of this.#cache.entries()) {
-      if (principal.tenantId === tenantId) this.#cache.delete(hash);
+    for (const [key, principal] of this.#cache.entries()) {
+      if (principal.tenantId === tenantId) this.#cache.delete(key);
     }
   }
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }

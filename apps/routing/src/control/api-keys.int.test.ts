@@ -120,6 +120,20 @@ describe("ApiKeyService", () => {
     expect(await statusOf(routing.as(undefined).apiKeys.listApiKeys({}))).toBe("Unauthenticated");
   });
 
+  it("refuses a token that names a real key with another secret, even while that key is cached", async () => {
+    const { token } = await admin().apiKeys.createApiKey({
+      name: "real",
+      tenantId: "keyed",
+      scopes: [Scope.ENDPOINTS_MANAGE],
+    });
+    expect(await statusOf(routing.as(token).endpoints.listEndpoints({ tenantId: "keyed" }))).toBe("OK");
+    const secret = token.slice(-43);
+    const forged = token.slice(0, -43) + (secret[0] === "A" ? "B" : "A") + secret.slice(1);
+    const err = await failure(routing.as(forged).endpoints.listEndpoints({ tenantId: "keyed" }));
+    expect([err.code, err.rawMessage]).toEqual([Code.Unauthenticated, "invalid or revoked API key"]);
+    expect(await statusOf(routing.as(token).endpoints.listEndpoints({ tenantId: "keyed" }))).toBe("OK");
+  });
+
   it("revokes a key with immediate effect, also on another instance", async () => {
     const second = await routing.startInstance();
     const { apiKey, token } = await admin().apiKeys.createApiKey({
