@@ -8,7 +8,9 @@ log() { printf '\033[1m[herald]\033[0m %s\n' "$*" >&2; }
 
 ensure_packages() {
   local stamp="$ROOT/node_modules/.herald-install-stamp"
-  if [[ ! -x "$ROOT/node_modules/.bin/node" || ! -f "$stamp" || "$ROOT/package-lock.json" -nt "$stamp" ]]; then
+  # Patches to dependencies (patches/, applied by patch-package at install) count as the lock file does.
+  if [[ ! -x "$ROOT/node_modules/.bin/node" || ! -f "$stamp" || "$ROOT/package-lock.json" -nt "$stamp" ||
+    -n "$(find "$ROOT/patches" -newer "$stamp" 2>/dev/null)" ]]; then
     command -v npm >/dev/null || { log "npm is required (any Node >= 18 with npm); Node 24 itself comes from the project"; exit 1; }
     log "installing npm packages"
     # `npm install` rather than `npm ci`: the lock file names every platform's optional binaries (biome,
