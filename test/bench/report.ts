@@ -208,7 +208,7 @@ export function renderMarkdown(results: BenchResults): string {
     "- delivery: per task, one signed POST and one attempt record, confirmed;",
     "- routing and delivery put the records they publish while their previous record message awaits its",
     "  confirm into one message (up to 50), so a busy instance sends far fewer record messages than records;",
-    "- audit: per batch of up to 200 records (one batch written at a time), one `insertMany` each for attempts",
+    "- audit: per batch of up to 400 records (one batch written at a time), one `insertMany` each for attempts",
     "  and routes, one read of the batch's deliveries, one `insertMany` of the new ones (with their status) and",
     "  one bulk write of version-guarded updates to the others.",
     "",

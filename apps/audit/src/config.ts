@@ -3,8 +3,12 @@ import type { z } from "zod";
 
 /** Variables of the audit service: the common ones plus how attempt records are batched. */
 export const configSchema = serviceConfigSchema(7004).extend({
-  /** Records written to MongoDB in one batch; also sizes the consumer's prefetch. */
-  AUDIT_BATCH_SIZE: configFields.positiveInt.max(5_000).default(200),
+  /**
+   * Records written to MongoDB in one batch; also sizes the consumer's prefetch. 400 rather than 200 let
+   * audit keep up with delivery in the benchmark's fastest scenario (logged 99% of delivered, against
+   * 92–96%), as each write round trip carries more.
+   */
+  AUDIT_BATCH_SIZE: configFields.positiveInt.max(5_000).default(400),
   /** Longest a record waits for its batch to fill before it is written anyway, in ms. */
   AUDIT_BATCH_DELAY_MS: configFields.positiveInt.max(10_000).default(50),
   /**
