@@ -2,6 +2,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /herald
 COPY package.json package-lock.json nx.json tsconfig.base.json tsconfig.json buf.yaml buf.gen.yaml ./
+# Applied by `npm ci` (the root postinstall runs patch-package).
+COPY patches patches
 COPY apps apps
 COPY libs libs
 COPY proto proto
