@@ -1,8 +1,15 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { Scope } from "@herald/contracts";
 import { LRUCache } from "lru-cache";
 import type { Collection, Db } from "mongodb";
-import { type Authenticator, hashApiKeySecret, type Principal, parseApiKeyToken, safeEqual } from "./auth.js";
+import {
+  type Authenticator,
+  hashApiKeySecret,
+  type Principal,
+  parseApiKeyToken,
+  safeEqual,
+  sha256,
+} from "./auth.js";
 
 /** An API key as stored in the `api_keys` collection: the secret only as a hash. */
 export interface ApiKeyDocument {
@@ -71,8 +78,4 @@ export class ApiKeyAuthenticator implements Authenticator {
       if (principal.tenantId === tenantId) this.#cache.delete(key);
     }
   }
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
 }

@@ -79,7 +79,12 @@ export function generateApiKey(): GeneratedApiKey {
 }
 
 export function hashApiKeySecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  return sha256(secret).toString("hex");
+}
+
+/** The SHA-256 digest of a string's UTF-8 bytes. */
+export function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }
 
 /** Splits a token into id and secret, or returns undefined when it is not shaped like one. */
@@ -91,7 +96,5 @@ export function parseApiKeyToken(token: string): { id: string; secret: string } 
 
 /** Constant-time comparison of two strings of possibly different length. */
 export function safeEqual(a: string, b: string): boolean {
-  const left = createHash("sha256").update(a).digest();
-  const right = createHash("sha256").update(b).digest();
-  return timingSafeEqual(left, right) && a.length === b.length;
+  return timingSafeEqual(sha256(a), sha256(b)) && a.length === b.length;
 }
