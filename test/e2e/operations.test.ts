@@ -1,11 +1,11 @@
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "@herald/contracts";
+import { startTcpProxy, type TcpProxy } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant, eventually } from "./support/fixtures.js";
 import { readMetrics } from "./support/metrics.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { SERVICES, type Stack, startStack } from "./support/stack.js";
-import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 
 // The stack reaches RabbitMQ and MongoDB through proxies the test can cut, so "RabbitMQ is down" and
 // "MongoDB is down" happen to this stack only, not to the servers other tests share.

@@ -4,6 +4,8 @@ import { Connection } from "rabbitmq-client";
 import { DEFAULT_RETRY_TIERS_MS, topologyNames } from "./amqp/topology.js";
 import { parseDurationMs } from "./duration.js";
 
+export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+
 /** Admin key of test environments. */
 export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef0123456789abcdef";
 

@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { Connection } from "rabbitmq-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testEnv } from "../testing.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startTcpProxy, testEnv } from "../testing.js";
 
 const env = testEnv();
 const queue = `${env.AMQP_NAMESPACE}.coalescing`;
@@ -52,40 +52,6 @@ function collect(rabbit: Connection, got: Map<string, number>) {
   );
 }
 
-async function waitFor(condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not done within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A TCP relay to the broker whose connections can all be cut at once. */
-async function startRelay() {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(brokerPort, broker.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${port}`,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 describe("rabbitmq-client with writes coalesced per tick", () => {
   it("sends 200 publishes made in one turn in a handful of socket writes", async () => {
     const rabbit = new Connection(env.AMQP_URL);
@@ -127,7 +93,7 @@ describe("rabbitmq-client with writes coalesced per tick", () => {
           }
         }),
       );
-      await waitFor(() => got.size === bodies.length, 30_000);
+      await vi.waitFor(() => expect(got.size).toBe(bodies.length), { timeout: 30_000, interval: 20 });
       expect(bodies.every((b) => got.get(digest(b)) === 1)).toBe(true);
     } finally {
       await consumer.close();
@@ -137,8 +103,10 @@ describe("rabbitmq-client with writes coalesced per tick", () => {
   }, 60_000);
 
   it("goes on publishing after the connection drops mid-burst, and every confirmed message arrives", async () => {
-    const relay = await startRelay();
-    const rabbit = new Connection({ url: relay.url, retryLow: 50, retryHigh: 200 });
+    const relay = await startTcpProxy(broker.hostname, brokerPort);
+    const relayUrl = new URL(broker);
+    relayUrl.host = `127.0.0.1:${relay.port}`;
+    const rabbit = new Connection({ url: relayUrl.href, retryLow: 50, retryHigh: 200 });
     rabbit.on("error", () => undefined);
     let connections = 0;
     rabbit.on("connection", () => connections++);
@@ -162,12 +130,19 @@ describe("rabbitmq-client with writes coalesced per tick", () => {
     try {
       const first = burst(400);
       // Cut once the connection carries traffic, with most of the burst still unconfirmed.
-      await waitFor(() => confirmed.length >= 20, 10_000);
-      relay.cut();
+      await vi.waitFor(() => expect(confirmed.length).toBeGreaterThanOrEqual(20), {
+        timeout: 10_000,
+        interval: 5,
+      });
+      await relay.cut();
+      await relay.restore();
       await first;
       // The same connection object reconnects; a burst after the drop must not hang.
       await burst(400);
-      await waitFor(() => confirmed.every((b) => got.has(digest(b))), 30_000);
+      await vi.waitFor(() => expect(confirmed.every((b) => got.has(digest(b)))).toBe(true), {
+        timeout: 30_000,
+        interval: 20,
+      });
       expect(connections).toBeGreaterThanOrEqual(2);
       expect(confirmed.length).toBeGreaterThanOrEqual(400);
       expect(confirmed.length + failed).toBe(800);
