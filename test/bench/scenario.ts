@@ -33,9 +33,9 @@ import {
   sleep,
 } from "./system.js";
 
-/** How endpoint `index` (0-based, of each tenant) answers. */
 type IngestStep = "store" | "confirm";
 
+/** How endpoint `index` (0-based, of each tenant) answers. */
 export type EndpointPlan = (index: number) => ReceiverKind;
 
 export interface ScenarioSpec {
