@@ -71,7 +71,8 @@ export function renderMarkdown(results: BenchResults): string {
     `load phase of each scenario (here ${results.settings.secondsPerScenario} s); \`BENCH_ONLY=s1-500,…\` runs some scenarios only`,
     "(results then go to `bench-results/partial.json`); `BENCH_RENDER=bench-results/latest.json` writes this page again",
     "from a run's results. It takes under 10 minutes and fails only on errors, never on a missed goal. To profile the",
-    'services, `BENCH_SERVICE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"`; to profile FerretDB,',
+    'services, `BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` (or `--trace-gc`; one service:',
+    '`BENCH_INGEST_NODE_ARGS="--inspect=127.0.0.1:9229"`); to profile FerretDB,',
     "`HERALD_FERRETDB_PPROF=127.0.0.1:6060` (Go's `/debug/pprof/`); `BENCH_KEEP_LOGS=1` keeps the services'",
     "logs in `bench-results/logs/`.",
     "",
@@ -167,7 +168,9 @@ export function renderMarkdown(results: BenchResults): string {
     "Average CPU over each scenario's measured window (100% = one core) and peak resident memory (VmHWM of the",
     "service process, which is fresh for each scenario). RabbitMQ is the machine's broker, shared with anything",
     "else using it meanwhile. *machine* is the whole machine's busy share of all cores. The benchmark process's",
-    "memory is its peak so far.",
+    "memory is its peak so far. *GC* is the share of the window a service's JavaScript thread stood still for",
+    "garbage collection (prom-client's `nodejs_gc_duration_seconds`); V8's helper threads collect beside it, on",
+    "CPU counted in the service's share.",
     "",
     `| process | ${results.scenarios.map((s) => s.id).join(" | ")} |`,
     `| --- | ${results.scenarios.map(() => "--:").join(" | ")} |`,
@@ -177,7 +180,10 @@ export function renderMarkdown(results: BenchResults): string {
           .map((s) => {
             const p = s.processes[name];
             if (!p) return "–";
-            return `${p.cpuPercent}%${p.peakRssMiB !== undefined ? `, ${fmt(Math.round(p.peakRssMiB))} MiB` : ""}`;
+            return (
+              `${p.cpuPercent}%${p.peakRssMiB !== undefined ? `, ${fmt(Math.round(p.peakRssMiB))} MiB` : ""}` +
+              (p.gcPausePercent !== undefined ? `; GC ${p.gcPausePercent}%` : "")
+            );
           })
           .join(" | ")} |`,
     ),
@@ -248,7 +254,18 @@ function perSecond(s: ScenarioResult): string {
     (s.ingestStepMeanMs
       ? ` Inside ingest, a new event's MongoDB insert took ${ms(s.ingestStepMeanMs.store)} ms on average (it waits for` +
         ` the insert before it, as one writer batches them) and its RabbitMQ publish confirm ${ms(s.ingestStepMeanMs.confirm)} ms.`
-      : "")
+      : "") +
+    ingestGc(s)
+  );
+}
+
+/** Ingest's garbage collection in the window: see the operator guide on why it matters at this rate. */
+function ingestGc(s: ScenarioResult): string {
+  const gc = s.processes.ingest;
+  if (gc?.gcPausePercent === undefined || gc.majorGcs === undefined) return "";
+  return (
+    ` Ingest's JavaScript thread stood still for garbage collection ${gc.gcPausePercent}% of the window, with` +
+    ` ${gc.majorGcs} full collections ([why](operator-guide.md#garbage-collection-in-ingest)).`
   );
 }
 

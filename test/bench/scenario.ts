@@ -8,7 +8,7 @@ import type { Connection } from "rabbitmq-client";
 import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
-import { REPO_ROOT, SERVICES, type Stack, startStack } from "../e2e/support/stack.js";
+import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
@@ -66,6 +66,10 @@ export interface ProcessUsage {
   /** Average CPU over the measured window; 100 = one core. */
   cpuPercent: number;
   peakRssMiB?: number;
+  /** Share of the window a service's JavaScript thread was stopped for garbage collection, in percent. */
+  gcPausePercent?: number;
+  /** Full (mark-compact) collections of a service in the window. */
+  majorGcs?: number;
 }
 
 export interface GroupResult {
@@ -166,15 +170,15 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const setupStarted = nowMs();
   ctx.progress(`[${spec.id}] starting stack`);
-  // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services.
-  const profiling = process.env.BENCH_SERVICE_NODE_OPTIONS;
-  const stack = await startStack({
-    // As `npm start` runs it: audit's collections in a database of their own, which FerretDB's SQLite
-    // backend writes beside the events rather than in turn with them.
-    AUDIT_MONGO_DB: `bench_audit_${spec.id}`,
-    ...spec.env,
-    ...(profiling ? { NODE_OPTIONS: profiling } : {}),
-  });
+  const stack = await startStack(
+    {
+      // As `npm start` runs it: audit's collections in a database of their own, which FerretDB's SQLite
+      // backend writes beside the events rather than in turn with them.
+      AUDIT_MONGO_DB: `bench_audit_${spec.id}`,
+      ...spec.env,
+    },
+    { nodeArgs: serviceNodeArgs(process.env) },
+  );
   running = stack;
   const receivers: BenchReceiver[] = [];
   const clients: GrpcIngestClient[] = [];
@@ -327,6 +331,49 @@ async function ingestSteps(stack: Stack): Promise<Record<IngestStep, { seconds: 
   return { store: step("store"), confirm: step("confirm") };
 }
 
+interface GcTotals {
+  pauseSeconds: number;
+  majorCount: number;
+}
+
+/**
+ * Each service's garbage-collection pauses so far, from prom-client's `nodejs_gc_duration_seconds` in its
+ * /metrics. A service that does not answer is left out.
+ */
+async function gcTotals(stack: Stack): Promise<Partial<Record<ServiceName, GcTotals>>> {
+  const kinds = ["minor", "major", "incremental", "weakcb"];
+  const totals = await Promise.all(
+    SERVICES.map(async (service) => {
+      const metric = await readMetrics(stack, service).catch(() => undefined);
+      if (!metric) return [service, undefined] as const;
+      const sum = (name: string, kind: string) => metric(name, `kind="${kind}"`) || 0;
+      return [
+        service,
+        {
+          pauseSeconds: kinds.reduce(
+            (total, kind) => total + sum("herald_nodejs_gc_duration_seconds_sum", kind),
+            0,
+          ),
+          majorCount: sum("herald_nodejs_gc_duration_seconds_count", "major"),
+        },
+      ] as const;
+    }),
+  );
+  return Object.fromEntries(totals.filter(([, t]) => t !== undefined));
+}
+
+function gcUsage(
+  before: GcTotals | undefined,
+  after: GcTotals | undefined,
+  windowMs: number,
+): Pick<ProcessUsage, "gcPausePercent" | "majorGcs"> {
+  if (!before || !after) return {};
+  return {
+    gcPausePercent: round(((after.pauseSeconds - before.pauseSeconds) * 100_000) / windowMs),
+    majorGcs: after.majorCount - before.majorCount,
+  };
+}
+
 /** Attempts in the scenario's log since `since`, with bounded waits: the database may stop answering. */
 async function countAttemptsSince(ctx: ScenarioContext, stack: Stack, since: Date): Promise<number> {
   const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 60_000 });
@@ -358,6 +405,7 @@ async function measure(
   const loadAverageBefore = loadAverage();
   const interruptionsBefore = ctx.brokerInterruptions();
   const stepsBefore = await ingestSteps(stack);
+  const gcBefore = await gcTotals(stack);
   const pauses = new LoopPauses();
   const stats = new LoadStats();
   const healthy = receivers.filter((r) => r.kind !== "failing");
@@ -432,6 +480,7 @@ async function measure(
     const benchPauseMs = pauses.stop();
     const after = readAll(pids);
     const stepsAfter = await ingestSteps(stack).catch(() => undefined);
+    const gcAfter = await gcTotals(stack);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const machineAfter = machineCpuTicks();
     const windowMs = windowEnd - windowStart;
@@ -441,8 +490,11 @@ async function measure(
       processes[name] = {
         cpuSeconds: round(cpuMs / 1000),
         cpuPercent: Math.round((cpuMs / windowMs) * 100),
-        ...(SERVICES.includes(name as (typeof SERVICES)[number])
-          ? { peakRssMiB: after[name]?.peakRssMiB }
+        ...(SERVICES.includes(name as ServiceName)
+          ? {
+              peakRssMiB: after[name]?.peakRssMiB,
+              ...gcUsage(gcBefore[name as ServiceName], gcAfter[name as ServiceName], windowMs),
+            }
           : {}),
       };
     }
@@ -602,4 +654,19 @@ async function readyMessages(rabbit: Connection, queue: string): Promise<number>
   } catch {
     return 0;
   }
+}
+
+/**
+ * Node arguments for profiling the services: BENCH_SERVICE_NODE_ARGS for all four (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" or "--trace-gc"), then BENCH_<SERVICE>_NODE_ARGS for one (e.g.
+ * BENCH_INGEST_NODE_ARGS="--inspect=127.0.0.1:9229"). Space-separated.
+ */
+function serviceNodeArgs(env: NodeJS.ProcessEnv): Partial<Record<ServiceName, string[]>> {
+  const split = (value: string | undefined) => value?.split(/\s+/).filter(Boolean) ?? [];
+  return Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      [...split(env.BENCH_SERVICE_NODE_ARGS), ...split(env[`BENCH_${service.toUpperCase()}_NODE_ARGS`])],
+    ]),
+  );
 }

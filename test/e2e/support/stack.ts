@@ -46,11 +46,23 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   throw new Error(`not ready after ${timeoutMs} ms`);
 }
 
+/** Options of {@link startStack} beyond the environment. */
+export interface StackOptions {
+  /**
+   * Arguments given to `node` before each service's script, e.g. `["--trace-gc"]` or `["--inspect=…"]`
+   * for ingest alone. Unlike NODE_OPTIONS, these take every V8 flag.
+   */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
+}
+
 /**
  * Starts routing, ingest, delivery and audit from their built `dist/main.js` (run `nx run-many -t build`
  * first) with an isolated test environment plus `overrides`.
  */
-export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  overrides: Record<string, string> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const env = testEnv({
     HERALD_URL_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
     HERALD_ALLOW_HTTP: "true",
@@ -63,7 +75,8 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   const output = new Map<ServiceName, string[]>();
 
   async function launch(service: ServiceName): Promise<void> {
-    const child = spawn(process.execPath, [`${REPO_ROOT}apps/${service}/dist/main.js`], {
+    const args = [...(options.nodeArgs?.[service] ?? []), `${REPO_ROOT}apps/${service}/dist/main.js`];
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, ...env, PORT: String(ports[service]) },
       stdio: ["ignore", "pipe", "pipe"],
     });
