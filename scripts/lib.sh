@@ -15,6 +15,8 @@ ensure_packages() {
     log "installing npm packages"
     # `npm install` rather than `npm ci`: the lock file names every platform's optional binaries (biome,
     # buf, nx), and `npm ci` refuses to run where a registry mirror lacks the other platforms' ones.
+    # package.json's allowScripts lists the dependencies whose install scripts npm may run (newer npm
+    # skips the rest): `node` fetches the Node 24 binary, esbuild, buf and nx their platform binaries.
     (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
     touch "$stamp"
   fi

@@ -321,9 +321,22 @@ async function attemptsStored(stack: Stack): Promise<number> {
   return metric("herald_audit_records_stored_total", 'kind="attempt"') || 0;
 }
 
+type MetricReader = Awaited<ReturnType<typeof readMetrics>>;
+
+/** One read of every service's /metrics. A service that does not answer is left out. */
+async function readServiceMetrics(stack: Stack): Promise<Partial<Record<ServiceName, MetricReader>>> {
+  const read = await Promise.all(
+    SERVICES.map(
+      async (service) => [service, await readMetrics(stack, service).catch(() => undefined)] as const,
+    ),
+  );
+  return Object.fromEntries(read.filter(([, metric]) => metric !== undefined));
+}
+
+type IngestStepTotals = Record<IngestStep, { seconds: number; count: number }>;
+
 /** Seconds summed and events counted by each of ingest's steps so far. */
-async function ingestSteps(stack: Stack): Promise<Record<IngestStep, { seconds: number; count: number }>> {
-  const metric = await readMetrics(stack, "ingest");
+function ingestSteps(metric: MetricReader): IngestStepTotals {
   const step = (name: IngestStep) => ({
     seconds: metric("herald_ingest_step_seconds_sum", `step="${name}"`) || 0,
     count: metric("herald_ingest_step_seconds_count", `step="${name}"`) || 0,
@@ -331,46 +344,28 @@ async function ingestSteps(stack: Stack): Promise<Record<IngestStep, { seconds: 
   return { store: step("store"), confirm: step("confirm") };
 }
 
-interface GcTotals {
-  pauseSeconds: number;
-  majorCount: number;
-}
-
-/**
- * Each service's garbage-collection pauses so far, from prom-client's `nodejs_gc_duration_seconds` in its
- * /metrics. A service that does not answer is left out.
- */
-async function gcTotals(stack: Stack): Promise<Partial<Record<ServiceName, GcTotals>>> {
-  const kinds = ["minor", "major", "incremental", "weakcb"];
-  const totals = await Promise.all(
-    SERVICES.map(async (service) => {
-      const metric = await readMetrics(stack, service).catch(() => undefined);
-      if (!metric) return [service, undefined] as const;
-      const sum = (name: string, kind: string) => metric(name, `kind="${kind}"`) || 0;
-      return [
-        service,
-        {
-          pauseSeconds: kinds.reduce(
-            (total, kind) => total + sum("herald_nodejs_gc_duration_seconds_sum", kind),
-            0,
-          ),
-          majorCount: sum("herald_nodejs_gc_duration_seconds_count", "major"),
-        },
-      ] as const;
-    }),
-  );
-  return Object.fromEntries(totals.filter(([, t]) => t !== undefined));
+/** A service's garbage-collection pauses so far, from prom-client's `nodejs_gc_duration_seconds`. */
+function gcTotals(metric: MetricReader): { pauseSeconds: number; majorCount: number } {
+  const sum = (name: string, kind: string) => metric(name, `kind="${kind}"`) || 0;
+  return {
+    pauseSeconds: ["minor", "major", "incremental", "weakcb"].reduce(
+      (total, kind) => total + sum("herald_nodejs_gc_duration_seconds_sum", kind),
+      0,
+    ),
+    majorCount: sum("herald_nodejs_gc_duration_seconds_count", "major"),
+  };
 }
 
 function gcUsage(
-  before: GcTotals | undefined,
-  after: GcTotals | undefined,
+  before: MetricReader | undefined,
+  after: MetricReader | undefined,
   windowMs: number,
 ): Pick<ProcessUsage, "gcPausePercent" | "majorGcs"> {
   if (!before || !after) return {};
+  const [start, end] = [gcTotals(before), gcTotals(after)];
   return {
-    gcPausePercent: round(((after.pauseSeconds - before.pauseSeconds) * 100_000) / windowMs),
-    majorGcs: after.majorCount - before.majorCount,
+    gcPausePercent: round(((end.pauseSeconds - start.pauseSeconds) * 100_000) / windowMs),
+    majorGcs: end.majorCount - start.majorCount,
   };
 }
 
@@ -404,8 +399,7 @@ async function measure(
   const machineBefore = machineCpuTicks();
   const loadAverageBefore = loadAverage();
   const interruptionsBefore = ctx.brokerInterruptions();
-  const stepsBefore = await ingestSteps(stack);
-  const gcBefore = await gcTotals(stack);
+  const metricsBefore = await readServiceMetrics(stack);
   const pauses = new LoopPauses();
   const stats = new LoadStats();
   const healthy = receivers.filter((r) => r.kind !== "failing");
@@ -479,8 +473,7 @@ async function measure(
 
     const benchPauseMs = pauses.stop();
     const after = readAll(pids);
-    const stepsAfter = await ingestSteps(stack).catch(() => undefined);
-    const gcAfter = await gcTotals(stack);
+    const metricsAfter = await readServiceMetrics(stack);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const machineAfter = machineCpuTicks();
     const windowMs = windowEnd - windowStart;
@@ -493,7 +486,7 @@ async function measure(
         ...(SERVICES.includes(name as ServiceName)
           ? {
               peakRssMiB: after[name]?.peakRssMiB,
-              ...gcUsage(gcBefore[name as ServiceName], gcAfter[name as ServiceName], windowMs),
+              ...gcUsage(metricsBefore[name as ServiceName], metricsAfter[name as ServiceName], windowMs),
             }
           : {}),
       };
@@ -584,7 +577,9 @@ async function measure(
       queueSeries,
       latencySeries: latencyPerSecond(healthy, stats.startedAt),
       benchPauseMs,
-      ...(stepsAfter ? { ingestStepMeanMs: stepMeans(stepsBefore, stepsAfter) } : {}),
+      ...(metricsBefore.ingest && metricsAfter.ingest
+        ? { ingestStepMeanMs: stepMeans(ingestSteps(metricsBefore.ingest), ingestSteps(metricsAfter.ingest)) }
+        : {}),
       windowSeconds: round(windowMs / 1000),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
     };
@@ -594,10 +589,7 @@ async function measure(
   }
 }
 
-function stepMeans(
-  before: Awaited<ReturnType<typeof ingestSteps>>,
-  after: Awaited<ReturnType<typeof ingestSteps>>,
-): Record<IngestStep, number> {
+function stepMeans(before: IngestStepTotals, after: IngestStepTotals): Record<IngestStep, number> {
   const mean = (step: IngestStep) => {
     const count = after[step].count - before[step].count;
     return count > 0 ? round(((after[step].seconds - before[step].seconds) / count) * 1000) : 0;
