@@ -18,7 +18,11 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-function reencode(headers: unknown): void {
+/**
+ * Puts the `grpc-status` and `grpc-message` of an answer's headers or trailers the way the gRPC spec
+ * and Herald want them; see {@link encodeGrpcMessage} and {@link isRequestParseError}.
+ */
+export function specGrpcStatus(headers: unknown): void {
   if (!headers || typeof headers !== "object") return;
   const record = headers as Record<string, unknown>;
   const value = record["grpc-message"];
@@ -52,21 +56,26 @@ export function withSpecGrpcMessages(
     const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http2.Http2ServerResponse;
     const addTrailers = res.addTrailers.bind(res);
     res.writeHead = ((...args: unknown[]) => {
-      reencode(args[args.length - 1]);
+      specGrpcStatus(args[args.length - 1]);
       return writeHead(...args);
     }) as typeof res.writeHead;
     res.addTrailers = (trailers) => {
-      reencode(trailers);
+      specGrpcStatus(trailers);
       addTrailers(trailers);
     };
-    // Answered before the request body was read (e.g. over readMaxBytes): tell the client to stop
-    // sending (RFC 9113 §8.1, RST_STREAM NO_ERROR). Otherwise a client still sending the body waits
-    // on flow control forever, holding the stream open (found by test/e2e/bad-input.test.ts).
-    req.stream.once("wantTrailers", () =>
-      setImmediate(() => {
-        if (!req.complete && !req.stream.destroyed) req.stream.close(NGHTTP2_NO_ERROR);
-      }),
-    );
+    req.stream.once("wantTrailers", () => closeUnreadRequest(req.stream, () => req.complete));
     handler(req, res);
   };
+}
+
+/**
+ * Called as an answer's trailers go out. If the request's body was not read to its end (it was answered
+ * early, e.g. over readMaxBytes), tells the client to stop sending (RFC 9113 §8.1, RST_STREAM NO_ERROR).
+ * Otherwise a client still sending the body waits on flow control forever, holding the stream open
+ * (found by test/e2e/bad-input.test.ts).
+ */
+export function closeUnreadRequest(stream: http2.ServerHttp2Stream, bodyRead: () => boolean): void {
+  setImmediate(() => {
+    if (!bodyRead() && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+  });
 }

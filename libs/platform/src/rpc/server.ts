@@ -10,6 +10,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { isRequestParseError, withSpecGrpcMessages } from "./grpc-message.js";
+import { createUnaryGrpcHandler } from "./unary-grpc.js";
 
 /** The whole answer of a plain HTTP route. */
 export interface HttpResponse {
@@ -34,6 +35,11 @@ export interface RpcServerOptions {
   httpRoutes?: Record<string, HttpRoute>;
   /** Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED. */
   readMaxBytes?: number;
+  /**
+   * Serves plain unary gRPC calls on Herald's lean path (unary-grpc.ts) rather than connect-es's own;
+   * default true. Its tests turn it off to compare the two.
+   */
+  unaryGrpcFastPath?: boolean;
 }
 
 export interface RpcServer {
@@ -83,9 +89,11 @@ function withParseErrorsAsInvalidArgument(handler: UniversalHandler): UniversalH
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const httpRoutes = options.httpRoutes ?? {};
+  const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+  const unaryGrpc = createUnaryGrpcHandler({ interceptors: options.interceptors, readMaxBytes });
   const handler = connectNodeAdapter({
     routes(router) {
-      options.routes(router);
+      options.routes(unaryGrpc.capture(router));
       router.handlers.forEach((h, i) => {
         router.handlers[i] = withParseErrorsAsInvalidArgument(h);
       });
@@ -94,7 +102,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     grpc: true,
     grpcWeb: true,
     connect: true,
-    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    readMaxBytes,
     fallback(req, res) {
       const path = (req.url ?? "").split("?")[0] ?? "";
       const route = httpRoutes[path];
@@ -119,6 +127,15 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   });
 
   const h2 = http2.createServer({}, withSpecGrpcMessages(handler));
+  if (options.unaryGrpcFastPath !== false) {
+    // The server's 'stream' event is where Node's compatibility layer builds the request and response
+    // objects connect-es reads; a stream the lean path takes must never reach it, so it is taken here.
+    const emit = h2.emit.bind(h2) as (event: string | symbol, ...args: unknown[]) => boolean;
+    h2.emit = ((event: string | symbol, ...args: unknown[]) =>
+      (event === "stream" &&
+        unaryGrpc.handle(args[0] as http2.ServerHttp2Stream, args[1] as http2.IncomingHttpHeaders)) ||
+      emit(event, ...args)) as typeof h2.emit;
+  }
   const h1 = http.createServer(handler);
   h1.keepAliveTimeout = 5_000;
   // Requests in flight per HTTP/1.1 connection. Node tracks idle connections only for servers that
