@@ -96,7 +96,11 @@ export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHand
       if (encoding !== undefined && encoding !== "identity") return false;
       const spec = methods.get(headers[":path"] ?? "");
       if (!spec) return false;
-      void serve(spec, stream, headers, options);
+      serve(spec, stream, headers, options).catch(() => {
+        // Only answering can throw here (every failure of the call itself becomes its status): reset
+        // the stream rather than leave a rejection that would stop the process.
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      });
       return true;
     },
   };
