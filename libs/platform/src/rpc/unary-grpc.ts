@@ -1,4 +1,4 @@
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import {
   type DescMessage,
   type DescMethod,
