@@ -1,5 +1,6 @@
 import dns from "node:dns";
 import net from "node:net";
+import type { Readable } from "node:stream";
 import { inSpan } from "@herald/platform";
 import { SpanKind } from "@opentelemetry/api";
 import { Agent, buildConnector, errors, request } from "undici";
@@ -112,13 +113,21 @@ export class WebhookClient {
       async (span) => {
         const started = performance.now();
         const elapsed = () => Math.round(performance.now() - started);
+        // Not AbortSignal.timeout: its timer outlives the request until it fires, and at 500 deliveries/s
+        // the signals, the DOMExceptions they then create, and what they reach outlived young collections
+        // by the megabyte, costing delivery full collections. This timer goes when the request does.
+        const deadline = new AbortController();
+        const timer = setTimeout(
+          () => deadline.abort(new DOMException("the request timed out", "TimeoutError")),
+          this.#options.requestTimeoutMs,
+        );
         try {
           const res = await request(url, {
             method: "POST",
             headers,
             body,
             dispatcher: this.#agent,
-            signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
+            signal: deadline.signal,
           });
           span.setAttribute("http.response.status_code", res.statusCode);
           const text = await readCapped(res.body, this.#options.maxResponseBytes);
@@ -127,6 +136,8 @@ export class WebhookClient {
           const failure = classify(err, elapsed());
           span.setAttribute("error.type", failure.errorClass);
           throw failure;
+        } finally {
+          clearTimeout(timer);
         }
       },
     );
@@ -137,19 +148,29 @@ export class WebhookClient {
   }
 }
 
-/** Reads at most `max` bytes, then drops the connection rather than read an endless body. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= max) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
+/**
+ * Reads at most `max` bytes, then drops the connection rather than read an endless body. Listens for
+ * 'data' rather than iterating: an async iterator over a stream costs a dozen objects per response.
+ */
+function readCapped(body: Readable, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      // The error listener stays: a late error must not become an uncaught one.
+      body.off("data", onData).off("end", done);
+      resolve(Buffer.concat(chunks).subarray(0, max).toString("utf8"));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= max) {
+        done();
+        body.destroy();
+      }
+    };
+    body.on("data", onData).once("end", done).once("error", reject);
+  });
 }
 
 function classify(err: unknown, latencyMs: number): WebhookRequestError {
