@@ -1,12 +1,5 @@
 import http2 from "node:http2";
-import {
-  type DescMessage,
-  type DescMethod,
-  type DescService,
-  fromBinary,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -19,7 +12,14 @@ import {
   type MethodImpl,
   type MethodImplSpec,
 } from "@connectrpc/connect";
-import { invokeUnaryImplementation, type UniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import {
+  createMethodSerializationLookup,
+  encodeEnvelope,
+  invokeUnaryImplementation,
+  type Serialization,
+  type UniversalHandlerOptions,
+  validateReadWriteMaxBytes,
+} from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { closeUnreadRequest, specGrpcStatus } from "./grpc-message.js";
 
@@ -40,6 +40,14 @@ export interface UnaryGrpcHandler {
 }
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
+type Message = Parameters<UnarySpec["impl"]>[0];
+
+/** A unary method as this path serves it: its implementation and connect-es's binary serialization. */
+interface UnaryMethod {
+  spec: UnarySpec;
+  input: Serialization<Message>;
+  output: Serialization<Message>;
+}
 
 /** connect-es answers every gRPC call with this content type, whichever of the two the call used. */
 const GRPC_PROTO = "application/grpc+proto";
@@ -58,9 +66,16 @@ const CALL_ANSWERED = new ConnectError("the call was answered", Code.Canceled);
  * request, JSON, a streaming method, a method registered with options of its own) goes to connect-es.
  */
 export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHandler {
-  const methods = new Map<string, UnarySpec>();
+  const methods = new Map<string, UnaryMethod>();
+  const limits = validateReadWriteMaxBytes(options.readMaxBytes, undefined, undefined);
   const add = (spec: MethodImplSpec) => {
-    if (spec.kind === "unary") methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, spec);
+    if (spec.kind !== "unary") return;
+    const serialization = createMethodSerializationLookup(spec.method, undefined, undefined, limits);
+    methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, {
+      spec,
+      input: serialization.getI(true),
+      output: serialization.getO(true),
+    });
   };
 
   return {
@@ -94,9 +109,9 @@ export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHand
       if (contentType !== "application/grpc" && contentType !== GRPC_PROTO) return false;
       const encoding = headers["grpc-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
-      const spec = methods.get(headers[":path"] ?? "");
-      if (!spec) return false;
-      serve(spec, stream, headers, options).catch(() => {
+      const method = methods.get(headers[":path"] ?? "");
+      if (!method) return false;
+      serve(method, stream, headers, options).catch(() => {
         // Only answering can throw here (every failure of the call itself becomes its status): reset
         // the stream rather than leave a rejection that would stop the process.
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
@@ -107,7 +122,7 @@ export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHand
 }
 
 async function serve(
-  spec: UnarySpec,
+  { spec, input, output }: UnaryMethod,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   options: UnaryGrpcOptions,
@@ -136,9 +151,9 @@ async function serve(
   let body: Uint8Array | undefined;
   try {
     if (timeout.error) throw timeout.error;
-    const input = await readUnaryInput(stream, spec.method.input, options.readMaxBytes);
-    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
-    body = envelope(toBinary(spec.method.output, output));
+    const message = await readUnaryInput(stream, input, options.readMaxBytes);
+    const reply = await invokeUnaryImplementation(spec, context, message, options.interceptors);
+    body = encodeEnvelope(0, output.serialize(reply));
   } catch (err) {
     setTrailerStatus(
       context.responseTrailer,
@@ -181,17 +196,17 @@ function answer(
  * does not decode, when a second message arrives, or when the body ends with no message or part of
  * one. So at most two messages' worth of bytes are ever held.
  */
-function readUnaryInput<I extends DescMessage>(
+function readUnaryInput(
   stream: http2.ServerHttp2Stream,
-  schema: I,
+  input: Serialization<Message>,
   readMaxBytes: number,
-): Promise<MessageShape<I>> {
+): Promise<Message> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     let firstEnd: number | undefined;
     let secondEnd: number | undefined;
-    let input: MessageShape<I> | undefined;
+    let message: Message | undefined;
 
     const fail = (err: unknown) => {
       stream.off("data", onData);
@@ -210,7 +225,7 @@ function readUnaryInput<I extends DescMessage>(
       }
       return offset + ENVELOPE_HEADER_BYTES + length;
     };
-    const decode = (start: number, end: number): MessageShape<I> => {
+    const decode = (start: number, end: number): Message => {
       const all = join(chunks, received);
       if ((all[start] ?? 0) & COMPRESSED_FLAG) {
         throw new ConnectError(
@@ -218,7 +233,7 @@ function readUnaryInput<I extends DescMessage>(
           Code.Internal,
         );
       }
-      return parseInput(schema, all.subarray(start + ENVELOPE_HEADER_BYTES, end));
+      return input.parse(all.subarray(start + ENVELOPE_HEADER_BYTES, end));
     };
 
     const onData = (chunk: Buffer) => {
@@ -229,9 +244,9 @@ function readUnaryInput<I extends DescMessage>(
           if (received < ENVELOPE_HEADER_BYTES) return;
           firstEnd = messageEnd(0);
         }
-        if (input === undefined) {
+        if (message === undefined) {
           if (received < firstEnd) return;
-          input = decode(0, firstEnd);
+          message = decode(0, firstEnd);
         }
         if (secondEnd === undefined) {
           if (received < firstEnd + ENVELOPE_HEADER_BYTES) return;
@@ -254,10 +269,10 @@ function readUnaryInput<I extends DescMessage>(
         reject(
           new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented),
         );
-      } else if (input === undefined || received !== firstEnd) {
+      } else if (message === undefined || received !== firstEnd) {
         reject(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
       } else {
-        resolve(input);
+        resolve(message);
       }
     };
     stream.on("data", onData);
@@ -272,26 +287,6 @@ function join(chunks: Buffer[], length: number): Buffer {
   chunks.length = 0;
   chunks.push(all);
   return all;
-}
-
-/** Decodes the request as connect-es does, with its message for bytes that are not the message. */
-function parseInput<I extends DescMessage>(schema: I, bytes: Uint8Array): MessageShape<I> {
-  try {
-    return fromBinary(schema, bytes);
-  } catch (err) {
-    throw new ConnectError(
-      `parse binary: ${err instanceof Error ? err.message : String(err)}`,
-      Code.Internal,
-    );
-  }
-}
-
-function envelope(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + message.byteLength);
-  out[0] = 0;
-  out.writeUInt32BE(message.byteLength, 1);
-  out.set(message, ENVELOPE_HEADER_BYTES);
-  return out;
 }
 
 /** The request's headers as connect-es hands them to interceptors: without HTTP/2's pseudo-headers. */
