@@ -480,13 +480,14 @@ async function measure(
     const processes: Record<string, ProcessUsage> = {};
     for (const name of Object.keys(pids)) {
       const cpuMs = (after[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
+      const service = SERVICES.find((s) => s === name);
       processes[name] = {
         cpuSeconds: round(cpuMs / 1000),
         cpuPercent: Math.round((cpuMs / windowMs) * 100),
-        ...(SERVICES.includes(name as ServiceName)
+        ...(service
           ? {
               peakRssMiB: after[name]?.peakRssMiB,
-              ...gcUsage(metricsBefore[name as ServiceName], metricsAfter[name as ServiceName], windowMs),
+              ...gcUsage(metricsBefore[service], metricsAfter[service], windowMs),
             }
           : {}),
       };
