@@ -251,7 +251,8 @@ async function createTenants(
 
 /**
  * Warms the stack up: one event per tenant (every cache and connection in use once), then
- * `spec.warmUpEvents` more shaped like the load, at half its rate. Waits (60 s at most) until every
+ * `spec.warmUpEvents` more shaped like the load: at its rate, or for a load as fast as possible, with half
+ * its concurrency. Waits (60 s at most) until every
  * endpoint has them all and the queues are empty, so the measured load starts on an idle stack. Returns
  * the attempts then in the audit log when the scenario measures it (failing endpoints' retries would go
  * on adding to them, hence only for scenarios whose endpoints all answer 2xx).
@@ -264,7 +265,7 @@ async function warmUp(
   clients: GrpcIngestClient[],
   publishers: Publisher[],
 ): Promise<number> {
-  ctx.progress(`[${spec.id}] warming up: one event per tenant, then ${spec.warmUpEvents} at half rate`);
+  ctx.progress(`[${spec.id}] warming up: one event per tenant, then ${spec.warmUpEvents} more`);
   await pool(publishers.length, 8, async (t) => {
     const publisher = publishers[t] as Publisher;
     await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
@@ -284,7 +285,7 @@ async function warmUp(
       stats,
     );
   } else {
-    const ratePerSecond = spec.load.ratePerSecond / 2;
+    const { ratePerSecond } = spec.load;
     const durationMs = (spec.warmUpEvents / ratePerSecond) * 1000;
     await publishAtFixedRate(
       { ...options, ratePerSecond, durationMs, maxInFlight: 2_000, answerWaitMs: 15_000 },
