@@ -173,16 +173,9 @@ function answer(
   body: Uint8Array | undefined,
 ): void {
   if (stream.destroyed || stream.closed) return;
-  const head: http2.OutgoingHttpHeaders = { ":status": 200 };
-  context.responseHeader.forEach((value, name) => {
-    head[name] = value;
-  });
-  stream.respond(head, { waitForTrailers: true });
+  stream.respond({ ":status": 200, ...outgoing(context.responseHeader) }, { waitForTrailers: true });
   stream.once("wantTrailers", () => {
-    const trailers: http2.OutgoingHttpHeaders = {};
-    context.responseTrailer.forEach((value, name) => {
-      trailers[name] = value;
-    });
+    const trailers = outgoing(context.responseTrailer);
     specGrpcStatus(trailers);
     stream.sendTrailers(trailers);
     closeUnreadRequest(stream, () => stream.readableEnded);
@@ -287,6 +280,15 @@ function join(chunks: Buffer[], length: number): Buffer {
   chunks.length = 0;
   chunks.push(all);
   return all;
+}
+
+/** Web Headers (an answer's headers or trailers, as connect-es keeps them) as Node's HTTP/2 takes them. */
+function outgoing(headers: Headers): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
 }
 
 /** The request's headers as connect-es hands them to interceptors: without HTTP/2's pseudo-headers. */
