@@ -252,10 +252,10 @@ async function createTenants(
 /**
  * Warms the stack up: one event per tenant (every cache and connection in use once), then
  * `spec.warmUpEvents` more shaped like the load: at its rate, or for a load as fast as possible, with half
- * its concurrency. Waits (60 s at most) until every
- * endpoint has them all and the queues are empty, so the measured load starts on an idle stack. Returns
- * the attempts then in the audit log when the scenario measures it (failing endpoints' retries would go
- * on adding to them, hence only for scenarios whose endpoints all answer 2xx).
+ * its concurrency. Waits (60 s at most) until every endpoint has them all and the queues are empty, so
+ * the measured load starts on an idle stack. Returns the attempts then in the audit log when the scenario
+ * measures it (failing endpoints' retries would go on adding to them, hence only for scenarios whose
+ * endpoints all answer 2xx).
  */
 async function warmUp(
   spec: ScenarioSpec,
