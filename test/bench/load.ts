@@ -111,8 +111,10 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
 }
 
 export interface FixedRateOptions extends LoadOptions {
-  /** Events per second, each its own PublishEvent call. */
+  /** Events per second. */
   ratePerSecond: number;
+  /** Events per call: 1 (the default) sends PublishEvent calls, more send PublishEvents batches (≤ 100). */
+  batchSize?: number;
   durationMs: number;
   /** Calls allowed in flight before the sender waits (it then falls behind its schedule). */
   maxInFlight: number;
@@ -121,13 +123,15 @@ export interface FixedRateOptions extends LoadOptions {
 }
 
 /**
- * Sends PublishEvent calls on a fixed schedule, not waiting for answers (open loop). When Herald answers
- * too slowly, at most `maxInFlight` calls wait and the sender falls behind; what is not sent within the
+ * Sends calls on a fixed schedule, not waiting for answers (open loop): single events (PublishEvent) or,
+ * with `batchSize` > 1, batches (PublishEvents) as often as the rate asks. When Herald answers too
+ * slowly, at most `maxInFlight` calls wait and the sender falls behind; what is not sent within the
  * duration (plus a second) is counted as unsent.
  */
 export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadStats): Promise<void> {
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
-  const interval = 1000 / options.ratePerSecond;
+  const batchSize = options.batchSize ?? 1;
+  const interval = (1000 * batchSize) / options.ratePerSecond;
   const payload = options.payload ?? encodePayload;
   // A count and one waiter, not Promise.race over the calls in flight: each race adds a reaction to
   // every pending call, and thousands of them blocked the sender's event loop for seconds.
@@ -136,38 +140,57 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
   const callSettled = () => new Promise<void>((resolve) => (settled = resolve));
   stats.startedAt = nowMs();
   const lastSend = stats.startedAt + options.durationMs + 1000;
-  for (let seq = 0; seq < total; seq++) {
-    const due = stats.startedAt + seq * interval;
+  for (let call = 0, first = 0; first < total; call++, first += batchSize) {
+    const due = stats.startedAt + call * interval;
     const wait = due - nowMs();
     if (wait > 1) await sleep(wait);
     while (inFlight >= options.maxInFlight && nowMs() < lastSend && !options.stop()) {
       await Promise.race([callSettled(), sleep(50)]);
     }
     if (nowMs() >= lastSend || options.stop()) {
-      stats.unsent = total - seq;
+      stats.unsent = total - first;
       break;
     }
     stats.maxScheduleLagMs = Math.max(stats.maxScheduleLagMs, nowMs() - due);
-    const publisher = options.publishers[seq % options.publishers.length] as Publisher;
-    const client = options.clients[seq % options.clients.length] as GrpcIngestClient;
+    const publisher = options.publishers[call % options.publishers.length] as Publisher;
+    const client = options.clients[call % options.clients.length] as GrpcIngestClient;
+    const count = Math.min(batchSize, total - first);
     const t = nowMs();
-    stats.sent++;
+    stats.sent += count;
     inFlight++;
-    void client
-      .publishEvent(
-        {
-          tenant_id: publisher.tenantId,
-          event: { event_type: "bench.event", payload: payload(seq, t) },
-        },
-        publisher.token,
-      )
+    const answered =
+      batchSize === 1
+        ? client
+            .publishEvent(
+              {
+                tenant_id: publisher.tenantId,
+                event: { event_type: "bench.event", payload: payload(first, t) },
+              },
+              publisher.token,
+            )
+            .then((res) => [{ event_id: res.event_id, error_code: "" }])
+        : client
+            .publishEvents(
+              {
+                tenant_id: publisher.tenantId,
+                events: Array.from({ length: count }, (_, i) => ({
+                  event_type: "bench.event",
+                  payload: payload(first + i, t),
+                })),
+              },
+              publisher.token,
+            )
+            .then((res) => res.results);
+    void answered
       .then(
-        (res) => {
+        (results) => {
           stats.callLatencyMs.push(nowMs() - t);
-          if (res.event_id) stats.accepted++;
-          else stats.error("no event id");
+          for (const result of results) {
+            if (result.event_id) stats.accepted++;
+            else stats.error(result.error_code || "no event id");
+          }
         },
-        (err: unknown) => stats.error(grpcCode(err)),
+        (err: unknown) => stats.error(grpcCode(err), count),
       )
       .finally(() => {
         inFlight--;

@@ -18,17 +18,33 @@ export const GOALS = {
   healthyP99Ratio: 1.2,
 };
 
+/**
+ * At a steady rate Herald keeps up with, an event waits tens of milliseconds; once it falls behind, the
+ * queue and so the wait grow for as long as the load lasts. A p99 over this means it fell behind.
+ */
+const KEPT_UP_P99_MS = 1_000;
+/** Kept up also means the log: complete within this of the last delivery. */
+const KEPT_UP_LOG_LAG_SECONDS = 1;
+
 /** What the three goals came to in this run. */
 export function goals(results: BenchResults) {
   const find = (id: string) => results.scenarios.find((s) => s.id === id);
-  const max = find("s1-max");
+  const sustained = find("s1-2000");
   const fixed = find("s1-500");
   const healthy = find("s3-healthy");
   const failing = find("s3-failing");
   const slow = find("s3-slow");
-  const endToEnd = max
-    ? Math.min(max.delivery.eventsPerSecond, max.logged?.attemptsPerSecond ?? 0)
+  const endToEnd = sustained
+    ? Math.min(sustained.delivery.eventsPerSecond, sustained.logged?.attemptsPerSecond ?? 0)
     : undefined;
+  const keptUp =
+    sustained !== undefined &&
+    sustained.publish.accepted === sustained.publish.sent &&
+    sustained.publish.unsent === 0 &&
+    sustained.delivery.complete &&
+    sustained.delivery.latencyMs.p99 <= KEPT_UP_P99_MS &&
+    sustained.logged?.complete === true &&
+    sustained.logged.seconds - sustained.delivery.seconds <= KEPT_UP_LOG_LAG_SECONDS;
   const p99 = fixed?.delivery.latencyMs.p99;
   const ratio = (other?: ScenarioResult) =>
     healthy && other && healthy.delivery.latencyMs.p99 > 0
@@ -36,8 +52,8 @@ export function goals(results: BenchResults) {
       : undefined;
   return {
     endToEnd,
-    endToEndMet:
-      endToEnd !== undefined && endToEnd >= GOALS.eventsPerSecond && max?.logged?.complete === true,
+    endToEndP99: sustained?.delivery.latencyMs.p99,
+    endToEndMet: keptUp,
     p99,
     p99Met: p99 !== undefined && p99 <= GOALS.p99Ms && fixed?.delivery.complete === true,
     failingRatio: ratio(failing),
@@ -93,7 +109,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     "| goal | measured | |",
     "| --- | --- | --- |",
-    `| ≥ ${fmt(GOALS.eventsPerSecond)} events/s delivered and logged end to end (1 tenant × 1 endpoint) | ${fmt(g.endToEnd)} events/s | ${yes(g.endToEndMet)} |`,
+    `| ≥ ${fmt(GOALS.eventsPerSecond)} events/s delivered and logged end to end (1 tenant × 1 endpoint), kept up with as a steady rate | ${fmt(g.endToEnd)} events/s at ${fmt(GOALS.eventsPerSecond)}/s offered, p99 ${ms(g.endToEndP99)} ms | ${yes(g.endToEndMet)} |`,
     `| p99 publish→received ≤ ${GOALS.p99Ms} ms at 500 events/s | p99 ${ms(g.p99)} ms | ${yes(g.p99Met)} |`,
     `| healthy endpoints' p99 publish→received within 20% when 10% of endpoints fail | ${g.failingRatio ?? "–"} × the p99 without failures | ${yes(g.failingRatioMet)} |`,
     "",
@@ -119,7 +135,7 @@ export function renderMarkdown(results: BenchResults): string {
   for (const s of results.scenarios) {
     const notes: string[] = [];
     notes.push(
-      `${fmt(s.publish.accepted)} events${s.load.kind === "max" ? ` in batches of ${s.load.batchSize}` : ", one per call"}`,
+      `${fmt(s.publish.accepted)} events${(s.load.batchSize ?? 1) > 1 ? ` in batches of ${s.load.batchSize}` : ", one per call"}`,
       `warm-up ${fmt(s.warmUpEvents)} events`,
     );
     if (!s.delivery.complete)
@@ -300,15 +316,39 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
       ? ` Messages piled up in ${queue} (up to ${fmt(depth)} waiting).`
       : " No queue backed up.";
   };
+  /** CPU of every measured process (load generator and receivers included) per event accepted, ms. */
+  const cpuPerEventMs = (s: ScenarioResult) =>
+    round(
+      (Object.values(s.processes).reduce((sum, p) => sum + p.cpuSeconds, 0) * 1000) /
+        Math.max(1, s.publish.accepted),
+      2,
+    );
   const max = by("s1-max");
   if (max) {
     out.push(
-      `- **Throughput, 1 tenant × 1 endpoint:** ${fmt(max.publish.eventsPerSecond)} events/s accepted,` +
+      `- **As fast as possible, 1 tenant × 1 endpoint:** ${fmt(max.publish.eventsPerSecond)} events/s accepted,` +
         ` ${fmt(max.delivery.eventsPerSecond)} delivered and ${fmt(max.logged?.attemptsPerSecond)} logged per second` +
-        `${max.logged && !max.logged.complete ? ` (${fmt(max.logged.count)} of ${fmt(max.logged.expected)} logged when the run stopped waiting)` : ""}:` +
-        ` ${g.endToEndMet ? "the goal is met" : `${Math.round(((g.endToEnd ?? 0) / GOALS.eventsPerSecond) * 100)}% of the goal`}.` +
-        ` Busiest: ${busiest(max)} (100% = one core; the machine was ${max.machineBusyPercent}% busy).` +
+        `${max.logged && !max.logged.complete ? ` (${fmt(max.logged.count)} of ${fmt(max.logged.expected)} logged when the run stopped waiting)` : ""},` +
+        " counted until the backlog was gone. Once the load stops, the backlog drains without ingest and the load" +
+        " generator taking their share of the CPU, so this is more than Herald keeps up with as a steady rate (below)." +
+        ` Busiest: ${busiest(max)} (100% = one core; the machine was ${max.machineBusyPercent}% busy);` +
+        ` ${cpuPerEventMs(max)} ms of CPU per event, all processes together.` +
         queued(max),
+    );
+  }
+  const sustained = by("s1-2000");
+  if (sustained) {
+    const rate = fmt(sustained.load.kind === "fixed" ? sustained.load.ratePerSecond : undefined);
+    out.push(
+      `- **Throughput as a steady rate, 1 tenant × 1 endpoint at ${rate} events/s:**` +
+        (g.endToEndMet
+          ? ` Herald kept up (every event delivered and logged, publish→received p99 ${ms(sustained.delivery.latencyMs.p99)} ms): the goal is met.`
+          : ` Herald fell behind: ${fmt(sustained.delivery.eventsPerSecond)} events/s delivered and` +
+            ` ${fmt(sustained.logged?.attemptsPerSecond)} logged, publish→received p99 ${ms(sustained.delivery.latencyMs.p99)} ms` +
+            ` (kept up means every event delivered and logged with a p99 within ${fmt(KEPT_UP_P99_MS)} ms): the goal is not met.`) +
+        ` Busiest: ${busiest(sustained)}; machine ${sustained.machineBusyPercent}% busy;` +
+        ` ${cpuPerEventMs(sustained)} ms of CPU per event, all processes together.` +
+        queued(sustained),
     );
   }
   const small = raw("MongoDB findOne by _id, 1,000");
@@ -478,7 +518,7 @@ export function renderSvg(results: BenchResults): string {
       y,
       "Throughput (per second)",
       results.scenarios
-        .filter((s) => s.load.kind === "max")
+        .filter((s) => s.load.kind === "max" || s.logged)
         .map((s) => ({
           label: shortLabel(s),
           bars: [

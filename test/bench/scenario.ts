@@ -47,7 +47,7 @@ export interface ScenarioSpec {
   endpoints: EndpointPlan;
   load:
     | { kind: "max"; maxEvents: number; maxMs: number; batchSize: number; concurrency: number }
-    | { kind: "fixed"; ratePerSecond: number; durationMs: number };
+    | { kind: "fixed"; ratePerSecond: number; durationMs: number; batchSize?: number };
   /**
    * Events published before the measured load, uncounted, at half its rate (or in its batches), so it
    * meets compiled code, filled caches and open connections rather than a cold stack.
@@ -285,10 +285,10 @@ async function warmUp(
       stats,
     );
   } else {
-    const { ratePerSecond } = spec.load;
+    const { ratePerSecond, batchSize } = spec.load;
     const durationMs = (spec.warmUpEvents / ratePerSecond) * 1000;
     await publishAtFixedRate(
-      { ...options, ratePerSecond, durationMs, maxInFlight: 2_000, answerWaitMs: 15_000 },
+      { ...options, ratePerSecond, batchSize, durationMs, maxInFlight: 2_000, answerWaitMs: 15_000 },
       stats,
     );
   }
