@@ -57,6 +57,49 @@ function grpcCode(err: unknown): string {
     : String(err);
 }
 
+/** One event's answer: its id, or why it was refused. */
+interface EventResult {
+  event_id: string;
+  error_code: string;
+}
+
+/**
+ * Publishes events `first`…`first + count - 1`, sent at `t`, in one call: PublishEvent when `single`,
+ * else PublishEvents.
+ */
+async function publishCall(
+  client: GrpcIngestClient,
+  publisher: Publisher,
+  payload: (seq: number, t: number) => Buffer,
+  call: { first: number; count: number; t: number; single: boolean },
+): Promise<EventResult[]> {
+  if (call.single) {
+    const res = await client.publishEvent(
+      {
+        tenant_id: publisher.tenantId,
+        event: { event_type: "bench.event", payload: payload(call.first, call.t) },
+      },
+      publisher.token,
+    );
+    return [{ event_id: res.event_id, error_code: "" }];
+  }
+  const events = Array.from({ length: call.count }, (_, i) => ({
+    event_type: "bench.event",
+    payload: payload(call.first + i, call.t),
+  }));
+  const { results } = await client.publishEvents({ tenant_id: publisher.tenantId, events }, publisher.token);
+  return results;
+}
+
+/** Counts a call's answer: its latency, and each event accepted or refused. */
+function countAnswer(stats: LoadStats, t: number, results: EventResult[]): void {
+  stats.callLatencyMs.push(nowMs() - t);
+  for (const result of results) {
+    if (result.event_id) stats.accepted++;
+    else stats.error(result.error_code || "no event id");
+  }
+}
+
 export interface MaxRateOptions extends LoadOptions {
   /** Stop after this many events… */
   maxEvents: number;
@@ -86,21 +129,13 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
       const first = seq;
       seq += count;
       const t = nowMs();
-      const events = Array.from({ length: count }, (_, i) => ({
-        event_type: "bench.event",
-        payload: payload(first + i, t),
-      }));
       stats.sent += count;
       try {
-        const { results } = await client.publishEvents(
-          { tenant_id: publisher.tenantId, events },
-          publisher.token,
+        countAnswer(
+          stats,
+          t,
+          await publishCall(client, publisher, payload, { first, count, t, single: false }),
         );
-        stats.callLatencyMs.push(nowMs() - t);
-        for (const result of results) {
-          if (result.event_id) stats.accepted++;
-          else stats.error(result.error_code || "no event id");
-        }
       } catch (err) {
         stats.error(grpcCode(err), count);
       }
@@ -158,38 +193,9 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
     const t = nowMs();
     stats.sent += count;
     inFlight++;
-    const answered =
-      batchSize === 1
-        ? client
-            .publishEvent(
-              {
-                tenant_id: publisher.tenantId,
-                event: { event_type: "bench.event", payload: payload(first, t) },
-              },
-              publisher.token,
-            )
-            .then((res) => [{ event_id: res.event_id, error_code: "" }])
-        : client
-            .publishEvents(
-              {
-                tenant_id: publisher.tenantId,
-                events: Array.from({ length: count }, (_, i) => ({
-                  event_type: "bench.event",
-                  payload: payload(first + i, t),
-                })),
-              },
-              publisher.token,
-            )
-            .then((res) => res.results);
-    void answered
+    void publishCall(client, publisher, payload, { first, count, t, single: batchSize === 1 })
       .then(
-        (results) => {
-          stats.callLatencyMs.push(nowMs() - t);
-          for (const result of results) {
-            if (result.event_id) stats.accepted++;
-            else stats.error(result.error_code || "no event id");
-          }
-        },
+        (results) => countAnswer(stats, t, results),
         (err: unknown) => stats.error(grpcCode(err), count),
       )
       .finally(() => {
