@@ -223,8 +223,9 @@ export function renderMarkdown(results: BenchResults): string {
     "## What one event costs",
     "",
     "- ingest: one insert into `events` (events that arrive while an insert is under way go together in the next",
-    "  `insertMany`), one publish with a publisher confirm, and an update marking it published only when the",
-    "  event has an idempotency key (only such a call can be retried onto it);",
+    "  `insertMany`), one publish with a publisher confirm (the events one insert stored go in one message, up to",
+    "  32 of up to 8 KiB each), and an update marking it published only when the event has an idempotency key",
+    "  (only such a call can be retried onto it);",
     "- routing: no database write (tenants and endpoints come from a cache); one delivery task per endpoint and",
     "  one routing record, each confirmed;",
     "- delivery: per task, one signed POST and one attempt record, confirmed;",
@@ -234,9 +235,8 @@ export function renderMarkdown(results: BenchResults): string {
     "  and routes, one read of the batch's deliveries, one `insertMany` of the new ones (with their status) and",
     "  one bulk write of version-guarded updates to the others.",
     "",
-    "So the simple scenario moves two persistent messages per event through RabbitMQ (the event and its task)",
-    "plus its two records, which share messages under load; the fan-out scenario 11 (the event and 10 tasks)",
-    "plus 11 records.",
+    "So the simple scenario moves one persistent message per event through RabbitMQ (its task), plus its share",
+    "of an event message and of its two records' messages; the fan-out scenario 10 (the tasks) plus those shares.",
     "",
   );
   push("## Where it stands and what limits it", "", ...analysis(results, by), "");

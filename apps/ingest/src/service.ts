@@ -1,6 +1,4 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { EventSchema, IngestService } from "@herald/contracts";
+import { IngestService } from "@herald/contracts";
 import {
   BoundedLabel,
   ControlPlaneCache,
@@ -11,6 +9,7 @@ import {
   type ServiceDefinition,
   serviceConfigSchema,
 } from "@herald/platform";
+import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -59,19 +58,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       now: () => new Date(),
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
       observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
-      publish: (doc) =>
-        publisher.publish(
-          { exchange: names.exchanges.events, messageId: doc._id },
-          EventSchema,
-          create(EventSchema, {
-            id: doc._id,
-            tenantId: doc.tenant_id,
-            eventType: doc.event_type,
-            payload: doc.payload.buffer,
-            channels: doc.channels,
-            createTime: timestampFromDate(doc.create_time),
-          }),
-        ),
+      publish: eventPublisher(publisher, names),
     });
     return {
       services: [IngestService],

@@ -89,6 +89,21 @@ describe("Batcher", () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it("with no delay, batches what is added in one turn of the event loop", async () => {
+    vi.useRealTimers();
+    const { batches, write } = recorder();
+    const batcher = new Batcher({ maxSize: 10, maxDelayMs: 0, write });
+    // As callers released by one I/O event: each adds after a few promise hops of its own.
+    const hops = async (n: number, item: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+      return batcher.add(item);
+    };
+    await Promise.all([hops(0, 1), hops(3, 2), hops(7, 3)]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await batcher.add(4);
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
   it("refuses a batch size below 1", () => {
     expect(() => new Batcher({ maxSize: 0, maxDelayMs: 1, write: async () => undefined })).toThrow(
       RangeError,

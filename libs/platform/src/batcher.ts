@@ -2,7 +2,11 @@
 export interface BatcherOptions<T> {
   /** A batch is written as soon as it holds this many items. */
   maxSize: number;
-  /** Longest an item waits for its batch to fill before the batch is written anyway, in ms. */
+  /**
+   * Longest an item waits for its batch to fill before the batch is written anyway, in ms. With 0, a
+   * batch holds what was added in the same turn of the event loop (setImmediate: the continuations of
+   * one I/O event, such as every caller one insert released), with no timer's millisecond of delay.
+   */
   maxDelayMs: number;
   /** Writes one batch. Rejecting fails every item of the batch. */
   write: (items: T[]) => Promise<void>;
@@ -28,7 +32,7 @@ interface Pending<T> {
 export class Batcher<T> {
   readonly #options: BatcherOptions<T>;
   #pending: Pending<T>[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: { cancel(): void } | undefined;
   readonly #writing = new Set<Promise<void>>();
   /** A flush found every write slot taken: the next write to end flushes. */
   #deferred = false;
@@ -47,7 +51,7 @@ export class Batcher<T> {
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
       if (this.#pending.length >= this.#options.maxSize) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.maxDelayMs);
+      else this.#timer ??= this.#flushLater();
     });
   }
 
@@ -59,8 +63,18 @@ export class Batcher<T> {
     } while (this.#pending.length > 0);
   }
 
+  #flushLater(): { cancel(): void } {
+    const delayMs = this.#options.maxDelayMs;
+    if (delayMs > 0) {
+      const timeout = setTimeout(() => this.#flush(), delayMs);
+      return { cancel: () => clearTimeout(timeout) };
+    }
+    const immediate = setImmediate(() => this.#flush());
+    return { cancel: () => clearImmediate(immediate) };
+  }
+
   #flush(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     // At the limit: the write that ends first flushes what waits.
@@ -69,7 +83,7 @@ export class Batcher<T> {
       return;
     }
     const batch = this.#pending.splice(0, this.#options.maxSize);
-    if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#options.maxDelayMs);
+    if (this.#pending.length > 0) this.#timer = this.#flushLater();
     const writing = Promise.resolve()
       .then(() => this.#options.write(batch.map((p) => p.item)))
       .then(

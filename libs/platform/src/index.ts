@@ -1,4 +1,6 @@
 export { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./amqp/audit-records.js";
+export type { BatchPublisherOptions } from "./amqp/batch-publisher.js";
+export { BatchPublisher } from "./amqp/batch-publisher.js";
 export type { ConsumeOptions, MessageMeta, PublishTarget } from "./amqp/messaging.js";
 export { consumeProto, PROTOBUF_CONTENT_TYPE, ProtoPublisher } from "./amqp/messaging.js";
 export type { TopologyNames } from "./amqp/topology.js";

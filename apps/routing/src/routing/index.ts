@@ -1,17 +1,21 @@
-import { DeliveryTaskSchema, EventSchema } from "@herald/contracts";
+import { DeliveryTaskSchema, EventBatchSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
   consumeProto,
+  extractTraceContext,
+  inSpan,
   type ServiceConfig,
   type ServiceContext,
 } from "@herald/platform";
+import { context, SpanKind } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
+import { decodeEvents } from "./event-batch.js";
 import { type RouteDeps, routeEvent } from "./route-event.js";
 
 /** Options of the event router; from the routing service's configuration. */
 export interface EventRouterOptions {
-  /** Events routed at once per instance. */
+  /** herald.events messages (each a batch of events) routed at once per instance. */
   concurrency: number;
 }
 
@@ -22,8 +26,9 @@ export interface EventRouter {
 }
 
 /**
- * Consumes `routing.events` and fans each event out to delivery tasks. Its endpoint cache must drop
- * entries on control notifications, so an endpoint change applies to the next event.
+ * Consumes `routing.events` and fans each event out to delivery tasks. A message is a batch of events,
+ * acked once all of them are routed; each event is routed in a span of its own trace. Its endpoint
+ * cache must drop entries on control notifications, so an endpoint change applies to the next event.
  */
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
   const { rabbit, names, publisher, logger, mongo } = ctx;
@@ -45,11 +50,27 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
   const consumer = consumeProto(rabbit, {
     names,
     queue: names.queues.routingEvents,
-    schema: EventSchema,
+    schema: EventBatchSchema,
+    decode: decodeEvents,
     concurrency: options.concurrency,
     logger,
-    handler: async (event) => {
-      await routeEvent(deps, event);
+    handler: async (batch) => {
+      await Promise.all(
+        batch.events.map((event) =>
+          inSpan(
+            "route event",
+            {
+              kind: SpanKind.INTERNAL,
+              // Events stored before their context travelled with them continue the message's trace.
+              parent:
+                Object.keys(event.traceContext).length > 0
+                  ? extractTraceContext(event.traceContext)
+                  : context.active(),
+            },
+            () => routeEvent(deps, event),
+          ),
+        ),
+      );
     },
   });
   return { consumer, cache };

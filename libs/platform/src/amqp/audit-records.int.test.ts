@@ -2,19 +2,16 @@ import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../logger.js";
-import { testEnv } from "../testing.js";
+import { receiveMessages, testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
 import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
 import { openTestBroker, type TestBroker } from "./broker.test-support.js";
-import { consumeProto } from "./messaging.js";
 import { topologyNames } from "./topology.js";
 import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
 const exporter = useTestTracing();
-const logger = createLogger({ service: "test", level: "silent" });
 let broker: TestBroker;
 
 beforeAll(async () => {
@@ -33,21 +30,16 @@ function attempt(eventId: string) {
 
 /** Consumes audit.attempts until `records` records came, resolving with the messages that held them. */
 function receiveBatches(records: number): Promise<AuditRecordBatch[]> {
-  const got: AuditRecordBatch[] = [];
-  let count = 0;
-  return new Promise((resolve) => {
-    const consumer = consumeProto(broker.rabbit, {
+  return receiveMessages(
+    broker.rabbit,
+    {
       names,
       queue: names.queues.auditAttempts,
       schema: AuditRecordBatchSchema,
-      logger,
-      handler: async (batch) => {
-        got.push(batch);
-        count += batch.records.length;
-        if (count >= records) void consumer.close().then(() => resolve(got));
-      },
-    });
-  });
+      count: (batch) => batch.records.length,
+    },
+    records,
+  );
 }
 
 describe("AuditRecordPublisher", () => {

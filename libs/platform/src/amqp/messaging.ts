@@ -105,6 +105,12 @@ export interface ConsumeOptions<S extends DescMessage> {
   };
   /** Exchange to bind a per-instance queue to. */
   bindExchange?: string;
+  /**
+   * Decodes a body; default `fromBinary(schema, body)`. It gets the message's AMQP `type` too, so a
+   * queue can still take the message type it carried before (from an older instance, during a rolling
+   * upgrade). Throwing parks the message as undecodable.
+   */
+  decode?: (body: Uint8Array, type: string | undefined) => MessageShape<S>;
   logger: Logger;
   /**
    * Handles one message. Resolving acks it. Throwing requeues it after a short pause (transient
@@ -145,7 +151,8 @@ export function consumeProto<S extends DescMessage>(
     async (msg: AsyncMessage) => {
       let message: MessageShape<S>;
       try {
-        message = fromBinary(options.schema, toBytes(msg.body));
+        const body = toBytes(msg.body);
+        message = options.decode ? options.decode(body, msg.type) : fromBinary(options.schema, body);
       } catch (err) {
         options.logger.error(
           { err, queue: options.queue, messageId: msg.messageId },

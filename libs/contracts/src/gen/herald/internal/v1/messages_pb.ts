@@ -16,10 +16,10 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKOAQoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKDERlbGl2ZXJ5VGFzaxIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEg8KB2F0dGVtcHQYBiABKA0SLgoKZXZlbnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZHVlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RyaWdnZXIYCSABKA4yGS5oZXJhbGQudjEuQXR0ZW1wdFRyaWdnZXIijgEKDVJvdXRpbmdSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSFAoMZW5kcG9pbnRfaWRzGAQgAygJEi4KCnJvdXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJEChBBdWRpdFJlY29yZEJhdGNoEjAKB3JlY29yZHMYASADKAsyHy5oZXJhbGQuaW50ZXJuYWwudjEuQXVkaXRSZWNvcmQibgoTQ29udHJvbE5vdGlmaWNhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSLwoLY2hhbmdlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogCCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyIo4BCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAQoLQXVkaXRSZWNvcmQSJQoHYXR0ZW1wdBgBIAEoCzISLmhlcmFsZC52MS5BdHRlbXB0SAASNAoHcm91dGluZxgCIAEoCzIhLmhlcmFsZC5pbnRlcm5hbC52MS5Sb3V0aW5nUmVjb3JkSAASJwoFc3RhdGUYAyABKA4yGC5oZXJhbGQudjEuRGVsaXZlcnlTdGF0ZUIICgZyZWNvcmQiRAoQQXVkaXRSZWNvcmRCYXRjaBIwCgdyZWNvcmRzGAEgAygLMh8uaGVyYWxkLmludGVybmFsLnYxLkF1ZGl0UmVjb3JkIm4KE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
- * Event is published by ingest on herald.events.
+ * Event is published by ingest on herald.events, in an EventBatch.
  *
  * @generated from message herald.internal.v1.Event
  */
@@ -53,6 +53,14 @@ export type Event = Message<"herald.internal.v1.Event"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * W3C trace context (traceparent, tracestate) of the call that published the event: its batch's
+   * message headers carry one context only, and every event's trace goes on through routing.
+   *
+   * @generated from field: map<string, string> trace_context = 7;
+   */
+  traceContext: { [key: string]: string };
 };
 
 /**
@@ -61,6 +69,27 @@ export type Event = Message<"herald.internal.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 0);
+
+/**
+ * EventBatch is one message on herald.events: the events ingest stored together, published together, so
+ * a busy ingest sends a message per insert rather than one per event (each costs RabbitMQ a quorum-queue
+ * append, a confirm, a delivery and an ack).
+ *
+ * @generated from message herald.internal.v1.EventBatch
+ */
+export type EventBatch = Message<"herald.internal.v1.EventBatch"> & {
+  /**
+   * @generated from field: repeated herald.internal.v1.Event events = 1;
+   */
+  events: Event[];
+};
+
+/**
+ * Describes the message herald.internal.v1.EventBatch.
+ * Use `create(EventBatchSchema)` to create a new message.
+ */
+export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 1);
 
 /**
  * DeliveryTask is one event for one endpoint, published by routing (or audit, for replays) on
@@ -124,7 +153,7 @@ export type DeliveryTask = Message<"herald.internal.v1.DeliveryTask"> & {
  * Use `create(DeliveryTaskSchema)` to create a new message.
  */
 export const DeliveryTaskSchema: GenMessage<DeliveryTask> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 1);
+  messageDesc(file_herald_internal_v1_messages, 2);
 
 /**
  * RoutingRecord tells audit where an event was routed, including to nowhere.
@@ -163,7 +192,7 @@ export type RoutingRecord = Message<"herald.internal.v1.RoutingRecord"> & {
  * Use `create(RoutingRecordSchema)` to create a new message.
  */
 export const RoutingRecordSchema: GenMessage<RoutingRecord> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 2);
+  messageDesc(file_herald_internal_v1_messages, 3);
 
 /**
  * AuditRecord is what audit consumes from herald.attempts.
@@ -201,7 +230,7 @@ export type AuditRecord = Message<"herald.internal.v1.AuditRecord"> & {
  * Use `create(AuditRecordSchema)` to create a new message.
  */
 export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 3);
+  messageDesc(file_herald_internal_v1_messages, 4);
 
 /**
  * AuditRecordBatch is one message on herald.attempts: the records a service published while its
@@ -221,7 +250,7 @@ export type AuditRecordBatch = Message<"herald.internal.v1.AuditRecordBatch"> & 
  * Use `create(AuditRecordBatchSchema)` to create a new message.
  */
 export const AuditRecordBatchSchema: GenMessage<AuditRecordBatch> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 4);
+  messageDesc(file_herald_internal_v1_messages, 5);
 
 /**
  * ControlNotification is broadcast on herald.control when the control plane changes, so caches
@@ -253,5 +282,5 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  * Use `create(ControlNotificationSchema)` to create a new message.
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 5);
+  messageDesc(file_herald_internal_v1_messages, 6);
 

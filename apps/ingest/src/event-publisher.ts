@@ -1,0 +1,53 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Event, EventBatchSchema, EventSchema } from "@herald/contracts";
+import {
+  BatchPublisher,
+  type EventDocument,
+  injectTraceContext,
+  type ProtoPublisher,
+  type TopologyNames,
+} from "@herald/platform";
+
+/**
+ * Events with a payload up to this go to herald.events in batches, at most {@link MAX_EVENTS_PER_MESSAGE}
+ * to a message; a bigger one goes alone. So no message outgrows one event at the default largest
+ * payload (256 KiB), and routing's prefetch holds no more than before.
+ */
+export const MAX_BATCHED_PAYLOAD_BYTES = 8 * 1024;
+export const MAX_EVENTS_PER_MESSAGE = 32;
+
+/**
+ * Publishes stored events to herald.events and resolves once RabbitMQ confirmed them. The events
+ * published in the same turn of the event loop (those one insert stored) travel in one EventBatch,
+ * each with its own trace context, so every event's trace goes on through routing.
+ */
+export function eventPublisher(
+  publisher: ProtoPublisher,
+  names: TopologyNames,
+): (doc: EventDocument) => Promise<void> {
+  const batches = new BatchPublisher<Event, typeof EventBatchSchema>(publisher, {
+    exchange: names.exchanges.events,
+    schema: EventBatchSchema,
+    message: (events) => create(EventBatchSchema, { events }),
+    maxItems: MAX_EVENTS_PER_MESSAGE,
+  });
+  return (doc) => {
+    const event = create(EventSchema, {
+      id: doc._id,
+      tenantId: doc.tenant_id,
+      eventType: doc.event_type,
+      payload: doc.payload.buffer,
+      channels: doc.channels,
+      createTime: timestampFromDate(doc.create_time),
+      traceContext: injectTraceContext(),
+    });
+    return event.payload.length <= MAX_BATCHED_PAYLOAD_BYTES
+      ? batches.publish(event)
+      : publisher.publish(
+          { exchange: names.exchanges.events, messageId: doc._id },
+          EventBatchSchema,
+          create(EventBatchSchema, { events: [event] }),
+        );
+  };
+}
