@@ -86,7 +86,7 @@ export interface AuditConsumerOptions {
  * batches of `batchSize` across messages. A message is acked only once all its records are written, so
  * a crash loses nothing; the redelivered records are then skipped as duplicates. `batchSize` messages
  * are prefetched and handled at once: enough to fill a batch when each holds one record (an idle
- * publisher sends them so), and at most `batchSize` × 50 records in memory (20,000 by default) when busy
+ * publisher sends them so), and at most `batchSize` × 50 records in memory (40,000 by default) when busy
  * publishers send full ones (MAX_RECORDS_PER_MESSAGE).
  */
 export function consumeAuditRecords(
