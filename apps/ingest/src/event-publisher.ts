@@ -29,7 +29,7 @@ export function eventPublisher(
   const batches = new BatchPublisher<Event, typeof EventBatchSchema>(publisher, {
     exchange: names.exchanges.events,
     schema: EventBatchSchema,
-    message: (events) => create(EventBatchSchema, { events }),
+    message: batchOf,
     maxItems: MAX_EVENTS_PER_MESSAGE,
   });
   return (doc) => {
@@ -47,7 +47,11 @@ export function eventPublisher(
       : publisher.publish(
           { exchange: names.exchanges.events, messageId: doc._id },
           EventBatchSchema,
-          create(EventBatchSchema, { events: [event] }),
+          batchOf([event]),
         );
   };
+}
+
+function batchOf(events: Event[]) {
+  return create(EventBatchSchema, { events });
 }
