@@ -57,7 +57,7 @@ const tenant: TenantDocument = {
   update_time: new Date(NOW),
 };
 
-function task(patch: Partial<DeliveryTask> = {}): DeliveryTask {
+function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTask {
   return create(DeliveryTaskSchema, {
     eventId: "evt_1",
     tenantId: "t1",

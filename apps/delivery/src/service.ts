@@ -1,17 +1,22 @@
-import { DeliveryTaskSchema } from "@herald/contracts";
+import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
+  carriedTraceContext,
   configFields,
   consumeControlChanges,
   consumeProto,
   endpointsCollection,
   HERALD_VERSION,
+  inSpan,
   publishControlChange,
   SecretBox,
   type ServiceDefinition,
   serviceConfigSchema,
+  settleAll,
 } from "@herald/platform";
+import { SpanKind } from "@opentelemetry/api";
+import pLimit from "p-limit";
 import { z } from "zod";
 import { addressPolicy } from "./address-policy.js";
 import { CircuitBreakers } from "./circuit-breaker.js";
@@ -19,14 +24,16 @@ import { type DeliverDeps, deliverTask } from "./deliver-task.js";
 import { deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
+import { decodeTasks } from "./task-batch.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
   HERALD_SECRET_KEYS: configFields.secretKeyRing,
   /**
-   * Deliveries in flight at once per instance (twice as many tasks are prefetched). A delivery waits
-   * for the receiver and then for RabbitMQ to confirm its attempt record, so the rate is about this
-   * many per round: at 64, delivery fell behind at ~1,400/s on the benchmark's machine, with CPU to spare.
+   * Deliveries in flight at once per instance; twice as many delivery.tasks messages (each a batch of
+   * tasks, or one) are prefetched. A delivery waits for the receiver and then for RabbitMQ to confirm
+   * its attempt record, so the rate is about this many per round: at 64, delivery fell behind at
+   * ~1,400/s on the benchmark's machine, with CPU to spare.
    */
   DELIVERY_CONCURRENCY: configFields.positiveInt.max(10_000).default(256),
   /**
@@ -135,14 +142,30 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       userAgent: `Herald/${HERALD_VERSION}`,
       now: () => Date.now(),
     };
+    // Slots are per task, shared by every message being handled: a batch's tasks go out side by side
+    // (a slow endpoint holds up none of the others), and no more than DELIVERY_CONCURRENCY at once.
+    const deliverySlots = pLimit(config.DELIVERY_CONCURRENCY);
     const tasks = consumeProto(rabbit, {
       names,
       queue: names.queues.deliveryTasks,
-      schema: DeliveryTaskSchema,
+      schema: DeliveryTaskBatchSchema,
+      decode: decodeTasks,
       concurrency: config.DELIVERY_CONCURRENCY,
       prefetch: config.DELIVERY_CONCURRENCY * 2,
       logger,
-      handler: async (task) => recordOutcome(await deliverTask(deps, task)),
+      // The message is acked once every task in it is settled; if one failed, all of them come back
+      // (at least once: the ones delivered are delivered again, with the same webhook-id).
+      handler: (batch) =>
+        settleAll(
+          batch.tasks.map((task) => {
+            const parent = carriedTraceContext(task.traceContext);
+            return deliverySlots(() =>
+              inSpan("deliver task", { kind: SpanKind.INTERNAL, parent }, async () =>
+                recordOutcome(await deliverTask(deps, task)),
+              ),
+            );
+          }),
+        ),
     });
 
     return {

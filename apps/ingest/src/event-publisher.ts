@@ -10,11 +10,11 @@ import {
 } from "@herald/platform";
 
 /**
- * Events with a payload up to this go to herald.events in batches, at most {@link MAX_EVENTS_PER_MESSAGE}
- * to a message; a bigger one goes alone. So no message outgrows one event at the default largest
- * payload (256 KiB), and routing's prefetch holds no more than before.
+ * Payload bytes one herald.events message carries at most; a bigger event goes alone. So no message
+ * outgrows one event at the default largest payload (256 KiB), and routing's prefetch holds no more
+ * than it would with an event to a message.
  */
-export const MAX_BATCHED_PAYLOAD_BYTES = 8 * 1024;
+export const MAX_PAYLOAD_BYTES_PER_MESSAGE = 256 * 1024;
 export const MAX_EVENTS_PER_MESSAGE = 32;
 
 /**
@@ -31,25 +31,21 @@ export function eventPublisher(
     schema: EventBatchSchema,
     message: batchOf,
     maxItems: MAX_EVENTS_PER_MESSAGE,
+    maxBytes: MAX_PAYLOAD_BYTES_PER_MESSAGE,
+    itemBytes: (event) => event.payload.length,
   });
-  return (doc) => {
-    const event = create(EventSchema, {
-      id: doc._id,
-      tenantId: doc.tenant_id,
-      eventType: doc.event_type,
-      payload: doc.payload.buffer,
-      channels: doc.channels,
-      createTime: timestampFromDate(doc.create_time),
-      traceContext: injectTraceContext(),
-    });
-    return event.payload.length <= MAX_BATCHED_PAYLOAD_BYTES
-      ? batches.publish(event)
-      : publisher.publish(
-          { exchange: names.exchanges.events, messageId: doc._id },
-          EventBatchSchema,
-          batchOf([event]),
-        );
-  };
+  return (doc) =>
+    batches.publish(
+      create(EventSchema, {
+        id: doc._id,
+        tenantId: doc.tenant_id,
+        eventType: doc.event_type,
+        payload: doc.payload.buffer,
+        channels: doc.channels,
+        createTime: timestampFromDate(doc.create_time),
+        traceContext: injectTraceContext(),
+      }),
+    );
 }
 
 function batchOf(events: Event[]) {

@@ -104,6 +104,29 @@ describe("Batcher", () => {
     expect(batches).toEqual([[1, 2, 3], [4]]);
   });
 
+  it("writes a batch as soon as its weight reaches the limit, never past it, and a heavy item alone", async () => {
+    const { batches, write } = recorder();
+    const batcher = new Batcher({
+      maxSize: 10,
+      maxDelayMs: 1_000,
+      maxWeight: 10,
+      weight: (n: number) => n,
+      write,
+    });
+    const heavy = [3, 4, 5, 20].map((n) => batcher.add(n));
+    await Promise.all(heavy);
+    expect(batches).toEqual([[3, 4], [5], [20]]);
+    let lightWritten = false;
+    const light = batcher.add(1).then(() => {
+      lightWritten = true;
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(lightWritten).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await light;
+    expect(batches).toEqual([[3, 4], [5], [20], [1]]);
+  });
+
   it("refuses a batch size below 1", () => {
     expect(() => new Batcher({ maxSize: 0, maxDelayMs: 1, write: async () => undefined })).toThrow(
       RangeError,

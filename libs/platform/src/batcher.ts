@@ -8,6 +8,13 @@ export interface BatcherOptions<T> {
    * one I/O event, such as every caller one insert released), with no timer's millisecond of delay.
    */
   maxDelayMs: number;
+  /** Weight of an item (its bytes, say), for `maxWeight`. Items weigh nothing without it. */
+  weight?: (item: T) => number;
+  /**
+   * A batch is written as soon as its items weigh this much, and never weighs more: an item that would
+   * take it past this starts the next batch, and an item heavier than this goes alone. Default no limit.
+   */
+  maxWeight?: number;
   /** Writes one batch. Rejecting fails every item of the batch. */
   write: (items: T[]) => Promise<void>;
   /**
@@ -19,19 +26,21 @@ export interface BatcherOptions<T> {
 
 interface Pending<T> {
   item: T;
+  weight: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Groups items into batches by size or age, whichever comes first. {@link add} resolves once the batch
- * holding the item is written, so a message can be acknowledged only after its record is stored.
+ * Groups items into batches by count, weight or age, whichever comes first. {@link add} resolves once
+ * the batch holding the item is written, so a message can be acknowledged only after its record is stored.
  * Batches are written concurrently, up to `maxConcurrentWrites`; the caller bounds how many items are
  * outstanding (by prefetch).
  */
 export class Batcher<T> {
   readonly #options: BatcherOptions<T>;
   #pending: Pending<T>[] = [];
+  #pendingWeight = 0;
   #timer: { cancel(): void } | undefined;
   readonly #writing = new Set<Promise<void>>();
   /** A flush found every write slot taken: the next write to end flushes. */
@@ -49,10 +58,32 @@ export class Batcher<T> {
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject });
-      if (this.#pending.length >= this.#options.maxSize) this.#flush();
+      const weight = this.#options.weight?.(item) ?? 0;
+      this.#pending.push({ item, weight, resolve, reject });
+      this.#pendingWeight += weight;
+      if (this.#full()) this.#flush();
       else this.#timer ??= this.#flushLater();
     });
+  }
+
+  #full(): boolean {
+    return (
+      this.#pending.length >= this.#options.maxSize ||
+      this.#pendingWeight >= (this.#options.maxWeight ?? Infinity)
+    );
+  }
+
+  /** How many of the pending items, from the first, the next batch takes: at least one. */
+  #nextBatchLength(): number {
+    const maxWeight = this.#options.maxWeight ?? Infinity;
+    let length = 0;
+    let weight = 0;
+    for (const pending of this.#pending) {
+      if (length === this.#options.maxSize || (length > 0 && weight + pending.weight > maxWeight)) break;
+      weight += pending.weight;
+      length++;
+    }
+    return length;
   }
 
   /** Writes what is buffered now, and waits for every batch being written. */
@@ -82,8 +113,8 @@ export class Batcher<T> {
       this.#deferred = true;
       return;
     }
-    const batch = this.#pending.splice(0, this.#options.maxSize);
-    if (this.#pending.length > 0) this.#timer = this.#flushLater();
+    const batch = this.#pending.splice(0, this.#nextBatchLength());
+    for (const p of batch) this.#pendingWeight -= p.weight;
     const writing = Promise.resolve()
       .then(() => this.#options.write(batch.map((p) => p.item)))
       .then(
@@ -102,5 +133,7 @@ export class Batcher<T> {
         }
       });
     this.#writing.add(writing);
+    if (this.#full()) this.#flush();
+    else if (this.#pending.length > 0) this.#timer = this.#flushLater();
   }
 }

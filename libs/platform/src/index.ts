@@ -2,7 +2,7 @@ export { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./amqp/audit-reco
 export type { BatchPublisherOptions } from "./amqp/batch-publisher.js";
 export { BatchPublisher } from "./amqp/batch-publisher.js";
 export type { ConsumeOptions, MessageMeta, PublishTarget } from "./amqp/messaging.js";
-export { consumeProto, PROTOBUF_CONTENT_TYPE, ProtoPublisher } from "./amqp/messaging.js";
+export { batchDecoder, consumeProto, PROTOBUF_CONTENT_TYPE, ProtoPublisher } from "./amqp/messaging.js";
 export type { TopologyNames } from "./amqp/topology.js";
 export {
   DEFAULT_RETRY_TIERS_MS,
@@ -62,6 +62,7 @@ export { startRpcServer } from "./rpc/server.js";
 export { SecretBox, SecretBoxError } from "./secret-box.js";
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceParts } from "./service.js";
 export { main, runService } from "./service.js";
+export { settleAll } from "./settle-all.js";
 export { consumeControlChanges, publishControlChange } from "./store/control.js";
 export type { ControlPlaneCacheOptions } from "./store/control-plane-cache.js";
 export { ControlPlaneCache } from "./store/control-plane-cache.js";
@@ -76,7 +77,7 @@ export { Collections, endpointsCollection, eventsCollection, tenantsCollection }
 export { signingSecrets } from "./store/signing-secrets.js";
 export type { Telemetry, TelemetryOptions } from "./telemetry.js";
 export { startTelemetry } from "./telemetry.js";
-export { extractTraceContext, injectTraceContext, inSpan, tracer } from "./tracing.js";
+export { carriedTraceContext, extractTraceContext, injectTraceContext, inSpan, tracer } from "./tracing.js";
 export const HERALD_VERSION = "0.1.0";
 export type { UrlAllowlist } from "./address-policy.js";
 export {

@@ -32,6 +32,14 @@ export function extractTraceContext(headers: Record<string, unknown> | undefined
 }
 
 /**
+ * The context a batched item's work continues: the W3C trace context the item carries (its message's
+ * headers hold only the first item's), or the active one when it carries none.
+ */
+export function carriedTraceContext(carried: Record<string, string>): Context {
+  return Object.keys(carried).length > 0 ? extractTraceContext(carried) : context.active();
+}
+
+/**
  * Runs `fn` in a new active span, records a thrown error on it, and always ends it. The span's status
  * is left unset on success, as the semantic conventions ask.
  */

@@ -1,13 +1,12 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { type EventBatch, EventBatchSchema, EventSchema } from "@herald/contracts";
+import { create } from "@bufbuild/protobuf";
+import { EventBatchSchema, EventSchema } from "@herald/contracts";
+import { batchDecoder } from "@herald/platform";
 
 /**
  * Decodes a herald.events message by its AMQP `type`: an EventBatch, or a single Event as ingest
  * published them before batches (still in the queue, or from an older instance during a rolling
  * upgrade), as a batch of one. Throws on a body that is neither.
  */
-export function decodeEvents(body: Uint8Array, type: string | undefined): EventBatch {
-  return type === EventSchema.typeName
-    ? create(EventBatchSchema, { events: [fromBinary(EventSchema, body)] })
-    : fromBinary(EventBatchSchema, body);
-}
+export const decodeEvents = batchDecoder(EventBatchSchema, EventSchema, (event) =>
+  create(EventBatchSchema, { events: [event] }),
+);

@@ -1,17 +1,19 @@
-import { DeliveryTaskSchema, EventBatchSchema } from "@herald/contracts";
+import { EventBatchSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
+  carriedTraceContext,
   consumeProto,
-  extractTraceContext,
   inSpan,
   type ServiceConfig,
   type ServiceContext,
+  settleAll,
 } from "@herald/platform";
-import { context, SpanKind } from "@opentelemetry/api";
+import { SpanKind } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
 import { decodeEvents } from "./event-batch.js";
 import { type RouteDeps, routeEvent } from "./route-event.js";
+import { taskPublisher } from "./task-publisher.js";
 
 /** Options of the event router; from the routing service's configuration. */
 export interface EventRouterOptions {
@@ -33,18 +35,13 @@ export interface EventRouter {
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
   const { rabbit, names, publisher, logger, mongo } = ctx;
   const cache = new ControlPlaneCache(mongo.db);
-  // Each handler waits for its record's confirm, so a stopped consumer leaves none unpublished.
+  // Each handler waits for its tasks' and record's confirms, so a stopped consumer leaves none unpublished.
   const auditRecords = new AuditRecordPublisher(publisher, names);
   const deps: RouteDeps = {
     cache,
     logger,
     now: () => new Date(),
-    publishTask: (task) =>
-      publisher.publish(
-        { exchange: names.exchanges.deliveries, messageId: task.eventId },
-        DeliveryTaskSchema,
-        task,
-      ),
+    publishTask: taskPublisher(publisher, names),
     publishAudit: (record) => auditRecords.publish(record),
   };
   const consumer = consumeProto(rabbit, {
@@ -55,17 +52,14 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     concurrency: options.concurrency,
     logger,
     handler: async (batch) => {
-      await Promise.all(
+      await settleAll(
         batch.events.map((event) =>
           inSpan(
             "route event",
             {
               kind: SpanKind.INTERNAL,
               // Events stored before their context travelled with them continue the message's trace.
-              parent:
-                Object.keys(event.traceContext).length > 0
-                  ? extractTraceContext(event.traceContext)
-                  : context.active(),
+              parent: carriedTraceContext(event.traceContext),
             },
             () => routeEvent(deps, event),
           ),

@@ -14,6 +14,13 @@ export interface BatchPublisherOptions<Item, S extends DescMessage> {
   /** Items one message carries at most. */
   maxItems: number;
   /**
+   * Bytes of items one message carries at most, counted by `itemBytes`: an item bigger than this goes
+   * alone, so no message outgrows the larger of this and its biggest item. Default no limit.
+   */
+  maxBytes?: number;
+  /** An item's bytes (its payload, say), for `maxBytes`. */
+  itemBytes?: (item: Item) => number;
+  /**
    * Messages awaiting their confirm at once; default no limit. With 1, the items published while one
    * message awaits its confirm go together in the next: the most items per message, each waiting for
    * up to one more round trip. Without a limit, a message carries what was published in the same turn
@@ -38,8 +45,11 @@ export class BatchPublisher<Item, S extends DescMessage> {
   readonly #batcher: Batcher<QueuedItem<Item>>;
 
   constructor(publisher: ProtoPublisher, options: BatchPublisherOptions<Item, S>) {
+    const itemBytes = options.itemBytes;
     this.#batcher = new Batcher<QueuedItem<Item>>({
       maxSize: options.maxItems,
+      maxWeight: options.maxBytes,
+      weight: itemBytes && ((queued) => itemBytes(queued.item)),
       maxDelayMs: 0,
       maxConcurrentWrites: options.maxUnconfirmed,
       write: (queued) =>

@@ -77,6 +77,20 @@ export class ProtoPublisher {
   }
 }
 
+/**
+ * A {@link ConsumeOptions.decode} for a queue of batch messages that also takes single items, told
+ * apart by AMQP `type` (published alone on purpose, or by an older instance during a rolling upgrade):
+ * a single item becomes a batch of one. Throws on a body that is neither.
+ */
+export function batchDecoder<B extends DescMessage, I extends DescMessage>(
+  batchSchema: B,
+  itemSchema: I,
+  batchOfOne: (item: MessageShape<I>) => MessageShape<B>,
+): (body: Uint8Array, type: string | undefined) => MessageShape<B> {
+  return (body, type) =>
+    type === itemSchema.typeName ? batchOfOne(fromBinary(itemSchema, body)) : fromBinary(batchSchema, body);
+}
+
 /** What a handler learns about a message besides its body. */
 export interface MessageMeta {
   headers: Record<string, unknown>;

@@ -1,25 +1,23 @@
 // Test support for the messaging integration tests, kept out of the build: records every span in
 // memory, with W3C propagation and async context as a running service has them.
-import { context, propagation, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll } from "vitest";
+import { enableTracePropagation } from "../test-tracing.js";
 
 /** Installs in-memory tracing for the test file's duration; returns the exporter holding the spans. */
 export function useTestTracing(): InMemorySpanExporter {
   const exporter = new InMemorySpanExporter();
+  let disablePropagation = () => {};
   beforeAll(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    disablePropagation = enableTracePropagation();
     trace.setGlobalTracerProvider(
       new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
     );
   });
   afterAll(() => {
     trace.disable();
-    propagation.disable();
-    context.disable();
+    disablePropagation();
   });
   return exporter;
 }

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogCCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyIo4BCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAQoLQXVkaXRSZWNvcmQSJQoHYXR0ZW1wdBgBIAEoCzISLmhlcmFsZC52MS5BdHRlbXB0SAASNAoHcm91dGluZxgCIAEoCzIhLmhlcmFsZC5pbnRlcm5hbC52MS5Sb3V0aW5nUmVjb3JkSAASJwoFc3RhdGUYAyABKA4yGC5oZXJhbGQudjEuRGVsaXZlcnlTdGF0ZUIICgZyZWNvcmQiRAoQQXVkaXRSZWNvcmRCYXRjaBIwCgdyZWNvcmRzGAEgAygLMh8uaGVyYWxkLmludGVybmFsLnYxLkF1ZGl0UmVjb3JkIm4KE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoRRGVsaXZlcnlUYXNrQmF0Y2gSLwoFdGFza3MYASADKAsyIC5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrIo4BCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAQoLQXVkaXRSZWNvcmQSJQoHYXR0ZW1wdBgBIAEoCzISLmhlcmFsZC52MS5BdHRlbXB0SAASNAoHcm91dGluZxgCIAEoCzIhLmhlcmFsZC5pbnRlcm5hbC52MS5Sb3V0aW5nUmVjb3JkSAASJwoFc3RhdGUYAyABKA4yGC5oZXJhbGQudjEuRGVsaXZlcnlTdGF0ZUIICgZyZWNvcmQiRAoQQXVkaXRSZWNvcmRCYXRjaBIwCgdyZWNvcmRzGAEgAygLMh8uaGVyYWxkLmludGVybmFsLnYxLkF1ZGl0UmVjb3JkIm4KE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
  * Event is published by ingest on herald.events, in an EventBatch.
@@ -146,6 +146,15 @@ export type DeliveryTask = Message<"herald.internal.v1.DeliveryTask"> & {
    * @generated from field: herald.v1.AttemptTrigger trigger = 9;
    */
   trigger: AttemptTrigger;
+
+  /**
+   * W3C trace context of the routing that made the task, set when it travels in a DeliveryTaskBatch
+   * (whose message headers carry one context only). A task published alone (a retry, a replay) carries
+   * its context in its message's headers, and delivery ignores this field there.
+   *
+   * @generated from field: map<string, string> trace_context = 10;
+   */
+  traceContext: { [key: string]: string };
 };
 
 /**
@@ -154,6 +163,27 @@ export type DeliveryTask = Message<"herald.internal.v1.DeliveryTask"> & {
  */
 export const DeliveryTaskSchema: GenMessage<DeliveryTask> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 2);
+
+/**
+ * DeliveryTaskBatch is one message on herald.deliveries: the tasks routing made in the same turn (the
+ * fan-out of the events it routed together), so a busy routing sends a message per event batch rather
+ * than one per task. Retries and replays travel as single DeliveryTask messages.
+ *
+ * @generated from message herald.internal.v1.DeliveryTaskBatch
+ */
+export type DeliveryTaskBatch = Message<"herald.internal.v1.DeliveryTaskBatch"> & {
+  /**
+   * @generated from field: repeated herald.internal.v1.DeliveryTask tasks = 1;
+   */
+  tasks: DeliveryTask[];
+};
+
+/**
+ * Describes the message herald.internal.v1.DeliveryTaskBatch.
+ * Use `create(DeliveryTaskBatchSchema)` to create a new message.
+ */
+export const DeliveryTaskBatchSchema: GenMessage<DeliveryTaskBatch> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 3);
 
 /**
  * RoutingRecord tells audit where an event was routed, including to nowhere.
@@ -192,7 +222,7 @@ export type RoutingRecord = Message<"herald.internal.v1.RoutingRecord"> & {
  * Use `create(RoutingRecordSchema)` to create a new message.
  */
 export const RoutingRecordSchema: GenMessage<RoutingRecord> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 3);
+  messageDesc(file_herald_internal_v1_messages, 4);
 
 /**
  * AuditRecord is what audit consumes from herald.attempts.
@@ -230,7 +260,7 @@ export type AuditRecord = Message<"herald.internal.v1.AuditRecord"> & {
  * Use `create(AuditRecordSchema)` to create a new message.
  */
 export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 4);
+  messageDesc(file_herald_internal_v1_messages, 5);
 
 /**
  * AuditRecordBatch is one message on herald.attempts: the records a service published while its
@@ -250,7 +280,7 @@ export type AuditRecordBatch = Message<"herald.internal.v1.AuditRecordBatch"> & 
  * Use `create(AuditRecordBatchSchema)` to create a new message.
  */
 export const AuditRecordBatchSchema: GenMessage<AuditRecordBatch> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 5);
+  messageDesc(file_herald_internal_v1_messages, 6);
 
 /**
  * ControlNotification is broadcast on herald.control when the control plane changes, so caches
@@ -282,5 +312,5 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  * Use `create(ControlNotificationSchema)` to create a new message.
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 6);
+  messageDesc(file_herald_internal_v1_messages, 7);
 

@@ -1,0 +1,41 @@
+import { create } from "@bufbuild/protobuf";
+import { type DeliveryTask, DeliveryTaskBatchSchema } from "@herald/contracts";
+import {
+  BatchPublisher,
+  injectTraceContext,
+  type ProtoPublisher,
+  type TopologyNames,
+} from "@herald/platform";
+
+/** Tasks one herald.deliveries message carries at most. */
+export const MAX_TASKS_PER_MESSAGE = 64;
+/**
+ * Payload bytes one herald.deliveries message carries at most; a bigger task goes alone. So no message
+ * outgrows one task at the default largest payload (256 KiB), and delivery's prefetch (counted in
+ * messages) holds no more than it would with a task to a message.
+ */
+export const MAX_PAYLOAD_BYTES_PER_MESSAGE = 256 * 1024;
+
+/**
+ * Publishes delivery tasks to herald.deliveries and resolves once RabbitMQ confirmed them. The tasks
+ * published in the same turn of the event loop (the fan-out of the events routed together) travel in one
+ * DeliveryTaskBatch, each with the trace context it was published in, so each event's trace goes on
+ * through delivery.
+ */
+export function taskPublisher(
+  publisher: ProtoPublisher,
+  names: TopologyNames,
+): (task: DeliveryTask) => Promise<void> {
+  const batches = new BatchPublisher<DeliveryTask, typeof DeliveryTaskBatchSchema>(publisher, {
+    exchange: names.exchanges.deliveries,
+    schema: DeliveryTaskBatchSchema,
+    message: (tasks) => create(DeliveryTaskBatchSchema, { tasks }),
+    maxItems: MAX_TASKS_PER_MESSAGE,
+    maxBytes: MAX_PAYLOAD_BYTES_PER_MESSAGE,
+    itemBytes: (task) => task.payload.length,
+  });
+  return (task) => {
+    task.traceContext = injectTraceContext();
+    return batches.publish(task);
+  };
+}
