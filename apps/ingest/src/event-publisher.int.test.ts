@@ -1,36 +1,31 @@
 import { type EventBatch, EventBatchSchema } from "@herald/contracts";
-import { declareTopology, type EventDocument, ProtoPublisher, topologyNames } from "@herald/platform";
+import { type EventDocument, topologyNames } from "@herald/platform";
 import {
-  cleanupTestEnv,
   enableTracePropagation,
   inTestTrace,
+  openTestBroker,
   receiveMessages,
+  type TestBroker,
   testEnv,
   testTraceparent,
 } from "@herald/platform/testing";
 import { Binary } from "mongodb";
-import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventPublisher, MAX_EVENTS_PER_MESSAGE, MAX_PAYLOAD_BYTES_PER_MESSAGE } from "./event-publisher.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+let broker: TestBroker;
 let disablePropagation = () => {};
 
 beforeAll(async () => {
   disablePropagation = enableTracePropagation();
-  rabbit = new Connection(env.AMQP_URL);
-  await declareTopology(rabbit, names, [1_000]);
-  publisher = new ProtoPublisher(rabbit);
+  broker = await openTestBroker(env, [1_000]);
 });
 
 afterAll(async () => {
   disablePropagation();
-  await publisher?.close();
-  await rabbit?.close();
-  await cleanupTestEnv(env);
+  await broker?.close();
 });
 
 function eventDoc(id: string, payloadBytes = 16): EventDocument {
@@ -49,7 +44,7 @@ function eventDoc(id: string, payloadBytes = 16): EventDocument {
 /** Consumes routing.events until `events` events came, resolving with the messages that held them. */
 function receiveBatches(events: number): Promise<EventBatch[]> {
   return receiveMessages(
-    rabbit,
+    broker.rabbit,
     { names, queue: names.queues.routingEvents, schema: EventBatchSchema, count: (b) => b.events.length },
     events,
   );
@@ -58,7 +53,7 @@ function receiveBatches(events: number): Promise<EventBatch[]> {
 describe("eventPublisher", () => {
   it("puts the events published in one turn into one message, each with its own trace context", async () => {
     const received = receiveBatches(3);
-    const publish = eventPublisher(publisher, names);
+    const publish = eventPublisher(broker.publisher, names);
     await Promise.all([1, 2, 3].map((n) => inTestTrace(n, () => publish(eventDoc(`evt_${n}`)))));
     const batches = await received;
     expect(batches.map((b) => b.events.map((e) => e.id))).toEqual([["evt_1", "evt_2", "evt_3"]]);
@@ -70,7 +65,7 @@ describe("eventPublisher", () => {
   it(`sends at most ${MAX_EVENTS_PER_MESSAGE} events or ${MAX_PAYLOAD_BYTES_PER_MESSAGE} payload bytes to a message, and a bigger event alone`, async () => {
     const count = MAX_EVENTS_PER_MESSAGE + 5;
     const received = receiveBatches(count + 3);
-    const publish = eventPublisher(publisher, names);
+    const publish = eventPublisher(broker.publisher, names);
     const over = 0.6 * MAX_PAYLOAD_BYTES_PER_MESSAGE;
     await Promise.all([
       ...Array.from({ length: count }, (_, i) => publish(eventDoc(`small_${i}`))),

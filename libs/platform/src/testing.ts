@@ -8,6 +8,7 @@ import { parseDurationMs } from "./duration.js";
 import { createLogger } from "./logger.js";
 
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+export { openTestBroker, type TestBroker } from "./test-broker.js";
 export { enableTracePropagation, inTestTrace, testTraceparent } from "./test-tracing.js";
 
 /** Admin key of test environments. */

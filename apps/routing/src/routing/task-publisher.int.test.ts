@@ -1,36 +1,31 @@
 import { create } from "@bufbuild/protobuf";
 import { type DeliveryTaskBatch, DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
-import { declareTopology, ProtoPublisher, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
 import {
-  cleanupTestEnv,
   enableTracePropagation,
   inTestTrace,
+  openTestBroker,
   receiveMessages,
+  type TestBroker,
   testEnv,
   testTraceparent,
 } from "@herald/platform/testing";
-import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PAYLOAD_BYTES_PER_MESSAGE, MAX_TASKS_PER_MESSAGE, taskPublisher } from "./task-publisher.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
-let rabbit: Connection;
-let publisher: ProtoPublisher;
+let broker: TestBroker;
 let disablePropagation = () => {};
 
 beforeAll(async () => {
   disablePropagation = enableTracePropagation();
-  rabbit = new Connection(env.AMQP_URL);
-  await declareTopology(rabbit, names, [1_000]);
-  publisher = new ProtoPublisher(rabbit);
+  broker = await openTestBroker(env, [1_000]);
 });
 
 afterAll(async () => {
   disablePropagation();
-  await publisher?.close();
-  await rabbit?.close();
-  await cleanupTestEnv(env);
+  await broker?.close();
 });
 
 function task(endpointId: string, payloadBytes = 16) {
@@ -47,7 +42,7 @@ function task(endpointId: string, payloadBytes = 16) {
 /** Consumes delivery.tasks until `tasks` tasks came, resolving with the messages that held them. */
 function receiveBatches(tasks: number): Promise<DeliveryTaskBatch[]> {
   return receiveMessages(
-    rabbit,
+    broker.rabbit,
     {
       names,
       queue: names.queues.deliveryTasks,
@@ -61,7 +56,7 @@ function receiveBatches(tasks: number): Promise<DeliveryTaskBatch[]> {
 describe("taskPublisher", () => {
   it("puts the tasks published in one turn into one message, each with its own trace context", async () => {
     const received = receiveBatches(3);
-    const publish = taskPublisher(publisher, names);
+    const publish = taskPublisher(broker.publisher, names);
     await Promise.all([1, 2, 3].map((n) => inTestTrace(n, () => publish(task(`ep_${n}`)))));
     const batches = await received;
     expect(batches.map((b) => b.tasks.map((t) => t.endpointId))).toEqual([["ep_1", "ep_2", "ep_3"]]);
@@ -72,7 +67,7 @@ describe("taskPublisher", () => {
   it(`sends at most ${MAX_TASKS_PER_MESSAGE} tasks or ${MAX_PAYLOAD_BYTES_PER_MESSAGE} payload bytes to a message`, async () => {
     const count = MAX_TASKS_PER_MESSAGE + 3;
     const received = receiveBatches(count + 2);
-    const publish = taskPublisher(publisher, names);
+    const publish = taskPublisher(broker.publisher, names);
     await Promise.all([
       ...Array.from({ length: count }, (_, i) => publish(task(`small_${i}`))),
       publish(task("big", MAX_PAYLOAD_BYTES_PER_MESSAGE + 1)),

@@ -2,10 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { receiveMessages, testEnv } from "../testing.js";
+import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
 import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
-import { openTestBroker, type TestBroker } from "./broker.test-support.js";
 import { topologyNames } from "./topology.js";
 import { useTestTracing } from "./tracing.test-support.js";
 

@@ -1,8 +1,7 @@
-// Test support for the messaging integration tests, kept out of the build.
 import { Connection } from "rabbitmq-client";
-import { cleanupTestEnv } from "../testing.js";
-import { ProtoPublisher } from "./messaging.js";
-import { declareTopology, topologyNames } from "./topology.js";
+import { ProtoPublisher } from "./amqp/messaging.js";
+import { declareTopology, topologyNames } from "./amqp/topology.js";
+import { cleanupTestEnv } from "./testing.js";
 
 /** A test environment's RabbitMQ topology, with a connection and a publisher on it. */
 export interface TestBroker {
@@ -12,6 +11,7 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
+/** Declares a test environment's topology and opens a connection and a publisher on it. */
 export async function openTestBroker(
   env: Record<string, string>,
   retryTiersMs: number[],
