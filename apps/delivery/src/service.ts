@@ -1,4 +1,5 @@
-import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
+import { create } from "@bufbuild/protobuf";
+import { type DeliveryTask, DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
@@ -8,12 +9,13 @@ import {
   consumeProto,
   endpointsCollection,
   HERALD_VERSION,
+  handleBatch,
   inSpan,
   publishControlChange,
+  republishEachAlone,
   SecretBox,
   type ServiceDefinition,
   serviceConfigSchema,
-  settleAll,
 } from "@herald/platform";
 import { SpanKind } from "@opentelemetry/api";
 import pLimit from "p-limit";
@@ -145,6 +147,14 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     // Slots are per task, shared by every message being handled: a batch's tasks go out side by side
     // (a slow endpoint holds up none of the others), and no more than DELIVERY_CONCURRENCY at once.
     const deliverySlots = pLimit(config.DELIVERY_CONCURRENCY);
+    const requeueAlone = republishEachAlone(publisher, {
+      exchange: names.exchanges.deliveries,
+      schema: DeliveryTaskBatchSchema,
+      batchOf: (tasks: DeliveryTask[]) => create(DeliveryTaskBatchSchema, { tasks }),
+      idOf: (task) => task.eventId,
+      logger,
+      itemsName: "tasks",
+    });
     const tasks = consumeProto(rabbit, {
       names,
       queue: names.queues.deliveryTasks,
@@ -153,18 +163,19 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       concurrency: config.DELIVERY_CONCURRENCY,
       prefetch: config.DELIVERY_CONCURRENCY * 2,
       logger,
-      // The message is acked once every task in it is settled; if one failed, all of them come back
-      // (at least once: the ones delivered are delivered again, with the same webhook-id).
+      // The message is acked once every task in it is settled; tasks that failed go back alone.
       handler: (batch) =>
-        settleAll(
-          batch.tasks.map((task) => {
+        handleBatch(
+          batch.tasks,
+          (task) => {
             const parent = carriedTraceContext(task.traceContext);
             return deliverySlots(() =>
               inSpan("deliver task", { kind: SpanKind.INTERNAL, parent }, async () =>
                 recordOutcome(await deliverTask(deps, task)),
               ),
             );
-          }),
+          },
+          requeueAlone,
         ),
     });
 

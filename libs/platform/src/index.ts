@@ -1,4 +1,6 @@
 export { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./amqp/audit-records.js";
+export type { RepublishOptions } from "./amqp/batch-handling.js";
+export { handleBatch, republishEachAlone } from "./amqp/batch-handling.js";
 export type { BatchPublisherOptions } from "./amqp/batch-publisher.js";
 export { BatchPublisher } from "./amqp/batch-publisher.js";
 export type { ConsumeOptions, MessageMeta, PublishTarget } from "./amqp/messaging.js";
@@ -62,7 +64,6 @@ export { startRpcServer } from "./rpc/server.js";
 export { SecretBox, SecretBoxError } from "./secret-box.js";
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceParts } from "./service.js";
 export { main, runService } from "./service.js";
-export { settleAll } from "./settle-all.js";
 export { consumeControlChanges, publishControlChange } from "./store/control.js";
 export type { ControlPlaneCacheOptions } from "./store/control-plane-cache.js";
 export { ControlPlaneCache } from "./store/control-plane-cache.js";

@@ -1,13 +1,15 @@
-import { EventBatchSchema } from "@herald/contracts";
+import { create } from "@bufbuild/protobuf";
+import { type Event, EventBatchSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
   carriedTraceContext,
   consumeProto,
+  handleBatch,
   inSpan,
+  republishEachAlone,
   type ServiceConfig,
   type ServiceContext,
-  settleAll,
 } from "@herald/platform";
 import { SpanKind } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
@@ -29,7 +31,8 @@ export interface EventRouter {
 
 /**
  * Consumes `routing.events` and fans each event out to delivery tasks. A message is a batch of events,
- * acked once all of them are routed; each event is routed in a span of its own trace. Its endpoint
+ * acked once all of them are routed (those that failed go back to the queue alone); each event is routed
+ * in a span of its own trace. Its endpoint
  * cache must drop entries on control notifications, so an endpoint change applies to the next event.
  */
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
@@ -44,6 +47,14 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     publishTask: taskPublisher(publisher, names),
     publishAudit: (record) => auditRecords.publish(record),
   };
+  const requeueAlone = republishEachAlone(publisher, {
+    exchange: names.exchanges.events,
+    schema: EventBatchSchema,
+    batchOf: (events: Event[]) => create(EventBatchSchema, { events }),
+    idOf: (event) => event.id,
+    logger,
+    itemsName: "events",
+  });
   const consumer = consumeProto(rabbit, {
     names,
     queue: names.queues.routingEvents,
@@ -51,21 +62,18 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     decode: decodeEvents,
     concurrency: options.concurrency,
     logger,
-    handler: async (batch) => {
-      await settleAll(
-        batch.events.map((event) =>
+    handler: (batch) =>
+      handleBatch(
+        batch.events,
+        (event) =>
           inSpan(
             "route event",
-            {
-              kind: SpanKind.INTERNAL,
-              // Events stored before their context travelled with them continue the message's trace.
-              parent: carriedTraceContext(event.traceContext),
-            },
+            // Events stored before their context travelled with them continue the message's trace.
+            { kind: SpanKind.INTERNAL, parent: carriedTraceContext(event.traceContext) },
             () => routeEvent(deps, event),
           ),
-        ),
-      );
-    },
+        requeueAlone,
+      ),
   });
   return { consumer, cache };
 }
