@@ -32,8 +32,8 @@ export interface EventRouter {
 /**
  * Consumes `routing.events` and fans each event out to delivery tasks. A message is a batch of events,
  * acked once all of them are routed (those that failed go back to the queue alone); each event is routed
- * in a span of its own trace. Its endpoint
- * cache must drop entries on control notifications, so an endpoint change applies to the next event.
+ * in a span of its own trace. Its endpoint cache must drop entries on control notifications, so an
+ * endpoint change applies to the next event.
  */
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
   const { rabbit, names, publisher, logger, mongo } = ctx;
