@@ -1,4 +1,4 @@
-import { context, propagation, TraceFlags, trace } from "@opentelemetry/api";
+import { context, propagation, type SpanContext, TraceFlags, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 
@@ -15,17 +15,22 @@ export function enableTracePropagation(): () => void {
   };
 }
 
-/** Runs `fn` as if in span `n` of trace `n` (both ids are `n` in hex), for tests of what carries a trace on. */
-export function inTestTrace<T>(n: number, fn: () => T): T {
-  const spanContext = {
+/** Span `n` of trace `n`: both ids are `n` in hex. */
+function testSpanContext(n: number): SpanContext {
+  return {
     traceId: n.toString(16).padStart(32, "0"),
     spanId: n.toString(16).padStart(16, "0"),
     traceFlags: TraceFlags.SAMPLED,
   };
-  return context.with(trace.setSpanContext(context.active(), spanContext), fn);
+}
+
+/** Runs `fn` as if in span `n` of trace `n`, for tests of what carries a trace on. */
+export function inTestTrace<T>(n: number, fn: () => T): T {
+  return context.with(trace.setSpanContext(context.active(), testSpanContext(n)), fn);
 }
 
 /** The W3C `traceparent` of {@link inTestTrace}'s span `n`. */
 export function testTraceparent(n: number): string {
-  return `00-${n.toString(16).padStart(32, "0")}-${n.toString(16).padStart(16, "0")}-01`;
+  const { traceId, spanId } = testSpanContext(n);
+  return `00-${traceId}-${spanId}-01`;
 }
