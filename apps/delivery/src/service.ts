@@ -1,5 +1,4 @@
-import { create } from "@bufbuild/protobuf";
-import { type DeliveryTask, DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
+import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
@@ -16,6 +15,7 @@ import {
   SecretBox,
   type ServiceDefinition,
   serviceConfigSchema,
+  taskBatchOf,
 } from "@herald/platform";
 import { SpanKind } from "@opentelemetry/api";
 import pLimit from "p-limit";
@@ -150,7 +150,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     const requeueAlone = republishEachAlone(publisher, {
       exchange: names.exchanges.deliveries,
       schema: DeliveryTaskBatchSchema,
-      batchOf: (tasks: DeliveryTask[]) => create(DeliveryTaskBatchSchema, { tasks }),
+      batchOf: taskBatchOf,
       idOf: (task) => task.eventId,
       logger,
       itemsName: "tasks",

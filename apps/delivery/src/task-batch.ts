@@ -1,6 +1,5 @@
-import { create } from "@bufbuild/protobuf";
 import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
-import { batchDecoder } from "@herald/platform";
+import { batchDecoder, taskBatchOf } from "@herald/platform";
 
 /**
  * Decodes a delivery.tasks message by its AMQP `type`: a DeliveryTaskBatch from routing, or a single
@@ -10,5 +9,5 @@ import { batchDecoder } from "@herald/platform";
  */
 export const decodeTasks = batchDecoder(DeliveryTaskBatchSchema, DeliveryTaskSchema, (task) => {
   task.traceContext = {};
-  return create(DeliveryTaskBatchSchema, { tasks: [task] });
+  return taskBatchOf([task]);
 });

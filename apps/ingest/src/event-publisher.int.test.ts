@@ -1,5 +1,5 @@
 import { type EventBatch, EventBatchSchema } from "@herald/contracts";
-import { type EventDocument, topologyNames } from "@herald/platform";
+import { type EventDocument, MAX_BATCH_PAYLOAD_BYTES, topologyNames } from "@herald/platform";
 import {
   enableTracePropagation,
   inTestTrace,
@@ -11,7 +11,7 @@ import {
 } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventPublisher, MAX_EVENTS_PER_MESSAGE, MAX_PAYLOAD_BYTES_PER_MESSAGE } from "./event-publisher.js";
+import { eventPublisher, MAX_EVENTS_PER_MESSAGE } from "./event-publisher.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -62,14 +62,14 @@ describe("eventPublisher", () => {
     expect(Buffer.from(batches[0]?.events[0]?.payload ?? [])).toEqual(Buffer.alloc(16, 120));
   });
 
-  it(`sends at most ${MAX_EVENTS_PER_MESSAGE} events or ${MAX_PAYLOAD_BYTES_PER_MESSAGE} payload bytes to a message, and a bigger event alone`, async () => {
+  it(`sends at most ${MAX_EVENTS_PER_MESSAGE} events or ${MAX_BATCH_PAYLOAD_BYTES} payload bytes to a message, and a bigger event alone`, async () => {
     const count = MAX_EVENTS_PER_MESSAGE + 5;
     const received = receiveBatches(count + 3);
     const publish = eventPublisher(broker.publisher, names);
-    const over = 0.6 * MAX_PAYLOAD_BYTES_PER_MESSAGE;
+    const over = 0.6 * MAX_BATCH_PAYLOAD_BYTES;
     await Promise.all([
       ...Array.from({ length: count }, (_, i) => publish(eventDoc(`small_${i}`))),
-      publish(eventDoc("big", MAX_PAYLOAD_BYTES_PER_MESSAGE + 1)),
+      publish(eventDoc("big", MAX_BATCH_PAYLOAD_BYTES + 1)),
       publish(eventDoc("over_half_a", over)),
       publish(eventDoc("over_half_b", over)),
     ]);

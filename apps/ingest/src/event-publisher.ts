@@ -4,17 +4,14 @@ import { type Event, EventBatchSchema, EventSchema } from "@herald/contracts";
 import {
   BatchPublisher,
   type EventDocument,
+  eventBatchOf,
   injectTraceContext,
+  MAX_BATCH_PAYLOAD_BYTES,
   type ProtoPublisher,
   type TopologyNames,
 } from "@herald/platform";
 
-/**
- * Payload bytes one herald.events message carries at most; a bigger event goes alone. So no message
- * outgrows one event at the default largest payload (256 KiB), and routing's prefetch holds no more
- * than it would with an event to a message.
- */
-export const MAX_PAYLOAD_BYTES_PER_MESSAGE = 256 * 1024;
+/** Events one herald.events message carries at most. */
 export const MAX_EVENTS_PER_MESSAGE = 32;
 
 /**
@@ -29,9 +26,9 @@ export function eventPublisher(
   const batches = new BatchPublisher<Event, typeof EventBatchSchema>(publisher, {
     exchange: names.exchanges.events,
     schema: EventBatchSchema,
-    message: batchOf,
+    message: eventBatchOf,
     maxItems: MAX_EVENTS_PER_MESSAGE,
-    maxBytes: MAX_PAYLOAD_BYTES_PER_MESSAGE,
+    maxBytes: MAX_BATCH_PAYLOAD_BYTES,
     itemBytes: (event) => event.payload.length,
   });
   return (doc) =>
@@ -46,8 +43,4 @@ export function eventPublisher(
         traceContext: injectTraceContext(),
       }),
     );
-}
-
-function batchOf(events: Event[]) {
-  return create(EventBatchSchema, { events });
 }

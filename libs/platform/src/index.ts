@@ -3,6 +3,7 @@ export type { RepublishOptions } from "./amqp/batch-handling.js";
 export { handleBatch, republishEachAlone } from "./amqp/batch-handling.js";
 export type { BatchPublisherOptions } from "./amqp/batch-publisher.js";
 export { BatchPublisher } from "./amqp/batch-publisher.js";
+export { eventBatchOf, MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "./amqp/batches.js";
 export type { ConsumeOptions, MessageMeta, PublishTarget } from "./amqp/messaging.js";
 export { batchDecoder, consumeProto, PROTOBUF_CONTENT_TYPE, ProtoPublisher } from "./amqp/messaging.js";
 export type { TopologyNames } from "./amqp/topology.js";

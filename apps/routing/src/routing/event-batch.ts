@@ -1,12 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import { EventBatchSchema, EventSchema } from "@herald/contracts";
-import { batchDecoder } from "@herald/platform";
+import { batchDecoder, eventBatchOf } from "@herald/platform";
 
 /**
  * Decodes a herald.events message by its AMQP `type`: an EventBatch, or a single Event as ingest
  * published them before batches (still in the queue, or from an older instance during a rolling
  * upgrade), as a batch of one. Throws on a body that is neither.
  */
-export const decodeEvents = batchDecoder(EventBatchSchema, EventSchema, (event) =>
-  create(EventBatchSchema, { events: [event] }),
-);
+export const decodeEvents = batchDecoder(EventBatchSchema, EventSchema, (event) => eventBatchOf([event]));

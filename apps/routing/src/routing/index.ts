@@ -1,10 +1,10 @@
-import { create } from "@bufbuild/protobuf";
-import { type Event, EventBatchSchema } from "@herald/contracts";
+import { EventBatchSchema } from "@herald/contracts";
 import {
   AuditRecordPublisher,
   ControlPlaneCache,
   carriedTraceContext,
   consumeProto,
+  eventBatchOf,
   handleBatch,
   inSpan,
   republishEachAlone,
@@ -50,7 +50,7 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
   const requeueAlone = republishEachAlone(publisher, {
     exchange: names.exchanges.events,
     schema: EventBatchSchema,
-    batchOf: (events: Event[]) => create(EventBatchSchema, { events }),
+    batchOf: eventBatchOf,
     idOf: (event) => event.id,
     logger,
     itemsName: "events",

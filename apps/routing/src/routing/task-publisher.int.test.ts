@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type DeliveryTaskBatch, DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
-import { topologyNames } from "@herald/platform";
+import { MAX_BATCH_PAYLOAD_BYTES, topologyNames } from "@herald/platform";
 import {
   enableTracePropagation,
   inTestTrace,
@@ -11,7 +11,7 @@ import {
   testTraceparent,
 } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_PAYLOAD_BYTES_PER_MESSAGE, MAX_TASKS_PER_MESSAGE, taskPublisher } from "./task-publisher.js";
+import { MAX_TASKS_PER_MESSAGE, taskPublisher } from "./task-publisher.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -64,14 +64,14 @@ describe("taskPublisher", () => {
     expect(Buffer.from(batches[0]?.tasks[0]?.payload ?? [])).toEqual(Buffer.alloc(16, 120));
   });
 
-  it(`sends at most ${MAX_TASKS_PER_MESSAGE} tasks or ${MAX_PAYLOAD_BYTES_PER_MESSAGE} payload bytes to a message`, async () => {
+  it(`sends at most ${MAX_TASKS_PER_MESSAGE} tasks or ${MAX_BATCH_PAYLOAD_BYTES} payload bytes to a message`, async () => {
     const count = MAX_TASKS_PER_MESSAGE + 3;
     const received = receiveBatches(count + 2);
     const publish = taskPublisher(broker.publisher, names);
     await Promise.all([
       ...Array.from({ length: count }, (_, i) => publish(task(`small_${i}`))),
-      publish(task("big", MAX_PAYLOAD_BYTES_PER_MESSAGE + 1)),
-      publish(task("after_big", MAX_PAYLOAD_BYTES_PER_MESSAGE / 2)),
+      publish(task("big", MAX_BATCH_PAYLOAD_BYTES + 1)),
+      publish(task("after_big", MAX_BATCH_PAYLOAD_BYTES / 2)),
     ]);
     const batches = await received;
     expect(batches.map((b) => b.tasks.length).sort((a, b) => a - b)).toEqual([

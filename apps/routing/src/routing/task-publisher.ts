@@ -1,20 +1,15 @@
-import { create } from "@bufbuild/protobuf";
 import { type DeliveryTask, DeliveryTaskBatchSchema } from "@herald/contracts";
 import {
   BatchPublisher,
   injectTraceContext,
+  MAX_BATCH_PAYLOAD_BYTES,
   type ProtoPublisher,
   type TopologyNames,
+  taskBatchOf,
 } from "@herald/platform";
 
 /** Tasks one herald.deliveries message carries at most. */
 export const MAX_TASKS_PER_MESSAGE = 64;
-/**
- * Payload bytes one herald.deliveries message carries at most; a bigger task goes alone. So no message
- * outgrows one task at the default largest payload (256 KiB), and delivery's prefetch (counted in
- * messages) holds no more than it would with a task to a message.
- */
-export const MAX_PAYLOAD_BYTES_PER_MESSAGE = 256 * 1024;
 
 /**
  * Publishes delivery tasks to herald.deliveries and resolves once RabbitMQ confirmed them. The tasks
@@ -29,9 +24,9 @@ export function taskPublisher(
   const batches = new BatchPublisher<DeliveryTask, typeof DeliveryTaskBatchSchema>(publisher, {
     exchange: names.exchanges.deliveries,
     schema: DeliveryTaskBatchSchema,
-    message: (tasks) => create(DeliveryTaskBatchSchema, { tasks }),
+    message: taskBatchOf,
     maxItems: MAX_TASKS_PER_MESSAGE,
-    maxBytes: MAX_PAYLOAD_BYTES_PER_MESSAGE,
+    maxBytes: MAX_BATCH_PAYLOAD_BYTES,
     itemBytes: (task) => task.payload.length,
   });
   return (task) => {
