@@ -265,6 +265,20 @@ describe("deliverTask", () => {
     expect(parked?.task.dueTime && timestampDate(parked.task.dueTime).getTime()).toBe(NOW + 60_000);
   });
 
+  it("sends an operator's replay through an open circuit at once, and its success closes the circuit", async () => {
+    let status = 500;
+    const h = harness(async () => reply(status)());
+    await deliverTask(h.deps, task());
+    await deliverTask(h.deps, task());
+    expect(await deliverTask(h.deps, task({ attempt: 3 }))).toEqual({ kind: "parked" });
+    status = 200;
+    const replay = await deliverTask(h.deps, task({ attempt: 4, trigger: AttemptTrigger.MANUAL }));
+    expect(replay.kind).toBe("succeeded");
+    expect(h.sent).toHaveLength(3);
+    expect(h.deps.breakers.state("ep_1")).toBe("closed");
+    expect((await deliverTask(h.deps, task({ attempt: 3 }))).kind).toBe("succeeded");
+  });
+
   it("parks a task when the endpoint is at its rate or concurrency limit, and releases slots after sending", async () => {
     const h = harness(reply(200));
     h.deps.admit = async () => ({ waitMs: 700 });

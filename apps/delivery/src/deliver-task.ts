@@ -136,7 +136,9 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     await deps.publishRetry(create(DeliveryTaskSchema, { ...task, dueTime }), tierMs);
     return { kind: "parked" };
   };
-  const circuit = deps.breakers.admit(endpoint._id);
+  // An operator's replay goes through an open circuit as its probe: it must arrive within seconds of
+  // Recover, not after the cooldown and behind every task parked before it.
+  const circuit = deps.breakers.admit(endpoint._id, task.trigger === AttemptTrigger.MANUAL);
   // Behind an open circuit, one tier at least as long as the rest of the cooldown: coming back after
   // the probe costs nothing, while hopping down the tiers to be on time took several passes through
   // RabbitMQ for every parked task of a down endpoint.
@@ -178,7 +180,7 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
 
   const sent = { latencyMs: outcome.latencyMs ?? 0, lagMs: Math.max(0, now - dueMs) };
   const succeeded = outcome.errorClass === ErrorClass.NONE;
-  deps.breakers.record(endpoint._id, succeeded);
+  deps.breakers.record(endpoint._id, succeeded, endpoint.tenant_id);
   if (succeeded) {
     if (endpoint.failing_since) await deps.setFailingSince(endpoint, undefined);
     await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.SUCCEEDED));
