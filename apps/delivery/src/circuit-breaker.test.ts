@@ -83,8 +83,9 @@ describe("CircuitBreakers", () => {
     expect(b.admit("ep").allowed).toBe(false);
     expect(b.admit("ep", true)).toEqual({ allowed: true });
     expect(b.admit("ep", true)).toEqual({ allowed: true });
-    b.record("ep", true);
+    expect(b.record("ep", true)).toBe(true);
     expect(b.state("ep")).toBe("closed");
+    expect(b.record("ep", true)).toBe(false);
     expect(b.admit("ep")).toEqual({ allowed: true });
   });
 

@@ -38,7 +38,8 @@ interface Circuit {
  *
  * An operator does not wait for the cooldown: a replay (Redeliver, Recover, Redrive) is sent even
  * through an open circuit and probes it, and any change an operator makes to the endpoint (enabling it
- * among them) resets its circuit on every instance (see {@link reset}).
+ * among them) resets its circuit on every instance (see {@link reset}). A probe or replay that closes
+ * a circuit here is announced, so the other instances reset theirs too.
  */
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
@@ -77,8 +78,9 @@ export class CircuitBreakers {
   /**
    * Records an attempt's outcome. While the circuit is open, a success closes it (only a probe or a
    * replay is sent then, and either proves the receiver is back); a failure counts only from the probe.
+   * Returns true when this outcome closed an open circuit.
    */
-  record(endpointId: string, ok: boolean, tenantId = ""): void {
+  record(endpointId: string, ok: boolean, tenantId = ""): boolean {
     const now = this.#now();
     const circuit = this.#circuits.get(endpointId) ?? {
       tenantId,
@@ -88,7 +90,7 @@ export class CircuitBreakers {
     };
     this.#circuits.set(endpointId, circuit);
     if (circuit.openedAt !== undefined) {
-      if (!circuit.probing && !ok) return;
+      if (!circuit.probing && !ok) return false;
       // The half-open probe (or an operator's replay) decides.
       circuit.probing = false;
       circuit.outcomes = [];
@@ -96,7 +98,7 @@ export class CircuitBreakers {
       circuit.cooldownMs = ok
         ? this.#options.cooldownMs
         : Math.min(circuit.cooldownMs * 2, this.#options.maxCooldownMs);
-      return;
+      return ok;
     }
     circuit.outcomes.push({ at: now, ok });
     const horizon = now - this.#options.windowMs;
@@ -110,6 +112,7 @@ export class CircuitBreakers {
     ) {
       circuit.openedAt = now;
     }
+    return false;
   }
 
   /**

@@ -134,6 +134,11 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         cache.invalidate(endpoint.tenant_id, endpoint._id);
       },
       breakers,
+      async announceRecovered(endpoint) {
+        await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id).catch((err) =>
+          logger.warn({ err, endpointId: endpoint._id }, "circuit closed here but not announced"),
+        );
+      },
       admit: (endpoint) =>
         limits.admit(endpoint._id, {
           perSecond: endpoint.rate_limit_per_second,
