@@ -76,6 +76,50 @@ describe("CircuitBreakers", () => {
     expect(b.state("ep")).toBe("half-open");
   });
 
+  it("admits an operator's replay through an open circuit as its probe, whose success closes it", () => {
+    const { b, clock } = breakers();
+    for (let i = 0; i < 4; i++) b.record("ep", false);
+    clock.advance(100);
+    expect(b.admit("ep").allowed).toBe(false);
+    expect(b.admit("ep", true)).toEqual({ allowed: true });
+    expect(b.admit("ep", true)).toEqual({ allowed: true });
+    expect(b.record("ep", true)).toBe(true);
+    expect(b.state("ep")).toBe("closed");
+    expect(b.record("ep", true)).toBe(false);
+    expect(b.admit("ep")).toEqual({ allowed: true });
+  });
+
+  it("re-opens for longer when an operator's replay fails, and ignores failures that were not the probe", () => {
+    const { b, clock } = breakers();
+    for (let i = 0; i < 4; i++) b.record("ep", false);
+    b.admit("ep", true);
+    b.record("ep", false);
+    b.record("ep", false);
+    clock.advance(1_000);
+    expect(b.state("ep")).toBe("open");
+    clock.advance(1_000);
+    expect(b.state("ep")).toBe("half-open");
+  });
+
+  it("resets an endpoint's circuit, or every circuit of a tenant", () => {
+    const { b } = breakers();
+    for (const [ep, tenant] of [
+      ["ep1", "t1"],
+      ["ep2", "t1"],
+      ["ep3", "t2"],
+    ] as const) {
+      for (let i = 0; i < 4; i++) b.record(ep, false, tenant);
+    }
+    b.reset("t1", "ep1");
+    expect([b.state("ep1"), b.state("ep2"), b.state("ep3")]).toEqual(["closed", "open", "open"]);
+    b.reset("t1");
+    expect([b.state("ep2"), b.state("ep3")]).toEqual(["closed", "open"]);
+    b.reset("");
+    expect(b.state("ep3")).toBe("open");
+    b.reset("t2");
+    expect(b.counts()).toEqual({ closed: 0, open: 0, "half-open": 0 });
+  });
+
   it("forgets failures older than the window", () => {
     const { b, clock } = breakers();
     b.record("ep", false);

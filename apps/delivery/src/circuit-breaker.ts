@@ -21,6 +21,8 @@ export type CircuitState = "closed" | "open" | "half-open";
 const MAX_OUTCOMES = 500;
 
 interface Circuit {
+  /** The endpoint's tenant, so a tenant-wide change can reset (or purge) all its circuits. */
+  tenantId: string;
   outcomes: Array<{ at: number; ok: boolean }>;
   openedAt?: number;
   /** The current cooldown while open. */
@@ -33,6 +35,11 @@ interface Circuit {
  * parked instead of sent, so a dead receiver is not hammered and does not tie up delivery slots. After
  * the cooldown one probe goes through (half-open); its success closes the circuit, its failure
  * re-opens it for twice as long (up to `maxCooldownMs`).
+ *
+ * An operator does not wait for the cooldown: a replay (Redeliver, Recover, Redrive) is sent even
+ * through an open circuit and probes it, and any change an operator makes to the endpoint (enabling it
+ * among them) resets its circuit on every instance (see {@link reset}). A probe or replay that closes
+ * a circuit here is announced, so the other instances reset theirs too.
  */
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
@@ -44,10 +51,17 @@ export class CircuitBreakers {
     this.#now = now;
   }
 
-  /** Whether a task may be sent now; when not, how long to park it. Admitting a probe reserves it. */
-  admit(endpointId: string): { allowed: true } | { allowed: false; waitMs: number } {
+  /**
+   * Whether a task may be sent now; when not, how long to park it. Admitting a probe reserves it. An
+   * operator's replay (`manual`) is always admitted, and while the circuit is open it is the probe.
+   */
+  admit(endpointId: string, manual = false): { allowed: true } | { allowed: false; waitMs: number } {
     const circuit = this.#circuits.get(endpointId);
     if (circuit?.openedAt === undefined) return { allowed: true };
+    if (manual) {
+      circuit.probing = true;
+      return { allowed: true };
+    }
     const openFor = this.#now() - circuit.openedAt;
     if (openFor < circuit.cooldownMs) return { allowed: false, waitMs: circuit.cooldownMs - openFor };
     if (circuit.probing) return { allowed: false, waitMs: circuit.cooldownMs };
@@ -61,24 +75,30 @@ export class CircuitBreakers {
     if (circuit) circuit.probing = false;
   }
 
-  record(endpointId: string, ok: boolean): void {
+  /**
+   * Records an attempt's outcome. While the circuit is open, a success closes it (only a probe or a
+   * replay is sent then, and either proves the receiver is back); a failure counts only from the probe.
+   * Returns true when this outcome closed an open circuit.
+   */
+  record(endpointId: string, ok: boolean, tenantId = ""): boolean {
     const now = this.#now();
     const circuit = this.#circuits.get(endpointId) ?? {
+      tenantId,
       outcomes: [],
       cooldownMs: this.#options.cooldownMs,
       probing: false,
     };
     this.#circuits.set(endpointId, circuit);
     if (circuit.openedAt !== undefined) {
-      if (!circuit.probing) return;
-      // The half-open probe decides.
+      if (!circuit.probing && !ok) return false;
+      // The half-open probe (or an operator's replay) decides.
       circuit.probing = false;
       circuit.outcomes = [];
       circuit.openedAt = ok ? undefined : now;
       circuit.cooldownMs = ok
         ? this.#options.cooldownMs
         : Math.min(circuit.cooldownMs * 2, this.#options.maxCooldownMs);
-      return;
+      return ok;
     }
     circuit.outcomes.push({ at: now, ok });
     const horizon = now - this.#options.windowMs;
@@ -92,6 +112,21 @@ export class CircuitBreakers {
     ) {
       circuit.openedAt = now;
     }
+    return false;
+  }
+
+  /**
+   * Forgets circuits: the endpoint's, or every circuit of the tenant when `endpointId` is empty. Called
+   * on every control-plane change of an endpoint or tenant (an operator enabled or fixed it, or deleted
+   * it), so its next task is sent at once instead of waiting out a cooldown.
+   */
+  reset(tenantId: string, endpointId = ""): void {
+    if (endpointId) {
+      this.#circuits.delete(endpointId);
+      return;
+    }
+    if (!tenantId) return;
+    for (const [id, circuit] of this.#circuits) if (circuit.tenantId === tenantId) this.#circuits.delete(id);
   }
 
   state(endpointId: string): CircuitState {

@@ -24,4 +24,16 @@ describe("delivery configuration", () => {
       ]);
     }
   });
+
+  it("parses HERALD_URL_ALLOWLIST as routing does, refusing a bad entry by name", () => {
+    const config = loadConfig(
+      configSchema,
+      testEnv({ HERALD_URL_ALLOWLIST: "10.0.0.0/8,Receiver.Internal" }),
+    );
+    expect([...config.HERALD_URL_ALLOWLIST.hostnames]).toEqual(["receiver.internal"]);
+    expect(config.HERALD_URL_ALLOWLIST.ranges.check("10.1.2.3", "ipv4")).toBe(true);
+    expect(() => loadConfig(configSchema, testEnv({ HERALD_URL_ALLOWLIST: "10.0.0.0/40" }))).toThrow(
+      /HERALD_URL_ALLOWLIST: "10.0.0.0\/40": the prefix length must be 0-32/,
+    );
+  });
 });

@@ -79,6 +79,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
   const audits: AuditRecord[] = [];
   const disabled: DisabledReason[] = [];
   const failingSince: Array<Date | undefined> = [];
+  const recovered: string[] = [];
   const deps: DeliverDeps = {
     cache: { endpoint: async () => ep, tenant: async () => tenant } as unknown as ControlPlaneCache,
     box,
@@ -95,6 +96,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
       { failureRatio: 0.5, minimumAttempts: 2, windowMs: 60_000, cooldownMs: 30_000 },
       () => NOW,
     ),
+    announceRecovered: async (e) => void recovered.push(e._id),
     admit: async () => ({ admission: { release: async () => void released.push(1) } }),
     disableAfterMs: 86_400_000,
     platformScheduleMs: [5_000, 300_000],
@@ -108,7 +110,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
     if (record?.case !== "attempt") throw new Error("no attempt recorded");
     return record.value;
   };
-  return { deps, sent, retries, dead, audits, disabled, failingSince, released, attempt };
+  return { deps, sent, retries, dead, audits, disabled, failingSince, released, recovered, attempt };
 }
 
 const reply =
@@ -263,6 +265,23 @@ describe("deliverTask", () => {
     expect(parked?.task.attempt).toBe(3);
     expect(parked?.tierMs).toBe(60_000);
     expect(parked?.task.dueTime && timestampDate(parked.task.dueTime).getTime()).toBe(NOW + 60_000);
+  });
+
+  it("sends an operator's replay through an open circuit at once, and its success closes the circuit", async () => {
+    let status = 500;
+    const h = harness(async () => reply(status)());
+    await deliverTask(h.deps, task());
+    await deliverTask(h.deps, task());
+    expect(await deliverTask(h.deps, task({ attempt: 3 }))).toEqual({ kind: "parked" });
+    status = 200;
+    const replay = await deliverTask(h.deps, task({ attempt: 4, trigger: AttemptTrigger.MANUAL }));
+    expect(replay.kind).toBe("succeeded");
+    expect(h.sent).toHaveLength(3);
+    expect(h.deps.breakers.state("ep_1")).toBe("closed");
+    // Every other delivery instance hears of it and closes its own circuit.
+    expect(h.recovered).toEqual(["ep_1"]);
+    expect((await deliverTask(h.deps, task({ attempt: 3 }))).kind).toBe("succeeded");
+    expect(h.recovered).toEqual(["ep_1"]);
   });
 
   it("parks a task when the endpoint is at its rate or concurrency limit, and releases slots after sending", async () => {

@@ -48,6 +48,11 @@ export interface DeliverDeps {
   /** Sets (a Date) or clears (undefined) when the endpoint's current run of failures began. */
   setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void>;
   breakers: CircuitBreakers;
+  /**
+   * Tells every delivery instance that the endpoint's receiver is back (a probe or an operator's replay
+   * succeeded through its open circuit), so theirs close too. Must not throw.
+   */
+  announceRecovered(endpoint: EndpointDocument): Promise<void>;
   /** The endpoint's shared rate and concurrency budget; see EndpointLimits. */
   admit(endpoint: EndpointDocument): Promise<{ admission: Admission } | { waitMs: number }>;
   /** An endpoint failing without a break for this long is disabled. */
@@ -136,7 +141,9 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     await deps.publishRetry(create(DeliveryTaskSchema, { ...task, dueTime }), tierMs);
     return { kind: "parked" };
   };
-  const circuit = deps.breakers.admit(endpoint._id);
+  // An operator's replay goes through an open circuit as its probe: it must arrive within seconds of
+  // Recover, not after the cooldown and behind every task parked before it.
+  const circuit = deps.breakers.admit(endpoint._id, task.trigger === AttemptTrigger.MANUAL);
   // Behind an open circuit, one tier at least as long as the rest of the cooldown: coming back after
   // the probe costs nothing, while hopping down the tiers to be on time took several passes through
   // RabbitMQ for every parked task of a down endpoint.
@@ -178,7 +185,8 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
 
   const sent = { latencyMs: outcome.latencyMs ?? 0, lagMs: Math.max(0, now - dueMs) };
   const succeeded = outcome.errorClass === ErrorClass.NONE;
-  deps.breakers.record(endpoint._id, succeeded);
+  if (deps.breakers.record(endpoint._id, succeeded, endpoint.tenant_id))
+    await deps.announceRecovered(endpoint);
   if (succeeded) {
     if (endpoint.failing_since) await deps.setFailingSince(endpoint, undefined);
     await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.SUCCEEDED));

@@ -20,7 +20,6 @@ import {
 import { SpanKind } from "@opentelemetry/api";
 import pLimit from "p-limit";
 import { z } from "zod";
-import { addressPolicy } from "./address-policy.js";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { type DeliverDeps, deliverTask } from "./deliver-task.js";
 import { deliveryMetrics } from "./delivery-metrics.js";
@@ -48,7 +47,7 @@ export const configSchema = serviceConfigSchema(7003).extend({
   /** Delays before attempts 2..N for endpoints and tenants without their own schedule. */
   RETRY_SCHEDULE: configFields.durationList.default(DEFAULT_RETRY_SCHEDULE_MS),
   /** CIDRs and host names Herald may deliver to although private (local development, tests). */
-  HERALD_URL_ALLOWLIST: z.string().default(""),
+  HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
   /** Share of failed attempts in the window that opens an endpoint's circuit. */
   CIRCUIT_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   /** Attempts in the window before the ratio counts. */
@@ -70,19 +69,6 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     const recordOutcome = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () =>
       breakers.counts(),
     );
-    const cache = new ControlPlaneCache(mongo.db);
-    const control = consumeControlChanges(rabbit, names, logger, (change) =>
-      cache.invalidate(change?.tenantId, change?.endpointId),
-    );
-    const client = new WebhookClient({
-      connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
-      requestTimeoutMs: config.DELIVERY_TIMEOUT_MS,
-      maxResponseBytes: 4096,
-      connectionsPerOrigin: config.DELIVERY_CONNECTIONS_PER_ORIGIN,
-      isAllowedAddress: addressPolicy(config.HERALD_URL_ALLOWLIST),
-    });
-    const box = new SecretBox(config.HERALD_SECRET_KEYS);
-    const endpoints = endpointsCollection(mongo.db);
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
@@ -90,6 +76,21 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       cooldownMs: config.CIRCUIT_COOLDOWN,
       maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
     });
+    const cache = new ControlPlaneCache(mongo.db);
+    const control = consumeControlChanges(rabbit, names, logger, (change) => {
+      cache.invalidate(change?.tenantId, change?.endpointId);
+      // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
+      if (change) breakers.reset(change.tenantId, change.endpointId);
+    });
+    const client = new WebhookClient({
+      connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+      maxResponseBytes: 4096,
+      connectionsPerOrigin: config.DELIVERY_CONNECTIONS_PER_ORIGIN,
+      allowlist: config.HERALD_URL_ALLOWLIST,
+    });
+    const box = new SecretBox(config.HERALD_SECRET_KEYS);
+    const endpoints = endpointsCollection(mongo.db);
     const limits = new EndpointLimits(mongo.db, { leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000 });
     const sweeper = setInterval(() => {
       limits.sweep().catch((err) => logger.warn({ err }, "rate log sweep failed"));
@@ -133,6 +134,11 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         cache.invalidate(endpoint.tenant_id, endpoint._id);
       },
       breakers,
+      async announceRecovered(endpoint) {
+        await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id).catch((err) =>
+          logger.warn({ err, endpointId: endpoint._id }, "circuit closed here but not announced"),
+        );
+      },
       admit: (endpoint) =>
         limits.admit(endpoint._id, {
           perSecond: endpoint.rate_limit_per_second,

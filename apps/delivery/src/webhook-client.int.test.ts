@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseAllowlist } from "@herald/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressPolicy } from "./address-policy.js";
 import { WebhookClient, WebhookRequestError } from "./webhook-client.js";
 
 let server: http.Server;
@@ -55,7 +55,7 @@ function client(
     requestTimeoutMs,
     maxResponseBytes: 4096,
     connectionsPerOrigin: 4,
-    isAllowedAddress: addressPolicy(allowlist),
+    allowlist: parseAllowlist(allowlist),
   });
 }
 
@@ -108,6 +108,18 @@ describe("WebhookClient", () => {
     expect(blocked.message).toContain("127.0.0.1");
     const byName = await failure(c.post(base.replace("127.0.0.1", "localhost"), {}, Buffer.from("{}")));
     expect(byName.errorClass).toBe("blocked");
+    await c.close();
+  });
+
+  it("connects to an allowlisted host name at its loopback address, and only by that name", async () => {
+    // Routing accepts http://localhost:… when "localhost" is allowlisted; delivery must then deliver.
+    const c = client("localhost");
+    const byName = await c.post(base.replace("127.0.0.1", "localhost"), {}, Buffer.from("{}"));
+    expect(byName.status).toBe(200);
+    // Naming a host allows that host, not the address it resolves to.
+    const byAddress = await failure(c.post(`${base}/ok`, {}, Buffer.from("{}")));
+    expect(byAddress.errorClass).toBe("blocked");
+    expect(byAddress.message).toContain("a loopback address");
     await c.close();
   });
 

@@ -1,7 +1,7 @@
 import dns from "node:dns";
 import net from "node:net";
 import type { Readable } from "node:stream";
-import { inSpan } from "@herald/platform";
+import { forbiddenDestinationReason, inSpan, type UrlAllowlist } from "@herald/platform";
 import { SpanKind } from "@opentelemetry/api";
 import { Agent, buildConnector, errors, request } from "undici";
 
@@ -16,10 +16,11 @@ export interface WebhookClientOptions {
   /** Connections kept per origin. */
   connectionsPerOrigin: number;
   /**
-   * Whether Herald may connect to an address. Checked on the address actually connected to, after DNS,
-   * so a hostname that resolves (or re-resolves) to a private address is refused.
+   * What the operator allows although not public (HERALD_URL_ALLOWLIST). Checked with the platform's
+   * URL policy on the address actually connected to, after DNS, so a host name that resolves (or
+   * re-resolves) to a private address is refused unless that name itself is allowlisted.
    */
-  isAllowedAddress(address: string): boolean;
+  allowlist: UrlAllowlist;
   /** Resolves a host name to all its addresses; default the system resolver (tests inject one). */
   resolveHost?: (hostname: string) => Promise<dns.LookupAddress[]>;
 }
@@ -48,8 +49,8 @@ export class WebhookRequestError extends Error {
 type LookupCallback = (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void;
 
 class BlockedAddressError extends Error {
-  constructor(address: string) {
-    super(`destination address ${address} is not allowed`);
+  constructor(address: string, reason: string) {
+    super(`destination address ${address} is not allowed (${reason})`);
     this.name = "BlockedAddressError";
   }
 }
@@ -70,8 +71,10 @@ export class WebhookClient {
     const guardedLookup = ((hostname: string, lookupOptions: dns.LookupOptions, callback: LookupCallback) => {
       resolveHost(hostname).then(
         (list) => {
-          const blocked = list.find((a) => !options.isAllowedAddress(a.address));
-          if (blocked) return callback(new BlockedAddressError(blocked.address), "");
+          for (const { address } of list) {
+            const reason = forbiddenDestinationReason(hostname, address, options.allowlist);
+            if (reason) return callback(new BlockedAddressError(address, reason), "");
+          }
           if (list.length === 0)
             return callback(Object.assign(new Error("no address"), { code: "ENOTFOUND" }), "");
           if (lookupOptions.all) return callback(null, list);
@@ -88,8 +91,9 @@ export class WebhookClient {
       connect(connectOptions, callback) {
         // An IP literal skips DNS, so check it here.
         const host = connectOptions.hostname.replace(/^\[|\]$/g, "");
-        if (net.isIP(host) && !options.isAllowedAddress(host)) {
-          callback(new BlockedAddressError(host), null);
+        const reason = net.isIP(host) ? forbiddenDestinationReason(host, host, options.allowlist) : undefined;
+        if (reason) {
+          callback(new BlockedAddressError(host, reason), null);
           return;
         }
         connect(connectOptions, callback);

@@ -51,7 +51,14 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
     if (tenant.disabled)
       throw new FailedPreconditionError(`tenant "${tenantId}" is disabled; enable it to publish`);
     const rate = tenant.settings.rate_limit_per_second || deps.limits.defaultRateLimitPerSecond;
-    const waitMs = deps.rateLimiter.take(tenantId, rate, count);
+    // A batch larger than a second's budget could never be admitted: a retry hint would be a lie.
+    if (count > rate) {
+      throw new InvalidArgumentError(
+        "events",
+        `${count} events in one call is over tenant "${tenantId}"'s limit of ${rate} events/s; send at most ${rate} per call`,
+      );
+    }
+    const waitMs = await deps.rateLimiter.take(tenantId, rate, count);
     if (waitMs > 0)
       throw new ResourceExhaustedError(`tenant "${tenantId}" is over its limit of ${rate} events/s`, waitMs);
     trace.getActiveSpan()?.setAttribute("herald.tenant_id", tenantId);

@@ -12,19 +12,20 @@ import {
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
+import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
   INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
-  /** Events per second of a tenant without its own limit, per ingest instance. */
+  /** Events per second of a tenant without its own limit, all ingest instances together. */
   INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
   name: "ingest",
   configSchema,
-  indexes: eventIndexes,
+  indexes: { ...eventIndexes, ...rateBudgetIndexes },
   async start({ config, logger, rabbit, names, publisher, mongo, authenticator, metrics }) {
     const ingested = new Counter({
       name: "herald_events_ingested_total",
@@ -46,11 +47,16 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       authenticator.invalidate(change?.tenantId);
     });
     const events = new EventStore(mongo.db);
+    const rateBudget = new MongoRateBudgetStore(mongo.db);
+    const sweeper = setInterval(() => {
+      rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
+    }, 10_000);
+    sweeper.unref();
     const rpc = ingestRpc({
       events,
       cache,
       logger,
-      rateLimiter: new RateLimiter(),
+      rateLimiter: new RateLimiter(rateBudget),
       limits: {
         defaultMaxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
         defaultRateLimitPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND,
@@ -64,6 +70,9 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
       consumers: [control],
+      async stop() {
+        clearInterval(sweeper);
+      },
     };
   },
 };

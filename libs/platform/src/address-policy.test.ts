@@ -3,6 +3,7 @@ import {
   EMPTY_ALLOWLIST,
   embeddedIpv4,
   forbiddenAddressReason,
+  forbiddenDestinationReason,
   isForbiddenAddress,
   isLocalhostName,
   parseAllowlist,
@@ -132,5 +133,30 @@ describe("isLocalhostName", () => {
   );
   it.each(["localhost.example.com", "notlocalhost", "example.com"])("%s is not", (name) => {
     expect(isLocalhostName(name)).toBe(false);
+  });
+});
+
+describe("forbiddenDestinationReason (the one URL policy of creation and delivery)", () => {
+  it("allows an allowlisted host name at whatever address it resolves to", () => {
+    const byName = parseAllowlist("localhost,receiver.internal");
+    expect(forbiddenDestinationReason("localhost", "127.0.0.1", byName)).toBeUndefined();
+    expect(forbiddenDestinationReason("LocalHost.", "::1", byName)).toBeUndefined();
+    expect(forbiddenDestinationReason("receiver.internal", "10.0.0.5", byName)).toBeUndefined();
+    // The name is allowed, not its address: the address by itself, or another name, stays private.
+    expect(forbiddenDestinationReason("127.0.0.1", "127.0.0.1", byName)).toBe("a loopback address");
+    expect(forbiddenDestinationReason("other.internal", "10.0.0.5", byName)).toBe("a private address");
+  });
+
+  it("allows an address in an allowlisted range whatever the host name", () => {
+    const byRange = parseAllowlist("127.0.0.0/8");
+    expect(forbiddenDestinationReason("127.0.0.1", "127.0.0.1", byRange)).toBeUndefined();
+    expect(forbiddenDestinationReason("anything.example", "127.0.0.9", byRange)).toBeUndefined();
+    expect(forbiddenDestinationReason("anything.example", "::1", byRange)).toBe("a loopback address");
+  });
+
+  it("refuses a private address nothing allowlists, and allows a public one", () => {
+    expect(forbiddenDestinationReason("sneaky.example", "10.0.0.5", none)).toBe("a private address");
+    expect(forbiddenDestinationReason("localhost", "127.0.0.1", none)).toBe("a loopback address");
+    expect(forbiddenDestinationReason("public.example", "93.184.215.14", none)).toBeUndefined();
   });
 });

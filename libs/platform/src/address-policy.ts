@@ -3,7 +3,8 @@ import { BlockList, isIP } from "node:net";
 // Webhook URLs are chosen by tenants, so without these checks Herald would POST wherever a tenant
 // points it: its own loopback, the cluster network, the cloud metadata service (SSRF). Routing checks
 // the URL when an endpoint is saved; delivery checks the address it actually connects to, since DNS
-// can change after the URL was accepted.
+// can change after the URL was accepted. Both ask the same question, forbiddenDestinationReason, so
+// what one accepts the other delivers to.
 
 /** Address ranges and hostnames an operator allows although they are not public. */
 export interface UrlAllowlist {
@@ -48,6 +49,27 @@ export function parseAllowlist(text: string): UrlAllowlist {
 
 /** An allowlist that allows nothing. */
 export const EMPTY_ALLOWLIST: UrlAllowlist = parseAllowlist("");
+
+/** Whether the operator allowlisted `hostname` by name (case and trailing dots do not matter). */
+export function isAllowlistedHostname(hostname: string, allowlist: UrlAllowlist): boolean {
+  return allowlist.hostnames.has(stripTrailingDots(hostname.replace(/^\[|\]$/g, "").toLowerCase()));
+}
+
+/**
+ * The one URL policy: why Herald must not connect to `address` when the URL names `host`, or undefined
+ * when it may. A host name the operator allowlisted may be reached at whatever it resolves to (that is
+ * what naming it means); any other host, or an IP literal, only at public or allowlisted addresses.
+ * Endpoint creation and update ask it for every address the host resolves to, and delivery for the
+ * address it is about to connect to.
+ */
+export function forbiddenDestinationReason(
+  host: string,
+  address: string,
+  allowlist: UrlAllowlist,
+): string | undefined {
+  if (isAllowlistedHostname(host, allowlist)) return undefined;
+  return forbiddenAddressReason(address, allowlist);
+}
 
 type Range = readonly [address: string, prefix: number, reason: string];
 

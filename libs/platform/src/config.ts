@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseAllowlist, type UrlAllowlist } from "./address-policy.js";
 import { DEFAULT_RETRY_TIERS_MS } from "./amqp/topology.js";
 import { parseDurationMs } from "./duration.js";
 import { SecretBox } from "./secret-box.js";
@@ -68,6 +69,23 @@ const durationList = z.string().transform((text, ctx) => {
   return values as number[];
 });
 
+/**
+ * `HERALD_URL_ALLOWLIST`: CIDRs, addresses and host names endpoint URLs may point at although they are
+ * not public, comma-separated (e.g. `127.0.0.1/32,::1/128,localhost`). Unset or empty allows nothing.
+ * Routing and delivery both parse it here, so they agree on what it allows.
+ */
+const urlAllowlist = z
+  .string()
+  .default("")
+  .transform((text, ctx): UrlAllowlist => {
+    try {
+      return parseAllowlist(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
 /** A MongoDB database name. */
 const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -");
 
@@ -102,6 +120,7 @@ export const configFields = {
   durationList,
   secretKeyRing,
   databaseName,
+  urlAllowlist,
 };
 
 /** The base variables plus the service's RPC port, defaulting to `defaultPort`. */

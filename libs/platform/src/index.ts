@@ -86,6 +86,8 @@ export {
   EMPTY_ALLOWLIST,
   embeddedIpv4,
   forbiddenAddressReason,
+  forbiddenDestinationReason,
+  isAllowlistedHostname,
   isForbiddenAddress,
   isLocalhostName,
   parseAllowlist,

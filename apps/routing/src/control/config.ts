@@ -1,25 +1,12 @@
-import { configFields, parseAllowlist, type ServiceConfig, type UrlAllowlist } from "@herald/platform";
+import { configFields, type ServiceConfig, type UrlAllowlist } from "@herald/platform";
 import { z } from "zod";
 
 /** Environment variables the control plane reads, to extend the routing service's config schema with. */
 export const controlPlaneConfigFields = {
   /** Key ring sealing endpoint secrets at rest: `id:base64key[,id:base64key]`, first one seals. */
   HERALD_SECRET_KEYS: configFields.secretKeyRing,
-  /**
-   * CIDRs and hostnames endpoint URLs may point at although they are not public, comma-separated,
-   * e.g. `127.0.0.1/32,::1/128,localhost` for local development.
-   */
-  HERALD_URL_ALLOWLIST: z
-    .string()
-    .default("")
-    .transform((text, ctx): UrlAllowlist => {
-      try {
-        return parseAllowlist(text);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+  /** CIDRs and host names endpoint URLs may point at although they are not public; see configFields. */
+  HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: z
     .enum(["true", "false"], { error: 'must be "true" or "false"' })

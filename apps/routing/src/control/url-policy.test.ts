@@ -93,7 +93,28 @@ describe("checkEndpointUrl", () => {
     expect(await problem("http://localhost:8080/hook", local)).toBe("accepted");
     expect(await problem("http://sneaky.example/", local)).toBe("accepted");
     expect(await problem("http://127.0.0.2/", local)).toMatch(/loopback/);
-    expect(await problem("http://app.localhost/", local)).toMatch(/is this machine/);
+    // *.localhost means the loopback addresses, which the ranges allow.
+    expect(await problem("http://app.localhost/", local)).toBe("accepted");
+  });
+
+  it("accepts an allowlisted host name by name, not the private addresses it resolves to", async () => {
+    const byName: UrlPolicy = {
+      allowlist: parseAllowlist("localhost,sneaky.example"),
+      allowHttp: true,
+      resolve,
+    };
+    expect(await problem("http://localhost:8080/hook", byName)).toBe("accepted");
+    expect(await problem("http://LOCALHOST.:8080/hook", byName)).toBe("accepted");
+    expect(await problem("http://sneaky.example/", byName)).toBe("accepted");
+    expect(await problem("http://127.0.0.1:8080/hook", byName)).toMatch(/loopback address/);
+    expect(await problem("http://app.localhost/", byName)).toMatch(/is this machine/);
+  });
+
+  it("accepts loopback names when only the loopback ranges are allowlisted", async () => {
+    const byRange: UrlPolicy = { allowlist: parseAllowlist("127.0.0.0/8,::1/128"), allowHttp: true, resolve };
+    expect(await problem("http://localhost:8080/hook", byRange)).toBe("accepted");
+    expect(await problem("http://127.0.0.1:8080/hook", byRange)).toBe("accepted");
+    expect(await problem("http://10.0.0.5/", byRange)).toMatch(/private address/);
   });
 
   it("names the field it checks", async () => {

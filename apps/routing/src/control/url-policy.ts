@@ -1,15 +1,19 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import {
-  forbiddenAddressReason,
+  forbiddenDestinationReason,
   InvalidArgumentError,
+  isAllowlistedHostname,
   isLocalhostName,
   type UrlAllowlist,
 } from "@herald/platform";
 
 // Webhook URLs are chosen by tenants, so Herald checks them when an endpoint is saved: the scheme and
-// shape here, the addresses with the platform's address policy (which delivery applies again at
-// connect time, as DNS can change after the URL was accepted).
+// shape here, the destination with the platform's URL policy (forbiddenDestinationReason), which
+// delivery applies again at connect time, as DNS can change after the URL was accepted.
+
+/** What `localhost` and `*.localhost` mean whatever DNS says (RFC 6761), so what they are judged as. */
+const LOOPBACK_ADDRESSES = ["127.0.0.1", "::1"];
 
 function stripTrailingDots(hostname: string): string {
   return hostname.replace(/\.+$/, "");
@@ -68,13 +72,19 @@ export async function checkEndpointUrl(url: string, policy: UrlPolicy, field = "
 
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   if (isIP(host) !== 0) {
-    const reason = forbiddenAddressReason(host, policy.allowlist);
+    const reason = forbiddenDestinationReason(host, host, policy.allowlist);
     if (reason) throw fail(`host "${host}" is ${reason}; ${PUBLIC_ONLY}`);
     return;
   }
   const name = stripTrailingDots(host);
-  if (policy.allowlist.hostnames.has(name)) return;
-  if (isLocalhostName(name)) throw fail(`host "${host}" is this machine (a loopback name); ${PUBLIC_ONLY}`);
+  // An allowlisted name is accepted whatever it resolves to, as delivery connects to it.
+  if (isAllowlistedHostname(name, policy.allowlist)) return;
+  if (isLocalhostName(name)) {
+    if (LOOPBACK_ADDRESSES.some((a) => forbiddenDestinationReason(name, a, policy.allowlist))) {
+      throw fail(`host "${host}" is this machine (a loopback name); ${PUBLIC_ONLY}`);
+    }
+    return;
+  }
 
   const addresses = await resolveWithin(policy, name).catch((err: unknown) => {
     const code = (err as { code?: unknown }).code;
@@ -84,7 +94,7 @@ export async function checkEndpointUrl(url: string, policy: UrlPolicy, field = "
   });
   if (addresses.length === 0) throw fail(`host "${host}" does not resolve to any address; check the name`);
   for (const address of addresses) {
-    const reason = forbiddenAddressReason(address, policy.allowlist);
+    const reason = forbiddenDestinationReason(name, address, policy.allowlist);
     if (reason) throw fail(`host "${host}" resolves to ${address}, ${reason}; ${PUBLIC_ONLY}`);
   }
 }

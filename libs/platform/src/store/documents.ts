@@ -85,6 +85,7 @@ export const Collections = {
   eventRoutes: "event_routes",
   attempts: "attempts",
   rateLimits: "rate_limits",
+  tenantRateBudget: "tenant_rate_budget",
   concurrencySlots: "concurrency_slots",
 } as const;
 

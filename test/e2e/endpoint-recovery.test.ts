@@ -1,0 +1,155 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DeliveryState } from "@herald/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
+import { readMetrics } from "./support/metrics.js";
+import { type Receiver, startReceiver } from "./support/receiver.js";
+import { type Stack, startStack } from "./support/stack.js";
+
+// The receivers listen on 127.0.0.1, but only the host name "localhost" is allowlisted: endpoints reach
+// them by that name. An open circuit parks tasks for a minute, far longer than the replays may take.
+const REPLAY_BOUND_MS = 8_000;
+let stack: Stack;
+let ingest: GrpcIngestClient;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({
+    HERALD_URL_ALLOWLIST: "localhost",
+    RETRY_TIERS: "1s,2s,1m",
+    RETRY_SCHEDULE: "1s,1s,1s,1s",
+    DELIVERY_TIMEOUT_MS: "1000",
+    CIRCUIT_MIN_ATTEMPTS: "3",
+    CIRCUIT_FAILURE_RATIO: "0.5",
+    CIRCUIT_COOLDOWN: "1m",
+    CIRCUIT_MAX_COOLDOWN: "1m",
+  });
+  ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
+});
+
+afterAll(async () => {
+  ingest?.close();
+  await Promise.all(receivers.map((r) => r.close()));
+  await stack?.stop();
+});
+
+/** A receiver reached as http://localhost:<port>/webhook. */
+async function receiver(): Promise<Receiver> {
+  const r = await startReceiver();
+  receivers.push(r);
+  return r;
+}
+const byName = (r: Receiver) => r.url.replace("127.0.0.1", "localhost");
+
+let tenantCount = 0;
+function tenant(): Promise<TestTenant> {
+  tenantCount += 1;
+  return createTenant(stack, `recovery${tenantCount}`);
+}
+
+async function publish(t: TestTenant, n: number): Promise<string> {
+  const res = await ingest.publishEvent(
+    { tenant_id: t.id, event: { event_type: "order.created", payload: Buffer.from(JSON.stringify({ n })) } },
+    t.publishKey,
+  );
+  return res.event_id;
+}
+
+async function openCircuits(): Promise<number> {
+  return (await readMetrics(stack, "delivery"))("herald_circuits", 'state="open"');
+}
+
+/** Lets an endpoint fail three first attempts, which opens its circuit; returns the event ids. */
+async function failUntilCircuitOpens(t: TestTenant, r: Receiver, endpointId: string): Promise<string[]> {
+  const before = await openCircuits();
+  r.reply = () => ({ status: 500, body: "down" });
+  const ids = [await publish(t, 1), await publish(t, 2), await publish(t, 3)];
+  await r.waitFor(3);
+  await eventually(async () => ((await openCircuits()) > before ? true : undefined), 10_000, "circuit open");
+  for (const eventId of ids) {
+    await eventually(
+      async () => {
+        const res = await t.clients.audit.getEvent({ tenantId: t.id, eventId });
+        const delivery = res.deliveries.find((d) => d.endpointId === endpointId);
+        return delivery?.state === DeliveryState.FAILED ? true : undefined;
+      },
+      10_000,
+      "delivery FAILED",
+    );
+  }
+  return ids;
+}
+
+const webhookIds = (requests: Receiver["requests"]) =>
+  requests.map((req) => String(req.headers["webhook-id"]));
+
+describe("endpoints on an allowlisted host name", () => {
+  it("are created and delivered to; the address behind the name is not allowlisted by it", async () => {
+    const t = await tenant();
+    const r = await receiver();
+    const ep = await createEndpoint(t, byName(r));
+    expect(ep.id).toMatch(/^ep_/);
+    const eventId = await publish(t, 1);
+    const [got] = await r.waitFor(1, 10_000);
+    expect(got?.headers["webhook-id"]).toBe(eventId);
+
+    const refused = await t.clients.endpoints.createEndpoint({ tenantId: t.id, url: r.url }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((refused as ConnectError).rawMessage).toMatch(/host "127.0.0.1" is a loopback address/);
+  });
+});
+
+describe("an operator recovering an endpoint whose circuit is open", () => {
+  it("gets Recover's replays delivered within seconds, not after the cooldown", async () => {
+    const t = await tenant();
+    const r = await receiver();
+    const ep = await createEndpoint(t, byName(r));
+    const since = new Date(Date.now() - 1_000);
+    const ids = await failUntilCircuitOpens(t, r, ep.id);
+
+    r.reply = () => ({ status: 204 });
+    const recovered = await t.clients.audit.recover({
+      tenantId: t.id,
+      endpointId: ep.id,
+      since: { seconds: BigInt(Math.floor(since.getTime() / 1000)), nanos: 0 },
+    });
+    expect(recovered.requeued).toBe(3);
+    const after = await r.waitFor(6, REPLAY_BOUND_MS);
+    expect(new Set(webhookIds(after.slice(3)))).toEqual(new Set(ids));
+  });
+
+  it("gets a Redeliver through at once", async () => {
+    const t = await tenant();
+    const r = await receiver();
+    const ep = await createEndpoint(t, byName(r));
+    const [first] = await failUntilCircuitOpens(t, r, ep.id);
+
+    r.reply = () => ({ status: 204 });
+    await t.clients.audit.redeliver({ tenantId: t.id, eventId: first as string, endpointId: ep.id });
+    const after = await r.waitFor(4, REPLAY_BOUND_MS);
+    expect(webhookIds(after.slice(3))).toEqual([first]);
+  });
+
+  it("closes the circuit when the endpoint is enabled, so new events go out at once", async () => {
+    const t = await tenant();
+    const r = await receiver();
+    const ep = await createEndpoint(t, byName(r));
+    await failUntilCircuitOpens(t, r, ep.id);
+
+    r.reply = () => ({ status: 204 });
+    const open = await openCircuits();
+    await t.clients.endpoints.disableEndpoint({ tenantId: t.id, endpointId: ep.id });
+    await t.clients.endpoints.enableEndpoint({ tenantId: t.id, endpointId: ep.id });
+    // The control notification reaches delivery on its own queue: the circuit closes within moments.
+    await eventually(async () => ((await openCircuits()) < open ? true : undefined), 5_000, "circuit reset");
+    const fresh = await publish(t, 4);
+    const got = await eventually(
+      async () => (webhookIds(r.requests).includes(fresh) ? true : undefined),
+      REPLAY_BOUND_MS,
+      "the new event delivered",
+    );
+    expect(got).toBe(true);
+  });
+});
