@@ -13,12 +13,24 @@ import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { startRepublishSweep } from "./republish-sweep.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
   INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
   /** Events per second of a tenant without its own limit, per ingest instance. */
   INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
+  /**
+   * An event stored this long ago whose publish RabbitMQ has not confirmed (ingest stopped in between)
+   * is published by a background sweep, which runs as often. Shorter republishes sooner, but an event
+   * whose publish is merely slow may then go out twice (receivers deduplicate by webhook-id).
+   */
+  INGEST_REPUBLISH_AFTER: configFields.duration.default(5_000),
+  /**
+   * TEST ONLY, honoured only with NODE_ENV=test: "true" kills the process (SIGKILL) between storing a
+   * new event and publishing it, so the chaos suite can strand an event.
+   */
+  HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
@@ -46,6 +58,10 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       authenticator.invalidate(change?.tenantId);
     });
     const events = new EventStore(mongo.db);
+    const publish = eventPublisher(publisher, names);
+    const faultExitAfterInsert = config.HERALD_FAULT_EXIT_AFTER_INSERT && process.env.NODE_ENV === "test";
+    if (config.HERALD_FAULT_EXIT_AFTER_INSERT && !faultExitAfterInsert)
+      logger.warn("HERALD_FAULT_EXIT_AFTER_INSERT is ignored: it is honoured only with NODE_ENV=test");
     const rpc = ingestRpc({
       events,
       cache,
@@ -58,12 +74,25 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       now: () => new Date(),
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
       observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
-      publish: eventPublisher(publisher, names),
+      publish,
+      ...(faultExitAfterInsert ? { afterInsert: () => process.kill(process.pid, "SIGKILL") } : {}),
+    });
+    const sweep = startRepublishSweep({
+      events,
+      publish,
+      afterMs: config.INGEST_REPUBLISH_AFTER,
+      intervalMs: config.INGEST_REPUBLISH_AFTER,
+      now: () => new Date(),
+      logger,
     });
     return {
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
       consumers: [control],
+      async stop() {
+        await sweep.stop();
+        await events.flush();
+      },
     };
   },
 };

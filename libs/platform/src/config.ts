@@ -68,6 +68,11 @@ const durationList = z.string().transform((text, ctx) => {
   return values as number[];
 });
 
+/** "true" or "false", as a boolean. */
+const flag = z
+  .enum(["true", "false"], { error: 'must be "true" or "false"' })
+  .transform((value) => value === "true");
+
 /** A MongoDB database name. */
 const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -");
 
@@ -102,6 +107,7 @@ export const configFields = {
   durationList,
   secretKeyRing,
   databaseName,
+  flag,
 };
 
 /** The base variables plus the service's RPC port, defaulting to `defaultPort`. */
