@@ -55,14 +55,18 @@ export async function publishEvent(
     const publishing = performance.now();
     deps.observeStep?.("store", publishing - storing);
     deps.afterInsert?.();
-    await deps.publish(doc);
+    try {
+      await deps.publish(doc);
+    } catch (err) {
+      await deps.events.markUnpublished(doc);
+      throw err;
+    }
     deps.observeStep?.("confirm", performance.now() - publishing);
     await deps.events.markPublished(doc);
     return { eventId: id, duplicate: false };
   }
 
   const existing = stored.existing;
-  deps.events.forgetMarker(id);
   if (!sameEvent(existing, doc)) {
     throw new FailedPreconditionError(
       `idempotency_key "${event.idempotencyKey}" was already used for a different event (${existing._id})`,

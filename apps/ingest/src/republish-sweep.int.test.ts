@@ -76,7 +76,7 @@ describe("republishStranded", () => {
     expect(await republishStranded(sweep(later(AFTER_MS + 1_000), published))).toBe(1);
     expect(published).toEqual([id]);
     await store.flush();
-    expect(await markers().countDocuments({ _id: id as never })).toBe(0);
+    expect(await markers().countDocuments({ event_ids: id })).toBe(0);
     expect(await republishStranded(sweep(later(AFTER_MS + 2_000), published))).toBe(0);
     expect(published).toEqual([id]);
   });
@@ -113,15 +113,45 @@ describe("republishStranded", () => {
     };
     const event = { eventType: "a.b", payload: payload('{"x":2}'), idempotencyKey: "key-2", channels: [] };
     const first = await publishEvent(deps, "t-confirmed", event);
-    await publishEvent(deps, "t-confirmed", event);
-    await publishEvent(deps, "t-confirmed", { ...event, idempotencyKey: "" });
+    const again = await publishEvent(deps, "t-confirmed", event);
+    const other = await publishEvent(deps, "t-confirmed", { ...event, idempotencyKey: "" });
     await store.flush();
-    expect(await markers().countDocuments({ tenant_id: "t-confirmed" })).toBe(0);
-    expect(published).toHaveLength(2);
-    expect(published[0]).toBe(first.eventId);
+    expect(again).toEqual({ eventId: first.eventId, duplicate: true });
+    expect(published).toEqual([first.eventId, other.eventId]);
+    expect(await markers().countDocuments({ event_ids: { $in: [first.eventId, other.eventId] } })).toBe(0);
     const swept: string[] = [];
     await republishStranded(sweep(later(AFTER_MS + 1_000), swept));
     expect(swept).toEqual([]);
+  });
+
+  it("publishes only the event whose publish failed, not the others stored with it", async () => {
+    const published: string[] = [];
+    let failed = "";
+    const deps: PublishDeps = {
+      events: store,
+      now: () => new Date(),
+      async publish(event) {
+        if (JSON.parse(Buffer.from(event.payload.buffer).toString()).n === 3) {
+          failed = event._id;
+          throw new Error("no confirm");
+        }
+        published.push(event._id);
+      },
+    };
+    const calls = Array.from({ length: 6 }, (_, n) =>
+      publishEvent(deps, "t-round", {
+        eventType: "a.b",
+        payload: payload(`{"n":${n}}`),
+        idempotencyKey: "",
+        channels: [],
+      }),
+    );
+    const results = await Promise.allSettled(calls);
+    expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
+    await store.flush();
+    const swept: string[] = [];
+    expect(await republishStranded(sweep(later(AFTER_MS + 1_000), swept))).toBe(1);
+    expect(swept).toEqual([failed]);
   });
 
   it("leaves an event claimed by another sweep until its lease ends", async () => {
@@ -138,6 +168,7 @@ describe("republishStranded", () => {
 
   it("has two instances sweeping at once share the stranded events, not publish each twice", async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => strand(`t-race-${i}`)));
+    await store.flush();
     const second = new EventStore(mongo.db);
     const a: string[] = [];
     const b: string[] = [];

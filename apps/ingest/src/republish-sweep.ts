@@ -4,7 +4,10 @@ import { publishStored } from "./publish-event.js";
 
 /** What the republish sweep needs. */
 export interface RepublishDeps {
-  events: Pick<EventStore, "claimUnpublished" | "findEvents" | "removeMarkers" | "markPublished">;
+  events: Pick<
+    EventStore,
+    "claimUnpublished" | "findEvents" | "narrowMarker" | "removeMarkers" | "markPublished"
+  >;
   /** Publishes to herald.events and resolves once RabbitMQ confirmed it. */
   publish(event: EventDocument): Promise<void>;
   /** An event stored this long ago and still not confirmed is published by the sweep. */
@@ -31,36 +34,52 @@ const ORPHAN_MARKER_MS = 60_000;
 /**
  * Publishes the events stored but left unconfirmed for `afterMs` (ingest stopped between its MongoDB
  * insert and RabbitMQ's confirm, and no call was retried with the same idempotency key), the way a
- * retried call does. Returns how many it published.
+ * retried call does, and removes their markers. Returns how many events it published.
  */
 export async function republishStranded(deps: RepublishDeps): Promise<number> {
   const now = deps.now();
-  const claimed = await deps.events.claimUnpublished(
+  const markers = await deps.events.claimUnpublished(
     new Date(now.getTime() - deps.afterMs),
     now,
     new Date(now.getTime() + SWEEP_LEASE_MS),
     SWEEP_LIMIT,
   );
-  if (claimed.length === 0) return 0;
-  const events = new Map((await deps.events.findEvents(claimed.map((m) => m._id))).map((e) => [e._id, e]));
-  const done: string[] = [];
-  const stranded: EventDocument[] = [];
-  for (const marker of claimed) {
-    const event = events.get(marker._id);
-    if (event === undefined) {
-      if (now.getTime() - marker.create_time.getTime() > ORPHAN_MARKER_MS) done.push(marker._id);
-    } else if (event.published) {
-      done.push(marker._id);
-    } else {
-      stranded.push(event);
+  if (markers.length === 0) return 0;
+  const ids = [...new Set(markers.flatMap((m) => m.event_ids))];
+  const events = new Map((await deps.events.findEvents(ids)).map((e) => [e._id, e]));
+  // Each event once, though two markers list it (its round's and its own after a failed publish).
+  const publishing = new Map<string, Promise<void>>();
+  const publish = (event: EventDocument) => {
+    let done = publishing.get(event._id);
+    if (!done) {
+      done = publishStored(deps, event);
+      publishing.set(event._id, done);
     }
-  }
+    return done;
+  };
   // All at once: the publisher batches the events of one turn into few messages.
-  await Promise.all([
-    deps.events.removeMarkers(done),
-    ...stranded.map((event) => publishStored(deps, event)),
-  ]);
-  return stranded.length;
+  const outcomes = await Promise.allSettled(
+    markers.map(async (marker) => {
+      const young = now.getTime() - marker.create_time.getTime() <= ORPHAN_MARKER_MS;
+      const missing = marker.event_ids.filter((id) => !events.has(id));
+      await Promise.all(
+        marker.event_ids.flatMap((id) => {
+          const event = events.get(id);
+          return event && !event.published ? [publish(event)] : [];
+        }),
+      );
+      if (missing.length === 0 || !young) return marker._id;
+      // A missing event may yet be stored by an insert under way: the marker keeps it alone, for a
+      // later sweep.
+      await deps.events.narrowMarker(marker._id, missing);
+      return undefined;
+    }),
+  );
+  const done = outcomes.flatMap((o) => (o.status === "fulfilled" && o.value ? [o.value] : []));
+  await deps.events.removeMarkers(done);
+  const failed = outcomes.find((o) => o.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return publishing.size;
 }
 
 /** Options of {@link startRepublishSweep}. */
