@@ -87,6 +87,8 @@ export interface RepublishSweepOptions extends RepublishDeps {
   logger: Logger;
   /** Time between sweeps, in ms (each is jittered by ±20%, so the sweeps of several instances spread out). */
   intervalMs: number;
+  /** Told how many events a sweep published, when it published any. */
+  onPublished?(count: number): void;
 }
 
 /** Runs {@link republishStranded} every `intervalMs` until stopped; `stop` waits for a sweep under way. */
@@ -100,7 +102,9 @@ export function startRepublishSweep(options: RepublishSweepOptions): { stop(): P
     timer = setTimeout(() => {
       running = republishStranded(options).then(
         (published) => {
-          if (published > 0) options.logger.warn({ published }, "published events left unconfirmed");
+          if (published === 0) return;
+          options.onPublished?.(published);
+          options.logger.warn({ published }, "published events left unconfirmed");
         },
         (err: unknown) => options.logger.warn({ err }, "republish sweep failed; trying again later"),
       );

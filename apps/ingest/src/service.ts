@@ -77,9 +77,15 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       publish,
       ...(faultExitAfterInsert ? { afterInsert: () => process.kill(process.pid, "SIGKILL") } : {}),
     });
+    const republished = new Counter({
+      name: "herald_events_republished_total",
+      help: "Events published by the sweep after ingest stopped between storing and publishing them",
+      registers: [metrics],
+    });
     const sweep = startRepublishSweep({
       events,
       publish,
+      onPublished: (count) => republished.inc(count),
       afterMs: config.INGEST_REPUBLISH_AFTER,
       intervalMs: config.INGEST_REPUBLISH_AFTER,
       now: () => new Date(),
