@@ -1,5 +1,5 @@
 import type { EventDocument, Logger } from "@herald/platform";
-import type { EventStore } from "./event-store.js";
+import type { EventStore, UnpublishedEventsDocument } from "./event-store.js";
 import { publishStored } from "./publish-event.js";
 
 /** What the republish sweep needs. */
@@ -15,8 +15,11 @@ export interface RepublishDeps {
   now(): Date;
 }
 
-/** Events one sweep publishes at most; the next sweep takes the rest. */
-export const SWEEP_LIMIT = 500;
+/** Markers one sweep claims at most; the next sweep takes the rest. */
+export const SWEEP_LIMIT = 100;
+
+/** Events read and published together, at most (a round has up to 500): bounds the payloads in memory. */
+const EVENTS_AT_ONCE = 500;
 
 /**
  * How long a sweep holds the events it claimed: longer than a publish takes, even against a slow broker,
@@ -44,42 +47,53 @@ export async function republishStranded(deps: RepublishDeps): Promise<number> {
     new Date(now.getTime() + SWEEP_LEASE_MS),
     SWEEP_LIMIT,
   );
-  if (markers.length === 0) return 0;
+  // Each event once, though two markers list it (its round's and its own after a failed publish).
+  const published = new Set<string>();
+  for (const group of groupsOf(markers, EVENTS_AT_ONCE)) await republishGroup(deps, group, now, published);
+  return published.size;
+}
+
+/** Publishes the unpublished events of some markers, then removes the markers that are done. */
+async function republishGroup(
+  deps: RepublishDeps,
+  markers: UnpublishedEventsDocument[],
+  now: Date,
+  published: Set<string>,
+): Promise<void> {
   const ids = [...new Set(markers.flatMap((m) => m.event_ids))];
   const events = new Map((await deps.events.findEvents(ids)).map((e) => [e._id, e]));
-  // Each event once, though two markers list it (its round's and its own after a failed publish).
-  const publishing = new Map<string, Promise<void>>();
-  const publish = (event: EventDocument) => {
-    let done = publishing.get(event._id);
-    if (!done) {
-      done = publishStored(deps, event);
-      publishing.set(event._id, done);
-    }
-    return done;
-  };
+  const stranded = [...events.values()].filter((e) => !e.published && !published.has(e._id));
   // All at once: the publisher batches the events of one turn into few messages.
-  const outcomes = await Promise.allSettled(
-    markers.map(async (marker) => {
-      const young = now.getTime() - marker.create_time.getTime() <= ORPHAN_MARKER_MS;
-      const missing = marker.event_ids.filter((id) => !events.has(id));
-      await Promise.all(
-        marker.event_ids.flatMap((id) => {
-          const event = events.get(id);
-          return event && !event.published ? [publish(event)] : [];
-        }),
-      );
-      if (missing.length === 0 || !young) return marker._id;
-      // A missing event may yet be stored by an insert under way: the marker keeps it alone, for a
-      // later sweep.
-      await deps.events.narrowMarker(marker._id, missing);
-      return undefined;
-    }),
-  );
-  const done = outcomes.flatMap((o) => (o.status === "fulfilled" && o.value ? [o.value] : []));
+  await Promise.all(stranded.map((event) => publishStored(deps, event)));
+  for (const event of stranded) published.add(event._id);
+  const done: string[] = [];
+  for (const marker of markers) {
+    const missing = marker.event_ids.filter((id) => !events.has(id));
+    const young = now.getTime() - marker.create_time.getTime() <= ORPHAN_MARKER_MS;
+    // A missing event may yet be stored by an insert under way: the marker keeps it alone, for a
+    // later sweep.
+    if (missing.length > 0 && young) await deps.events.narrowMarker(marker._id, missing);
+    else done.push(marker._id);
+  }
   await deps.events.removeMarkers(done);
-  const failed = outcomes.find((o) => o.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return publishing.size;
+}
+
+/** Consecutive groups of markers listing at most `maxEvents` events in all (or one marker). */
+function groupsOf(markers: UnpublishedEventsDocument[], maxEvents: number): UnpublishedEventsDocument[][] {
+  const groups: UnpublishedEventsDocument[][] = [];
+  let current: UnpublishedEventsDocument[] = [];
+  let count = 0;
+  for (const marker of markers) {
+    if (current.length > 0 && count + marker.event_ids.length > maxEvents) {
+      groups.push(current);
+      current = [];
+      count = 0;
+    }
+    current.push(marker);
+    count += marker.event_ids.length;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 /** Options of {@link startRepublishSweep}. */
