@@ -26,7 +26,7 @@ export function topologyNames(namespace = "") {
       /** Bounded (see parkedQueueArguments); replaces the unbounded `herald.parked` queue. */
       parked: `${p}herald.parked.recent`,
     },
-    /** Queues of earlier versions that declareTopology unbinds: see docs/decisions/bounded-dead-and-parked-queues.md. */
+    /** Queues of earlier versions, which declareTopology unbinds (docs/decisions/bounded-dead-and-parked-queues.md). */
     legacyQueues: { parked: `${p}herald.parked` },
     retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
   };
@@ -134,8 +134,9 @@ export async function declareTopology(
 async function unbindIfExists(rabbit: Connection, queue: string, exchange: string): Promise<void> {
   try {
     await rabbit.queueDeclare({ queue, passive: true });
-  } catch {
-    return; // NOT_FOUND: a new installation
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "NOT_FOUND") return; // a new installation
+    throw err;
   }
   await rabbit.queueUnbind({ queue, exchange });
 }
