@@ -2,6 +2,7 @@ import { AuditService } from "@herald/contracts";
 import { Collections, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
+import { consumeDeadTasks } from "./dead-tasks.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -27,7 +28,7 @@ export const auditIndexes: IndexPlan = {
 
 /**
  * The audit service: writes attempt records in batches, keeps one delivery status per (event,
- * endpoint), answers AuditService queries and publishes replays.
+ * endpoint), records dead-lettered tasks, answers AuditService queries and publishes replays.
  */
 export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
@@ -44,6 +45,12 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: auditWriteMetrics(metrics),
     });
+    const deadTasks = consumeDeadTasks(rabbit, {
+      names,
+      logger,
+      store,
+      batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
+    });
     const handlers = createAuditHandlers({
       store,
       replayer: new Replayer(store, publisher, names),
@@ -52,10 +59,12 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     return {
       services: [AuditService],
       routes: (router) => router.service(AuditService, handlers),
-      consumers: [consumer],
-      // The consumer has stopped and its handlers awaited their batches; nothing should be left, but a
-      // batch still being written must finish before MongoDB closes.
-      stop: () => batcher.drain(),
+      consumers: [consumer, deadTasks.consumer],
+      // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
+      // a batch still being written must finish before MongoDB closes.
+      stop: async () => {
+        await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
+      },
     };
   },
 };

@@ -1,4 +1,10 @@
-import { Collections, type EventDocument, eventsCollection, type IndexPlan } from "@herald/platform";
+import {
+  Collections,
+  type EventDocument,
+  eventsCollection,
+  type IndexPlan,
+  isDuplicateKeyError,
+} from "@herald/platform";
 import { Binary, type Collection, type Db, MongoBulkWriteError, type WriteError } from "mongodb";
 
 const DUPLICATE_KEY = 11000;
@@ -8,10 +14,35 @@ export const eventIndexes: IndexPlan = {
     { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
     { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
   ],
+  [Collections.unpublishedEvents]: [{ key: { create_time: 1 }, name: "create_time" }],
 };
 
-/** Events one insertMany writes at most. */
+/**
+ * Lists events stored but maybe not yet confirmed by RabbitMQ. The writer inserts one with each round of
+ * events, before them, and removes it once every event of the round is confirmed (or turned out not to be
+ * stored), so the collection holds only the rounds being published and those stranded by a crash in
+ * between, which the republish sweep finds. An event whose publish failed gets a marker of its own, so
+ * the sweep does not publish its whole round again. A small collection of its own rather than a filter
+ * on `events`: FerretDB scans a collection for any filter but one on `_id`. One marker per round rather
+ * than per event: a marker per event made storing an event cost twice as much on FerretDB.
+ */
+export interface UnpublishedEventsDocument {
+  _id: string;
+  event_ids: string[];
+  create_time: Date;
+  /** While in the future, one sweep is publishing the events and the others leave them alone. */
+  lease_until?: Date;
+}
+
+/** Events one insertMany writes at most, and markers one deleteMany removes. */
 const MAX_INSERT_BATCH = 500;
+
+/**
+ * Markers are removed together, this long after the first of them was done (or sooner when many are):
+ * a delete per round of inserts made storing an event dearer. Far below INGEST_REPUBLISH_AFTER, so the
+ * sweep does not find the marker of a round that was published.
+ */
+const REMOVAL_DELAY_MS = 250;
 
 interface QueuedInsert {
   doc: EventDocument;
@@ -20,14 +51,31 @@ interface QueuedInsert {
   reject(err: unknown): void;
 }
 
-/** The `events` collection, as ingest uses it. */
+/** A round of inserted events whose marker is still stored: how many of them are not settled yet. */
+interface MarkedRound {
+  markerId: string;
+  unsettled: number;
+}
+
+/** The `events` collection and the markers of events not yet published, as ingest uses them. */
 export class EventStore {
   readonly #events: Collection<EventDocument>;
+  readonly #unpublished: Collection<UnpublishedEventsDocument>;
   #queued: QueuedInsert[] = [];
+  /** The round of each event inserted by this instance and not yet settled. */
+  readonly #rounds = new Map<string, MarkedRound>();
+  /** Markers to remove. */
+  #removals: string[] = [];
+  /** Whether the writer's next round removes the queued markers. */
+  #removalsDue = false;
+  #removalTimer: NodeJS.Timeout | undefined;
   #writing = false;
+  /** The writer's current run, while `#writing`. */
+  #idle: Promise<void> = Promise.resolve();
 
   constructor(db: Db) {
     this.#events = eventsCollection(db);
+    this.#unpublished = db.collection<UnpublishedEventsDocument>(Collections.unpublishedEvents);
   }
 
   /** Inserts the event, or returns the event already stored under the same tenant and dedupe key. */
@@ -36,6 +84,8 @@ export class EventStore {
   ): Promise<{ inserted: true } | { inserted: false; existing: EventDocument }> {
     const duplicate = await this.#insert(doc);
     if (!duplicate) return { inserted: true };
+    // Not stored: nothing of it to publish.
+    this.#settle(doc._id);
     const existing = await this.#events.findOne({ tenant_id: doc.tenant_id, dedupe_key: doc.dedupe_key });
     if (!existing) throw new Error(`event ${doc._id} is a duplicate of none: ${duplicate.errmsg}`);
     return { inserted: false, existing };
@@ -50,28 +100,92 @@ export class EventStore {
   #insert(doc: EventDocument): Promise<WriteError | undefined> {
     return new Promise((resolve, reject) => {
       this.#queued.push({ doc, resolve, reject });
-      if (!this.#writing) void this.#writeQueued();
+      this.#write();
     });
   }
 
-  async #writeQueued(): Promise<void> {
+  #write(): void {
+    if (this.#writing) return;
     this.#writing = true;
+    this.#idle = this.#writeQueued();
+  }
+
+  /** Removals of markers that are due, then inserts of a marker and its events, until nothing is queued. */
+  async #writeQueued(): Promise<void> {
     try {
-      while (this.#queued.length > 0) {
-        const batch = this.#queued.splice(0, MAX_INSERT_BATCH);
-        try {
-          await this.#events.insertMany(
-            batch.map((q) => q.doc),
-            { ordered: false },
-          );
-          for (const q of batch) q.resolve(undefined);
-        } catch (err) {
-          settleFailedBatch(batch, err);
+      while (this.#queued.length > 0 || (this.#removalsDue && this.#removals.length > 0)) {
+        if (this.#removalsDue) {
+          const removals = this.#removals.splice(0, MAX_INSERT_BATCH);
+          this.#removalsDue = this.#removals.length > 0;
+          // A marker left behind is found by the sweep, which publishes its events once more.
+          if (removals.length > 0)
+            await this.#unpublished.deleteMany({ _id: { $in: removals } }).catch(() => undefined);
         }
+        const batch = this.#queued.splice(0, MAX_INSERT_BATCH);
+        if (batch.length > 0) await this.#insertBatch(batch);
       }
     } finally {
       this.#writing = false;
     }
+  }
+
+  async #insertBatch(batch: QueuedInsert[]): Promise<void> {
+    const first = batch[0] as QueuedInsert;
+    const round: MarkedRound = { markerId: `round_${first.doc._id}`, unsettled: batch.length };
+    try {
+      // The marker first: no event is stored without one, so a crash before its publish is confirmed
+      // leaves it to the sweep.
+      await this.#unpublished.insertOne({
+        _id: round.markerId,
+        event_ids: batch.map((q) => q.doc._id),
+        create_time: first.doc.create_time,
+      });
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    for (const q of batch) this.#rounds.set(q.doc._id, round);
+    try {
+      await this.#events.insertMany(
+        batch.map((q) => q.doc),
+        { ordered: false },
+      );
+      for (const q of batch) q.resolve(undefined);
+    } catch (err) {
+      settleFailedBatch(batch, err, (q) => {
+        // Maybe stored, maybe not (the reply was lost): the marker stays for the sweep to find out.
+        this.#rounds.delete(q.doc._id);
+      });
+    }
+  }
+
+  /** One event of its round needs nothing more; the round's marker goes once all of them are settled. */
+  #settle(eventId: string): void {
+    const round = this.#rounds.get(eventId);
+    if (!round) return;
+    this.#rounds.delete(eventId);
+    round.unsettled -= 1;
+    if (round.unsettled > 0) return;
+    this.#removals.push(round.markerId);
+    if (this.#removals.length >= MAX_INSERT_BATCH) {
+      this.#removalsDue = true;
+      this.#write();
+    } else {
+      this.#removalTimer ??= setTimeout(() => {
+        this.#removalTimer = undefined;
+        this.#removalsDue = true;
+        this.#write();
+      }, REMOVAL_DELAY_MS).unref();
+    }
+  }
+
+  /** Resolves once everything queued so far is written (or failed): before MongoDB closes. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#removalTimer);
+    this.#removalTimer = undefined;
+    this.#removalsDue = true;
+    this.#write();
+    while (this.#writing) await this.#idle;
   }
 
   async isPublished(eventId: string): Promise<boolean> {
@@ -79,13 +193,94 @@ export class EventStore {
     return doc?.published === true;
   }
 
-  async markPublished(eventId: string): Promise<void> {
-    await this.#events.updateOne({ _id: eventId }, { $set: { published: true } });
+  /**
+   * Records that RabbitMQ confirmed the event. An event with an idempotency key is marked in `events`,
+   * where a retried call looks (awaited, so the retry sees it). Its round's marker is removed a little
+   * later with others: should that fail, or the process stop first, the sweep publishes the round's
+   * events once more, which receivers deduplicate by webhook-id.
+   */
+  async markPublished(event: Pick<EventDocument, "_id" | "idempotency_key">): Promise<void> {
+    this.#settle(event._id);
+    if (event.idempotency_key)
+      await this.#events.updateOne({ _id: event._id }, { $set: { published: true } });
+  }
+
+  /**
+   * The publish of a stored event failed: it gets a marker of its own, for the sweep, and its round is
+   * settled without it. Should that write fail, the round's marker stays instead.
+   */
+  async markUnpublished(event: Pick<EventDocument, "_id" | "create_time">): Promise<void> {
+    if (!this.#rounds.has(event._id)) return;
+    try {
+      await this.#unpublished.insertOne({
+        _id: `event_${event._id}`,
+        event_ids: [event._id],
+        create_time: event.create_time,
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) {
+        this.#rounds.delete(event._id);
+        return;
+      }
+    }
+    this.#settle(event._id);
+  }
+
+  /**
+   * Claims up to `limit` markers created before `createdBefore` and not leased, leasing each until
+   * `leaseUntil` with a conditional update, so that of several sweeps one takes each (on MongoDB; on
+   * FerretDB, which checks a filter and writes in separate steps, two may rarely both take one).
+   */
+  async claimUnpublished(
+    createdBefore: Date,
+    now: Date,
+    leaseUntil: Date,
+    limit: number,
+  ): Promise<UnpublishedEventsDocument[]> {
+    const claimable = {
+      create_time: { $lt: createdBefore },
+      $or: [{ lease_until: { $exists: false } }, { lease_until: { $lt: now } }],
+    };
+    const candidates = await this.#unpublished
+      .find(claimable, { projection: { _id: 1 } })
+      .sort({ create_time: 1 })
+      .limit(limit)
+      .toArray();
+    // In random order: two sweeps that run at once then rarely try the same marker at the same moment,
+    // which on FerretDB is when both could win it.
+    const claimed: UnpublishedEventsDocument[] = [];
+    for (const { _id } of shuffled(candidates)) {
+      const doc = await this.#unpublished.findOneAndUpdate(
+        { _id, ...claimable },
+        { $set: { lease_until: leaseUntil } },
+        { returnDocument: "after" },
+      );
+      if (doc) claimed.push(doc);
+    }
+    return claimed;
+  }
+
+  /** The stored events among `eventIds`. */
+  findEvents(eventIds: string[]): Promise<EventDocument[]> {
+    return this.#events.find({ _id: { $in: eventIds } }).toArray();
+  }
+
+  /** Leaves only `eventIds` on a marker. */
+  async narrowMarker(markerId: string, eventIds: string[]): Promise<void> {
+    await this.#unpublished.updateOne({ _id: markerId }, { $set: { event_ids: eventIds } });
+  }
+
+  /** Removes markers the sweep is done with. */
+  async removeMarkers(markerIds: string[]): Promise<void> {
+    if (markerIds.length > 0) await this.#unpublished.deleteMany({ _id: { $in: markerIds } });
   }
 }
 
-/** Settles each insert of a batch that failed: only the documents named in its write errors failed. */
-function settleFailedBatch(batch: QueuedInsert[], err: unknown): void {
+/**
+ * Settles each insert of a batch that failed: only the documents named in its write errors failed.
+ * `onFailed` is told of each insert that is rejected.
+ */
+function settleFailedBatch(batch: QueuedInsert[], err: unknown, onFailed: (q: QueuedInsert) => void): void {
   const writeErrors =
     err instanceof MongoBulkWriteError && !err.writeConcernError
       ? Array.isArray(err.writeErrors)
@@ -93,7 +288,10 @@ function settleFailedBatch(batch: QueuedInsert[], err: unknown): void {
         : [err.writeErrors]
       : [];
   if (writeErrors.length === 0) {
-    for (const q of batch) q.reject(err);
+    for (const q of batch) {
+      onFailed(q);
+      q.reject(err);
+    }
     return;
   }
   const failed = new Map(writeErrors.map((e) => [e.index, e]));
@@ -101,11 +299,22 @@ function settleFailedBatch(batch: QueuedInsert[], err: unknown): void {
     const e = failed.get(i);
     if (!e) q.resolve(undefined);
     else if (e.code === DUPLICATE_KEY) q.resolve(e);
-    else
+    else {
+      onFailed(q);
       q.reject(
         Object.assign(new Error(`insert of event ${q.doc._id} failed: ${e.errmsg}`), { code: e.code }),
       );
+    }
   }
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 export function toBinary(bytes: Uint8Array): Binary {

@@ -14,6 +14,11 @@ export interface PublishDeps {
   concurrentPublishWaitMs?: number;
   /** Told how long each step of a new event took: storing it, then publishing it until confirmed. */
   observeStep?(step: "store" | "confirm", ms: number): void;
+  /**
+   * Test-only fault injection: called between storing a new event and publishing it (the chaos suite
+   * kills ingest there to strand an event; see HERALD_FAULT_EXIT_AFTER_INSERT).
+   */
+  afterInsert?(): void;
 }
 
 export interface PublishResult {
@@ -49,12 +54,15 @@ export async function publishEvent(
   if (stored.inserted) {
     const publishing = performance.now();
     deps.observeStep?.("store", publishing - storing);
-    await deps.publish(doc);
+    deps.afterInsert?.();
+    try {
+      await deps.publish(doc);
+    } catch (err) {
+      await deps.events.markUnpublished(doc);
+      throw err;
+    }
     deps.observeStep?.("confirm", performance.now() - publishing);
-    // Only a call with the same idempotency key can come back to this event (without one, the dedupe key
-    // is the new id), so only then does a retry need to know it was published. Skipping the write for
-    // the others saves a MongoDB update per event.
-    if (event.idempotencyKey) await deps.events.markPublished(id);
+    await deps.events.markPublished(doc);
     return { eventId: id, duplicate: false };
   }
 
@@ -65,10 +73,21 @@ export async function publishEvent(
     );
   }
   if (!existing.published && !(await waitForConcurrentPublish(deps, existing))) {
-    await deps.publish(existing);
-    await deps.events.markPublished(existing._id);
+    await publishStored(deps, existing);
   }
   return { eventId: existing._id, duplicate: true };
+}
+
+/**
+ * Publishes an event that was stored but maybe never confirmed, then records it published: the path of a
+ * retried call and of the republish sweep alike.
+ */
+export async function publishStored(
+  deps: { events: Pick<EventStore, "markPublished">; publish: PublishDeps["publish"] },
+  event: EventDocument,
+): Promise<void> {
+  await deps.publish(event);
+  await deps.events.markPublished(event);
 }
 
 function sameEvent(a: EventDocument, b: EventDocument): boolean {

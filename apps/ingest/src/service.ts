@@ -14,12 +14,24 @@ import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { startRepublishSweep } from "./republish-sweep.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
   INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
   /** Events per second of a tenant without its own limit, all ingest instances together. */
   INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
+  /**
+   * An event stored this long ago whose publish RabbitMQ has not confirmed (ingest stopped in between)
+   * is published by a background sweep, which runs as often. Shorter republishes sooner, but an event
+   * whose publish is merely slow may then go out twice (receivers deduplicate by webhook-id).
+   */
+  INGEST_REPUBLISH_AFTER: configFields.duration.default(5_000),
+  /**
+   * TEST ONLY, honoured only with NODE_ENV=test: "true" kills the process (SIGKILL) between storing a
+   * new event and publishing it, so the chaos suite can strand an event.
+   */
+  HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
@@ -52,6 +64,10 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
     }, 10_000);
     sweeper.unref();
+    const publish = eventPublisher(publisher, names);
+    const faultExitAfterInsert = config.HERALD_FAULT_EXIT_AFTER_INSERT && process.env.NODE_ENV === "test";
+    if (config.HERALD_FAULT_EXIT_AFTER_INSERT && !faultExitAfterInsert)
+      logger.warn("HERALD_FAULT_EXIT_AFTER_INSERT is ignored: it is honoured only with NODE_ENV=test");
     const rpc = ingestRpc({
       events,
       cache,
@@ -64,7 +80,22 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       now: () => new Date(),
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
       observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
-      publish: eventPublisher(publisher, names),
+      publish,
+      ...(faultExitAfterInsert ? { afterInsert: () => process.kill(process.pid, "SIGKILL") } : {}),
+    });
+    const republished = new Counter({
+      name: "herald_events_republished_total",
+      help: "Events published by the sweep after ingest stopped between storing and publishing them",
+      registers: [metrics],
+    });
+    const sweep = startRepublishSweep({
+      events,
+      publish,
+      onPublished: (count) => republished.inc(count),
+      afterMs: config.INGEST_REPUBLISH_AFTER,
+      intervalMs: config.INGEST_REPUBLISH_AFTER,
+      now: () => new Date(),
+      logger,
     });
     return {
       services: [IngestService],
@@ -72,6 +103,8 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       consumers: [control],
       async stop() {
         clearInterval(sweeper);
+        await sweep.stop();
+        await events.flush();
       },
     };
   },

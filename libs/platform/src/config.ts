@@ -85,6 +85,10 @@ const urlAllowlist = z
       return z.NEVER;
     }
   });
+/** "true" or "false", as a boolean. */
+const flag = z
+  .enum(["true", "false"], { error: 'must be "true" or "false"' })
+  .transform((value) => value === "true");
 
 /** A MongoDB database name. */
 const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -");
@@ -121,6 +125,7 @@ export const configFields = {
   secretKeyRing,
   databaseName,
   urlAllowlist,
+  flag,
 };
 
 /** The base variables plus the service's RPC port, defaulting to `defaultPort`. */

@@ -10,6 +10,8 @@ export type { TopologyNames } from "./amqp/topology.js";
 export {
   DEFAULT_RETRY_TIERS_MS,
   declareTopology,
+  PARKED_LIMITS,
+  parkedQueueArguments,
   retryQueueArguments,
   topologyNames,
   workQueueArguments,

@@ -16,8 +16,8 @@ export interface Stack {
   logs(service: ServiceName): string;
   /** Stops one service with a signal; resolves when it exited. */
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
-  /** Starts a stopped service again on the same port. */
-  restart(service: ServiceName): Promise<void>;
+  /** Starts a stopped service again on the same port, with `env` added to the stack's environment. */
+  restart(service: ServiceName, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
   /** Process id of each service now running, e.g. to read its CPU time and memory from /proc. */
   pids(): Partial<Record<ServiceName, number>>;
@@ -74,10 +74,10 @@ export async function startStack(
   const children = new Map<ServiceName, ChildProcess>();
   const output = new Map<ServiceName, string[]>();
 
-  async function launch(service: ServiceName): Promise<void> {
+  async function launch(service: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
     const args = [...(options.nodeArgs?.[service] ?? []), `${REPO_ROOT}apps/${service}/dist/main.js`];
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, ...env, PORT: String(ports[service]) },
+      env: { ...process.env, ...env, ...extraEnv, PORT: String(ports[service]) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const lines = output.get(service) ?? [];

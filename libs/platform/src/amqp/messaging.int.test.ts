@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -6,7 +6,7 @@ import { createLogger } from "../logger.js";
 import { openTestBroker, type TestBroker, testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
 import { consumeProto, type MessageMeta } from "./messaging.js";
-import { topologyNames } from "./topology.js";
+import { DELIVERY_LIMIT, topologyNames } from "./topology.js";
 import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv({ RETRY_TIERS: "1s,3s" });
@@ -151,5 +151,42 @@ describe("RabbitMQ topology and protobuf messaging", () => {
       await ch.close();
     }
     expect(parked).toBe(1);
+  });
+
+  it("logs a message that fails its last delivery as parked", async () => {
+    const lines: Array<{ msg: string; deliveries?: number }> = [];
+    const capture = createLogger({
+      service: "test",
+      level: "warn",
+      destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    });
+    // As RabbitMQ delivers a message that failed DELIVERY_LIMIT times before.
+    const raw = broker.rabbit.createPublisher({ confirm: true });
+    await raw.send(
+      { exchange: names.exchanges.dead, durable: true, headers: { "x-delivery-count": DELIVERY_LIMIT } },
+      Buffer.from(toBinary(DeliveryTaskSchema, create(DeliveryTaskSchema, { eventId: "poison" }))),
+    );
+    await raw.close();
+    const consumer = consumeProto(broker.rabbit, {
+      names,
+      queue: names.queues.deliveryDead,
+      schema: DeliveryTaskSchema,
+      logger: capture,
+      handler: async () => {
+        throw new Error("fails every time");
+      },
+    });
+    try {
+      await vi.waitFor(
+        () => expect(lines.map((l) => l.msg)).toContain("message parked after failing too often"),
+        {
+          timeout: 10_000,
+        },
+      );
+    } finally {
+      await consumer.close();
+      await broker.rabbit.queuePurge({ queue: names.queues.deliveryDead });
+    }
+    expect(lines.find((l) => l.msg.startsWith("message parked"))?.deliveries).toBe(DELIVERY_LIMIT + 1);
   });
 });

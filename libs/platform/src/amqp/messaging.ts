@@ -9,7 +9,7 @@ import {
   type Publisher,
 } from "rabbitmq-client";
 import { extractTraceContext, injectTraceContext, inSpan } from "../tracing.js";
-import { type TopologyNames, workQueueArguments } from "./topology.js";
+import { DELIVERY_LIMIT, type TopologyNames, workQueueArguments } from "./topology.js";
 
 export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
 
@@ -197,7 +197,19 @@ export function consumeProto<S extends DescMessage>(
               messageId: msg.messageId,
             });
           } catch (err) {
-            options.logger.warn({ err, queue: options.queue, messageId: msg.messageId }, "message requeued");
+            // A quorum queue counts earlier failed deliveries in x-delivery-count and parks the message
+            // when this one fails too: say so here, as the parked queue keeps only the recent ones.
+            const failures = Number(headers["x-delivery-count"] ?? 0);
+            if (failures >= DELIVERY_LIMIT)
+              options.logger.error(
+                { err, queue: options.queue, messageId: msg.messageId, deliveries: failures + 1 },
+                "message parked after failing too often",
+              );
+            else
+              options.logger.warn(
+                { err, queue: options.queue, messageId: msg.messageId },
+                "message requeued",
+              );
             if (typeof err === "object" && err !== null) logged.add(err);
             await new Promise((resolve) => setTimeout(resolve, REQUEUE_PAUSE_MS));
             throw err;

@@ -23,8 +23,11 @@ export function topologyNames(namespace = "") {
       deliveryTasks: `${p}delivery.tasks`,
       auditAttempts: `${p}audit.attempts`,
       deliveryDead: `${p}delivery.dead`,
-      parked: `${p}herald.parked`,
+      /** Bounded (see parkedQueueArguments); replaces the unbounded `herald.parked` queue. */
+      parked: `${p}herald.parked.recent`,
     },
+    /** Queues of earlier versions, which declareTopology unbinds (docs/decisions/bounded-dead-and-parked-queues.md). */
+    legacyQueues: { parked: `${p}herald.parked` },
     retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
   };
 }
@@ -41,7 +44,25 @@ export const DEFAULT_RETRY_TIERS_MS = [
 ];
 
 /** A redelivered message is parked after this many deliveries, so a poison message cannot loop forever. */
-const DELIVERY_LIMIT = 20;
+export const DELIVERY_LIMIT = 20;
+
+/**
+ * The parked queue keeps the newest messages for inspection, within a count, a size and an age: a
+ * parked message was logged when it was parked, and left unbounded the queue would one day raise the
+ * broker's memory or disk alarm, which blocks every publisher. The oldest go first (drop-head).
+ */
+export const PARKED_LIMITS = { maxMessages: 10_000, maxBytes: 256 * 1024 * 1024, ttlMs: 7 * 86_400_000 };
+
+/** Arguments of the parked queue; see {@link PARKED_LIMITS}. No dead-letter exchange: dropped is gone. */
+export function parkedQueueArguments() {
+  return {
+    "x-queue-type": "quorum" as const,
+    "x-max-length": PARKED_LIMITS.maxMessages,
+    "x-max-length-bytes": PARKED_LIMITS.maxBytes,
+    "x-overflow": "drop-head" as const,
+    "x-message-ttl": PARKED_LIMITS.ttlMs,
+  };
+}
 
 /** Arguments of a work queue: quorum, parked after repeated failures. Consumers must declare it alike. */
 export function workQueueArguments(names: TopologyNames) {
@@ -86,8 +107,11 @@ export async function declareTopology(
   await rabbit.exchangeDeclare({ exchange: exchanges.retry, type: "direct", durable: true });
   await rabbit.exchangeDeclare({ exchange: exchanges.control, type: "fanout", durable: true });
 
-  await rabbit.queueDeclare({ queue: queues.parked, durable: true, arguments: { "x-queue-type": "quorum" } });
+  await rabbit.queueDeclare({ queue: queues.parked, durable: true, arguments: parkedQueueArguments() });
   await rabbit.queueBind({ queue: queues.parked, exchange: exchanges.parked });
+  // A queue's arguments cannot change once declared, so the bounded parked queue has a new name; the
+  // old unbounded one stops receiving (its messages stay for the operator to read, then delete).
+  await unbindIfExists(rabbit, names.legacyQueues.parked, exchanges.parked);
 
   const work: Array<[string, string]> = [
     [queues.routingEvents, exchanges.events],
@@ -105,4 +129,14 @@ export async function declareTopology(
     await rabbit.queueDeclare({ queue, durable: true, arguments: retryQueueArguments(names, delayMs) });
     await rabbit.queueBind({ queue, exchange: exchanges.retry, routingKey: String(delayMs) });
   }
+}
+
+async function unbindIfExists(rabbit: Connection, queue: string, exchange: string): Promise<void> {
+  try {
+    await rabbit.queueDeclare({ queue, passive: true });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "NOT_FOUND") return; // a new installation
+    throw err;
+  }
+  await rabbit.queueUnbind({ queue, exchange });
 }

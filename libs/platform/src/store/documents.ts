@@ -81,6 +81,8 @@ export const Collections = {
   endpoints: "endpoints",
   apiKeys: "api_keys",
   events: "events",
+  /** Ingest's markers of events stored but not yet confirmed by RabbitMQ (see apps/ingest). */
+  unpublishedEvents: "unpublished_events",
   deliveries: "deliveries",
   eventRoutes: "event_routes",
   attempts: "attempts",

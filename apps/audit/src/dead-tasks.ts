@@ -1,0 +1,97 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { AttemptTrigger, DeliveryState, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
+import { Batcher, consumeProto, type Logger, type TopologyNames } from "@herald/platform";
+import type { Connection, Consumer } from "rabbitmq-client";
+import type { AttemptOutcome } from "./delivery-state.js";
+import { deliveryId } from "./documents.js";
+import type { AuditStore, DeliveryChange } from "./store.js";
+
+/**
+ * What a dead-lettered task says about its delivery: DEAD after attempt `task.attempt`. The task's
+ * attempt record says the same with the response and the attempt's time; the outcome here is dated
+ * at the event's creation, before any attempt, so that record always supersedes it and it only
+ * stands in while the record is on its way (or if it was lost). Redrive rebuilds the task from the
+ * stored event, so the delivery is all that needs recording.
+ */
+export function deadTaskOutcome(task: DeliveryTask): AttemptOutcome {
+  return {
+    attemptNumber: task.attempt,
+    attemptTime: task.eventTime ? timestampDate(task.eventTime) : new Date(0),
+    trigger: task.trigger || AttemptTrigger.SCHEDULED,
+    state: DeliveryState.DEAD,
+    responseStatus: 0,
+    nextAttemptTime: null,
+  };
+}
+
+/** The delivery changes of a batch of dead tasks, one per delivery. Tasks without ids are left out. */
+export function deadTaskChanges(tasks: readonly DeliveryTask[]): DeliveryChange[] {
+  const changes = new Map<string, DeliveryChange>();
+  for (const task of tasks) {
+    if (!task.tenantId || !task.eventId || !task.endpointId || task.attempt < 1) continue;
+    const key = deliveryId(task.eventId, task.endpointId);
+    let change = changes.get(key);
+    if (!change) {
+      change = {
+        ref: { tenantId: task.tenantId, eventId: task.eventId, endpointId: task.endpointId },
+        outcomes: [],
+      };
+      changes.set(key, change);
+    }
+    change.outcomes.push(deadTaskOutcome(task));
+  }
+  return [...changes.values()];
+}
+
+/** Dead tasks written per MongoDB batch, and fetched ahead; each holds its payload, up to 256 KiB. */
+const DEAD_TASK_BATCH = 100;
+
+/** Options of {@link consumeDeadTasks}. */
+export interface DeadTaskConsumerOptions {
+  names: TopologyNames;
+  logger: Logger;
+  store: AuditStore;
+  /** Longest a dead task waits for its batch to fill, in ms. */
+  batchDelayMs: number;
+  /** Clock for `update_time`; default the system clock. */
+  now?: () => Date;
+}
+
+/**
+ * Drains `delivery.dead` into MongoDB: each dead task is acked once its delivery is recorded DEAD, where
+ * Redrive finds it. Nothing else reads the queue, which would otherwise grow for as long as Herald runs,
+ * until the broker's memory or disk alarm stopped every publisher.
+ */
+export function consumeDeadTasks(
+  rabbit: Connection,
+  options: DeadTaskConsumerOptions,
+): { consumer: Consumer; batcher: Batcher<DeliveryTask> } {
+  const now = options.now ?? (() => new Date());
+  const { logger, store } = options;
+  const batcher = new Batcher<DeliveryTask>({
+    maxSize: DEAD_TASK_BATCH,
+    maxDelayMs: options.batchDelayMs,
+    maxConcurrentWrites: 1,
+    write: async (tasks) => {
+      await store.applyDeliveryChanges(deadTaskChanges(tasks), now());
+      logger.debug({ tasks: tasks.length }, "dead tasks recorded");
+    },
+  });
+  const consumer = consumeProto(rabbit, {
+    names: options.names,
+    queue: options.names.queues.deliveryDead,
+    schema: DeliveryTaskSchema,
+    prefetch: DEAD_TASK_BATCH,
+    concurrency: DEAD_TASK_BATCH,
+    logger,
+    handler: async (task, meta) => {
+      if (deadTaskChanges([task]).length === 0) {
+        // Nothing to record: acking drops it, with a trace in the log.
+        logger.warn({ messageId: meta.messageId }, "dead task without ids dropped");
+        return;
+      }
+      await batcher.add(task);
+    },
+  });
+  return { consumer, batcher };
+}

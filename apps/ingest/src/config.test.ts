@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from "@herald/platform";
+import { testEnv } from "@herald/platform/testing";
+import { describe, expect, it } from "vitest";
+import { configSchema } from "./service.js";
+
+describe("ingest configuration", () => {
+  it("sweeps for events unconfirmed for 5 s, and injects no fault, by default", () => {
+    expect(loadConfig(configSchema, testEnv())).toMatchObject({
+      INGEST_REPUBLISH_AFTER: 5_000,
+      HERALD_FAULT_EXIT_AFTER_INSERT: false,
+    });
+    expect(
+      loadConfig(
+        configSchema,
+        testEnv({ INGEST_REPUBLISH_AFTER: "1s", HERALD_FAULT_EXIT_AFTER_INSERT: "true" }),
+      ),
+    ).toMatchObject({ INGEST_REPUBLISH_AFTER: 1_000, HERALD_FAULT_EXIT_AFTER_INSERT: true });
+  });
+
+  it("refuses a bad duration or flag by name", () => {
+    const load = () =>
+      loadConfig(
+        configSchema,
+        testEnv({ INGEST_REPUBLISH_AFTER: "soon", HERALD_FAULT_EXIT_AFTER_INSERT: "1" }),
+      );
+    expect(load).toThrow(ConfigError);
+    try {
+      load();
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        expect.stringMatching(/^INGEST_REPUBLISH_AFTER: /),
+        expect.stringMatching(/^HERALD_FAULT_EXIT_AFTER_INSERT: must be "true" or "false"/),
+      ]);
+    }
+  });
+});
