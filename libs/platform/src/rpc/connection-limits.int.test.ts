@@ -175,6 +175,35 @@ describe("an RPC port under slow-loris", () => {
     expect(await closedWithin([closed], 10_000)).toBe(1);
   });
 
+  it("cancels an HTTP/2 stream whose request never ends within the request timeout", async () => {
+    const server = await serve({ requestTimeoutMs: 500 });
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    session.on("error", () => undefined);
+    try {
+      // A unary gRPC call whose headers arrive but whose message and end never do.
+      const stream = session.request(
+        {
+          ":method": "POST",
+          ":path": "/grpc.health.v1.Health/Check",
+          "content-type": "application/grpc",
+          te: "trailers",
+        },
+        { endStream: false },
+      );
+      stream.on("error", () => undefined);
+      stream.resume();
+      const closed = new Promise<number>((resolve) =>
+        stream.once("close", () => resolve(stream.rstCode ?? -1)),
+      );
+      const waited = new Promise<string>((resolve) =>
+        setTimeout(() => resolve("still open"), 10_000).unref(),
+      );
+      expect(await Promise.race([closed, waited])).toBe(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it("keeps a connection whose call is in flight past the headers timeout", async () => {
     const server = await serve({ headersTimeoutMs: 300 });
     const client = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));

@@ -8,7 +8,7 @@ export interface ConnectionLimits {
    * HTTP/1.1 connection, from its previous response. Past it the connection is closed.
    */
   headersTimeoutMs: number;
-  /** Time an HTTP/1.1 request has from its head to the last byte of its body. */
+  /** Time a request has from its head to the last byte of its body (an HTTP/2 stream: to its end). */
   requestTimeoutMs: number;
   /** Time an HTTP/1.1 connection is kept alive without traffic after its last response. */
   keepAliveTimeoutMs: number;

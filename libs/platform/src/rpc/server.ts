@@ -211,7 +211,16 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       connection.active += 1;
       connection.cancelDeadline();
+      // The request must end in time, as over HTTP/1.1; the one client-streaming RPC, reflection, is
+      // done within seconds by grpcurl and its kind.
+      const requestDeadline = setTimeout(
+        () => stream.close(http2.constants.NGHTTP2_CANCEL),
+        limits.requestTimeoutMs,
+      );
+      requestDeadline.unref();
+      stream.once("end", () => clearTimeout(requestDeadline));
       stream.once("close", () => {
+        clearTimeout(requestDeadline);
         connection.active -= 1;
         if (connection.active === 0 && !closing)
           connection.closeWithin(limits.idleTimeoutMs, () => session.close());
