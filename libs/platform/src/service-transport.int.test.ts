@@ -72,6 +72,13 @@ describe("a service with RPC_TLS_CERT_FILE and RPC_TLS_KEY_FILE", () => {
     const closed = new Promise<string>((resolve) => socket.once("close", () => resolve("closed")));
     const waited = new Promise<string>((resolve) => setTimeout(() => resolve("still open"), 10_000).unref());
     expect(await Promise.race([closed, waited])).toBe("closed");
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--cacert",
+      certs.ca,
+      `https://127.0.0.1:${service.port}/metrics`,
+    ]);
+    expect(stdout).toMatch(/^herald_rpc_connections_cut_total\{reason="headers_timeout"[^}]*\} [1-9]/m);
   });
 });
 

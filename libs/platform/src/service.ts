@@ -11,7 +11,7 @@ import { ApiKeyAuthenticator } from "./api-keys.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
 import { HealthMonitor, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
-import { createMetricsRegistry } from "./metrics.js";
+import { Counter, createMetricsRegistry } from "./metrics.js";
 import { connectMongo, ensureIndexes, type IndexPlan, type MongoHandle, pingMongo } from "./mongo.js";
 import type { ConnectionLimits } from "./rpc/connection-limits.js";
 import { registerHealthService } from "./rpc/health-service.js";
@@ -115,10 +115,17 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   });
   await health.start();
 
+  const connectionsCut = new Counter({
+    name: "herald_rpc_connections_cut_total",
+    help: "Connections (or HTTP/2 streams) the RPC port cut: refused over the cap, or too slow to send a request",
+    labelNames: ["reason"],
+    registers: [metrics],
+  });
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
     port: config.PORT,
     limits: rpcPort.limits,
+    onCut: (reason) => connectionsCut.inc({ reason }),
     ...(rpcPort.tls && {
       tls: {
         ...rpcPort.tls,

@@ -13,8 +13,12 @@ import { type RpcServer, type RpcServerOptions, startRpcServer } from "./server.
 const servers: RpcServer[] = [];
 const clientSockets: net.Socket[] = [];
 
+/** Reasons given to `onCut` by every server of this file. */
+const cuts: string[] = [];
+
 async function serve(limits: RpcServerOptions["limits"]): Promise<RpcServer> {
   const server = await startRpcServer({
+    onCut: (reason) => cuts.push(reason),
     host: "127.0.0.1",
     port: 0,
     routes: servingHealth,
@@ -235,6 +239,7 @@ describe("the connection cap", () => {
       ),
     ).toBe(10);
     expect(held.filter(({ socket }) => socket.destroyed)).toHaveLength(0);
+    expect(cuts.filter((reason) => reason === "refused")).toHaveLength(10);
 
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map(({ closed }) => closed));

@@ -18,6 +18,12 @@ export interface ConnectionLimits {
   maxConnections: number;
 }
 
+/**
+ * Why the server closed a connection (or cancelled an HTTP/2 stream) on its own: over the cap, no
+ * complete request head in time, or a request body that did not end in time.
+ */
+export type ConnectionCutReason = "refused" | "headers_timeout" | "request_timeout";
+
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,

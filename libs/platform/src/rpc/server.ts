@@ -10,7 +10,12 @@ import {
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { ClientConnection, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
+import {
+  ClientConnection,
+  type ConnectionCutReason,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+} from "./connection-limits.js";
 import { isRequestParseError, withSpecGrpcMessages } from "./grpc-message.js";
 import {
   presentedInvalidCertificate,
@@ -52,6 +57,8 @@ export interface RpcServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Serves TLS only (no cleartext) when set; the files are reloaded when they change. */
   tls?: RpcTlsOptions;
+  /** Told each time the limits cut a connection or stream, e.g. to count it; must not throw. */
+  onCut?: (reason: ConnectionCutReason) => void;
 }
 
 export interface RpcServer {
@@ -125,6 +132,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const httpRoutes = options.httpRoutes ?? {};
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const cut = (reason: ConnectionCutReason) => options.onCut?.(reason);
   const unaryGrpc = createUnaryGrpcHandler({ interceptors: options.interceptors, readMaxBytes });
   const handler = connectNodeAdapter({
     routes(router) {
@@ -187,9 +195,16 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     connection.cancelDeadline();
     // The body must arrive in time too; HTTP/1.1 carries no client-streaming RPCs, so every request
     // body is one message.
-    const bodyDeadline = setTimeout(() => socket.destroy(), limits.requestTimeoutMs);
+    const bodyDeadline = setTimeout(() => {
+      cut("request_timeout");
+      socket.destroy();
+    }, limits.requestTimeoutMs);
     bodyDeadline.unref();
     req.once("end", () => clearTimeout(bodyDeadline));
+    const headersTimedOut = () => {
+      cut("headers_timeout");
+      socket.destroy();
+    };
     res.once("close", () => {
       clearTimeout(bodyDeadline);
       connection.active -= 1;
@@ -197,7 +212,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       // Idle, Node closes it after the keep-alive timeout it announced; one that trickles a request
       // head in gets the headers timeout on top.
       if (closing) socket.destroy();
-      else connection.closeWithin(limits.keepAliveTimeoutMs + limits.headersTimeoutMs);
+      else connection.closeWithin(limits.keepAliveTimeoutMs + limits.headersTimeoutMs, headersTimedOut);
     });
   });
   const h2Sessions = new Set<http2.ServerHttp2Session>();
@@ -213,10 +228,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       connection.cancelDeadline();
       // The request must end in time, as over HTTP/1.1; the one client-streaming RPC, reflection, is
       // done within seconds by grpcurl and its kind.
-      const requestDeadline = setTimeout(
-        () => stream.close(http2.constants.NGHTTP2_CANCEL),
-        limits.requestTimeoutMs,
-      );
+      const requestDeadline = setTimeout(() => {
+        cut("request_timeout");
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, limits.requestTimeoutMs);
       requestDeadline.unref();
       stream.once("end", () => clearTimeout(requestDeadline));
       stream.once("close", () => {
@@ -249,6 +264,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     ? tls.createServer(tlsServerOptions(options.tls, limits.headersTimeoutMs))
     : net.createServer();
   front.maxConnections = limits.maxConnections;
+  front.on("drop", () => cut("refused"));
   /** TCP connections of a TLS port waiting for their handshake, by remote address and port. */
   const handshaking = new Map<string, ClientConnection>();
   const remoteOf = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
@@ -258,7 +274,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     raw.on("error", () => raw.destroy());
     const connection = new ClientConnection(raw);
     // Whatever the protocol, a complete request head is due within the headers timeout.
-    connection.closeWithin(limits.headersTimeoutMs);
+    connection.closeWithin(limits.headersTimeoutMs, () => {
+      cut("headers_timeout");
+      raw.destroy();
+    });
     if (!options.tls) {
       sniffProtocol(raw, (protocol) => handTo(protocol, raw, connection));
       return;
