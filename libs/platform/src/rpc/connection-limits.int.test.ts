@@ -153,6 +153,20 @@ describe("an RPC port under slow-loris", () => {
     expect(await closedWithin([openSocket(server.port, bytes).closed], 10_000)).toBe(1);
   });
 
+  it("still speaks HTTP/2 to a client whose preface arrives in pieces", async () => {
+    const server = await serve({});
+    const { socket } = openSocket(server.port, PREFACE.slice(0, 5));
+    const frames: Buffer[] = [];
+    socket.on("data", (data: Buffer) => frames.push(data));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write(Buffer.concat([Buffer.from(PREFACE.slice(5)), EMPTY_SETTINGS]));
+    // The server's first frame is its SETTINGS (type 4 at byte 3); an HTTP/1.1 server would answer 400.
+    const deadline = Date.now() + 5_000;
+    while (frames.length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(Buffer.concat(frames)[3]).toBe(4);
+  });
+
   it("closes a kept-alive HTTP/1.1 connection that trickles its next request head", async () => {
     const server = await serve({ headersTimeoutMs: 500, keepAliveTimeoutMs: 500 });
     const { socket, closed } = openSocket(server.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
