@@ -113,7 +113,7 @@ export const configFields = {
 
 /**
  * The RPC port's connection limits and TLS; see rpc/server.ts. TLS is on when RPC_TLS_CERT_FILE and
- * RPC_TLS_KEY_FILE are set (checked together by `rpcServerOptionsOf` in service.ts).
+ * RPC_TLS_KEY_FILE are set (checked together by `rpcPortOptionsOf` in service.ts).
  */
 const rpcPortSchema = {
   RPC_HEADERS_TIMEOUT: positiveDuration.default(10_000),

@@ -125,9 +125,9 @@ describe("rpcPortOptionsOf", () => {
   it("refuses an unreadable file, or a key that does not match the certificate, naming the file", () => {
     expect(
       problemsOf({ RPC_TLS_CERT_FILE: "/nonexistent/cert.pem", RPC_TLS_KEY_FILE: certs.serverKey }),
-    ).toEqual(["RPC_TLS_*: cannot read the TLS certificate file /nonexistent/cert.pem: ENOENT"]);
+    ).toEqual(["RPC_TLS_CERT_FILE: cannot read the TLS certificate file /nonexistent/cert.pem: ENOENT"]);
     expect(problemsOf({ RPC_TLS_CERT_FILE: certs.serverCert, RPC_TLS_KEY_FILE: certs.clientKey })[0]).toMatch(
-      /^RPC_TLS_\*: the TLS certificate .* and key .* are not usable/,
+      /^RPC_TLS_CERT_FILE \/ RPC_TLS_KEY_FILE: the TLS certificate .* and key .* are not usable/,
     );
   });
 

@@ -18,7 +18,7 @@ import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
 import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
-import { type RpcTlsOptions, readSecureContextOptions, TlsFileError } from "./rpc/tls.js";
+import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
 import { startTelemetry } from "./telemetry.js";
 
 /** What a service gets to build itself from. */
@@ -193,6 +193,14 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   };
 }
 
+/** The variable that sets each TLS file. */
+const TLS_VARIABLES: Record<TlsFileOption, string> = {
+  certFile: "RPC_TLS_CERT_FILE",
+  keyFile: "RPC_TLS_KEY_FILE",
+  clientCaFile: "RPC_TLS_CLIENT_CA_FILE",
+  pair: "RPC_TLS_CERT_FILE / RPC_TLS_KEY_FILE",
+};
+
 /**
  * The RPC port's limits and TLS from the configuration. TLS needs both the certificate and the key,
  * and every file must be readable and usable now: a mistake there is a configuration error, reported
@@ -221,12 +229,10 @@ export function rpcPortOptionsOf(config: ServiceConfig): {
       ]);
     return { limits };
   }
-  if (certFile === undefined || keyFile === undefined) {
-    const missing = certFile === undefined ? "RPC_TLS_CERT_FILE" : "RPC_TLS_KEY_FILE";
-    throw new ConfigError([
-      `${missing}: required with ${missing === "RPC_TLS_CERT_FILE" ? "RPC_TLS_KEY_FILE" : "RPC_TLS_CERT_FILE"} (TLS needs both)`,
-    ]);
-  }
+  if (certFile === undefined)
+    throw new ConfigError(["RPC_TLS_CERT_FILE: required with RPC_TLS_KEY_FILE (TLS needs both)"]);
+  if (keyFile === undefined)
+    throw new ConfigError(["RPC_TLS_KEY_FILE: required with RPC_TLS_CERT_FILE (TLS needs both)"]);
   const tls: RpcTlsOptions = {
     certFile,
     keyFile,
@@ -236,7 +242,7 @@ export function rpcPortOptionsOf(config: ServiceConfig): {
   try {
     readSecureContextOptions(tls);
   } catch (err) {
-    if (err instanceof TlsFileError) throw new ConfigError([`RPC_TLS_*: ${err.message}`]);
+    if (err instanceof TlsFileError) throw new ConfigError([`${TLS_VARIABLES[err.option]}: ${err.message}`]);
     throw err;
   }
   return { limits, tls };

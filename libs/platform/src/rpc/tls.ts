@@ -20,20 +20,25 @@ export interface RpcTlsOptions {
   onReload?: (error?: Error) => void;
 }
 
+/** The option of {@link RpcTlsOptions} a {@link TlsFileError} is about; "pair" for cert and key. */
+export type TlsFileOption = "certFile" | "keyFile" | "clientCaFile" | "pair";
+
 /** A file of the TLS settings that could not be read or used; says which and why. */
 export class TlsFileError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  readonly option: TlsFileOption;
+  constructor(option: TlsFileOption, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TlsFileError";
+    this.option = option;
   }
 }
 
-function readPem(path: string, what: string): Buffer {
+function readPem(path: string, option: TlsFileOption, what: string): Buffer {
   try {
     return fs.readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new TlsFileError(`cannot read the TLS ${what} file ${path}: ${code}`, { cause: err });
+    throw new TlsFileError(option, `cannot read the TLS ${what} file ${path}: ${code}`, { cause: err });
   }
 }
 
@@ -43,14 +48,15 @@ function readPem(path: string, what: string): Buffer {
  */
 export function readSecureContextOptions(options: RpcTlsOptions): tls.SecureContextOptions {
   const context: tls.SecureContextOptions = {
-    cert: readPem(options.certFile, "certificate"),
-    key: readPem(options.keyFile, "key"),
-    ...(options.clientCaFile ? { ca: readPem(options.clientCaFile, "client CA") } : {}),
+    cert: readPem(options.certFile, "certFile", "certificate"),
+    key: readPem(options.keyFile, "keyFile", "key"),
+    ...(options.clientCaFile ? { ca: readPem(options.clientCaFile, "clientCaFile", "client CA") } : {}),
   };
   try {
     tls.createSecureContext(context);
   } catch (err) {
     throw new TlsFileError(
+      "pair",
       `the TLS certificate ${options.certFile} and key ${options.keyFile} are not usable: ${(err as Error).message}`,
       { cause: err },
     );
