@@ -49,13 +49,20 @@ for service in routing ingest delivery audit; do
   PIDS+=($!)
 done
 
+# With TLS on (RPC_TLS_CERT_FILE), readiness is asked over https: -k because only Herald's own CA
+# vouches for the certificate, and the CLI's client certificate where the ports require one.
+probe=(curl -fsS) scheme=http
+if [[ -n "${RPC_TLS_CERT_FILE:-}" ]]; then
+  probe+=(-k) scheme=https
+  [[ -n "${HERALD_TLS_CERT_FILE:-}" ]] && probe+=(--cert "$HERALD_TLS_CERT_FILE" --key "$HERALD_TLS_KEY_FILE")
+fi
 for service in routing ingest delivery audit; do
   port="${PORTS[$service]}"
   for ((i = 0; i < 300; i++)); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    "${probe[@]}" "$scheme://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || {
+  "${probe[@]}" "$scheme://127.0.0.1:$port/readyz" >/dev/null 2>&1 || {
     log "$service did not become ready; last log lines:"
     tail -n 20 ".data/logs/$service.log" >&2
     exit 1

@@ -29,6 +29,8 @@ beforeAll(async () => {
     RETRY_TIERS: "1s,2s",
     RETRY_SCHEDULE: "1s",
     CIRCUIT_MIN_ATTEMPTS: "1000",
+    // Short, so the slow-loris case below is quick; real clients send whole requests well within it.
+    RPC_HEADERS_TIMEOUT: "1s",
   });
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
   acme = await createTenant(stack, "acme");
@@ -577,4 +579,59 @@ describe("receivers that never stop talking", () => {
     },
     40_000,
   );
+});
+
+describe("slow-loris on every API port", () => {
+  // What a client can send before stopping: nothing, half a request line, half the headers, half the
+  // HTTP/2 preface, the whole preface and nothing more.
+  const halfRequests = [
+    undefined,
+    "POST /herald.v1.IngestService/Publ",
+    "POST /herald.v1.IngestService/PublishEvent HTTP/1.1\r\nhost: x\r\ncontent-ty",
+    "PRI * HTTP/2.0\r\n",
+    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+  ];
+
+  it("closes 100 idle and half-sent connections per port within the headers timeout, serving meanwhile", async () => {
+    const closes: Promise<boolean>[] = [];
+    const sockets: net.Socket[] = [];
+    for (const service of SERVICES) {
+      for (let i = 0; i < 100; i++) {
+        const socket = net.connect(stack.ports[service], "127.0.0.1");
+        sockets.push(socket);
+        socket.on("error", () => undefined);
+        // Read what the server sends (HTTP/2 settings), or the socket never sees its end.
+        socket.on("data", () => undefined);
+        let connected = false;
+        const bytes = halfRequests[i % halfRequests.length];
+        socket.once("connect", () => {
+          connected = true;
+          if (bytes !== undefined) socket.write(bytes);
+        });
+        closes.push(new Promise((resolve) => socket.once("close", () => resolve(connected))));
+      }
+    }
+    try {
+      // A real call while the 400 sockets are held: answered.
+      const before = normal.requests.length;
+      const { event_id } = await ingest.publishEvent(
+        { tenant_id: "acme", event: { event_type: "normal.loris", payload: json({}) } },
+        acme.publishKey,
+      );
+      expect(event_id).toMatch(/.+/);
+      await normal.waitFor(before + 1, 10_000);
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        Promise.all(closes).then((connected) => connected.filter(Boolean).length),
+        new Promise<string>(
+          (resolve) => (timer = setTimeout(() => resolve("still open after 15 s"), 15_000)),
+        ),
+      ]);
+      clearTimeout(timer);
+      // Every socket connected, and the server closed every one of them.
+      expect(outcome).toBe(SERVICES.length * 100);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
 });

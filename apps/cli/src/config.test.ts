@@ -5,7 +5,13 @@ import { UsageError } from "./errors.js";
 describe("resolveConfig", () => {
   it("uses the defaults when nothing is given", () => {
     const config = resolveConfig({}, {});
-    expect(config).toEqual({ apiKey: "", urls: DEFAULT_URLS, json: false, timeoutMs: DEFAULT_TIMEOUT_MS });
+    expect(config).toEqual({
+      apiKey: "",
+      urls: DEFAULT_URLS,
+      json: false,
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+      tls: {},
+    });
   });
 
   it("reads the environment, and options win over it", () => {
@@ -31,6 +37,22 @@ describe("resolveConfig", () => {
     expect(fromOptions.urls.routing).toBe("https://routing.internal");
     expect(fromOptions.json).toBe(true);
     expect(fromOptions.timeoutMs).toBe(5_000);
+  });
+
+  it("reads the TLS files from the environment, options winning, and wants a certificate's key", () => {
+    const env = {
+      HERALD_TLS_CA_FILE: "/env/ca.pem",
+      HERALD_TLS_CERT_FILE: "/env/c.pem",
+      HERALD_TLS_KEY_FILE: "/env/k.pem",
+    };
+    expect(resolveConfig({ tlsCaFile: "/opt/ca.pem" }, env).tls).toEqual({
+      caFile: "/opt/ca.pem",
+      certFile: "/env/c.pem",
+      keyFile: "/env/k.pem",
+    });
+    expect(() => resolveConfig({ tlsCertFile: "/c.pem" }, {})).toThrow(
+      /--tls-cert-file and --tls-key-file go together/,
+    );
   });
 
   it("refuses URLs that are not http(s)", () => {

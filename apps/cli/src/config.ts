@@ -16,6 +16,9 @@ export const ENV = {
   ingest: "HERALD_INGEST_URL",
   routing: "HERALD_ROUTING_URL",
   audit: "HERALD_AUDIT_URL",
+  tlsCaFile: "HERALD_TLS_CA_FILE",
+  tlsCertFile: "HERALD_TLS_CERT_FILE",
+  tlsKeyFile: "HERALD_TLS_KEY_FILE",
 } as const;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -29,6 +32,18 @@ export interface GlobalOptions {
   json?: boolean;
   /** Milliseconds, already parsed. */
   timeout?: number;
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+}
+
+/** PEM files for https:// service URLs; each one left out is not used. */
+export interface CliTlsFiles {
+  /** CAs to trust besides the system's, e.g. the one that signed Herald's certificate. */
+  caFile?: string;
+  /** A client certificate and its key, for ports that require one. */
+  certFile?: string;
+  keyFile?: string;
 }
 
 /** Everything a command needs to reach Herald, checked. */
@@ -38,6 +53,7 @@ export interface CliConfig {
   urls: Record<ServiceName, string>;
   json: boolean;
   timeoutMs: number;
+  tls: CliTlsFiles;
 }
 
 /** Options first, then the environment, then the defaults. */
@@ -56,7 +72,22 @@ export function resolveConfig(
     },
     json: options.json === true,
     timeoutMs: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    tls: tlsFiles({
+      caFile: pick(options.tlsCaFile, ENV.tlsCaFile),
+      certFile: pick(options.tlsCertFile, ENV.tlsCertFile),
+      keyFile: pick(options.tlsKeyFile, ENV.tlsKeyFile),
+    }),
   };
+}
+
+/** The TLS files given; a client certificate needs its key and the other way round. */
+function tlsFiles(files: CliTlsFiles): CliTlsFiles {
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+    throw new UsageError(
+      `--tls-cert-file and --tls-key-file go together ($${ENV.tlsCertFile} and $${ENV.tlsKeyFile}): give both or neither`,
+    );
+  }
+  return Object.fromEntries(Object.entries(files).filter(([, path]) => path !== undefined && path !== ""));
 }
 
 /** An http(s) base URL without a trailing slash. */

@@ -38,6 +38,17 @@ function systemCodeOf(err: unknown): string | undefined {
   return /\b(ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH|ETIMEDOUT)\b/.exec(message)?.[1];
 }
 
+/** The TLS error code (certificate verification, handshake) anywhere in an error's cause chain. */
+function tlsCodeOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$/.test(code))
+      return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** "not_found" as words: "not found". */
 export function codeInWords(code: Code): string {
   return codeToString(code).replaceAll("_", " ");
@@ -57,6 +68,13 @@ export function describeError(err: unknown): { message: string; exitCode: number
         message: `cannot connect to ${url} (connection refused): is Herald running? Start it with \`npm start\`, or point --ingest-url/--routing-url/--audit-url at it`,
         exitCode: EXIT_FAILURE,
       };
+    }
+    const tls = tlsCodeOf(err);
+    if (url && tls) {
+      const hint = /^ERR_SSL_|^EPROTO$/.test(tls)
+        ? "does that port serve TLS? use an http:// URL if not"
+        : "give the CA that signed Herald's certificate with --tls-ca-file, and reach it by a name the certificate holds";
+      return { message: `TLS with ${url} failed (${tls}): ${hint}`, exitCode: EXIT_FAILURE };
     }
     if (url && system === "ENOTFOUND") {
       return { message: `cannot resolve the host of ${url}`, exitCode: EXIT_FAILURE };

@@ -31,6 +31,15 @@ export function createProgram(io: Io): Command {
     .option("--ingest-url <url>", `ingest service (default: $${ENV.ingest} or ${DEFAULT_URLS.ingest})`)
     .option("--routing-url <url>", `routing service (default: $${ENV.routing} or ${DEFAULT_URLS.routing})`)
     .option("--audit-url <url>", `audit service (default: $${ENV.audit} or ${DEFAULT_URLS.audit})`)
+    .option(
+      "--tls-ca-file <path>",
+      `PEM CA to trust for https:// URLs besides the system's (default: $${ENV.tlsCaFile})`,
+    )
+    .option(
+      "--tls-cert-file <path>",
+      `PEM client certificate for ports that require one (default: $${ENV.tlsCertFile})`,
+    )
+    .option("--tls-key-file <path>", `PEM key of the client certificate (default: $${ENV.tlsKeyFile})`)
     .option("--json", "print the response as one JSON document on stdout (for scripts)")
     .option(
       "--timeout <duration>",

@@ -54,6 +54,12 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** A duration above zero, e.g. a timeout. */
+const positiveDuration = duration.refine((ms) => ms > 0, "must be more than 0, e.g. 10s");
+
+/** A path to a file; read when the service starts. */
+const filePath = z.string().min(1);
+
 /** A comma-separated list of durations, e.g. "5s,5m,30m", as milliseconds. */
 const durationList = z.string().transform((text, ctx) => {
   const parts = text.split(",").map((p) => p.trim());
@@ -121,6 +127,7 @@ export const configFields = {
   positiveInt,
   urlWithScheme,
   duration,
+  positiveDuration,
   durationList,
   secretKeyRing,
   databaseName,
@@ -128,9 +135,25 @@ export const configFields = {
   flag,
 };
 
-/** The base variables plus the service's RPC port, defaulting to `defaultPort`. */
+/**
+ * The RPC port's connection limits and TLS; see rpc/server.ts. TLS is on when RPC_TLS_CERT_FILE and
+ * RPC_TLS_KEY_FILE are set (checked together by `rpcPortOptionsOf` in service.ts).
+ */
+const rpcPortSchema = {
+  RPC_HEADERS_TIMEOUT: positiveDuration.default(10_000),
+  RPC_REQUEST_TIMEOUT: positiveDuration.default(60_000),
+  RPC_KEEP_ALIVE_TIMEOUT: positiveDuration.default(5_000),
+  RPC_IDLE_TIMEOUT: positiveDuration.default(300_000),
+  RPC_MAX_CONNECTIONS: positiveInt.default(10_000),
+  RPC_TLS_CERT_FILE: filePath.optional(),
+  RPC_TLS_KEY_FILE: filePath.optional(),
+  RPC_TLS_CLIENT_CA_FILE: filePath.optional(),
+  RPC_TLS_CLIENT_AUTH: z.enum(["require", "optional"]).default("require"),
+};
+
+/** The base variables plus the service's RPC port, defaulting to `defaultPort`, and its limits and TLS. */
 export function serviceConfigSchema(defaultPort: number) {
-  return baseConfigSchema.extend({ PORT: port.default(defaultPort) });
+  return baseConfigSchema.extend({ PORT: port.default(defaultPort), ...rpcPortSchema });
 }
 
 export type ServiceConfig = z.infer<ReturnType<typeof serviceConfigSchema>>;

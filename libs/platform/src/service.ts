@@ -11,12 +11,14 @@ import { ApiKeyAuthenticator } from "./api-keys.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
 import { HealthMonitor, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
-import { createMetricsRegistry } from "./metrics.js";
+import { Counter, createMetricsRegistry } from "./metrics.js";
 import { connectMongo, ensureIndexes, type IndexPlan, type MongoHandle, pingMongo } from "./mongo.js";
+import type { ConnectionLimits } from "./rpc/connection-limits.js";
 import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
 import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
+import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
 import { startTelemetry } from "./telemetry.js";
 
 /** What a service gets to build itself from. */
@@ -68,6 +70,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const config = loadConfig(definition.configSchema, env);
+  const rpcPort = rpcPortOptionsOf(config);
   const telemetry = startTelemetry({
     serviceName: `herald-${definition.name}`,
     disabled: env.OTEL_SDK_DISABLED === "true",
@@ -112,9 +115,27 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   });
   await health.start();
 
+  const connectionsCut = new Counter({
+    name: "herald_rpc_connections_cut_total",
+    help: "Connections (or HTTP/2 streams) the RPC port cut: refused over the cap, or too slow to send a request",
+    labelNames: ["reason"],
+    registers: [metrics],
+  });
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
     port: config.PORT,
+    limits: rpcPort.limits,
+    onCut: (reason) => connectionsCut.inc({ reason }),
+    ...(rpcPort.tls && {
+      tls: {
+        ...rpcPort.tls,
+        onReload(err) {
+          if (err)
+            logger.warn({ err }, "TLS files changed but were refused; serving the previous certificate");
+          else logger.info("TLS certificate reloaded");
+        },
+      },
+    }),
     interceptors: [
       tracingInterceptor(),
       errorInterceptor(logger),
@@ -148,7 +169,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
       ...parts.httpRoutes,
     },
   });
-  logger.info({ port: server.port }, `${definition.name} listening`);
+  logger.info({ port: server.port, tls: rpcPort.tls !== undefined }, `${definition.name} listening`);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -170,6 +191,61 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
       return stopping;
     },
   };
+}
+
+/** The variable that sets each TLS file. */
+const TLS_VARIABLES: Record<TlsFileOption, string> = {
+  certFile: "RPC_TLS_CERT_FILE",
+  keyFile: "RPC_TLS_KEY_FILE",
+  clientCaFile: "RPC_TLS_CLIENT_CA_FILE",
+  pair: "RPC_TLS_CERT_FILE / RPC_TLS_KEY_FILE",
+};
+
+/**
+ * The RPC port's limits and TLS from the configuration. TLS needs both the certificate and the key,
+ * and every file must be readable and usable now: a mistake there is a configuration error, reported
+ * before anything is connected.
+ */
+export function rpcPortOptionsOf(config: ServiceConfig): {
+  limits: ConnectionLimits;
+  tls?: RpcTlsOptions;
+} {
+  const limits: ConnectionLimits = {
+    headersTimeoutMs: config.RPC_HEADERS_TIMEOUT,
+    requestTimeoutMs: config.RPC_REQUEST_TIMEOUT,
+    keepAliveTimeoutMs: config.RPC_KEEP_ALIVE_TIMEOUT,
+    idleTimeoutMs: config.RPC_IDLE_TIMEOUT,
+    maxConnections: config.RPC_MAX_CONNECTIONS,
+  };
+  const {
+    RPC_TLS_CERT_FILE: certFile,
+    RPC_TLS_KEY_FILE: keyFile,
+    RPC_TLS_CLIENT_CA_FILE: clientCaFile,
+  } = config;
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined)
+      throw new ConfigError([
+        "RPC_TLS_CLIENT_CA_FILE: client certificates need TLS: set RPC_TLS_CERT_FILE and RPC_TLS_KEY_FILE too",
+      ]);
+    return { limits };
+  }
+  if (certFile === undefined)
+    throw new ConfigError(["RPC_TLS_CERT_FILE: required with RPC_TLS_KEY_FILE (TLS needs both)"]);
+  if (keyFile === undefined)
+    throw new ConfigError(["RPC_TLS_KEY_FILE: required with RPC_TLS_CERT_FILE (TLS needs both)"]);
+  const tls: RpcTlsOptions = {
+    certFile,
+    keyFile,
+    ...(clientCaFile !== undefined && { clientCaFile }),
+    clientAuth: config.RPC_TLS_CLIENT_AUTH,
+  };
+  try {
+    readSecureContextOptions(tls);
+  } catch (err) {
+    if (err instanceof TlsFileError) throw new ConfigError([`${TLS_VARIABLES[err.option]}: ${err.message}`]);
+    throw err;
+  }
+  return { limits, tls };
 }
 
 /**

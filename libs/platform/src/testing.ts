@@ -10,6 +10,7 @@ import { createLogger } from "./logger.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 export { openTestBroker, type TestBroker } from "./test-broker.js";
 export { enableTracePropagation, inTestTrace, testTraceparent } from "./test-tracing.js";
+export { makeTestCertificates, type TestCertificates } from "./testing-tls.js";
 
 /** Admin key of test environments. */
 export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef0123456789abcdef";

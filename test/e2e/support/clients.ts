@@ -68,7 +68,10 @@ export interface GrpcIngestClient {
   close(): void;
 }
 
-export function grpcIngestClient(address: string): GrpcIngestClient {
+export function grpcIngestClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): GrpcIngestClient {
   const definition = protoLoader.loadSync("herald/v1/ingest.proto", {
     includeDirs: [PROTO_ROOT],
     keepCase: true,
@@ -78,7 +81,7 @@ export function grpcIngestClient(address: string): GrpcIngestClient {
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
     herald: { v1: { IngestService: grpc.ServiceClientConstructor } };
   };
-  const client = new loaded.herald.v1.IngestService(address, grpc.credentials.createInsecure());
+  const client = new loaded.herald.v1.IngestService(address, credentials);
   const call = <R>(method: string, request: object, token: string, extra: Record<string, string> = {}) =>
     new Promise<R>((resolve, reject) => {
       const metadata = new grpc.Metadata();

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
@@ -31,13 +33,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** GET over https trusting `tls.ca` (and presenting its client certificate): true on a 200. */
+function httpsReady(url: string, tls: StackTls): Promise<boolean> {
+  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
+  return new Promise((resolve) => {
+    const req = https.get(url, { ca: file(tls.ca), cert: file(tls.cert), key: file(tls.key) }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, tls?: StackTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.ok) return;
+      if (tls ? await httpsReady(`${url}/readyz`, tls) : (await fetch(`${url}/readyz`)).ok) return;
     } catch {
       // not listening yet
     }
@@ -53,6 +66,18 @@ export interface StackOptions {
    * for ingest alone. Unlike NODE_OPTIONS, these take every V8 flag.
    */
   nodeArgs?: Partial<Record<ServiceName, string[]>>;
+  /**
+   * Set when the services serve TLS (RPC_TLS_* in the environment): URLs are https:// and readiness is
+   * asked trusting this CA, with this client certificate where the ports require one.
+   */
+  tls?: StackTls;
+}
+
+/** PEM file paths the stack's own readiness checks use over TLS. */
+export interface StackTls {
+  ca: string;
+  cert?: string;
+  key?: string;
 }
 
 /**
@@ -86,7 +111,7 @@ export async function startStack(
     child.stderr?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
     children.set(service, child);
     try {
-      await waitReady(`http://127.0.0.1:${ports[service]}`, child, 30_000);
+      await waitReady(stack.url(service), child, 30_000, options.tls);
     } catch (err) {
       throw new Error(`${service} did not start: ${(err as Error).message}\n${lines.join("")}`);
     }
@@ -103,7 +128,7 @@ export async function startStack(
   const stack: Stack = {
     env,
     ports,
-    url: (service) => `http://127.0.0.1:${ports[service]}`,
+    url: (service) => `${options.tls ? "https" : "http"}://127.0.0.1:${ports[service]}`,
     logs: (service) => (output.get(service) ?? []).join(""),
     kill,
     restart: launch,

@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import tls from "node:tls";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import {
   createAsyncIterable,
@@ -9,7 +10,19 @@ import {
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  ClientConnection,
+  type ConnectionCutReason,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+} from "./connection-limits.js";
 import { isRequestParseError, withSpecGrpcMessages } from "./grpc-message.js";
+import {
+  presentedInvalidCertificate,
+  type RpcTlsOptions,
+  tlsServerOptions,
+  watchCertificates,
+} from "./tls.js";
 import { createUnaryGrpcHandler } from "./unary-grpc.js";
 
 /** The whole answer of a plain HTTP route. */
@@ -40,6 +53,12 @@ export interface RpcServerOptions {
    * default true. Its tests turn it off to compare the two.
    */
   unaryGrpcFastPath?: boolean;
+  /** Timeouts and the connection cap; each one left out takes its default. */
+  limits?: Partial<ConnectionLimits>;
+  /** Serves TLS only (no cleartext) when set; the files are reloaded when they change. */
+  tls?: RpcTlsOptions;
+  /** Told each time the limits cut a connection or stream, e.g. to count it; must not throw. */
+  onCut?: (reason: ConnectionCutReason) => void;
 }
 
 export interface RpcServer {
@@ -48,7 +67,27 @@ export interface RpcServer {
   close(graceMs: number): Promise<void>;
 }
 
-const HTTP2_PREFACE = "PRI * HTTP/2.0";
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/**
+ * Reads a connection's first bytes until they tell HTTP/2 (its connection preface) from HTTP/1.1,
+ * puts them back and calls `decide` with the socket paused. A client that stops inside the preface
+ * is left waiting, and closed by its connection deadline.
+ */
+function sniffProtocol(socket: net.Socket, decide: (protocol: "h1" | "h2") => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const compared = Math.min(seen.length, HTTP2_PREFACE.length);
+    const looksLikeH2 = seen.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+    if (looksLikeH2 && seen.length < HTTP2_PREFACE.length) return;
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(seen);
+    decide(looksLikeH2 ? "h2" : "h1");
+  };
+  socket.on("data", onData);
+}
 
 /**
  * connect-es answers a Connect-protocol request whose body is not valid protobuf with 500 "internal".
@@ -83,13 +122,17 @@ function withParseErrorsAsInvalidArgument(handler: UniversalHandler): UniversalH
 }
 
 /**
- * Serves gRPC, gRPC-Web and Connect on one cleartext port. gRPC clients speak HTTP/2 with prior
- * knowledge while `fetch` and curl speak HTTP/1.1, so each connection is handed to the HTTP/2 or the
- * HTTP/1.1 server by its first bytes.
+ * Serves gRPC, gRPC-Web and Connect on one port, in cleartext or TLS. Over TLS, ALPN says whether a
+ * connection speaks HTTP/2 or HTTP/1.1; in cleartext gRPC clients speak HTTP/2 with prior knowledge
+ * while `fetch` and curl speak HTTP/1.1, so each connection is handed to the HTTP/2 or the HTTP/1.1
+ * server by its first bytes. Every connection must send a complete request in time (see
+ * {@link ConnectionLimits}), and connections beyond the cap are closed as they arrive.
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const httpRoutes = options.httpRoutes ?? {};
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const cut = (reason: ConnectionCutReason) => options.onCut?.(reason);
   const unaryGrpc = createUnaryGrpcHandler({ interceptors: options.interceptors, readMaxBytes });
   const handler = connectNodeAdapter({
     routes(router) {
@@ -137,45 +180,136 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       emit(event, ...args)) as typeof h2.emit;
   }
   const h1 = http.createServer(handler);
-  h1.keepAliveTimeout = 5_000;
-  // Requests in flight per HTTP/1.1 connection. Node tracks idle connections only for servers that
-  // listen themselves, and h1 gets its sockets handed over, so shutdown needs this to drop idle ones.
-  const h1Active = new Map<net.Socket, number>();
+  h1.keepAliveTimeout = limits.keepAliveTimeoutMs;
+
   let closing = false;
+  const sockets = new Set<net.Socket>();
+  // Node tracks idle connections only for servers that listen themselves, and h1 gets its sockets
+  // handed over, so shutdown uses these to drop idle HTTP/1.1 connections.
+  const h1Connections = new Map<net.Socket, ClientConnection>();
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
-    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
+    const connection = h1Connections.get(socket);
+    if (!connection) return;
+    connection.active += 1;
+    connection.cancelDeadline();
+    // The body must arrive in time too; HTTP/1.1 carries no client-streaming RPCs, so every request
+    // body is one message.
+    const bodyDeadline = setTimeout(() => {
+      cut("request_timeout");
+      socket.destroy();
+    }, limits.requestTimeoutMs);
+    bodyDeadline.unref();
+    req.once("end", () => clearTimeout(bodyDeadline));
+    const headersTimedOut = () => {
+      cut("headers_timeout");
+      socket.destroy();
+    };
     res.once("close", () => {
-      const active = (h1Active.get(socket) ?? 1) - 1;
-      h1Active.set(socket, active);
-      if (closing && active === 0) socket.destroy();
+      clearTimeout(bodyDeadline);
+      connection.active -= 1;
+      if (connection.active > 0) return;
+      // Idle, Node closes it after the keep-alive timeout it announced; one that trickles a request
+      // head in gets the headers timeout on top.
+      if (closing) socket.destroy();
+      else connection.closeWithin(limits.keepAliveTimeoutMs + limits.headersTimeoutMs, headersTimedOut);
     });
   });
-  const sockets = new Set<net.Socket>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
-  h2.on("session", (session) => {
+  /** The connection whose socket is being handed to h2, which opens its session synchronously. */
+  let handingToH2: ClientConnection | undefined;
+  h2.on("session", (session: http2.ServerHttp2Session) => {
     h2Sessions.add(session);
     session.once("close", () => h2Sessions.delete(session));
+    const connection = handingToH2;
+    if (!connection) return;
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      connection.active += 1;
+      connection.cancelDeadline();
+      // The request must end in time, as over HTTP/1.1; the one client-streaming RPC, reflection, is
+      // done within seconds by grpcurl and its kind.
+      const requestDeadline = setTimeout(() => {
+        cut("request_timeout");
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, limits.requestTimeoutMs);
+      requestDeadline.unref();
+      stream.once("end", () => clearTimeout(requestDeadline));
+      stream.once("close", () => {
+        clearTimeout(requestDeadline);
+        connection.active -= 1;
+        if (connection.active === 0 && !closing)
+          connection.closeWithin(limits.idleTimeoutMs, () => session.close());
+      });
+    });
   });
 
-  const front = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.once("data", (first: Buffer) => {
-      socket.pause();
-      socket.unshift(first);
-      if (first.toString("latin1", 0, HTTP2_PREFACE.length) === HTTP2_PREFACE) {
-        // The HTTP/2 session drains what was unshifted, then reads the socket itself: leave it paused.
+  const handTo = (protocol: "h1" | "h2", socket: net.Socket, connection: ClientConnection) => {
+    if (protocol === "h2") {
+      // The HTTP/2 session drains what was unshifted, then reads the socket itself: leave it paused.
+      handingToH2 = connection;
+      try {
         h2.emit("connection", socket);
-      } else {
-        h1Active.set(socket, 0);
-        socket.once("close", () => h1Active.delete(socket));
-        h1.emit("connection", socket);
-        socket.resume();
+      } finally {
+        handingToH2 = undefined;
       }
+      return;
+    }
+    h1Connections.set(socket, connection);
+    socket.once("close", () => h1Connections.delete(socket));
+    h1.emit("connection", socket);
+    socket.resume();
+  };
+
+  const front = options.tls
+    ? tls.createServer(tlsServerOptions(options.tls, limits.headersTimeoutMs))
+    : net.createServer();
+  front.maxConnections = limits.maxConnections;
+  front.on("drop", () => cut("refused"));
+  /** TCP connections of a TLS port waiting for their handshake, by remote address and port. */
+  const handshaking = new Map<string, ClientConnection>();
+  const remoteOf = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  front.on("connection", (raw: net.Socket) => {
+    sockets.add(raw);
+    raw.once("close", () => sockets.delete(raw));
+    raw.on("error", () => raw.destroy());
+    const connection = new ClientConnection(raw);
+    // Whatever the protocol, a complete request head is due within the headers timeout.
+    connection.closeWithin(limits.headersTimeoutMs, () => {
+      cut("headers_timeout");
+      raw.destroy();
     });
-    socket.on("error", () => socket.destroy());
+    if (!options.tls) {
+      sniffProtocol(raw, (protocol) => handTo(protocol, raw, connection));
+      return;
+    }
+    const remote = remoteOf(raw);
+    handshaking.set(remote, connection);
+    raw.once("close", () => {
+      if (handshaking.get(remote) === connection) handshaking.delete(remote);
+    });
   });
+  let stopWatchingCertificates = () => {};
+  if (options.tls) {
+    const tlsOptions = options.tls;
+    const server = front as tls.Server;
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      socket.on("error", () => socket.destroy());
+      const remote = remoteOf(socket);
+      const connection = handshaking.get(remote);
+      handshaking.delete(remote);
+      if (!connection || presentedInvalidCertificate(socket)) {
+        socket.destroy();
+        return;
+      }
+      if (socket.alpnProtocol === "h2") handTo("h2", socket, connection);
+      else if (socket.alpnProtocol === "http/1.1") handTo("h1", socket, connection);
+      else sniffProtocol(socket, (protocol) => handTo(protocol, socket, connection));
+    });
+    server.on("tlsClientError", () => {
+      // A failed handshake (no or a bad client certificate, plaintext on the TLS port): Node has closed it.
+    });
+    stopWatchingCertificates = watchCertificates(server, tlsOptions);
+  }
 
   await new Promise<void>((resolve, reject) => {
     front.once("error", reject);
@@ -193,8 +327,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       // Ask HTTP/2 clients to stop opening streams; drop idle HTTP/1.1 connections now and busy ones as
       // soon as their last response is sent.
       closing = true;
+      stopWatchingCertificates();
       for (const session of h2Sessions) session.close();
-      for (const [socket, active] of h1Active) if (active === 0) socket.destroy();
+      for (const [socket, connection] of h1Connections) if (connection.active === 0) socket.destroy();
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, graceMs);
