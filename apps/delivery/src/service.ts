@@ -71,9 +71,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       breakers.counts(),
     );
     const cache = new ControlPlaneCache(mongo.db);
-    const control = consumeControlChanges(rabbit, names, logger, (change) =>
-      cache.invalidate(change?.tenantId, change?.endpointId),
-    );
+    const control = consumeControlChanges(rabbit, names, logger, (change) => {
+      if (!change?.apiKeyId) cache.invalidate(change?.tenantId, change?.endpointId);
+    });
     const client = new WebhookClient({
       connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: config.DELIVERY_TIMEOUT_MS,

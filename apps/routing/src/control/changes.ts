@@ -1,4 +1,3 @@
-import type { ControlNotification } from "@herald/contracts";
 import {
   type ApiKeyAuthenticator,
   type Logger,
@@ -8,9 +7,9 @@ import {
 } from "@herald/platform";
 
 /**
- * Announces control-plane changes on `herald.control` so every routing and delivery instance drops its
+ * Announces control-plane changes on `herald.control` so every instance of every service drops its
  * cached copy at once. A change is saved before it is announced; if the announcement fails the call
- * still succeeds (the change happened) and caches catch up when their entries expire.
+ * still succeeds (the change happened) and caches catch up when their entries expire (API keys: 1 s).
  */
 export class ControlChanges {
   readonly #publisher: ProtoPublisher;
@@ -39,32 +38,29 @@ export class ControlChanges {
   }
 
   /**
-   * API keys of `tenantId` (admin keys: undefined) were revoked or deleted: forget them here first, so
-   * the change holds on this instance even before the notification comes back.
+   * Every API key of `tenantId` was deleted: forget them here first, so the change holds on this
+   * instance even before the notification comes back.
    */
-  apiKeysChanged(tenantId: string | undefined): Promise<void> {
+  apiKeysChanged(tenantId: string): Promise<void> {
     this.#authenticator.invalidate(tenantId);
-    return this.#announce(tenantId ?? "", "");
+    return this.#announce(tenantId, "");
   }
 
-  async #announce(tenantId: string, endpointId: string): Promise<void> {
-    this.#logger.debug({ tenantId, endpointId }, "control change");
+  /**
+   * One API key (of `tenantId`; admin keys: undefined) was revoked: forgotten here at once, and named in
+   * the notification so every other instance forgets exactly that key, admin keys included.
+   */
+  apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
+    this.#authenticator.forgetKey(keyId);
+    return this.#announce(tenantId ?? "", "", keyId);
+  }
+
+  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<void> {
+    this.#logger.debug({ tenantId, endpointId, apiKeyId }, "control change");
     try {
-      await publishControlChange(this.#publisher, this.#names, tenantId, endpointId);
+      await publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId);
     } catch (err) {
-      this.#logger.warn({ err, tenantId, endpointId }, "control change saved but not announced");
+      this.#logger.warn({ err, tenantId, endpointId, apiKeyId }, "control change saved but not announced");
     }
   }
-}
-
-/**
- * What to do with a control notification here: a tenant-wide change (endpoint_id empty) may be a key
- * revocation or a tenant deletion, so that tenant's cached keys go (every key for an admin key, whose
- * tenant_id is empty). `undefined` means notifications may have been missed: forget every key.
- */
-export function forgetRevokedKeys(authenticator: ApiKeyAuthenticator) {
-  return (change: ControlNotification | undefined): void => {
-    if (change === undefined) authenticator.invalidate();
-    else if (change.endpointId === "") authenticator.invalidate(change.tenantId || undefined);
-  };
 }

@@ -1,10 +1,10 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ApiKeyService, type ControlNotification, EndpointService, TenantService } from "@herald/contracts";
+import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
 import { Collections, type IndexPlan, SecretBox, type ServiceContext } from "@herald/platform";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
-import { ControlChanges, forgetRevokedKeys } from "./changes.js";
+import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
 import { EndpointStore } from "./endpoint-store.js";
@@ -27,8 +27,6 @@ export interface ControlPlane {
   routes(router: ConnectRouter): void;
   /** Fully-qualified names of the services in `routes`. */
   services: DescService[];
-  /** Applies a control notification (undefined: some may have been missed) to this instance's caches. */
-  onControlChange(change: ControlNotification | undefined): void;
 }
 
 /** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
@@ -49,6 +47,5 @@ export function controlPlane(ctx: ServiceContext<ControlPlaneConfig>): ControlPl
       router.service(ApiKeyService, apiKeyService(deps));
     },
     services: [TenantService, EndpointService, ApiKeyService],
-    onControlChange: forgetRevokedKeys(ctx.authenticator),
   };
 }
