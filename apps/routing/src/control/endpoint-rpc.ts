@@ -4,10 +4,14 @@ import { DisabledReason, type EndpointService, Scope } from "@herald/contracts";
 import {
   authorizeTenant,
   type EndpointDocument,
+  endpointHeaders,
+  HEADER_VALUE_MASK,
   InvalidArgumentError,
   KeyedSerializer,
   NotFoundError,
   principalOf,
+  sealHeaders,
+  unmaskHeaders,
 } from "@herald/platform";
 import type { ControlPlaneDeps } from "./deps.js";
 import { parseEndpointPatch, parseNewEndpoint } from "./endpoint-input.js";
@@ -24,6 +28,26 @@ import {
   validSecretDocuments,
 } from "./secrets.js";
 import { checkEndpointUrl } from "./url-policy.js";
+
+/**
+ * The headers a request asks for, sealed for storage: a masked value (what reads show) keeps the value
+ * stored under that name, so a client can send back what it read.
+ */
+function sealedHeaders(
+  field: string,
+  requested: Record<string, string>,
+  stored: Readonly<Record<string, string>>,
+  box: ControlPlaneDeps["secretBox"],
+): Pick<EndpointDocument, "headers" | "sealed_headers"> {
+  const unmasked = unmaskHeaders(requested, stored);
+  if ("unknown" in unmasked) {
+    throw new InvalidArgumentError(
+      `${field}[${JSON.stringify(unmasked.unknown)}]`,
+      `${JSON.stringify(HEADER_VALUE_MASK)} stands for the stored value, and the endpoint has no such header; send the value itself`,
+    );
+  }
+  return sealHeaders(unmasked.headers, box);
+}
 
 /** Rotations retried after a concurrent change to the same endpoint before giving up. */
 const ROTATION_ATTEMPTS = 5;
@@ -44,7 +68,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
 
   async function changed(endpoint: EndpointDocument) {
     await changes.endpointChanged(endpoint.tenant_id, endpoint._id);
-    return { endpoint: endpointMessage(endpoint, deps.now()) };
+    return { endpoint: endpointMessage(endpoint, deps.now(), secretBox) };
   }
 
   return {
@@ -53,6 +77,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       const input = parseNewEndpoint(req);
       await tenants.get(tenantId);
       await checkEndpointUrl(input.url, deps.urlPolicy);
+      const headers = sealedHeaders("headers", input.headers, {}, secretBox);
       const now = deps.now();
       const endpoint: EndpointDocument = {
         _id: newId("ep"),
@@ -61,7 +86,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
         description: input.description,
         event_types: input.event_types,
         channels: input.channels,
-        headers: input.headers,
+        ...headers,
         rate_limit_per_second: input.rate_limit_per_second,
         max_concurrency: input.max_concurrency,
         disabled: false,
@@ -83,7 +108,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async getEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
-      return { endpoint: endpointMessage(endpoint, deps.now()) };
+      return { endpoint: endpointMessage(endpoint, deps.now(), secretBox) };
     },
 
     async listEndpoints(req, ctx) {
@@ -91,7 +116,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       const page = await endpoints.list(tenantId, pageRequest(req.pageSize, req.pageToken));
       const now = deps.now();
       return {
-        endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),
+        endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now, secretBox)),
         nextPageToken: page.nextPageToken,
       };
     },
@@ -99,9 +124,20 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async updateEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const id = checkObjectId("endpoint_id", req.endpointId);
-      const patch = parseEndpointPatch(req);
+      const { headers, ...patch } = parseEndpointPatch(req);
       if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
-      return changed(await endpoints.update(tenantId, id, { ...patch, update_time: deps.now() }));
+      const sealed =
+        headers === undefined
+          ? {}
+          : sealedHeaders(
+              "headers.entries",
+              headers,
+              Object.values(headers).includes(HEADER_VALUE_MASK)
+                ? endpointHeaders(await endpoints.get(tenantId, id), secretBox)
+                : {},
+              secretBox,
+            );
+      return changed(await endpoints.update(tenantId, id, { ...patch, ...sealed, update_time: deps.now() }));
     },
 
     async deleteEndpoint(req, ctx) {
