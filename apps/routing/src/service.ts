@@ -34,6 +34,7 @@ export const routingService: ServiceDefinition<typeof configSchema> = {
       routes: control.routes,
       services: control.services,
       consumers: [router.consumer, changes],
+      stop: () => control.stop(),
     };
   },
 };
