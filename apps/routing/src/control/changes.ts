@@ -7,9 +7,17 @@ import {
 } from "@herald/platform";
 
 /**
+ * How long a call waits for its change's announcement. While RabbitMQ is unreachable the publisher
+ * retries for about a minute; the change is saved, so the caller gets its answer and the announcement
+ * goes on in the background.
+ */
+const ANNOUNCE_WAIT_MS = 2_000;
+
+/**
  * Announces control-plane changes on `herald.control` so every instance of every service drops its
- * cached copy at once. A change is saved before it is announced; if the announcement fails the call
- * still succeeds (the change happened) and caches catch up when their entries expire (API keys: 1 s).
+ * cached copy at once. A change is saved before it is announced; if the announcement fails or is slow
+ * the call still succeeds (the change happened) and caches catch up when their entries expire (API
+ * keys: 1 s).
  */
 export class ControlChanges {
   readonly #publisher: ProtoPublisher;
@@ -56,11 +64,23 @@ export class ControlChanges {
   }
 
   async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<void> {
-    this.#logger.debug({ tenantId, endpointId, apiKeyId }, "control change");
-    try {
-      await publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId);
-    } catch (err) {
-      this.#logger.warn({ err, tenantId, endpointId, apiKeyId }, "control change saved but not announced");
-    }
+    const change = { tenantId, endpointId, apiKeyId };
+    this.#logger.debug(change, "control change");
+    const announced = publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId).then(
+      () => true,
+      (err) => {
+        this.#logger.warn({ err, ...change }, "control change saved but not announced");
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      announced,
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), ANNOUNCE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!waited) this.#logger.warn(change, "control change saved; its announcement waits for RabbitMQ");
   }
 }
