@@ -38,7 +38,7 @@ function sealedHeaders(
   requested: Record<string, string>,
   stored: Readonly<Record<string, string>>,
   box: ControlPlaneDeps["secretBox"],
-): Pick<EndpointDocument, "headers" | "sealed_headers"> {
+): Pick<EndpointDocument, "headers" | "sealed_headers" | "header_names"> {
   const unmasked = unmaskHeaders(requested, stored);
   if ("unknown" in unmasked) {
     throw new InvalidArgumentError(
@@ -68,7 +68,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
 
   async function changed(endpoint: EndpointDocument) {
     await changes.endpointChanged(endpoint.tenant_id, endpoint._id);
-    return { endpoint: endpointMessage(endpoint, deps.now(), secretBox) };
+    return { endpoint: endpointMessage(endpoint, deps.now()) };
   }
 
   return {
@@ -108,7 +108,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async getEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
-      return { endpoint: endpointMessage(endpoint, deps.now(), secretBox) };
+      return { endpoint: endpointMessage(endpoint, deps.now()) };
     },
 
     async listEndpoints(req, ctx) {
@@ -116,7 +116,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       const page = await endpoints.list(tenantId, pageRequest(req.pageSize, req.pageToken));
       const now = deps.now();
       return {
-        endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now, secretBox)),
+        endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -12,7 +12,6 @@ import {
   type ApiKeyDocument,
   type EndpointDocument,
   maskedHeaders,
-  type SecretBox,
   type TenantDocument,
 } from "@herald/platform";
 import { retryScheduleMessage } from "./fields.js";
@@ -41,7 +40,7 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
  * The endpoint with the metadata of the secrets valid at `now`, and its custom headers' names only:
  * their values are masked, as secrets they usually are.
  */
-export function endpointMessage(endpoint: EndpointDocument, now: Date, box: SecretBox): Endpoint {
+export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint {
   return create(EndpointSchema, {
     id: endpoint._id,
     tenantId: endpoint.tenant_id,
@@ -49,7 +48,7 @@ export function endpointMessage(endpoint: EndpointDocument, now: Date, box: Secr
     description: endpoint.description,
     eventTypes: endpoint.event_types,
     channels: endpoint.channels,
-    headers: maskedHeaders(endpoint, box),
+    headers: maskedHeaders(endpoint),
     rateLimitPerSecond: endpoint.rate_limit_per_second,
     maxConcurrency: endpoint.max_concurrency,
     disabled: endpoint.disabled,

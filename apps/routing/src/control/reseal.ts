@@ -42,16 +42,17 @@ export function staleEndpointsFilter(box: SecretBox): Filter<EndpointDocument> {
 export function resealedValues(
   endpoint: EndpointDocument,
   box: SecretBox,
-): Pick<EndpointDocument, "secrets" | "headers" | "sealed_headers"> {
+): Pick<EndpointDocument, "secrets" | "headers" | "sealed_headers" | "header_names"> {
   const secrets = endpoint.secrets.map((secret) =>
     box.isStale(secret.sealed) ? { ...secret, sealed: box.seal(box.open(secret.sealed)) } : secret,
   );
   const headersCurrent =
     endpoint.sealed_headers !== undefined &&
+    endpoint.header_names !== undefined &&
     !box.isStale(endpoint.sealed_headers) &&
     Object.keys(endpoint.headers ?? {}).length === 0;
   const headers = headersCurrent
-    ? { headers: {}, sealed_headers: endpoint.sealed_headers }
+    ? { headers: {}, sealed_headers: endpoint.sealed_headers, header_names: endpoint.header_names }
     : sealHeaders(endpointHeaders(endpoint, box), box);
   return { secrets, ...headers };
 }

@@ -47,6 +47,8 @@ export interface EndpointDocument {
   headers: Record<string, string>;
   /** The custom headers as a JSON object sealed by SecretBox: their values are credentials in practice. */
   sealed_headers?: string;
+  /** The names in `sealed_headers`, so reads list them without opening anything. */
+  header_names?: string[];
   rate_limit_per_second: number;
   max_concurrency: number;
   disabled: boolean;
