@@ -23,7 +23,9 @@ export const controlPlaneConfigFields = {
   /** Endpoints re-sealed under the key ring's first key per batch of the background re-seal. */
   SECRET_RESEAL_BATCH: configFields.positiveInt.max(1_000).default(100),
   /** Time between re-seal passes; each restart runs one at once, so after a key change it starts at once. */
-  SECRET_RESEAL_INTERVAL: configFields.duration.default(600_000),
+  SECRET_RESEAL_INTERVAL: configFields.duration
+    .refine((ms) => ms >= 1_000, { message: "must be at least 1s" })
+    .default(600_000),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: z
     .enum(["true", "false"], { error: 'must be "true" or "false"' })
