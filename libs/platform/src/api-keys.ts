@@ -55,9 +55,10 @@ interface CachedKey {
  * What revocation guarantees (RevokeApiKey, DeleteTenant):
  * - the routing instance that serves the call forgets the key before it answers;
  * - every other instance forgets it when the call's control notification reaches it
- *   ({@link onControlChange}, wired for every service by `runService`). The notification is published,
- *   and confirmed by RabbitMQ, before the call answers, so a connected instance drops the key typically
- *   within milliseconds of the answer; a confirm does not prove consumption, so this is not a promise;
+ *   ({@link onControlChange}, wired for every service by `runService`). The call answers once RabbitMQ
+ *   confirmed the notification and it came back to the serving instance (at most 1 s), so connected
+ *   instances have typically dropped the key by then; nothing proves they applied it, so this is not a
+ *   promise;
  * - an instance that misses the notification (disconnected from RabbitMQ, or not yet aware that its
  *   connection died) trusts a cached key at most `cacheTtlMs` (<= 1 s) after reading it, so the key is
  *   refused there within 1 s of the revocation at worst.
@@ -73,6 +74,8 @@ export class ApiKeyAuthenticator implements Authenticator {
   readonly #reading = new Map<string, Promise<Principal | undefined>>();
   /** Counts invalidations, so a read that an invalidation overtook is not cached. */
   #generation = 0;
+  /** Callers of {@link noticeOf} by key id. */
+  readonly #awaitingNotice = new Map<string, Set<() => void>>();
 
   constructor(db: Db, options: ApiKeyAuthenticatorOptions) {
     this.#keys = apiKeysCollection(db);
@@ -131,8 +134,31 @@ export class ApiKeyAuthenticator implements Authenticator {
    */
   onControlChange(change: ControlNotification | undefined): void {
     if (change === undefined) this.invalidate();
-    else if (change.apiKeyId !== "") this.forgetKey(change.apiKeyId);
-    else if (change.endpointId === "") this.invalidate(change.tenantId || undefined);
+    else if (change.apiKeyId !== "") {
+      this.forgetKey(change.apiKeyId);
+      for (const notify of this.#awaitingNotice.get(change.apiKeyId) ?? []) notify();
+    } else if (change.endpointId === "") this.invalidate(change.tenantId || undefined);
+  }
+
+  /**
+   * Resolves true when a notification naming `keyId` reaches this instance, false after `timeoutMs`.
+   * RabbitMQ puts a notification in every instance's queue at once, so the revoking instance seeing its
+   * own come back means the others have theirs too (though not that they have applied it).
+   */
+  noticeOf(keyId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiters = this.#awaitingNotice.get(keyId) ?? new Set();
+      this.#awaitingNotice.set(keyId, waiters);
+      const done = (noticed: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(notify);
+        if (waiters.size === 0) this.#awaitingNotice.delete(keyId);
+        resolve(noticed);
+      };
+      const notify = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      waiters.add(notify);
+    });
   }
 
   #forget(matches?: (principal: Principal) => boolean): void {

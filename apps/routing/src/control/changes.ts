@@ -14,6 +14,12 @@ import {
 const ANNOUNCE_WAIT_MS = 2_000;
 
 /**
+ * How long RevokeApiKey waits for its notification to come back to this instance. Past 1 s the key
+ * cache's own bound has every instance refusing the key anyway.
+ */
+const NOTICE_WAIT_MS = 1_000;
+
+/**
  * Announces control-plane changes on `herald.control` so every instance of every service drops its
  * cached copy at once. A change is saved before it is announced; if the announcement fails or is slow
  * the call still succeeds (the change happened) and caches catch up when their entries expire (API
@@ -37,50 +43,57 @@ export class ControlChanges {
     this.#authenticator = authenticator;
   }
 
-  tenantChanged(tenantId: string): Promise<void> {
-    return this.#announce(tenantId, "");
+  async tenantChanged(tenantId: string): Promise<void> {
+    await this.#announce(tenantId, "");
   }
 
-  endpointChanged(tenantId: string, endpointId: string): Promise<void> {
-    return this.#announce(tenantId, endpointId);
+  async endpointChanged(tenantId: string, endpointId: string): Promise<void> {
+    await this.#announce(tenantId, endpointId);
   }
 
   /**
    * Every API key of `tenantId` was deleted: forget them here first, so the change holds on this
    * instance even before the notification comes back.
    */
-  apiKeysChanged(tenantId: string): Promise<void> {
+  async apiKeysChanged(tenantId: string): Promise<void> {
     this.#authenticator.invalidate(tenantId);
-    return this.#announce(tenantId, "");
+    await this.#announce(tenantId, "");
   }
 
   /**
    * One API key (of `tenantId`; admin keys: undefined) was revoked: forgotten here at once, and named in
    * the notification so every other instance forgets exactly that key, admin keys included.
    */
-  apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
+  async apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
     this.#authenticator.forgetKey(keyId);
-    return this.#announce(tenantId ?? "", "", keyId);
+    const noticed = this.#authenticator.noticeOf(keyId, NOTICE_WAIT_MS);
+    // Answering once this instance got its own notification back narrows the time in which another
+    // instance, whose queue got it at the same moment, has not applied it yet.
+    if (await this.#announce(tenantId ?? "", "", keyId)) await noticed;
   }
 
-  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<void> {
+  /** Publishes the change; true once RabbitMQ confirmed it within {@link ANNOUNCE_WAIT_MS}. */
+  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<boolean> {
     const change = { tenantId, endpointId, apiKeyId };
     this.#logger.debug(change, "control change");
     const announced = publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId).then(
-      () => true,
+      () => "confirmed" as const,
       (err) => {
         this.#logger.warn({ err, ...change }, "control change saved but not announced");
-        return true;
+        return "failed" as const;
       },
     );
     let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
+    const outcome = await Promise.race([
       announced,
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), ANNOUNCE_WAIT_MS);
+      new Promise<"pending">((resolve) => {
+        timer = setTimeout(() => resolve("pending"), ANNOUNCE_WAIT_MS);
       }),
     ]);
     clearTimeout(timer);
-    if (!waited) this.#logger.warn(change, "control change saved; its announcement waits for RabbitMQ");
+    if (outcome === "pending") {
+      this.#logger.warn(change, "control change saved; its announcement waits for RabbitMQ");
+    }
+    return outcome === "confirmed";
   }
 }
