@@ -24,6 +24,7 @@ import {
   MAX_ROTATION_OVERLAP_MS,
   parseSigningSecret,
   rotateSecretDocuments,
+  sealedUnderCurrentKey,
   sealSecret,
   validSecretDocuments,
 } from "./secrets.js";
@@ -188,7 +189,9 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
           const current = await endpoints.get(tenantId, id);
           const now = deps.now();
           const next = sealSecret(secret, secretBox, now);
-          const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now);
+          const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now).map((kept) =>
+            sealedUnderCurrentKey(kept, secretBox),
+          );
           const written = await endpoints.replaceSecrets(current, secrets, now);
           if (written) return written;
         }
