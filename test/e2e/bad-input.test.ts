@@ -4,11 +4,12 @@ import net from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { DeliveryState, ErrorClass, PublishEventRequestSchema } from "@herald/contracts";
+import { DeliveryState, ErrorClass, PublishEventRequestSchema, Scope } from "@herald/contracts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
+import { revokeAndCount } from "./support/revocation.js";
 import { SERVICES, type Stack, startStack } from "./support/stack.js";
 
 // Hostile and broken input at every door: raw gRPC frames, Connect JSON, oversize messages, invalid
@@ -633,5 +634,23 @@ describe("slow-loris on every API port", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
     }
+  });
+});
+
+describe("revoked API keys", () => {
+  // Every service caches keys; a revoked one must stop working everywhere within 1 s, whether it
+  // belonged to a tenant or was an admin key (no tenant to match a cached entry by).
+  it("refuses a revoked tenant key on ingest, routing and audit within 1 s of RevokeApiKey returning", async () => {
+    const key = {
+      name: "leaked",
+      tenantId: "acme",
+      scopes: [Scope.EVENTS_PUBLISH, Scope.ENDPOINTS_MANAGE, Scope.AUDIT_READ],
+    };
+    expect(await revokeAndCount(stack, key, "acme")).toEqual({ before: ["ok", "ok", "ok"], refused: 3 });
+  });
+
+  it("refuses a revoked admin key (created by ApiKeyService, no tenant) on all three within 1 s", async () => {
+    const key = { name: "leaked admin", scopes: [Scope.ADMIN] };
+    expect(await revokeAndCount(stack, key, "acme")).toEqual({ before: ["ok", "ok", "ok"], refused: 3 });
   });
 });

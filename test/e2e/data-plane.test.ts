@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { DeliveryState } from "@herald/contracts";
 import { MongoClient } from "mongodb";
@@ -13,7 +14,7 @@ import {
 } from "./support/fixtures.js";
 import { type OtlpReceiver, otlpEnv, startOtlpReceiver } from "./support/otlp.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
-import { type Stack, startStack } from "./support/stack.js";
+import { SERVICES, type Stack, startStack } from "./support/stack.js";
 
 let stack: Stack;
 let otlp: OtlpReceiver;
@@ -24,6 +25,8 @@ const receivers: Record<"all" | "orders" | "euUsers" | "globex", Receiver> = {} 
 const endpoints: Record<keyof typeof receivers, { id: string; secret: string }> = {} as never;
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+/** The "all" receiver's own credential, sent as a custom header: sealed at rest, never logged or traced. */
+const RECEIVER_TOKEN = `rcv-${randomBytes(12).toString("hex")}`;
 
 beforeAll(async () => {
   otlp = await startOtlpReceiver();
@@ -34,7 +37,9 @@ beforeAll(async () => {
   for (const name of ["all", "orders", "euUsers", "globex"] as const) {
     receivers[name] = await startReceiver();
   }
-  endpoints.all = await createEndpoint(acme, receivers.all.url);
+  endpoints.all = await createEndpoint(acme, receivers.all.url, {
+    headers: { Authorization: `Bearer ${RECEIVER_TOKEN}` },
+  });
   endpoints.orders = await createEndpoint(acme, receivers.orders.url, { eventTypes: ["order.*"] });
   endpoints.euUsers = await createEndpoint(acme, receivers.euUsers.url, {
     eventTypes: ["user.created"],
@@ -230,10 +235,25 @@ describe("an event's way from ingest to receivers and audit", () => {
     const post = spans.find((s) => s.name === "POST");
     expect(post?.attributes["http.response.status_code"]).toBe(204);
     expect(post?.attributes["http.request.method"]).toBe("POST");
-    // Secrets and payloads stay out of traces.
+    // Secrets and payloads stay out of traces; the custom header reaches its receiver and nothing else.
     const text = JSON.stringify(spans);
     expect(text).not.toContain(endpoints.all.secret.slice(6));
     expect(text).not.toContain('"t":1');
+    expect(receivers.all.requests.at(-1)?.headers.authorization).toBe(`Bearer ${RECEIVER_TOKEN}`);
+    expect(JSON.stringify(otlp.spans)).not.toContain(RECEIVER_TOKEN);
+    for (const service of SERVICES) expect(stack.logs(service)).not.toContain(RECEIVER_TOKEN);
+    const stored = await new MongoClient(stack.env.MONGO_URL as string).connect().then(async (client) => {
+      try {
+        return await client
+          .db(stack.env.MONGO_DB)
+          .collection("endpoints")
+          .findOne({ _id: endpoints.all.id as never });
+      } finally {
+        await client.close();
+      }
+    });
+    expect(stored?.sealed_headers).toMatch(/^v1:/);
+    expect(JSON.stringify(stored)).not.toContain(RECEIVER_TOKEN);
   });
 });
 

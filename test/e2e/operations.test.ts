@@ -1,10 +1,11 @@
-import { HealthCheckResponse_ServingStatus as ServingStatus } from "@herald/contracts";
+import { Scope, HealthCheckResponse_ServingStatus as ServingStatus } from "@herald/contracts";
 import { startTcpProxy, type TcpProxy } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant, eventually } from "./support/fixtures.js";
 import { readMetrics } from "./support/metrics.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
+import { revokeAndCount } from "./support/revocation.js";
 import { SERVICES, type Stack, startStack } from "./support/stack.js";
 
 // The stack reaches RabbitMQ and MongoDB through proxies the test can cut, so "RabbitMQ is down" and
@@ -131,6 +132,30 @@ describe("operating a stack", () => {
       "all 200",
     );
     expect(await grpcHealth("ingest")).toBe(ServingStatus.SERVING);
+  });
+
+  it("refuses a revoked key everywhere within 1 s while every service is cut off from RabbitMQ", async () => {
+    await createTenant(stack, "cut-off");
+    try {
+      // No notification can reach anyone: only the key cache's 1 s bound (and routing's own
+      // forgetting) stands between the revocation and the key's next use.
+      const key = {
+        name: "revoked offline",
+        tenantId: "cut-off",
+        scopes: [Scope.EVENTS_PUBLISH, Scope.ENDPOINTS_MANAGE, Scope.AUDIT_READ],
+      };
+      expect(await revokeAndCount(stack, key, "cut-off", () => amqp.cut())).toEqual({
+        before: ["ok", "ok", "ok"],
+        refused: 3,
+      });
+    } finally {
+      await amqp.restore();
+    }
+    await eventually(
+      async () => ((await readiness()).every((s) => s === 200) ? true : undefined),
+      30_000,
+      "all 200",
+    );
   });
 
   it("reports NOT_SERVING while RabbitMQ is unreachable, and SERVING when it is back", async () => {

@@ -226,13 +226,14 @@ describe("herald CLI against a running Herald", () => {
     );
     endpointId = created.endpoint.id;
     expect(created.endpoint.eventTypes).toEqual(["order.*"]);
-    expect(created.endpoint.headers).toEqual({ "X-Team": "ops" });
+    // Header values are write-only: shown masked.
+    expect(created.endpoint.headers).toEqual({ "X-Team": "[sealed]" });
 
     expect(await ok(["endpoints", "list", "--tenant", "acme"], { key: tenantKey })).toMatch(
       new RegExp(`${endpointId}\\s+${receiver.url}\\s+enabled\\s+order\\.\\*`),
     );
     const shown = await ok(["endpoints", "get", endpointId, "--tenant", "acme"], { key: tenantKey });
-    expect(shown).toMatch(/headers:\s+X-Team=ops/);
+    expect(shown).toMatch(/headers:\s+X-Team=\[sealed\]/);
     expect(shown).toMatch(/retry schedule:\s+1s/);
 
     const updated = await ok(

@@ -14,6 +14,7 @@ import {
   createLogger,
   type EndpointDocument,
   SecretBox,
+  sealHeaders,
   type TenantDocument,
 } from "@herald/platform";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
@@ -123,6 +124,16 @@ const reply =
   });
 
 describe("deliverTask", () => {
+  it("sends sealed custom headers opened, and records none of their values", async () => {
+    const sealed = endpoint(sealHeaders({ Authorization: "Bearer receiver-only" }, box));
+    const h = harness(reply(500), sealed);
+    await deliverTask(h.deps, task());
+    expect(h.sent[0]?.headers.Authorization).toBe("Bearer receiver-only");
+    expect(JSON.stringify(h.audits, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(
+      "receiver-only",
+    );
+  });
+
   it("signs, sends and records a success", async () => {
     const h = harness(reply(200));
     await deliverTask(h.deps, task());

@@ -15,6 +15,7 @@ import {
 import {
   type ControlPlaneCache,
   type EndpointDocument,
+  endpointHeaders,
   type SecretBox,
   signingSecrets,
 } from "@herald/platform";
@@ -121,7 +122,8 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
 
   const timestamp = Math.floor(now / 1000);
   const headers: Record<string, string> = {
-    ...endpoint.headers,
+    // Opened only here, to build the request: never logged, traced or recorded.
+    ...endpointHeaders(endpoint, deps.box),
     "content-type": "application/json",
     "user-agent": deps.userAgent,
     "webhook-id": task.eventId,

@@ -78,6 +78,8 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
     const cache = new ControlPlaneCache(mongo.db);
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
+      // API keys are forgotten by runService's own control consumer.
+      if (change?.apiKeyId) return;
       cache.invalidate(change?.tenantId, change?.endpointId);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
       if (change) breakers.reset(change.tenantId, change.endpointId);

@@ -38,7 +38,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   name: "ingest",
   configSchema,
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
-  async start({ config, logger, rabbit, names, publisher, mongo, authenticator, metrics }) {
+  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const ingested = new Counter({
       name: "herald_events_ingested_total",
       help: "Events published, by tenant (the first 100 tenants seen; the rest as _other) and outcome",
@@ -54,9 +54,10 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     });
     const tenantLabel = new BoundedLabel(100);
     const cache = new ControlPlaneCache(mongo.db);
+    // API keys are forgotten by runService's own control consumer; this one serves the tenant cache.
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
+      if (change?.apiKeyId) return;
       cache.invalidate(change?.tenantId, change?.endpointId);
-      authenticator.invalidate(change?.tenantId);
     });
     const events = new EventStore(mongo.db);
     const rateBudget = new MongoRateBudgetStore(mongo.db);

@@ -25,15 +25,16 @@ export const routingService: ServiceDefinition<typeof configSchema> = {
   async start(ctx) {
     const control = controlPlane(ctx);
     const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
-    // One control-notification queue per instance serves both caches.
+    // API keys are forgotten by runService's own control consumer; this one serves the routing cache.
     const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
-      control.onControlChange(change);
+      if (change?.apiKeyId) return;
       router.cache.invalidate(change?.tenantId, change?.endpointId);
     });
     return {
       routes: control.routes,
       services: control.services,
       consumers: [router.consumer, changes],
+      stop: () => control.stop(),
     };
   },
 };

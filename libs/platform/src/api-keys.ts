@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { Scope } from "@herald/contracts";
+import { type ControlNotification, Scope } from "@herald/contracts";
 import { LRUCache } from "lru-cache";
 import type { Collection, Db } from "mongodb";
 import {
@@ -30,24 +30,58 @@ export function apiKeysCollection(db: Db): Collection<ApiKeyDocument> {
 export interface ApiKeyAuthenticatorOptions {
   /** The bootstrap admin key from the environment. */
   adminKey: string;
-  /** How long a resolved key is trusted without reading MongoDB again; default 10 s. */
+  /**
+   * How long a key read from MongoDB is trusted before it is read again; default (and most) 1 s. This
+   * bounds how long a revoked key keeps working on an instance that missed the revocation's notification.
+   */
   cacheTtlMs?: number;
+  /** Monotonic clock in milliseconds; tests pass their own. */
+  now?: () => number;
+}
+
+/** The longest a cached key is trusted: revocation must hold within 1 s even where no notification arrives. */
+export const MAX_API_KEY_CACHE_TTL_MS = 1_000;
+
+interface CachedKey {
+  principal: Principal;
+  /** When the MongoDB read that produced it started. */
+  readAt: number;
 }
 
 /**
- * Resolves bearer tokens against the bootstrap admin key and the `api_keys` collection. Resolved keys
- * are cached briefly; control notifications call {@link invalidate} so a revocation takes effect at once.
+ * Resolves bearer tokens against the bootstrap admin key and the `api_keys` collection, caching resolved
+ * keys so a busy caller costs one MongoDB read per key and second, not one per call.
+ *
+ * What revocation guarantees (RevokeApiKey, DeleteTenant):
+ * - the routing instance that serves the call forgets the key before it answers;
+ * - every other instance forgets it when the call's control notification reaches it
+ *   ({@link onControlChange}, wired for every service by `runService`). The call answers once RabbitMQ
+ *   confirmed the notification and it came back to the serving instance (at most 1 s), so connected
+ *   instances have typically dropped the key by then; nothing proves they applied it, so this is not a
+ *   promise;
+ * - an instance that misses the notification (disconnected from RabbitMQ, or not yet aware that its
+ *   connection died) trusts a cached key at most `cacheTtlMs` (<= 1 s) after reading it, so the key is
+ *   refused there within 1 s of the revocation at worst.
  */
 export class ApiKeyAuthenticator implements Authenticator {
   readonly #keys: Collection<ApiKeyDocument>;
   readonly #adminKeyDigest: Buffer;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
   /** Resolved keys by their token's SHA-256, so a cached call hashes once and no token is kept. */
-  readonly #cache: LRUCache<string, Principal>;
+  readonly #cache = new LRUCache<string, CachedKey>({ max: 10_000 });
+  /** Reads under way by token digest: a burst of calls with one key reads MongoDB once. */
+  readonly #reading = new Map<string, Promise<Principal | undefined>>();
+  /** Counts invalidations, so a read that an invalidation overtook is not cached. */
+  #generation = 0;
+  /** Callers of {@link noticeOf} by key id. */
+  readonly #awaitingNotice = new Map<string, Set<() => void>>();
 
   constructor(db: Db, options: ApiKeyAuthenticatorOptions) {
     this.#keys = apiKeysCollection(db);
     this.#adminKeyDigest = sha256(options.adminKey);
-    this.#cache = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+    this.#ttlMs = Math.min(options.cacheTtlMs ?? MAX_API_KEY_CACHE_TTL_MS, MAX_API_KEY_CACHE_TTL_MS);
+    this.#now = options.now ?? (() => performance.now());
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {
@@ -58,24 +92,84 @@ export class ApiKeyAuthenticator implements Authenticator {
     }
     const cacheKey = tokenDigest.toString("base64");
     const cached = this.#cache.get(cacheKey);
-    if (cached) return cached;
+    if (cached && this.#now() - cached.readAt < this.#ttlMs) return cached.principal;
     const parsed = parseApiKeyToken(token);
     if (!parsed) return undefined;
-    const doc = await this.#keys.findOne({ _id: parsed.id });
-    if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hashApiKeySecret(parsed.secret))) return undefined;
+    const pending = this.#reading.get(cacheKey);
+    if (pending) return pending;
+    const read = this.#read(cacheKey, parsed.id, parsed.secret);
+    this.#reading.set(cacheKey, read);
+    const forget = () => {
+      if (this.#reading.get(cacheKey) === read) this.#reading.delete(cacheKey);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  async #read(cacheKey: string, id: string, secret: string): Promise<Principal | undefined> {
+    const generation = this.#generation;
+    const readAt = this.#now();
+    const doc = await this.#keys.findOne({ _id: id });
+    if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hashApiKeySecret(secret))) return undefined;
     const principal: Principal = { keyId: doc._id, tenantId: doc.tenant_id, scopes: new Set(doc.scopes) };
-    this.#cache.set(cacheKey, principal);
+    if (generation === this.#generation) this.#cache.set(cacheKey, { principal, readAt });
     return principal;
   }
 
   /** Forgets every cached key (of one tenant, when given). */
   invalidate(tenantId?: string): void {
-    if (tenantId === undefined) {
+    this.#forget(tenantId === undefined ? undefined : (principal) => principal.tenantId === tenantId);
+  }
+
+  /** Forgets one key, whichever tenant (or none) it belongs to. */
+  forgetKey(keyId: string): void {
+    this.#forget((principal) => principal.keyId === keyId);
+  }
+
+  /**
+   * Applies a control notification: a revoked key (`api_key_id`) is forgotten; a tenant-wide change may
+   * be the tenant's deletion, so its keys go; `undefined` (notifications may have been missed while
+   * disconnected) forgets everything. A tenant-wide change without a tenant is an admin key's revocation
+   * announced by an older routing instance, which did not name the key: everything goes too.
+   */
+  onControlChange(change: ControlNotification | undefined): void {
+    if (change === undefined) this.invalidate();
+    else if (change.apiKeyId !== "") {
+      this.forgetKey(change.apiKeyId);
+      for (const notify of this.#awaitingNotice.get(change.apiKeyId) ?? []) notify();
+    } else if (change.endpointId === "") this.invalidate(change.tenantId || undefined);
+  }
+
+  /**
+   * Resolves true when a notification naming `keyId` reaches this instance, false after `timeoutMs`.
+   * RabbitMQ puts a notification in every instance's queue at once, so the revoking instance seeing its
+   * own come back means the others have theirs too (though not that they have applied it).
+   */
+  noticeOf(keyId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiters = this.#awaitingNotice.get(keyId) ?? new Set();
+      this.#awaitingNotice.set(keyId, waiters);
+      const done = (noticed: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(notify);
+        if (waiters.size === 0) this.#awaitingNotice.delete(keyId);
+        resolve(noticed);
+      };
+      const notify = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      waiters.add(notify);
+    });
+  }
+
+  #forget(matches?: (principal: Principal) => boolean): void {
+    this.#generation++;
+    this.#reading.clear();
+    if (matches === undefined) {
       this.#cache.clear();
       return;
     }
-    for (const [key, principal] of this.#cache.entries()) {
-      if (principal.tenantId === tenantId) this.#cache.delete(key);
+    for (const [key, cached] of this.#cache.entries()) {
+      if (matches(cached.principal)) this.#cache.delete(key);
     }
   }
 }

@@ -82,6 +82,13 @@ export type {
   TenantSettingsDocument,
 } from "./store/documents.js";
 export { Collections, endpointsCollection, eventsCollection, tenantsCollection } from "./store/documents.js";
+export {
+  endpointHeaders,
+  HEADER_VALUE_MASK,
+  maskedHeaders,
+  sealHeaders,
+  unmaskHeaders,
+} from "./store/endpoint-headers.js";
 export { signingSecrets } from "./store/signing-secrets.js";
 export type { Telemetry, TelemetryOptions } from "./telemetry.js";
 export { startTelemetry } from "./telemetry.js";

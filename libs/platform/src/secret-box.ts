@@ -89,6 +89,11 @@ export class SecretBox {
     }
   }
 
+  /** How every value sealed under the current key begins: `v1:<keyId>:`. */
+  get currentPrefix(): string {
+    return `${FORMAT}:${this.#currentId}:`;
+  }
+
   /** Whether a sealed value should be re-sealed under the current key. */
   isStale(sealed: string): boolean {
     return sealed.split(":")[1] !== this.#currentId;

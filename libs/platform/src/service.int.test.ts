@@ -5,11 +5,17 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { IngestService, PublishEventResponseSchema } from "@herald/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { principalOf } from "./auth.js";
+import { IngestService, PublishEventResponseSchema, Scope } from "@herald/contracts";
+import { MongoClient } from "mongodb";
+import { Connection } from "rabbitmq-client";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ProtoPublisher } from "./amqp/messaging.js";
+import { topologyNames } from "./amqp/topology.js";
+import { apiKeysCollection } from "./api-keys.js";
+import { generateApiKey, principalOf } from "./auth.js";
 import { serviceConfigSchema } from "./config.js";
 import { type RunningService, runService } from "./service.js";
+import { publishControlChange } from "./store/control.js";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "./testing.js";
 
 const env = testEnv({ RETRY_TIERS: "1s" });
@@ -189,6 +195,45 @@ describe("a running service", () => {
       expect(missing.error_response.error_code).toBe(grpc.status.NOT_FOUND);
     } finally {
       client.close();
+    }
+  });
+
+  it("refuses an admin key within 1 s of its revocation elsewhere (announced with no tenant)", async () => {
+    const mongo = new MongoClient(env.MONGO_URL as string);
+    const rabbit = new Connection(env.AMQP_URL);
+    const publisher = new ProtoPublisher(rabbit);
+    try {
+      const keys = apiKeysCollection(mongo.db(env.MONGO_DB));
+      const key = generateApiKey();
+      await keys.insertOne({
+        _id: key.id,
+        name: "ops",
+        scopes: [Scope.ADMIN],
+        secret_hash: key.secretHash,
+        revoked: false,
+        create_time: new Date(),
+      });
+      const client = createClient(
+        IngestService,
+        createConnectTransport({ baseUrl: base, httpVersion: "1.1" }),
+      );
+      const call = () =>
+        client.publishEvent({}, { headers: { authorization: `Bearer ${key.token}` } }).then(
+          (res) => res.eventId,
+          (err) => ConnectError.from(err).code,
+        );
+      expect(await call()).toBe(key.id);
+      // Revoked as routing does it: stored, then announced on herald.control naming the key.
+      await keys.updateOne({ _id: key.id }, { $set: { revoked: true } });
+      await publishControlChange(publisher, topologyNames(env.AMQP_NAMESPACE), "", "", key.id);
+      await vi.waitFor(async () => expect(await call()).toBe(Code.Unauthenticated), {
+        timeout: 1_000,
+        interval: 50,
+      });
+    } finally {
+      await publisher.close();
+      await rabbit.close();
+      await mongo.close();
     }
   });
 });

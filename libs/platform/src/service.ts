@@ -19,6 +19,7 @@ import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/int
 import { registerReflectionService } from "./rpc/reflection.js";
 import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
+import { consumeControlChanges } from "./store/control.js";
 import { startTelemetry } from "./telemetry.js";
 
 /** What a service gets to build itself from. */
@@ -94,6 +95,11 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
 
   const publisher = new ProtoPublisher(rabbit);
   const authenticator = new ApiKeyAuthenticator(mongo.db, { adminKey: config.HERALD_ADMIN_KEY });
+  // Every service that authenticates callers forgets revoked keys as their notifications arrive.
+  const keyRevocations = consumeControlChanges(rabbit, names, logger, (change) =>
+    authenticator.onControlChange(change),
+  );
+  await new Promise((resolve) => keyRevocations.once("ready", resolve));
   const metrics = createMetricsRegistry(definition.name);
   const parts = await definition.start({
     config,
@@ -180,7 +186,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
         logger.info("shutting down");
         health.drain();
         await server.close(config.SHUTDOWN_TIMEOUT_MS);
-        await Promise.all((parts.consumers ?? []).map((consumer) => consumer.close()));
+        await Promise.all([...(parts.consumers ?? []), keyRevocations].map((consumer) => consumer.close()));
         await parts.stop?.();
         await publisher.close();
         await rabbit.close();

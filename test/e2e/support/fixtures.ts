@@ -36,13 +36,19 @@ export async function createTenant(stack: Stack, id: string, settings: object = 
 export async function createEndpoint(
   tenant: TestTenant,
   url: string,
-  options: { eventTypes?: string[]; channels?: string[]; retrySchedule?: number[] } = {},
+  options: {
+    eventTypes?: string[];
+    channels?: string[];
+    retrySchedule?: number[];
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ id: string; secret: string }> {
   const { endpoint } = await tenant.clients.endpoints.createEndpoint({
     tenantId: tenant.id,
     url,
     eventTypes: options.eventTypes ?? [],
     channels: options.channels ?? [],
+    headers: options.headers ?? {},
     retrySchedule: options.retrySchedule
       ? {
           delays: options.retrySchedule.map((ms) => ({

@@ -52,7 +52,7 @@ export function apiKeyService(deps: ControlPlaneDeps): ServiceImpl<typeof ApiKey
     async revokeApiKey(req, ctx) {
       authorizeAdmin(principalOf(ctx));
       const key = await apiKeys.revoke(checkObjectId("api_key_id", req.apiKeyId));
-      await changes.apiKeysChanged(key.tenant_id);
+      await changes.apiKeyRevoked(key._id, key.tenant_id);
       return { apiKey: apiKeyMessage(key) };
     },
   };

@@ -1,4 +1,3 @@
-import type { ControlNotification } from "@herald/contracts";
 import {
   type ApiKeyAuthenticator,
   type Logger,
@@ -8,9 +7,23 @@ import {
 } from "@herald/platform";
 
 /**
- * Announces control-plane changes on `herald.control` so every routing and delivery instance drops its
- * cached copy at once. A change is saved before it is announced; if the announcement fails the call
- * still succeeds (the change happened) and caches catch up when their entries expire.
+ * How long a call waits for its change's announcement. While RabbitMQ is unreachable the publisher
+ * retries for about a minute; the change is saved, so the caller gets its answer and the announcement
+ * goes on in the background.
+ */
+const ANNOUNCE_WAIT_MS = 2_000;
+
+/**
+ * How long RevokeApiKey waits for its notification to come back to this instance. Past 1 s the key
+ * cache's own bound has every instance refusing the key anyway.
+ */
+const NOTICE_WAIT_MS = 1_000;
+
+/**
+ * Announces control-plane changes on `herald.control` so every instance of every service drops its
+ * cached copy at once. A change is saved before it is announced; if the announcement fails or is slow
+ * the call still succeeds (the change happened) and caches catch up when their entries expire (API
+ * keys: 1 s).
  */
 export class ControlChanges {
   readonly #publisher: ProtoPublisher;
@@ -30,41 +43,57 @@ export class ControlChanges {
     this.#authenticator = authenticator;
   }
 
-  tenantChanged(tenantId: string): Promise<void> {
-    return this.#announce(tenantId, "");
+  async tenantChanged(tenantId: string): Promise<void> {
+    await this.#announce(tenantId, "");
   }
 
-  endpointChanged(tenantId: string, endpointId: string): Promise<void> {
-    return this.#announce(tenantId, endpointId);
+  async endpointChanged(tenantId: string, endpointId: string): Promise<void> {
+    await this.#announce(tenantId, endpointId);
   }
 
   /**
-   * API keys of `tenantId` (admin keys: undefined) were revoked or deleted: forget them here first, so
-   * the change holds on this instance even before the notification comes back.
+   * Every API key of `tenantId` was deleted: forget them here first, so the change holds on this
+   * instance even before the notification comes back.
    */
-  apiKeysChanged(tenantId: string | undefined): Promise<void> {
+  async apiKeysChanged(tenantId: string): Promise<void> {
     this.#authenticator.invalidate(tenantId);
-    return this.#announce(tenantId ?? "", "");
+    await this.#announce(tenantId, "");
   }
 
-  async #announce(tenantId: string, endpointId: string): Promise<void> {
-    this.#logger.debug({ tenantId, endpointId }, "control change");
-    try {
-      await publishControlChange(this.#publisher, this.#names, tenantId, endpointId);
-    } catch (err) {
-      this.#logger.warn({ err, tenantId, endpointId }, "control change saved but not announced");
+  /**
+   * One API key (of `tenantId`; admin keys: undefined) was revoked: forgotten here at once, and named in
+   * the notification so every other instance forgets exactly that key, admin keys included.
+   */
+  async apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
+    this.#authenticator.forgetKey(keyId);
+    const noticed = this.#authenticator.noticeOf(keyId, NOTICE_WAIT_MS);
+    // Answering once this instance got its own notification back narrows the time in which another
+    // instance, whose queue got it at the same moment, has not applied it yet.
+    if (await this.#announce(tenantId ?? "", "", keyId)) await noticed;
+  }
+
+  /** Publishes the change; true once RabbitMQ confirmed it within {@link ANNOUNCE_WAIT_MS}. */
+  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<boolean> {
+    const change = { tenantId, endpointId, apiKeyId };
+    this.#logger.debug(change, "control change");
+    const announced = publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId).then(
+      () => "confirmed" as const,
+      (err) => {
+        this.#logger.warn({ err, ...change }, "control change saved but not announced");
+        return "failed" as const;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      announced,
+      new Promise<"pending">((resolve) => {
+        timer = setTimeout(() => resolve("pending"), ANNOUNCE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === "pending") {
+      this.#logger.warn(change, "control change saved; its announcement waits for RabbitMQ");
     }
+    return outcome === "confirmed";
   }
-}
-
-/**
- * What to do with a control notification here: a tenant-wide change (endpoint_id empty) may be a key
- * revocation or a tenant deletion, so that tenant's cached keys go (every key for an admin key, whose
- * tenant_id is empty). `undefined` means notifications may have been missed: forget every key.
- */
-export function forgetRevokedKeys(authenticator: ApiKeyAuthenticator) {
-  return (change: ControlNotification | undefined): void => {
-    if (change === undefined) authenticator.invalidate();
-    else if (change.endpointId === "") authenticator.invalidate(change.tenantId || undefined);
-  };
 }

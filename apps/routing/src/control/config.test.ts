@@ -53,4 +53,22 @@ describe("routing configuration", () => {
       'HERALD_SECRET_KEYS: key "k1" must decode to 32 bytes, got 3',
     ]);
   });
+
+  it("reads the re-seal batch and interval, with bounds", () => {
+    const defaults = loadConfig(configSchema, base);
+    expect([defaults.SECRET_RESEAL_BATCH, defaults.SECRET_RESEAL_INTERVAL]).toEqual([100, 600_000]);
+    const set = loadConfig(configSchema, {
+      ...base,
+      SECRET_RESEAL_BATCH: "500",
+      SECRET_RESEAL_INTERVAL: "30s",
+    });
+    expect([set.SECRET_RESEAL_BATCH, set.SECRET_RESEAL_INTERVAL]).toEqual([500, 30_000]);
+    expect(problems({ ...base, SECRET_RESEAL_BATCH: "5000", SECRET_RESEAL_INTERVAL: "soon" })).toEqual([
+      expect.stringMatching(/^SECRET_RESEAL_BATCH: /),
+      expect.stringMatching(/^SECRET_RESEAL_INTERVAL: bad duration "soon"/),
+    ]);
+    expect(problems({ ...base, SECRET_RESEAL_INTERVAL: "0s" })).toEqual([
+      "SECRET_RESEAL_INTERVAL: must be at least 1s",
+    ]);
+  });
 });

@@ -7,6 +7,12 @@ export const controlPlaneConfigFields = {
   HERALD_SECRET_KEYS: configFields.secretKeyRing,
   /** CIDRs and host names endpoint URLs may point at although they are not public; see configFields. */
   HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
+  /** Endpoints re-sealed under the key ring's first key per batch of the background re-seal. */
+  SECRET_RESEAL_BATCH: configFields.positiveInt.max(1_000).default(100),
+  /** Time between re-seal passes; each restart runs one at once, so after a key change it starts at once. */
+  SECRET_RESEAL_INTERVAL: configFields.duration
+    .refine((ms) => ms >= 1_000, { message: "must be at least 1s" })
+    .default(600_000),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: z
     .enum(["true", "false"], { error: 'must be "true" or "false"' })
@@ -17,6 +23,8 @@ export const controlPlaneConfigFields = {
 /** The configuration the control plane needs; the routing service's config has at least this. */
 export type ControlPlaneConfig = ServiceConfig & {
   HERALD_SECRET_KEYS: string;
+  SECRET_RESEAL_BATCH: number;
+  SECRET_RESEAL_INTERVAL: number;
   HERALD_URL_ALLOWLIST: UrlAllowlist;
   HERALD_ALLOW_HTTP: boolean;
 };

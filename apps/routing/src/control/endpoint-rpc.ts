@@ -4,10 +4,14 @@ import { DisabledReason, type EndpointService, Scope } from "@herald/contracts";
 import {
   authorizeTenant,
   type EndpointDocument,
+  endpointHeaders,
+  HEADER_VALUE_MASK,
   InvalidArgumentError,
   KeyedSerializer,
   NotFoundError,
   principalOf,
+  sealHeaders,
+  unmaskHeaders,
 } from "@herald/platform";
 import type { ControlPlaneDeps } from "./deps.js";
 import { parseEndpointPatch, parseNewEndpoint } from "./endpoint-input.js";
@@ -20,10 +24,31 @@ import {
   MAX_ROTATION_OVERLAP_MS,
   parseSigningSecret,
   rotateSecretDocuments,
+  sealedUnderCurrentKey,
   sealSecret,
   validSecretDocuments,
 } from "./secrets.js";
 import { checkEndpointUrl } from "./url-policy.js";
+
+/**
+ * The headers a request asks for, sealed for storage: a masked value (what reads show) keeps the value
+ * stored under that name, so a client can send back what it read.
+ */
+function sealedHeaders(
+  field: string,
+  requested: Record<string, string>,
+  stored: Readonly<Record<string, string>>,
+  box: ControlPlaneDeps["secretBox"],
+): Pick<EndpointDocument, "headers" | "sealed_headers" | "header_names"> {
+  const unmasked = unmaskHeaders(requested, stored);
+  if ("unknown" in unmasked) {
+    throw new InvalidArgumentError(
+      `${field}[${JSON.stringify(unmasked.unknown)}]`,
+      `${JSON.stringify(HEADER_VALUE_MASK)} stands for the stored value, and the endpoint has no such header; send the value itself`,
+    );
+  }
+  return sealHeaders(unmasked.headers, box);
+}
 
 /** Rotations retried after a concurrent change to the same endpoint before giving up. */
 const ROTATION_ATTEMPTS = 5;
@@ -53,6 +78,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       const input = parseNewEndpoint(req);
       await tenants.get(tenantId);
       await checkEndpointUrl(input.url, deps.urlPolicy);
+      const headers = sealedHeaders("headers", input.headers, {}, secretBox);
       const now = deps.now();
       const endpoint: EndpointDocument = {
         _id: newId("ep"),
@@ -61,7 +87,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
         description: input.description,
         event_types: input.event_types,
         channels: input.channels,
-        headers: input.headers,
+        ...headers,
         rate_limit_per_second: input.rate_limit_per_second,
         max_concurrency: input.max_concurrency,
         disabled: false,
@@ -99,9 +125,20 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async updateEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const id = checkObjectId("endpoint_id", req.endpointId);
-      const patch = parseEndpointPatch(req);
+      const { headers, ...patch } = parseEndpointPatch(req);
       if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
-      return changed(await endpoints.update(tenantId, id, { ...patch, update_time: deps.now() }));
+      const sealed =
+        headers === undefined
+          ? {}
+          : sealedHeaders(
+              "headers.entries",
+              headers,
+              Object.values(headers).includes(HEADER_VALUE_MASK)
+                ? endpointHeaders(await endpoints.get(tenantId, id), secretBox)
+                : {},
+              secretBox,
+            );
+      return changed(await endpoints.update(tenantId, id, { ...patch, ...sealed, update_time: deps.now() }));
     },
 
     async deleteEndpoint(req, ctx) {
@@ -152,7 +189,9 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
           const current = await endpoints.get(tenantId, id);
           const now = deps.now();
           const next = sealSecret(secret, secretBox, now);
-          const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now);
+          const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now).map((kept) =>
+            sealedUnderCurrentKey(kept, secretBox),
+          );
           const written = await endpoints.replaceSecrets(current, secrets, now);
           if (written) return written;
         }

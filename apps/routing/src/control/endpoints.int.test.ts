@@ -1,7 +1,8 @@
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { DisabledReason, EndpointSchema, Scope } from "@herald/contracts";
-import type { EndpointDocument } from "@herald/platform";
+import { type EndpointDocument, endpointHeaders, HEADER_VALUE_MASK, SecretBox } from "@herald/platform";
+import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
 import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";
@@ -51,7 +52,8 @@ describe("EndpointService", () => {
       description: "Orders to the warehouse",
       eventTypes: ["order.*", "invoice.paid"],
       channels: ["eu", "gold"],
-      headers: { Authorization: "Bearer receiver-token", "X-Shop": "1" },
+      // Header values are write-only: reads show the names.
+      headers: { Authorization: HEADER_VALUE_MASK, "X-Shop": HEADER_VALUE_MASK },
       rateLimitPerSecond: 20,
       maxConcurrency: 4,
       disabled: false,
@@ -71,7 +73,85 @@ describe("EndpointService", () => {
       retry_schedule_ms: [1_000, 30_000],
       disabled: false,
       disabled_reason: 0,
+      headers: {},
     });
+    // Sealed at rest: no value is in the stored document, only the names, and it opens.
+    expect(JSON.stringify(stored)).not.toContain("receiver-token");
+    expect(stored?.header_names).toEqual(["Authorization", "X-Shop"]);
+    expect(endpointHeaders(stored as EndpointDocument, new SecretBox(TEST_SECRET_KEYS))).toEqual({
+      Authorization: "Bearer receiver-token",
+      "X-Shop": "1",
+    });
+  });
+
+  it("keeps a header's stored value when an update sends back its mask, and refuses a mask for an unknown header", async () => {
+    const { endpoint: created } = await shop.endpoints.createEndpoint({
+      tenantId,
+      url,
+      headers: { Authorization: "Bearer kept-token", "X-Old": "1" },
+    });
+    const endpointId = created?.id ?? "";
+    const { endpoint } = await shop.endpoints.updateEndpoint({
+      tenantId,
+      endpointId,
+      headers: { entries: { authorization: HEADER_VALUE_MASK, "X-New": "2" } },
+    });
+    expect(endpoint?.headers).toEqual({ authorization: HEADER_VALUE_MASK, "X-New": HEADER_VALUE_MASK });
+    const stored = (await storedEndpoint(endpointId)) as EndpointDocument;
+    expect(JSON.stringify(stored)).not.toContain("kept-token");
+    expect(endpointHeaders(stored, new SecretBox(TEST_SECRET_KEYS))).toEqual({
+      authorization: "Bearer kept-token",
+      "X-New": "2",
+    });
+
+    const unknown = await failure(
+      shop.endpoints.updateEndpoint({
+        tenantId,
+        endpointId,
+        headers: { entries: { "X-Gone": HEADER_VALUE_MASK } },
+      }),
+    );
+    expect([unknown.code, unknown.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      'headers.entries["X-Gone"]: "[sealed]" stands for the stored value, and the endpoint has no such header; send the value itself',
+    ]);
+    const onCreate = await failure(
+      shop.endpoints.createEndpoint({ tenantId, url, headers: { "X-New": HEADER_VALUE_MASK } }),
+    );
+    expect(onCreate.code).toBe(Code.InvalidArgument);
+    // Refused calls changed nothing.
+    expect(
+      endpointHeaders(
+        (await storedEndpoint(endpointId)) as EndpointDocument,
+        new SecretBox(TEST_SECRET_KEYS),
+      ),
+    ).toEqual({
+      authorization: "Bearer kept-token",
+      "X-New": "2",
+    });
+  });
+
+  it("still sends and shows headers stored in clear by an earlier version", async () => {
+    const { endpoint: created } = await shop.endpoints.createEndpoint({ tenantId, url });
+    const endpointId = created?.id ?? "";
+    const db = await routing.db();
+    await db
+      .collection<EndpointDocument>("endpoints")
+      .updateOne(
+        { _id: endpointId },
+        { $set: { headers: { "X-Legacy": "clear" } }, $unset: { sealed_headers: "" } },
+      );
+    const { endpoint } = await shop.endpoints.getEndpoint({ tenantId, endpointId });
+    expect(endpoint?.headers).toEqual({ "X-Legacy": HEADER_VALUE_MASK });
+    const { endpoint: updated } = await shop.endpoints.updateEndpoint({
+      tenantId,
+      endpointId,
+      headers: { entries: { "X-Legacy": HEADER_VALUE_MASK } },
+    });
+    expect(updated?.headers).toEqual({ "X-Legacy": HEADER_VALUE_MASK });
+    const stored = (await storedEndpoint(endpointId)) as EndpointDocument;
+    expect(stored.headers).toEqual({});
+    expect(endpointHeaders(stored, new SecretBox(TEST_SECRET_KEYS))).toEqual({ "X-Legacy": "clear" });
   });
 
   it("refuses an endpoint for an unknown tenant with NOT_FOUND, after the permission check", async () => {
@@ -189,7 +269,7 @@ describe("EndpointService", () => {
       url: "http://localhost:9000/new",
       description: "after",
       eventTypes: [],
-      headers: { "X-B": "2" },
+      headers: { "X-B": HEADER_VALUE_MASK },
       maxConcurrency: 0,
     });
     expect((await storedEndpoint(endpointId))?.retry_schedule_ms).toEqual([10_000]);

@@ -1,13 +1,20 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ApiKeyService, type ControlNotification, EndpointService, TenantService } from "@herald/contracts";
-import { Collections, type IndexPlan, SecretBox, type ServiceContext } from "@herald/platform";
+import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
+import {
+  Collections,
+  endpointsCollection,
+  type IndexPlan,
+  SecretBox,
+  type ServiceContext,
+} from "@herald/platform";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
-import { ControlChanges, forgetRevokedKeys } from "./changes.js";
+import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
 import { EndpointStore } from "./endpoint-store.js";
+import { startSecretResealing } from "./reseal.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
 
@@ -27,21 +34,28 @@ export interface ControlPlane {
   routes(router: ConnectRouter): void;
   /** Fully-qualified names of the services in `routes`. */
   services: DescService[];
-  /** Applies a control notification (undefined: some may have been missed) to this instance's caches. */
-  onControlChange(change: ControlNotification | undefined): void;
+  /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
+  stop(): Promise<void>;
 }
 
 /** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
 export function controlPlane(ctx: ServiceContext<ControlPlaneConfig>): ControlPlane {
+  const secretBox = new SecretBox(ctx.config.HERALD_SECRET_KEYS);
   const deps = {
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
     apiKeys: new ApiKeyStore(ctx.mongo.db),
-    secretBox: new SecretBox(ctx.config.HERALD_SECRET_KEYS),
+    secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
     changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
     now: () => new Date(),
   };
+  const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {
+    batchSize: ctx.config.SECRET_RESEAL_BATCH,
+    intervalMs: ctx.config.SECRET_RESEAL_INTERVAL,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
   return {
     routes(router) {
       router.service(TenantService, tenantService(deps));
@@ -49,6 +63,6 @@ export function controlPlane(ctx: ServiceContext<ControlPlaneConfig>): ControlPl
       router.service(ApiKeyService, apiKeyService(deps));
     },
     services: [TenantService, EndpointService, ApiKeyService],
-    onControlChange: forgetRevokedKeys(ctx.authenticator),
+    stop: resealing.stop,
   };
 }

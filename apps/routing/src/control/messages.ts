@@ -8,12 +8,17 @@ import {
   type Tenant,
   TenantSchema,
 } from "@herald/contracts";
-import type { ApiKeyDocument, EndpointDocument, TenantDocument } from "@herald/platform";
+import {
+  type ApiKeyDocument,
+  type EndpointDocument,
+  maskedHeaders,
+  type TenantDocument,
+} from "@herald/platform";
 import { retryScheduleMessage } from "./fields.js";
 import { validSecretDocuments } from "./secrets.js";
 
-// Stored documents as API messages. Nothing secret crosses here: endpoints carry secret metadata only,
-// API keys no hash.
+// Stored documents as API messages. Nothing secret crosses here: endpoints carry secret metadata and
+// header names only, API keys no hash.
 
 export function tenantMessage(tenant: TenantDocument): Tenant {
   return create(TenantSchema, {
@@ -31,7 +36,10 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
   });
 }
 
-/** The endpoint with the metadata of the secrets valid at `now`. */
+/**
+ * The endpoint with the metadata of the secrets valid at `now`, and its custom headers' names only:
+ * their values are masked, as secrets they usually are.
+ */
 export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint {
   return create(EndpointSchema, {
     id: endpoint._id,
@@ -40,7 +48,7 @@ export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint
     description: endpoint.description,
     eventTypes: endpoint.event_types,
     channels: endpoint.channels,
-    headers: endpoint.headers,
+    headers: maskedHeaders(endpoint),
     rateLimitPerSecond: endpoint.rate_limit_per_second,
     maxConcurrency: endpoint.max_concurrency,
     disabled: endpoint.disabled,

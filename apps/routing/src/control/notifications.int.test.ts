@@ -9,7 +9,7 @@ import { RoutingUnderTest } from "./testing.js";
 let routing: RoutingUnderTest;
 let rabbit: Connection;
 let consumer: Consumer;
-const received: Array<{ tenantId: string; endpointId: string }> = [];
+const received: Array<{ tenantId: string; endpointId: string; apiKeyId: string }> = [];
 
 beforeAll(async () => {
   routing = await RoutingUnderTest.start();
@@ -20,8 +20,13 @@ beforeAll(async () => {
       topologyNames(routing.env.AMQP_NAMESPACE),
       createLogger({ service: "test", level: "silent" }),
       (change: ControlNotification | undefined) => {
-        if (change) received.push({ tenantId: change.tenantId, endpointId: change.endpointId });
-        else resolve();
+        if (change) {
+          received.push({
+            tenantId: change.tenantId,
+            endpointId: change.endpointId,
+            apiKeyId: change.apiKeyId,
+          });
+        } else resolve();
       },
     );
   });
@@ -47,9 +52,9 @@ describe("control notifications on herald.control", () => {
     const admin = routing.admin();
     const tenant = { tenantId: "noisy" };
     expect(await notificationsOf(() => admin.tenants.createTenant({ ...tenant, name: "Noisy" }), 1)).toEqual([
-      { tenantId: "noisy", endpointId: "" },
+      { tenantId: "noisy", endpointId: "", apiKeyId: "" },
     ]);
-    const tenantChange = [{ tenantId: "noisy", endpointId: "" }];
+    const tenantChange = [{ tenantId: "noisy", endpointId: "", apiKeyId: "" }];
     expect(await notificationsOf(() => admin.tenants.updateTenant({ ...tenant, name: "Quiet" }), 1)).toEqual(
       tenantChange,
     );
@@ -61,7 +66,7 @@ describe("control notifications on herald.control", () => {
       const { endpoint } = await admin.endpoints.createEndpoint({ ...tenant, url: "http://127.0.0.1:1/" });
       endpointId = endpoint?.id ?? "";
     }, 1);
-    const endpointChange = [{ tenantId: "noisy", endpointId }];
+    const endpointChange = [{ tenantId: "noisy", endpointId, apiKeyId: "" }];
     expect(created).toEqual(endpointChange);
     const endpoint = { ...tenant, endpointId };
     for (const change of [
@@ -85,9 +90,18 @@ describe("control notifications on herald.control", () => {
         keyId = apiKey?.id ?? "";
       }, 1),
     ).toEqual(tenantChange);
-    expect(await notificationsOf(() => admin.apiKeys.revokeApiKey({ apiKeyId: keyId }), 1)).toEqual(
-      tenantChange,
-    );
+    expect(await notificationsOf(() => admin.apiKeys.revokeApiKey({ apiKeyId: keyId }), 1)).toEqual([
+      { tenantId: "noisy", endpointId: "", apiKeyId: keyId },
+    ]);
+    // An admin key's revocation names the key too: no tenant to match it by.
+    let adminKeyId = "";
+    await notificationsOf(async () => {
+      const { apiKey } = await admin.apiKeys.createApiKey({ name: "ops", scopes: [Scope.ADMIN] });
+      adminKeyId = apiKey?.id ?? "";
+    }, 1);
+    expect(await notificationsOf(() => admin.apiKeys.revokeApiKey({ apiKeyId: adminKeyId }), 1)).toEqual([
+      { tenantId: "", endpointId: "", apiKeyId: adminKeyId },
+    ]);
     expect(await notificationsOf(() => admin.tenants.deleteTenant(tenant), 1)).toEqual(tenantChange);
   });
 

@@ -27,6 +27,8 @@ const tenantId = "vault";
 const url = "http://127.0.0.1:8080/hooks";
 /** Every secret value seen in the test, to look for afterwards in logs and stored documents. */
 const secretsSeen = new Set<string>();
+/** Custom header values set in the test, to look for in logs. */
+const headerValues: string[] = [];
 
 function remember(secret: string): string {
   secretsSeen.add(secret);
@@ -173,6 +175,32 @@ describe("endpoint secrets", () => {
     expect(new Set(secrets).size).toBe(4);
   });
 
+  it("handles custom headers as secrets: sealed at rest, never returned, never logged", async () => {
+    const value = `Bearer header-${Buffer.alloc(12, 0x33).toString("hex")}`;
+    const updated = `Bearer header-${Buffer.alloc(12, 0x44).toString("hex")}`;
+    headerValues.push(value, updated);
+    const { endpoint } = await api.endpoints.createEndpoint({
+      tenantId,
+      url,
+      headers: { Authorization: value },
+    });
+    const endpointId = endpoint?.id ?? "";
+    const answers = [endpoint];
+    answers.push((await api.endpoints.getEndpoint({ tenantId, endpointId })).endpoint);
+    answers.push(
+      (
+        await api.endpoints.updateEndpoint({
+          tenantId,
+          endpointId,
+          headers: { entries: { Authorization: updated } },
+        })
+      ).endpoint,
+    );
+    answers.push(...(await api.endpoints.listEndpoints({ tenantId })).endpoints);
+    for (const answer of answers) expect(JSON.stringify(answer?.headers ?? {})).not.toMatch(/header-/);
+    expect(JSON.stringify(await storedEndpoint(endpointId))).not.toContain("header-");
+  });
+
   it("answers NOT_FOUND for unknown endpoints", async () => {
     expect(await statusOf(api.endpoints.rotateSecret({ tenantId, endpointId: "ep_nope" }))).toBe("NotFound");
     expect(await statusOf(api.endpoints.getEndpointSecret({ tenantId, endpointId: "ep_nope" }))).toBe(
@@ -189,5 +217,7 @@ describe("endpoint secrets", () => {
     expect(log).not.toContain("whsec_");
     for (const secret of secretsSeen)
       for (const spelling of spellings(secret)) expect(log).not.toContain(spelling);
+    expect(headerValues).toHaveLength(2);
+    for (const value of headerValues) expect(log).not.toContain(value.slice("Bearer ".length));
   });
 });

@@ -7,6 +7,7 @@ import {
   MAX_VALID_SECRETS,
   parseSigningSecret,
   rotateSecretDocuments,
+  sealedUnderCurrentKey,
   sealSecret,
   validSecretDocuments,
 } from "./secrets.js";
@@ -127,5 +128,28 @@ describe("rotation", () => {
     const older = sealSecret("whsec_a", box, t0);
     const newer = { ...sealSecret("whsec_b", box, at(10)) };
     expect(validSecretDocuments([older, newer], at(20)).map((s) => s.id)).toEqual([newer.id, older.id]);
+  });
+});
+
+describe("sealedUnderCurrentKey", () => {
+  const oldKey = `old:${Buffer.alloc(32, 1).toString("base64")}`;
+  const ring = new SecretBox(`new:${Buffer.alloc(32, 2).toString("base64")},${oldKey}`);
+  const at = new Date(0);
+
+  it("re-seals a secret under an older key and keeps one under the current key as it is", () => {
+    const old = { id: "s1", sealed: new SecretBox(oldKey).seal("whsec_a"), create_time: at };
+    const resealed = sealedUnderCurrentKey(old, ring);
+    expect(resealed.sealed.startsWith("v1:new:")).toBe(true);
+    expect(ring.open(resealed.sealed)).toBe("whsec_a");
+    expect(sealedUnderCurrentKey(resealed, ring)).toBe(resealed);
+  });
+
+  it("keeps a secret under a key the ring lacks as it is, so rotating away from it still works", () => {
+    const foreign = {
+      id: "s2",
+      sealed: new SecretBox(`gone:${Buffer.alloc(32, 3).toString("base64")}`).seal("x"),
+      create_time: at,
+    };
+    expect(sealedUnderCurrentKey(foreign, ring)).toBe(foreign);
   });
 });

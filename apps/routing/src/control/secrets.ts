@@ -4,6 +4,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   type SecretBox,
+  SecretBoxError,
 } from "@herald/platform";
 
 // Endpoint signing secrets in the Standard Webhooks format: "whsec_" + base64 of the HMAC key. They are
@@ -50,6 +51,24 @@ export function parseSigningSecret(field: string, text: string): string {
 /** A stored secret, sealed, current (no expiry). */
 export function sealSecret(secret: string, box: SecretBox, now: Date): EndpointSecretDocument {
   return { id: `sec_${randomBytes(8).toString("hex")}`, sealed: box.seal(secret), create_time: now };
+}
+
+/**
+ * The secret sealed under the ring's current key. One under an older key is re-sealed, so a rotation
+ * racing the background re-seal cannot write an old-key value back; one under a key the ring lacks is
+ * kept as it is (a rotation with a 0s overlap is how an operator drops it).
+ */
+export function sealedUnderCurrentKey(
+  secret: EndpointSecretDocument,
+  box: SecretBox,
+): EndpointSecretDocument {
+  if (!box.isStale(secret.sealed)) return secret;
+  try {
+    return { ...secret, sealed: box.seal(box.open(secret.sealed)) };
+  } catch (err) {
+    if (err instanceof SecretBoxError) return secret;
+    throw err;
+  }
 }
 
 function isValidAt(secret: EndpointSecretDocument, now: Date): boolean {

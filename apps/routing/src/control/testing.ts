@@ -65,6 +65,11 @@ export class RoutingUnderTest {
     return this.#services.length - 1;
   }
 
+  /** Stops one instance (gracefully), e.g. to start another with a different environment. */
+  async stopInstance(instance: number): Promise<void> {
+    await this.#services[instance]?.stop();
+  }
+
   port(instance = 0): number {
     const service = this.#services[instance];
     if (!service) throw new Error(`no instance ${instance}`);

@@ -7,19 +7,25 @@ import { consumeProto, type ProtoPublisher } from "../amqp/messaging.js";
 import type { TopologyNames } from "../amqp/topology.js";
 
 /**
- * Tells every routing and delivery instance that a tenant (or one of its endpoints) changed, so their
- * caches drop it at once instead of waiting for expiry.
+ * Tells every instance of every service that a tenant (or one of its endpoints, or an API key) changed,
+ * so their caches drop it at once instead of waiting for expiry. Resolves once RabbitMQ confirmed it.
  */
 export function publishControlChange(
   publisher: ProtoPublisher,
   names: TopologyNames,
   tenantId: string,
   endpointId = "",
+  apiKeyId = "",
 ): Promise<void> {
   return publisher.publish(
     { exchange: names.exchanges.control },
     ControlNotificationSchema,
-    create(ControlNotificationSchema, { tenantId, endpointId, changeTime: timestampFromDate(new Date()) }),
+    create(ControlNotificationSchema, {
+      tenantId,
+      endpointId,
+      apiKeyId,
+      changeTime: timestampFromDate(new Date()),
+    }),
   );
 }
 

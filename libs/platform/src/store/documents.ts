@@ -40,7 +40,15 @@ export interface EndpointDocument {
   event_types: string[];
   /** Empty = every event; else the event must carry at least one of these. */
   channels: string[];
+  /**
+   * Custom headers in clear: only in endpoints written before headers were sealed (new writes leave it
+   * empty, and the re-seal job moves old ones into `sealed_headers`). Read both with `endpointHeaders`.
+   */
   headers: Record<string, string>;
+  /** The custom headers as a JSON object sealed by SecretBox: their values are credentials in practice. */
+  sealed_headers?: string;
+  /** The names in `sealed_headers`, so reads list them without opening anything. */
+  header_names?: string[];
   rate_limit_per_second: number;
   max_concurrency: number;
   disabled: boolean;

@@ -55,7 +55,8 @@ export type Endpoint = Message<"herald.v1.Endpoint"> & {
   channels: string[];
 
   /**
-   * Extra request headers sent with every delivery.
+   * Extra request headers sent with every delivery. Their values are write-only (sealed at rest, as
+   * they are often credentials): reads show each name with the value "[sealed]".
    *
    * @generated from field: map<string, string> headers = 7;
    */
@@ -399,6 +400,8 @@ export const UpdateEndpointRequest_StringListSchema: GenMessage<UpdateEndpointRe
  */
 export type UpdateEndpointRequest_Headers = Message<"herald.v1.UpdateEndpointRequest.Headers"> & {
   /**
+   * Replaces every header; a value of "[sealed]" keeps the value stored under that name.
+   *
    * @generated from field: map<string, string> entries = 1;
    */
   entries: { [key: string]: string };
