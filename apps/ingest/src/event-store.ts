@@ -74,6 +74,17 @@ export class EventStore {
     }
   }
 
+  /**
+   * Releases the event's idempotency key, so the next event with that key is stored anew: its dedupe
+   * key becomes its own id, which no other event can hold.
+   */
+  async forgetIdempotencyKey(event: EventDocument): Promise<void> {
+    await this.#events.updateOne(
+      { _id: event._id, dedupe_key: event.dedupe_key },
+      { $set: { dedupe_key: event._id } },
+    );
+  }
+
   async isPublished(eventId: string): Promise<boolean> {
     const doc = await this.#events.findOne({ _id: eventId }, { projection: { published: 1 } });
     return doc?.published === true;

@@ -19,4 +19,12 @@ describe("RateLimiter", () => {
     expect(limiter.take("b", 1)).toBe(0);
     expect(limiter.take("c", 0, 1_000_000)).toBe(0);
   });
+
+  it("forgets a key's bucket: a re-created tenant starts full", () => {
+    const limiter = new RateLimiter(() => 0);
+    expect(limiter.take("t", 2, 2)).toBe(0);
+    expect(limiter.take("t", 2)).toBeGreaterThan(0);
+    limiter.forget("t");
+    expect(limiter.take("t", 2, 2)).toBe(0);
+  });
 });

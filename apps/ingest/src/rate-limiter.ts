@@ -25,4 +25,9 @@ export class RateLimiter {
     }
     return ((count - bucket.tokens) / ratePerSecond) * 1000;
   }
+
+  /** Drops the key's bucket (its tenant was deleted). */
+  forget(key: string): void {
+    this.#buckets.delete(key);
+  }
 }

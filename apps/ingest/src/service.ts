@@ -12,6 +12,7 @@ import {
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
@@ -19,6 +20,8 @@ export const configSchema = serviceConfigSchema(7001).extend({
   INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
   /** Events per second of a tenant without its own limit, per ingest instance. */
   INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
+  /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
+  INGEST_IDEMPOTENCY_WINDOW: configFields.duration.default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
@@ -56,6 +59,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
         defaultRateLimitPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND,
       },
       now: () => new Date(),
+      idempotencyWindowMs: config.INGEST_IDEMPOTENCY_WINDOW,
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
       observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
       publish: eventPublisher(publisher, names),

@@ -75,7 +75,14 @@ export type {
   TenantDocument,
   TenantSettingsDocument,
 } from "./store/documents.js";
-export { Collections, endpointsCollection, eventsCollection, tenantsCollection } from "./store/documents.js";
+export {
+  Collections,
+  endpointsCollection,
+  eventsCollection,
+  isLiveTenant,
+  tenantOwnsEvent,
+  tenantsCollection,
+} from "./store/documents.js";
 export { signingSecrets } from "./store/signing-secrets.js";
 export type { Telemetry, TelemetryOptions } from "./telemetry.js";
 export { startTelemetry } from "./telemetry.js";
