@@ -94,6 +94,11 @@ export class CircuitBreakers {
     }
   }
 
+  /** Drops the endpoint's circuit (the endpoint no longer exists). */
+  forget(endpointId: string): void {
+    this.#circuits.delete(endpointId);
+  }
+
   state(endpointId: string): CircuitState {
     const circuit = this.#circuits.get(endpointId);
     if (circuit?.openedAt === undefined) return "closed";
