@@ -1,7 +1,14 @@
 import { AuditService } from "@herald/contracts";
-import { Collections, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import {
+  Collections,
+  Counter,
+  ensureIndexes,
+  type IndexPlan,
+  type ServiceDefinition,
+} from "@herald/platform";
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
+import { DataPurge, schedulePurges } from "./data-purge.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -14,8 +21,16 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, attempt_time: -1, _id: -1 } },
     { key: { tenant_id: 1, event_id: 1 } },
     { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1 } },
+    // The retention purge.
+    { key: { attempt_time: 1 } },
+  ],
+  [Collections.eventRoutes]: [
+    // The tenant purge and the retention purge.
+    { key: { tenant_id: 1, route_time: 1 } },
+    { key: { route_time: 1 } },
   ],
   [Collections.deliveries]: [
+    { key: { update_time: 1 } },
     // Recover, and Redrive of one endpoint.
     { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 } },
     // GetEvent.
@@ -49,13 +64,38 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       replayer: new Replayer(store, publisher, names),
       replayLimit: config.AUDIT_REPLAY_LIMIT,
     });
+    const purged = new Counter({
+      name: "herald_purged_documents_total",
+      help: "Documents removed by the purges, by collection and reason (tenant_deleted, retention)",
+      labelNames: ["collection", "reason"],
+      registers: [metrics],
+    });
+    const stopPurges = schedulePurges(
+      new DataPurge({
+        db: mongo.db,
+        auditDb,
+        batch: { batchSize: config.PURGE_BATCH_SIZE, pauseMs: config.PURGE_BATCH_PAUSE },
+        defaultRetentionDays: config.HERALD_RETENTION_DAYS,
+        tenantPurgeGraceMs: config.TENANT_PURGE_GRACE,
+        logger,
+        onPurged: (collection, reason, count) => purged.inc({ collection, reason }, count),
+      }),
+      {
+        tenantPurgeIntervalMs: config.TENANT_PURGE_INTERVAL,
+        retentionPurgeIntervalMs: config.RETENTION_PURGE_INTERVAL,
+        logger,
+      },
+    );
     return {
       services: [AuditService],
       routes: (router) => router.service(AuditService, handlers),
       consumers: [consumer],
       // The consumer has stopped and its handlers awaited their batches; nothing should be left, but a
       // batch still being written must finish before MongoDB closes.
-      stop: () => batcher.drain(),
+      stop: async () => {
+        await stopPurges();
+        await batcher.drain();
+      },
     };
   },
 };

@@ -7,6 +7,8 @@ export const eventIndexes: IndexPlan = {
   [Collections.events]: [
     { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
     { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
+    // Audit's retention purge.
+    { key: { create_time: 1 }, name: "create_time" },
   ],
 };
 

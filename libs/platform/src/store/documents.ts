@@ -47,7 +47,10 @@ const TENANT_CLOCK_SKEW_MS = 2_000;
  * and was created before the event. Work of a deleted tenant's events (a retry parked in a tier, an
  * event still queued) must not come back under a tenant re-created with the same id.
  */
-export function tenantOwnsEvent(tenant: TenantDocument | null | undefined, eventTime: Date): boolean {
+export function tenantOwnsEvent(
+  tenant: TenantDocument | null | undefined,
+  eventTime: Date,
+): tenant is TenantDocument {
   return isLiveTenant(tenant) && eventTime.getTime() + TENANT_CLOCK_SKEW_MS >= tenant.create_time.getTime();
 }
 
