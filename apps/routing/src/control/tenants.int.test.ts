@@ -215,7 +215,45 @@ describe("TenantService", () => {
     expect(await db.collection("api_keys").countDocuments({ tenant_id: "doomed" })).toBe(0);
     expect(await db.collection("endpoints").countDocuments({ tenant_id: "survivor" })).toBe(1);
     expect(await statusOf(routing.as(survivorKey).tenants.getTenant({ tenantId: "survivor" }))).toBe("OK");
-    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "doomed" }))).toBe("NotFound");
+    // Deleting again while the purge runs is a no-op that succeeds; an unknown id is not found.
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "doomed" }))).toBe("OK");
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "never" }))).toBe("NotFound");
+  });
+
+  it("hides a tenant being deleted and refuses its id until the purge has removed it", async () => {
+    await admin().tenants.createTenant({ tenantId: "reused", name: "First" });
+    await admin().tenants.deleteTenant({ tenantId: "reused" });
+
+    const again = await failure(admin().tenants.createTenant({ tenantId: "reused", name: "Second" }));
+    expect(again.code).toBe(Code.FailedPrecondition);
+    expect(again.rawMessage).toMatch(/tenant "reused" was deleted and its data is still being purged/);
+    const listed = (await admin().tenants.listTenants({ pageSize: 100 })).tenants.map((t) => t.id);
+    expect(listed).not.toContain("reused");
+    expect(await statusOf(admin().tenants.updateTenant({ tenantId: "reused", name: "x" }))).toBe("NotFound");
+    expect(await statusOf(admin().tenants.enableTenant({ tenantId: "reused" }))).toBe("NotFound");
+    expect(
+      await statusOf(admin().endpoints.createEndpoint({ tenantId: "reused", url: "http://127.0.0.1:9/h" })),
+    ).toBe("NotFound");
+    expect(
+      await statusOf(
+        admin().apiKeys.createApiKey({ name: "k", tenantId: "reused", scopes: [Scope.EVENTS_PUBLISH] }),
+      ),
+    ).toBe("NotFound");
+    // A taken id is still ALREADY_EXISTS.
+    await admin().tenants.createTenant({ tenantId: "taken", name: "Taken" });
+    expect(await statusOf(admin().tenants.createTenant({ tenantId: "taken", name: "x" }))).toBe(
+      "AlreadyExists",
+    );
+
+    // The purge (audit's, tested in apps/audit) removes the document last; then the id is free.
+    const db = await routing.db();
+    expect(await db.collection("tenants").findOne({ _id: "reused" as never })).toMatchObject({
+      delete_time: expect.any(Date),
+      disabled: true,
+    });
+    await db.collection("tenants").deleteOne({ _id: "reused" as never });
+    const created = await admin().tenants.createTenant({ tenantId: "reused", name: "Second" });
+    expect(created.tenant).toMatchObject({ id: "reused", name: "Second", disabled: false });
   });
 
   it("answers a stock @grpc/grpc-js client", async () => {
