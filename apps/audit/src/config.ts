@@ -1,6 +1,9 @@
 import { configFields, serviceConfigSchema } from "@herald/platform";
 import type { z } from "zod";
 
+/** A duration of at least a second: a purge interval of zero would run without a break. */
+const interval = configFields.duration.refine((ms) => ms >= 1_000, "must be at least 1s");
+
 /** Variables of the audit service: the common ones plus how attempt records are batched. */
 export const configSchema = serviceConfigSchema(7004).extend({
   /**
@@ -23,9 +26,9 @@ export const configSchema = serviceConfigSchema(7004).extend({
   /** Days events (with payloads), deliveries and attempts are kept for tenants without their own. */
   HERALD_RETENTION_DAYS: configFields.positiveInt.max(3650).default(30),
   /** How often data older than its retention is purged. */
-  RETENTION_PURGE_INTERVAL: configFields.duration.default(3_600_000),
+  RETENTION_PURGE_INTERVAL: interval.default(3_600_000),
   /** How often tenants being deleted are looked for and purged. */
-  TENANT_PURGE_INTERVAL: configFields.duration.default(10_000),
+  TENANT_PURGE_INTERVAL: interval.default(10_000),
   /**
    * How long after DeleteTenant the purge still expects stragglers (a publish racing the deletion, an
    * ingest whose cache missed it: at most its 30 s expiry); the id is free again after it.

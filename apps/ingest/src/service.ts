@@ -21,7 +21,9 @@ export const configSchema = serviceConfigSchema(7001).extend({
   /** Events per second of a tenant without its own limit, per ingest instance. */
   INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
   /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
-  INGEST_IDEMPOTENCY_WINDOW: configFields.duration.default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
+  INGEST_IDEMPOTENCY_WINDOW: configFields.duration
+    .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
+    .default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
