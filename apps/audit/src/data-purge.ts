@@ -28,7 +28,7 @@ export interface DataPurgeOptions {
   /**
    * How long after DeleteTenant a purge pass still expects stragglers: events stored by a publish that
    * raced the deletion (or by an ingest whose cache missed the change), records still queued. The
-   * tenant document, which keeps the id taken, is removed by the first full pass after this.
+   * first full pass after this marks the tenant purged, which frees its id.
    */
   tenantPurgeGraceMs: number;
   logger: Logger;
@@ -78,11 +78,14 @@ export class DataPurge {
 
   /**
    * Purges every tenant being deleted. A tenant whose grace period had ended when its pass began is
-   * then removed, so its id can be created again. Returns the ids of the tenants removed.
+   * then marked purged (`purge_time`), so its id can be created again. Returns the ids of those.
    */
   async purgeDeletedTenants(now: Date, signal?: AbortSignal): Promise<string[]> {
     const deleting = await this.#tenants
-      .find({ delete_time: { $exists: true } }, { projection: { delete_time: 1, deleted_endpoint_ids: 1 } })
+      .find(
+        { delete_time: { $exists: true }, purge_time: { $exists: false } },
+        { projection: { delete_time: 1, deleted_endpoint_ids: 1 } },
+      )
       .toArray();
     const finished: string[] = [];
     for (const tenant of deleting) {
@@ -105,7 +108,14 @@ export class DataPurge {
         }
       }
       if (graceOver && !signal?.aborted) {
-        await this.#tenants.deleteOne({ _id: tenant._id, delete_time: tenant.delete_time });
+        // A tombstone stays (see TenantDocument.purge_time), emptied of what described the tenant.
+        await this.#tenants.updateOne(
+          { _id: tenant._id, delete_time: tenant.delete_time },
+          {
+            $set: { purge_time: now, name: "", metadata: {}, "settings.retention_days": 0 },
+            $unset: { deleted_endpoint_ids: "" },
+          },
+        );
         this.#options.logger.info({ tenantId: tenant._id }, "deleted tenant purged; its id is free again");
         finished.push(tenant._id);
       }

@@ -1,6 +1,7 @@
 import { AuditService } from "@herald/contracts";
 import {
   Collections,
+  ControlPlaneCache,
   Counter,
   ensureIndexes,
   type IndexPlan,
@@ -9,6 +10,7 @@ import {
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
+import { dropRecordsOfDeletedTenants } from "./deleted-tenants.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -51,6 +53,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     const store = new AuditStore(mongo.db, auditDb);
+    const tenants = new ControlPlaneCache(mongo.db);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
       logger,
@@ -58,6 +61,9 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: auditWriteMetrics(metrics),
+      // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
+      // purge's grace period, which catches what was written meanwhile.
+      keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
     const handlers = createAuditHandlers({
       store,

@@ -83,6 +83,7 @@ export {
   tenantOwnsEvent,
   tenantsCollection,
 } from "./store/documents.js";
+export { eventIdTime } from "./store/event-time.js";
 export { signingSecrets } from "./store/signing-secrets.js";
 export type { Telemetry, TelemetryOptions } from "./telemetry.js";
 export { startTelemetry } from "./telemetry.js";

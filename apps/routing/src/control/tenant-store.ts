@@ -30,8 +30,18 @@ export class TenantStore {
       await this.#tenants.insertOne(tenant);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      const existing = await this.#tenants.findOne({ _id: tenant._id }, { projection: { delete_time: 1 } });
-      if (existing?.delete_time) {
+      const existing = await this.#tenants.findOne(
+        { _id: tenant._id },
+        { projection: { delete_time: 1, purge_time: 1 } },
+      );
+      if (existing?.purge_time) {
+        // The tombstone of a deleted tenant whose data is gone: the id is free.
+        const replaced = await this.#tenants.replaceOne(
+          { _id: tenant._id, purge_time: { $exists: true } },
+          tenant,
+        );
+        if (replaced.matchedCount === 1) return;
+      } else if (existing?.delete_time) {
         throw new FailedPreconditionError(
           `tenant "${tenant._id}" was deleted and its data is still being purged; create it again once the purge has finished (usually within minutes)`,
         );
@@ -84,9 +94,12 @@ export class TenantStore {
     return result.matchedCount === 1;
   }
 
-  /** Whether a tenant `id` exists and is being deleted. */
+  /** Whether a tenant `id` was deleted and its purge has not finished. */
   async isDeleting(id: string): Promise<boolean> {
-    const tenant = await this.#tenants.findOne({ _id: id }, { projection: { delete_time: 1 } });
-    return tenant?.delete_time !== undefined && tenant !== null;
+    const tenant = await this.#tenants.findOne(
+      { _id: id },
+      { projection: { delete_time: 1, purge_time: 1 } },
+    );
+    return tenant?.delete_time !== undefined && tenant.purge_time === undefined;
   }
 }

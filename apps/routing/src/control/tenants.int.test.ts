@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Scope } from "@herald/contracts";
+import type { TenantDocument } from "@herald/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
 import { failure, RoutingUnderTest, statusOf } from "./testing.js";
@@ -245,15 +246,26 @@ describe("TenantService", () => {
       "AlreadyExists",
     );
 
-    // The purge (audit's, tested in apps/audit) removes the document last; then the id is free.
+    // The purge (audit's, tested in apps/audit) marks the tombstone purged last; then the id is free,
+    // and the new tenant replaces the tombstone.
     const db = await routing.db();
-    expect(await db.collection("tenants").findOne({ _id: "reused" as never })).toMatchObject({
+    const tenants = db.collection<TenantDocument>("tenants");
+    expect(await tenants.findOne({ _id: "reused" })).toMatchObject({
       delete_time: expect.any(Date),
       disabled: true,
     });
-    await db.collection("tenants").deleteOne({ _id: "reused" as never });
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "reused" }))).toBe("OK");
+    await tenants.updateOne({ _id: "reused" }, { $set: { purge_time: new Date() } });
+    expect(await statusOf(admin().tenants.getTenant({ tenantId: "reused" }))).toBe("NotFound");
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "reused" }))).toBe("NotFound");
     const created = await admin().tenants.createTenant({ tenantId: "reused", name: "Second" });
     expect(created.tenant).toMatchObject({ id: "reused", name: "Second", disabled: false });
+    const stored = await tenants.findOne({ _id: "reused" });
+    expect(stored?.delete_time).toBeUndefined();
+    expect(stored?.purge_time).toBeUndefined();
+    expect(await statusOf(admin().tenants.createTenant({ tenantId: "reused", name: "Third" }))).toBe(
+      "AlreadyExists",
+    );
   });
 
   it("answers a stock @grpc/grpc-js client", async () => {

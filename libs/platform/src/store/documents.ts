@@ -29,6 +29,12 @@ export interface TenantDocument {
   delete_time?: Date;
   /** The endpoints DeleteTenant removed, whose rate-limit state the purge removes too. */
   deleted_endpoint_ids?: string[];
+  /**
+   * Set when the purge has removed the deleted tenant's data. The document stays as a tombstone, so that
+   * late work of the deleted tenant (an audit record still queued) is still told from a new tenant's;
+   * CreateTenant replaces it.
+   */
+  purge_time?: Date;
 }
 
 /** A tenant that is not being deleted: any other is treated as absent everywhere. */
