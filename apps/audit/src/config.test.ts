@@ -22,7 +22,7 @@ describe("audit configuration", () => {
     ["HERALD_RETENTION_DAYS", "0"],
     ["HERALD_RETENTION_DAYS", "3651"],
     ["TENANT_PURGE_INTERVAL", "0s"],
-    ["RETENTION_PURGE_INTERVAL", "500ms"],
+    ["RETENTION_PURGE_INTERVAL", "50ms"],
     ["PURGE_BATCH_SIZE", "0"],
     ["PURGE_BATCH_PAUSE", "soon"],
   ])("refuses %s=%s by name", (name, value) => {

@@ -1,8 +1,8 @@
 import { configFields, serviceConfigSchema } from "@herald/platform";
 import type { z } from "zod";
 
-/** A duration of at least a second: a purge interval of zero would run without a break. */
-const interval = configFields.duration.refine((ms) => ms >= 1_000, "must be at least 1s");
+/** A duration of at least 100 ms: a purge interval of zero would run without a break. */
+const interval = configFields.duration.refine((ms) => ms >= 100, "must be at least 100ms");
 
 /** Variables of the audit service: the common ones plus how attempt records are batched. */
 export const configSchema = serviceConfigSchema(7004).extend({
