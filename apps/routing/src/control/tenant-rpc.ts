@@ -78,7 +78,7 @@ export function tenantService(deps: ControlPlaneDeps): ServiceImpl<typeof Tenant
         await tenants.get(id);
         // Marked first, so ingest refuses the tenant's events from the moment its cache hears of it;
         // the purge (audit's tenant purge) later removes the events, deliveries and attempts, catching
-        // events a racing publish stored, then the tenant document itself.
+        // events a racing publish stored, then marks the tenant purged, which frees the id.
         const endpointIds = await endpoints.idsOfTenant(id);
         if (!(await tenants.markDeleting(id, endpointIds, deps.now()))) throw new NotFoundError("tenant", id);
       }

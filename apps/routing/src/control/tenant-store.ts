@@ -10,12 +10,12 @@ import {
 import type { Collection, Db } from "mongodb";
 import { type Page, type PageRequest, toPage } from "./pagination.js";
 
-/** Not being deleted: a tenant being deleted is absent for every call but CreateTenant. */
+/** Not deleted: a tenant being deleted, or purged (a tombstone), is absent for every call but CreateTenant. */
 const LIVE = { delete_time: { $exists: false } } as const;
 
 /**
- * The `tenants` collection. Unknown ids, and tenants being deleted, throw NotFoundError; CreateTenant of
- * an id being deleted throws FailedPreconditionError until the purge has removed the old tenant.
+ * The `tenants` collection. Unknown ids, and deleted tenants, throw NotFoundError; CreateTenant of an id
+ * being deleted throws FailedPreconditionError until the purge has finished, then replaces the tombstone.
  */
 export class TenantStore {
   readonly #tenants: Collection<TenantDocument>;
@@ -83,8 +83,8 @@ export class TenantStore {
   }
 
   /**
-   * Marks the tenant as being deleted, recording the endpoints about to be removed; the purge deletes
-   * the document once the tenant's data is gone. Returns false when there is no live tenant `id`.
+   * Marks the tenant as being deleted, recording the endpoints about to be removed; the purge marks it
+   * purged once the tenant's data is gone. Returns false when there is no live tenant `id`.
    */
   async markDeleting(id: string, endpointIds: string[], now: Date): Promise<boolean> {
     const result = await this.#tenants.updateOne(
