@@ -10,7 +10,7 @@ import {
 import type { Collection, Db } from "mongodb";
 import { type Page, type PageRequest, toPage } from "./pagination.js";
 
-/** Not deleted: a tenant being deleted, or purged (a tombstone), is absent for every call but CreateTenant. */
+/** Not deleted: a tenant being deleted or purged (a tombstone) is absent for all but CreateTenant. */
 const LIVE = { delete_time: { $exists: false } } as const;
 
 /**
