@@ -615,6 +615,10 @@ describe("a deleted tenant's id, re-used", () => {
       await expect(ingest.publishEvent({ tenant_id: "reuse", event }, TEST_ADMIN_KEY)).rejects.toMatchObject({
         code: grpc.status.NOT_FOUND,
       });
+      // Its events are out of reach at once, for an admin key too.
+      await expect(admin.audit.getEvent({ tenantId: "reuse", eventId: old.event_id })).rejects.toMatchObject({
+        code: Code.NotFound,
+      });
       // An event a publish stored while racing the deletion is purged with the tenant.
       const mongo = new MongoClient(stack.env.MONGO_URL as string);
       try {

@@ -1,5 +1,13 @@
-import type { AuditRecord } from "@herald/contracts";
-import { eventIdTime, type TenantDocument, tenantOwnsEvent } from "@herald/platform";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { type AuditRecord, type AuditService, Scope } from "@herald/contracts";
+import {
+  authorizeTenant,
+  eventIdTime,
+  NotFoundError,
+  principalOf,
+  type TenantDocument,
+  tenantOwnsEvent,
+} from "@herald/platform";
 
 /** Reads a tenant document, tombstones included (a cache in the service). */
 export type TenantLookup = (tenantId: string) => Promise<TenantDocument | null>;
@@ -36,4 +44,28 @@ export function dropRecordsOfDeletedTenants(lookup: TenantLookup, graceMs: numbe
       );
     });
   };
+}
+
+/**
+ * The AuditService with every call about a deleted tenant (being purged, or purged) answered NOT_FOUND,
+ * as the control plane answers, so its events are unreachable from the deletion on, for admin keys too.
+ * The caller's right to the tenant is checked first, so a deletion is told only to those who may know.
+ * Tenants without a document are left to the handlers.
+ */
+export function refuseDeletedTenants(
+  handlers: ServiceImpl<typeof AuditService>,
+  lookup: TenantLookup,
+): ServiceImpl<typeof AuditService> {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const call = handler as (req: { tenantId: string }, ctx: HandlerContext) => Promise<unknown>;
+    guarded[name] = async (req: { tenantId: string }, ctx: HandlerContext) => {
+      if (req.tenantId) {
+        authorizeTenant(principalOf(ctx), req.tenantId, Scope.AUDIT_READ);
+        if ((await lookup(req.tenantId))?.delete_time) throw new NotFoundError("tenant", req.tenantId);
+      }
+      return call(req, ctx);
+    };
+  }
+  return guarded as ServiceImpl<typeof AuditService>;
 }

@@ -6,11 +6,12 @@ import {
   ensureIndexes,
   type IndexPlan,
   type ServiceDefinition,
+  tenantsCollection,
 } from "@herald/platform";
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
-import { dropRecordsOfDeletedTenants } from "./deleted-tenants.js";
+import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -65,11 +66,16 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       // purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
-    const handlers = createAuditHandlers({
-      store,
-      replayer: new Replayer(store, publisher, names),
-      replayLimit: config.AUDIT_REPLAY_LIMIT,
-    });
+    // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
+    const handlers = refuseDeletedTenants(
+      createAuditHandlers({
+        store,
+        replayer: new Replayer(store, publisher, names),
+        replayLimit: config.AUDIT_REPLAY_LIMIT,
+      }),
+      (tenantId) =>
+        tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
+    );
     const purged = new Counter({
       name: "herald_purged_documents_total",
       help: "Documents removed by the purges, by collection and reason (tenant_deleted, retention)",
