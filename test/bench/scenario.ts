@@ -59,6 +59,12 @@ export interface ScenarioSpec {
   drainMs: number;
   /** Service environment on top of the e2e defaults. */
   env?: Record<string, string>;
+  /**
+   * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
+   * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
+   * while the load is measured.
+   */
+  expiredDocuments?: number;
 }
 
 export interface ProcessUsage {
@@ -139,6 +145,8 @@ export interface ScenarioResult {
   windowSeconds: number;
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
+  /** With `expiredDocuments`: expired documents inserted, and how many the purge removed in the window. */
+  purge?: { seeded: number; removed: number };
 }
 
 /** Shared by every scenario of a run. */
@@ -195,6 +203,7 @@ export async function runScenario(
     const publishers = await createTenants(stack, spec, receivers, ctx);
     for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
     const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
+    if (spec.expiredDocuments) await insertExpired(ctx, stack, publishers, spec.expiredDocuments);
     for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
     const setupSeconds = round((nowMs() - setupStarted) / 1000);
     return await measure(
@@ -379,6 +388,63 @@ async function countAttemptsSince(ctx: ScenarioContext, stack: Stack, since: Dat
   } finally {
     await mongo.close();
   }
+}
+
+/** The collections the retention purge sweeps, with the database and time field of each. */
+const PURGED_COLLECTIONS = [
+  { name: "events", audit: false },
+  { name: "event_routes", audit: true },
+  { name: "deliveries", audit: true },
+  { name: "attempts", audit: true },
+] as const;
+
+/** Inserts `count` documents 40 days old into each collection the retention purge sweeps. */
+async function insertExpired(
+  ctx: ScenarioContext,
+  stack: Stack,
+  publishers: Publisher[],
+  count: number,
+): Promise<void> {
+  const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 120_000 });
+  const old = new Date(Date.now() - 40 * 86_400_000);
+  const tenantId = publishers[0]?.tenantId ?? "bench-0";
+  try {
+    for (const { name, audit } of PURGED_COLLECTIONS) {
+      const collection = mongo
+        .db(audit ? (stack.env.AUDIT_MONGO_DB ?? stack.env.MONGO_DB) : stack.env.MONGO_DB)
+        .collection(name);
+      for (let start = 0; start < count; start += 1_000) {
+        ctx.progress(`[expired] inserting ${name}: ${start}/${count}`);
+        const docs = Array.from({ length: Math.min(1_000, count - start) }, (_, i) => {
+          const id = `evt_expired_${String(start + i).padStart(7, "0")}`;
+          return {
+            _id: (name === "deliveries" ? `${id}:ep` : name === "attempts" ? `att_${id}` : id) as never,
+            tenant_id: tenantId,
+            event_id: id,
+            event_type: "bench.expired",
+            payload: Buffer.alloc(256, 120),
+            dedupe_key: id,
+            create_time: old,
+            route_time: old,
+            update_time: old,
+            attempt_time: old,
+          };
+        });
+        await collection.insertMany(docs, { ordered: false });
+      }
+    }
+  } finally {
+    await mongo.close();
+  }
+}
+
+/** Documents audit's retention purge removed so far, from its /metrics. */
+function purgedSoFar(metric: MetricReader | undefined): number {
+  return PURGED_COLLECTIONS.reduce(
+    (n, { name }) =>
+      n + (metric?.("herald_purged_documents_total", `collection="${name}"`, 'reason="retention"') || 0),
+    0,
+  );
 }
 
 async function measure(
@@ -584,6 +650,14 @@ async function measure(
         : {}),
       windowSeconds: round(windowMs / 1000),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
+      ...(spec.expiredDocuments
+        ? {
+            purge: {
+              seeded: spec.expiredDocuments * PURGED_COLLECTIONS.length,
+              removed: purgedSoFar(metricsAfter.audit) - purgedSoFar(metricsBefore.audit),
+            },
+          }
+        : {}),
     };
   } finally {
     ticking = false;

@@ -5,9 +5,17 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { DeliveryState, ErrorClass, PublishEventRequestSchema, Scope } from "@herald/contracts";
+import { TEST_ADMIN_KEY } from "@herald/platform/testing";
+import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
-import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
+import {
+  adminClients,
+  createEndpoint,
+  createTenant,
+  eventually,
+  type TestTenant,
+} from "./support/fixtures.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { revokeAndCount } from "./support/revocation.js";
 import { SERVICES, type Stack, startStack } from "./support/stack.js";
@@ -32,6 +40,9 @@ beforeAll(async () => {
     CIRCUIT_MIN_ATTEMPTS: "1000",
     // Short, so the slow-loris case below is quick; real clients send whole requests well within it.
     RPC_HEADERS_TIMEOUT: "1s",
+    // Deleted tenants are purged, and their ids freed, within seconds rather than a minute.
+    TENANT_PURGE_INTERVAL: "300ms",
+    TENANT_PURGE_GRACE: "2s",
   });
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
   acme = await createTenant(stack, "acme");
@@ -653,4 +664,98 @@ describe("revoked API keys", () => {
     const key = { name: "leaked admin", scopes: [Scope.ADMIN] };
     expect(await revokeAndCount(stack, key, "acme")).toEqual({ before: ["ok", "ok", "ok"], refused: 3 });
   });
+});
+
+describe("a deleted tenant's id, re-used", () => {
+  it("comes back empty: no old events, attempts or idempotency keys, and not before the purge", async () => {
+    const admin = adminClients(stack);
+    const receiver = await startReceiver();
+    try {
+      const first = await createTenant(stack, "reuse");
+      await createEndpoint(first, receiver.url);
+      const event = { event_type: "order.created", payload: json({ order: 1 }), idempotency_key: "order-1" };
+      const old = await ingest.publishEvent({ tenant_id: "reuse", event }, first.publishKey);
+      await receiver.waitFor(1, 10_000);
+      await eventually(
+        async () =>
+          (await first.clients.audit.listAttempts({ tenantId: "reuse", eventId: old.event_id })).attempts[0],
+        10_000,
+        "attempt recorded",
+      );
+
+      await admin.tenants.deleteTenant({ tenantId: "reuse" });
+      // Publishing is refused as soon as ingest hears of the deletion (a control notification): the
+      // tenant's keys are gone, and even an admin key finds no tenant.
+      const refusal = (token: string) => async () => {
+        const err = await ingest.publishEvent({ tenant_id: "reuse", event }, token).then(
+          () => undefined,
+          (e: grpc.ServiceError) => e,
+        );
+        return err?.code;
+      };
+      expect(await eventually(refusal(first.publishKey), 5_000, "tenant key refused")).toBe(
+        grpc.status.UNAUTHENTICATED,
+      );
+      expect(await eventually(refusal(TEST_ADMIN_KEY), 5_000, "tenant refused")).toBe(grpc.status.NOT_FOUND);
+      // Its events are out of reach at once, for an admin key too.
+      await expect(admin.audit.getEvent({ tenantId: "reuse", eventId: old.event_id })).rejects.toMatchObject({
+        code: Code.NotFound,
+      });
+      // An event a publish stored while racing the deletion is purged with the tenant.
+      const mongo = new MongoClient(stack.env.MONGO_URL as string);
+      try {
+        await mongo
+          .db(stack.env.MONGO_DB)
+          .collection("events")
+          .insertOne({
+            _id: "evt_raced_the_delete" as never,
+            tenant_id: "reuse",
+            event_type: "order.created",
+            payload: json({ raced: true }),
+            channels: [],
+            dedupe_key: "raced",
+            create_time: new Date(),
+            published: false,
+          });
+        // The id is refused until the purge has finished…
+        const refused = await admin.tenants
+          .createTenant({ tenantId: "reuse", name: "Again" })
+          .catch((e) => e);
+        expect(refused).toBeInstanceOf(ConnectError);
+        expect((refused as ConnectError).code).toBe(Code.FailedPrecondition);
+        expect((refused as ConnectError).rawMessage).toMatch(/still being purged/);
+        // …then free, with nothing of the old tenant left.
+        const second = await eventually(() => createTenant(stack, "reuse"), 20_000, "tenant id free again");
+        const events = mongo.db(stack.env.MONGO_DB).collection("events");
+        expect(await events.countDocuments({ tenant_id: "reuse" })).toBe(0);
+        const { events: listed } = await second.clients.audit.listEvents({ tenantId: "reuse" });
+        expect(listed).toEqual([]);
+        const { attempts } = await second.clients.audit.listAttempts({ tenantId: "reuse" });
+        expect(attempts).toEqual([]);
+        await expect(
+          second.clients.audit.getEvent({ tenantId: "reuse", eventId: old.event_id }),
+        ).rejects.toMatchObject({ code: Code.NotFound });
+
+        // The old idempotency key is forgotten: the same call publishes a new event, delivered.
+        await createEndpoint(second, receiver.url);
+        // Retried until ingest's cache has heard of the new tenant (a control notification).
+        const again = await eventually(
+          () => ingest.publishEvent({ tenant_id: "reuse", event }, second.publishKey),
+          5_000,
+          "the new tenant publishes",
+        );
+        expect(again.duplicate).toBe(false);
+        expect(again.event_id).not.toBe(old.event_id);
+        await eventually(
+          async () => receiver.requests.find((r) => r.headers["webhook-id"] === again.event_id),
+          10_000,
+          "the new event delivered",
+        );
+      } finally {
+        await mongo.close();
+      }
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
 });

@@ -20,6 +20,7 @@ import {
   endpointsCollection,
   eventsCollection,
   generateApiKey,
+  tenantsCollection,
   topologyNames,
 } from "@herald/platform";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
@@ -345,6 +346,67 @@ describe("tenant scoping", () => {
     expect((await failure(t2Reader.redrive({ tenantId: "t2", endpointId: "ep1" }))).code).toBe(Code.NotFound);
     expect((await t2Reader.listAttempts({ tenantId: "t2", eventId: "e01" })).attempts).toEqual([]);
     expect(await tasksAfterAMoment()).toEqual([]);
+  });
+});
+
+describe("a deleted tenant", () => {
+  it("is NOT_FOUND to every call from the deletion on, admins too, and its late records are dropped", async () => {
+    const tenants = tenantsCollection(audit.db);
+    const base = {
+      name: "gone",
+      metadata: {},
+      disabled: false,
+      settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+      create_time: new Date(T0),
+      update_time: new Date(T0),
+    };
+    await tenants.insertMany([
+      { ...base, _id: "t-deleting", delete_time: new Date() },
+      { ...base, _id: "t-purged", delete_time: new Date(T0), purge_time: new Date(T0) },
+      { ...base, _id: "t-live" },
+    ]);
+    await eventsCollection(audit.db).insertMany([
+      event("t-deleting", "del1", 1, T0),
+      event("t-live", "live1", 1, T0),
+    ]);
+    for (const tenantId of ["t-deleting", "t-purged"]) {
+      for (const call of [
+        () => admin.listAttempts({ tenantId }),
+        () => admin.getEvent({ tenantId, eventId: "del1" }),
+        () => admin.listEvents({ tenantId }),
+        () => admin.redeliver({ tenantId, eventId: "del1", endpointId: "ep1" }),
+        () => admin.recover({ tenantId, endpointId: "ep1", since: timestampFromDate(new Date(T0)) }),
+        () => admin.redrive({ tenantId }),
+      ]) {
+        const err = await failure(call());
+        expect(err.code).toBe(Code.NotFound);
+        expect(err.message).toBe(`tenant "${tenantId}" not found`);
+      }
+      expect((await failure(t2Reader.listEvents({ tenantId }))).code).toBe(Code.PermissionDenied);
+    }
+    expect((await admin.listEvents({ tenantId: "t-live" })).events.map((e) => e.id)).toEqual(["live1"]);
+    expect(await tasksAfterAMoment()).toEqual([]);
+
+    // A record of the deleted tenant still queued is not written: the purge may have passed already.
+    const ulidAt = (time: number, tail: string) => {
+      let out = "";
+      for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32))
+        out = "0123456789abcdefghjkmnpqrstvwxyz"[t % 32] + out;
+      return `evt_${out}${tail.padStart(16, "0")}`;
+    };
+    const publisher = new AuditRecordPublisher(audit.publisher, names);
+    const late = ulidAt(T0, "1");
+    const live = ulidAt(T0, "2");
+    await publisher.publish(
+      create(AuditRecordSchema, attempt("t-deleting", late, "ep1", 1, DeliveryState.SUCCEEDED, T0)),
+    );
+    await publisher.publish(
+      create(AuditRecordSchema, attempt("t-live", live, "ep1", 1, DeliveryState.SUCCEEDED, T0)),
+    );
+    await vi.waitFor(async () => expect(await delivery(live, "ep1")).not.toBeNull(), { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await delivery(late, "ep1")).toBeNull();
+    expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-deleting" })).toBe(0);
   });
 });
 

@@ -1,6 +1,9 @@
 import { configFields, serviceConfigSchema } from "@herald/platform";
 import type { z } from "zod";
 
+/** A duration of at least 100 ms: a purge interval of zero would run without a break. */
+const interval = configFields.duration.refine((ms) => ms >= 100, "must be at least 100ms");
+
 /** Variables of the audit service: the common ones plus how attempt records are batched. */
 export const configSchema = serviceConfigSchema(7004).extend({
   /**
@@ -20,6 +23,21 @@ export const configSchema = serviceConfigSchema(7004).extend({
   AUDIT_MONGO_DB: configFields.databaseName.optional(),
   /** Most deliveries one Recover or Redrive call publishes again. */
   AUDIT_REPLAY_LIMIT: configFields.positiveInt.max(10_000).default(1_000),
+  /** Days events (with payloads), deliveries and attempts are kept for tenants without their own. */
+  HERALD_RETENTION_DAYS: configFields.positiveInt.max(3650).default(30),
+  /** How often data older than its retention is purged. */
+  RETENTION_PURGE_INTERVAL: interval.default(3_600_000),
+  /** How often tenants being deleted are looked for and purged. */
+  TENANT_PURGE_INTERVAL: interval.default(10_000),
+  /**
+   * How long after DeleteTenant the purge still expects stragglers (a publish racing the deletion, an
+   * ingest whose cache missed it: at most its 30 s expiry); the id is free again after it.
+   */
+  TENANT_PURGE_GRACE: configFields.duration.default(60_000),
+  /** Documents one purge delete removes at most. */
+  PURGE_BATCH_SIZE: configFields.positiveInt.max(10_000).default(500),
+  /** Pause between two purge batches, so deliveries never wait behind a purge. */
+  PURGE_BATCH_PAUSE: configFields.duration.default(200),
 });
 
 export type AuditConfig = z.infer<typeof configSchema>;

@@ -1,5 +1,7 @@
 export type { AuditConfig } from "./config.js";
 export { configSchema } from "./config.js";
+export type { DataPurgeOptions, PurgeReason, PurgeSchedule } from "./data-purge.js";
+export { DataPurge, schedulePurges } from "./data-purge.js";
 export type { AttemptOutcome, DeliveryStatus } from "./delivery-state.js";
 export { attemptOutcome, nextDeliveryState, PENDING_STATUS } from "./delivery-state.js";
 export type {
@@ -15,6 +17,8 @@ export {
 } from "./documents.js";
 export type { AuditHandlerDeps } from "./handlers.js";
 export { createAuditHandlers } from "./handlers.js";
+export type { BatchOptions } from "./purge-batches.js";
+export { purgeInBatches } from "./purge-batches.js";
 export type { AuditConsumerOptions } from "./record-writer.js";
 export { consumeAuditRecords, writeAuditRecords } from "./record-writer.js";
 export { Replayer, replayTask } from "./replay.js";

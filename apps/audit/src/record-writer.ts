@@ -77,6 +77,8 @@ export interface AuditConsumerOptions {
   batchDelayMs: number;
   /** Clock for `update_time`; default the system clock. */
   now?: () => Date;
+  /** The records of a batch to store; default all. Audit drops those of deleted tenants here. */
+  keep?: (records: AuditRecord[]) => Promise<AuditRecord[]>;
   /** Told of each batch once it is written (valid records only), with the seconds it took. */
   onWritten?: (records: readonly AuditRecord[], seconds: number) => void;
 }
@@ -101,8 +103,11 @@ export function consumeAuditRecords(
     // One batch at a time: concurrent batches made FerretDB's writers contend for its one write lock
     // (many small batches, each slower), while records that wait meanwhile make the next batch fuller.
     maxConcurrentWrites: 1,
-    write: async (records) => {
+    write: async (batch) => {
       const started = performance.now();
+      const records = options.keep ? await options.keep(batch) : batch;
+      if (records.length < batch.length)
+        logger.info({ dropped: batch.length - records.length }, "audit records of deleted tenants dropped");
       await writeAuditRecords(store, records, now());
       options.onWritten?.(records, (performance.now() - started) / 1000);
       logger.debug({ records: records.length }, "audit records written");

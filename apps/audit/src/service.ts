@@ -1,8 +1,18 @@
 import { AuditService } from "@herald/contracts";
-import { Collections, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import {
+  Collections,
+  ControlPlaneCache,
+  Counter,
+  ensureIndexes,
+  type IndexPlan,
+  type ServiceDefinition,
+  tenantsCollection,
+} from "@herald/platform";
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
+import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
+import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -15,8 +25,16 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, attempt_time: -1, _id: -1 } },
     { key: { tenant_id: 1, event_id: 1 } },
     { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1 } },
+    // The retention purge.
+    { key: { attempt_time: 1 } },
+  ],
+  [Collections.eventRoutes]: [
+    // The tenant purge and the retention purge.
+    { key: { tenant_id: 1, route_time: 1 } },
+    { key: { route_time: 1 } },
   ],
   [Collections.deliveries]: [
+    { key: { update_time: 1 } },
     // Recover, and Redrive of one endpoint.
     { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 } },
     // GetEvent.
@@ -37,6 +55,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     const store = new AuditStore(mongo.db, auditDb);
+    const tenants = new ControlPlaneCache(mongo.db);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
       logger,
@@ -44,6 +63,9 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: auditWriteMetrics(metrics),
+      // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
+      // purge's grace period, which catches what was written meanwhile.
+      keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
     const deadTasks = consumeDeadTasks(rabbit, {
       names,
@@ -51,11 +73,38 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       store,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
-    const handlers = createAuditHandlers({
-      store,
-      replayer: new Replayer(store, publisher, names),
-      replayLimit: config.AUDIT_REPLAY_LIMIT,
+    // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
+    const handlers = refuseDeletedTenants(
+      createAuditHandlers({
+        store,
+        replayer: new Replayer(store, publisher, names),
+        replayLimit: config.AUDIT_REPLAY_LIMIT,
+      }),
+      (tenantId) =>
+        tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
+    );
+    const purged = new Counter({
+      name: "herald_purged_documents_total",
+      help: "Documents removed by the purges, by collection and reason (tenant_deleted, retention)",
+      labelNames: ["collection", "reason"],
+      registers: [metrics],
     });
+    const stopPurges = schedulePurges(
+      new DataPurge({
+        db: mongo.db,
+        auditDb,
+        batch: { batchSize: config.PURGE_BATCH_SIZE, pauseMs: config.PURGE_BATCH_PAUSE },
+        defaultRetentionDays: config.HERALD_RETENTION_DAYS,
+        tenantPurgeGraceMs: config.TENANT_PURGE_GRACE,
+        logger,
+        onPurged: (collection, reason, count) => purged.inc({ collection, reason }, count),
+      }),
+      {
+        tenantPurgeIntervalMs: config.TENANT_PURGE_INTERVAL,
+        retentionPurgeIntervalMs: config.RETENTION_PURGE_INTERVAL,
+        logger,
+      },
+    );
     return {
       services: [AuditService],
       routes: (router) => router.service(AuditService, handlers),
@@ -63,6 +112,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {
+        await stopPurges();
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
       },
     };

@@ -132,8 +132,11 @@ describe("herald CLI against a running Herald", () => {
       "100",
       "--retry-schedule",
       "1s,2s",
+      "--retention-days",
+      "7",
     ]);
     expect(created).toMatch(/id:\s+acme/);
+    expect(created).toMatch(/retention:\s+7 days/);
     expect(created).toMatch(/state:\s+enabled/);
     expect(created).toMatch(/retry schedule:\s+1s,2s/);
 
@@ -156,6 +159,7 @@ describe("herald CLI against a running Herald", () => {
       rateLimitPerSecond: 100,
       maxPayloadBytes: 100000,
       retrySchedule: { delays: ["1s", "2s"] },
+      retentionDays: 7,
     });
   });
 
@@ -480,7 +484,10 @@ describe("herald CLI against a running Herald", () => {
       true,
     );
     expect(await ok(["tenants", "enable", "acme"])).toBe("tenant acme enabled\n");
-    expect(await json(["tenants", "delete", "acme"])).toEqual({});
+    const unconfirmed = await herald(["tenants", "delete", "acme"]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/pass --yes to confirm when not at a terminal/);
+    expect(await json(["tenants", "delete", "acme", "--yes"])).toEqual({});
     const gone = await herald(["tenants", "get", "acme"]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^herald: not found: /);

@@ -11,6 +11,8 @@ export interface Io {
   readStdin(): Promise<Uint8Array>;
   /** True when standard input is a terminal: nothing is piped in. */
   stdinIsTty: boolean;
+  /** Shows `prompt` (on stderr) and resolves with the line typed at the terminal. */
+  readLine(prompt: string): Promise<string>;
   readFile(path: string): Promise<Uint8Array>;
   env: Readonly<Record<string, string | undefined>>;
   now(): Date;

@@ -11,6 +11,11 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** The user declined to go on (a confirmation not given). Exits 1 with the message. */
+export class AbortedError extends Error {
+  override readonly name = "AbortedError";
+}
+
 const SERVICE_URL = Symbol("herald.cli.serviceUrl");
 
 /** Remembers which service URL a failed call went to, for the error line. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
+import { createInterface } from "node:readline/promises";
 import type { Io } from "./context.js";
 import { run } from "./program.js";
 
@@ -18,6 +19,14 @@ const io: Io = {
     return Buffer.concat(chunks);
   },
   stdinIsTty: process.stdin.isTTY === true,
+  async readLine(prompt) {
+    const lines = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await lines.question(prompt);
+    } finally {
+      lines.close();
+    }
+  },
   readFile: (path) => readFile(path),
   env: process.env,
   now: () => new Date(),

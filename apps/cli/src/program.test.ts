@@ -10,9 +10,13 @@ import type { Io } from "./context.js";
 import { run } from "./program.js";
 
 /** Runs the CLI in-process with captured output. */
-async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
+async function cli(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; tty?: boolean; answer?: string } = {},
+) {
   let stdout = "";
   let stderr = "";
+  const prompts: string[] = [];
   const io: Io = {
     stdout: (text) => {
       stdout += text;
@@ -21,7 +25,11 @@ async function cli(args: string[], options: { env?: Record<string, string>; stdi
       stderr += text;
     },
     readStdin: async () => new TextEncoder().encode(options.stdin ?? ""),
-    stdinIsTty: options.stdin === undefined,
+    stdinIsTty: options.tty ?? options.stdin === undefined,
+    readLine: async (prompt) => {
+      prompts.push(prompt);
+      return options.answer ?? "";
+    },
     readFile: async () => {
       throw new Error("ENOENT: no such file or directory");
     },
@@ -29,7 +37,7 @@ async function cli(args: string[], options: { env?: Record<string, string>; stdi
     now: () => new Date("2025-06-01T12:00:00Z"),
   };
   const code = await run(args, io);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, prompts };
 }
 
 describe("usage", () => {
@@ -68,6 +76,7 @@ describe("usage", () => {
       code: 2,
       stdout: "",
       stderr: "herald: no API key: set HERALD_API_KEY or pass --api-key\n",
+      prompts: [],
     });
   });
 
@@ -122,10 +131,11 @@ describe("usage", () => {
 describe("against a fake server", () => {
   let server: http.Server;
   let url = "";
-  const seen: { authorization: string[]; recoverCalls: number; untils: Set<string> } = {
+  const seen: { authorization: string[]; recoverCalls: number; untils: Set<string>; deleted: string[] } = {
     authorization: [],
     recoverCalls: 0,
     untils: new Set(),
+    deleted: [],
   };
 
   beforeAll(async () => {
@@ -134,6 +144,10 @@ describe("against a fake server", () => {
         async getTenant(req, ctx) {
           seen.authorization.push(ctx.requestHeader.get("authorization") ?? "");
           throw new ConnectError(`tenant "${req.tenantId}" not found`, Code.NotFound);
+        },
+        async deleteTenant(req) {
+          seen.deleted.push(req.tenantId);
+          return {};
         },
       });
       router.service(AuditService, {
@@ -181,6 +195,27 @@ describe("against a fake server", () => {
     expect(result.stdout).toBe("requeued 2005 deliveries\n");
     expect(seen.recoverCalls).toBe(3);
     expect([...seen.untils]).toEqual(["2025-06-01T12:00:00.000Z"]);
+  });
+
+  it("deletes a tenant only once the id is typed back, or with --yes; never unasked without a terminal", async () => {
+    const env = { HERALD_API_KEY: "k", HERALD_ROUTING_URL: url };
+    const declined = await cli(["tenants", "delete", "t1"], { env, tty: true, answer: "yes" });
+    expect(declined.prompts).toEqual([
+      "Delete tenant t1 with its keys, endpoints, events and attempts? This cannot be undone.\nType the tenant id to confirm: ",
+    ]);
+    expect(declined).toMatchObject({ code: 1, stdout: "", stderr: "herald: tenant t1 not deleted\n" });
+    const piped = await cli(["tenants", "delete", "t1"], { env, stdin: "t1\n" });
+    expect(piped).toMatchObject({ code: 2, prompts: [] });
+    expect(piped.stderr).toBe(
+      "herald: deleting tenant t1 removes all its data for good; pass --yes to confirm when not at a terminal\n",
+    );
+    expect(seen.deleted).toEqual([]);
+
+    const confirmed = await cli(["tenants", "delete", "t1"], { env, tty: true, answer: " t1 " });
+    expect(confirmed).toMatchObject({ code: 0, stdout: "tenant t1 deleted; its data is being purged\n" });
+    const unasked = await cli(["tenants", "delete", "t2", "--yes"], { env, stdin: "" });
+    expect(unasked).toMatchObject({ code: 0, prompts: [] });
+    expect(seen.deleted).toEqual(["t1", "t2"]);
   });
 
   it("prints the total as one JSON document under --json", async () => {

@@ -47,6 +47,7 @@ async function cli(args: string[], env: Record<string, string>) {
       stderr += text;
     },
     readStdin: async () => new Uint8Array(),
+    readLine: async () => "",
     stdinIsTty: true,
     readFile: async () => new Uint8Array(),
     env: { HERALD_API_KEY: "k", ...env },

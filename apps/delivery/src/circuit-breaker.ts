@@ -129,6 +129,11 @@ export class CircuitBreakers {
     for (const [id, circuit] of this.#circuits) if (circuit.tenantId === tenantId) this.#circuits.delete(id);
   }
 
+  /** Drops the endpoint's circuit (the endpoint no longer exists). */
+  forget(endpointId: string): void {
+    this.#circuits.delete(endpointId);
+  }
+
   state(endpointId: string): CircuitState {
     const circuit = this.#circuits.get(endpointId);
     if (circuit?.openedAt === undefined) return "closed";

@@ -72,7 +72,7 @@ function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTas
   });
 }
 
-function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
+function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: TenantDocument = tenant) {
   const sent: Array<{ url: string; headers: Record<string, string> }> = [];
   const released: number[] = [];
   const retries: Array<{ task: DeliveryTask; tierMs: number }> = [];
@@ -82,7 +82,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint()) {
   const failingSince: Array<Date | undefined> = [];
   const recovered: string[] = [];
   const deps: DeliverDeps = {
-    cache: { endpoint: async () => ep, tenant: async () => tenant } as unknown as ControlPlaneCache,
+    cache: { endpoint: async () => ep, tenant: async () => ten } as unknown as ControlPlaneCache,
     box,
     post: async (url, headers) => {
       sent.push({ url, headers });
@@ -132,6 +132,23 @@ describe("deliverTask", () => {
     expect(JSON.stringify(h.audits, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(
       "receiver-only",
     );
+  });
+
+  it.each<[string, TenantDocument]>([
+    ["being deleted", { ...tenant, delete_time: new Date(NOW) }],
+    ["re-created after the event", { ...tenant, create_time: new Date(NOW + 60_000) }],
+  ])("drops a task of a tenant %s without sending or recording it", async (_, ten) => {
+    const h = harness(reply(200), endpoint(), ten);
+    h.deps.breakers.record("ep_1", false);
+    h.deps.breakers.record("ep_1", false);
+    expect(h.deps.breakers.state("ep_1")).toBe("open");
+    expect(await deliverTask(h.deps, task({ eventTime: timestampFromDate(new Date(NOW)) }))).toEqual({
+      kind: "skipped",
+    });
+    expect(h.sent).toEqual([]);
+    expect(h.audits).toEqual([]);
+    // Its circuit state is gone with it.
+    expect(h.deps.breakers.counts()).toEqual({ closed: 0, open: 0, "half-open": 0 });
   });
 
   it("signs, sends and records a success", async () => {

@@ -18,6 +18,7 @@ import {
   endpointHeaders,
   type SecretBox,
   signingSecrets,
+  tenantOwnsEvent,
 } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
@@ -102,7 +103,15 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     deps.cache.tenant(task.tenantId),
   ]);
   const base = { task, now, url: endpoint ? redactUrl(endpoint.url) : "" };
-  if (!endpoint || !tenant || endpoint.tenant_id !== task.tenantId) {
+  const eventTime = task.eventTime ? timestampDate(task.eventTime) : new Date(now);
+  if (!tenantOwnsEvent(tenant, eventTime)) {
+    // The tenant was deleted (and maybe re-created since): its data is purged, so no attempt is
+    // recorded, or it would come back under the id. The endpoint's circuit goes with it.
+    deps.breakers.forget(task.endpointId);
+    return { kind: "skipped" };
+  }
+  if (!endpoint || endpoint.tenant_id !== task.tenantId) {
+    deps.breakers.forget(task.endpointId);
     await deps.publishAudit(
       attemptRecord(base, { errorMessage: "the endpoint no longer exists" }, DeliveryState.DEAD),
     );

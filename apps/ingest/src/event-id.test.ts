@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { eventIdTime } from "@herald/platform";
 import { describe, expect, it } from "vitest";
 import { encodeUlid, newEventId } from "./event-id.js";
 
@@ -18,6 +19,8 @@ describe("newEventId", () => {
     expect(new Set(ids).size).toBe(3);
     expect([...ids].sort()).toEqual(ids);
     expect(ids[0]).toMatch(/^evt_[0-9a-z]{26}$/);
+    // Purges and the checks against re-created tenants read the time back.
+    expect(ids.map((id) => eventIdTime(id)?.getTime())).toEqual([1_000, 2_000, 3_000]);
   });
 
   it("never repeats random parts across refills of its pool", () => {

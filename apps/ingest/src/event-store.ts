@@ -13,6 +13,8 @@ export const eventIndexes: IndexPlan = {
   [Collections.events]: [
     { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
     { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
+    // Audit's retention purge.
+    { key: { create_time: 1 }, name: "create_time" },
   ],
   [Collections.unpublishedEvents]: [{ key: { create_time: 1 }, name: "create_time" }],
 };
@@ -186,6 +188,17 @@ export class EventStore {
     this.#removalsDue = true;
     this.#write();
     while (this.#writing) await this.#idle;
+  }
+
+  /**
+   * Releases the event's idempotency key, so the next event with that key is stored anew: its dedupe
+   * key becomes its own id, which no other event can hold.
+   */
+  async forgetIdempotencyKey(event: EventDocument): Promise<void> {
+    await this.#events.updateOne(
+      { _id: event._id, dedupe_key: event.dedupe_key },
+      { $set: { dedupe_key: event._id } },
+    );
   }
 
   async isPublished(eventId: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   type ControlPlaneCache,
   FailedPreconditionError,
   InvalidArgumentError,
+  isLiveTenant,
   NotFoundError,
   principalOf,
   ResourceExhaustedError,
@@ -47,7 +48,11 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
     if (!tenantId) throw new InvalidArgumentError("tenant_id", "required");
     authorizeTenant(principalOf(ctx), tenantId, Scope.EVENTS_PUBLISH);
     const tenant = await deps.cache.tenant(tenantId);
-    if (!tenant) throw new NotFoundError("tenant", tenantId);
+    if (!isLiveTenant(tenant)) {
+      // A deleted tenant's id may come back as a new tenant, which starts with a full budget.
+      deps.rateLimiter.forget(tenantId);
+      throw new NotFoundError("tenant", tenantId);
+    }
     if (tenant.disabled)
       throw new FailedPreconditionError(`tenant "${tenantId}" is disabled; enable it to publish`);
     const rate = tenant.settings.rate_limit_per_second || deps.limits.defaultRateLimitPerSecond;

@@ -141,4 +141,34 @@ describe("publishEvent", () => {
     expect([first.duplicate, second.duplicate].sort()).toEqual([false, true]);
     expect(d.published).toEqual([first.eventId]);
   });
+
+  it("remembers an idempotency key for the window, then publishes a new event with it", async () => {
+    const windowMs = 60_000;
+    const first = new Date("2026-01-01T00:00:00Z");
+    const at = (ms: number) => ({
+      ...deps(),
+      idempotencyWindowMs: windowMs,
+      now: () => new Date(first.getTime() + ms),
+    });
+    const event = { eventType: "a.b", payload: payload('{"w":1}'), idempotencyKey: "k-window", channels: [] };
+    const original = await publishEvent(at(0), "t1", event);
+    expect(original.duplicate).toBe(false);
+
+    const within = at(windowMs - 1);
+    expect(await publishEvent(within, "t1", event)).toEqual({ eventId: original.eventId, duplicate: true });
+    expect(within.published).toEqual([]);
+
+    const after = at(windowMs);
+    const fresh = await publishEvent(after, "t1", event);
+    expect(fresh.duplicate).toBe(false);
+    expect(fresh.eventId).not.toBe(original.eventId);
+    expect(after.published).toEqual([fresh.eventId]);
+    // The old event is kept (retention removes it), without the key; the new one holds it now.
+    const events = mongo.db.collection<EventDocument>("events");
+    expect(await events.findOne({ _id: original.eventId })).toMatchObject({ dedupe_key: original.eventId });
+    expect(await publishEvent(at(windowMs + 1), "t1", event)).toEqual({
+      eventId: fresh.eventId,
+      duplicate: true,
+    });
+  });
 });

@@ -10,6 +10,11 @@ export interface PublishDeps {
   /** Publishes to herald.events and resolves once RabbitMQ confirmed it. */
   publish(event: EventDocument): Promise<void>;
   now(): Date;
+  /**
+   * How long an idempotency key is remembered, from the first event that used it; a call after that
+   * publishes a new event. Default {@link DEFAULT_IDEMPOTENCY_WINDOW_MS}.
+   */
+  idempotencyWindowMs?: number;
   /** How long a retried call waits for a concurrent first call to finish publishing. */
   concurrentPublishWaitMs?: number;
   /** Told how long each step of a new event took: storing it, then publishing it until confirmed. */
@@ -20,6 +25,9 @@ export interface PublishDeps {
    */
   afterInsert?(): void;
 }
+
+/** 24 hours: longer than any sensible retry of a failed call, short enough to reuse keys daily. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 
 export interface PublishResult {
   eventId: string;
@@ -50,7 +58,12 @@ export async function publishEvent(
     published: false,
   };
   const storing = performance.now();
-  const stored = await deps.events.insertOrGet(doc);
+  let stored = await deps.events.insertOrGet(doc);
+  if (!stored.inserted && isPastIdempotencyWindow(deps, stored.existing)) {
+    // The key is forgotten: the old event stays (until retention removes it) but no longer holds it.
+    await deps.events.forgetIdempotencyKey(stored.existing);
+    stored = await deps.events.insertOrGet(doc);
+  }
   if (stored.inserted) {
     const publishing = performance.now();
     deps.observeStep?.("store", publishing - storing);
@@ -88,6 +101,11 @@ export async function publishStored(
 ): Promise<void> {
   await deps.publish(event);
   await deps.events.markPublished(event);
+}
+
+function isPastIdempotencyWindow(deps: PublishDeps, existing: EventDocument): boolean {
+  const windowMs = deps.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+  return deps.now().getTime() - existing.create_time.getTime() >= windowMs;
 }
 
 function sameEvent(a: EventDocument, b: EventDocument): boolean {

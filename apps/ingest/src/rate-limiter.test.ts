@@ -101,4 +101,17 @@ describe("RateLimiter", () => {
     expect((await drain(limiter, "t", 7)).admitted).toBe(7);
     expect((await drain(limiter, "u", 1_005)).admitted).toBe(1_005);
   });
+
+  it("forgets what it holds of a deleted tenant's budget", async () => {
+    const store = memoryStore();
+    const limiter = new RateLimiter(store, { now: clock().now });
+    expect(await limiter.take("t", 100)).toBe(0);
+    expect(await limiter.take("t", 100)).toBe(0);
+    // Both calls were served from one claimed chunk of ten tokens.
+    expect(store.claims).toBe(1);
+    limiter.forget("t");
+    // The rest of that chunk is gone with the tenant: the next call claims anew.
+    expect(await limiter.take("t", 100)).toBe(0);
+    expect(store.claims).toBeGreaterThan(1);
+  });
 });

@@ -105,4 +105,9 @@ export class RateLimiter {
     this.#allowances.set(tenantId, fresh);
     return fresh;
   }
+
+  /** Drops what this instance holds of the tenant's budget (its tenant was deleted). */
+  forget(tenantId: string): void {
+    this.#allowances.delete(tenantId);
+  }
 }

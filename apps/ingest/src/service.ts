@@ -12,6 +12,7 @@ import {
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { startRepublishSweep } from "./republish-sweep.js";
@@ -32,6 +33,10 @@ export const configSchema = serviceConfigSchema(7001).extend({
    * new event and publishing it, so the chaos suite can strand an event.
    */
   HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false),
+  /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
+  INGEST_IDEMPOTENCY_WINDOW: configFields.duration
+    .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
+    .default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
@@ -79,6 +84,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
         defaultRateLimitPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND,
       },
       now: () => new Date(),
+      idempotencyWindowMs: config.INGEST_IDEMPOTENCY_WINDOW,
       countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
       observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
       publish,

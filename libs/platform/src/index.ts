@@ -81,7 +81,14 @@ export type {
   TenantDocument,
   TenantSettingsDocument,
 } from "./store/documents.js";
-export { Collections, endpointsCollection, eventsCollection, tenantsCollection } from "./store/documents.js";
+export {
+  Collections,
+  endpointsCollection,
+  eventsCollection,
+  isLiveTenant,
+  tenantOwnsEvent,
+  tenantsCollection,
+} from "./store/documents.js";
 export {
   endpointHeaders,
   HEADER_VALUE_MASK,
@@ -89,6 +96,7 @@ export {
   sealHeaders,
   unmaskHeaders,
 } from "./store/endpoint-headers.js";
+export { eventIdTime } from "./store/event-time.js";
 export { signingSecrets } from "./store/signing-secrets.js";
 export type { Telemetry, TelemetryOptions } from "./telemetry.js";
 export { startTelemetry } from "./telemetry.js";

@@ -15,7 +15,8 @@ import {
 } from "@herald/contracts";
 import type { Command } from "commander";
 import { type Bind, idArg } from "../command.js";
-import { UsageError } from "../errors.js";
+import type { Context } from "../context.js";
+import { AbortedError, UsageError } from "../errors.js";
 import {
   formatLimit,
   formatRecord,
@@ -32,6 +33,7 @@ interface SettingsOptions {
   rateLimit?: number;
   maxPayloadBytes?: number;
   retrySchedule?: number[];
+  retentionDays?: number;
 }
 
 interface CreateOptions extends SettingsOptions {
@@ -79,6 +81,7 @@ export function tenantDetails(tenant: Tenant | undefined): string {
     ],
     ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
     ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
+    ["retention", formatLimit(tenant.settings?.retentionDays ?? 0, "platform default") + days(tenant)],
     ["metadata", formatRecord(tenant.metadata)],
     ["created", formatTime(tenant.createTime)],
     ["updated", formatTime(tenant.updateTime)],
@@ -86,6 +89,7 @@ export function tenantDetails(tenant: Tenant | undefined): string {
 }
 
 const perSecond = (t: Tenant) => ((t.settings?.rateLimitPerSecond ?? 0) > 0 ? " events/s" : "");
+const days = (t: Tenant) => ((t.settings?.retentionDays ?? 0) > 0 ? " days" : "");
 const bytes = (t: Tenant) => ((t.settings?.maxPayloadBytes ?? 0) > 0 ? " bytes" : "");
 
 /** The settings after applying the options given to `current` (UpdateTenant replaces them whole). */
@@ -98,6 +102,7 @@ export function mergeSettings(
     maxPayloadBytes: options.maxPayloadBytes ?? current?.maxPayloadBytes ?? 0,
     retrySchedule:
       options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
+    retentionDays: options.retentionDays ?? current?.retentionDays ?? 0,
   };
 }
 
@@ -109,6 +114,11 @@ function settingsOptions(command: Command): Command {
       "--retry-schedule <delays>",
       'delays before each retry, e.g. 5s,1m,30m ("" inherits the platform\'s)',
       parseDurationList,
+    )
+    .option(
+      "--retention-days <n>",
+      "days the tenant's events, deliveries and attempts are kept (0: platform default)",
+      parseCount,
     );
 }
 
@@ -178,7 +188,8 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
       const changesSettings =
         options.rateLimit !== undefined ||
         options.maxPayloadBytes !== undefined ||
-        options.retrySchedule !== undefined;
+        options.retrySchedule !== undefined ||
+        options.retentionDays !== undefined;
       if (options.name === undefined && options.metadata === undefined && !changesSettings) {
         throw new UsageError("nothing to update: give --name, --metadata or a setting");
       }
@@ -220,12 +231,39 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
 
   tenants
     .command("delete")
-    .description("delete the tenant with its endpoints and keys; its queued deliveries are dropped")
+    .description(
+      "delete the tenant: its keys and endpoints at once (queued deliveries are dropped), then all its events, deliveries and attempts; the id can be used again once that purge has finished",
+    )
     .argument("<id>", "tenant id")
+    .option("-y, --yes", "do not ask for confirmation (required when not at a terminal)")
     .action(
-      bind(async (ctx, args) => {
-        const res = await ctx.clients.tenants.deleteTenant({ tenantId: idArg(args) });
-        ctx.output(DeleteTenantResponseSchema, res, () => `tenant ${idArg(args)} deleted`);
+      bind<{ yes?: boolean }>(async (ctx, args, options) => {
+        const tenantId = idArg(args);
+        if (!options.yes && !(await confirmDeletion(ctx, tenantId))) {
+          throw new AbortedError(`tenant ${tenantId} not deleted`);
+        }
+        const res = await ctx.clients.tenants.deleteTenant({ tenantId });
+        ctx.output(
+          DeleteTenantResponseSchema,
+          res,
+          () => `tenant ${tenantId} deleted; its data is being purged`,
+        );
       }),
     );
+}
+
+/**
+ * Asks the person at the terminal to type the tenant id. Without a terminal nobody can answer, so the
+ * command refuses rather than guess: scripts pass --yes.
+ */
+async function confirmDeletion(ctx: Context, tenantId: string): Promise<boolean> {
+  if (!ctx.io.stdinIsTty) {
+    throw new UsageError(
+      `deleting tenant ${tenantId} removes all its data for good; pass --yes to confirm when not at a terminal`,
+    );
+  }
+  const answer = await ctx.io.readLine(
+    `Delete tenant ${tenantId} with its keys, endpoints, events and attempts? This cannot be undone.\nType the tenant id to confirm: `,
+  );
+  return answer.trim() === tenantId;
 }

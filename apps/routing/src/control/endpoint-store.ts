@@ -82,6 +82,12 @@ export class EndpointStore {
     if (deletedCount === 0) throw new NotFoundError("endpoint", id);
   }
 
+  /** Ids of every endpoint of the tenant. */
+  async idsOfTenant(tenantId: string): Promise<string[]> {
+    const docs = await this.#endpoints.find({ tenant_id: tenantId }, { projection: { _id: 1 } }).toArray();
+    return docs.map((d) => d._id);
+  }
+
   async deleteByTenant(tenantId: string): Promise<void> {
     await this.#endpoints.deleteMany({ tenant_id: tenantId });
   }

@@ -30,6 +30,7 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
       rateLimitPerSecond: tenant.settings.rate_limit_per_second,
       maxPayloadBytes: tenant.settings.max_payload_bytes,
       retrySchedule: retryScheduleMessage(tenant.settings.retry_schedule_ms),
+      retentionDays: tenant.settings.retention_days ?? 0,
     },
     createTime: timestampFromDate(tenant.create_time),
     updateTime: timestampFromDate(tenant.update_time),

@@ -23,6 +23,7 @@ describe("parseNewTenant", () => {
           rateLimitPerSecond: 100,
           maxPayloadBytes: 1024 * 1024,
           retrySchedule: { delays: [msToDuration(1_000), msToDuration(86_400_000)] },
+          retentionDays: 7,
         },
       }),
     );
@@ -34,6 +35,7 @@ describe("parseNewTenant", () => {
         rate_limit_per_second: 100,
         max_payload_bytes: 1048576,
         retry_schedule_ms: [1_000, 86_400_000],
+        retention_days: 7,
       },
     });
     expect(parseNewTenant(create(CreateTenantRequestSchema, { tenantId: "A_b-9", name: "x" })).id).toBe(
@@ -63,6 +65,10 @@ describe("parseNewTenant", () => {
     [
       { settings: { rateLimitPerSecond: 0, maxPayloadBytes: 1024 * 1024 + 1 } },
       "settings.max_payload_bytes: must be at most 1048576 (1 MiB), got 1048577; 0 uses the platform default",
+    ],
+    [
+      { settings: { rateLimitPerSecond: 0, maxPayloadBytes: 0, retentionDays: 3651 } },
+      "settings.retention_days: must be at most 3650 (10 years), got 3651; 0 uses the platform default",
     ],
     [
       {
@@ -102,7 +108,9 @@ describe("parseTenantPatch", () => {
       parseTenantPatch(
         create(UpdateTenantRequestSchema, { settings: { rateLimitPerSecond: 5, maxPayloadBytes: 0 } }),
       ),
-    ).toEqual({ settings: { rate_limit_per_second: 5, max_payload_bytes: 0, retry_schedule_ms: [] } });
+    ).toEqual({
+      settings: { rate_limit_per_second: 5, max_payload_bytes: 0, retry_schedule_ms: [], retention_days: 0 },
+    });
     expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
       "name: required",
     );

@@ -4,6 +4,8 @@ import { checkMetadata, checkRetrySchedule, checkTenantId, checkText } from "./f
 
 export const MAX_TENANT_NAME = 200;
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Ten years: longer is a mistake more often than a wish. */
+export const MAX_RETENTION_DAYS = 3650;
 
 /** A checked CreateTenant request. */
 export interface NewTenant {
@@ -32,10 +34,18 @@ export function checkTenantSettings(
       `must be at most ${MAX_PAYLOAD_BYTES} (1 MiB), got ${maxPayloadBytes}; 0 uses the platform default`,
     );
   }
+  const retentionDays = settings?.retentionDays ?? 0;
+  if (retentionDays > MAX_RETENTION_DAYS) {
+    throw new InvalidArgumentError(
+      `${field}.retention_days`,
+      `must be at most ${MAX_RETENTION_DAYS} (10 years), got ${retentionDays}; 0 uses the platform default`,
+    );
+  }
   return {
     rate_limit_per_second: settings?.rateLimitPerSecond ?? 0,
     max_payload_bytes: maxPayloadBytes,
     retry_schedule_ms: checkRetrySchedule(`${field}.retry_schedule`, settings?.retrySchedule),
+    retention_days: retentionDays,
   };
 }
 

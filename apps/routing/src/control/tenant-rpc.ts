@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { TenantService } from "@herald/contracts";
-import { authorizeAdmin, principalOf, type TenantDocument } from "@herald/platform";
+import { authorizeAdmin, NotFoundError, principalOf, type TenantDocument } from "@herald/platform";
 import { authorizeTenantMember } from "./authz.js";
 import type { ControlPlaneDeps } from "./deps.js";
 import { checkTenantId, newId } from "./fields.js";
@@ -72,12 +72,18 @@ export function tenantService(deps: ControlPlaneDeps): ServiceImpl<typeof Tenant
     async deleteTenant(req, ctx) {
       authorizeAdmin(principalOf(ctx));
       const id = checkTenantId("tenant_id", req.tenantId);
-      await tenants.get(id);
-      // Keys first, so the tenant's callers lose access before anything else goes; the tenant last, so
-      // that if this is interrupted the tenant still exists and deleting it again finishes the job.
+      // Deleting again while the purge runs finishes what an interrupted call left (keys, endpoints).
+      const deleting = await tenants.isDeleting(id);
+      if (!deleting) {
+        await tenants.get(id);
+        // Marked first, so ingest refuses the tenant's events from the moment its cache hears of it;
+        // the purge (audit's tenant purge) later removes the events, deliveries and attempts, catching
+        // events a racing publish stored, then marks the tenant purged, which frees the id.
+        const endpointIds = await endpoints.idsOfTenant(id);
+        if (!(await tenants.markDeleting(id, endpointIds, deps.now()))) throw new NotFoundError("tenant", id);
+      }
       await apiKeys.deleteByTenant(id);
       await endpoints.deleteByTenant(id);
-      await tenants.delete(id);
       await changes.apiKeysChanged(id);
       return {};
     },

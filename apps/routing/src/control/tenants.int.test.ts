@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Scope } from "@herald/contracts";
+import type { TenantDocument } from "@herald/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
 import { failure, RoutingUnderTest, statusOf } from "./testing.js";
@@ -215,7 +216,56 @@ describe("TenantService", () => {
     expect(await db.collection("api_keys").countDocuments({ tenant_id: "doomed" })).toBe(0);
     expect(await db.collection("endpoints").countDocuments({ tenant_id: "survivor" })).toBe(1);
     expect(await statusOf(routing.as(survivorKey).tenants.getTenant({ tenantId: "survivor" }))).toBe("OK");
-    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "doomed" }))).toBe("NotFound");
+    // Deleting again while the purge runs is a no-op that succeeds; an unknown id is not found.
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "doomed" }))).toBe("OK");
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "never" }))).toBe("NotFound");
+  });
+
+  it("hides a tenant being deleted and refuses its id until the purge has removed it", async () => {
+    await admin().tenants.createTenant({ tenantId: "reused", name: "First" });
+    await admin().tenants.deleteTenant({ tenantId: "reused" });
+
+    const again = await failure(admin().tenants.createTenant({ tenantId: "reused", name: "Second" }));
+    expect(again.code).toBe(Code.FailedPrecondition);
+    expect(again.rawMessage).toMatch(/tenant "reused" was deleted and its data is still being purged/);
+    const listed = (await admin().tenants.listTenants({ pageSize: 100 })).tenants.map((t) => t.id);
+    expect(listed).not.toContain("reused");
+    expect(await statusOf(admin().tenants.updateTenant({ tenantId: "reused", name: "x" }))).toBe("NotFound");
+    expect(await statusOf(admin().tenants.enableTenant({ tenantId: "reused" }))).toBe("NotFound");
+    expect(
+      await statusOf(admin().endpoints.createEndpoint({ tenantId: "reused", url: "http://127.0.0.1:9/h" })),
+    ).toBe("NotFound");
+    expect(
+      await statusOf(
+        admin().apiKeys.createApiKey({ name: "k", tenantId: "reused", scopes: [Scope.EVENTS_PUBLISH] }),
+      ),
+    ).toBe("NotFound");
+    // A taken id is still ALREADY_EXISTS.
+    await admin().tenants.createTenant({ tenantId: "taken", name: "Taken" });
+    expect(await statusOf(admin().tenants.createTenant({ tenantId: "taken", name: "x" }))).toBe(
+      "AlreadyExists",
+    );
+
+    // The purge (audit's, tested in apps/audit) marks the tombstone purged last; then the id is free,
+    // and the new tenant replaces the tombstone.
+    const db = await routing.db();
+    const tenants = db.collection<TenantDocument>("tenants");
+    expect(await tenants.findOne({ _id: "reused" })).toMatchObject({
+      delete_time: expect.any(Date),
+      disabled: true,
+    });
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "reused" }))).toBe("OK");
+    await tenants.updateOne({ _id: "reused" }, { $set: { purge_time: new Date() } });
+    expect(await statusOf(admin().tenants.getTenant({ tenantId: "reused" }))).toBe("NotFound");
+    expect(await statusOf(admin().tenants.deleteTenant({ tenantId: "reused" }))).toBe("NotFound");
+    const created = await admin().tenants.createTenant({ tenantId: "reused", name: "Second" });
+    expect(created.tenant).toMatchObject({ id: "reused", name: "Second", disabled: false });
+    const stored = await tenants.findOne({ _id: "reused" });
+    expect(stored?.delete_time).toBeUndefined();
+    expect(stored?.purge_time).toBeUndefined();
+    expect(await statusOf(admin().tenants.createTenant({ tenantId: "reused", name: "Third" }))).toBe(
+      "AlreadyExists",
+    );
   });
 
   it("answers a stock @grpc/grpc-js client", async () => {

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
   type AuditRecord,
@@ -9,7 +9,7 @@ import {
   DeliveryTaskSchema,
   type Event,
 } from "@herald/contracts";
-import type { ControlPlaneCache } from "@herald/platform";
+import { type ControlPlaneCache, tenantOwnsEvent } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { selectEndpoints } from "./match.js";
@@ -33,10 +33,16 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
   const span = trace.getActiveSpan();
   span?.setAttributes({ "herald.tenant_id": event.tenantId, "herald.event_id": event.id });
   const tenant = await deps.cache.tenant(event.tenantId);
-  if (!tenant)
+  const eventTime = event.createTime ? timestampDate(event.createTime) : deps.now();
+  if (!tenantOwnsEvent(tenant, eventTime)) {
+    // Unknown, being deleted, or re-created since: nothing is recorded, as the tenant's data is (being)
+    // purged and a re-created tenant must not see the old one's events.
     deps.logger.warn({ eventId: event.id, tenantId: event.tenantId }, "event of an unknown tenant dropped");
-  const endpoints =
-    tenant && !tenant.disabled ? selectEndpoints(await deps.cache.endpointsOf(event.tenantId), event) : [];
+    return [];
+  }
+  const endpoints = !tenant.disabled
+    ? selectEndpoints(await deps.cache.endpointsOf(event.tenantId), event)
+    : [];
   const now = timestampFromDate(deps.now());
 
   await Promise.all(

@@ -10,6 +10,8 @@ export interface TenantSettingsDocument {
   max_payload_bytes: number;
   /** Delays before attempts 2..N in ms; empty = platform default. */
   retry_schedule_ms: number[];
+  /** Days events, deliveries and attempts are kept; 0 or absent (tenants created before it) = default. */
+  retention_days?: number;
 }
 
 export interface TenantDocument {
@@ -20,6 +22,42 @@ export interface TenantDocument {
   settings: TenantSettingsDocument;
   create_time: Date;
   update_time: Date;
+  /**
+   * Set by DeleteTenant: the tenant is gone for every API and its data is being purged. The document
+   * stays until the purge has finished, so its id cannot be taken again meanwhile.
+   */
+  delete_time?: Date;
+  /** The endpoints DeleteTenant removed, whose rate-limit state the purge removes too. */
+  deleted_endpoint_ids?: string[];
+  /**
+   * Set when the purge has removed the deleted tenant's data. The document stays as a tombstone, so that
+   * late work of the deleted tenant (an audit record still queued) is still told from a new tenant's;
+   * CreateTenant replaces it.
+   */
+  purge_time?: Date;
+}
+
+/** A tenant that is not being deleted: any other is treated as absent everywhere. */
+export function isLiveTenant(tenant: TenantDocument | null | undefined): tenant is TenantDocument {
+  return tenant != null && tenant.delete_time === undefined;
+}
+
+/**
+ * How much earlier than its tenant an event may look, for clocks that differ between hosts. A deleted
+ * tenant's id is re-created only after a purge that outlasts any such skew.
+ */
+const TENANT_CLOCK_SKEW_MS = 2_000;
+
+/**
+ * Whether work on an event created at `eventTime` belongs to `tenant` as it is now: the tenant is live
+ * and was created before the event. Work of a deleted tenant's events (a retry parked in a tier, an
+ * event still queued) must not come back under a tenant re-created with the same id.
+ */
+export function tenantOwnsEvent(
+  tenant: TenantDocument | null | undefined,
+  eventTime: Date,
+): tenant is TenantDocument {
+  return isLiveTenant(tenant) && eventTime.getTime() + TENANT_CLOCK_SKEW_MS >= tenant.create_time.getTime();
 }
 
 export interface EndpointSecretDocument {

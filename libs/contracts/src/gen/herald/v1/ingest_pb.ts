@@ -32,6 +32,8 @@ export type EventInput = Message<"herald.v1.EventInput"> & {
 
   /**
    * When set, publishing again with the same key returns the first event's id and publishes nothing.
+   * A key is remembered for the idempotency window (INGEST_IDEMPOTENCY_WINDOW, 24 h by default) from
+   * the first event that used it; after that the same key publishes a new event.
    *
    * @generated from field: string idempotency_key = 3;
    */

@@ -1,0 +1,65 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type AuditRecord, type DeliveryTask, EventSchema } from "@herald/contracts";
+import {
+  type ControlPlaneCache,
+  createLogger,
+  type EndpointDocument,
+  type TenantDocument,
+} from "@herald/platform";
+import { describe, expect, it } from "vitest";
+import { routeEvent } from "./route-event.js";
+
+const NOW = new Date("2026-03-01T12:00:00Z");
+
+const tenant: TenantDocument = {
+  _id: "t1",
+  name: "t1",
+  metadata: {},
+  disabled: false,
+  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+  create_time: new Date(NOW.getTime() - 60_000),
+  update_time: NOW,
+};
+
+const endpoint = { _id: "ep_1", tenant_id: "t1", event_types: [], channels: [], disabled: false };
+
+async function route(ten: TenantDocument) {
+  const tasks: DeliveryTask[] = [];
+  const audits: AuditRecord[] = [];
+  const routed = await routeEvent(
+    {
+      cache: {
+        tenant: async () => ten,
+        endpointsOf: async () => [endpoint as unknown as EndpointDocument],
+      } as unknown as ControlPlaneCache,
+      publishTask: async (t) => void tasks.push(t),
+      publishAudit: async (r) => void audits.push(r),
+      logger: createLogger({ service: "test", level: "silent" }),
+      now: () => NOW,
+    },
+    create(EventSchema, {
+      id: "evt_1",
+      tenantId: "t1",
+      eventType: "a.b",
+      createTime: timestampFromDate(NOW),
+    }),
+  );
+  return { routed, tasks, audits };
+}
+
+describe("routeEvent", () => {
+  it("routes an event of a live tenant and records where it went", async () => {
+    const { routed, tasks, audits } = await route(tenant);
+    expect(routed).toEqual(["ep_1"]);
+    expect(tasks.map((t) => t.endpointId)).toEqual(["ep_1"]);
+    expect(audits).toHaveLength(1);
+  });
+
+  it.each<[string, TenantDocument]>([
+    ["being deleted", { ...tenant, delete_time: NOW }],
+    ["re-created after the event", { ...tenant, create_time: new Date(NOW.getTime() + 60_000) }],
+  ])("drops an event of a tenant %s without a task or a record", async (_, ten) => {
+    expect(await route(ten)).toEqual({ routed: [], tasks: [], audits: [] });
+  });
+});
