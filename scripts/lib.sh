@@ -13,11 +13,12 @@ ensure_packages() {
     -n "$(find "$ROOT/patches" -newer "$stamp" 2>/dev/null)" ]]; then
     command -v npm >/dev/null || { log "npm is required (any Node >= 18 with npm); Node 24 itself comes from the project"; exit 1; }
     log "installing npm packages"
-    # `npm install` rather than `npm ci`: the lock file names every platform's optional binaries (biome,
-    # buf, nx), and `npm ci` refuses to run where a registry mirror lacks the other platforms' ones.
+    # `npm ci`: exactly the lock file, which it never rewrites. The lock names every platform's optional
+    # binaries (biome, buf, nx, esbuild); npm fetches only this platform's. After changing a package.json,
+    # run `npm install` yourself and commit the lock file it updates.
     # package.json's allowScripts lists the dependencies whose install scripts npm may run (newer npm
     # skips the rest): `node` fetches the Node 24 binary, esbuild, buf and nx their platform binaries.
-    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
     touch "$stamp"
   fi
   local version
