@@ -39,3 +39,35 @@ wait_for_port() { # host port seconds
   done
   return 1
 }
+
+# Makes RabbitMQ and the MongoDB wire server available (scripts/infra.sh; HERALD_MONGO_PORT and
+# HERALD_DATA_DIR choose the FerretDB) and exports AMQP_URL and MONGO_URL. Callers stop what it
+# started with `trap stop_started_infra EXIT`.
+start_infra() {
+  local exports
+  exports="$(bash "$ROOT/scripts/infra.sh")" || exit 1
+  eval "$exports"
+  export AMQP_URL MONGO_URL HERALD_STARTED_FERRETDB
+}
+
+# Stops the FerretDB that start_infra started, if it started one: a server that was already running
+# (a developer's, or a MONGO_URL given) is left alone. A RabbitMQ that infra.sh had to start keeps
+# running: it is the machine's broker, slow to start and shared by every checkout (`rabbitmqctl stop`).
+stop_started_infra() {
+  if [[ -n "${HERALD_STARTED_FERRETDB:-}" ]]; then
+    bash "$ROOT/scripts/ferretdb.sh" stop "$HERALD_STARTED_FERRETDB" || true
+    HERALD_STARTED_FERRETDB=""
+  fi
+}
+
+# Where the services send their spans, from the OpenTelemetry variables they read, in one line.
+describe_trace_export() {
+  local endpoint="${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-${OTEL_EXPORTER_OTLP_ENDPOINT:-http://localhost:4318}}"
+  if [[ "${OTEL_SDK_DISABLED:-}" == "true" ]]; then
+    echo "not exported (OTEL_SDK_DISABLED=true)"
+  elif [[ "${OTEL_TRACES_EXPORTER:-otlp}" == "none" ]]; then
+    echo "not exported: no collector on 127.0.0.1:4318; start one (docker compose up jaeger) or set OTEL_EXPORTER_OTLP_ENDPOINT"
+  else
+    echo "exported (${OTEL_TRACES_EXPORTER:-otlp}) to $endpoint"
+  fi
+}
