@@ -105,10 +105,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
 
   const health = new HealthMonitor({
     logger,
-    checks: [
-      rabbitmqCheck(rabbit),
-      { name: "mongodb", check: () => pingMongo(mongo.db) },
-    ],
+    checks: [rabbitmqCheck(rabbit), { name: "mongodb", check: () => pingMongo(mongo.db) }],
   });
   await health.start();
 
