@@ -31,6 +31,30 @@ function scriptEnv(extra: Record<string, string>): Record<string, string | undef
   return { ...rest, ...extra };
 }
 
+describe("package-lock.json", () => {
+  it("records every platform's optional binaries, so `npm ci` takes it on any machine", async () => {
+    const lock = JSON.parse(await readFile(join(REPO_ROOT, "package-lock.json"), "utf8"));
+    const packages: Record<string, { optionalDependencies?: Record<string, string> }> = lock.packages;
+    // Where Node would find `name` from the package at `path`: its own node_modules, then upwards.
+    const resolves = (path: string, name: string) => {
+      for (let base = path; ; ) {
+        if (`${base ? `${base}/` : ""}node_modules/${name}` in packages) return true;
+        if (base === "") return false;
+        const up = base.lastIndexOf("/node_modules/");
+        base = up < 0 ? "" : base.slice(0, up);
+      }
+    };
+    const missing = Object.entries(packages).flatMap(([path, entry]) =>
+      Object.keys(entry.optionalDependencies ?? {})
+        .filter((name) => !resolves(path, name))
+        .map((name) => `${path || "(root)"} -> ${name}`),
+    );
+    expect(missing).toEqual([]);
+    expect(packages).toHaveProperty(["node_modules/@biomejs/cli-darwin-arm64"]);
+    expect(packages).toHaveProperty(["node_modules/@nx/nx-win32-x64-msvc"]);
+  });
+});
+
 describe("the test script's infrastructure (scripts/lib.sh, as scripts/test.sh uses it)", () => {
   let dataDir: string;
   beforeAll(async () => {
