@@ -60,13 +60,14 @@ stop_started_infra() {
   fi
 }
 
-# Where the services send their spans, from the OpenTelemetry variables they read, in one line.
+# Where the services send their spans, from the OpenTelemetry variables they read, in one line; $1 says
+# why export is off when the caller turned it off.
 describe_trace_export() {
   local endpoint="${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-${OTEL_EXPORTER_OTLP_ENDPOINT:-http://localhost:4318}}"
   if [[ "${OTEL_SDK_DISABLED:-}" == "true" ]]; then
-    echo "not exported (OTEL_SDK_DISABLED=true)"
+    echo "not exported: OTEL_SDK_DISABLED=true"
   elif [[ "${OTEL_TRACES_EXPORTER:-otlp}" == "none" ]]; then
-    echo "not exported: no collector on 127.0.0.1:4318; start one (docker compose up jaeger) or set OTEL_EXPORTER_OTLP_ENDPOINT"
+    echo "not exported: ${1:-OTEL_TRACES_EXPORTER=none}"
   else
     echo "exported (${OTEL_TRACES_EXPORTER:-otlp}) to $endpoint"
   fi

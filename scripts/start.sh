@@ -31,9 +31,11 @@ export AUDIT_MONGO_DB="${AUDIT_MONGO_DB:-herald_audit}"
 export HERALD_URL_ALLOWLIST="${HERALD_URL_ALLOWLIST-127.0.0.1/32,::1/128,localhost}"
 export HERALD_ALLOW_HTTP="${HERALD_ALLOW_HTTP:-true}"
 # Export traces only when a collector listens (docker compose's Jaeger, say) or an endpoint is given.
+traces_off=""
 if [[ -z "${OTEL_TRACES_EXPORTER:-}${OTEL_EXPORTER_OTLP_ENDPOINT:-}${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-}" ]] &&
   ! port_open 127.0.0.1 4318; then
   export OTEL_TRACES_EXPORTER=none
+  traces_off="no collector on 127.0.0.1:4318; start one (docker compose up jaeger) or set OTEL_EXPORTER_OTLP_ENDPOINT"
 fi
 
 log "building"
@@ -83,7 +85,7 @@ Herald is running (logs in .data/logs/, Ctrl-C stops it):
   audit     gRPC/Connect on 127.0.0.1:${PORTS[audit]}   (AuditService)
   admin API key: in .data/herald.env (HERALD_ADMIN_KEY)
   RabbitMQ: ${AMQP_URL/\/\/*@/\/\/}    MongoDB: ${MONGO_URL/\/\/*@/\/\/}
-  traces: $(describe_trace_export)
+  traces: $(describe_trace_export "$traces_off")
   receivers allowed although not public (HERALD_URL_ALLOWLIST): ${HERALD_URL_ALLOWLIST:-none}
 
 MSG

@@ -92,6 +92,27 @@ describe("the test script's infrastructure (scripts/lib.sh, as scripts/test.sh u
   });
 });
 
+describe("npm start's word on traces (describe_trace_export)", () => {
+  it("names the endpoint spans go to, or says they go nowhere and why", async () => {
+    const say = (extra: Record<string, string>) =>
+      bash('source scripts/lib.sh; describe_trace_export "$REASON"', scriptEnv({ REASON: "", ...extra }));
+    const env = Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => k.startsWith("OTEL_"))
+        .map((k) => [k, ""]),
+    );
+    expect((await say({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318" })).stdout).toBe(
+      "exported (otlp) to http://jaeger:4318\n",
+    );
+    expect((await say({ ...env, OTEL_TRACES_EXPORTER: "none", REASON: "no collector" })).stdout).toBe(
+      "not exported: no collector\n",
+    );
+    expect((await say({ ...env, OTEL_SDK_DISABLED: "true" })).stdout).toBe(
+      "not exported: OTEL_SDK_DISABLED=true\n",
+    );
+  });
+});
+
 describe("npm start", () => {
   const env = testEnv({ AUDIT_MONGO_DB: `${testEnv().MONGO_DB}_audit` });
   const ports: Record<"ingest" | "routing" | "delivery" | "audit", number> = {
