@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupTestEnv, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "./support/fixtures.js";
+import { type OtlpReceiver, startOtlpReceiver } from "./support/otlp.js";
 import { freePort, REPO_ROOT } from "./support/stack.js";
 
 // The scripts behind `npm start` and `npm test`: what they start, what they stop, what they say.
@@ -122,11 +124,13 @@ describe("npm start", () => {
     audit: 0,
   };
   let child: ChildProcess;
+  let otlp: OtlpReceiver;
   let output = "";
   let exitCode: Promise<number | null>;
   const logSizes = new Map<string, number>();
 
   beforeAll(async () => {
+    otlp = await startOtlpReceiver();
     for (const service of Object.keys(ports) as Array<keyof typeof ports>) ports[service] = await freePort();
     for (const service of Object.keys(ports)) {
       const size = await stat(join(REPO_ROOT, `.data/logs/${service}.log`)).then(
@@ -155,6 +159,9 @@ describe("npm start", () => {
         DELIVERY_PORT: String(ports.delivery),
         AUDIT_PORT: String(ports.audit),
         LOG_LEVEL: "info",
+        OTEL_EXPORTER_OTLP_ENDPOINT: new URL(otlp.endpoint).origin,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_BSP_SCHEDULE_DELAY: "100",
         // Set and empty: production's rule, no private receivers, must hold.
         HERALD_URL_ALLOWLIST: "",
       },
@@ -176,12 +183,11 @@ describe("npm start", () => {
   afterAll(async () => {
     if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
     await cleanupTestEnv(env);
+    await otlp?.close();
   });
 
-  it("says whether and where traces are exported", () => {
-    expect(output).toMatch(
-      /traces: not exported: no collector on 127\.0\.0\.1:4318; .*OTEL_EXPORTER_OTLP_ENDPOINT/,
-    );
+  it("says where traces are exported", () => {
+    expect(output).toContain(`traces: exported (otlp) to ${new URL(otlp.endpoint).origin}\n`);
   });
 
   it("keeps an explicitly empty HERALD_URL_ALLOWLIST: a private receiver is refused", async () => {
@@ -201,6 +207,19 @@ describe("npm start", () => {
     });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("HERALD_URL_ALLOWLIST");
+  });
+
+  it("exports traces where it said", async () => {
+    // The calls of the allowlist test above were traced by routing.
+    const span = await eventually(
+      async () =>
+        otlp.spans.find(
+          (s) => s.service === "herald-routing" && s.name.startsWith("herald.v1.TenantService/"),
+        ),
+      15_000,
+      "a span from routing",
+    );
+    expect(span.name).toBe("herald.v1.TenantService/CreateTenant");
   });
 
   it("logs no 'dependencies unavailable' at start", async () => {
