@@ -4,7 +4,10 @@
 #   Otherwise RabbitMQ is expected on 127.0.0.1:5672 (started with `rabbitmq-server -detached`, or
 #   installed from Debian's packages, when missing), and FerretDB embedded in tools/ferretdb is built
 #   from the Go module proxy and started on 127.0.0.1:${HERALD_MONGO_PORT:-27017}.
-# Prints the URLs to use as `export` lines, so callers can `eval "$(scripts/infra.sh)"`.
+# Prints the URLs to use as `export` lines, so callers can `eval "$(scripts/infra.sh)"`, and
+# HERALD_STARTED_FERRETDB: the data folder of the FerretDB this run started (empty when one was already
+# listening or MONGO_URL was given), so the caller can stop what it started and nothing else
+# (stop_started_infra in lib.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -47,15 +50,19 @@ ensure_mongo() {
     read -r host port <<<"$(host_port "$MONGO_URL" 27017)"
     wait_for_port "$host" "$port" 20 || { log "MONGO_URL is set but $host:$port does not answer"; exit 1; }
     echo "export MONGO_URL='$MONGO_URL'"
+    echo "export HERALD_STARTED_FERRETDB=''"
     return
   fi
-  local port="${HERALD_MONGO_PORT:-27017}"
+  local port="${HERALD_MONGO_PORT:-27017}" data started=""
+  data="${HERALD_DATA_DIR:-$ROOT/.data}/ferretdb-$port"
+  port_open 127.0.0.1 "$port" || started="$data"
   command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || {
     log "Go is needed to build the FerretDB helper (tools/ferretdb); install Go or set MONGO_URL"
     exit 1
   }
-  PATH="$PATH:/usr/local/go/bin" bash "$ROOT/scripts/ferretdb.sh" start "$port" "${HERALD_DATA_DIR:-$ROOT/.data}/ferretdb-$port" >&2
+  PATH="$PATH:/usr/local/go/bin" bash "$ROOT/scripts/ferretdb.sh" start "$port" "$data" >&2
   echo "export MONGO_URL='mongodb://127.0.0.1:$port'"
+  echo "export HERALD_STARTED_FERRETDB='$started'"
 }
 
 ensure_rabbitmq

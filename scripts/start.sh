@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_packages
-eval "$(bash scripts/infra.sh)"
+# A FerretDB this script starts is stopped with the services (stop_all); one already running is left.
+start_infra
 
 mkdir -p .data/logs
 if [[ ! -f .data/herald.env ]]; then
@@ -25,11 +26,17 @@ set +a
 # Audit's collections in a database of their own: FerretDB's SQLite backend writes each database in
 # turn, so audit records no longer wait behind ingest's events (and the other way round).
 export AUDIT_MONGO_DB="${AUDIT_MONGO_DB:-herald_audit}"
-# Local development delivers to receivers on this machine over plain http.
-export HERALD_URL_ALLOWLIST="${HERALD_URL_ALLOWLIST:-127.0.0.1/32,::1/128,localhost}"
+# Local development delivers to receivers on this machine over plain http. An explicitly empty
+# HERALD_URL_ALLOWLIST (`HERALD_URL_ALLOWLIST= npm start`) is kept: production's rules, nothing private.
+export HERALD_URL_ALLOWLIST="${HERALD_URL_ALLOWLIST-127.0.0.1/32,::1/128,localhost}"
 export HERALD_ALLOW_HTTP="${HERALD_ALLOW_HTTP:-true}"
-# Export traces only when a collector listens (docker compose's Jaeger, say).
-if [[ -z "${OTEL_TRACES_EXPORTER:-}" ]] && ! port_open 127.0.0.1 4318; then export OTEL_TRACES_EXPORTER=none; fi
+# Export traces only when a collector listens (docker compose's Jaeger, say) or an endpoint is given.
+traces_off=""
+if [[ -z "${OTEL_TRACES_EXPORTER:-}${OTEL_EXPORTER_OTLP_ENDPOINT:-}${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-}" ]] &&
+  ! port_open 127.0.0.1 4318; then
+  export OTEL_TRACES_EXPORTER=none
+  traces_off="no collector on 127.0.0.1:4318; start one (docker compose up jaeger) or set OTEL_EXPORTER_OTLP_ENDPOINT"
+fi
 
 log "building"
 nx run-many -t build --output-style=static --skip-nx-cache >.data/logs/build.log 2>&1 || { tail -n 40 .data/logs/build.log; exit 1; }
@@ -37,12 +44,19 @@ nx run-many -t build --output-style=static --skip-nx-cache >.data/logs/build.log
 declare -A PORTS=([ingest]="${INGEST_PORT:-7001}" [routing]="${ROUTING_PORT:-7002}" [delivery]="${DELIVERY_PORT:-7003}" [audit]="${AUDIT_PORT:-7004}")
 PIDS=()
 stop_all() {
-  trap - INT TERM EXIT
+  # Ignored from here on, not reset: npm forwards the terminal's Ctrl-C, so a second SIGINT arrives
+  # while the services stop, and with the default action it killed this script (npm start then exited
+  # 130, killed by a signal, rather than 0).
+  trap '' INT TERM
+  trap - EXIT
   log "stopping services"
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  stop_started_infra
 }
-trap stop_all INT TERM EXIT
+# Ctrl-C (SIGINT) and SIGTERM are how Herald is meant to stop: exit 0 once everything has stopped.
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 for service in routing ingest delivery audit; do
   PORT="${PORTS[$service]}" node "apps/$service/dist/main.js" >>".data/logs/$service.log" 2>&1 &
@@ -78,6 +92,8 @@ Herald is running (logs in .data/logs/, Ctrl-C stops it):
   audit     gRPC/Connect on 127.0.0.1:${PORTS[audit]}   (AuditService)
   admin API key: in .data/herald.env (HERALD_ADMIN_KEY)
   RabbitMQ: ${AMQP_URL/\/\/*@/\/\/}    MongoDB: ${MONGO_URL/\/\/*@/\/\/}
+  traces: $(describe_trace_export "$traces_off")
+  receivers allowed although not public (HERALD_URL_ALLOWLIST): ${HERALD_URL_ALLOWLIST:-none}
 
 MSG
 wait -n "${PIDS[@]}" || true

@@ -6,10 +6,19 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# The lock file must be complete: `npm ci` (ensure_packages) refuses one out of step with the
+# package.json files, and nothing here may rewrite it, so a fresh clone installs exactly what is committed.
+lock_before="$(sha256sum <package-lock.json)"
 ensure_packages
-# Tests get their own FerretDB port and data, so they never touch a developer's running Herald.
-eval "$(HERALD_MONGO_PORT="${HERALD_TEST_MONGO_PORT:-27117}" HERALD_DATA_DIR="$ROOT/.data/test" bash scripts/infra.sh)"
-export AMQP_URL MONGO_URL
+if [[ "$(sha256sum <package-lock.json)" != "$lock_before" ]]; then
+  git diff --stat -- package-lock.json >&2 || true
+  log "installing rewrote package-lock.json: run 'npm install' and commit the lock file"
+  exit 1
+fi
+# Tests get their own FerretDB port and data, so they never touch a developer's running Herald. A
+# FerretDB this run starts is stopped when it ends, however it ends.
+trap stop_started_infra EXIT
+HERALD_MONGO_PORT="${HERALD_TEST_MONGO_PORT:-27117}" HERALD_DATA_DIR="$ROOT/.data/test" start_infra
 
 log "checking generated contracts are up to date"
 nx run @herald/contracts:generate --skip-nx-cache --output-style=static >/dev/null

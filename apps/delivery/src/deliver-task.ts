@@ -22,6 +22,7 @@ import {
 } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { recordAttemptOnSpan } from "./attempt-span.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { Admission } from "./endpoint-limits.js";
 import {
@@ -192,7 +193,7 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
         errorClass: ERROR_CLASSES[failure?.errorClass ?? "connection"],
         errorMessage: failure?.message ?? "",
       };
-  span?.setAttribute("herald.response_status", outcome.responseStatus ?? 0);
+  recordAttemptOnSpan(span, outcome);
 
   const sent = { latencyMs: outcome.latencyMs ?? 0, lagMs: Math.max(0, now - dueMs) };
   const succeeded = outcome.errorClass === ErrorClass.NONE;

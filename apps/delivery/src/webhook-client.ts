@@ -2,7 +2,7 @@ import dns from "node:dns";
 import net from "node:net";
 import type { Readable } from "node:stream";
 import { forbiddenDestinationReason, inSpan, type UrlAllowlist } from "@herald/platform";
-import { SpanKind } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { Agent, buildConnector, errors, request } from "undici";
 
 /** Options of {@link WebhookClient}. */
@@ -113,6 +113,8 @@ export class WebhookClient {
           "server.address": target.hostname,
           "server.port": Number(target.port || (target.protocol === "https:" ? 443 : 80)),
         },
+        describeError: (err) =>
+          err instanceof WebhookRequestError ? { type: err.errorClass, message: err.message } : undefined,
       },
       async (span) => {
         const started = performance.now();
@@ -134,12 +136,16 @@ export class WebhookClient {
             signal: deadline.signal,
           });
           span.setAttribute("http.response.status_code", res.statusCode);
+          // An HTTP client span fails on 4xx and 5xx, with the status as its error.type.
+          if (res.statusCode >= 400) {
+            span.setAttribute("error.type", String(res.statusCode));
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.statusCode}` });
+          }
           const text = await readCapped(res.body, this.#options.maxResponseBytes);
           return { status: res.statusCode, headers: res.headers, body: text, latencyMs: elapsed() };
         } catch (err) {
-          const failure = classify(err, elapsed());
-          span.setAttribute("error.type", failure.errorClass);
-          throw failure;
+          // inSpan records it on the span (describeError above).
+          throw classify(err, elapsed());
         } finally {
           clearTimeout(timer);
         }

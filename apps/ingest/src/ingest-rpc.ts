@@ -22,6 +22,7 @@ import {
 } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { recordBatchItem } from "./batch-span.js";
 import { type PublishDeps, publishEvent } from "./publish-event.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { validateEvent } from "./validate.js";
@@ -98,17 +99,20 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
         );
       }
       const tenant = await admit(ctx, req.tenantId, req.events.length);
+      const span = trace.getActiveSpan();
       const results = await Promise.all(
         req.events.map(async (input, i) => {
           try {
             const event = validateEvent(input, limitsOf(tenant), `events[${i}]`);
             const result = await publishEvent(deps, req.tenantId, event);
             deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
+            recordBatchItem(span, i, result);
             return create(PublishEventResultSchema, result);
           } catch (err) {
             deps.countEvent(req.tenantId, "refused");
             const { error, expected } = toConnectError(err);
             if (!expected) deps.logger.error({ err, index: i }, "batch item failed");
+            recordBatchItem(span, i, { errorCode: codeToString(error.code) });
             return create(PublishEventResultSchema, {
               errorCode: codeToString(error.code).toUpperCase(),
               errorMessage: error.rawMessage,

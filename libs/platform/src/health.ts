@@ -87,6 +87,22 @@ export class HealthMonitor {
   }
 }
 
+/**
+ * RabbitMQ is usable while the connection is open. rabbitmq-client's `ready` also reads false while the
+ * socket is corked, and Herald's patch corks it for the rest of every tick that writes frames (a
+ * publish, an ack, a consumer's setup), so it is read after those frames have left: read in the same
+ * tick as the consumers' setup, it reported the broker unavailable at every start.
+ */
+export function rabbitmqCheck(connection: { readonly ready: boolean }): DependencyCheck {
+  return {
+    name: "rabbitmq",
+    async check() {
+      await new Promise((resolve) => setImmediate(resolve));
+      return connection.ready;
+    },
+  };
+}
+
 async function withTimeout(check: Promise<boolean>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {

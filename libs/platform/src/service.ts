@@ -9,7 +9,7 @@ import { ProtoPublisher } from "./amqp/messaging.js";
 import { declareTopology, type TopologyNames, topologyNames } from "./amqp/topology.js";
 import { ApiKeyAuthenticator } from "./api-keys.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
-import { HealthMonitor, ServingStatus } from "./health.js";
+import { HealthMonitor, rabbitmqCheck, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
 import { Counter, createMetricsRegistry } from "./metrics.js";
 import { connectMongo, ensureIndexes, type IndexPlan, type MongoHandle, pingMongo } from "./mongo.js";
@@ -114,10 +114,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
 
   const health = new HealthMonitor({
     logger,
-    checks: [
-      { name: "rabbitmq", check: async () => rabbit.ready },
-      { name: "mongodb", check: () => pingMongo(mongo.db) },
-    ],
+    checks: [rabbitmqCheck(rabbit), { name: "mongodb", check: () => pingMongo(mongo.db) }],
   });
   await health.start();
 

@@ -39,13 +39,27 @@ export function carriedTraceContext(carried: Record<string, string>): Context {
   return Object.keys(carried).length > 0 ? extractTraceContext(carried) : context.active();
 }
 
+/** How a failed span describes its error: `error.type` and the status message. */
+export interface SpanError {
+  type: string;
+  message: string;
+}
+
 /**
  * Runs `fn` in a new active span, records a thrown error on it, and always ends it. The span's status
- * is left unset on success, as the semantic conventions ask.
+ * is left unset on success, as the semantic conventions ask. A thrown error is described by
+ * `describeError` when it knows the error (a message safe to export: no secrets, no payloads), else by
+ * its class name alone.
  */
 export async function inSpan<T>(
   name: string,
-  options: { kind: SpanKind; attributes?: Attributes; parent?: Context; links?: Link[] },
+  options: {
+    kind: SpanKind;
+    attributes?: Attributes;
+    parent?: Context;
+    links?: Link[];
+    describeError?: (err: unknown) => SpanError | undefined;
+  },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   const parent = options.parent ?? context.active();
@@ -57,8 +71,10 @@ export async function inSpan<T>(
       try {
         return await fn(span);
       } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : "error" });
-        if (err instanceof Error) span.setAttribute("error.type", err.name);
+        const described = options.describeError?.(err);
+        const type = described?.type ?? (err instanceof Error ? err.name : "error");
+        span.setStatus({ code: SpanStatusCode.ERROR, message: described?.message ?? type });
+        span.setAttribute("error.type", type);
         throw err;
       } finally {
         span.end();

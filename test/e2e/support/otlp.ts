@@ -10,6 +10,9 @@ export interface ReceivedSpan {
   parentSpanId: string;
   kind: number;
   attributes: Record<string, unknown>;
+  /** OTLP status: code 0 unset, 1 ok, 2 error. */
+  status: { code: number; message: string };
+  events: Array<{ name: string; attributes: Record<string, unknown> }>;
 }
 
 /** A minimal OTLP/HTTP (JSON) trace receiver, standing in for Jaeger's collector in tests. */
@@ -56,6 +59,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               parentSpanId: span.parentSpanId ?? "",
               kind: span.kind,
               attributes: plain(span.attributes),
+              status: { code: span.status?.code ?? 0, message: span.status?.message ?? "" },
+              events: (span.events ?? []).map((e: { name: string; attributes?: KeyValue[] }) => ({
+                name: e.name,
+                attributes: plain(e.attributes),
+              })),
             });
           }
         }

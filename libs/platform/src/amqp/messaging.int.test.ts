@@ -68,12 +68,45 @@ describe("RabbitMQ topology and protobuf messaging", () => {
     const consumerSpan = await vi.waitFor(() => {
       const span = exporter
         .getFinishedSpans()
-        .find((s) => s.name === `process ${names.queues.deliveryTasks}`);
+        .find((s) => s.name === `process ${names.exchanges.deliveries}`);
       if (!span) throw new Error("consumer span not finished yet");
       return span;
     });
     expect(consumerSpan.spanContext().traceId).toBe(traceId);
     expect(consumerSpan.attributes["messaging.system"]).toBe("rabbitmq");
+  });
+
+  it("names the span of a server-named queue's message after its exchange, never `process `", async () => {
+    let consumer: ReturnType<typeof consumeProto> | undefined;
+    const handled = new Promise<void>((resolve) => {
+      consumer = consumeProto(broker.rabbit, {
+        names,
+        queue: "",
+        queueOptions: { durable: false, exclusive: true, autoDelete: true },
+        bindExchange: names.exchanges.control,
+        schema: DeliveryTaskSchema,
+        logger,
+        handler: async () => resolve(),
+      });
+    });
+    await new Promise<void>((resolve) => consumer?.once("ready", () => resolve()));
+    await broker.publisher.publish(
+      { exchange: names.exchanges.control },
+      DeliveryTaskSchema,
+      create(DeliveryTaskSchema, { eventId: "control" }),
+    );
+    await handled;
+    const span = await vi.waitFor(() => {
+      const found = exporter
+        .getFinishedSpans()
+        .find((s) => s.attributes["messaging.destination.anonymous"] === true);
+      if (!found) throw new Error("consumer span not finished yet");
+      return found;
+    });
+    await consumer?.close();
+    expect(span.name).toBe(`process ${names.exchanges.control}`);
+    expect(span.attributes["messaging.destination.name"]).toBe(names.exchanges.control);
+    expect(exporter.getFinishedSpans().filter((s) => s.name.trim() !== s.name)).toEqual([]);
   });
 
   it("delays a message in a retry tier, then dead-letters it back to the task queue", async () => {

@@ -9,6 +9,12 @@ import {
   type Publisher,
 } from "rabbitmq-client";
 import { extractTraceContext, injectTraceContext, inSpan } from "../tracing.js";
+import {
+  messagingDestination,
+  messagingSpanName,
+  processSpanAttributes,
+  publishSpanAttributes,
+} from "./messaging-spans.js";
 import { DELIVERY_LIMIT, type TopologyNames, workQueueArguments } from "./topology.js";
 
 export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
@@ -41,16 +47,10 @@ export class ProtoPublisher {
     message: MessageShape<S>,
   ): Promise<void> {
     await inSpan(
-      `publish ${target.exchange}`,
+      messagingSpanName("publish", messagingDestination(target.exchange, target.routingKey)),
       {
         kind: SpanKind.PRODUCER,
-        attributes: {
-          "messaging.system": "rabbitmq",
-          "messaging.operation.type": "publish",
-          "messaging.destination.name": target.exchange,
-          "messaging.rabbitmq.destination.routing_key": target.routingKey ?? "",
-          ...(target.messageId ? { "messaging.message.id": target.messageId } : {}),
-        },
+        attributes: publishSpanAttributes(target.exchange, target.routingKey, target.messageId),
         links: target.links,
       },
       async () => {
@@ -164,8 +164,10 @@ export function consumeProto<S extends DescMessage>(
     },
     async (msg: AsyncMessage) => {
       let message: MessageShape<S>;
+      let bodySize = 0;
       try {
         const body = toBytes(msg.body);
+        bodySize = body.byteLength;
         message = options.decode ? options.decode(body, msg.type) : fromBinary(options.schema, body);
       } catch (err) {
         options.logger.error(
@@ -176,18 +178,18 @@ export function consumeProto<S extends DescMessage>(
       }
       const headers = (msg.headers ?? {}) as Record<string, unknown>;
       await inSpan(
-        `process ${options.queue}`,
+        messagingSpanName("process", messagingDestination(msg.exchange, msg.routingKey)),
         {
           kind: SpanKind.CONSUMER,
           parent: extractTraceContext(headers),
-          attributes: {
-            "messaging.system": "rabbitmq",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": msg.exchange,
-            "messaging.rabbitmq.destination.routing_key": msg.routingKey,
-            "messaging.consumer.group.name": options.queue,
-            ...(msg.messageId ? { "messaging.message.id": msg.messageId } : {}),
-          },
+          attributes: processSpanAttributes({
+            exchange: msg.exchange,
+            routingKey: msg.routingKey,
+            queue: options.queue,
+            messageId: msg.messageId,
+            deliveryTag: msg.deliveryTag,
+            bodySize,
+          }),
         },
         async () => {
           try {
