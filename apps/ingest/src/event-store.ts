@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   Collections,
   type EventDocument,
@@ -133,7 +134,12 @@ export class EventStore {
 
   async #insertBatch(batch: QueuedInsert[]): Promise<void> {
     const first = batch[0] as QueuedInsert;
-    const round: MarkedRound = { markerId: `round_${first.doc._id}`, unsettled: batch.length };
+    // A suffix of its own: the same event may be inserted twice in a row (a key past its idempotency
+    // window is released and the insert retried) before the first round's marker is removed.
+    const round: MarkedRound = {
+      markerId: `round_${first.doc._id}_${randomBytes(4).toString("hex")}`,
+      unsettled: batch.length,
+    };
     try {
       // The marker first: no event is stored without one, so a crash before its publish is confirmed
       // leaves it to the sweep.
