@@ -136,7 +136,10 @@ describe("DataPurge.purgeDeletedTenants", () => {
     expect(await idsIn(db, "rate_limits")).toEqual(["ep_kept:0"]);
     expect(await idsIn(db, "concurrency_slots")).toEqual([]);
     expect(await idsIn(db, "tenants")).toEqual(["gone", "kept"]);
-    expect(purged).toContainEqual(["events", "tenant_deleted", 7]);
+    // Counted batch by batch, so a long purge shows its progress.
+    expect(purged.filter(([c, r]) => c === "events" && r === "tenant_deleted").map(([, , n]) => n)).toEqual([
+      3, 3, 1,
+    ]);
     // Seven events, three at a time: three deletes, none larger than a batch.
     expect(deletes.events).toEqual([3, 3, 1]);
 

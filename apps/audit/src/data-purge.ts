@@ -32,7 +32,7 @@ export interface DataPurgeOptions {
    */
   tenantPurgeGraceMs: number;
   logger: Logger;
-  /** Told how many documents each purge removed, by collection and reason. */
+  /** Told how many documents each batch of a purge removed, by collection and reason. */
   onPurged?(collection: string, reason: PurgeReason, count: number): void;
 }
 
@@ -164,11 +164,12 @@ export class DataPurge {
     reason: PurgeReason,
     signal: AbortSignal | undefined,
   ): Promise<number> {
-    const count = await purgeInBatches(collection, filter, { ...this.#options.batch, signal });
-    if (count > 0) {
-      this.#options.onPurged?.(name, reason, count);
-      this.#options.logger.info({ collection: name, reason, count }, "purged");
-    }
+    const count = await purgeInBatches(collection, filter, {
+      ...this.#options.batch,
+      signal,
+      onBatch: (deleted) => this.#options.onPurged?.(name, reason, deleted),
+    });
+    if (count > 0) this.#options.logger.info({ collection: name, reason, count }, "purged");
     return count;
   }
 }

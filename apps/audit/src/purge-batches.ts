@@ -9,6 +9,8 @@ export interface BatchOptions {
   pauseMs: number;
   /** Aborted: stop after the batch under way. */
   signal?: AbortSignal;
+  /** Told how many documents each batch deleted, as it goes: a long purge shows its progress. */
+  onBatch?(deleted: number): void;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function purgeInBatches<T extends { _id: string }>(
     const ids = batch.map((doc) => doc._id);
     const result = await collection.deleteMany({ _id: { $in: ids } } as Filter<T>);
     deleted += result.deletedCount;
+    if (result.deletedCount > 0) options.onBatch?.(result.deletedCount);
     if (batch.length < options.batchSize) break;
     await sleep(options.pauseMs, undefined, { signal: options.signal }).catch(() => undefined);
   }
