@@ -13,31 +13,39 @@ export interface BatchOptions {
   onBatch?(deleted: number): void;
 }
 
+/** Ids one read selects at most: a read that must scan the collection runs once per this many. */
+const IDS_PER_READ = 10_000;
+
 /**
- * Deletes every document matching `filter`, `batchSize` at a time: the ids of a batch are read, then
- * deleted by `_id`, then the purge pauses. A delete by a list of ids is one short write on MongoDB and
- * on the embedded FerretDB (which looks documents up by `_id` only and scans for any other filter), so
- * no single write holds the database long enough to delay deliveries, and no TTL index is needed: the
- * same code path serves both servers. Returns how many documents were deleted.
+ * Deletes every document matching `filter`, `batchSize` at a time, pausing between batches: up to
+ * 10,000 ids are read at once, then deleted by `_id`. Deletes by a list of ids are short writes, and a
+ * filter that no index serves (a time filter on the embedded server, see docs/storage.md) is read once
+ * per 10,000 documents rather than once per batch. No TTL index is needed, so one code path serves every
+ * server. Returns how many documents were deleted.
  */
 export async function purgeInBatches<T extends { _id: string }>(
   collection: Collection<T>,
   filter: Filter<T>,
   options: BatchOptions,
 ): Promise<number> {
+  const readLimit = Math.max(IDS_PER_READ, options.batchSize);
   let deleted = 0;
   while (!options.signal?.aborted) {
-    const batch = await collection
+    const selected = await collection
       .find(filter, { projection: { _id: 1 } })
-      .limit(options.batchSize)
+      .limit(readLimit)
       .toArray();
-    if (batch.length === 0) break;
-    const ids = batch.map((doc) => doc._id);
-    const result = await collection.deleteMany({ _id: { $in: ids } } as Filter<T>);
-    deleted += result.deletedCount;
-    if (result.deletedCount > 0) options.onBatch?.(result.deletedCount);
-    if (batch.length < options.batchSize) break;
-    await sleep(options.pauseMs, undefined, { signal: options.signal }).catch(() => undefined);
+    for (let start = 0; start < selected.length && !options.signal?.aborted; start += options.batchSize) {
+      if (start > 0 || deleted > 0) {
+        await sleep(options.pauseMs, undefined, { signal: options.signal }).catch(() => undefined);
+        if (options.signal?.aborted) break;
+      }
+      const ids = selected.slice(start, start + options.batchSize).map((doc) => doc._id);
+      const result = await collection.deleteMany({ _id: { $in: ids } } as Filter<T>);
+      deleted += result.deletedCount;
+      if (result.deletedCount > 0) options.onBatch?.(result.deletedCount);
+    }
+    if (selected.length < readLimit) break;
   }
   return deleted;
 }
