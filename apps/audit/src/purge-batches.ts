@@ -13,10 +13,9 @@ export interface BatchOptions {
 
 /**
  * Deletes every document matching `filter`, `batchSize` at a time: the ids of a batch are read, then
- * deleted by `_id`, then the purge pauses. A delete by a list of ids is one short write on MongoDB and
- * on the embedded FerretDB (which looks documents up by `_id` only and scans for any other filter), so
- * no single write holds the database long enough to delay deliveries, and no TTL index is needed: the
- * same code path serves both servers. Returns how many documents were deleted.
+ * deleted by `_id`, then the purge pauses. A delete by a list of ids is one short write, so no single
+ * write holds the database long enough to delay deliveries, and no TTL index is needed: one code path on
+ * every server (see docs/storage.md). Returns how many documents were deleted.
  */
 export async function purgeInBatches<T extends { _id: string }>(
   collection: Collection<T>,
