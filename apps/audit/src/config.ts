@@ -7,18 +7,16 @@ const interval = configFields.duration.refine((ms) => ms >= 100, "must be at lea
 /** Variables of the audit service: the common ones plus how attempt records are batched. */
 export const configSchema = serviceConfigSchema(7004).extend({
   /**
-   * Records written to MongoDB in one batch; also sizes the consumer's prefetch. Each write round trip
-   * carries more with a bigger batch: 400 rather than 200 let audit keep up with delivery in the
-   * benchmark's fastest scenario, and 800 rather than 400 at a steady 2,000 events/s (logged 1,944 and
-   * 1,953 per s, the log complete 0.5-0.7 s after the last delivery, against 1,847-1,872 and 1.8-2.1 s).
+   * Records written to MongoDB in one batch; also sizes the consumer's prefetch. A bigger batch carries
+   * more per write round trip, so audit keeps up with delivery (docs/decisions/throughput-defaults.md).
    */
   AUDIT_BATCH_SIZE: configFields.positiveInt.max(5_000).default(800),
   /** Longest a record waits for its batch to fill before it is written anyway, in ms. */
   AUDIT_BATCH_DELAY_MS: configFields.positiveInt.max(10_000).default(50),
   /**
    * Database of audit's own collections (attempts, deliveries, event_routes); default MONGO_DB. Events
-   * and endpoints are read from MONGO_DB. A wire server that writes one database at a time (FerretDB's
-   * SQLite backend keeps each in one file) then writes audit records and ingest's events at once.
+   * and endpoints are read from MONGO_DB. A server that writes one transaction per database at a time
+   * then writes audit records and ingest's events at once (see docs/storage.md).
    */
   AUDIT_MONGO_DB: configFields.databaseName.optional(),
   /** Most deliveries one Recover or Redrive call publishes again. */

@@ -14,8 +14,8 @@ import type { Collection, Db } from "mongodb";
 import type { DeliveryStatus } from "./delivery-state.js";
 
 // Shapes of the collections audit reads and writes. Field names are snake_case as stored; enums are
-// stored as their numbers. An unset time is an absent field, never null: FerretDB drops nulls written
-// by $setOnInsert, and one shape on both servers keeps queries honest.
+// stored as their numbers. An unset time is an absent field, never null: one shape on every server
+// keeps queries honest, and not every server keeps a null written by $setOnInsert (see docs/storage.md).
 
 /** One delivery attempt, written once: `_id` is the attempt id, so a redelivered record is a no-op. */
 export interface AttemptDocument {

@@ -92,7 +92,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const query = listEventsQuery(req);
       annotate({ tenantId: req.tenantId });
       const page = toPage(await store.listEvents(query), query, (e) => ({ time: e.create_time, id: e._id }));
-      // One query for the page's routes: FerretDB has no $lookup.
+      // The page's routes in a second query by _id rather than a $lookup (see docs/storage.md).
       const routes = await store.findRoutes(
         req.tenantId,
         page.items.map((e) => e._id),

@@ -100,8 +100,8 @@ export function consumeAuditRecords(
   const batcher = new Batcher<AuditRecord>({
     maxSize: options.batchSize,
     maxDelayMs: options.batchDelayMs,
-    // One batch at a time: concurrent batches made FerretDB's writers contend for its one write lock
-    // (many small batches, each slower), while records that wait meanwhile make the next batch fuller.
+    // One batch at a time: records that arrive meanwhile make the next batch fuller, and concurrent
+    // batches gain nothing on a server that writes one transaction at a time (see docs/storage.md).
     maxConcurrentWrites: 1,
     write: async (batch) => {
       const started = performance.now();

@@ -59,13 +59,13 @@ const MAX_UPDATE_ROUNDS = 20;
 const WITHOUT_PAYLOAD = { projection: { payload: 0 } } as const;
 
 /**
- * Every MongoDB access of the audit service. FerretDB has no transactions, so each write is a single
- * idempotent document operation: inserts keyed by natural ids, upserts with $setOnInsert, and
- * optimistic read-modify-write on a version field.
+ * Every MongoDB access of the audit service. No multi-document transactions: each write is a single
+ * idempotent document operation (inserts keyed by natural ids, upserts with $setOnInsert, and
+ * optimistic read-modify-write on a version field).
  *
- * The version guard makes concurrent writers (several audit instances) safe on MongoDB. FerretDB
- * checks an update's filter and writes the document in separate steps, so two racing guarded updates
- * can both succeed there; within one instance, updates of one delivery are therefore also serialized.
+ * The version guard makes concurrent writers (several audit instances) safe. Within one instance,
+ * updates of one delivery are also serialized, so the guard need not hold on a server whose updates
+ * are not atomic (see docs/storage.md).
  */
 export class AuditStore {
   readonly #attempts: Collection<AttemptDocument>;
@@ -142,8 +142,8 @@ export class AuditStore {
    * writer get in between, the deliveries concerned go the one-by-one way.
    *
    * A delivery gets its document with its first attempt (or a replay): until then the event's route
-   * says it is PENDING (see `eventDeliveries` in documents.ts). Writing PENDING at routing time made every
-   * delivery an insert and then an update, and an update is a transaction of its own in FerretDB.
+   * says it is PENDING (see `eventDeliveries` in documents.ts): one write per delivery, not an insert at
+   * routing time and then an update (each a transaction of its own on some servers; see docs/storage.md).
    */
   applyDeliveryChanges(changes: DeliveryChange[], now: Date): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
@@ -152,8 +152,8 @@ export class AuditStore {
   }
 
   async #applyDeliveryChanges(changes: DeliveryChange[], ids: string[], now: Date): Promise<void> {
-    // Reading first keeps inserts to new deliveries: a rejected duplicate costs FerretDB far more
-    // than a read.
+    // One read tells new deliveries (inserted) from stored ones (updated under their version), rather
+    // than inserting all and catching duplicates, which costs more than the read (see docs/storage.md).
     const stored = new Map(
       (await this.#deliveries.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
     );

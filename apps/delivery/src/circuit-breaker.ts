@@ -10,8 +10,8 @@ export interface CircuitBreakerOptions {
   cooldownMs: number;
   /**
    * Longest cooldown: each failed probe doubles it up to this; default `cooldownMs` (no growth). Every
-   * task of a down endpoint comes back once per cooldown to be parked again, so a fixed cooldown made
-   * a long outage cost more RabbitMQ work the longer it lasted.
+   * task of a down endpoint comes back once per cooldown to be parked again, so with a fixed cooldown a
+   * long outage would cost more RabbitMQ work the longer it lasted.
    */
   maxCooldownMs?: number;
 }

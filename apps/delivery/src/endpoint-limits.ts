@@ -88,9 +88,9 @@ export class EndpointLimits {
 
   /**
    * Appends the request to the endpoint's log as the next sequence number, if the request `limit`
-   * places earlier is at least a second old. Inserting "<endpoint>:<seq>" is atomic on every MongoDB
-   * wire server (FerretDB loses concurrent `$inc`s), so racing instances cannot both take a number and
-   * any `limit + 1` consecutive requests span a second.
+   * places earlier is at least a second old. Inserting the unique `_id` "<endpoint>:<seq>" is atomic,
+   * unlike an `$inc` on some servers (see docs/storage.md), so racing instances cannot both take a number
+   * and any `limit + 1` consecutive requests span a second.
    */
   async #takeRate(endpointId: string, limit: number, now: number): Promise<true | { waitMs: number }> {
     for (let attempt = 0; attempt < RATE_TAKE_ATTEMPTS; attempt++) {
@@ -152,7 +152,7 @@ export class EndpointLimits {
     return undefined;
   }
 
-  /** Deletes log entries too old to matter (MongoDB wire servers without TTL indexes need this). */
+  /** Deletes log entries too old to matter: a sweep rather than a TTL index (see docs/storage.md). */
   async sweep(): Promise<void> {
     await this.#hits.deleteMany({ expires_at: { $lt: new Date(this.#now()) } });
   }

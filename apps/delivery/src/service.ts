@@ -33,13 +33,12 @@ export const configSchema = serviceConfigSchema(7003).extend({
   /**
    * Deliveries in flight at once per instance; twice as many delivery.tasks messages (each a batch of
    * tasks, or one) are prefetched. A delivery waits for the receiver and then for RabbitMQ to confirm
-   * its attempt record, so the rate is about this many per round: at 64, delivery fell behind at
-   * ~1,400/s on the benchmark's machine, with CPU to spare.
+   * its attempt record, so the rate is about this many per round (docs/decisions/throughput-defaults.md).
    */
   DELIVERY_CONCURRENCY: configFields.positiveInt.max(10_000).default(256),
   /**
    * Connections kept open to one receiver (scheme, host and port) per instance; an endpoint's own
-   * max_concurrency limits it further. At 32, one busy receiver capped an instance at ~1,600/s.
+   * max_concurrency limits it further. Too few cap what one busy receiver gets from an instance.
    */
   DELIVERY_CONNECTIONS_PER_ORIGIN: configFields.positiveInt.max(1_000).default(64),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000),

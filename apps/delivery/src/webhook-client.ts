@@ -119,9 +119,9 @@ export class WebhookClient {
       async (span) => {
         const started = performance.now();
         const elapsed = () => Math.round(performance.now() - started);
-        // Not AbortSignal.timeout: its timer outlives the request until it fires, and at 500 deliveries/s
-        // the signals, the DOMExceptions they then create, and what they reach outlived young collections
-        // by the megabyte, costing delivery full collections. This timer goes when the request does.
+        // Not AbortSignal.timeout: its timer outlives the request until it fires, so the signal and all
+        // it reaches get promoted to the old generation (docs/investigations/garbage-collection.md). This
+        // timer goes when the request does.
         const deadline = new AbortController();
         const timer = setTimeout(
           () => deadline.abort(new DOMException("the request timed out", "TimeoutError")),

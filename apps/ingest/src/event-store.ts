@@ -26,8 +26,8 @@ export const eventIndexes: IndexPlan = {
  * stored), so the collection holds only the rounds being published and those stranded by a crash in
  * between, which the republish sweep finds. An event whose publish failed gets a marker of its own, so
  * the sweep does not publish its whole round again. A small collection of its own rather than a filter
- * on `events`: FerretDB scans a collection for any filter but one on `_id`. One marker per round rather
- * than per event: a marker per event made storing an event cost twice as much on FerretDB.
+ * on `events`, so the sweep reads only the rounds in flight even where no index serves it (see
+ * docs/storage.md); one marker per round, not per event, so a marker costs a share of a round's write.
  */
 export interface UnpublishedEventsDocument {
   _id: string;
@@ -42,7 +42,7 @@ const MAX_INSERT_BATCH = 500;
 
 /**
  * Markers are removed together, this long after the first of them was done (or sooner when many are):
- * a delete per round of inserts made storing an event dearer. Far below INGEST_REPUBLISH_AFTER, so the
+ * a delete per round of inserts would add a write to every round. Far below INGEST_REPUBLISH_AFTER, so the
  * sweep does not find the marker of a round that was published.
  */
 const REMOVAL_DELAY_MS = 250;
@@ -96,9 +96,8 @@ export class EventStore {
 
   /**
    * Inserts through a single writer: the events that arrive while a write is under way go together in
-   * the next insertMany. One insert per event, many at once, costs MongoDB a round trip each and makes
-   * FerretDB's SQLite connections fight over its one write lock (each backs off and retries), which
-   * on a small machine cut ingest to a few dozen events per second.
+   * the next insertMany. One insert per event costs a round trip each, and many at once contend on a
+   * server that writes one transaction at a time (see docs/storage.md).
    */
   #insert(doc: EventDocument): Promise<WriteError | undefined> {
     return new Promise((resolve, reject) => {
@@ -247,8 +246,8 @@ export class EventStore {
 
   /**
    * Claims up to `limit` markers created before `createdBefore` and not leased, leasing each until
-   * `leaseUntil` with a conditional update, so that of several sweeps one takes each (on MongoDB; on
-   * FerretDB, which checks a filter and writes in separate steps, two may rarely both take one).
+   * `leaseUntil` with a conditional update, so that of several sweeps one takes each (on a server whose
+   * updates are not atomic two may rarely both take one; see docs/storage.md).
    */
   async claimUnpublished(
     createdBefore: Date,
@@ -266,7 +265,7 @@ export class EventStore {
       .limit(limit)
       .toArray();
     // In random order: two sweeps that run at once then rarely try the same marker at the same moment,
-    // which on FerretDB is when both could win it.
+    // the only time both could win it where updates are not atomic.
     const claimed: UnpublishedEventsDocument[] = [];
     for (const { _id } of shuffled(candidates)) {
       const doc = await this.#unpublished.findOneAndUpdate(

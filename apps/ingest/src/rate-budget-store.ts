@@ -4,8 +4,8 @@ import type { RateBudgetStore } from "./rate-limiter.js";
 
 /**
  * One claimed chunk of a tenant's budget for one second: `_id` is "<tenant>:<second>:<chunk>", so the
- * insert that claims it succeeds once, on MongoDB and on FerretDB alike (whose updates, `$inc` among
- * them, are not atomic under concurrency). `tenant_id` lets a tenant's deletion purge them.
+ * insert that claims it succeeds once; an insert of a unique `_id` is atomic on every server, where an
+ * `$inc` need not be (see docs/storage.md). `tenant_id` lets a tenant's deletion purge them.
  */
 interface RateBudgetDocument {
   _id: string;
@@ -47,7 +47,7 @@ export class MongoRateBudgetStore implements RateBudgetStore {
     }
   }
 
-  /** Deletes claims too old to matter (MongoDB wire servers without TTL indexes need this). */
+  /** Deletes claims too old to matter: a sweep rather than a TTL index (see docs/storage.md). */
   async sweep(): Promise<void> {
     await this.#claims.deleteMany({ expires_at: { $lt: new Date(this.#now()) } });
   }

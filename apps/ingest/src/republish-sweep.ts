@@ -30,7 +30,8 @@ export const SWEEP_LEASE_MS = 60_000;
 
 /**
  * A marker without its event is left this long before it is removed: the event's insert may still be
- * under way (FerretDB waits up to 10 s for its write lock).
+ * waiting for the database (seconds, on a server that writes one transaction at a time; see
+ * docs/storage.md).
  */
 const ORPHAN_MARKER_MS = 60_000;
 

@@ -12,8 +12,8 @@ export const configSchema = serviceConfigSchema(7002)
   .extend({
     /**
      * Events routed at once per instance. Routing one mostly waits for RabbitMQ to confirm its tasks
-     * (tens of ms on a busy broker), so the rate is about this many per confirm time: at 32 routing
-     * fell behind at ~1,400 events/s on the benchmark's machine, with CPU to spare.
+     * (tens of ms on a busy broker), so the rate is about this many per confirm time
+     * (docs/decisions/throughput-defaults.md).
      */
     ROUTING_CONCURRENCY: configFields.positiveInt.max(1_000).default(128),
   });

@@ -1,5 +1,5 @@
 // Used where a read-modify-write must not race within one process: MongoDB's filter guards make such
-// writes safe across instances, but FerretDB (tests, local development) does not isolate updates.
+// writes safe across instances, and this keeps them safe where updates are not isolated (docs/storage.md).
 
 /**
  * Runs tasks one at a time per key, in call order; tasks of different keys run concurrently. Keys

@@ -26,9 +26,8 @@ export async function connectMongo(
 /** Creates the plan's indexes; existing identical ones are left as they are. */
 export async function ensureIndexes(db: Db, plan: IndexPlan): Promise<void> {
   for (const [collection, indexes] of Object.entries(plan)) {
-    // One index per command: FerretDB (SQLite) panics and drops the connection on a createIndexes of
-    // two or more indexes that all exist already, so a service restarted on an existing database
-    // failed to start (found by test/chaos).
+    // One index per command: a createIndexes of several indexes that all exist already drops the
+    // connection on some servers, and a restarted service would not start (see docs/storage.md).
     for (const index of indexes) await db.collection(collection).createIndexes([index]);
   }
 }

@@ -21,7 +21,8 @@ export class SecretBox {
   readonly #currentId: string;
   /**
    * Opened values by sealed value: delivery opens an endpoint's secrets for every request it signs, and
-   * deciphering (with the KeyObject set-up it takes) was a tenth of its CPU.
+   * deciphering (with the KeyObject set-up it takes) is a large share of its CPU
+   * (docs/decisions/throughput-defaults.md).
    */
   readonly #opened = new LRUCache<string, string>({
     max: 10_000,

@@ -82,9 +82,8 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   const rabbit = new Connection({
     url: config.AMQP_URL,
     connectionName: `herald-${definition.name}`,
-    // Reconnect attempts back off exponentially up to this (rabbitmq-client's default is 30 s): with
-    // 30 s, a broker back after a 10 s restart left services disconnected for up to half a minute more
-    // (found by test/chaos); 5 s bounds that while still sparing a broker that stays down.
+    // Reconnect attempts back off exponentially up to this: rabbitmq-client's default (30 s) can leave a
+    // service disconnected half a minute after the broker is back; 5 s still spares a broker that stays down.
     retryHigh: 5_000,
   });
   rabbit.on("error", (err) => logger.warn({ err }, "rabbitmq connection error"));

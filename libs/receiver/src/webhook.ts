@@ -35,7 +35,7 @@ export interface VerifyOptions {
 
 const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 const decoder = new TextDecoder();
-// On Node, Buffer decodes UTF-8 several times faster than TextDecoder (70 µs less for 64 KiB).
+// On Node, Buffer decodes UTF-8 several times faster than TextDecoder.
 const NodeBuffer: typeof Buffer | undefined = globalThis.Buffer;
 
 /**

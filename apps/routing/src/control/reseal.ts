@@ -18,8 +18,8 @@ import type { Collection, Filter } from "mongodb";
 /**
  * Endpoints holding a value not sealed under the current key, or headers never sealed (written by a
  * version that kept them in clear). A range on the sealed text (`v1:<keyId>:` sorts just before
- * `v1:<keyId>;`) works on arrays and on the embedded wire server, where a negated regex in $elemMatch
- * does not.
+ * `v1:<keyId>;`) works on arrays on every server; a negated regex in $elemMatch does not (see
+ * docs/storage.md).
  */
 export function staleEndpointsFilter(box: SecretBox): Filter<EndpointDocument> {
   const from = box.currentPrefix;

@@ -222,9 +222,8 @@ export function consumeProto<S extends DescMessage>(
     },
   );
   // A Consumer emits "error" for every failed handler, failed ack, channel error and failed (re)setup
-  // (e.g. while RabbitMQ restarts). Without a listener, EventEmitter throws it: the first MongoDB or
-  // RabbitMQ hiccup crashed the service with an unhandled rejection (found by test/chaos). The consumer
-  // recovers by itself; the error only needs logging.
+  // (e.g. while RabbitMQ restarts). Without a listener, EventEmitter throws it, and the first MongoDB or
+  // RabbitMQ hiccup would crash the service. The consumer recovers by itself; the error only needs logging.
   consumer.on("error", (err: unknown) => {
     if (typeof err === "object" && err !== null && logged.has(err)) return;
     options.logger.warn({ err, queue: options.queue }, "rabbitmq consumer error");

@@ -36,7 +36,7 @@ export interface MongoStoreOptions {
 }
 
 const DUPLICATE_KEY = 11000;
-// Servers that do not implement TTL indexes (FerretDB) answer NotImplemented or CommandNotSupported.
+// Wire-compatible servers that do not implement TTL indexes answer NotImplemented or CommandNotSupported.
 const NOT_SUPPORTED = new Set<unknown>([238, 115]);
 
 /**
