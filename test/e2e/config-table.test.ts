@@ -15,10 +15,9 @@ const schemas = await loadConfigSchemas();
 describe("README.md's configuration table", () => {
   it("is what npm run docs:config writes from the services' config schemas", () => {
     const readme = readFileSync(README_PATH, "utf8");
-    expect(
+    expect(readme, "README.md's configuration table is stale: run `npm run docs:config`").toBe(
       withConfigTable(readme, configTable(schemas)),
-      "README.md's configuration table is stale: run `npm run docs:config`",
-    ).toBe(readme);
+    );
   });
 
   it("has one row per variable, listing the services that read it", () => {

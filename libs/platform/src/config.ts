@@ -125,7 +125,7 @@ export const baseConfigSchema = z.object({
     "MongoDB, e.g. `mongodb://127.0.0.1:27017`",
   ),
   MONGO_DB: databaseName.default("herald").describe("database name"),
-  HOST: z.string().min(1).default("127.0.0.1").describe("address the RPC port listens on"),
+  HOST: z.string().min(1).default("127.0.0.1").describe("address the RPC server listens on"),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
     .default("info")
