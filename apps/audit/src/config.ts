@@ -10,32 +10,54 @@ export const configSchema = serviceConfigSchema(7004).extend({
    * Records written to MongoDB in one batch; also sizes the consumer's prefetch. A bigger batch carries
    * more per write round trip, so audit keeps up with delivery (docs/decisions/throughput-defaults.md).
    */
-  AUDIT_BATCH_SIZE: configFields.positiveInt.max(5_000).default(800),
+  AUDIT_BATCH_SIZE: configFields.positiveInt
+    .max(5_000)
+    .default(800)
+    .describe("attempt records per MongoDB write"),
   /** Longest a record waits for its batch to fill before it is written anyway, in ms. */
-  AUDIT_BATCH_DELAY_MS: configFields.positiveInt.max(10_000).default(50),
+  AUDIT_BATCH_DELAY_MS: configFields.positiveInt
+    .max(10_000)
+    .default(50)
+    .describe("the longest a record waits for its batch, in ms"),
   /**
    * Database of audit's own collections (attempts, deliveries, event_routes); default MONGO_DB. Events
    * and endpoints are read from MONGO_DB. A server that writes one transaction per database at a time
    * then writes audit records and ingest's events at once (see docs/storage.md).
    */
-  AUDIT_MONGO_DB: configFields.databaseName.optional(),
+  AUDIT_MONGO_DB: configFields.databaseName.optional().meta({
+    description: "database of attempts, deliveries and routes; events and endpoints stay in `MONGO_DB`",
+    defaultText: "`MONGO_DB` (`npm start`: `herald_audit`)",
+  }),
   /** Most deliveries one Recover or Redrive call publishes again. */
-  AUDIT_REPLAY_LIMIT: configFields.positiveInt.max(10_000).default(1_000),
+  AUDIT_REPLAY_LIMIT: configFields.positiveInt
+    .max(10_000)
+    .default(1_000)
+    .describe("deliveries one Recover or Redrive call requeues (it answers `truncated` when more match)"),
   /** Days events (with payloads), deliveries and attempts are kept for tenants without their own. */
-  HERALD_RETENTION_DAYS: configFields.positiveInt.max(3650).default(30),
-  /** How often data older than its retention is purged. */
-  RETENTION_PURGE_INTERVAL: interval.default(3_600_000),
+  HERALD_RETENTION_DAYS: configFields.positiveInt
+    .max(3650)
+    .default(30)
+    .describe(
+      "days events (with payloads), deliveries and attempts are kept unless the tenant sets `retention_days`",
+    ),
+  RETENTION_PURGE_INTERVAL: interval
+    .default(3_600_000)
+    .describe("how often data older than its retention is purged"),
   /** How often tenants being deleted are looked for and purged. */
-  TENANT_PURGE_INTERVAL: interval.default(10_000),
+  TENANT_PURGE_INTERVAL: interval.default(10_000).describe("how often deleted tenants are purged"),
   /**
    * How long after DeleteTenant the purge still expects stragglers (a publish racing the deletion, an
    * ingest whose cache missed it: at most its 30 s expiry); the id is free again after it.
    */
-  TENANT_PURGE_GRACE: configFields.duration.default(60_000),
-  /** Documents one purge delete removes at most. */
-  PURGE_BATCH_SIZE: configFields.positiveInt.max(10_000).default(500),
+  TENANT_PURGE_GRACE: configFields.duration
+    .default(60_000)
+    .describe("a deleted tenant's id is free again after the first purge pass past this"),
+  PURGE_BATCH_SIZE: configFields.positiveInt
+    .max(10_000)
+    .default(500)
+    .describe("documents one purge delete removes at most"),
   /** Pause between two purge batches, so deliveries never wait behind a purge. */
-  PURGE_BATCH_PAUSE: configFields.duration.default(200),
+  PURGE_BATCH_PAUSE: configFields.duration.default(200).describe("the pause between two purge deletes"),
 });
 
 export type AuditConfig = z.infer<typeof configSchema>;

@@ -1,12 +1,12 @@
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, DisabledReason, ErrorClass, Scope } from "@herald/contracts";
+import { formatDurationMs } from "@herald/platform/duration";
 import { describe, expect, it } from "vitest";
 import {
   attemptError,
   deliveryStateName,
   endpointStateName,
   errorClassName,
-  formatDurationMs,
   formatLimit,
   formatList,
   formatPayload,

@@ -1,5 +1,6 @@
 import { type Duration, durationMs, type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, DisabledReason, ErrorClass, Scope } from "@herald/contracts";
+import { formatDurationMs } from "@herald/platform/duration";
 
 // Human output: words for enums, ISO times, aligned columns. Pure functions of plain values.
 
@@ -39,19 +40,6 @@ export function truncate(text: string, max: number): string {
 /** ISO 8601 in UTC, or "-" when unset. */
 export function formatTime(ts: Timestamp | undefined): string {
   return ts ? timestampDate(ts).toISOString() : NONE;
-}
-
-/** 300000 → "5m", 1500 → "1500ms": the largest unit that divides the value. */
-export function formatDurationMs(ms: number): string {
-  for (const [unit, size] of [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1_000],
-  ] as const) {
-    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 /** A retry schedule as the option takes it ("5s,5m,30m"); `empty` (default "-") when it inherits. */

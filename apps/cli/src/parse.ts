@@ -1,5 +1,5 @@
 import { Scope } from "@herald/contracts";
-import { parseDurationMs } from "@herald/platform/duration";
+import { parseDurationListMs, parseDurationMs } from "@herald/platform/duration";
 import { InvalidArgumentError } from "commander";
 import { UsageError } from "./errors.js";
 
@@ -23,17 +23,13 @@ export function parsePositiveDuration(text: string): number {
 /** "5s,1m,1h" as milliseconds, each more than zero. An empty string is an empty schedule. */
 export function parseDurationList(text: string): number[] {
   if (text.trim() === "") return [];
-  const parts = text.split(",").map((part) => part.trim());
-  const bad = parts.filter((part) => {
-    const ms = parseDurationMs(part);
-    return ms === undefined || ms === 0;
-  });
+  const { ms, bad } = parseDurationListMs(text);
   if (bad.length > 0) {
     throw new InvalidArgumentError(
       `bad duration(s) ${bad.map((b) => `"${b}"`).join(", ")}; expected a list such as 5s,1m,30m`,
     );
   }
-  return parts.map((part) => parseDurationMs(part) as number);
+  return ms;
 }
 
 /**

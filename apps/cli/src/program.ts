@@ -1,3 +1,4 @@
+import { formatDurationMs } from "@herald/platform/duration";
 import { Command, CommanderError } from "commander";
 import { binder } from "./command.js";
 import { registerAttemptCommands } from "./commands/attempts.js";
@@ -10,7 +11,6 @@ import { registerTenantCommands } from "./commands/tenants.js";
 import { DEFAULT_TIMEOUT_MS, DEFAULT_URLS, ENV } from "./config.js";
 import type { Io } from "./context.js";
 import { describeError, EXIT_USAGE } from "./errors.js";
-import { formatDurationMs } from "./format.js";
 import { parsePositiveDuration } from "./parse.js";
 import { VERSION } from "./version.js";
 

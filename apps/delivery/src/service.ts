@@ -35,29 +35,58 @@ export const configSchema = serviceConfigSchema(7003).extend({
    * tasks, or one) are prefetched. A delivery waits for the receiver and then for RabbitMQ to confirm
    * its attempt record, so the rate is about this many per round (docs/decisions/throughput-defaults.md).
    */
-  DELIVERY_CONCURRENCY: configFields.positiveInt.max(10_000).default(256),
+  DELIVERY_CONCURRENCY: configFields.positiveInt
+    .max(10_000)
+    .default(256)
+    .describe("deliveries in flight per instance"),
   /**
    * Connections kept open to one receiver (scheme, host and port) per instance; an endpoint's own
    * max_concurrency limits it further. Too few cap what one busy receiver gets from an instance.
    */
-  DELIVERY_CONNECTIONS_PER_ORIGIN: configFields.positiveInt.max(1_000).default(64),
-  DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000),
-  DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000),
+  DELIVERY_CONNECTIONS_PER_ORIGIN: configFields.positiveInt
+    .max(1_000)
+    .default(64)
+    .describe(
+      "connections kept open to one receiver origin per instance (an endpoint's `max_concurrency` limits further)",
+    ),
+  DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000).describe("connect timeout, in ms"),
+  DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000).describe("total request timeout, in ms"),
   /** Delays before attempts 2..N for endpoints and tenants without their own schedule. */
-  RETRY_SCHEDULE: configFields.durationList.default(DEFAULT_RETRY_SCHEDULE_MS),
+  RETRY_SCHEDULE: configFields.durationList
+    .default(DEFAULT_RETRY_SCHEDULE_MS)
+    .describe("default delays before attempts 2..N (tenants and endpoints may override)"),
   /** CIDRs and host names Herald may deliver to although private (local development, tests). */
   HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
   /** Share of failed attempts in the window that opens an endpoint's circuit. */
-  CIRCUIT_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  CIRCUIT_FAILURE_RATIO: z.coerce
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.5)
+    .describe(
+      "an endpoint's circuit opens when this share of at least `CIRCUIT_MIN_ATTEMPTS` attempts failed within `CIRCUIT_WINDOW`",
+    ),
   /** Attempts in the window before the ratio counts. */
-  CIRCUIT_MIN_ATTEMPTS: configFields.positiveInt.default(10),
-  CIRCUIT_WINDOW: configFields.duration.default(60_000),
+  CIRCUIT_MIN_ATTEMPTS: configFields.positiveInt
+    .default(10)
+    .describe("attempts within `CIRCUIT_WINDOW` before `CIRCUIT_FAILURE_RATIO` counts"),
+  CIRCUIT_WINDOW: configFields.duration
+    .default(60_000)
+    .describe("the window in which an endpoint's attempts are counted for its circuit"),
   /** How long an open circuit parks tasks before a probe. */
-  CIRCUIT_COOLDOWN: configFields.duration.default(30_000),
+  CIRCUIT_COOLDOWN: configFields.duration
+    .default(30_000)
+    .describe("while an endpoint's circuit is open its tasks are parked for this, then one probe goes"),
   /** Each failed probe doubles the cooldown, up to this. */
-  CIRCUIT_MAX_COOLDOWN: configFields.duration.default(600_000),
+  CIRCUIT_MAX_COOLDOWN: configFields.duration
+    .default(600_000)
+    .describe(
+      "each failed probe doubles the cooldown up to this; a successful one closes the circuit; an operator's replay probes at once and enabling the endpoint resets it",
+    ),
   /** An endpoint failing without a break for this long is disabled. */
-  ENDPOINT_DISABLE_AFTER: configFields.duration.default(5 * 86_400_000),
+  ENDPOINT_DISABLE_AFTER: configFields.duration
+    .default(5 * 86_400_000)
+    .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
 });
 
 export const deliveryService: ServiceDefinition<typeof configSchema> = {

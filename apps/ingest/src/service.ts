@@ -19,24 +19,36 @@ import { startRepublishSweep } from "./republish-sweep.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
-  INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt.max(1024 * 1024).default(256 * 1024),
+  INGEST_MAX_PAYLOAD_BYTES: configFields.positiveInt
+    .max(1024 * 1024)
+    .default(256 * 1024)
+    .describe("payload limit of tenants without their own"),
   /** Events per second of a tenant without its own limit, all ingest instances together. */
-  INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt.default(1_000),
+  INGEST_RATE_LIMIT_PER_SECOND: configFields.positiveInt
+    .default(1_000)
+    .describe(
+      "events/s of tenants without their own limit, all ingest instances together; a larger batch is `INVALID_ARGUMENT`",
+    ),
   /**
    * An event stored this long ago whose publish RabbitMQ has not confirmed (ingest stopped in between)
    * is published by a background sweep, which runs as often. Shorter republishes sooner, but an event
    * whose publish is merely slow may then go out twice (receivers deduplicate by webhook-id).
    */
-  INGEST_REPUBLISH_AFTER: configFields.duration.default(5_000),
+  INGEST_REPUBLISH_AFTER: configFields.duration
+    .default(5_000)
+    .describe(
+      "an event stored this long without a publisher confirm (ingest stopped in between) is published by a sweep",
+    ),
   /**
    * TEST ONLY, honoured only with NODE_ENV=test: "true" kills the process (SIGKILL) between storing a
    * new event and publishing it, so the chaos suite can strand an event.
    */
-  HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false),
+  HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false).meta({ internal: true }),
   /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
   INGEST_IDEMPOTENCY_WINDOW: configFields.duration
     .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
-    .default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
+    .default(DEFAULT_IDEMPOTENCY_WINDOW_MS)
+    .describe("how long an idempotency key is remembered; the same key after it publishes a new event"),
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {

@@ -15,7 +15,10 @@ export const configSchema = serviceConfigSchema(7002)
      * (tens of ms on a busy broker), so the rate is about this many per confirm time
      * (docs/decisions/throughput-defaults.md).
      */
-    ROUTING_CONCURRENCY: configFields.positiveInt.max(1_000).default(128),
+    ROUTING_CONCURRENCY: configFields.positiveInt
+      .max(1_000)
+      .default(128)
+      .describe("events routed at once per instance"),
   });
 
 export const routingService: ServiceDefinition<typeof configSchema> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, configFields, loadConfig, serviceConfigSchema } from "./config.js";
-import { parseDurationMs } from "./duration.js";
+import { formatDurationMs, parseDurationListMs, parseDurationMs } from "./duration.js";
 
 const good = {
   AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
@@ -86,4 +86,19 @@ describe("parseDurationMs", () => {
   it.each(["", "5", "s", "-5s", "5 minutes"])("refuses %j", (text) =>
     expect(parseDurationMs(text)).toBeUndefined(),
   );
+});
+
+describe("parseDurationListMs", () => {
+  it("parses a comma-separated list, spaces allowed", () => {
+    expect(parseDurationListMs("5s, 5m,2h")).toEqual({ ms: [5_000, 300_000, 7_200_000], bad: [] });
+  });
+
+  it("names every part that is malformed or zero", () => {
+    expect(parseDurationListMs("5s,soon,0s").bad).toEqual(["soon", "0s"]);
+  });
+
+  it("reads back what formatDurationMs writes", () => {
+    const ms = [1_000, 90_000, 3_600_000, 5 * 86_400_000, 1_500];
+    expect(parseDurationListMs(ms.map(formatDurationMs).join(",")).ms).toEqual(ms);
+  });
 });

@@ -1,8 +1,14 @@
 import { z } from "zod";
 import { parseAllowlist, type UrlAllowlist } from "./address-policy.js";
 import { DEFAULT_RETRY_TIERS_MS } from "./amqp/topology.js";
-import { parseDurationMs } from "./duration.js";
+import { parseDurationListMs, parseDurationMs } from "./duration.js";
 import { SecretBox } from "./secret-box.js";
+
+// Every variable's schema carries its row of README.md's configuration table, which
+// scripts/config-table.ts writes (`npm run docs:config`): its meaning as `.describe(...)`, or as
+// `.meta({ description, defaultText })` where the table shows the default otherwise than as the value it
+// parses to, or `.meta({ internal: true })` to leave it out. `kind` marks milliseconds read as durations,
+// which the table shows as durations again.
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad variable. */
 export class ConfigError extends Error {
@@ -39,20 +45,26 @@ const secretKeyRing = z
     } catch (err) {
       ctx.addIssue({ code: "custom", message: (err as Error).message });
     }
-  });
+  })
+  .describe(
+    "AES-256-GCM key ring for endpoint secrets and headers: `id:base64key[,…]`; the first seals, all open",
+  );
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 /** One duration, e.g. "30s" or "5d", as milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDurationMs(text);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `bad duration "${text}"; use e.g. 500ms, 30s, 5m, 2h or 5d` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `bad duration "${text}"; use e.g. 500ms, 30s, 5m, 2h or 5d` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ kind: "duration" });
 
 /** A duration above zero, e.g. a timeout. */
 const positiveDuration = duration.refine((ms) => ms > 0, "must be more than 0, e.g. 10s");
@@ -61,19 +73,20 @@ const positiveDuration = duration.refine((ms) => ms > 0, "must be more than 0, e
 const filePath = z.string().min(1);
 
 /** A comma-separated list of durations, e.g. "5s,5m,30m", as milliseconds. */
-const durationList = z.string().transform((text, ctx) => {
-  const parts = text.split(",").map((p) => p.trim());
-  const values = parts.map(parseDurationMs);
-  const bad = parts.filter((_, i) => values[i] === undefined || values[i] === 0);
-  if (bad.length > 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `bad duration(s) ${bad.map((b) => `"${b}"`).join(", ")}; use e.g. 5s,5m,2h`,
-    });
-    return z.NEVER;
-  }
-  return values as number[];
-});
+const durationList = z
+  .string()
+  .transform((text, ctx) => {
+    const { ms, bad } = parseDurationListMs(text);
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `bad duration(s) ${bad.map((b) => `"${b}"`).join(", ")}; use e.g. 5s,5m,2h`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ kind: "durations" });
 
 /**
  * `HERALD_URL_ALLOWLIST`: CIDRs, addresses and host names endpoint URLs may point at although they are
@@ -90,7 +103,11 @@ const urlAllowlist = z
       ctx.addIssue({ code: "custom", message: (err as Error).message });
       return z.NEVER;
     }
-  });
+  })
+  .describe(
+    "CIDRs and host names allowed although not public, e.g. `127.0.0.1/32,::1/128,localhost`; a host name is allowed at whatever it resolves to, at creation and delivery alike; empty allows nothing",
+  );
+
 /** "true" or "false", as a boolean. */
 const flag = z
   .enum(["true", "false"], { error: 'must be "true" or "false"' })
@@ -101,22 +118,31 @@ const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 let
 
 /** Variables every service reads. */
 export const baseConfigSchema = z.object({
-  AMQP_URL: urlWithScheme(["amqp:", "amqps:"], "amqp://guest:guest@127.0.0.1:5672"),
-  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"], "mongodb://127.0.0.1:27017"),
-  MONGO_DB: databaseName.default("herald"),
-  HOST: z.string().min(1).default("127.0.0.1"),
-  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  AMQP_URL: urlWithScheme(["amqp:", "amqps:"], "amqp://guest:guest@127.0.0.1:5672").describe(
+    "RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672`",
+  ),
+  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"], "mongodb://127.0.0.1:27017").describe(
+    "MongoDB, e.g. `mongodb://127.0.0.1:27017`",
+  ),
+  MONGO_DB: databaseName.default("herald").describe("database name"),
+  HOST: z.string().min(1).default("127.0.0.1").describe("address the RPC server listens on"),
+  LOG_LEVEL: z
+    .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+    .default("info")
+    .describe("pino level"),
   HERALD_ADMIN_KEY: z
     .string({ error: "required: the bootstrap admin API key (at least 32 characters)" })
-    .min(32, "must be at least 32 characters"),
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+    .min(32, "must be at least 32 characters")
+    .meta({ description: "bootstrap admin API key", defaultText: "— (required, ≥ 32 chars)" }),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000).describe("grace period for in-flight calls on shutdown"),
   /** Prefix of every exchange and queue name; empty uses the plain names. */
   AMQP_NAMESPACE: z
     .string()
     .regex(/^[a-z0-9_-]{1,32}$/, "must be 1-32 of a-z, 0-9, _ or -")
-    .default(""),
+    .default("")
+    .describe("prefix of every exchange and queue, to share a broker"),
   /** Delays of the retry tier queues; every service declares the same topology. */
-  RETRY_TIERS: durationList.default(DEFAULT_RETRY_TIERS_MS),
+  RETRY_TIERS: durationList.default(DEFAULT_RETRY_TIERS_MS).describe("delay tier queues"),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
@@ -140,20 +166,46 @@ export const configFields = {
  * RPC_TLS_KEY_FILE are set (checked together by `rpcPortOptionsOf` in service.ts).
  */
 const rpcPortSchema = {
-  RPC_HEADERS_TIMEOUT: positiveDuration.default(10_000),
-  RPC_REQUEST_TIMEOUT: positiveDuration.default(60_000),
-  RPC_KEEP_ALIVE_TIMEOUT: positiveDuration.default(5_000),
-  RPC_IDLE_TIMEOUT: positiveDuration.default(300_000),
-  RPC_MAX_CONNECTIONS: positiveInt.default(10_000),
-  RPC_TLS_CERT_FILE: filePath.optional(),
-  RPC_TLS_KEY_FILE: filePath.optional(),
-  RPC_TLS_CLIENT_CA_FILE: filePath.optional(),
-  RPC_TLS_CLIENT_AUTH: z.enum(["require", "optional"]).default("require"),
+  RPC_HEADERS_TIMEOUT: positiveDuration
+    .default(10_000)
+    .describe("a connection that sends no complete request head (HTTP/1.1 or HTTP/2) within this is closed"),
+  RPC_REQUEST_TIMEOUT: positiveDuration
+    .default(60_000)
+    .describe("a request whose body has not ended within this is cancelled"),
+  RPC_KEEP_ALIVE_TIMEOUT: positiveDuration
+    .default(5_000)
+    .describe("an idle HTTP/1.1 connection is closed after this"),
+  RPC_IDLE_TIMEOUT: positiveDuration
+    .default(300_000)
+    .describe("an HTTP/2 connection without an open stream is closed after this"),
+  RPC_MAX_CONNECTIONS: positiveInt
+    .default(10_000)
+    .describe("connections open at once per port; more are closed as they arrive"),
+  RPC_TLS_CERT_FILE: filePath.optional().meta({
+    description:
+      "PEM certificate chain; with `RPC_TLS_KEY_FILE` the port serves TLS only, and reloads the files when they change",
+    defaultText: "empty: cleartext",
+  }),
+  RPC_TLS_KEY_FILE: filePath
+    .optional()
+    .meta({ description: "PEM key of `RPC_TLS_CERT_FILE`", defaultText: "empty: cleartext" }),
+  RPC_TLS_CLIENT_CA_FILE: filePath
+    .optional()
+    .describe("with TLS, ask clients for a certificate from this CA"),
+  RPC_TLS_CLIENT_AUTH: z
+    .enum(["require", "optional"])
+    .default("require")
+    .describe(
+      "with `RPC_TLS_CLIENT_CA_FILE`: `require` refuses clients without a certificate, `optional` admits them",
+    ),
 };
 
 /** The base variables plus the service's RPC port, defaulting to `defaultPort`, and its limits and TLS. */
 export function serviceConfigSchema(defaultPort: number) {
-  return baseConfigSchema.extend({ PORT: port.default(defaultPort), ...rpcPortSchema });
+  return baseConfigSchema.extend({
+    PORT: port.default(defaultPort).describe("port the RPC server listens on"),
+    ...rpcPortSchema,
+  });
 }
 
 export type ServiceConfig = z.infer<ReturnType<typeof serviceConfigSchema>>;

@@ -4,7 +4,7 @@ import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { consumeProto } from "./amqp/messaging.js";
 import { DEFAULT_RETRY_TIERS_MS, type TopologyNames, topologyNames } from "./amqp/topology.js";
-import { parseDurationMs } from "./duration.js";
+import { parseDurationListMs } from "./duration.js";
 import { createLogger } from "./logger.js";
 
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
@@ -44,9 +44,7 @@ export async function cleanupTestEnv(env: Record<string, string>): Promise<void>
   const names = topologyNames(env.AMQP_NAMESPACE);
   const rabbit = new Connection(env.AMQP_URL);
   try {
-    const tiers = env.RETRY_TIERS
-      ? env.RETRY_TIERS.split(",").map((t) => parseDurationMs(t) ?? 0)
-      : DEFAULT_RETRY_TIERS_MS;
+    const tiers = env.RETRY_TIERS ? parseDurationListMs(env.RETRY_TIERS).ms : DEFAULT_RETRY_TIERS_MS;
     const queues = [...Object.values(names.queues), ...tiers.map(names.retryQueue)];
     for (const queue of queues) await rabbit.queueDelete({ queue }).catch(() => undefined);
     for (const exchange of Object.values(names.exchanges))

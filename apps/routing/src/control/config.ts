@@ -8,16 +8,21 @@ export const controlPlaneConfigFields = {
   /** CIDRs and host names endpoint URLs may point at although they are not public; see configFields. */
   HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
   /** Endpoints re-sealed under the key ring's first key per batch of the background re-seal. */
-  SECRET_RESEAL_BATCH: configFields.positiveInt.max(1_000).default(100),
+  SECRET_RESEAL_BATCH: configFields.positiveInt
+    .max(1_000)
+    .default(100)
+    .describe("endpoints re-sealed under the key ring's first key per batch"),
   /** Time between re-seal passes; each restart runs one at once, so after a key change it starts at once. */
   SECRET_RESEAL_INTERVAL: configFields.duration
     .refine((ms) => ms >= 1_000, { message: "must be at least 1s" })
-    .default(600_000),
+    .default(600_000)
+    .describe("time between re-seal passes; a pass runs at start, then every interval"),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: z
     .enum(["true", "false"], { error: 'must be "true" or "false"' })
     .default("false")
-    .transform((value) => value === "true"),
+    .transform((value) => value === "true")
+    .describe("accept `http://` endpoint URLs"),
 };
 
 /** The configuration the control plane needs; the routing service's config has at least this. */
