@@ -7,8 +7,8 @@
  *   HTTP/2 flow control forever and the stream stays open. RFC 9113 §8.1 has the server send
  *   RST_STREAM with NO_ERROR after a complete answer in this case.
  * - Upstream issue: none found; to be filed, text in docs/upstream/connect-node-unread-request-body.md.
- * - Measured: test/e2e/bad-input.test.ts sends a body over readMaxBytes and needs its answer within
- *   the test's timeout; without this it waits forever.
+ * - Measured: without it, a raw 5 MiB gRPC frame to a 4 MiB limit waited forever ("a raw 5 MiB frame
+ *   is refused and its stream closed, not left waiting on flow control", test/e2e/bad-input.test.ts).
  * - Delete when: connect-node (or Node's HTTP/2 compatibility layer) resets a stream answered before
  *   its body was read; then delete this file and its two call sites (server.ts, unary-grpc.ts).
  */

@@ -4,8 +4,8 @@
  * - Upstream behaviour: connect-es (2.2.0) fails to parse a request message with `Code.Internal`
  *   ("parse binary: …"), so a Connect call gets HTTP 500 "internal" and a gRPC call INTERNAL (13).
  * - Upstream issue: none found; to be filed, text in docs/upstream/connect-es-request-parse-error-code.md.
- * - Measured: test/e2e/bad-input.test.ts sends such bodies over Connect and gRPC and expects
- *   INVALID_ARGUMENT, as for malformed JSON.
+ * - Measured: test/e2e/bad-input.test.ts sends such bodies over gRPC ("garbage and truncated frames")
+ *   and Connect ("protobuf bytes that do not parse") and expects INVALID_ARGUMENT, as for malformed JSON.
  * - Delete when: connect-es answers a request it cannot parse with `Code.InvalidArgument`; then delete
  *   this file, its call in grpc-message.ts and its wrapping in server.ts, and bad-input.test.ts still passes.
  */
