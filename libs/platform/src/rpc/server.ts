@@ -3,12 +3,6 @@ import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import {
-  createAsyncIterable,
-  type UniversalHandler,
-  type UniversalServerRequest,
-  type UniversalServerResponse,
-} from "@connectrpc/connect/protocol";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   ClientConnection,
@@ -16,14 +10,17 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "./connection-limits.js";
-import { isRequestParseError, withSpecGrpcMessages } from "./grpc-message.js";
 import {
   presentedInvalidCertificate,
   type RpcTlsOptions,
   tlsServerOptions,
   watchCertificates,
 } from "./tls.js";
-import { createUnaryGrpcHandler } from "./unary-grpc.js";
+import { withUnreadRequestsClosed } from "./vendor/close-unread-request.js";
+import { withSpecGrpcMessages } from "./vendor/grpc-message.js";
+import { takeStreamsFirst } from "./vendor/http2-stream-takeover.js";
+import { withParseErrorsAsInvalidArgument } from "./vendor/parse-error-status.js";
+import { createUnaryGrpcHandler } from "./vendor/unary-grpc.js";
 
 /** The whole answer of a plain HTTP route. */
 export interface HttpResponse {
@@ -49,8 +46,8 @@ export interface RpcServerOptions {
   /** Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED. */
   readMaxBytes?: number;
   /**
-   * Serves plain unary gRPC calls on Herald's lean path (unary-grpc.ts) rather than connect-es's own;
-   * default true. Its tests turn it off to compare the two.
+   * Serves plain unary gRPC calls on Herald's lean path (vendor/unary-grpc.ts) rather than
+   * connect-es's own; default true. Its tests turn it off to compare the two.
    */
   unaryGrpcFastPath?: boolean;
   /** Timeouts and the connection cap; each one left out takes its default. */
@@ -87,38 +84,6 @@ function sniffProtocol(socket: net.Socket, decide: (protocol: "h1" | "h2") => vo
     decide(looksLikeH2 ? "h2" : "h1");
   };
   socket.on("data", onData);
-}
-
-/**
- * connect-es answers a Connect-protocol request whose body is not valid protobuf with 500 "internal".
- * It is the caller's mistake, so this answers 400 "invalid_argument" instead, as for malformed JSON
- * (found by test/e2e/bad-input.test.ts; gRPC's status is fixed in grpc-message.ts). Only unary
- * Connect errors come back as a 500, with the error as one small JSON body.
- */
-function withParseErrorsAsInvalidArgument(handler: UniversalHandler): UniversalHandler {
-  const wrapped = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
-    const res = await handler(req);
-    if (res.status !== 500 || !res.body || res.header?.has("content-encoding")) return res;
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of res.body) chunks.push(chunk);
-    const bytes = Buffer.concat(chunks);
-    let error: { code?: unknown; message?: unknown } | undefined;
-    try {
-      error = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      // Not a Connect error body: pass it on as it was.
-    }
-    if (
-      error?.code !== "internal" ||
-      typeof error.message !== "string" ||
-      !isRequestParseError(error.message)
-    )
-      return { ...res, body: createAsyncIterable([bytes]) };
-    const fixed = Buffer.from(JSON.stringify({ ...error, code: "invalid_argument" }));
-    res.header?.set("content-length", String(fixed.byteLength));
-    return { ...res, status: 400, body: createAsyncIterable([fixed]) };
-  };
-  return Object.assign(wrapped, handler);
 }
 
 /**
@@ -169,16 +134,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     },
   });
 
-  const h2 = http2.createServer({}, withSpecGrpcMessages(handler));
-  if (options.unaryGrpcFastPath !== false) {
-    // The server's 'stream' event is where Node's compatibility layer builds the request and response
-    // objects connect-es reads; a stream the lean path takes must never reach it, so it is taken here.
-    const emit = h2.emit.bind(h2) as (event: string | symbol, ...args: unknown[]) => boolean;
-    h2.emit = ((event: string | symbol, ...args: unknown[]) =>
-      (event === "stream" &&
-        unaryGrpc.handle(args[0] as http2.ServerHttp2Stream, args[1] as http2.IncomingHttpHeaders)) ||
-      emit(event, ...args)) as typeof h2.emit;
-  }
+  // connect-es's workarounds (vendor/): each says what upstream does and when it can go.
+  const h2 = http2.createServer({}, withUnreadRequestsClosed(withSpecGrpcMessages(handler)));
+  if (options.unaryGrpcFastPath !== false)
+    takeStreamsFirst(h2, (stream, headers) => unaryGrpc.handle(stream, headers));
   const h1 = http.createServer(handler);
   h1.keepAliveTimeout = limits.keepAliveTimeoutMs;
 

@@ -1,3 +1,17 @@
+/**
+ * Vendor shim: a lean path for plain unary gRPC calls over HTTP/2.
+ *
+ * - Upstream behaviour: connect-es serves every call, unary ones too, through its streaming pipeline
+ *   (async generators compiled to ES2017, Web Headers and AbortSignals between Node's objects and its
+ *   own), on top of Node's HTTP/2 compatibility layer; per call that costs about twice the CPU of this
+ *   path and promotes far more to V8's old generation.
+ * - Upstream issue: none found; to be filed, text in docs/upstream/connect-es-unary-call-cost.md.
+ * - Measured: CPU per call and ingest's CPU and GC at 500 events/s, before and after
+ *   (docs/decisions/lean-unary-grpc-path.md); unary-grpc.test.ts compares its answers with connect-es's.
+ * - Delete when: connect-es's own path costs about as little per unary call (rerun the decision
+ *   record's measurement with `unaryGrpcFastPath: false`); then delete this file, its test and
+ *   http2-stream-takeover.ts, and the `unaryGrpcFastPath` option of server.ts.
+ */
 import http2 from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
@@ -21,7 +35,8 @@ import {
   validateReadWriteMaxBytes,
 } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { closeUnreadRequest, specGrpcStatus } from "./grpc-message.js";
+import { closeUnreadRequest } from "./close-unread-request.js";
+import { specGrpcStatus } from "./grpc-message.js";
 
 /** Options of {@link createUnaryGrpcHandler}. */
 export interface UnaryGrpcOptions {
@@ -58,12 +73,10 @@ const CALL_ANSWERED = new ConnectError("the call was answered", Code.Canceled);
 
 /**
  * A lean path for unary gRPC calls over HTTP/2, the shape of every call a service publishing events
- * makes. connect-es serves each one through its streaming pipeline (async generators compiled to ES2017,
- * Web Headers and AbortSignals between Node's objects and its own): 0.7 ms of CPU a call on this
- * machine, against 0.31 ms here and 0.19 ms for Node's HTTP/2 alone. This path still runs connect-es's
- * handler context, interceptors, status trailers and timeout parsing, and it answers malformed input
- * with the same codes and messages (unary-grpc.test.ts compares the two). Anything else (a compressed
- * request, JSON, a streaming method, a method registered with options of its own) goes to connect-es.
+ * makes. It still runs connect-es's handler context, interceptors, status trailers and timeout parsing,
+ * and it answers malformed input with the same codes and messages (unary-grpc.test.ts compares the
+ * two). Anything else (a compressed request, JSON, a streaming method, a method registered with
+ * options of its own) goes to connect-es.
  */
 export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHandler {
   const methods = new Map<string, UnaryMethod>();

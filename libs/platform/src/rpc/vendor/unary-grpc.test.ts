@@ -13,7 +13,7 @@ import {
   PublishEventResponseSchema,
 } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type RpcServer, startRpcServer } from "./server.js";
+import { type RpcServer, startRpcServer } from "../server.js";
 import { createUnaryGrpcHandler } from "./unary-grpc.js";
 
 const READ_MAX_BYTES = 1024;
@@ -274,7 +274,7 @@ describe("which calls the lean path takes", () => {
 
 describe("stock @grpc/grpc-js clients", () => {
   const definition = protoLoader.loadSync("herald/v1/ingest.proto", {
-    includeDirs: [fileURLToPath(new URL("../../../../proto/", import.meta.url))],
+    includeDirs: [fileURLToPath(new URL("../../../../../proto/", import.meta.url))],
     keepCase: true,
   });
   const { IngestService: Client } = (
