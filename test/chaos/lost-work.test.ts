@@ -1,5 +1,6 @@
 import { DeliveryState, IngestService } from "@herald/contracts";
-import { Collections, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
+import { Collections } from "@herald/platform/model";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

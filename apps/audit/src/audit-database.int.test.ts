@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditRecordSchema, DeliveryState } from "@herald/contracts";
-import { AuditRecordPublisher, eventsCollection, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
+import { AuditRecordPublisher, eventsCollection } from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { Binary, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";

@@ -10,19 +10,17 @@ import {
   DeliveryTaskSchema,
   Scope,
 } from "@herald/contracts";
+import { consumeProto, createLogger, topologyNames } from "@herald/platform";
 import {
   AuditRecordPublisher,
   apiKeysCollection,
-  consumeProto,
-  createLogger,
   type EndpointDocument,
   type EventDocument,
   endpointsCollection,
   eventsCollection,
   generateApiKey,
   tenantsCollection,
-  topologyNames,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import type { Consumer } from "rabbitmq-client";

@@ -1,4 +1,5 @@
-import { createLogger, type TenantDocument } from "@herald/platform";
+import { createLogger } from "@herald/platform";
+import type { TenantDocument } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { type CommandStartedEvent, type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-import { Collections, type TenantDocument, tenantsCollection } from "@herald/platform";
+import { Collections, type TenantDocument, tenantsCollection } from "@herald/platform/model";
 import type { Collection, Db, Filter } from "mongodb";
 import type { Logger } from "pino";
 import { type BatchOptions, purgeInBatches } from "./purge-batches.js";

@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, DeliveryTaskSchema } from "@herald/contracts";
+import { topologyNames } from "@herald/platform";
 import {
   type EndpointDocument,
   type EventDocument,
   endpointsCollection,
   eventsCollection,
-  topologyNames,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type AuditRecord, AuditRecordSchema } from "@herald/contracts";
-import type { TenantDocument } from "@herald/platform";
+import type { TenantDocument } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { dropRecordsOfDeletedTenants, isRecordOfDeletedTenant } from "./deleted-tenants.js";
 

@@ -1,13 +1,13 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { type AuditRecord, type AuditService, Scope } from "@herald/contracts";
+import { NotFoundError } from "@herald/platform";
 import {
   authorizeTenant,
   eventIdTime,
-  NotFoundError,
   principalOf,
   type TenantDocument,
   tenantOwnsEvent,
-} from "@herald/platform";
+} from "@herald/platform/model";
 
 /** Reads a tenant document, tombstones included (a cache in the service). */
 export type TenantLookup = (tenantId: string) => Promise<TenantDocument | null>;

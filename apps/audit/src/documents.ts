@@ -9,7 +9,7 @@ import {
   type EventSummary,
   EventSummarySchema,
 } from "@herald/contracts";
-import { Collections, type EventDocument } from "@herald/platform";
+import { Collections, type EventDocument } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
 import type { DeliveryStatus } from "./delivery-state.js";
 

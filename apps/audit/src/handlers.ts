@@ -10,7 +10,8 @@ import {
   RedriveResponseSchema,
   Scope,
 } from "@herald/contracts";
-import { authorizeTenant, NotFoundError, principalOf } from "@herald/platform";
+import { NotFoundError } from "@herald/platform";
+import { authorizeTenant, principalOf } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
 import {

@@ -6,8 +6,8 @@ import {
   type RecoverRequest,
   type RedriveRequest,
 } from "@herald/contracts";
-import type { EventDocument } from "@herald/platform";
 import { InvalidArgumentError } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
 import type { Filter, Sort } from "mongodb";
 import type { AttemptDocument, DeliveryDocument } from "./documents.js";
 import { decodePageToken, encodePageToken, type PageCursor, queryFingerprint } from "./page-token.js";

@@ -8,7 +8,8 @@ import {
   ErrorClass,
   RoutingRecordSchema,
 } from "@herald/contracts";
-import { AuditRecordPublisher, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
+import { AuditRecordPublisher } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AuditUnderTest, startAudit } from "./audit.test-support.js";

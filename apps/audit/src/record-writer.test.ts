@@ -7,7 +7,7 @@ import {
   EventSummarySchema,
   RoutingRecordSchema,
 } from "@herald/contracts";
-import type { EventDocument } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
 import { Binary } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { type DeliveryDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";

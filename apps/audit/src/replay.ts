@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
-import type { EventDocument, ProtoPublisher, TopologyNames } from "@herald/platform";
+import type { ProtoPublisher, TopologyNames } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
 import { forEachLimit } from "./concurrency.js";
 import { type DeliveryDocument, payloadOf } from "./documents.js";
 import type { AuditStore } from "./store.js";

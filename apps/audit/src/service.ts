@@ -1,13 +1,11 @@
 import { AuditService } from "@herald/contracts";
+import { Counter, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
 import {
+  apiKeyAuthentication,
   Collections,
   ControlPlaneCache,
-  Counter,
-  ensureIndexes,
-  type IndexPlan,
-  type ServiceDefinition,
   tenantsCollection,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { auditWriteMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
@@ -50,6 +48,7 @@ export const auditIndexes: IndexPlan = {
  */
 export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
+  authentication: apiKeyAuthentication,
   configSchema,
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;

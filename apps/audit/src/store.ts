@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { DeliveryState } from "@herald/contracts";
+import { isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
 import {
   type EndpointDocument,
   type EventDocument,
   endpointsCollection,
   eventsCollection,
-  isDuplicateKeyError,
-  KeyedSerializer,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import {
   type AnyBulkWriteOperation,
   type Collection,

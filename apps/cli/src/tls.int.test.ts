@@ -2,8 +2,12 @@
 // TenantService on a port that requires client certificates.
 import { create } from "@bufbuild/protobuf";
 import { ListTenantsResponseSchema, TenantService } from "@herald/contracts";
-import { type RpcServer, startRpcServer } from "@herald/platform";
-import { makeTestCertificates, type TestCertificates } from "@herald/platform/testing";
+import {
+  makeTestCertificates,
+  type RpcServer,
+  startRpcServer,
+  type TestCertificates,
+} from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Io } from "./context.js";
 import { run } from "./program.js";

@@ -9,14 +9,14 @@ import {
   DisabledReason,
   ErrorClass,
 } from "@herald/contracts";
+import { createLogger } from "@herald/platform";
 import {
   type ControlPlaneCache,
-  createLogger,
   type EndpointDocument,
   SecretBox,
   sealHeaders,
   type TenantDocument,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import { CircuitBreakers } from "./circuit-breaker.js";

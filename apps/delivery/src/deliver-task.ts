@@ -19,7 +19,7 @@ import {
   type SecretBox,
   signingSecrets,
   tenantOwnsEvent,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { recordAttemptOnSpan } from "./attempt-span.js";

@@ -1,5 +1,4 @@
-import { connectMongo, type MongoHandle } from "@herald/platform";
-import { testEnv } from "@herald/platform/testing";
+import { connectMongo, type MongoHandle, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EndpointLimits } from "./endpoint-limits.js";
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { Collections, type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { Collections } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
 
 /**

@@ -1,22 +1,27 @@
 import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
 import {
-  AuditRecordPublisher,
-  ControlPlaneCache,
   carriedTraceContext,
   configFields,
-  consumeControlChanges,
   consumeProto,
-  endpointsCollection,
-  HERALD_VERSION,
   handleBatch,
   inSpan,
-  publishControlChange,
   republishEachAlone,
-  SecretBox,
   type ServiceDefinition,
   serviceConfigSchema,
-  taskBatchOf,
 } from "@herald/platform";
+import {
+  AuditRecordPublisher,
+  apiKeyAuthentication,
+  ControlPlaneCache,
+  consumeControlChanges,
+  endpointsCollection,
+  HERALD_VERSION,
+  publishControlChange,
+  SecretBox,
+  secretKeyRing,
+  taskBatchOf,
+  urlAllowlist,
+} from "@herald/platform/model";
 import { SpanKind } from "@opentelemetry/api";
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -29,7 +34,7 @@ import { decodeTasks } from "./task-batch.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
-  HERALD_SECRET_KEYS: configFields.secretKeyRing,
+  HERALD_SECRET_KEYS: secretKeyRing,
   /**
    * Deliveries in flight at once per instance; twice as many delivery.tasks messages (each a batch of
    * tasks, or one) are prefetched. A delivery waits for the receiver and then for RabbitMQ to confirm
@@ -56,7 +61,7 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .default(DEFAULT_RETRY_SCHEDULE_MS)
     .describe("default delays before attempts 2..N (tenants and endpoints may override)"),
   /** CIDRs and host names Herald may deliver to although private (local development, tests). */
-  HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
+  HERALD_URL_ALLOWLIST: urlAllowlist,
   /** Share of failed attempts in the window that opens an endpoint's circuit. */
   CIRCUIT_FAILURE_RATIO: z.coerce
     .number()
@@ -91,6 +96,7 @@ export const configSchema = serviceConfigSchema(7003).extend({
 
 export const deliveryService: ServiceDefinition<typeof configSchema> = {
   name: "delivery",
+  authentication: apiKeyAuthentication,
   configSchema,
   indexes: endpointLimitIndexes,
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {

@@ -1,5 +1,6 @@
 import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
-import { batchDecoder, taskBatchOf } from "@herald/platform";
+import { batchDecoder } from "@herald/platform";
+import { taskBatchOf } from "@herald/platform/model";
 
 /**
  * Decodes a delivery.tasks message by its AMQP `type`: a DeliveryTaskBatch from routing, or a single

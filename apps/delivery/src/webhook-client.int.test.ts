@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseAllowlist } from "@herald/platform";
+import { parseAllowlist } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookClient, WebhookRequestError } from "./webhook-client.js";
 

@@ -1,7 +1,8 @@
 import dns from "node:dns";
 import net from "node:net";
 import type { Readable } from "node:stream";
-import { forbiddenDestinationReason, inSpan, type UrlAllowlist } from "@herald/platform";
+import { inSpan } from "@herald/platform";
+import { forbiddenDestinationReason, type UrlAllowlist } from "@herald/platform/model";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { Agent, buildConnector, errors, request } from "undici";
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { eventIdTime } from "@herald/platform";
+import { eventIdTime } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { encodeUlid, newEventId } from "./event-id.js";
 

@@ -1,5 +1,6 @@
 import { type EventBatch, EventBatchSchema } from "@herald/contracts";
-import { type EventDocument, MAX_BATCH_PAYLOAD_BYTES, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
+import { type EventDocument, MAX_BATCH_PAYLOAD_BYTES } from "@herald/platform/model";
 import {
   enableTracePropagation,
   inTestTrace,

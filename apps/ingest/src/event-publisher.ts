@@ -3,13 +3,11 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Event, EventBatchSchema, EventSchema } from "@herald/contracts";
 import {
   BatchPublisher,
-  type EventDocument,
-  eventBatchOf,
   injectTraceContext,
-  MAX_BATCH_PAYLOAD_BYTES,
   type ProtoPublisher,
   type TopologyNames,
 } from "@herald/platform";
+import { type EventDocument, eventBatchOf, MAX_BATCH_PAYLOAD_BYTES } from "@herald/platform/model";
 
 /** Events one herald.events message carries at most. */
 export const MAX_EVENTS_PER_MESSAGE = 32;

@@ -1,11 +1,6 @@
 import { randomBytes } from "node:crypto";
-import {
-  Collections,
-  type EventDocument,
-  eventsCollection,
-  type IndexPlan,
-  isDuplicateKeyError,
-} from "@herald/platform";
+import { type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { Collections, type EventDocument, eventsCollection } from "@herald/platform/model";
 import { Binary, type Collection, type Db, MongoBulkWriteError, type WriteError } from "mongodb";
 
 const DUPLICATE_KEY = 11000;

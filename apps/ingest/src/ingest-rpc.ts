@@ -9,17 +9,19 @@ import {
   Scope,
 } from "@herald/contracts";
 import {
-  authorizeTenant,
-  type ControlPlaneCache,
   FailedPreconditionError,
   InvalidArgumentError,
-  isLiveTenant,
   NotFoundError,
-  principalOf,
   ResourceExhaustedError,
-  type TenantDocument,
   toConnectError,
 } from "@herald/platform";
+import {
+  authorizeTenant,
+  type ControlPlaneCache,
+  isLiveTenant,
+  principalOf,
+  type TenantDocument,
+} from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { recordBatchItem } from "./batch-span.js";

@@ -1,11 +1,6 @@
-import {
-  connectMongo,
-  type EventDocument,
-  ensureIndexes,
-  FailedPreconditionError,
-  type MongoHandle,
-} from "@herald/platform";
-import { testEnv } from "@herald/platform/testing";
+import { ensureIndexes, FailedPreconditionError } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
+import { connectMongo, type MongoHandle, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { type PublishDeps, publishEvent } from "./publish-event.js";

@@ -1,5 +1,5 @@
-import type { EventDocument } from "@herald/platform";
 import { FailedPreconditionError } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
 import { newEventId } from "./event-id.js";
 import { type EventStore, toBinary } from "./event-store.js";
 import type { ValidEvent } from "./validate.js";

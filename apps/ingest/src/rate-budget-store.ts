@@ -1,4 +1,5 @@
-import { Collections, type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { Collections } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
 import type { RateBudgetStore } from "./rate-limiter.js";
 

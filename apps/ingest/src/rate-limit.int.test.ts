@@ -1,7 +1,8 @@
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { IngestService } from "@herald/contracts";
-import { type RunningService, runService, tenantsCollection } from "@herald/platform";
+import { type RunningService, runService } from "@herald/platform";
+import { tenantsCollection } from "@herald/platform/model";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

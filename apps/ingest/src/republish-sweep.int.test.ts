@@ -1,11 +1,6 @@
-import {
-  Collections,
-  connectMongo,
-  type EventDocument,
-  ensureIndexes,
-  type MongoHandle,
-} from "@herald/platform";
-import { testEnv } from "@herald/platform/testing";
+import { ensureIndexes } from "@herald/platform";
+import { Collections, type EventDocument } from "@herald/platform/model";
+import { connectMongo, type MongoHandle, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { type PublishDeps, publishEvent } from "./publish-event.js";

@@ -1,4 +1,5 @@
-import type { EventDocument, Logger } from "@herald/platform";
+import type { Logger } from "@herald/platform";
+import type { EventDocument } from "@herald/platform/model";
 import type { EventStore, UnpublishedEventsDocument } from "./event-store.js";
 import { publishStored } from "./publish-event.js";
 

@@ -1,14 +1,13 @@
 import { IngestService } from "@herald/contracts";
 import {
   BoundedLabel,
-  ControlPlaneCache,
   Counter,
   configFields,
-  consumeControlChanges,
   Histogram,
   type ServiceDefinition,
   serviceConfigSchema,
 } from "@herald/platform";
+import { apiKeyAuthentication, ControlPlaneCache, consumeControlChanges } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestRpc } from "./ingest-rpc.js";
@@ -53,6 +52,7 @@ export const configSchema = serviceConfigSchema(7001).extend({
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
   name: "ingest",
+  authentication: apiKeyAuthentication,
   configSchema,
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {

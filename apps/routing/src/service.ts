@@ -1,9 +1,9 @@
+import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
 import {
-  configFields,
+  type ApiKeyAuthenticator,
+  apiKeyAuthentication,
   consumeControlChanges,
-  type ServiceDefinition,
-  serviceConfigSchema,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
 import { eventRouter } from "./routing/index.js";
 
@@ -21,8 +21,9 @@ export const configSchema = serviceConfigSchema(7002)
       .describe("events routed at once per instance"),
   });
 
-export const routingService: ServiceDefinition<typeof configSchema> = {
+export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthenticator> = {
   name: "routing",
+  authentication: apiKeyAuthentication,
   configSchema,
   indexes: controlPlaneIndexes,
   async start(ctx) {

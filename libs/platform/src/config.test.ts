@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configFields, loadConfig, serviceConfigSchema } from "./config.js";
+import { ConfigError, loadConfig, serviceConfigSchema } from "./config.js";
 import { formatDurationMs, parseDurationListMs, parseDurationMs } from "./duration.js";
 
 const good = {
@@ -43,33 +43,6 @@ describe("loadConfig", () => {
     const problems = problemsOf({ ...good, PORT: "http", RETRY_TIERS: "5s,soon" });
     expect(problems.some((p) => p.startsWith("PORT:"))).toBe(true);
     expect(problems.some((p) => p.startsWith('RETRY_TIERS: bad duration(s) "soon"'))).toBe(true);
-  });
-});
-
-describe("configFields.urlAllowlist (HERALD_URL_ALLOWLIST)", () => {
-  const schema = serviceConfigSchema(7001).extend({ HERALD_URL_ALLOWLIST: configFields.urlAllowlist });
-
-  it("allows nothing when unset or explicitly empty", () => {
-    for (const value of [undefined, "", " , "]) {
-      const { HERALD_URL_ALLOWLIST: allowlist } = loadConfig(schema, {
-        ...good,
-        HERALD_URL_ALLOWLIST: value,
-      });
-      expect(allowlist.hostnames.size).toBe(0);
-      expect(allowlist.ranges.check("127.0.0.1", "ipv4")).toBe(false);
-    }
-  });
-
-  it("reads ranges and host names, and names a bad entry", () => {
-    const { HERALD_URL_ALLOWLIST: allowlist } = loadConfig(schema, {
-      ...good,
-      HERALD_URL_ALLOWLIST: "127.0.0.1/32,localhost",
-    });
-    expect(allowlist.ranges.check("127.0.0.1", "ipv4")).toBe(true);
-    expect([...allowlist.hostnames]).toEqual(["localhost"]);
-    expect(() => loadConfig(schema, { ...good, HERALD_URL_ALLOWLIST: "10.0.0.0/40" })).toThrow(
-      /HERALD_URL_ALLOWLIST: "10.0.0.0\/40": the prefix length must be 0-32/,
-    );
   });
 });
 

@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { parseAllowlist, type UrlAllowlist } from "./address-policy.js";
 import { DEFAULT_RETRY_TIERS_MS } from "./amqp/topology.js";
 import { parseDurationListMs, parseDurationMs } from "./duration.js";
-import { SecretBox } from "./secret-box.js";
 
 // Every variable's schema carries its row of README.md's configuration table, which
 // scripts/config-table.ts writes (`npm run docs:config`): its meaning as `.describe(...)`, or as
@@ -35,20 +33,6 @@ function urlWithScheme(schemes: string[], example: string) {
       `must be a ${schemes.map((s) => `${s}//`).join(" or ")} URL, e.g. ${example}`,
     );
 }
-
-/** The AES-256-GCM key ring that seals endpoint secrets; see SecretBox. */
-const secretKeyRing = z
-  .string({ error: "required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32)" })
-  .superRefine((value, ctx) => {
-    try {
-      new SecretBox(value);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-    }
-  })
-  .describe(
-    "AES-256-GCM key ring for endpoint secrets and headers: `id:base64key[,…]`; the first seals, all open",
-  );
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -87,26 +71,6 @@ const durationList = z
     return ms;
   })
   .meta({ kind: "durations" });
-
-/**
- * `HERALD_URL_ALLOWLIST`: CIDRs, addresses and host names endpoint URLs may point at although they are
- * not public, comma-separated (e.g. `127.0.0.1/32,::1/128,localhost`). Unset or empty allows nothing.
- * Routing and delivery both parse it here, so they agree on what it allows.
- */
-const urlAllowlist = z
-  .string()
-  .default("")
-  .transform((text, ctx): UrlAllowlist => {
-    try {
-      return parseAllowlist(text);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
-  .describe(
-    "CIDRs and host names allowed although not public, e.g. `127.0.0.1/32,::1/128,localhost`; a host name is allowed at whatever it resolves to, at creation and delivery alike; empty allows nothing",
-  );
 
 /** "true" or "false", as a boolean. */
 const flag = z
@@ -155,9 +119,7 @@ export const configFields = {
   duration,
   positiveDuration,
   durationList,
-  secretKeyRing,
   databaseName,
-  urlAllowlist,
   flag,
 };
 

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, serviceConfigSchema } from "./config.js";
+import { apiKeyAuthentication } from "./model/authentication.js";
 import { checkHealth, grpcHealthClient } from "./rpc/rpc-test-support.js";
 import { type RunningService, rpcPortOptionsOf, runService } from "./service.js";
 import { cleanupTestEnv, testEnv } from "./testing.js";
@@ -26,7 +27,12 @@ beforeAll(async () => {
     RPC_HEADERS_TIMEOUT: "500ms",
   });
   service = await runService(
-    { name: "transport-test", configSchema: serviceConfigSchema(0), start: async () => ({}) },
+    {
+      name: "transport-test",
+      configSchema: serviceConfigSchema(0),
+      authentication: apiKeyAuthentication,
+      start: async () => ({}),
+    },
     env,
   );
 });

@@ -11,11 +11,12 @@ import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ProtoPublisher } from "./amqp/messaging.js";
 import { topologyNames } from "./amqp/topology.js";
-import { apiKeysCollection } from "./api-keys.js";
-import { generateApiKey, principalOf } from "./auth.js";
 import { serviceConfigSchema } from "./config.js";
+import { apiKeysCollection } from "./model/api-keys.js";
+import { generateApiKey, principalOf } from "./model/auth.js";
+import { apiKeyAuthentication } from "./model/authentication.js";
+import { publishControlChange } from "./model/control.js";
 import { type RunningService, runService } from "./service.js";
-import { publishControlChange } from "./store/control.js";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "./testing.js";
 
 const env = testEnv({ RETRY_TIERS: "1s" });
@@ -27,6 +28,7 @@ beforeAll(async () => {
     {
       name: "platform-test",
       configSchema: serviceConfigSchema(0),
+      authentication: apiKeyAuthentication,
       async start() {
         return {
           services: [IngestService],

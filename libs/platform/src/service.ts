@@ -7,23 +7,22 @@ import { Connection, type Consumer } from "rabbitmq-client";
 import type { z } from "zod";
 import { ProtoPublisher } from "./amqp/messaging.js";
 import { declareTopology, type TopologyNames, topologyNames } from "./amqp/topology.js";
-import { ApiKeyAuthenticator } from "./api-keys.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
 import { HealthMonitor, rabbitmqCheck, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
 import { Counter, createMetricsRegistry } from "./metrics.js";
 import { connectMongo, ensureIndexes, type IndexPlan, type MongoHandle, pingMongo } from "./mongo.js";
+import type { Authenticator } from "./rpc/authentication.js";
 import type { ConnectionLimits } from "./rpc/connection-limits.js";
 import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
 import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
-import { consumeControlChanges } from "./store/control.js";
 import { startTelemetry } from "./telemetry.js";
 
 /** What a service gets to build itself from. */
-export interface ServiceContext<C extends ServiceConfig> {
+export interface ServiceContext<C extends ServiceConfig, A extends Authenticator = Authenticator> {
   config: C;
   logger: Logger;
   rabbit: Connection;
@@ -31,7 +30,7 @@ export interface ServiceContext<C extends ServiceConfig> {
   names: TopologyNames;
   publisher: ProtoPublisher;
   mongo: MongoHandle;
-  authenticator: ApiKeyAuthenticator;
+  authenticator: A;
   /** Register the service's metrics here; served on GET /metrics. */
   metrics: Registry;
 }
@@ -47,12 +46,29 @@ export interface ServiceParts {
   stop?: () => Promise<void>;
 }
 
+/** What {@link ServiceDefinition.authentication} builds from. */
+export type AuthenticationContext<C extends ServiceConfig> = Pick<
+  ServiceContext<C>,
+  "config" | "logger" | "rabbit" | "names" | "mongo"
+>;
+
+/** How the RPC port resolves callers, and the consumers that keep it current (stopped with the service). */
+export interface Authentication<A extends Authenticator> {
+  authenticator: A;
+  consumers?: Consumer[];
+}
+
 /** Describes one of Herald's services to {@link runService}. */
-export interface ServiceDefinition<S extends z.ZodType<ServiceConfig>> {
+export interface ServiceDefinition<
+  S extends z.ZodType<ServiceConfig>,
+  A extends Authenticator = Authenticator,
+> {
   name: string;
   configSchema: S;
   indexes?: IndexPlan;
-  start(ctx: ServiceContext<z.infer<S>>): Promise<ServiceParts>;
+  /** Builds the caller authentication every RPC but health and reflection passes; ready before `start`. */
+  authentication(ctx: AuthenticationContext<z.infer<S>>): Promise<Authentication<A>>;
+  start(ctx: ServiceContext<z.infer<S>, A>): Promise<ServiceParts>;
 }
 
 export interface RunningService {
@@ -66,8 +82,8 @@ export interface RunningService {
  * Starts a service: validates config, starts telemetry, connects to MongoDB and RabbitMQ, declares the
  * topology, creates indexes, serves RPCs with health, and returns a handle to stop it gracefully.
  */
-export async function runService<S extends z.ZodType<ServiceConfig>>(
-  definition: ServiceDefinition<S>,
+export async function runService<S extends z.ZodType<ServiceConfig>, A extends Authenticator>(
+  definition: ServiceDefinition<S, A>,
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const config = loadConfig(definition.configSchema, env);
@@ -93,12 +109,13 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
   if (definition.indexes) await ensureIndexes(mongo.db, definition.indexes);
 
   const publisher = new ProtoPublisher(rabbit);
-  const authenticator = new ApiKeyAuthenticator(mongo.db, { adminKey: config.HERALD_ADMIN_KEY });
-  // Every service that authenticates callers forgets revoked keys as their notifications arrive.
-  const keyRevocations = consumeControlChanges(rabbit, names, logger, (change) =>
-    authenticator.onControlChange(change),
-  );
-  await new Promise((resolve) => keyRevocations.once("ready", resolve));
+  const { authenticator, consumers: authenticationConsumers = [] } = await definition.authentication({
+    config,
+    logger,
+    rabbit,
+    names,
+    mongo,
+  });
   const metrics = createMetricsRegistry(definition.name);
   const parts = await definition.start({
     config,
@@ -182,7 +199,9 @@ export async function runService<S extends z.ZodType<ServiceConfig>>(
         logger.info("shutting down");
         health.drain();
         await server.close(config.SHUTDOWN_TIMEOUT_MS);
-        await Promise.all([...(parts.consumers ?? []), keyRevocations].map((consumer) => consumer.close()));
+        await Promise.all(
+          [...(parts.consumers ?? []), ...authenticationConsumers].map((consumer) => consumer.close()),
+        );
         await parts.stop?.();
         await publisher.close();
         await rabbit.close();
@@ -254,8 +273,8 @@ export function rpcPortOptionsOf(config: ServiceConfig): {
  * Entry point for a service's `main.ts`: runs it, stops it gracefully on SIGTERM/SIGINT, and exits
  * non-zero with one line per problem on bad configuration.
  */
-export async function main<S extends z.ZodType<ServiceConfig>>(
-  definition: ServiceDefinition<S>,
+export async function main<S extends z.ZodType<ServiceConfig>, A extends Authenticator>(
+  definition: ServiceDefinition<S, A>,
 ): Promise<void> {
   // A rejection nobody handled is a bug: say where it came from before the process ends, so the
   // supervisor's restart is not the only trace of it.

@@ -7,6 +7,9 @@ import { DEFAULT_RETRY_TIERS_MS, type TopologyNames, topologyNames } from "./amq
 import { parseDurationListMs } from "./duration.js";
 import { createLogger } from "./logger.js";
 
+// Runtime parts only tests build by hand (services get them from runService).
+export { connectMongo, type MongoHandle } from "./mongo.js";
+export { type RpcServer, startRpcServer } from "./rpc/server.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 export { openTestBroker, type TestBroker } from "./test-broker.js";
 export { enableTracePropagation, inTestTrace, testTraceparent } from "./test-tracing.js";

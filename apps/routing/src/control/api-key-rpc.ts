@@ -1,12 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ApiKeyService } from "@herald/contracts";
-import {
-  type ApiKeyDocument,
-  authorizeAdmin,
-  generateApiKey,
-  NotFoundError,
-  principalOf,
-} from "@herald/platform";
+import { NotFoundError } from "@herald/platform";
+import { type ApiKeyDocument, authorizeAdmin, generateApiKey, principalOf } from "@herald/platform/model";
 import { parseNewApiKey } from "./api-key-input.js";
 import type { ControlPlaneDeps } from "./deps.js";
 import { checkObjectId, checkTenantId } from "./fields.js";

@@ -1,4 +1,5 @@
-import { type ApiKeyDocument, apiKeysCollection, NotFoundError } from "@herald/platform";
+import { NotFoundError } from "@herald/platform";
+import { type ApiKeyDocument, apiKeysCollection } from "@herald/platform/model";
 import type { Collection, Db, Filter } from "mongodb";
 import { type Page, type PageRequest, toPage } from "./pagination.js";
 

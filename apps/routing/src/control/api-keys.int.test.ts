@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
-import { type ApiKeyDocument, hashApiKeySecret } from "@herald/platform";
+import { type ApiKeyDocument, hashApiKeySecret } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { failure, RoutingUnderTest, statusOf } from "./testing.js";
 

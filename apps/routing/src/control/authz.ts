@@ -1,4 +1,5 @@
-import { isAdmin, PermissionDeniedError, type Principal } from "@herald/platform";
+import { PermissionDeniedError } from "@herald/platform";
+import { isAdmin, type Principal } from "@herald/platform/model";
 
 /**
  * Throws unless the principal is an admin or bound to `tenantId`, whatever its scopes: reading its own

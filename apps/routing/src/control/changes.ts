@@ -1,10 +1,5 @@
-import {
-  type ApiKeyAuthenticator,
-  type Logger,
-  type ProtoPublisher,
-  publishControlChange,
-  type TopologyNames,
-} from "@herald/platform";
+import type { Logger, ProtoPublisher, TopologyNames } from "@herald/platform";
+import { type ApiKeyAuthenticator, publishControlChange } from "@herald/platform/model";
 
 /**
  * How long a call waits for its change's announcement. While RabbitMQ is unreachable the publisher

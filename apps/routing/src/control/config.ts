@@ -1,12 +1,13 @@
-import { configFields, type ServiceConfig, type UrlAllowlist } from "@herald/platform";
+import { configFields, type ServiceConfig } from "@herald/platform";
+import { secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
 import { z } from "zod";
 
 /** Environment variables the control plane reads, to extend the routing service's config schema with. */
 export const controlPlaneConfigFields = {
   /** Key ring sealing endpoint secrets at rest: `id:base64key[,id:base64key]`, first one seals. */
-  HERALD_SECRET_KEYS: configFields.secretKeyRing,
-  /** CIDRs and host names endpoint URLs may point at although they are not public; see configFields. */
-  HERALD_URL_ALLOWLIST: configFields.urlAllowlist,
+  HERALD_SECRET_KEYS: secretKeyRing,
+  /** CIDRs and host names endpoint URLs may point at although they are not public; see urlAllowlist. */
+  HERALD_URL_ALLOWLIST: urlAllowlist,
   /** Endpoints re-sealed under the key ring's first key per batch of the background re-seal. */
   SECRET_RESEAL_BATCH: configFields.positiveInt
     .max(1_000)

@@ -1,4 +1,4 @@
-import type { SecretBox } from "@herald/platform";
+import type { SecretBox } from "@herald/platform/model";
 import type { ApiKeyStore } from "./api-key-store.js";
 import type { ControlChanges } from "./changes.js";
 import type { EndpointStore } from "./endpoint-store.js";

@@ -1,18 +1,16 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { DisabledReason, type EndpointService, Scope } from "@herald/contracts";
+import { InvalidArgumentError, KeyedSerializer, NotFoundError } from "@herald/platform";
 import {
   authorizeTenant,
   type EndpointDocument,
   endpointHeaders,
   HEADER_VALUE_MASK,
-  InvalidArgumentError,
-  KeyedSerializer,
-  NotFoundError,
   principalOf,
   sealHeaders,
   unmaskHeaders,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import type { ControlPlaneDeps } from "./deps.js";
 import { parseEndpointPatch, parseNewEndpoint } from "./endpoint-input.js";
 import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";

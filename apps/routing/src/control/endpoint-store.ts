@@ -1,9 +1,9 @@
+import { NotFoundError } from "@herald/platform";
 import {
   type EndpointDocument,
   type EndpointSecretDocument,
   endpointsCollection,
-  NotFoundError,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import type { Collection, Db, Filter, UpdateFilter } from "mongodb";
 import { type Page, type PageRequest, toPage } from "./pagination.js";
 

@@ -1,7 +1,7 @@
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { DisabledReason, EndpointSchema, Scope } from "@herald/contracts";
-import { type EndpointDocument, endpointHeaders, HEADER_VALUE_MASK, SecretBox } from "@herald/platform";
+import { type EndpointDocument, endpointHeaders, HEADER_VALUE_MASK, SecretBox } from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";

@@ -1,13 +1,13 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
+import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
+  type ApiKeyAuthenticator,
   Collections,
   endpointsCollection,
-  type IndexPlan,
   SecretBox,
-  type ServiceContext,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
@@ -39,7 +39,7 @@ export interface ControlPlane {
 }
 
 /** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
-export function controlPlane(ctx: ServiceContext<ControlPlaneConfig>): ControlPlane {
+export function controlPlane(ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>): ControlPlane {
   const secretBox = new SecretBox(ctx.config.HERALD_SECRET_KEYS);
   const deps = {
     tenants: new TenantStore(ctx.mongo.db),

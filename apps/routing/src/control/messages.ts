@@ -13,7 +13,7 @@ import {
   type EndpointDocument,
   maskedHeaders,
   type TenantDocument,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { retryScheduleMessage } from "./fields.js";
 import { validSecretDocuments } from "./secrets.js";
 

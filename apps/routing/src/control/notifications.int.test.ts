@@ -1,6 +1,7 @@
 import type { ControlNotification } from "@herald/contracts";
 import { Scope } from "@herald/contracts";
-import { consumeControlChanges, createLogger, topologyNames } from "@herald/platform";
+import { createLogger, topologyNames } from "@herald/platform";
+import { consumeControlChanges } from "@herald/platform/model";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";

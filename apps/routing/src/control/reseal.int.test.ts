@@ -1,11 +1,11 @@
+import { createLogger } from "@herald/platform";
 import {
-  createLogger,
   type EndpointDocument,
   endpointHeaders,
   endpointsCollection,
   SecretBox,
   signingSecrets,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";

@@ -1,4 +1,4 @@
-import { type EndpointDocument, endpointHeaders, SecretBox, sealHeaders } from "@herald/platform";
+import { type EndpointDocument, endpointHeaders, SecretBox, sealHeaders } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { resealedValues, staleEndpointsFilter } from "./reseal.js";
 

@@ -1,15 +1,11 @@
+import { Counter, Gauge, type Logger, type ServiceConfig, type ServiceContext } from "@herald/platform";
 import {
-  Counter,
   type EndpointDocument,
   endpointHeaders,
-  Gauge,
-  type Logger,
   type SecretBox,
   SecretBoxError,
-  type ServiceConfig,
-  type ServiceContext,
   sealHeaders,
-} from "@herald/platform";
+} from "@herald/platform/model";
 import type { Collection, Filter } from "mongodb";
 
 // Re-sealing endpoint secrets and headers under the key ring's current key, so an older key can be

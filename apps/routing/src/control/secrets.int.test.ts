@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import type { EndpointDocument } from "@herald/platform";
-import { SecretBox, signingSecrets } from "@herald/platform";
+import type { EndpointDocument } from "@herald/platform/model";
+import { SecretBox, signingSecrets } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";
 import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";

@@ -1,5 +1,5 @@
-import type { EndpointDocument, EndpointSecretDocument } from "@herald/platform";
-import { SecretBox, signingSecrets } from "@herald/platform";
+import type { EndpointDocument, EndpointSecretDocument } from "@herald/platform/model";
+import { SecretBox, signingSecrets } from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import {

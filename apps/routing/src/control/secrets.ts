@@ -1,11 +1,6 @@
 import { randomBytes } from "node:crypto";
-import {
-  type EndpointSecretDocument,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  type SecretBox,
-  SecretBoxError,
-} from "@herald/platform";
+import { FailedPreconditionError, InvalidArgumentError } from "@herald/platform";
+import { type EndpointSecretDocument, type SecretBox, SecretBoxError } from "@herald/platform/model";
 
 // Endpoint signing secrets in the Standard Webhooks format: "whsec_" + base64 of the HMAC key. They are
 // stored only sealed by SecretBox; error messages here never include the secret, not even in part.

@@ -1,5 +1,6 @@
 import type { CreateTenantRequest, TenantSettings, UpdateTenantRequest } from "@herald/contracts";
-import { InvalidArgumentError, type TenantSettingsDocument } from "@herald/platform";
+import { InvalidArgumentError } from "@herald/platform";
+import type { TenantSettingsDocument } from "@herald/platform/model";
 import { checkMetadata, checkRetrySchedule, checkTenantId, checkText } from "./fields.js";
 
 export const MAX_TENANT_NAME = 200;

@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { TenantService } from "@herald/contracts";
-import { authorizeAdmin, NotFoundError, principalOf, type TenantDocument } from "@herald/platform";
+import { NotFoundError } from "@herald/platform";
+import { authorizeAdmin, principalOf, type TenantDocument } from "@herald/platform/model";
 import { authorizeTenantMember } from "./authz.js";
 import type { ControlPlaneDeps } from "./deps.js";
 import { checkTenantId, newId } from "./fields.js";

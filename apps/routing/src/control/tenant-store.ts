@@ -2,11 +2,9 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   isDuplicateKeyError,
-  isLiveTenant,
   NotFoundError,
-  type TenantDocument,
-  tenantsCollection,
 } from "@herald/platform";
+import { isLiveTenant, type TenantDocument, tenantsCollection } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
 import { type Page, type PageRequest, toPage } from "./pagination.js";
 

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Scope } from "@herald/contracts";
-import type { TenantDocument } from "@herald/platform";
+import type { TenantDocument } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
 import { failure, RoutingUnderTest, statusOf } from "./testing.js";

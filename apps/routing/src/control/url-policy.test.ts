@@ -1,4 +1,4 @@
-import { EMPTY_ALLOWLIST, parseAllowlist } from "@herald/platform";
+import { EMPTY_ALLOWLIST, parseAllowlist } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { checkEndpointUrl, type HostResolver, type UrlPolicy } from "./url-policy.js";
 

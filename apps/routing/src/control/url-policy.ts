@@ -1,12 +1,12 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { InvalidArgumentError } from "@herald/platform";
 import {
   forbiddenDestinationReason,
-  InvalidArgumentError,
   isAllowlistedHostname,
   isLocalhostName,
   type UrlAllowlist,
-} from "@herald/platform";
+} from "@herald/platform/model";
 
 // Webhook URLs are chosen by tenants, so Herald checks them when an endpoint is saved: the scheme and
 // shape here, the destination with the platform's URL policy (forbiddenDestinationReason), which

@@ -1,5 +1,6 @@
 import { EventBatchSchema, EventSchema } from "@herald/contracts";
-import { batchDecoder, eventBatchOf } from "@herald/platform";
+import { batchDecoder } from "@herald/platform";
+import { eventBatchOf } from "@herald/platform/model";
 
 /**
  * Decodes a herald.events message by its AMQP `type`: an EventBatch, or a single Event as ingest

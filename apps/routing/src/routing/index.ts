@@ -1,16 +1,14 @@
 import { EventBatchSchema } from "@herald/contracts";
 import {
-  AuditRecordPublisher,
-  ControlPlaneCache,
   carriedTraceContext,
   consumeProto,
-  eventBatchOf,
   handleBatch,
   inSpan,
   republishEachAlone,
   type ServiceConfig,
   type ServiceContext,
 } from "@herald/platform";
+import { AuditRecordPublisher, ControlPlaneCache, eventBatchOf } from "@herald/platform/model";
 import { SpanKind } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
 import { decodeEvents } from "./event-batch.js";

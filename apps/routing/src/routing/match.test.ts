@@ -1,4 +1,4 @@
-import type { EndpointDocument } from "@herald/platform";
+import type { EndpointDocument } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { matchesChannels, matchesEventType, selectEndpoints } from "./match.js";
 

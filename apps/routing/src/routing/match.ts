@@ -1,4 +1,4 @@
-import type { EndpointDocument } from "@herald/platform";
+import type { EndpointDocument } from "@herald/platform/model";
 
 /**
  * Whether an endpoint's event-type filters take the event type: no filters or "*" take everything,

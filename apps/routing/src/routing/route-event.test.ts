@@ -1,12 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type AuditRecord, type DeliveryTask, EventSchema } from "@herald/contracts";
-import {
-  type ControlPlaneCache,
-  createLogger,
-  type EndpointDocument,
-  type TenantDocument,
-} from "@herald/platform";
+import { createLogger } from "@herald/platform";
+import type { ControlPlaneCache, EndpointDocument, TenantDocument } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { routeEvent } from "./route-event.js";
 

@@ -9,7 +9,7 @@ import {
   DeliveryTaskSchema,
   type Event,
 } from "@herald/contracts";
-import { type ControlPlaneCache, tenantOwnsEvent } from "@herald/platform";
+import { type ControlPlaneCache, tenantOwnsEvent } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { selectEndpoints } from "./match.js";

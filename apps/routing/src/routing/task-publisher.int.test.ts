@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type DeliveryTaskBatch, DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
-import { MAX_BATCH_PAYLOAD_BYTES, topologyNames } from "@herald/platform";
+import { topologyNames } from "@herald/platform";
+import { MAX_BATCH_PAYLOAD_BYTES } from "@herald/platform/model";
 import {
   enableTracePropagation,
   inTestTrace,

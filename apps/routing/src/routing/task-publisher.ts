@@ -2,11 +2,10 @@ import { type DeliveryTask, DeliveryTaskBatchSchema } from "@herald/contracts";
 import {
   BatchPublisher,
   injectTraceContext,
-  MAX_BATCH_PAYLOAD_BYTES,
   type ProtoPublisher,
   type TopologyNames,
-  taskBatchOf,
 } from "@herald/platform";
+import { MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "@herald/platform/model";
 
 /** Tasks one herald.deliveries message carries at most. */
 export const MAX_TASKS_PER_MESSAGE = 64;

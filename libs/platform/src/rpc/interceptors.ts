@@ -1,9 +1,9 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { type Authenticator, principalKey } from "../auth.js";
 import { toConnectError, UnauthenticatedError } from "../errors.js";
 import { extractTraceContext, inSpan } from "../tracing.js";
+import { type Authenticator, principalKey } from "./authentication.js";
 
 /**
  * Opens a SERVER span per call, continuing the caller's W3C trace context from the request headers.

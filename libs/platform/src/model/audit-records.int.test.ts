@@ -2,11 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { topologyNames } from "../amqp/topology.js";
+import { useTestTracing } from "../amqp/tracing.test-support.js";
 import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
 import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
-import { topologyNames } from "./topology.js";
-import { useTestTracing } from "./tracing.test-support.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);

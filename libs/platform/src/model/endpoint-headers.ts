@@ -1,5 +1,5 @@
-import type { SecretBox } from "../secret-box.js";
 import type { EndpointDocument } from "./documents.js";
+import type { SecretBox } from "./secret-box.js";
 
 /**
  * What API reads show instead of a custom header's value. Header values are write-only: they are

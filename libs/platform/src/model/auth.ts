@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
-import { PermissionDeniedError, UnauthenticatedError } from "./errors.js";
+import { PermissionDeniedError, UnauthenticatedError } from "../errors.js";
+import { principalKey, type Authenticator as RuntimeAuthenticator } from "../rpc/authentication.js";
 
 /** Who is calling: resolved from the bearer API key by the auth interceptor. */
 export interface Principal {
@@ -12,15 +13,12 @@ export interface Principal {
 }
 
 /** Resolves a bearer token to a principal, or undefined when the token is unknown or revoked. */
-export interface Authenticator {
-  authenticate(token: string): Promise<Principal | undefined>;
-}
-
-export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "principal" });
+export type Authenticator = RuntimeAuthenticator<Principal>;
 
 /** The caller of an authenticated RPC. */
 export function principalOf(ctx: HandlerContext): Principal {
-  const principal = ctx.values.get(principalKey);
+  // The auth interceptor stores what this service's Authenticator returned: a Principal.
+  const principal = ctx.values.get(principalKey) as Principal | undefined;
   if (!principal) throw new UnauthenticatedError();
   return principal;
 }

@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { type AuditRecord, AuditRecordBatchSchema } from "@herald/contracts";
-import { BatchPublisher } from "./batch-publisher.js";
-import type { ProtoPublisher } from "./messaging.js";
-import type { TopologyNames } from "./topology.js";
+import { BatchPublisher } from "../amqp/batch-publisher.js";
+import type { ProtoPublisher } from "../amqp/messaging.js";
+import type { TopologyNames } from "../amqp/topology.js";
 
 /**
  * Records one herald.attempts message carries at most. Audit holds a few hundred messages at once, so

@@ -1,7 +1,7 @@
 import { Scope } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
+import { PermissionDeniedError } from "../errors.js";
 import { authorizeTenant, generateApiKey, hashApiKeySecret, parseApiKeyToken, safeEqual } from "./auth.js";
-import { PermissionDeniedError } from "./errors.js";
 
 describe("API key tokens", () => {
   it("parse back into the id and a secret matching the stored hash", () => {

@@ -55,7 +55,7 @@ interface CachedKey {
  * What revocation guarantees (RevokeApiKey, DeleteTenant):
  * - the routing instance that serves the call forgets the key before it answers;
  * - every other instance forgets it when the call's control notification reaches it
- *   ({@link onControlChange}, wired for every service by `runService`). The call answers once RabbitMQ
+ *   ({@link onControlChange}, wired for every service by `apiKeyAuthentication`). The call answers once RabbitMQ
  *   confirmed the notification and it came back to the serving instance (at most 1 s), so connected
  *   instances have typically dropped the key by then; nothing proves they applied it, so this is not a
  *   promise;

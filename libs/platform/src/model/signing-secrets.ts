@@ -1,5 +1,5 @@
-import type { SecretBox } from "../secret-box.js";
 import type { EndpointDocument } from "./documents.js";
+import type { SecretBox } from "./secret-box.js";
 
 /**
  * The endpoint's secrets to sign with now, decrypted, newest first: the current one plus any

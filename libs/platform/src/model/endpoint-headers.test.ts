@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { SecretBox } from "../secret-box.js";
 import { TEST_SECRET_KEYS } from "../testing.js";
 import type { EndpointDocument } from "./documents.js";
 import {
@@ -9,6 +8,7 @@ import {
   sealHeaders,
   unmaskHeaders,
 } from "./endpoint-headers.js";
+import { SecretBox } from "./secret-box.js";
 
 const box = new SecretBox(TEST_SECRET_KEYS);
 const endpoint = (fields: Partial<EndpointDocument>) => fields as EndpointDocument;

@@ -1,0 +1,55 @@
+// @herald/platform/model: Herald's domain model on top of the runtime (`@herald/platform`): documents
+// and collections, the control-plane cache and notifications, API keys and auth, sealed secrets,
+// endpoint headers, the URL policy, and the message batches and audit records services exchange.
+
+export type { UrlAllowlist } from "./address-policy.js";
+export {
+  EMPTY_ALLOWLIST,
+  forbiddenDestinationReason,
+  isAllowlistedHostname,
+  isLocalhostName,
+  parseAllowlist,
+} from "./address-policy.js";
+export type { ApiKeyDocument } from "./api-keys.js";
+export { ApiKeyAuthenticator, apiKeysCollection } from "./api-keys.js";
+export { AuditRecordPublisher } from "./audit-records.js";
+export type { Principal } from "./auth.js";
+export {
+  authorizeAdmin,
+  authorizeTenant,
+  generateApiKey,
+  hashApiKeySecret,
+  isAdmin,
+  principalOf,
+} from "./auth.js";
+export { apiKeyAuthentication } from "./authentication.js";
+export { eventBatchOf, MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "./batches.js";
+export { secretKeyRing, urlAllowlist } from "./config-fields.js";
+export { consumeControlChanges, publishControlChange } from "./control.js";
+export { ControlPlaneCache } from "./control-plane-cache.js";
+export type {
+  EndpointDocument,
+  EndpointSecretDocument,
+  EventDocument,
+  TenantDocument,
+  TenantSettingsDocument,
+} from "./documents.js";
+export {
+  Collections,
+  endpointsCollection,
+  eventsCollection,
+  isLiveTenant,
+  tenantOwnsEvent,
+  tenantsCollection,
+} from "./documents.js";
+export {
+  endpointHeaders,
+  HEADER_VALUE_MASK,
+  maskedHeaders,
+  sealHeaders,
+  unmaskHeaders,
+} from "./endpoint-headers.js";
+export { eventIdTime } from "./event-time.js";
+export { SecretBox, SecretBoxError } from "./secret-box.js";
+export { signingSecrets } from "./signing-secrets.js";
+export { HERALD_VERSION } from "./version.js";
