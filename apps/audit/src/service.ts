@@ -2,13 +2,12 @@ import { AuditService } from "@herald/contracts";
 import {
   Collections,
   ControlPlaneCache,
-  Counter,
   ensureIndexes,
   type IndexPlan,
   type ServiceDefinition,
   tenantsCollection,
 } from "@herald/platform";
-import { auditWriteMetrics } from "./audit-metrics.js";
+import { auditMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
@@ -55,6 +54,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     const store = new AuditStore(mongo.db, auditDb);
+    const recorders = auditMetrics(metrics);
     const tenants = new ControlPlaneCache(mongo.db);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
@@ -62,7 +62,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       store,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
-      onWritten: auditWriteMetrics(metrics),
+      onWritten: recorders.recordWrite,
       // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
       // purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
@@ -83,12 +83,6 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       (tenantId) =>
         tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
     );
-    const purged = new Counter({
-      name: "herald_purged_documents_total",
-      help: "Documents removed by the purges, by collection and reason (tenant_deleted, retention)",
-      labelNames: ["collection", "reason"],
-      registers: [metrics],
-    });
     const stopPurges = schedulePurges(
       new DataPurge({
         db: mongo.db,
@@ -97,7 +91,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
         defaultRetentionDays: config.HERALD_RETENTION_DAYS,
         tenantPurgeGraceMs: config.TENANT_PURGE_GRACE,
         logger,
-        onPurged: (collection, reason, count) => purged.inc({ collection, reason }, count),
+        onPurged: recorders.countPurged,
       }),
       {
         tenantPurgeIntervalMs: config.TENANT_PURGE_INTERVAL,
