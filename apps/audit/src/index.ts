@@ -1,3 +1,6 @@
+export { AttemptLogReader } from "./attempt-log-reader.js";
+export type { DeliveryChange, DeliveryRef, RouteRecord } from "./attempt-log-writer.js";
+export { AttemptLogWriter } from "./attempt-log-writer.js";
 export type { AuditConfig } from "./config.js";
 export { configSchema } from "./config.js";
 export type { DataPurgeOptions, PurgeReason, PurgeSchedule } from "./data-purge.js";
@@ -23,5 +26,3 @@ export type { AuditConsumerOptions } from "./record-writer.js";
 export { consumeAuditRecords, writeAuditRecords } from "./record-writer.js";
 export { Replayer, replayTask } from "./replay.js";
 export { auditIndexes, auditService } from "./service.js";
-export type { DeliveryRef, RouteRecord } from "./store.js";
-export { AuditStore } from "./store.js";

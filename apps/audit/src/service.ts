@@ -7,6 +7,8 @@ import {
   type ServiceDefinition,
   tenantsCollection,
 } from "@herald/platform";
+import { AttemptLogReader } from "./attempt-log-reader.js";
+import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { auditMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
@@ -15,7 +17,6 @@ import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-ten
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
-import { AuditStore } from "./store.js";
 
 /** Indexes of the audit service's queries. ListEvents uses ingest's `tenant_time` index on events. */
 export const auditIndexes: IndexPlan = {
@@ -53,13 +54,15 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
-    const store = new AuditStore(mongo.db, auditDb);
+    // One writer for every consumer: it serializes the updates of each delivery within the instance.
+    const writer = new AttemptLogWriter(auditDb);
+    const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
     const tenants = new ControlPlaneCache(mongo.db);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
       logger,
-      store,
+      writer,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: recorders.recordWrite,
@@ -70,14 +73,14 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const deadTasks = consumeDeadTasks(rabbit, {
       names,
       logger,
-      store,
+      writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
     // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
-        store,
-        replayer: new Replayer(store, publisher, names),
+        reader,
+        replayer: new Replayer(reader, writer, publisher, names),
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
       (tenantId) =>
