@@ -2,9 +2,9 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
 import { Batcher, consumeProto, type Logger, type TopologyNames } from "@herald/platform";
 import type { Connection, Consumer } from "rabbitmq-client";
+import type { AttemptLogWriter, DeliveryChange } from "./attempt-log-writer.js";
 import type { AttemptOutcome } from "./delivery-state.js";
 import { deliveryId } from "./documents.js";
-import type { AuditStore, DeliveryChange } from "./store.js";
 
 /**
  * What a dead-lettered task says about its delivery: DEAD after attempt `task.attempt`. The task's
@@ -50,7 +50,7 @@ const DEAD_TASK_BATCH = 100;
 export interface DeadTaskConsumerOptions {
   names: TopologyNames;
   logger: Logger;
-  store: AuditStore;
+  writer: AttemptLogWriter;
   /** Longest a dead task waits for its batch to fill, in ms. */
   batchDelayMs: number;
   /** Clock for `update_time`; default the system clock. */
@@ -67,13 +67,13 @@ export function consumeDeadTasks(
   options: DeadTaskConsumerOptions,
 ): { consumer: Consumer; batcher: Batcher<DeliveryTask> } {
   const now = options.now ?? (() => new Date());
-  const { logger, store } = options;
+  const { logger, writer } = options;
   const batcher = new Batcher<DeliveryTask>({
     maxSize: DEAD_TASK_BATCH,
     maxDelayMs: options.batchDelayMs,
     maxConcurrentWrites: 1,
     write: async (tasks) => {
-      await store.applyDeliveryChanges(deadTaskChanges(tasks), now());
+      await writer.applyDeliveryChanges(deadTaskChanges(tasks), now());
       logger.debug({ tasks: tasks.length }, "dead tasks recorded");
     },
   });

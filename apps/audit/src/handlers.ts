@@ -13,6 +13,7 @@ import {
 import { NotFoundError } from "@herald/platform";
 import { authorizeTenant, principalOf } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
+import type { AttemptLogReader } from "./attempt-log-reader.js";
 import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
 import {
   listAttemptsQuery,
@@ -25,11 +26,10 @@ import {
   toPage,
 } from "./queries.js";
 import type { Replayer } from "./replay.js";
-import type { AuditStore } from "./store.js";
 
 /** What the AuditService handlers need. */
 export interface AuditHandlerDeps {
-  store: AuditStore;
+  reader: AttemptLogReader;
   replayer: Replayer;
   /** Clock for due times and update times; default the system clock. */
   now?: () => Date;
@@ -43,15 +43,15 @@ export interface AuditHandlerDeps {
  * or endpoints are NOT_FOUND.
  */
 export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof AuditService> {
-  const { store, replayer } = deps;
+  const { reader, replayer } = deps;
   const now = deps.now ?? (() => new Date());
   const replayLimit = deps.replayLimit ?? REPLAY_LIMIT;
 
   const replayAll = async (query: ReplayQuery) => {
-    if (query.endpointId !== undefined && !(await store.hasEndpoint(query.tenantId, query.endpointId))) {
+    if (query.endpointId !== undefined && !(await reader.hasEndpoint(query.tenantId, query.endpointId))) {
       throw new NotFoundError("endpoint", query.endpointId);
     }
-    const found = await store.findReplayable(query);
+    const found = await reader.findReplayable(query);
     const requeued = await replayer.replayDeliveries(query.tenantId, found.slice(0, query.limit), now());
     return { requeued, truncated: found.length > query.limit };
   };
@@ -61,7 +61,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       authorize(ctx, req.tenantId);
       const query = listAttemptsQuery(req);
       annotate({ tenantId: req.tenantId, eventId: req.eventId, endpointId: req.endpointId });
-      const page = toPage(await store.listAttempts(query), query, (d) => ({
+      const page = toPage(await reader.listAttempts(query), query, (d) => ({
         time: d.attempt_time,
         id: d._id,
       }));
@@ -76,9 +76,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const eventId = requireId("event_id", req.eventId);
       annotate({ tenantId, eventId });
       const [event, route, deliveries] = await Promise.all([
-        store.findEvent(tenantId, eventId),
-        store.findRoute(tenantId, eventId),
-        store.deliveriesOfEvent(tenantId, eventId),
+        reader.findEvent(tenantId, eventId),
+        reader.findRoute(tenantId, eventId),
+        reader.deliveriesOfEvent(tenantId, eventId),
       ]);
       if (!event) throw new NotFoundError("event", eventId);
       return create(GetEventResponseSchema, {
@@ -92,9 +92,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       authorize(ctx, req.tenantId);
       const query = listEventsQuery(req);
       annotate({ tenantId: req.tenantId });
-      const page = toPage(await store.listEvents(query), query, (e) => ({ time: e.create_time, id: e._id }));
+      const page = toPage(await reader.listEvents(query), query, (e) => ({ time: e.create_time, id: e._id }));
       // The page's routes in a second query by _id rather than a $lookup (see docs/storage.md).
-      const routes = await store.findRoutes(
+      const routes = await reader.findRoutes(
         req.tenantId,
         page.items.map((e) => e._id),
       );
@@ -110,9 +110,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const endpointId = requireId("endpoint_id", req.endpointId);
       annotate({ tenantId, eventId, endpointId });
       const [event, hasEndpoint, delivery] = await Promise.all([
-        store.findEvent(tenantId, eventId),
-        store.hasEndpoint(tenantId, endpointId),
-        store.findDelivery({ tenantId, eventId, endpointId }),
+        reader.findEvent(tenantId, eventId),
+        reader.hasEndpoint(tenantId, endpointId),
+        reader.findDelivery({ tenantId, eventId, endpointId }),
       ]);
       if (!event) throw new NotFoundError("event", eventId);
       if (!hasEndpoint) throw new NotFoundError("endpoint", endpointId);

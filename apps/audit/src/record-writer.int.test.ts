@@ -12,10 +12,10 @@ import { topologyNames } from "@herald/platform";
 import { AuditRecordPublisher } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { type AuditUnderTest, startAudit } from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
 import { writeAuditRecords } from "./record-writer.js";
-import { AuditStore } from "./store.js";
 
 const env = testEnv({ AUDIT_BATCH_SIZE: "100", AUDIT_BATCH_DELAY_MS: "20" });
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -235,11 +235,11 @@ describe("the audit record consumer", () => {
   it("updates a batch of 300 existing deliveries in one go", async () => {
     const tenant = "ten_bulk";
     const endpoints = Array.from({ length: 300 }, (_, i) => `ep_bulk${String(i).padStart(3, "0")}`);
-    const store = new AuditStore(audit.db);
+    const writer = new AttemptLogWriter(audit.db);
     const attempts = (n: number, state: DeliveryState) =>
       endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_bulk", ep, n, state)));
-    await writeAuditRecords(store, attempts(1, DeliveryState.FAILED), new Date(T0));
-    await writeAuditRecords(store, attempts(2, DeliveryState.SUCCEEDED), new Date(T0));
+    await writeAuditRecords(writer, attempts(1, DeliveryState.FAILED), new Date(T0));
+    await writeAuditRecords(writer, attempts(2, DeliveryState.SUCCEEDED), new Date(T0));
     const states = await deliveriesCollection(audit.db)
       .find({ tenant_id: tenant }, { projection: { state: 1, attempt_count: 1, version: 1 } })
       .toArray();
@@ -254,8 +254,8 @@ describe("the audit record consumer", () => {
     const endpoints = ["ep_r1", "ep_r2", "ep_r3"];
     const records = (n: number, state: DeliveryState) =>
       endpoints.map((ep) => create(AuditRecordSchema, attemptRecord(tenant, "evt_race", ep, n, state)));
-    await writeAuditRecords(new AuditStore(audit.db), records(1, DeliveryState.FAILED), new Date(T0));
-    // A store whose bulk write finds every delivery moved on since it was read, as when another audit
+    await writeAuditRecords(new AttemptLogWriter(audit.db), records(1, DeliveryState.FAILED), new Date(T0));
+    // A writer whose bulk write finds every delivery moved on since it was read, as when another audit
     // instance updated them meanwhile: no guarded update matches.
     const racedDb = new Proxy(audit.db, {
       get(target, prop, receiver) {
@@ -277,7 +277,7 @@ describe("the audit record consumer", () => {
         };
       },
     });
-    await writeAuditRecords(new AuditStore(racedDb), records(2, DeliveryState.SUCCEEDED), new Date(T0));
+    await writeAuditRecords(new AttemptLogWriter(racedDb), records(2, DeliveryState.SUCCEEDED), new Date(T0));
     const stored = await deliveriesCollection(audit.db)
       .find({ tenant_id: tenant })
       .sort({ endpoint_id: 1 })

@@ -4,9 +4,9 @@ import type { Logger } from "@herald/platform";
 import { Batcher, consumeProto, type TopologyNames } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Connection, Consumer } from "rabbitmq-client";
+import type { AttemptLogWriter, DeliveryChange, RouteRecord } from "./attempt-log-writer.js";
 import { attemptOutcome } from "./delivery-state.js";
 import { attemptToDocument, deliveryId } from "./documents.js";
-import type { AuditStore, DeliveryChange, RouteRecord } from "./store.js";
 
 /** Why a record cannot be stored, or undefined when it can. */
 export function recordProblem(record: AuditRecord): string | undefined {
@@ -33,7 +33,11 @@ export function recordProblem(record: AuditRecord): string | undefined {
  * with attempts in the batch once. Every step is idempotent, so writing a batch again after a crash is
  * harmless.
  */
-export async function writeAuditRecords(store: AuditStore, records: AuditRecord[], now: Date): Promise<void> {
+export async function writeAuditRecords(
+  writer: AttemptLogWriter,
+  records: AuditRecord[],
+  now: Date,
+): Promise<void> {
   const attempts = [];
   const routes: RouteRecord[] = [];
   const deliveries = new Map<string, DeliveryChange>();
@@ -61,16 +65,16 @@ export async function writeAuditRecords(store: AuditStore, records: AuditRecord[
       });
     }
   }
-  await store.insertAttempts(attempts);
-  await store.recordRoutes(routes);
-  await store.applyDeliveryChanges([...deliveries.values()], now);
+  await writer.insertAttempts(attempts);
+  await writer.recordRoutes(routes);
+  await writer.applyDeliveryChanges([...deliveries.values()], now);
 }
 
 /** Options of {@link consumeAuditRecords}. */
 export interface AuditConsumerOptions {
   names: TopologyNames;
   logger: Logger;
-  store: AuditStore;
+  writer: AttemptLogWriter;
   /** Records per MongoDB write. */
   batchSize: number;
   /** Longest a record waits for its batch to fill, in ms. */
@@ -96,7 +100,7 @@ export function consumeAuditRecords(
   options: AuditConsumerOptions,
 ): { consumer: Consumer; batcher: Batcher<AuditRecord> } {
   const now = options.now ?? (() => new Date());
-  const { logger, store } = options;
+  const { logger, writer } = options;
   const batcher = new Batcher<AuditRecord>({
     maxSize: options.batchSize,
     maxDelayMs: options.batchDelayMs,
@@ -108,7 +112,7 @@ export function consumeAuditRecords(
       const records = options.keep ? await options.keep(batch) : batch;
       if (records.length < batch.length)
         logger.info({ dropped: batch.length - records.length }, "audit records of deleted tenants dropped");
-      await writeAuditRecords(store, records, now());
+      await writeAuditRecords(writer, records, now());
       options.onWritten?.(records, (performance.now() - started) / 1000);
       logger.debug({ records: records.length }, "audit records written");
     },

@@ -3,9 +3,10 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
 import type { ProtoPublisher, TopologyNames } from "@herald/platform";
 import type { EventDocument } from "@herald/platform/model";
+import type { AttemptLogReader } from "./attempt-log-reader.js";
+import type { AttemptLogWriter } from "./attempt-log-writer.js";
 import { forEachLimit } from "./concurrency.js";
 import { type DeliveryDocument, payloadOf } from "./documents.js";
-import type { AuditStore } from "./store.js";
 
 /** Replays published at once by Recover and Redrive. */
 const PUBLISH_CONCURRENCY = 32;
@@ -35,12 +36,19 @@ export function replayTask(
 
 /** Publishes deliveries again (Redeliver, Recover, Redrive) and marks them PENDING. */
 export class Replayer {
-  readonly #store: AuditStore;
+  readonly #reader: AttemptLogReader;
+  readonly #writer: AttemptLogWriter;
   readonly #publisher: ProtoPublisher;
   readonly #names: TopologyNames;
 
-  constructor(store: AuditStore, publisher: ProtoPublisher, names: TopologyNames) {
-    this.#store = store;
+  constructor(
+    reader: AttemptLogReader,
+    writer: AttemptLogWriter,
+    publisher: ProtoPublisher,
+    names: TopologyNames,
+  ) {
+    this.#reader = reader;
+    this.#writer = writer;
     this.#publisher = publisher;
     this.#names = names;
   }
@@ -57,7 +65,7 @@ export class Replayer {
       DeliveryTaskSchema,
       task,
     );
-    await this.#store.markPending(
+    await this.#writer.markPending(
       { tenantId: event.tenant_id, eventId: event._id, endpointId },
       task.attempt,
       now,
@@ -71,8 +79,8 @@ export class Replayer {
   async replayDeliveries(tenantId: string, deliveries: DeliveryDocument[], now: Date): Promise<number> {
     if (deliveries.length === 0) return 0;
     const [events, endpoints] = await Promise.all([
-      this.#store.findEvents(tenantId, [...new Set(deliveries.map((d) => d.event_id))]),
-      this.#store.existingEndpointIds(tenantId, [...new Set(deliveries.map((d) => d.endpoint_id))]),
+      this.#reader.findEvents(tenantId, [...new Set(deliveries.map((d) => d.event_id))]),
+      this.#reader.existingEndpointIds(tenantId, [...new Set(deliveries.map((d) => d.endpoint_id))]),
     ]);
     const eventsById = new Map(events.map((e) => [e._id, e]));
     const replayable = deliveries.filter((d) => eventsById.has(d.event_id) && endpoints.has(d.endpoint_id));

@@ -1,12 +1,14 @@
 import { AuditService } from "@herald/contracts";
-import { Counter, ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import { ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
 import {
   apiKeyAuthentication,
   Collections,
   ControlPlaneCache,
   tenantsCollection,
 } from "@herald/platform/model";
-import { auditWriteMetrics } from "./audit-metrics.js";
+import { AttemptLogReader } from "./attempt-log-reader.js";
+import { AttemptLogWriter } from "./attempt-log-writer.js";
+import { auditMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
@@ -14,7 +16,6 @@ import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-ten
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
-import { AuditStore } from "./store.js";
 
 /** Indexes of the audit service's queries. ListEvents uses ingest's `tenant_time` index on events. */
 export const auditIndexes: IndexPlan = {
@@ -53,15 +54,18 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
-    const store = new AuditStore(mongo.db, auditDb);
+    // One writer for every consumer: it serializes the updates of each delivery within the instance.
+    const writer = new AttemptLogWriter(auditDb);
+    const reader = new AttemptLogReader(mongo.db, auditDb);
+    const recorders = auditMetrics(metrics);
     const tenants = new ControlPlaneCache(mongo.db);
     const { consumer, batcher } = consumeAuditRecords(rabbit, {
       names,
       logger,
-      store,
+      writer,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
-      onWritten: auditWriteMetrics(metrics),
+      onWritten: recorders.recordWrite,
       // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
       // purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
@@ -69,25 +73,19 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const deadTasks = consumeDeadTasks(rabbit, {
       names,
       logger,
-      store,
+      writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
     // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
-        store,
-        replayer: new Replayer(store, publisher, names),
+        reader,
+        replayer: new Replayer(reader, writer, publisher, names),
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
       (tenantId) =>
         tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
     );
-    const purged = new Counter({
-      name: "herald_purged_documents_total",
-      help: "Documents removed by the purges, by collection and reason (tenant_deleted, retention)",
-      labelNames: ["collection", "reason"],
-      registers: [metrics],
-    });
     const stopPurges = schedulePurges(
       new DataPurge({
         db: mongo.db,
@@ -96,7 +94,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
         defaultRetentionDays: config.HERALD_RETENTION_DAYS,
         tenantPurgeGraceMs: config.TENANT_PURGE_GRACE,
         logger,
-        onPurged: (collection, reason, count) => purged.inc({ collection, reason }, count),
+        onPurged: recorders.countPurged,
       }),
       {
         tenantPurgeIntervalMs: config.TENANT_PURGE_INTERVAL,

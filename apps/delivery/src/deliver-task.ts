@@ -18,9 +18,10 @@ import {
   endpointHeaders,
   type SecretBox,
   signingSecrets,
+  type TenantDocument,
   tenantOwnsEvent,
 } from "@herald/platform/model";
-import { trace } from "@opentelemetry/api";
+import { type Span, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { recordAttemptOnSpan } from "./attempt-span.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
@@ -89,16 +90,64 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     "herald.endpoint_id": task.endpointId,
     "herald.attempt": task.attempt,
   });
-
-  // A retry whose delay is longer than one tier comes back early: send it on to its next hop.
   const dueMs = task.dueTime ? timestampDate(task.dueTime).getTime() : now;
-  const hop = nextTierMs(dueMs - now, deps.retryTiersMs);
-  if (hop !== undefined) {
-    span?.setAttribute("herald.retry_tier_ms", hop);
-    await deps.publishRetry(task, hop);
-    return { kind: "hop" };
-  }
+  const hop = await forwardEarlyRetry(deps, task, dueMs - now, span);
+  if (hop) return hop;
 
+  const target = await loadTarget(deps, task, now);
+  if ("kind" in target) return target;
+  // Signed before it takes a slot: a secret that cannot be opened fails the task holding nothing.
+  const headers = signedHeaders(deps, target);
+  const admitted = await admitToEndpoint(deps, target);
+  if ("kind" in admitted) return admitted;
+  const attempt = await send(deps, target, headers, admitted.admission);
+  recordAttemptOnSpan(span, attempt.outcome);
+  return settleAttempt(deps, target, attempt, {
+    latencyMs: attempt.outcome.latencyMs ?? 0,
+    lagMs: Math.max(0, now - dueMs),
+  });
+}
+
+/** A task whose endpoint and tenant are loaded and may be delivered to. */
+interface DeliveryTarget {
+  task: DeliveryTask;
+  endpoint: EndpointDocument;
+  tenant: TenantDocument;
+  /** When the delivery began, in ms since the epoch. */
+  now: number;
+  /** What every attempt record of this delivery carries. */
+  base: AttemptRecordBase;
+}
+
+/** What one POST came back with: a response, or a request error, and its attempt outcome. */
+interface SentAttempt {
+  response?: WebhookResponse;
+  outcome: AttemptOutcome;
+}
+
+/** A retry whose delay is longer than one tier comes back early: it is sent on to its next hop. */
+async function forwardEarlyRetry(
+  deps: DeliverDeps,
+  task: DeliveryTask,
+  remainingMs: number,
+  span: Span | undefined,
+): Promise<DeliveryOutcome | undefined> {
+  const hop = nextTierMs(remainingMs, deps.retryTiersMs);
+  if (hop === undefined) return undefined;
+  span?.setAttribute("herald.retry_tier_ms", hop);
+  await deps.publishRetry(task, hop);
+  return { kind: "hop" };
+}
+
+/**
+ * Loads the task's endpoint and tenant and checks they may still be delivered to; when not, records
+ * why (if anyone can still read it) and returns the outcome.
+ */
+async function loadTarget(
+  deps: DeliverDeps,
+  task: DeliveryTask,
+  now: number,
+): Promise<DeliveryTarget | DeliveryOutcome> {
   const [endpoint, tenant] = await Promise.all([
     deps.cache.endpoint(task.endpointId),
     deps.cache.tenant(task.tenantId),
@@ -129,25 +178,19 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     );
     return { kind: "skipped" };
   }
+  return { task, endpoint, tenant, now, base };
+}
 
-  const timestamp = Math.floor(now / 1000);
-  const headers: Record<string, string> = {
-    // Opened only here, to build the request: never logged, traced or recorded.
-    ...endpointHeaders(endpoint, deps.box),
-    "content-type": "application/json",
-    "user-agent": deps.userAgent,
-    "webhook-id": task.eventId,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signatureHeader(
-      signingSecrets(endpoint, deps.box, new Date(now)),
-      task.eventId,
-      timestamp,
-      task.payload,
-    ),
-  };
-
-  // A receiver that keeps failing, or an endpoint at its limits, gets its task parked in a retry tier
-  // (same attempt number) rather than tying up a delivery slot other endpoints could use.
+/**
+ * Passes the endpoint's circuit and its shared limits, or parks the task in a retry tier (same attempt
+ * number): a receiver that keeps failing, or an endpoint at its limits, must not tie up a delivery slot
+ * other endpoints could use.
+ */
+async function admitToEndpoint(
+  deps: DeliverDeps,
+  target: DeliveryTarget,
+): Promise<{ admission: Admission } | DeliveryOutcome> {
+  const { task, endpoint, now } = target;
   const park = async (waitMs: number, tierMs: number): Promise<DeliveryOutcome> => {
     const dueTime = timestampFromDate(new Date(now + Math.max(waitMs, tierMs)));
     await deps.publishRetry(create(DeliveryTaskSchema, { ...task, dueTime }), tierMs);
@@ -168,7 +211,35 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
       nextTierMs(budget.waitMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs),
     );
   }
+  return budget;
+}
 
+/** The request's headers: the endpoint's own, and the Standard Webhooks id, timestamp and signature. */
+function signedHeaders(deps: DeliverDeps, { task, endpoint, now }: DeliveryTarget): Record<string, string> {
+  const timestamp = Math.floor(now / 1000);
+  return {
+    // Opened only here, to build the request: never logged, traced or recorded.
+    ...endpointHeaders(endpoint, deps.box),
+    "content-type": "application/json",
+    "user-agent": deps.userAgent,
+    "webhook-id": task.eventId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signatureHeader(
+      signingSecrets(endpoint, deps.box, new Date(now)),
+      task.eventId,
+      timestamp,
+      task.payload,
+    ),
+  };
+}
+
+/** POSTs the task to the endpoint, releasing the endpoint's budget once answered. */
+async function send(
+  deps: DeliverDeps,
+  { task, endpoint }: DeliveryTarget,
+  headers: Record<string, string>,
+  admission: Admission,
+): Promise<SentAttempt> {
   let response: WebhookResponse | undefined;
   let failure: WebhookRequestError | undefined;
   try {
@@ -177,25 +248,42 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     if (!(err instanceof WebhookRequestError)) throw err;
     failure = err;
   } finally {
-    await budget.admission.release();
+    await admission.release();
   }
 
-  const outcome: AttemptOutcome = response
-    ? {
+  if (response)
+    return {
+      response,
+      outcome: {
         responseStatus: response.status,
         responseBody: response.body,
         latencyMs: response.latencyMs,
         errorClass:
           response.status >= 200 && response.status < 300 ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
-      }
-    : {
-        latencyMs: failure?.latencyMs ?? 0,
-        errorClass: ERROR_CLASSES[failure?.errorClass ?? "connection"],
-        errorMessage: failure?.message ?? "",
-      };
-  recordAttemptOnSpan(span, outcome);
+      },
+    };
+  return {
+    outcome: {
+      latencyMs: failure?.latencyMs ?? 0,
+      errorClass: ERROR_CLASSES[failure?.errorClass ?? "connection"],
+      errorMessage: failure?.message ?? "",
+    },
+  };
+}
 
-  const sent = { latencyMs: outcome.latencyMs ?? 0, lagMs: Math.max(0, now - dueMs) };
+/**
+ * Records the attempt's outcome: in the endpoint's circuit, and in an attempt record with what follows
+ * from it. A success clears the endpoint's run of failures; 410 Gone disables the endpoint; any other
+ * failure extends the run (disabling an endpoint failing too long) and schedules the next attempt, or
+ * dead-letters the task after its last.
+ */
+async function settleAttempt(
+  deps: DeliverDeps,
+  target: DeliveryTarget,
+  { response, outcome }: SentAttempt,
+  sent: { latencyMs: number; lagMs: number },
+): Promise<DeliveryOutcome> {
+  const { task, endpoint, tenant, now, base } = target;
   const succeeded = outcome.errorClass === ErrorClass.NONE;
   if (deps.breakers.record(endpoint._id, succeeded, endpoint.tenant_id))
     await deps.announceRecovered(endpoint);
@@ -216,26 +304,13 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     return { kind: "gone", ...sent };
   }
 
-  if (!endpoint.failing_since) {
-    await deps.setFailingSince(endpoint, new Date(now));
-  } else if (now - endpoint.failing_since.getTime() >= deps.disableAfterMs) {
-    await deps.disableEndpoint(endpoint, DisabledReason.FAILING);
-  }
-
-  const retryAfterHeader =
-    response && (response.status === 429 || response.status === 503)
-      ? response.headers["retry-after"]
-      : undefined;
-  const retryAfterMs = parseRetryAfter(
-    Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader,
-    now,
-  );
+  await extendFailingRun(deps, endpoint, now);
   const schedule = effectiveSchedule(
     endpoint.retry_schedule_ms,
     tenant.settings.retry_schedule_ms,
     deps.platformScheduleMs,
   );
-  const delayMs = nextRetryDelayMs(schedule, task.attempt, retryAfterMs);
+  const delayMs = nextRetryDelayMs(schedule, task.attempt, retryAfterMs(response, now));
   if (delayMs === undefined) {
     await deps.publishDead(task);
     await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.DEAD));
@@ -252,6 +327,24 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
     attemptRecord(base, { ...outcome, nextAttemptMs: now + delayMs }, DeliveryState.FAILED),
   );
   return { kind: "failed", ...sent };
+}
+
+/** Marks when the endpoint's run of failures began, and disables it once the run lasts too long. */
+async function extendFailingRun(deps: DeliverDeps, endpoint: EndpointDocument, now: number): Promise<void> {
+  if (!endpoint.failing_since) {
+    await deps.setFailingSince(endpoint, new Date(now));
+  } else if (now - endpoint.failing_since.getTime() >= deps.disableAfterMs) {
+    await deps.disableEndpoint(endpoint, DisabledReason.FAILING);
+  }
+}
+
+/** The delay a 429 or 503 response asks for in its Retry-After header, if any. */
+function retryAfterMs(response: WebhookResponse | undefined, now: number): number | undefined {
+  const header =
+    response && (response.status === 429 || response.status === 503)
+      ? response.headers["retry-after"]
+      : undefined;
+  return parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
 }
 
 /**
@@ -271,11 +364,14 @@ interface AttemptOutcome {
   nextAttemptMs?: number;
 }
 
-function attemptRecord(
-  base: { task: DeliveryTask; now: number; url: string },
-  outcome: AttemptOutcome,
-  state: DeliveryState,
-): AuditRecord {
+/** What every attempt record of one delivery carries: the task, when it began, the redacted URL. */
+interface AttemptRecordBase {
+  task: DeliveryTask;
+  now: number;
+  url: string;
+}
+
+function attemptRecord(base: AttemptRecordBase, outcome: AttemptOutcome, state: DeliveryState): AuditRecord {
   const { task, now, url } = base;
   const attempt: MessageInitShape<typeof AttemptSchema> = {
     id: `att_${randomUUID().replaceAll("-", "")}`,

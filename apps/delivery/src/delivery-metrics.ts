@@ -4,14 +4,23 @@ import type { Connection } from "rabbitmq-client";
 import type { CircuitState } from "./circuit-breaker.js";
 import type { DeliveryOutcome } from "./deliver-task.js";
 
-/** The delivery service's metrics, and how an outcome moves them. */
+/** How the delivery service's work moves its metrics. */
+export interface DeliveryMetrics {
+  /** What became of one task. */
+  recordOutcome(outcome: DeliveryOutcome): void;
+}
+
+/**
+ * The delivery service's metrics, registered in `registry`. The retry queue depths are read from
+ * RabbitMQ and the circuit counts from `circuits` when the metrics are scraped.
+ */
 export function deliveryMetrics(
   registry: Registry,
   rabbit: Connection,
   names: TopologyNames,
   tiersMs: readonly number[],
   circuits: () => Record<CircuitState, number>,
-) {
+): DeliveryMetrics {
   const deliveries = new Counter({
     name: "herald_deliveries_total",
     help: "Tasks handled, by outcome: succeeded, failed (retry scheduled), dead, gone (410), skipped, parked, hop",
@@ -51,7 +60,6 @@ export function deliveryMetrics(
       }
     },
   });
-
   new Gauge({
     name: "herald_circuits",
     help: "Endpoint circuits in this instance, by state",
@@ -62,11 +70,13 @@ export function deliveryMetrics(
     },
   });
 
-  return (outcome: DeliveryOutcome) => {
-    deliveries.inc({ outcome: outcome.kind });
-    if (!("latencyMs" in outcome)) return;
-    attemptSeconds.observe({ outcome: outcome.kind }, outcome.latencyMs / 1000);
-    retryLag.observe(outcome.lagMs / 1000);
-    if (outcome.kind === "dead") deadLetters.inc();
+  return {
+    recordOutcome(outcome) {
+      deliveries.inc({ outcome: outcome.kind });
+      if (!("latencyMs" in outcome)) return;
+      attemptSeconds.observe({ outcome: outcome.kind }, outcome.latencyMs / 1000);
+      retryLag.observe(outcome.lagMs / 1000);
+      if (outcome.kind === "dead") deadLetters.inc();
+    },
   };
 }

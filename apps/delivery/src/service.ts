@@ -100,9 +100,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   configSchema,
   indexes: endpointLimitIndexes,
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
-    const recordOutcome = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () =>
-      breakers.counts(),
-    );
+    const recorders = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () => breakers.counts());
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
@@ -213,7 +211,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
             const parent = carriedTraceContext(task.traceContext);
             return deliverySlots(() =>
               inSpan("deliver task", { kind: SpanKind.INTERNAL, parent }, async () =>
-                recordOutcome(await deliverTask(deps, task)),
+                recorders.recordOutcome(await deliverTask(deps, task)),
               ),
             );
           },

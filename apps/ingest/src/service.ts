@@ -1,15 +1,9 @@
 import { IngestService } from "@herald/contracts";
-import {
-  BoundedLabel,
-  Counter,
-  configFields,
-  Histogram,
-  type ServiceDefinition,
-  serviceConfigSchema,
-} from "@herald/platform";
+import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
 import { apiKeyAuthentication, ControlPlaneCache, consumeControlChanges } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
+import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
@@ -56,20 +50,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   configSchema,
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
-    const ingested = new Counter({
-      name: "herald_events_ingested_total",
-      help: "Events published, by tenant (the first 100 tenants seen; the rest as _other) and outcome",
-      labelNames: ["tenant", "outcome"],
-      registers: [metrics],
-    });
-    const stepSeconds = new Histogram({
-      name: "herald_ingest_step_seconds",
-      help: "Time of each step of publishing a new event: store (MongoDB insert) and confirm (RabbitMQ publish until confirmed)",
-      labelNames: ["step"],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [metrics],
-    });
-    const tenantLabel = new BoundedLabel(100);
+    const recorders = ingestMetrics(metrics);
     const cache = new ControlPlaneCache(mongo.db);
     // API keys are forgotten by runService's own control consumer; this one serves the tenant cache.
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
@@ -97,20 +78,15 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       },
       now: () => new Date(),
       idempotencyWindowMs: config.INGEST_IDEMPOTENCY_WINDOW,
-      countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),
-      observeStep: (step, ms) => stepSeconds.observe({ step }, ms / 1000),
+      countEvent: recorders.countEvent,
+      observeStep: recorders.observeStep,
       publish,
       ...(faultExitAfterInsert ? { afterInsert: () => process.kill(process.pid, "SIGKILL") } : {}),
-    });
-    const republished = new Counter({
-      name: "herald_events_republished_total",
-      help: "Events published by the sweep after ingest stopped between storing and publishing them",
-      registers: [metrics],
     });
     const sweep = startRepublishSweep({
       events,
       publish,
-      onPublished: (count) => republished.inc(count),
+      onPublished: recorders.countRepublished,
       afterMs: config.INGEST_REPUBLISH_AFTER,
       intervalMs: config.INGEST_REPUBLISH_AFTER,
       now: () => new Date(),

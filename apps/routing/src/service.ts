@@ -6,6 +6,7 @@ import {
 } from "@herald/platform/model";
 import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
 import { eventRouter } from "./routing/index.js";
+import { routingMetrics } from "./routing-metrics.js";
 
 export const configSchema = serviceConfigSchema(7002)
   .extend(controlPlaneConfigFields)
@@ -27,7 +28,7 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
   configSchema,
   indexes: controlPlaneIndexes,
   async start(ctx) {
-    const control = controlPlane(ctx);
+    const control = controlPlane(ctx, routingMetrics(ctx.metrics));
     const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
     // API keys are forgotten by runService's own control consumer; this one serves the routing cache.
     const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {

@@ -8,6 +8,7 @@ import {
   endpointsCollection,
   SecretBox,
 } from "@herald/platform/model";
+import type { RoutingMetrics } from "../routing-metrics.js";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
@@ -39,7 +40,10 @@ export interface ControlPlane {
 }
 
 /** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
-export function controlPlane(ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>): ControlPlane {
+export function controlPlane(
+  ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>,
+  recorders: RoutingMetrics,
+): ControlPlane {
   const secretBox = new SecretBox(ctx.config.HERALD_SECRET_KEYS);
   const deps = {
     tenants: new TenantStore(ctx.mongo.db),
@@ -54,7 +58,7 @@ export function controlPlane(ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthe
     batchSize: ctx.config.SECRET_RESEAL_BATCH,
     intervalMs: ctx.config.SECRET_RESEAL_INTERVAL,
     logger: ctx.logger,
-    metrics: ctx.metrics,
+    recorders,
   });
   return {
     routes(router) {

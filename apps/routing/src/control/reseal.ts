@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Logger, type ServiceConfig, type ServiceContext } from "@herald/platform";
+import type { Logger } from "@herald/platform";
 import {
   type EndpointDocument,
   endpointHeaders,
@@ -7,6 +7,7 @@ import {
   sealHeaders,
 } from "@herald/platform/model";
 import type { Collection, Filter } from "mongodb";
+import type { RoutingMetrics } from "../routing-metrics.js";
 
 // Re-sealing endpoint secrets and headers under the key ring's current key, so an older key can be
 // removed from HERALD_SECRET_KEYS without every customer rotating their signing secret.
@@ -146,14 +147,15 @@ export interface SecretResealingOptions {
   /** Time between passes; the first starts at once. */
   intervalMs: number;
   logger: Logger;
-  metrics: ServiceContext<ServiceConfig>["metrics"];
+  /** Where each pass's progress is reported (routing's metrics). */
+  recorders: RoutingMetrics;
 }
 
 /**
  * Runs {@link SecretResealer} passes in the background, from now and then every `intervalMs`, and
- * reports progress: `herald_secrets_stale_endpoints` (0 once nothing is sealed under an older key: the
- * older keys can leave the ring), `herald_secrets_resealed_total` (counted per batch), and a log line
- * per pass that found anything. Passes keep running, so values sealed later under an older key (a
+ * reports progress: the endpoints a pass left stale (0 once nothing is sealed under an older key: the
+ * older keys can leave the ring), the endpoints re-sealed (counted per batch), and a log line per pass
+ * that found anything. Passes keep running, so values sealed later under an older key (a
  * restored backup, an instance still on the old ring) are caught too. `stop` waits for the batch under
  * way.
  */
@@ -162,23 +164,12 @@ export function startSecretResealing(
   box: SecretBox,
   options: SecretResealingOptions,
 ): { stop(): Promise<void> } {
-  const stale = new Gauge({
-    name: "herald_secrets_stale_endpoints",
-    help: "Endpoints holding a secret or headers not sealed under the key ring's first key (-1 until the first pass ends); at 0 the older keys can go",
-    registers: [options.metrics],
-  });
-  stale.set(-1);
-  const resealedTotal = new Counter({
-    name: "herald_secrets_resealed_total",
-    help: "Endpoints whose secrets and headers were re-sealed under the key ring's first key",
-    registers: [options.metrics],
-  });
   let counted = 0;
   const resealer = new SecretResealer(endpoints, box, {
     batchSize: options.batchSize,
     logger: options.logger,
     onProgress(progress) {
-      resealedTotal.inc(progress.resealed - counted);
+      options.recorders.countResealed(progress.resealed - counted);
       counted = progress.resealed;
     },
   });
@@ -188,7 +179,7 @@ export function startSecretResealing(
     counted = 0;
     try {
       const pass = await resealer.pass(() => stopped);
-      stale.set(pass.remaining);
+      options.recorders.setStaleEndpoints(pass.remaining);
       const figures = { keyId: box.currentKeyId, ...pass };
       if (pass.resealed > 0 || pass.remaining > 0) options.logger.info(figures, "secrets re-seal pass");
       else options.logger.debug(figures, "secrets re-seal pass");

@@ -2,12 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DeliveryState } from "@herald/contracts";
 import { isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
 import {
-  type EndpointDocument,
-  type EventDocument,
-  endpointsCollection,
-  eventsCollection,
-} from "@herald/platform/model";
-import {
   type AnyBulkWriteOperation,
   type Collection,
   type Db,
@@ -28,7 +22,6 @@ import {
   statusOfDelivery,
   unsetStatusFields,
 } from "./documents.js";
-import type { PageQuery, ReplayQuery } from "./queries.js";
 
 /** Names one delivery. */
 export interface DeliveryRef {
@@ -54,33 +47,27 @@ export interface RouteRecord {
 /** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
 const MAX_UPDATE_ROUNDS = 20;
 
-/** The projection that keeps an event's payload out of list queries. */
-const WITHOUT_PAYLOAD = { projection: { payload: 0 } } as const;
-
 /**
- * Every MongoDB access of the audit service. No multi-document transactions: each write is a single
- * idempotent document operation (inserts keyed by natural ids, upserts with $setOnInsert, and
- * optimistic read-modify-write on a version field).
+ * The audit service's writes: attempt records, event routes, and delivery statuses (from attempts,
+ * dead-lettered tasks and replays). No multi-document transactions: each write is a single idempotent
+ * document operation (inserts keyed by natural ids, upserts with $setOnInsert, and optimistic
+ * read-modify-write on a version field).
  *
  * The version guard makes concurrent writers (several audit instances) safe. Within one instance,
  * updates of one delivery are also serialized, so the guard need not hold on a server whose updates
- * are not atomic (see docs/storage.md).
+ * are not atomic (see docs/storage.md); the service therefore shares one writer among its consumers.
  */
-export class AuditStore {
+export class AttemptLogWriter {
   readonly #attempts: Collection<AttemptDocument>;
   readonly #deliveries: Collection<DeliveryDocument>;
   readonly #routes: Collection<EventRouteDocument>;
-  readonly #events: Collection<EventDocument>;
-  readonly #endpoints: Collection<EndpointDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
 
-  /** `db` holds events and endpoints; `auditDb` audit's own collections (default `db`). */
-  constructor(db: Db, auditDb: Db = db) {
+  /** `auditDb` holds audit's own collections. */
+  constructor(auditDb: Db) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
-    this.#events = eventsCollection(db);
-    this.#endpoints = endpointsCollection(db);
   }
 
   /**
@@ -255,84 +242,6 @@ export class AuditStore {
       // The filter missed an existing document, so the upsert clashed with it: the attempt is recorded.
       if (!isDuplicateKeyError(err)) throw err;
     }
-  }
-
-  findEvent(tenantId: string, eventId: string): Promise<EventDocument | null> {
-    return this.#events.findOne({ _id: eventId, tenant_id: tenantId });
-  }
-
-  /** Events of the tenant among `eventIds`, with payloads. */
-  findEvents(tenantId: string, eventIds: string[]): Promise<EventDocument[]> {
-    return this.#events.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
-  }
-
-  findRoute(tenantId: string, eventId: string): Promise<EventRouteDocument | null> {
-    return this.#routes.findOne({ _id: eventId, tenant_id: tenantId });
-  }
-
-  /** Routes of the tenant's events among `eventIds`, by event id. */
-  async findRoutes(tenantId: string, eventIds: string[]): Promise<Map<string, EventRouteDocument>> {
-    if (eventIds.length === 0) return new Map();
-    const routes = await this.#routes.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
-    return new Map(routes.map((r) => [r._id, r]));
-  }
-
-  /** Whether the tenant has this endpoint. Only the id is read: endpoint secrets stay in MongoDB. */
-  async hasEndpoint(tenantId: string, endpointId: string): Promise<boolean> {
-    const found = await this.#endpoints.findOne(
-      { _id: endpointId, tenant_id: tenantId },
-      { projection: { _id: 1 } },
-    );
-    return found !== null;
-  }
-
-  /** The ids among `endpointIds` that are endpoints of the tenant. */
-  async existingEndpointIds(tenantId: string, endpointIds: string[]): Promise<Set<string>> {
-    const found = await this.#endpoints
-      .find({ _id: { $in: endpointIds }, tenant_id: tenantId }, { projection: { _id: 1 } })
-      .toArray();
-    return new Set(found.map((e) => e._id));
-  }
-
-  findDelivery(ref: DeliveryRef): Promise<DeliveryDocument | null> {
-    return this.#deliveries.findOne({
-      _id: deliveryId(ref.eventId, ref.endpointId),
-      tenant_id: ref.tenantId,
-    });
-  }
-
-  deliveriesOfEvent(tenantId: string, eventId: string): Promise<DeliveryDocument[]> {
-    return this.#deliveries
-      .find({ tenant_id: tenantId, event_id: eventId })
-      .sort({ endpoint_id: 1 })
-      .toArray();
-  }
-
-  /** One more than a page, so the caller knows whether another page follows. */
-  listAttempts(query: PageQuery<AttemptDocument>): Promise<AttemptDocument[]> {
-    return this.#attempts
-      .find(query.filter)
-      .sort(query.sort)
-      .limit(query.pageSize + 1)
-      .toArray();
-  }
-
-  /** One more than a page, without payloads. */
-  listEvents(query: PageQuery<EventDocument>): Promise<EventDocument[]> {
-    return this.#events
-      .find(query.filter, WITHOUT_PAYLOAD)
-      .sort(query.sort)
-      .limit(query.pageSize + 1)
-      .toArray();
-  }
-
-  /** Up to `limit + 1` deliveries to replay: the extra one tells the result was truncated. */
-  findReplayable(query: ReplayQuery): Promise<DeliveryDocument[]> {
-    return this.#deliveries
-      .find(query.filter)
-      .sort(query.sort)
-      .limit(query.limit + 1)
-      .toArray();
   }
 }
 

@@ -1,1 +1,0 @@
-export { configSchema, deliveryService } from "./service.js";

@@ -1,1 +1,0 @@
-export { configSchema, ingestService } from "./service.js";

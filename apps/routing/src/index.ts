@@ -1,1 +1,0 @@
-export { configSchema, routingService } from "./service.js";

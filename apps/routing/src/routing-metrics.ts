@@ -1,0 +1,32 @@
+import { Counter, Gauge } from "@herald/platform";
+import type { Registry } from "prom-client";
+
+/** How the routing service's work moves its metrics. */
+export interface RoutingMetrics {
+  /** Endpoints a re-seal pass left sealed under an older key. */
+  setStaleEndpoints(count: number): void;
+  /** Endpoints re-sealed under the key ring's first key. */
+  countResealed(count: number): void;
+}
+
+/**
+ * The routing service's metrics, registered in `registry`. At 0 stale endpoints the older keys can
+ * leave the ring.
+ */
+export function routingMetrics(registry: Registry): RoutingMetrics {
+  const stale = new Gauge({
+    name: "herald_secrets_stale_endpoints",
+    help: "Endpoints holding a secret or headers not sealed under the key ring's first key (-1 until the first pass ends); at 0 the older keys can go",
+    registers: [registry],
+  });
+  stale.set(-1);
+  const resealed = new Counter({
+    name: "herald_secrets_resealed_total",
+    help: "Endpoints whose secrets and headers were re-sealed under the key ring's first key",
+    registers: [registry],
+  });
+  return {
+    setStaleEndpoints: (count) => stale.set(count),
+    countResealed: (count) => resealed.inc(count),
+  };
+}
