@@ -1,6 +1,5 @@
 import { configFields, type ServiceConfig } from "@herald/platform";
 import { secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
-import { z } from "zod";
 
 /** Environment variables the control plane reads, to extend the routing service's config schema with. */
 export const controlPlaneConfigFields = {
@@ -19,11 +18,7 @@ export const controlPlaneConfigFields = {
     .default(600_000)
     .describe("time between re-seal passes; a pass runs at start, then every interval"),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
-  HERALD_ALLOW_HTTP: z
-    .enum(["true", "false"], { error: 'must be "true" or "false"' })
-    .default("false")
-    .transform((value) => value === "true")
-    .describe("accept `http://` endpoint URLs"),
+  HERALD_ALLOW_HTTP: configFields.flag.default(false).describe("accept `http://` endpoint URLs"),
 };
 
 /** The configuration the control plane needs; the routing service's config has at least this. */
