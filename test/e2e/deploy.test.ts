@@ -38,6 +38,7 @@ const VALUE_SETS: Record<string, object> = {
   },
   operators: {
     secrets: { existingSecret: "herald-keys" },
+    listenHost: "::",
     rabbitmq: { clusterOperator: { defaultUserSecret: "rabbitmq-default-user", vhost: "/" } },
     mongodb: { url: { secretName: "mongo-herald-herald", key: "connectionString.standard" } },
     keda: { host: { secretName: "rabbitmq-amqp-url", key: "url" } },
@@ -223,7 +224,7 @@ describe("the rendered manifests", () => {
           container.env.map((e: { name: string; value?: string }) => [e.name, e.value]),
         );
         expect(env.PORT).toBe(String(README_PORTS[service]));
-        expect(env.HOST).toBe("0.0.0.0");
+        expect(env.HOST).toBe(set === "operators" ? "::" : "0.0.0.0");
         expect(container.livenessProbe.httpGet).toMatchObject({ path: "/healthz", port: "rpc" });
         expect(container.startupProbe.httpGet).toMatchObject({ path: "/healthz", port: "rpc" });
         expect(container.readinessProbe.httpGet).toMatchObject({ path: "/readyz", port: "rpc" });

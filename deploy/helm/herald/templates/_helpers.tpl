@@ -45,7 +45,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- $values := $root.Values -}}
 {{- $secret := include "herald.secretName" $root -}}
 - name: HOST
-  value: "0.0.0.0"
+  value: {{ $values.listenHost | quote }}
 - name: PORT
   value: {{ .svc.port | quote }}
 - name: HERALD_ADMIN_KEY
