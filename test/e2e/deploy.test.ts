@@ -199,6 +199,60 @@ describe("the Helm chart, by helm and kubeconform", () => {
   });
 });
 
+describe("scripts/k8s-schemas.ts, which writes kubeconform's schemas", () => {
+  // Imported by path: the script is run by node as it is, outside any TypeScript project.
+  type Generator = {
+    schemaFileName(gvk: { group: string; version: string; kind: string }): string;
+    tighten(schema: unknown): unknown;
+  };
+  const generator = () => import(join(REPO_ROOT, "scripts/k8s-schemas.ts")) as Promise<Generator>;
+
+  it("names each kind's file as kubeconform looks it up", async () => {
+    const { schemaFileName } = await generator();
+    expect(schemaFileName({ group: "", version: "v1", kind: "ConfigMap" })).toBe("configmap-v1.json");
+    expect(schemaFileName({ group: "apps", version: "v1", kind: "Deployment" })).toBe(
+      "deployment-apps-v1.json",
+    );
+    expect(schemaFileName({ group: "monitoring.coreos.com", version: "v1", kind: "ServiceMonitor" })).toBe(
+      "servicemonitor-monitoring-v1.json",
+    );
+  });
+
+  it("closes objects, admits null for optional fields, and reads int-or-string as either", async () => {
+    const { tighten } = await generator();
+    expect(
+      tighten({
+        type: "object",
+        required: ["name"],
+        properties: {
+          name: { type: "string" },
+          port: { type: "string", format: "int-or-string" },
+          labels: { type: "object", additionalProperties: { type: "string" } },
+          open: {
+            type: "object",
+            "x-kubernetes-preserve-unknown-fields": true,
+            properties: { a: { type: "string" } },
+          },
+        },
+      }),
+    ).toEqual({
+      type: "object",
+      required: ["name"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string" },
+        port: { oneOf: [{ type: "string" }, { type: "integer" }] },
+        labels: { type: ["object", "null"], additionalProperties: { type: "string" } },
+        open: {
+          type: ["object", "null"],
+          "x-kubernetes-preserve-unknown-fields": true,
+          properties: { a: { type: ["string", "null"] } },
+        },
+      },
+    });
+  });
+});
+
 describe("the rendered manifests", () => {
   const sets = () => [...rendered.entries()];
 
