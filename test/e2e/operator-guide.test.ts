@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { guideScript, parseGuide } from "./support/guide.js";
@@ -42,6 +43,11 @@ describe("the operator guide against a live Herald", () => {
   let receiver: Receiver;
   let workDir: string;
 
+  // Built here rather than in the guide's block: the first build on a machine takes minutes (cached after).
+  beforeAll(async () => {
+    await promisify(execFile)("bash", [join(REPO_ROOT, "scripts/k8s-tools.sh"), "path", "helm"]);
+  }, 1_200_000);
+
   beforeAll(async () => {
     stack = await startStack();
     receiver = await startReceiver();
@@ -49,6 +55,8 @@ describe("the operator guide against a live Herald", () => {
     // admin key. This one holds the test stack's key, so a developer's .data is never read or written.
     workDir = await mkdtemp(join(tmpdir(), "herald-guide-"));
     await symlink(join(REPO_ROOT, "node_modules"), join(workDir, "node_modules"));
+    // Section 10 renders the Helm chart with the helm scripts/k8s-tools.sh builds.
+    for (const dir of ["deploy", "scripts"]) await symlink(join(REPO_ROOT, dir), join(workDir, dir));
     await mkdir(join(workDir, ".data"));
     await writeFile(join(workDir, ".data/herald.env"), `HERALD_ADMIN_KEY=${TEST_ADMIN_KEY}\n`);
   });
