@@ -1,3 +1,4 @@
+import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DeliveryTaskSchema } from "@herald/contracts";
@@ -81,6 +82,44 @@ describe("webhookRequest", () => {
       data: { a: [1, "é"] },
     });
     expect(request.headers[EVENT_TYPE_HEADER]).toBe("order.created");
+  });
+});
+
+describe("webhookRequest on a v1a endpoint", () => {
+  it("signs with every valid key, v1a and v1 alike, over the envelope sent", () => {
+    const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+    const whsk = `whsk_${Buffer.concat([Buffer.from(jwk.d ?? "", "base64url"), Buffer.from(jwk.x ?? "", "base64url")]).toString("base64")}`;
+    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: jwk.x ?? "" }, format: "jwk" });
+    const request = webhookRequest({
+      task: task('{"a":1}'),
+      endpoint: endpoint({
+        payload_format: "envelope",
+        secrets: [
+          {
+            id: "sec_2",
+            sealed: box.seal(whsk),
+            create_time: new Date(1),
+            scheme: "v1a",
+            public_key: "whpk_x",
+          },
+          {
+            id: "sec_1",
+            sealed: box.seal(SECRET),
+            create_time: new Date(0),
+            expire_time: new Date(now + 60_000),
+          },
+        ],
+      }),
+      box,
+      userAgent: "ua",
+      now,
+    });
+    const [v1a, v1] = request.headers["webhook-signature"]?.split(" ") ?? [];
+    const signed = Buffer.concat([Buffer.from(`evt_1.${Math.floor(now / 1000)}.`), request.body]);
+    expect(verify(null, signed, publicKey, Buffer.from(v1a?.slice(4) ?? "", "base64"))).toBe(true);
+    expect(v1).toMatch(/^v1,/);
+    expect(verified(request)).toMatchObject({ type: "order.created", data: { a: 1 } });
+    expect(JSON.stringify(request.headers)).not.toContain(whsk.slice(5));
   });
 });
 
