@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { PayloadFormat, SignatureScheme } from "@herald/contracts";
 import type { EndpointDocument } from "@herald/platform/model";
 import { SecretBox, signingSecrets } from "@herald/platform/model";
+import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";
 import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";
@@ -326,6 +327,35 @@ describe("endpoint secrets", () => {
     expect(await storedEndpoint(endpointId)).not.toHaveProperty("payload_format");
     const kept = await api.endpoints.updateEndpoint({ tenantId, endpointId, description: "d" });
     expect(kept.endpoint?.payloadFormat).toBe(PayloadFormat.RAW);
+  });
+
+  // An unknown enum *name* never reaches the handler: Connect parses JSON ignoring unknown fields and enum
+  // names, so it arrives unspecified (docs/decisions/event-type-header.md, known limits).
+  it("takes the scheme and format as enum names in Connect JSON, as curl sends them", async () => {
+    const call = (body: object) =>
+      fetch(`http://127.0.0.1:${routing.port()}/herald.v1.EndpointService/CreateEndpoint`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        body: JSON.stringify({ tenantId, url, ...body }),
+      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    const created = await call({
+      signatureScheme: "SIGNATURE_SCHEME_V1A",
+      payloadFormat: "PAYLOAD_FORMAT_ENVELOPE",
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.endpoint).toMatchObject({
+      signatureScheme: "SIGNATURE_SCHEME_V1A",
+      payloadFormat: "PAYLOAD_FORMAT_ENVELOPE",
+      secrets: [{ scheme: "SIGNATURE_SCHEME_V1A", publicKey: expect.stringMatching(/^whpk_/) }],
+    });
+    const unknownNumber = await call({ payloadFormat: 9 });
+    expect([unknownNumber.status, unknownNumber.body]).toEqual([
+      400,
+      {
+        code: "invalid_argument",
+        message: expect.stringMatching(/^payload_format: 9 is not a payload format/),
+      },
+    ]);
   });
 
   it("answers NOT_FOUND for unknown endpoints", async () => {
