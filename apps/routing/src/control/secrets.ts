@@ -10,9 +10,6 @@ import { type EndpointSecretDocument, type SecretBox, SecretBoxError } from "@he
 export const SECRET_PREFIX = "whsec_";
 export const PRIVATE_KEY_PREFIX = "whsk_";
 export const PUBLIC_KEY_PREFIX = "whpk_";
-
-/** How an endpoint signs: v1 (HMAC-SHA256) or v1a (ed25519). */
-export type SignatureSchemeName = "v1" | "v1a";
 export const GENERATED_SECRET_BYTES = 32;
 export const MIN_SECRET_BYTES = 24;
 export const MAX_SECRET_BYTES = 64;
@@ -20,6 +17,9 @@ export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3_600_000;
 export const MAX_ROTATION_OVERLAP_MS = 7 * 24 * 3_600_000;
 /** Every valid secret adds a signature to each delivery, so rotations cannot pile them up forever. */
 export const MAX_VALID_SECRETS = 5;
+
+/** How an endpoint signs: v1 (HMAC-SHA256) or v1a (ed25519). */
+export type SignatureSchemeName = "v1" | "v1a";
 
 /** A new secret: "whsec_" + base64 of 32 random bytes. */
 export function generateSigningSecret(): string {
@@ -63,7 +63,7 @@ export function sealSecret(secret: string, box: SecretBox, now: Date): EndpointS
 
 /**
  * A new ed25519 key pair in the Standard Webhooks format. The private key is the 32-byte seed followed by
- * the 32-byte public key, as Go's crypto/ed25519, libsodium and Svix write it.
+ * the 32-byte public key, as Go's crypto/ed25519 and libsodium write it.
  */
 export function generateKeyPair(): { privateKey: string; publicKey: string } {
   const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
