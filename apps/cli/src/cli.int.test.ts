@@ -426,8 +426,72 @@ describe("herald CLI against a running Herald", () => {
     const human = await ok(["secret", "get", "--tenant", "acme", "--endpoint", endpointId], {
       key: tenantKey,
     });
-    expect(human.split("\n")[0]).toMatch(/^ID\s+SECRET\s+EXPIRES/);
+    expect(human.split("\n")[0]).toMatch(/^ID\s+SCHEME\s+SECRET OR PUBLIC KEY\s+EXPIRES/);
     expect(human).toContain(secrets.secrets[0]?.secret);
+  });
+
+  it("creates a v1a endpoint with the envelope, shows its public key, and rotates it to v1", async () => {
+    const created = await json<{ endpoint: { id: string; secrets: Array<{ publicKey: string }> } }>(
+      [
+        "endpoints",
+        "create",
+        "--tenant",
+        "acme",
+        "--url",
+        receiver.url,
+        "--signature-scheme",
+        "v1a",
+        "--payload-format",
+        "envelope",
+      ],
+      { key: tenantKey },
+    );
+    const id = created.endpoint.id;
+    const publicKey = created.endpoint.secrets[0]?.publicKey ?? "";
+    expect(publicKey).toMatch(/^whpk_/);
+    const shown = await ok(["endpoints", "get", id, "--tenant", "acme"], { key: tenantKey });
+    expect(shown).toMatch(/signature scheme:\s+v1a \(ed25519\)/);
+    expect(shown).toMatch(/public keys:\s+whpk_/);
+    expect(shown).toContain(publicKey);
+    expect(shown).toMatch(/payload format:\s+envelope/);
+    expect(shown).not.toContain("whsk_");
+
+    const rotated = await ok(
+      [
+        "secret",
+        "rotate",
+        "--tenant",
+        "acme",
+        "--endpoint",
+        id,
+        "--signature-scheme",
+        "v1",
+        "--overlap",
+        "1h",
+      ],
+      { key: tenantKey },
+    );
+    expect(rotated).toMatch(/\sv1\s.*current/);
+    expect(rotated).toMatch(/\sv1a\s/);
+    const secrets = await ok(["secret", "get", "--tenant", "acme", "--endpoint", id], { key: tenantKey });
+    expect(secrets).toMatch(/\sv1\s+whsec_/);
+    expect(secrets).toContain(publicKey);
+    expect(secrets).not.toContain("whsk_");
+    const raw = await ok(["endpoints", "update", id, "--tenant", "acme", "--payload-format", "raw"], {
+      key: tenantKey,
+    });
+    expect(raw).toMatch(/payload format:\s+raw/);
+    expect(raw).toMatch(/signature scheme:\s+v1 \(HMAC-SHA256\)/);
+
+    const bad = await herald(
+      ["endpoints", "create", "--tenant", "acme", "--url", receiver.url, "--signature-scheme", "v2"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--signature-scheme.*expected v1 .* or v1a/);
+    await ok(["endpoints", "delete", id, "--tenant", "acme"], { key: tenantKey });
   });
 
   it("disables, enables and deletes an endpoint", async () => {

@@ -1,5 +1,13 @@
 import { type Duration, durationMs, type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import { AttemptTrigger, DeliveryState, DisabledReason, ErrorClass, Scope } from "@herald/contracts";
+import {
+  AttemptTrigger,
+  DeliveryState,
+  DisabledReason,
+  ErrorClass,
+  PayloadFormat,
+  Scope,
+  SignatureScheme,
+} from "@herald/contracts";
 import { formatDurationMs } from "@herald/platform/duration";
 
 // Human output: words for enums, ISO times, aligned columns. Pure functions of plain values.
@@ -126,6 +134,15 @@ export function endpointStateName(endpoint: { disabled: boolean; disabledReason:
   if (!endpoint.disabled) return "enabled";
   const reason = DISABLED_REASONS[endpoint.disabledReason] ?? "";
   return reason === "" ? "disabled" : `disabled (${reason})`;
+}
+
+/** "v1 (HMAC-SHA256)" or "v1a (ed25519)": the scheme's tag in webhook-signature, and what it is. */
+export function signatureSchemeName(scheme: SignatureScheme): string {
+  return scheme === SignatureScheme.V1A ? "v1a (ed25519)" : "v1 (HMAC-SHA256)";
+}
+
+export function payloadFormatName(format: PayloadFormat): string {
+  return format === PayloadFormat.ENVELOPE ? "envelope" : "raw";
 }
 
 const SCOPE_WORDS: Record<Scope, string> = {

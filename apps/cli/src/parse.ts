@@ -1,4 +1,4 @@
-import { Scope } from "@herald/contracts";
+import { PayloadFormat, Scope, SignatureScheme } from "@herald/contracts";
 import { parseDurationListMs, parseDurationMs } from "@herald/platform/duration";
 import { InvalidArgumentError } from "commander";
 import { UsageError } from "./errors.js";
@@ -97,6 +97,38 @@ export function collectScopes(text: string, previous: Scope[] | undefined): Scop
     if (!scopes.includes(scope)) scopes.push(scope);
   }
   return scopes;
+}
+
+const SIGNATURE_SCHEMES: Record<string, SignatureScheme> = {
+  v1: SignatureScheme.V1,
+  v1a: SignatureScheme.V1A,
+};
+
+/** `--signature-scheme v1|v1a`. */
+export function parseSignatureScheme(text: string): SignatureScheme {
+  const scheme = SIGNATURE_SCHEMES[text.trim().toLowerCase()];
+  if (scheme === undefined) {
+    throw new InvalidArgumentError(
+      "expected v1 (HMAC-SHA256, whsec_ secret) or v1a (ed25519, whpk_ public key)",
+    );
+  }
+  return scheme;
+}
+
+const PAYLOAD_FORMATS: Record<string, PayloadFormat> = {
+  raw: PayloadFormat.RAW,
+  envelope: PayloadFormat.ENVELOPE,
+};
+
+/** `--payload-format raw|envelope`. */
+export function parsePayloadFormat(text: string): PayloadFormat {
+  const format = PAYLOAD_FORMATS[text.trim().toLowerCase()];
+  if (format === undefined) {
+    throw new InvalidArgumentError(
+      'expected raw (the payload as published) or envelope ({"type","timestamp","data"})',
+    );
+  }
+  return format;
 }
 
 /**

@@ -15,9 +15,7 @@ import {
 import {
   type ControlPlaneCache,
   type EndpointDocument,
-  endpointHeaders,
   type SecretBox,
-  signingSecrets,
   type TenantDocument,
   tenantOwnsEvent,
 } from "@herald/platform/model";
@@ -33,8 +31,8 @@ import {
   parseRetryAfter,
   tierAtLeastMs,
 } from "./retry-policy.js";
-import { signatureHeader } from "./signature.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
+import { type WebhookRequest, webhookRequest } from "./webhook-request.js";
 
 /** What delivering one task needs. */
 export interface DeliverDeps {
@@ -97,10 +95,10 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
   const target = await loadTarget(deps, task, now);
   if ("kind" in target) return target;
   // Signed before it takes a slot: a secret that cannot be opened fails the task holding nothing.
-  const headers = signedHeaders(deps, target);
+  const request = webhookRequest({ ...target, box: deps.box, userAgent: deps.userAgent });
   const admitted = await admitToEndpoint(deps, target);
   if ("kind" in admitted) return admitted;
-  const attempt = await send(deps, target, headers, admitted.admission);
+  const attempt = await send(deps, target, request, admitted.admission);
   recordAttemptOnSpan(span, attempt.outcome);
   return settleAttempt(deps, target, attempt, {
     latencyMs: attempt.outcome.latencyMs ?? 0,
@@ -214,36 +212,17 @@ async function admitToEndpoint(
   return budget;
 }
 
-/** The request's headers: the endpoint's own, and the Standard Webhooks id, timestamp and signature. */
-function signedHeaders(deps: DeliverDeps, { task, endpoint, now }: DeliveryTarget): Record<string, string> {
-  const timestamp = Math.floor(now / 1000);
-  return {
-    // Opened only here, to build the request: never logged, traced or recorded.
-    ...endpointHeaders(endpoint, deps.box),
-    "content-type": "application/json",
-    "user-agent": deps.userAgent,
-    "webhook-id": task.eventId,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signatureHeader(
-      signingSecrets(endpoint, deps.box, new Date(now)),
-      task.eventId,
-      timestamp,
-      task.payload,
-    ),
-  };
-}
-
 /** POSTs the task to the endpoint, releasing the endpoint's budget once answered. */
 async function send(
   deps: DeliverDeps,
-  { task, endpoint }: DeliveryTarget,
-  headers: Record<string, string>,
+  { endpoint }: DeliveryTarget,
+  request: WebhookRequest,
   admission: Admission,
 ): Promise<SentAttempt> {
   let response: WebhookResponse | undefined;
   let failure: WebhookRequestError | undefined;
   try {
-    response = await deps.post(endpoint.url, headers, task.payload);
+    response = await deps.post(endpoint.url, request.headers, request.body);
   } catch (err) {
     if (!(err instanceof WebhookRequestError)) throw err;
     failure = err;

@@ -7,6 +7,8 @@ import {
   type Endpoint,
   GetEndpointResponseSchema,
   ListEndpointsResponseSchema,
+  type PayloadFormat,
+  SignatureScheme,
   UpdateEndpointResponseSchema,
 } from "@herald/contracts";
 import type { Command } from "commander";
@@ -20,11 +22,20 @@ import {
   formatSchedule,
   formatTime,
   NONE,
+  payloadFormatName,
   renderFields,
   renderTable,
+  signatureSchemeName,
 } from "../format.js";
 import { collectPages } from "../pages.js";
-import { collect, collectKeyValue, parseCount, parseDurationList } from "../parse.js";
+import {
+  collect,
+  collectKeyValue,
+  parseCount,
+  parseDurationList,
+  parsePayloadFormat,
+  parseSignatureScheme,
+} from "../parse.js";
 import { retrySchedule } from "./tenants.js";
 
 interface TenantOption {
@@ -41,6 +52,8 @@ interface EndpointOptions extends TenantOption {
   maxConcurrency?: number;
   retrySchedule?: number[];
   secret?: string;
+  signatureScheme?: SignatureScheme;
+  payloadFormat?: PayloadFormat;
 }
 
 interface UpdateOptions extends EndpointOptions {
@@ -67,8 +80,10 @@ export function endpointDetails(endpoint: Endpoint | undefined): string {
   if (!endpoint) return NONE;
   const secrets = endpoint.secrets.map(
     (s) =>
-      `${s.id} (created ${formatTime(s.createTime)}${s.expireTime ? `, expires ${formatTime(s.expireTime)}` : ", current"})`,
+      `${s.id} ${s.scheme === SignatureScheme.V1A ? "v1a" : "v1"} (created ${formatTime(s.createTime)}${s.expireTime ? `, expires ${formatTime(s.expireTime)}` : ", current"})`,
   );
+  // Receivers verify v1a with these; they are public, so they are shown here (v1 secrets never are).
+  const publicKeys = endpoint.secrets.filter((s) => s.publicKey !== "").map((s) => s.publicKey);
   return renderFields([
     ["id", endpoint.id],
     ["tenant", endpoint.tenantId],
@@ -81,7 +96,10 @@ export function endpointDetails(endpoint: Endpoint | undefined): string {
     ["rate limit", endpoint.rateLimitPerSecond === 0 ? "unlimited" : `${endpoint.rateLimitPerSecond}/s`],
     ["max concurrency", formatLimit(endpoint.maxConcurrency, "platform default")],
     ["retry schedule", formatSchedule(endpoint.retrySchedule?.delays, "inherited from the tenant")],
+    ["signature scheme", signatureSchemeName(endpoint.signatureScheme)],
     ...secrets.map((s, i) => [i === 0 ? "secrets" : "", s] as const),
+    ...publicKeys.map((key, i) => [i === 0 ? "public keys" : "", key] as const),
+    ["payload format", payloadFormatName(endpoint.payloadFormat)],
     ["created", formatTime(endpoint.createTime)],
     ["updated", formatTime(endpoint.updateTime)],
   ]);
@@ -105,6 +123,11 @@ function endpointOptions(command: Command, urlRequired: boolean): Command {
       "--retry-schedule <delays>",
       'delays before each retry, e.g. 5s,1m,30m ("" inherits the tenant\'s)',
       parseDurationList,
+    )
+    .option(
+      "--payload-format <raw|envelope>",
+      'request body: the payload as published (raw), or {"type","timestamp","data"} (envelope)',
+      parsePayloadFormat,
     );
 }
 
@@ -141,7 +164,12 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
   );
 
   endpointOptions(tenantOption(endpoints.command("create").description("create an endpoint")), true)
-    .option("--secret <whsec_...>", "signing secret; generated when left out")
+    .option("--secret <whsec_...>", "v1 signing secret; generated when left out")
+    .option(
+      "--signature-scheme <v1|v1a>",
+      "v1: HMAC-SHA256 with a whsec_ secret (default); v1a: ed25519, Herald generates the key pair",
+      parseSignatureScheme,
+    )
     .action(
       bind<EndpointOptions>(async (ctx, _args, options) => {
         const res = await ctx.clients.endpoints.createEndpoint({
@@ -155,6 +183,8 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
           maxConcurrency: options.maxConcurrency ?? 0,
           retrySchedule: options.retrySchedule ? retrySchedule(options.retrySchedule) : undefined,
           secret: options.secret ?? "",
+          signatureScheme: options.signatureScheme,
+          payloadFormat: options.payloadFormat,
         });
         ctx.output(CreateEndpointResponseSchema, res, () => endpointDetails(res.endpoint));
       }),
@@ -186,6 +216,7 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
           rateLimitPerSecond: options.rateLimit,
           maxConcurrency: options.maxConcurrency,
           retrySchedule: options.retrySchedule ? retrySchedule(options.retrySchedule) : undefined,
+          payloadFormat: options.payloadFormat,
         };
         if (Object.values(update).every((v) => v === undefined)) {
           throw new UsageError("nothing to update: give at least one option to change");

@@ -1,5 +1,10 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { CreateEndpointRequestSchema, UpdateEndpointRequestSchema } from "@herald/contracts";
+import {
+  CreateEndpointRequestSchema,
+  PayloadFormat,
+  SignatureScheme,
+  UpdateEndpointRequestSchema,
+} from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import {
   checkChannels,
@@ -129,6 +134,8 @@ describe("parseNewEndpoint", () => {
       rate_limit_per_second: 10,
       max_concurrency: 4,
       retry_schedule_ms: [5_000, 60_000],
+      payload_format: "raw",
+      signature_scheme: "v1",
       secret: undefined,
     });
   });
@@ -191,5 +198,58 @@ describe("parseEndpointPatch", () => {
         parseEndpointPatch(create(UpdateEndpointRequestSchema, { headers: { entries: { Host: "x" } } })),
       ),
     ).toMatch(/^headers\.entries\["Host"\]: /);
+  });
+});
+
+describe("signature scheme and payload format", () => {
+  const base = { tenantId: "t1", url: "https://example.com/" };
+  const parse = (init: MessageInitShape<typeof CreateEndpointRequestSchema>) =>
+    parseNewEndpoint(create(CreateEndpointRequestSchema, { ...base, ...init }));
+
+  it("defaults to v1 and the raw payload", () => {
+    expect(parse({})).toMatchObject({ signature_scheme: "v1", payload_format: "raw", secret: undefined });
+    expect(
+      parse({ signatureScheme: SignatureScheme.V1A, payloadFormat: PayloadFormat.ENVELOPE }),
+    ).toMatchObject({ signature_scheme: "v1a", payload_format: "envelope", secret: undefined });
+    expect(parse({ payloadFormat: PayloadFormat.RAW }).payload_format).toBe("raw");
+  });
+
+  it("refuses unknown schemes and formats, naming the field and the choices", () => {
+    expect(problem(() => parse({ signatureScheme: 7 as SignatureScheme }))).toBe(
+      "signature_scheme: 7 is not a signature scheme: use SIGNATURE_SCHEME_V1 (HMAC-SHA256) or SIGNATURE_SCHEME_V1A (ed25519)",
+    );
+    expect(problem(() => parse({ payloadFormat: 3 as PayloadFormat }))).toMatch(
+      /^payload_format: 3 is not a payload format: use PAYLOAD_FORMAT_RAW/,
+    );
+    expect(
+      problem(() =>
+        parseEndpointPatch(
+          create(UpdateEndpointRequestSchema, {
+            ...base,
+            endpointId: "ep_1",
+            payloadFormat: 9 as PayloadFormat,
+          }),
+        ),
+      ),
+    ).toMatch(/^payload_format: 9 is not a payload format/);
+  });
+
+  it("refuses a supplied secret with v1a, and v1a keys as secrets, without repeating them", () => {
+    const secret = `whsec_${Buffer.alloc(32, 1).toString("base64")}`;
+    const v1a = problem(() => parse({ signatureScheme: SignatureScheme.V1A, secret }));
+    expect(v1a).toMatch(/^secret: must be empty with SIGNATURE_SCHEME_V1A/);
+    expect(v1a).not.toContain(secret.slice(6));
+    const privateKey = `whsk_${Buffer.alloc(64, 2).toString("base64")}`;
+    const supplied = problem(() => parse({ secret: privateKey }));
+    expect(supplied).toMatch(/^secret: v1a keys cannot be supplied/);
+    expect(supplied).not.toContain(privateKey.slice(5));
+  });
+
+  it("patches the payload format only when given", () => {
+    const patch = (init: MessageInitShape<typeof UpdateEndpointRequestSchema>) =>
+      parseEndpointPatch(create(UpdateEndpointRequestSchema, { ...base, endpointId: "ep_1", ...init }));
+    expect(patch({})).not.toHaveProperty("payload_format");
+    expect(patch({ payloadFormat: PayloadFormat.ENVELOPE }).payload_format).toBe("envelope");
+    expect(patch({ payloadFormat: PayloadFormat.UNSPECIFIED }).payload_format).toBe("raw");
   });
 });

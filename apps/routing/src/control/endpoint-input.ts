@@ -1,7 +1,12 @@
-import type { CreateEndpointRequest, UpdateEndpointRequest } from "@herald/contracts";
+import {
+  type CreateEndpointRequest,
+  PayloadFormat,
+  SignatureScheme,
+  type UpdateEndpointRequest,
+} from "@herald/contracts";
 import { InvalidArgumentError } from "@herald/platform";
 import { checkRange, checkRetrySchedule, checkText } from "./fields.js";
-import { parseSigningSecret } from "./secrets.js";
+import { parseSigningSecret, type SignatureSchemeName } from "./secrets.js";
 
 export const MAX_DESCRIPTION = 500;
 export const MAX_EVENT_TYPES = 100;
@@ -21,13 +26,16 @@ export interface EndpointSettings {
   rate_limit_per_second: number;
   max_concurrency: number;
   retry_schedule_ms: number[];
+  /** "raw" is stored as no field at all, as in endpoints written before the option existed. */
+  payload_format: "raw" | "envelope";
 }
 
 /** A checked CreateEndpoint request. */
 export interface NewEndpoint extends EndpointSettings {
   /** Not yet checked against the URL policy. */
   url: string;
-  /** A supplied secret, with its "whsec_" prefix; unset: generate one. */
+  signature_scheme: SignatureSchemeName;
+  /** A supplied v1 secret, with its "whsec_" prefix; unset: generate one. */
   secret?: string;
 }
 
@@ -142,7 +150,56 @@ export function checkHeaders(field: string, headers: Record<string, string>): Re
   return { ...headers };
 }
 
+/** The scheme a request names; undefined when unspecified (the caller picks the default). */
+export function checkSignatureScheme(field: string, value: SignatureScheme): SignatureSchemeName | undefined {
+  switch (value) {
+    case SignatureScheme.UNSPECIFIED:
+      return undefined;
+    case SignatureScheme.V1:
+      return "v1";
+    case SignatureScheme.V1A:
+      return "v1a";
+    default:
+      throw new InvalidArgumentError(
+        field,
+        `${value} is not a signature scheme: use SIGNATURE_SCHEME_V1 (HMAC-SHA256) or SIGNATURE_SCHEME_V1A (ed25519)`,
+      );
+  }
+}
+
+export function checkPayloadFormat(field: string, value: PayloadFormat): "raw" | "envelope" {
+  switch (value) {
+    case PayloadFormat.UNSPECIFIED:
+    case PayloadFormat.RAW:
+      return "raw";
+    case PayloadFormat.ENVELOPE:
+      return "envelope";
+    default:
+      throw new InvalidArgumentError(
+        field,
+        `${value} is not a payload format: use PAYLOAD_FORMAT_RAW (the payload as published) or PAYLOAD_FORMAT_ENVELOPE ({"type","timestamp","data"})`,
+      );
+  }
+}
+
+/** The secret a request supplies, checked for its scheme; undefined when it asks for a generated one. */
+export function checkSuppliedSecret(
+  field: string,
+  secret: string,
+  scheme: SignatureSchemeName,
+): string | undefined {
+  if (secret === "") return undefined;
+  if (scheme === "v1a") {
+    throw new InvalidArgumentError(
+      field,
+      "must be empty with SIGNATURE_SCHEME_V1A: Herald generates the ed25519 key pair and keeps its private key",
+    );
+  }
+  return parseSigningSecret(field, secret);
+}
+
 export function parseNewEndpoint(req: CreateEndpointRequest): NewEndpoint {
+  const scheme = checkSignatureScheme("signature_scheme", req.signatureScheme) ?? "v1";
   return {
     url: req.url,
     description: checkText("description", req.description, { max: MAX_DESCRIPTION }),
@@ -157,7 +214,9 @@ export function parseNewEndpoint(req: CreateEndpointRequest): NewEndpoint {
     ),
     max_concurrency: checkRange("max_concurrency", req.maxConcurrency, 0, MAX_CONCURRENCY),
     retry_schedule_ms: checkRetrySchedule("retry_schedule", req.retrySchedule),
-    secret: req.secret === "" ? undefined : parseSigningSecret("secret", req.secret),
+    payload_format: checkPayloadFormat("payload_format", req.payloadFormat),
+    signature_scheme: scheme,
+    secret: checkSuppliedSecret("secret", req.secret, scheme),
   };
 }
 
@@ -182,5 +241,8 @@ export function parseEndpointPatch(req: UpdateEndpointRequest): EndpointPatch {
     patch.max_concurrency = checkRange("max_concurrency", req.maxConcurrency, 0, MAX_CONCURRENCY);
   }
   if (req.retrySchedule) patch.retry_schedule_ms = checkRetrySchedule("retry_schedule", req.retrySchedule);
+  if (req.payloadFormat !== undefined) {
+    patch.payload_format = checkPayloadFormat("payload_format", req.payloadFormat);
+  }
   return patch;
 }

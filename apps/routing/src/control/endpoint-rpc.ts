@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { DisabledReason, type EndpointService, Scope } from "@herald/contracts";
+import { DisabledReason, type EndpointService, Scope, SignatureScheme } from "@herald/contracts";
 import { InvalidArgumentError, KeyedSerializer, NotFoundError } from "@herald/platform";
 import {
   authorizeTenant,
@@ -12,18 +12,22 @@ import {
   unmaskHeaders,
 } from "@herald/platform/model";
 import type { ControlPlaneDeps } from "./deps.js";
-import { parseEndpointPatch, parseNewEndpoint } from "./endpoint-input.js";
+import {
+  checkSignatureScheme,
+  checkSuppliedSecret,
+  parseEndpointPatch,
+  parseNewEndpoint,
+} from "./endpoint-input.js";
 import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";
 import { endpointMessage } from "./messages.js";
 import { pageRequest } from "./pagination.js";
 import {
+  currentScheme,
   DEFAULT_ROTATION_OVERLAP_MS,
-  generateSigningSecret,
   MAX_ROTATION_OVERLAP_MS,
-  parseSigningSecret,
+  newSealedSecret,
   rotateSecretDocuments,
   sealedUnderCurrentKey,
-  sealSecret,
   validSecretDocuments,
 } from "./secrets.js";
 import { checkEndpointUrl } from "./url-policy.js";
@@ -91,7 +95,8 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
         disabled: false,
         disabled_reason: DisabledReason.UNSPECIFIED,
         retry_schedule_ms: input.retry_schedule_ms,
-        secrets: [sealSecret(input.secret ?? generateSigningSecret(), secretBox, now)],
+        ...(input.payload_format === "envelope" ? { payload_format: "envelope" } : {}),
+        secrets: [newSealedSecret(input.signature_scheme, input.secret, secretBox, now)],
         create_time: now,
         update_time: now,
       };
@@ -123,7 +128,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async updateEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const id = checkObjectId("endpoint_id", req.endpointId);
-      const { headers, ...patch } = parseEndpointPatch(req);
+      const { headers, payload_format, ...patch } = parseEndpointPatch(req);
       if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
       const sealed =
         headers === undefined
@@ -136,7 +141,16 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
                 : {},
               secretBox,
             );
-      return changed(await endpoints.update(tenantId, id, { ...patch, ...sealed, update_time: deps.now() }));
+      // The raw format is the field's absence, as in endpoints written before the option existed.
+      const format = payload_format === "envelope" ? { payload_format } : {};
+      return changed(
+        await endpoints.update(
+          tenantId,
+          id,
+          { ...patch, ...sealed, ...format, update_time: deps.now() },
+          payload_format === "raw" ? ["payload_format"] : [],
+        ),
+      );
     },
 
     async deleteEndpoint(req, ctx) {
@@ -181,12 +195,15 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
           "must be at most 7 days (604800s); 0s ends the old secret now",
         );
       }
-      const secret = req.secret === "" ? generateSigningSecret() : parseSigningSecret("secret", req.secret);
+      const requested = checkSignatureScheme("signature_scheme", req.signatureScheme);
+      // A supplied secret is a whsec_ one: it asks for v1 unless the request says otherwise.
+      const supplied = checkSuppliedSecret("secret", req.secret, requested ?? "v1");
       const rotated = await rotations.run(`${tenantId}/${id}`, async () => {
         for (let attempt = 0; attempt < ROTATION_ATTEMPTS; attempt++) {
           const current = await endpoints.get(tenantId, id);
           const now = deps.now();
-          const next = sealSecret(secret, secretBox, now);
+          const scheme = requested ?? (supplied ? "v1" : currentScheme(current.secrets, now));
+          const next = newSealedSecret(scheme, supplied, secretBox, now);
           const secrets = rotateSecretDocuments(current.secrets, next, overlapMs, now).map((kept) =>
             sealedUnderCurrentKey(kept, secretBox),
           );
@@ -202,10 +219,13 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       const tenantId = managedTenant(ctx, req.tenantId);
       const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
       return {
+        // A v1a private key is never returned, nor even opened here: receivers need the public key only.
         secrets: validSecretDocuments(endpoint.secrets, deps.now()).map((secret) => ({
           id: secret.id,
-          secret: secretBox.open(secret.sealed),
+          secret: secret.scheme === "v1a" ? "" : secretBox.open(secret.sealed),
           expireTime: secret.expire_time ? timestampFromDate(secret.expire_time) : undefined,
+          scheme: secret.scheme === "v1a" ? SignatureScheme.V1A : SignatureScheme.V1,
+          publicKey: secret.public_key ?? "",
         })),
       };
     },

@@ -5,6 +5,8 @@ import {
   ApiKeySchema,
   type Endpoint,
   EndpointSchema,
+  PayloadFormat,
+  SignatureScheme,
   type Tenant,
   TenantSchema,
 } from "@herald/contracts";
@@ -15,7 +17,7 @@ import {
   type TenantDocument,
 } from "@herald/platform/model";
 import { retryScheduleMessage } from "./fields.js";
-import { validSecretDocuments } from "./secrets.js";
+import { currentScheme, validSecretDocuments } from "./secrets.js";
 
 // Stored documents as API messages. Nothing secret crosses here: endpoints carry secret metadata and
 // header names only, API keys no hash.
@@ -59,9 +61,14 @@ export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint
       id: secret.id,
       createTime: timestampFromDate(secret.create_time),
       expireTime: secret.expire_time ? timestampFromDate(secret.expire_time) : undefined,
+      scheme: secret.scheme === "v1a" ? SignatureScheme.V1A : SignatureScheme.V1,
+      publicKey: secret.public_key ?? "",
     })),
     createTime: timestampFromDate(endpoint.create_time),
     updateTime: timestampFromDate(endpoint.update_time),
+    signatureScheme:
+      currentScheme(endpoint.secrets, now) === "v1a" ? SignatureScheme.V1A : SignatureScheme.V1,
+    payloadFormat: endpoint.payload_format === "envelope" ? PayloadFormat.ENVELOPE : PayloadFormat.RAW,
   });
 }
 

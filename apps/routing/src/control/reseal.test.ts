@@ -30,6 +30,26 @@ describe("resealedValues", () => {
     expect(endpointHeaders(endpoint(values), new SecretBox(key("k20", 2)))).toEqual({ "X-Clear": "1" });
   });
 
+  it("re-seals a v1a private key and keeps its scheme and public key", () => {
+    const values = resealedValues(
+      endpoint({
+        secrets: [
+          {
+            id: "a",
+            sealed: old.seal("whsk_private"),
+            create_time: new Date(0),
+            scheme: "v1a",
+            public_key: "whpk_p",
+          },
+        ],
+      }),
+      ring,
+    );
+    expect(values.secrets[0]).toMatchObject({ id: "a", scheme: "v1a", public_key: "whpk_p" });
+    expect(values.secrets[0]?.sealed.startsWith("v1:k20:")).toBe(true);
+    expect(ring.open(values.secrets[0]?.sealed ?? "")).toBe("whsk_private");
+  });
+
   it("leaves headers sealed under the current key as they are", () => {
     const stored = sealHeaders({ A: "1" }, ring);
     expect(resealedValues(endpoint(stored), ring)).toMatchObject(stored);

@@ -1,10 +1,14 @@
+import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import type { EndpointDocument, EndpointSecretDocument } from "@herald/platform/model";
 import { SecretBox, signingSecrets } from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import {
+  currentScheme,
+  generateKeyPair,
   generateSigningSecret,
   MAX_VALID_SECRETS,
+  newSealedSecret,
   parseSigningSecret,
   rotateSecretDocuments,
   sealedUnderCurrentKey,
@@ -151,5 +155,51 @@ describe("sealedUnderCurrentKey", () => {
       create_time: at,
     };
     expect(sealedUnderCurrentKey(foreign, ring)).toBe(foreign);
+  });
+});
+
+describe("v1a key pairs", () => {
+  it("generates whsk_ (seed and public key) and whpk_ keys that sign and verify together", () => {
+    const { privateKey, publicKey } = generateKeyPair();
+    expect(privateKey).toMatch(/^whsk_[A-Za-z0-9+/]{86}==$/);
+    expect(publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const bytes = Buffer.from(privateKey.slice(5), "base64");
+    expect(bytes.subarray(32).toString("base64")).toBe(publicKey.slice(5));
+    const key = createPrivateKey({
+      key: {
+        kty: "OKP",
+        crv: "Ed25519",
+        d: bytes.subarray(0, 32).toString("base64url"),
+        x: bytes.subarray(32).toString("base64url"),
+      },
+      format: "jwk",
+    });
+    const pub = createPublicKey({
+      key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey.slice(5), "base64").toString("base64url") },
+      format: "jwk",
+    });
+    const signature = sign(null, Buffer.from("m"), key);
+    expect(verify(null, Buffer.from("m"), pub, signature)).toBe(true);
+    expect(generateKeyPair().privateKey).not.toBe(privateKey);
+  });
+
+  it("seals the private key, keeps the public key in clear, and makes v1a the endpoint's scheme", () => {
+    const v1 = newSealedSecret("v1", undefined, box, t0);
+    expect(v1).not.toHaveProperty("scheme");
+    expect(box.open(v1.sealed)).toMatch(/^whsec_/);
+    const v1a = newSealedSecret("v1a", undefined, box, at(1));
+    expect(v1a).toMatchObject({ scheme: "v1a", public_key: expect.stringMatching(/^whpk_/) });
+    const opened = box.open(v1a.sealed);
+    expect(opened).toMatch(/^whsk_/);
+    expect(v1a.sealed).not.toContain(opened.slice(5, 20));
+    expect(currentScheme([v1], t0)).toBe("v1");
+    const rotated = rotateSecretDocuments([v1], v1a, 60_000, at(1));
+    expect(currentScheme(rotated, at(2))).toBe("v1a");
+    // Both stay valid through the overlap: the endpoint signs with both schemes meanwhile.
+    expect(signingSecrets(endpointWith(rotated), box, at(2)).map((s) => s.slice(0, 5))).toEqual([
+      "whsk_",
+      "whsec",
+    ]);
+    expect(currentScheme([], t0)).toBe("v1");
   });
 });

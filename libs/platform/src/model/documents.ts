@@ -62,11 +62,15 @@ export function tenantOwnsEvent(
 
 export interface EndpointSecretDocument {
   id: string;
-  /** The `whsec_…` secret sealed by SecretBox; never stored in clear. */
+  /** The `whsec_…` secret (v1) or `whsk_…` ed25519 private key (v1a) sealed by SecretBox; never in clear. */
   sealed: string;
   create_time: Date;
   /** Unset while current; set by rotation to the end of the overlap window. */
   expire_time?: Date;
+  /** Set for v1a key pairs; unset means v1 (HMAC), as every secret written before v1a. */
+  scheme?: "v1a";
+  /** The v1a key pair's `whpk_…` public key, in clear: it is public, and reads show it without opening. */
+  public_key?: string;
 }
 
 export interface EndpointDocument {
@@ -96,6 +100,8 @@ export interface EndpointDocument {
   retry_schedule_ms: number[];
   /** Newest first. */
   secrets: EndpointSecretDocument[];
+  /** "envelope": deliveries carry the Standard Webhooks envelope; unset: the payload as published. */
+  payload_format?: "envelope";
   /** When the current run of failures started; unset after a success. */
   failing_since?: Date;
   create_time: Date;

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/endpoint.proto.
  */
 export const file_herald_v1_endpoint: GenFile = /*@__PURE__*/
-  fileDesc("ChhoZXJhbGQvdjEvZW5kcG9pbnQucHJvdG8SCWhlcmFsZC52MSKPBAoIRW5kcG9pbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEgsKA3VybBgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRITCgtldmVudF90eXBlcxgFIAMoCRIQCghjaGFubmVscxgGIAMoCRIxCgdoZWFkZXJzGAcgAygLMiAuaGVyYWxkLnYxLkVuZHBvaW50LkhlYWRlcnNFbnRyeRIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYCCABKA0SFwoPbWF4X2NvbmN1cnJlbmN5GAkgASgNEhAKCGRpc2FibGVkGAogASgIEjIKD2Rpc2FibGVkX3JlYXNvbhgLIAEoDjIZLmhlcmFsZC52MS5EaXNhYmxlZFJlYXNvbhIwCg5yZXRyeV9zY2hlZHVsZRgMIAEoCzIYLmhlcmFsZC52MS5SZXRyeVNjaGVkdWxlEiYKB3NlY3JldHMYDSADKAsyFS5oZXJhbGQudjEuU2VjcmV0SW5mbxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInoKClNlY3JldEluZm8SCgoCaWQYASABKAkSLwoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLdAgoVQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRILCgN1cmwYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLZXZlbnRfdHlwZXMYBCADKAkSEAoIY2hhbm5lbHMYBSADKAkSPgoHaGVhZGVycxgGIAMoCzItLmhlcmFsZC52MS5DcmVhdGVFbmRwb2ludFJlcXVlc3QuSGVhZGVyc0VudHJ5Eh0KFXJhdGVfbGltaXRfcGVyX3NlY29uZBgHIAEoDRIXCg9tYXhfY29uY3VycmVuY3kYCCABKA0SMAoOcmV0cnlfc2NoZWR1bGUYCSABKAsyGC5oZXJhbGQudjEuUmV0cnlTY2hlZHVsZRIOCgZzZWNyZXQYCiABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPwoWQ3JlYXRlRW5kcG9pbnRSZXNwb25zZRIlCghlbmRwb2ludBgBIAEoCzITLmhlcmFsZC52MS5FbmRwb2ludCI8ChJHZXRFbmRwb2ludFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIjwKE0dldEVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiUAoUTGlzdEVuZHBvaW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlgKFUxpc3RFbmRwb2ludHNSZXNwb25zZRImCgllbmRwb2ludHMYASADKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoMFChVVcGRhdGVFbmRwb2ludFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEhAKA3VybBgDIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESQAoLZXZlbnRfdHlwZXMYBSABKAsyKy5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0LlN0cmluZ0xpc3QSPQoIY2hhbm5lbHMYBiABKAsyKy5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0LlN0cmluZ0xpc3QSOQoHaGVhZGVycxgHIAEoCzIoLmhlcmFsZC52MS5VcGRhdGVFbmRwb2ludFJlcXVlc3QuSGVhZGVycxIiChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYCCABKA1IAogBARIcCg9tYXhfY29uY3VycmVuY3kYCSABKA1IA4gBARIwCg5yZXRyeV9zY2hlZHVsZRgKIAEoCzIYLmhlcmFsZC52MS5SZXRyeVNjaGVkdWxlGhwKClN0cmluZ0xpc3QSDgoGdmFsdWVzGAEgAygJGoEBCgdIZWFkZXJzEkYKB2VudHJpZXMYASADKAsyNS5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0LkhlYWRlcnMuRW50cmllc0VudHJ5Gi4KDEVudHJpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQhgKFl9yYXRlX2xpbWl0X3Blcl9zZWNvbmRCEgoQX21heF9jb25jdXJyZW5jeSI/ChZVcGRhdGVFbmRwb2ludFJlc3BvbnNlEiUKCGVuZHBvaW50GAEgASgLMhMuaGVyYWxkLnYxLkVuZHBvaW50Ij8KFURlbGV0ZUVuZHBvaW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiGAoWRGVsZXRlRW5kcG9pbnRSZXNwb25zZSI/ChVFbmFibGVFbmRwb2ludFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIj8KFkVuYWJsZUVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiQAoWRGlzYWJsZUVuZHBvaW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiQAoXRGlzYWJsZUVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQieQoTUm90YXRlU2VjcmV0UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSDgoGc2VjcmV0GAMgASgJEioKB292ZXJsYXAYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPQoUUm90YXRlU2VjcmV0UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiQgoYR2V0RW5kcG9pbnRTZWNyZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSJHChlHZXRFbmRwb2ludFNlY3JldFJlc3BvbnNlEioKB3NlY3JldHMYASADKAsyGS5oZXJhbGQudjEuRW5kcG9pbnRTZWNyZXQiXQoORW5kcG9pbnRTZWNyZXQSCgoCaWQYASABKAkSDgoGc2VjcmV0GAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqEAQoORGlzYWJsZWRSZWFzb24SHwobRElTQUJMRURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWRElTQUJMRURfUkVBU09OX01BTlVBTBABEhgKFERJU0FCTEVEX1JFQVNPTl9HT05FEAISGwoXRElTQUJMRURfUkVBU09OX0ZBSUxJTkcQAzKaBgoPRW5kcG9pbnRTZXJ2aWNlElUKDkNyZWF0ZUVuZHBvaW50EiAuaGVyYWxkLnYxLkNyZWF0ZUVuZHBvaW50UmVxdWVzdBohLmhlcmFsZC52MS5DcmVhdGVFbmRwb2ludFJlc3BvbnNlEkwKC0dldEVuZHBvaW50Eh0uaGVyYWxkLnYxLkdldEVuZHBvaW50UmVxdWVzdBoeLmhlcmFsZC52MS5HZXRFbmRwb2ludFJlc3BvbnNlElIKDUxpc3RFbmRwb2ludHMSHy5oZXJhbGQudjEuTGlzdEVuZHBvaW50c1JlcXVlc3QaIC5oZXJhbGQudjEuTGlzdEVuZHBvaW50c1Jlc3BvbnNlElUKDlVwZGF0ZUVuZHBvaW50EiAuaGVyYWxkLnYxLlVwZGF0ZUVuZHBvaW50UmVxdWVzdBohLmhlcmFsZC52MS5VcGRhdGVFbmRwb2ludFJlc3BvbnNlElUKDkRlbGV0ZUVuZHBvaW50EiAuaGVyYWxkLnYxLkRlbGV0ZUVuZHBvaW50UmVxdWVzdBohLmhlcmFsZC52MS5EZWxldGVFbmRwb2ludFJlc3BvbnNlElUKDkVuYWJsZUVuZHBvaW50EiAuaGVyYWxkLnYxLkVuYWJsZUVuZHBvaW50UmVxdWVzdBohLmhlcmFsZC52MS5FbmFibGVFbmRwb2ludFJlc3BvbnNlElgKD0Rpc2FibGVFbmRwb2ludBIhLmhlcmFsZC52MS5EaXNhYmxlRW5kcG9pbnRSZXF1ZXN0GiIuaGVyYWxkLnYxLkRpc2FibGVFbmRwb2ludFJlc3BvbnNlEk8KDFJvdGF0ZVNlY3JldBIeLmhlcmFsZC52MS5Sb3RhdGVTZWNyZXRSZXF1ZXN0Gh8uaGVyYWxkLnYxLlJvdGF0ZVNlY3JldFJlc3BvbnNlEl4KEUdldEVuZHBvaW50U2VjcmV0EiMuaGVyYWxkLnYxLkdldEVuZHBvaW50U2VjcmV0UmVxdWVzdBokLmhlcmFsZC52MS5HZXRFbmRwb2ludFNlY3JldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_common]);
+  fileDesc("ChhoZXJhbGQvdjEvZW5kcG9pbnQucHJvdG8SCWhlcmFsZC52MSL3BAoIRW5kcG9pbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEgsKA3VybBgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRITCgtldmVudF90eXBlcxgFIAMoCRIQCghjaGFubmVscxgGIAMoCRIxCgdoZWFkZXJzGAcgAygLMiAuaGVyYWxkLnYxLkVuZHBvaW50LkhlYWRlcnNFbnRyeRIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYCCABKA0SFwoPbWF4X2NvbmN1cnJlbmN5GAkgASgNEhAKCGRpc2FibGVkGAogASgIEjIKD2Rpc2FibGVkX3JlYXNvbhgLIAEoDjIZLmhlcmFsZC52MS5EaXNhYmxlZFJlYXNvbhIwCg5yZXRyeV9zY2hlZHVsZRgMIAEoCzIYLmhlcmFsZC52MS5SZXRyeVNjaGVkdWxlEiYKB3NlY3JldHMYDSADKAsyFS5oZXJhbGQudjEuU2VjcmV0SW5mbxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEHNpZ25hdHVyZV9zY2hlbWUYECABKA4yGi5oZXJhbGQudjEuU2lnbmF0dXJlU2NoZW1lEjAKDnBheWxvYWRfZm9ybWF0GBEgASgOMhguaGVyYWxkLnYxLlBheWxvYWRGb3JtYXQaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiugEKClNlY3JldEluZm8SCgoCaWQYASABKAkSLwoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZzY2hlbWUYBCABKA4yGi5oZXJhbGQudjEuU2lnbmF0dXJlU2NoZW1lEhIKCnB1YmxpY19rZXkYBSABKAkixQMKFUNyZWF0ZUVuZHBvaW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhMKC2V2ZW50X3R5cGVzGAQgAygJEhAKCGNoYW5uZWxzGAUgAygJEj4KB2hlYWRlcnMYBiADKAsyLS5oZXJhbGQudjEuQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0LkhlYWRlcnNFbnRyeRIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYByABKA0SFwoPbWF4X2NvbmN1cnJlbmN5GAggASgNEjAKDnJldHJ5X3NjaGVkdWxlGAkgASgLMhguaGVyYWxkLnYxLlJldHJ5U2NoZWR1bGUSDgoGc2VjcmV0GAogASgJEjQKEHNpZ25hdHVyZV9zY2hlbWUYCyABKA4yGi5oZXJhbGQudjEuU2lnbmF0dXJlU2NoZW1lEjAKDnBheWxvYWRfZm9ybWF0GAwgASgOMhguaGVyYWxkLnYxLlBheWxvYWRGb3JtYXQaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPwoWQ3JlYXRlRW5kcG9pbnRSZXNwb25zZRIlCghlbmRwb2ludBgBIAEoCzITLmhlcmFsZC52MS5FbmRwb2ludCI8ChJHZXRFbmRwb2ludFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIjwKE0dldEVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiUAoUTGlzdEVuZHBvaW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlgKFUxpc3RFbmRwb2ludHNSZXNwb25zZRImCgllbmRwb2ludHMYASADKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIs0FChVVcGRhdGVFbmRwb2ludFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEhAKA3VybBgDIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESQAoLZXZlbnRfdHlwZXMYBSABKAsyKy5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0LlN0cmluZ0xpc3QSPQoIY2hhbm5lbHMYBiABKAsyKy5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0LlN0cmluZ0xpc3QSOQoHaGVhZGVycxgHIAEoCzIoLmhlcmFsZC52MS5VcGRhdGVFbmRwb2ludFJlcXVlc3QuSGVhZGVycxIiChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYCCABKA1IAogBARIcCg9tYXhfY29uY3VycmVuY3kYCSABKA1IA4gBARIwCg5yZXRyeV9zY2hlZHVsZRgKIAEoCzIYLmhlcmFsZC52MS5SZXRyeVNjaGVkdWxlEjUKDnBheWxvYWRfZm9ybWF0GAsgASgOMhguaGVyYWxkLnYxLlBheWxvYWRGb3JtYXRIBIgBARocCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCRqBAQoHSGVhZGVycxJGCgdlbnRyaWVzGAEgAygLMjUuaGVyYWxkLnYxLlVwZGF0ZUVuZHBvaW50UmVxdWVzdC5IZWFkZXJzLkVudHJpZXNFbnRyeRouCgxFbnRyaWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIGCgRfdXJsQg4KDF9kZXNjcmlwdGlvbkIYChZfcmF0ZV9saW1pdF9wZXJfc2Vjb25kQhIKEF9tYXhfY29uY3VycmVuY3lCEQoPX3BheWxvYWRfZm9ybWF0Ij8KFlVwZGF0ZUVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiPwoVRGVsZXRlRW5kcG9pbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSIYChZEZWxldGVFbmRwb2ludFJlc3BvbnNlIj8KFUVuYWJsZUVuZHBvaW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiPwoWRW5hYmxlRW5kcG9pbnRSZXNwb25zZRIlCghlbmRwb2ludBgBIAEoCzITLmhlcmFsZC52MS5FbmRwb2ludCJAChZEaXNhYmxlRW5kcG9pbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSJAChdEaXNhYmxlRW5kcG9pbnRSZXNwb25zZRIlCghlbmRwb2ludBgBIAEoCzITLmhlcmFsZC52MS5FbmRwb2ludCKvAQoTUm90YXRlU2VjcmV0UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSDgoGc2VjcmV0GAMgASgJEioKB292ZXJsYXAYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNAoQc2lnbmF0dXJlX3NjaGVtZRgFIAEoDjIaLmhlcmFsZC52MS5TaWduYXR1cmVTY2hlbWUiPQoUUm90YXRlU2VjcmV0UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5oZXJhbGQudjEuRW5kcG9pbnQiQgoYR2V0RW5kcG9pbnRTZWNyZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSJHChlHZXRFbmRwb2ludFNlY3JldFJlc3BvbnNlEioKB3NlY3JldHMYASADKAsyGS5oZXJhbGQudjEuRW5kcG9pbnRTZWNyZXQinQEKDkVuZHBvaW50U2VjcmV0EgoKAmlkGAEgASgJEg4KBnNlY3JldBgCIAEoCRIvCgtleHBpcmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGc2NoZW1lGAQgASgOMhouaGVyYWxkLnYxLlNpZ25hdHVyZVNjaGVtZRISCgpwdWJsaWNfa2V5GAUgASgJKoQBCg5EaXNhYmxlZFJlYXNvbhIfChtESVNBQkxFRF9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZESVNBQkxFRF9SRUFTT05fTUFOVUFMEAESGAoURElTQUJMRURfUkVBU09OX0dPTkUQAhIbChdESVNBQkxFRF9SRUFTT05fRkFJTElORxADKmYKD1NpZ25hdHVyZVNjaGVtZRIgChxTSUdOQVRVUkVfU0NIRU1FX1VOU1BFQ0lGSUVEEAASFwoTU0lHTkFUVVJFX1NDSEVNRV9WMRABEhgKFFNJR05BVFVSRV9TQ0hFTUVfVjFBEAIqZAoNUGF5bG9hZEZvcm1hdBIeChpQQVlMT0FEX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhYKElBBWUxPQURfRk9STUFUX1JBVxABEhsKF1BBWUxPQURfRk9STUFUX0VOVkVMT1BFEAIymgYKD0VuZHBvaW50U2VydmljZRJVCg5DcmVhdGVFbmRwb2ludBIgLmhlcmFsZC52MS5DcmVhdGVFbmRwb2ludFJlcXVlc3QaIS5oZXJhbGQudjEuQ3JlYXRlRW5kcG9pbnRSZXNwb25zZRJMCgtHZXRFbmRwb2ludBIdLmhlcmFsZC52MS5HZXRFbmRwb2ludFJlcXVlc3QaHi5oZXJhbGQudjEuR2V0RW5kcG9pbnRSZXNwb25zZRJSCg1MaXN0RW5kcG9pbnRzEh8uaGVyYWxkLnYxLkxpc3RFbmRwb2ludHNSZXF1ZXN0GiAuaGVyYWxkLnYxLkxpc3RFbmRwb2ludHNSZXNwb25zZRJVCg5VcGRhdGVFbmRwb2ludBIgLmhlcmFsZC52MS5VcGRhdGVFbmRwb2ludFJlcXVlc3QaIS5oZXJhbGQudjEuVXBkYXRlRW5kcG9pbnRSZXNwb25zZRJVCg5EZWxldGVFbmRwb2ludBIgLmhlcmFsZC52MS5EZWxldGVFbmRwb2ludFJlcXVlc3QaIS5oZXJhbGQudjEuRGVsZXRlRW5kcG9pbnRSZXNwb25zZRJVCg5FbmFibGVFbmRwb2ludBIgLmhlcmFsZC52MS5FbmFibGVFbmRwb2ludFJlcXVlc3QaIS5oZXJhbGQudjEuRW5hYmxlRW5kcG9pbnRSZXNwb25zZRJYCg9EaXNhYmxlRW5kcG9pbnQSIS5oZXJhbGQudjEuRGlzYWJsZUVuZHBvaW50UmVxdWVzdBoiLmhlcmFsZC52MS5EaXNhYmxlRW5kcG9pbnRSZXNwb25zZRJPCgxSb3RhdGVTZWNyZXQSHi5oZXJhbGQudjEuUm90YXRlU2VjcmV0UmVxdWVzdBofLmhlcmFsZC52MS5Sb3RhdGVTZWNyZXRSZXNwb25zZRJeChFHZXRFbmRwb2ludFNlY3JldBIjLmhlcmFsZC52MS5HZXRFbmRwb2ludFNlY3JldFJlcXVlc3QaJC5oZXJhbGQudjEuR2V0RW5kcG9pbnRTZWNyZXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_common]);
 
 /**
  * @generated from message herald.v1.Endpoint
@@ -107,6 +107,19 @@ export type Endpoint = Message<"herald.v1.Endpoint"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 15;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * The scheme of the current signing secret; during a rotation's overlap deliveries also carry a
+   * signature for each older secret, in that secret's scheme.
+   *
+   * @generated from field: herald.v1.SignatureScheme signature_scheme = 16;
+   */
+  signatureScheme: SignatureScheme;
+
+  /**
+   * @generated from field: herald.v1.PayloadFormat payload_format = 17;
+   */
+  payloadFormat: PayloadFormat;
 };
 
 /**
@@ -136,6 +149,18 @@ export type SecretInfo = Message<"herald.v1.SecretInfo"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 3;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: herald.v1.SignatureScheme scheme = 4;
+   */
+  scheme: SignatureScheme;
+
+  /**
+   * For v1a: the "whpk_" public key receivers verify with. Empty for v1.
+   *
+   * @generated from field: string public_key = 5;
+   */
+  publicKey: string;
 };
 
 /**
@@ -195,11 +220,22 @@ export type CreateEndpointRequest = Message<"herald.v1.CreateEndpointRequest"> &
   retrySchedule?: RetrySchedule | undefined;
 
   /**
-   * Optional "whsec_" + base64 of 24-64 bytes; generated when empty.
+   * Optional "whsec_" + base64 of 24-64 bytes; generated when empty. Must be empty for v1a: Herald
+   * generates the key pair.
    *
    * @generated from field: string secret = 10;
    */
   secret: string;
+
+  /**
+   * @generated from field: herald.v1.SignatureScheme signature_scheme = 11;
+   */
+  signatureScheme: SignatureScheme;
+
+  /**
+   * @generated from field: herald.v1.PayloadFormat payload_format = 12;
+   */
+  payloadFormat: PayloadFormat;
 };
 
 /**
@@ -369,6 +405,11 @@ export type UpdateEndpointRequest = Message<"herald.v1.UpdateEndpointRequest"> &
    * @generated from field: herald.v1.RetrySchedule retry_schedule = 10;
    */
   retrySchedule?: RetrySchedule | undefined;
+
+  /**
+   * @generated from field: optional herald.v1.PayloadFormat payload_format = 11;
+   */
+  payloadFormat?: PayloadFormat | undefined;
 };
 
 /**
@@ -571,6 +612,14 @@ export type RotateSecretRequest = Message<"herald.v1.RotateSecretRequest"> & {
    * @generated from field: google.protobuf.Duration overlap = 4;
    */
   overlap?: Duration | undefined;
+
+  /**
+   * The new secret's scheme; unspecified keeps the current one. Switching v1 to v1a (or back) with an
+   * overlap sends both signatures meanwhile, so receivers can move over without downtime.
+   *
+   * @generated from field: herald.v1.SignatureScheme signature_scheme = 5;
+   */
+  signatureScheme: SignatureScheme;
 };
 
 /**
@@ -648,6 +697,8 @@ export type EndpointSecret = Message<"herald.v1.EndpointSecret"> & {
   id: string;
 
   /**
+   * The "whsec_" secret (v1). Empty for v1a: the private key never leaves Herald.
+   *
    * @generated from field: string secret = 2;
    */
   secret: string;
@@ -656,6 +707,18 @@ export type EndpointSecret = Message<"herald.v1.EndpointSecret"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 3;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: herald.v1.SignatureScheme scheme = 4;
+   */
+  scheme: SignatureScheme;
+
+  /**
+   * For v1a: the "whpk_" public key receivers verify with.
+   *
+   * @generated from field: string public_key = 5;
+   */
+  publicKey: string;
 };
 
 /**
@@ -701,6 +764,78 @@ export enum DisabledReason {
  */
 export const DisabledReasonSchema: GenEnum<DisabledReason> = /*@__PURE__*/
   enumDesc(file_herald_v1_endpoint, 0);
+
+/**
+ * How deliveries are signed (Standard Webhooks): the scheme names the signature's version tag in the
+ * webhook-signature header.
+ *
+ * @generated from enum herald.v1.SignatureScheme
+ */
+export enum SignatureScheme {
+  /**
+   * On input: v1, or the scheme of the endpoint's current secret (RotateSecret).
+   *
+   * @generated from enum value: SIGNATURE_SCHEME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * "v1": HMAC-SHA256 with a shared "whsec_" secret.
+   *
+   * @generated from enum value: SIGNATURE_SCHEME_V1 = 1;
+   */
+  V1 = 1,
+
+  /**
+   * "v1a": ed25519. Herald generates the key pair and keeps the private key ("whsk_") sealed; receivers
+   * verify with the public key ("whpk_"), which every read of the endpoint shows.
+   *
+   * @generated from enum value: SIGNATURE_SCHEME_V1A = 2;
+   */
+  V1A = 2,
+}
+
+/**
+ * Describes the enum herald.v1.SignatureScheme.
+ */
+export const SignatureSchemeSchema: GenEnum<SignatureScheme> = /*@__PURE__*/
+  enumDesc(file_herald_v1_endpoint, 1);
+
+/**
+ * What the request body of a delivery is.
+ *
+ * @generated from enum herald.v1.PayloadFormat
+ */
+export enum PayloadFormat {
+  /**
+   * Same as RAW.
+   *
+   * @generated from enum value: PAYLOAD_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The payload exactly as published.
+   *
+   * @generated from enum value: PAYLOAD_FORMAT_RAW = 1;
+   */
+  RAW = 1,
+
+  /**
+   * The Standard Webhooks envelope {"type","timestamp","data"}: the event type, the event's time (RFC 3339)
+   * and the payload as JSON. A payload that is not JSON travels base64-encoded as "data_base64" instead
+   * of "data" (as in CloudEvents' JSON format).
+   *
+   * @generated from enum value: PAYLOAD_FORMAT_ENVELOPE = 2;
+   */
+  ENVELOPE = 2,
+}
+
+/**
+ * Describes the enum herald.v1.PayloadFormat.
+ */
+export const PayloadFormatSchema: GenEnum<PayloadFormat> = /*@__PURE__*/
+  enumDesc(file_herald_v1_endpoint, 2);
 
 /**
  * EndpointService manages a tenant's webhook endpoints. Every call names the tenant; a tenant key
@@ -766,8 +901,8 @@ export const EndpointService: GenService<{
     output: typeof DisableEndpointResponseSchema;
   },
   /**
-   * RotateSecret issues a new signing secret; the previous one stays valid for the overlap window,
-   * and deliveries carry a signature for each valid secret meanwhile.
+   * RotateSecret issues a new signing secret (or v1a key pair); the previous one stays valid for the
+   * overlap window, and deliveries carry a signature for each valid secret meanwhile.
    *
    * @generated from rpc herald.v1.EndpointService.RotateSecret
    */
@@ -777,7 +912,7 @@ export const EndpointService: GenService<{
     output: typeof RotateSecretResponseSchema;
   },
   /**
-   * GetEndpointSecret is the only call that returns secrets.
+   * GetEndpointSecret is the only call that returns secrets (v1a private keys are never returned).
    *
    * @generated from rpc herald.v1.EndpointService.GetEndpointSecret
    */
