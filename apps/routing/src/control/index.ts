@@ -5,6 +5,7 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
+  EndpointStore,
   endpointsCollection,
   SecretBox,
 } from "@herald/platform/model";
@@ -14,7 +15,6 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
-import { EndpointStore } from "./endpoint-store.js";
 import { startSecretResealing } from "./reseal.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";

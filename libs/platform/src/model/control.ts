@@ -29,6 +29,44 @@ export function publishControlChange(
   );
 }
 
+/** Told of each control notification; `undefined` when some may have been missed (drop everything). */
+export type ControlListener = (change: ControlNotification | undefined) => void;
+
+/**
+ * The control notifications of one service instance: one consumer, which every cache of the instance
+ * (API keys, tenants and endpoints, circuits) listens to.
+ */
+export interface ControlFeed {
+  /** Adds a listener; it hears every notification from now on. */
+  listen(listener: ControlListener): void;
+  /** Resolves once the consumer is ready, so no notification from then on is missed. */
+  ready: Promise<void>;
+  /** The consumer, stopped with the service. */
+  consumer: Consumer;
+}
+
+const feeds = new WeakMap<Connection, ControlFeed>();
+
+/**
+ * The control feed of the service instance connected by `rabbit`, opened on first use. The service's
+ * authentication (apiKeyAuthentication) opens it, and hands its consumer to runService to stop.
+ */
+export function controlFeed(ctx: { rabbit: Connection; names: TopologyNames; logger: Logger }): ControlFeed {
+  const open = feeds.get(ctx.rabbit);
+  if (open) return open;
+  const listeners: ControlListener[] = [];
+  const consumer = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
+    for (const listener of listeners) listener(change);
+  });
+  const feed: ControlFeed = {
+    listen: (listener) => void listeners.push(listener),
+    ready: new Promise((resolve) => consumer.once("ready", () => resolve())),
+    consumer,
+  };
+  feeds.set(ctx.rabbit, feed);
+  return feed;
+}
+
 /**
  * Calls `onChange` for every control notification. On every (re)connection it is called with
  * `undefined`: notifications may have been missed meanwhile, so the caller should drop everything.
