@@ -62,7 +62,8 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const writer = new AttemptLogWriter(auditDb);
     const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
-    // Control notifications drop a changed tenant at once, a deleted one included.
+    // Control notifications drop a changed tenant at once, a deleted one included, so calls about it are
+    // refused from then on; an instance that was disconnected drops every tenant when it reconnects.
     const tenants = new ControlPlaneCache(mongo.db);
     controlFeed(ctx).listen((change) => tenants.onControlChange(change));
     const { consumer, batcher } = consumeAuditRecords(openQueue(auditRecordQueue, ctx), {
