@@ -75,7 +75,7 @@ function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTas
 function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: TenantDocument = tenant) {
   const sent: Array<{ url: string; headers: Record<string, string> }> = [];
   const released: number[] = [];
-  const retries: Array<{ task: DeliveryTask; due: number; options: object }> = [];
+  const retries: Array<{ task: DeliveryTask; due: number; options?: object }> = [];
   const dead: DeliveryTask[] = [];
   const audits: AuditRecord[] = [];
   const disabled: DisabledReason[] = [];

@@ -12,6 +12,7 @@ import {
   DisabledReason,
   ErrorClass,
 } from "@herald/contracts";
+import type { Queue } from "@herald/platform";
 import {
   type ControlPlaneCache,
   type EndpointDocument,
@@ -35,15 +36,8 @@ export interface DeliverDeps {
   cache: ControlPlaneCache;
   box: SecretBox;
   post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<WebhookResponse>;
-  /**
-   * Publishes the task to come back to the task queue at `due` (its due time set); resolves on confirm.
-   * `notBefore`: `due` is the earliest it may; `lenient`: much later is fine if it costs the broker less.
-   */
-  publishAt(
-    task: DeliveryTask,
-    due: number,
-    options: { now: number; notBefore?: boolean; lenient?: boolean },
-  ): Promise<void>;
+  /** The task queue's publishAt: the task comes back at `due` (its due time set); resolves on confirm. */
+  publishAt: Queue<DeliveryTask>["publishAt"];
   /** Publishes to herald.dead; resolves on confirm. */
   publishDead(task: DeliveryTask): Promise<void>;
   /** Publishes to herald.attempts; resolves on confirm. */
