@@ -5,6 +5,7 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
+  controlFeed,
   EndpointStore,
   endpointsCollection,
   SecretBox,
@@ -51,7 +52,7 @@ export function controlPlane(
     apiKeys: new ApiKeyStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
     now: () => new Date(),
   };
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {
