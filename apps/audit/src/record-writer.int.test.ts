@@ -9,7 +9,6 @@ import {
   RoutingRecordSchema,
 } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
-import { AuditRecordPublisher } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -32,7 +31,7 @@ afterAll(() => audit?.stop());
 type RecordInit = MessageInitShape<typeof AuditRecordSchema>;
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  const auditRecords = new AuditRecordPublisher(audit.publisher, names);
+  const auditRecords = audit.auditRecords;
   await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 

@@ -1,10 +1,13 @@
 import { AuditService } from "@herald/contracts";
-import { ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import { ensureIndexes, type IndexPlan, openQueue, type ServiceDefinition } from "@herald/platform";
 import {
   apiKeyAuthentication,
+  auditRecordQueue,
   Collections,
   ControlPlaneCache,
-  tenantsCollection,
+  controlFeed,
+  deadTaskQueue,
+  taskQueue,
 } from "@herald/platform/model";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -51,40 +54,40 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
   authentication: apiKeyAuthentication,
   configSchema,
-  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
+  async start(ctx) {
+    const { config, logger, mongo, metrics } = ctx;
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     // One writer for every consumer: it serializes the updates of each delivery within the instance.
     const writer = new AttemptLogWriter(auditDb);
     const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
+    // Control notifications drop a changed tenant at once, a deleted one included, so calls about it are
+    // refused from then on; an instance that was disconnected drops every tenant when it reconnects.
     const tenants = new ControlPlaneCache(mongo.db);
-    const { consumer, batcher } = consumeAuditRecords(rabbit, {
-      names,
+    controlFeed(ctx).listen((change) => tenants.onControlChange(change));
+    const { consumer, batcher } = consumeAuditRecords(openQueue(auditRecordQueue, ctx), {
       logger,
       writer,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: recorders.recordWrite,
-      // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
-      // purge's grace period, which catches what was written meanwhile.
+      // A deletion whose notification was missed reaches the cache within its expiry (30 s), well
+      // inside the purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
-    const deadTasks = consumeDeadTasks(rabbit, {
-      names,
+    const deadTasks = consumeDeadTasks(openQueue(deadTaskQueue, ctx), {
       logger,
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
-    // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,
-        replayer: new Replayer(reader, writer, publisher, names),
+        replayer: new Replayer(reader, writer, openQueue(taskQueue, ctx)),
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
-      (tenantId) =>
-        tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
+      (tenantId) => tenants.tenant(tenantId),
     );
     const stopPurges = schedulePurges(
       new DataPurge({

@@ -6,8 +6,8 @@ import type { DeliveryOutcome } from "./deliver-task.js";
 
 /** How the delivery service's work moves its metrics. */
 export interface DeliveryMetrics {
-  /** What became of one task. */
-  recordOutcome(outcome: DeliveryOutcome): void;
+  /** What became of one task; `hop`: it came back before its due and the task queue sent it on. */
+  recordOutcome(outcome: DeliveryOutcome | { kind: "hop" }): void;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 } from "./endpoint-input.js";
 import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";
 import { endpointMessage } from "./messages.js";
-import { pageRequest } from "./pagination.js";
+import { pageRequest, toPage } from "./pagination.js";
 import {
   currentScheme,
   DEFAULT_ROTATION_OVERLAP_MS,
@@ -117,7 +117,8 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
 
     async listEndpoints(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
-      const page = await endpoints.list(tenantId, pageRequest(req.pageSize, req.pageToken));
+      const request = pageRequest(req.pageSize, req.pageToken);
+      const page = toPage(await endpoints.list(tenantId, request.afterId, request.size + 1), request.size);
       const now = deps.now();
       return {
         endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),

@@ -5,6 +5,8 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
+  controlFeed,
+  EndpointStore,
   endpointsCollection,
   SecretBox,
 } from "@herald/platform/model";
@@ -14,7 +16,6 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
-import { EndpointStore } from "./endpoint-store.js";
 import { startSecretResealing } from "./reseal.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
@@ -51,7 +52,7 @@ export function controlPlane(
     apiKeys: new ApiKeyStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
     now: () => new Date(),
   };
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {
