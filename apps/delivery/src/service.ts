@@ -100,13 +100,14 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   configSchema,
   indexes: endpointLimitIndexes,
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
-    const recorders = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () => breakers.counts());
+    const recorders = deliveryMetrics(metrics, () => breakers.counts());
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
       windowMs: config.CIRCUIT_WINDOW,
       cooldownMs: config.CIRCUIT_COOLDOWN,
       maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
+      onTransition: recorders.countCircuitTransition,
     });
     const cache = new ControlPlaneCache(mongo.db);
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
@@ -211,7 +212,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
             const parent = carriedTraceContext(task.traceContext);
             return deliverySlots(() =>
               inSpan("deliver task", { kind: SpanKind.INTERNAL, parent }, async () =>
-                recorders.recordOutcome(await deliverTask(deps, task)),
+                recorders.recordOutcome(task, await deliverTask(deps, task), Date.now()),
               ),
             );
           },
@@ -221,6 +222,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
 
     return {
       consumers: [tasks, control],
+      queues: [names.queues.deliveryTasks, ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs))],
       async stop() {
         clearInterval(sweeper);
         await client.close();

@@ -28,8 +28,9 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
   configSchema,
   indexes: controlPlaneIndexes,
   async start(ctx) {
-    const control = controlPlane(ctx, routingMetrics(ctx.metrics));
-    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
+    const metrics = routingMetrics(ctx.metrics);
+    const control = controlPlane(ctx, metrics);
+    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY, metrics });
     // API keys are forgotten by runService's own control consumer; this one serves the routing cache.
     const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
       if (change?.apiKeyId) return;
@@ -39,6 +40,7 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
       routes: control.routes,
       services: control.services,
       consumers: [router.consumer, changes],
+      queues: [ctx.names.queues.routingEvents],
       stop: () => control.stop(),
     };
   },

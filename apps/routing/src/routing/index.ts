@@ -12,13 +12,14 @@ import { AuditRecordPublisher, ControlPlaneCache, eventBatchOf } from "@herald/p
 import { SpanKind } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
 import { decodeEvents } from "./event-batch.js";
-import { type RouteDeps, routeEvent } from "./route-event.js";
+import { type RouteDeps, type RouteMetrics, routeEvent } from "./route-event.js";
 import { taskPublisher } from "./task-publisher.js";
 
 /** Options of the event router; from the routing service's configuration. */
 export interface EventRouterOptions {
   /** herald.events messages (each a batch of events) routed at once per instance. */
   concurrency: number;
+  metrics: RouteMetrics;
 }
 
 /** The event router: its consumer, and its endpoint cache for control notifications to refresh. */
@@ -44,6 +45,7 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     now: () => new Date(),
     publishTask: taskPublisher(publisher, names),
     publishAudit: (record) => auditRecords.publish(record),
+    metrics: options.metrics,
   };
   const requeueAlone = republishEachAlone(publisher, {
     exchange: names.exchanges.events,
