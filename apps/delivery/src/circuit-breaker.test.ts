@@ -12,7 +12,7 @@ function breakers() {
       windowMs: 10_000,
       cooldownMs: 1_000,
       maxCooldownMs: 3_000,
-      onTransition: (to) => transitions.push(to),
+      onTransition: (to, endpointId) => transitions.push(`${endpointId} ${to}`),
     },
     () => now,
   );
@@ -60,7 +60,7 @@ describe("CircuitBreakers", () => {
     expect(b.state("ep")).toBe("open");
     expect(b.counts()).toEqual({ closed: 0, open: 1, "half-open": 0 });
     // Staying open after a failed probe is no transition: only opening and closing count.
-    expect(transitions).toEqual(["open"]);
+    expect(transitions).toEqual(["ep open"]);
   });
 
   it("tells each opening and closing, so flapping can be counted", () => {
@@ -72,7 +72,7 @@ describe("CircuitBreakers", () => {
       b.admit("ep");
       b.record("ep", true);
     }
-    expect(transitions).toEqual(["open", "closed", "open", "closed"]);
+    expect(transitions).toEqual(["ep open", "ep closed", "ep open", "ep closed"]);
   });
 
   it("doubles the cooldown after each failed probe, up to the longest, and starts over once a probe succeeds", () => {

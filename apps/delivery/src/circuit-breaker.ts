@@ -15,7 +15,7 @@ export interface CircuitBreakerOptions {
    */
   maxCooldownMs?: number;
   /** Told when a circuit opens (from closed) or closes, e.g. to count flapping; must not throw. */
-  onTransition?: (to: "open" | "closed") => void;
+  onTransition?: (to: "open" | "closed", endpointId: string, tenantId: string) => void;
 }
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -46,7 +46,7 @@ interface Circuit {
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
   readonly #options: Required<Omit<CircuitBreakerOptions, "onTransition">>;
-  readonly #onTransition: (to: "open" | "closed") => void;
+  readonly #onTransition: NonNullable<CircuitBreakerOptions["onTransition"]>;
   readonly #now: () => number;
 
   constructor({ onTransition, ...options }: CircuitBreakerOptions, now: () => number = Date.now) {
@@ -102,7 +102,7 @@ export class CircuitBreakers {
       circuit.cooldownMs = ok
         ? this.#options.cooldownMs
         : Math.min(circuit.cooldownMs * 2, this.#options.maxCooldownMs);
-      if (ok) this.#onTransition("closed");
+      if (ok) this.#onTransition("closed", endpointId, circuit.tenantId);
       return ok;
     }
     circuit.outcomes.push({ at: now, ok });
@@ -116,7 +116,7 @@ export class CircuitBreakers {
       failures / circuit.outcomes.length >= this.#options.failureRatio
     ) {
       circuit.openedAt = now;
-      this.#onTransition("open");
+      this.#onTransition("open", endpointId, circuit.tenantId);
     }
     return false;
   }

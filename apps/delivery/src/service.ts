@@ -107,7 +107,10 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       windowMs: config.CIRCUIT_WINDOW,
       cooldownMs: config.CIRCUIT_COOLDOWN,
       maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
-      onTransition: recorders.countCircuitTransition,
+      onTransition(to, endpointId, tenantId) {
+        recorders.countCircuitTransition(to);
+        logger.info({ endpointId, tenantId }, to === "open" ? "circuit opened" : "circuit closed");
+      },
     });
     const cache = new ControlPlaneCache(mongo.db);
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
