@@ -111,9 +111,20 @@ describe("metrics of a live stack", () => {
       client.close();
     }
     await receiver.waitFor(3);
+    /** The value of the series `name{labels}` (its labels in any order, the service label aside), else NaN. */
     const value = (service: ServiceName, series: string) => {
-      const line = scraped[service]?.split("\n").find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : Number.NaN;
+      const [, name, labels = ""] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
+      const wanted = labels.split(",").filter((l) => l !== "" && !l.startsWith("service="));
+      const line = scraped[service]?.split("\n").find((l) => {
+        const found = /^([^{ ]+)(?:\{(.*)\})? /.exec(l);
+        if (found?.[1] !== name) return false;
+        const have = (found[2] ?? "").split(",");
+        return (
+          wanted.every((w) => have.includes(w)) &&
+          have.filter((h) => !h.startsWith("service=")).length === wanted.length
+        );
+      });
+      return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : Number.NaN;
     };
     const scrape = async () => {
       for (const service of SERVICES)

@@ -63,17 +63,23 @@ describe("watchQueueDepths", () => {
     expect(await registry.metrics()).toContain('herald_queue_messages_ready{queue="delivery.tasks"} 1');
   });
 
-  it("runs one read at a time however often it is asked", async () => {
+  it("runs one read at a time, and once more when asked during one", async () => {
     let inFlight = 0;
     let most = 0;
-    const { watcher } = watch(async () => {
+    let consumers = 0;
+    const { registry, watcher } = watch(async () => {
+      const seen = consumers;
       inFlight++;
       most = Math.max(most, inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
-      return { messageCount: 0, consumerCount: 0 };
+      return { messageCount: 0, consumerCount: seen };
     });
+    // The first read is under way (started by watchQueueDepths); a consumer attaches meanwhile.
+    consumers = 1;
     await Promise.all([watcher.refresh(), watcher.refresh(), watcher.refresh()]);
     expect(most).toBe(1);
+    // delivery.tasks was read before the consumer attached: the second pass reads it again.
+    expect(await registry.metrics()).toContain('herald_queue_consumers{queue="delivery.tasks"} 1');
   });
 });

@@ -27,7 +27,7 @@ export interface QueueDepthOptions {
  * timer rather than on scrape: a scrape never waits on RabbitMQ (a broker outage must not look like the
  * service is down), and the broker sees one declare per queue per interval whatever the number of
  * scrapers. A queue that cannot be read loses its series until it can, so no stale figure lingers.
- * The first read runs at once.
+ * The first read runs at once; `refresh` reads again now (e.g. when a consumer attaches).
  */
 export function watchQueueDepths(options: QueueDepthOptions): { refresh(): Promise<void>; stop(): void } {
   const ready = new Gauge({
@@ -43,6 +43,7 @@ export function watchQueueDepths(options: QueueDepthOptions): { refresh(): Promi
     registers: [options.registry],
   });
   let running: Promise<void> | undefined;
+  let again = false;
   const readOne = async (label: string, queue: string) => {
     try {
       const stats = await withTimeout(options.inspect(queue), options.timeoutMs);
@@ -54,9 +55,18 @@ export function watchQueueDepths(options: QueueDepthOptions): { refresh(): Promi
       options.onError(queue, err);
     }
   };
-  const refresh = () => {
-    running ??= (async () => {
-      for (const [label, queue] of options.queues) await readOne(label, queue);
+  // A refresh asked for during a read runs once more after it, so what changed meanwhile (a consumer
+  // that just attached) is read.
+  const refresh = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        for (const [label, queue] of options.queues) await readOne(label, queue);
+      } while (again);
     })().finally(() => {
       running = undefined;
     });

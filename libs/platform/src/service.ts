@@ -145,6 +145,8 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     timeoutMs: 5_000,
     onError: (queue, err) => logger.debug({ err, queue }, "queue depth not read"),
   });
+  // Consumers attach after start returns, and again after a reconnect: read their count then.
+  for (const consumer of parts.consumers ?? []) consumer.on("ready", () => void queueDepths.refresh());
 
   const health = new HealthMonitor({
     logger,
