@@ -109,6 +109,8 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       services: [AuditService],
       routes: (router) => router.service(AuditService, handlers),
       consumers: [consumer, deadTasks.consumer],
+      // Parked messages come from every work queue; audit, which keeps the records, reports them.
+      queues: [ctx.names.queues.auditAttempts, ctx.names.queues.deliveryDead, ctx.names.queues.parked],
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {

@@ -88,6 +88,7 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
   return settleAttempt(deps, target, attempt, {
     latencyMs: attempt.outcome.latencyMs ?? 0,
     lagMs: Math.max(0, now - dueMs),
+    status: attempt.response?.status ?? 0,
   });
 }
 
@@ -226,7 +227,7 @@ async function settleAttempt(
   deps: DeliverDeps,
   target: DeliveryTarget,
   { response, outcome }: SentAttempt,
-  sent: { latencyMs: number; lagMs: number },
+  sent: { latencyMs: number; lagMs: number; status: number },
 ): Promise<DeliveryOutcome> {
   const { task, endpoint, tenant, now, base } = target;
   const succeeded = outcome.errorClass === ErrorClass.NONE;
@@ -292,12 +293,13 @@ function retryAfterMs(response: WebhookResponse | undefined, now: number): numbe
 }
 
 /**
- * What became of a task, for metrics: skipped (endpoint gone or disabled), parked (circuit open or
- * endpoint at its limits), or attempted, with the attempt's latency and how late it ran after its due time.
+ * What became of a task, for metrics: sent on to its next retry hop, skipped (endpoint gone or
+ * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency,
+ * how late it ran after its due time, and the response status (0 when there was no response).
  */
 export type DeliveryOutcome =
-  | { kind: "skipped" | "parked" }
-  | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number };
+  | { kind: "hop" | "skipped" | "parked" }
+  | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number; status: number };
 
 interface AttemptOutcome {
   responseStatus?: number;

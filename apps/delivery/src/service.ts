@@ -88,14 +88,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   configSchema,
   indexes: endpointLimitIndexes,
   async start(ctx) {
-    const { config, logger, rabbit, names, publisher, mongo, metrics } = ctx;
-    const recorders = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () => breakers.counts());
+    const { config, logger, names, publisher, mongo, metrics } = ctx;
+    const recorders = deliveryMetrics(metrics, () => breakers.counts());
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
       windowMs: config.CIRCUIT_WINDOW,
       cooldownMs: config.CIRCUIT_COOLDOWN,
       maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
+      onTransition(to, endpointId, tenantId) {
+        recorders.countCircuitTransition(to);
+        logger.info({ endpointId, tenantId }, to === "open" ? "circuit opened" : "circuit closed");
+      },
     });
     const cache = new ControlPlaneCache(mongo.db);
     controlFeed(ctx).listen((change) => {
@@ -162,12 +166,13 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       concurrency: config.DELIVERY_CONCURRENCY,
       itemsAtOnce: config.DELIVERY_CONCURRENCY,
       span: "deliver task",
-      handle: async (task) => recorders.recordOutcome(await deliverTask(deps, task)),
-      onForwarded: () => recorders.recordOutcome({ kind: "hop" }),
+      handle: async (task) => recorders.recordOutcome(task, await deliverTask(deps, task), Date.now()),
+      onForwarded: (task) => recorders.recordOutcome(task, { kind: "hop" }, Date.now()),
     });
 
     return {
       consumers: [consumer],
+      queues: [names.queues.deliveryTasks, ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs))],
       async stop() {
         clearInterval(sweeper);
         await client.close();

@@ -24,13 +24,15 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
   configSchema,
   indexes: controlPlaneIndexes,
   async start(ctx) {
-    const control = controlPlane(ctx, routingMetrics(ctx.metrics));
-    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
+    const metrics = routingMetrics(ctx.metrics);
+    const control = controlPlane(ctx, metrics);
+    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY, metrics });
     controlFeed(ctx).listen((change) => router.cache.onControlChange(change));
     return {
       routes: control.routes,
       services: control.services,
       consumers: [router.consumer],
+      queues: [ctx.names.queues.routingEvents],
       stop: () => control.stop(),
     };
   },

@@ -1,12 +1,13 @@
 import { openQueue, type ServiceConfig, type ServiceContext } from "@herald/platform";
 import { auditRecordQueue, ControlPlaneCache, eventQueue, taskQueue } from "@herald/platform/model";
 import type { Consumer } from "rabbitmq-client";
-import { routeEvent } from "./route-event.js";
+import { type RouteMetrics, routeEvent } from "./route-event.js";
 
 /** Options of the event router; from the routing service's configuration. */
 export interface EventRouterOptions {
   /** herald.events messages (each a batch of events) routed at once per instance. */
   concurrency: number;
+  metrics: RouteMetrics;
 }
 
 /** The event router: its consumer, and its endpoint cache for control notifications to refresh. */
@@ -31,6 +32,7 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     now: () => new Date(),
     publishTask: tasks.publish,
     publishAudit: auditRecords.publish,
+    metrics: options.metrics,
   };
   const consumer = openQueue(eventQueue, ctx).consume({
     concurrency: options.concurrency,

@@ -20,19 +20,24 @@ const tenant: TenantDocument = {
 
 const endpoint = { _id: "ep_1", tenant_id: "t1", event_types: [], channels: [], disabled: false };
 
-async function route(ten: TenantDocument) {
+async function route(ten: TenantDocument, endpoints = [endpoint]) {
   const tasks: DeliveryTask[] = [];
   const audits: AuditRecord[] = [];
+  const counted: Array<number | "dropped"> = [];
   const routed = await routeEvent(
     {
       cache: {
         tenant: async () => ten,
-        endpointsOf: async () => [endpoint as unknown as EndpointDocument],
+        endpointsOf: async () => endpoints as unknown as EndpointDocument[],
       } as unknown as ControlPlaneCache,
       publishTask: async (t) => void tasks.push(t),
       publishAudit: async (r) => void audits.push(r),
       logger: createLogger({ service: "test", level: "silent" }),
       now: () => NOW,
+      metrics: {
+        recordRouted: (count) => void counted.push(count),
+        countDropped: () => void counted.push("dropped"),
+      },
     },
     create(EventSchema, {
       id: "evt_1",
@@ -41,21 +46,29 @@ async function route(ten: TenantDocument) {
       createTime: timestampFromDate(NOW),
     }),
   );
-  return { routed, tasks, audits };
+  return { routed, tasks, audits, counted };
 }
 
 describe("routeEvent", () => {
   it("routes an event of a live tenant and records where it went", async () => {
-    const { routed, tasks, audits } = await route(tenant);
+    const { routed, tasks, audits, counted } = await route(tenant);
     expect(routed).toEqual(["ep_1"]);
     expect(tasks.map((t) => t.endpointId)).toEqual(["ep_1"]);
     expect(audits).toHaveLength(1);
+    expect(counted).toEqual([1]);
+  });
+
+  it("counts an event no endpoint matches as routed to none, and records it", async () => {
+    const { routed, audits, counted } = await route(tenant, []);
+    expect(routed).toEqual([]);
+    expect(audits).toHaveLength(1);
+    expect(counted).toEqual([0]);
   });
 
   it.each<[string, TenantDocument]>([
     ["being deleted", { ...tenant, delete_time: NOW }],
     ["re-created after the event", { ...tenant, create_time: new Date(NOW.getTime() + 60_000) }],
   ])("drops an event of a tenant %s without a task or a record", async (_, ten) => {
-    expect(await route(ten)).toEqual({ routed: [], tasks: [], audits: [] });
+    expect(await route(ten)).toEqual({ routed: [], tasks: [], audits: [], counted: ["dropped"] });
   });
 });

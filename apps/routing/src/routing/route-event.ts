@@ -22,6 +22,15 @@ export interface RouteDeps {
   publishAudit(record: AuditRecord): Promise<void>;
   logger: Logger;
   now(): Date;
+  metrics: RouteMetrics;
+}
+
+/** What routing an event tells the metrics. */
+export interface RouteMetrics {
+  /** An event fanned out to this many endpoints (0: unmatched). */
+  recordRouted(endpointCount: number): void;
+  /** An event of an unknown, deleted or re-created tenant, dropped unrecorded. */
+  countDropped(): void;
 }
 
 /**
@@ -38,6 +47,7 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
     // Unknown, being deleted, or re-created since: nothing is recorded, as the tenant's data is (being)
     // purged and a re-created tenant must not see the old one's events.
     deps.logger.warn({ eventId: event.id, tenantId: event.tenantId }, "event of an unknown tenant dropped");
+    deps.metrics.countDropped();
     return [];
   }
   const endpoints = !tenant.disabled
@@ -79,5 +89,6 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
     }),
   );
   span?.setAttribute("herald.endpoint_count", endpointIds.length);
+  deps.metrics.recordRouted(endpointIds.length);
   return endpointIds;
 }
