@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DeliveryState, IngestService } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
@@ -67,8 +68,12 @@ beforeAll(async () => {
     CIRCUIT_MAX_COOLDOWN: "4s",
   };
   const started = Date.now();
-  copies.push(await startStack(overrides));
-  copies.push(await startStack({ ...first().env }));
+  // Both copies at once, on one namespace and database.
+  const id = randomBytes(4).toString("hex");
+  const shared = { ...overrides, AMQP_NAMESPACE: `test-${id}`, MONGO_DB: `test_${id}` };
+  const starts = await Promise.allSettled([startStack(shared), startStack(shared)]);
+  for (const start of starts) if (start.status === "fulfilled") copies.push(start.value);
+  for (const start of starts) if (start.status === "rejected") throw start.reason;
   console.log(
     `cluster: two copies of each service started in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
