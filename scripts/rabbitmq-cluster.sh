@@ -29,9 +29,6 @@ sbin() {
     echo /usr/lib/rabbitmq/bin
   elif command -v rabbitmq-server >/dev/null; then
     dirname "$(readlink -f "$(command -v rabbitmq-server)")"
-  else
-    log "rabbitmq-server is not installed (Debian: apt-get install rabbitmq-server)"
-    exit 3
   fi
 }
 SBIN="$(sbin)"
@@ -67,6 +64,10 @@ node_env() {
 in_node_env() { # N command...
   local n="$1"
   shift
+  [[ -n "$SBIN" ]] || {
+    log "rabbitmq-server is not installed (Debian: apt-get install rabbitmq-server)"
+    exit 3
+  }
   eval "env $(node_env "$n") \"\$@\""
 }
 
