@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statfsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -37,6 +37,12 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+function tmpfsFreeBytes(): number {
+  if (!existsSync("/dev/shm")) return 0;
+  const stats = statfsSync("/dev/shm");
+  return stats.bavail * stats.bsize;
+}
+
 /** Three consecutive ports free for AMQP, and the three 20000 above them for Erlang distribution. */
 async function freePortBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -56,8 +62,9 @@ function portFree(port: number): Promise<boolean> {
 }
 
 export async function startCluster(): Promise<TestCluster> {
-  // Mnesia and the quorum queues' logs on tmpfs when there is one: fsyncs on a shared disk are slow.
-  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  // Mnesia and the quorum queues' logs on tmpfs when it has room (a container's may hold 64 MiB only):
+  // fsyncs on a shared disk are slow.
+  const base = tmpfsFreeBytes() > 1 << 30 ? "/dev/shm" : tmpdir();
   const env = {
     ...process.env,
     HERALD_CLUSTER_NAME: `chaos${process.pid}`,
