@@ -3,6 +3,7 @@
 // docs/benchmarks.md and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal
 // was missed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
@@ -208,7 +209,10 @@ export async function main(): Promise<number> {
     await measureRaw("MongoDB", () => mongoRaw(infra?.mongoUrl ?? ""));
     for (const r of raw) log(`  ${r.name}: ${r.perSecond}/s (${r.detail})`);
 
-    rabbit = new Connection({ url: infra.amqpUrl, connectionName: "herald-bench-monitor" });
+    rabbit = new Connection({
+      ...amqpConnectionOptions(infra.amqpUrl),
+      connectionName: "herald-bench-monitor",
+    });
     // The broker may be restarted under us (other test runs share it): reconnects are automatic.
     let interruptions = 0;
     rabbit.on("error", (err) => {

@@ -7,6 +7,7 @@ import { Connection, type Consumer } from "rabbitmq-client";
 import type { z } from "zod";
 import { ProtoPublisher } from "./amqp/messaging.js";
 import { declareTopology, type TopologyNames, topologyNames } from "./amqp/topology.js";
+import { amqpConnectionOptions } from "./amqp/urls.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
 import { HealthMonitor, rabbitmqCheck, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
@@ -101,9 +102,13 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
 
-  const mongo = await connectMongo(config.MONGO_URL, config.MONGO_DB, `herald-${definition.name}`);
+  const mongo = await connectMongo(config.MONGO_URL, config.MONGO_DB, `herald-${definition.name}`, 30_000, {
+    w: config.MONGO_WRITE_CONCERN,
+    readConcern: config.MONGO_READ_CONCERN,
+  });
   const rabbit = new Connection({
-    url: config.AMQP_URL,
+    // A list of nodes: each reconnect tries the next one, so a node that stops moves its clients on.
+    ...amqpConnectionOptions(config.AMQP_URL),
     connectionName: `herald-${definition.name}`,
     // Reconnect attempts back off exponentially up to this: rabbitmq-client's default (30 s) can leave a
     // service disconnected half a minute after the broker is back; 5 s still spares a broker that stays down.
