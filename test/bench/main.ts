@@ -23,7 +23,7 @@ const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 /** The whole run should end within this; stopping the last stack takes a few seconds more. */
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
 /** The reads scenario's own budget, after the others': it stops growing the log once over it. */
-const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 900);
+const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 1200);
 
 /** Whether the run includes the reads scenario: unless BENCH_READS=0, or BENCH_ONLY leaves it out. */
 export function readsSelected(): boolean {
