@@ -322,7 +322,7 @@ function readCell(m: ReadMeasure | undefined, reads: ReadsResult): string {
   if (m.skippedAfter !== undefined) return `> ${reads.capSeconds} s (not tried)`;
   if (m.error) return "failed";
   if (m.overCap || m.count === 0) return `> ${reads.capSeconds} s`;
-  return `${ms(m.p50)} / ${ms(m.p99)}${m.count < reads.samples ? ` (${fmt(m.count)} calls)` : ""}`;
+  return `${ms(m.p50)} / ${ms(m.p99)}${m.count < reads.samples ? ` (${fmt(m.count)} call${m.count === 1 ? "" : "s"})` : ""}`;
 }
 
 const mib = (bytes: number) => `${fmt(Math.round(bytes / 1024 ** 2))} MiB`;
@@ -704,8 +704,8 @@ export function renderSvg(results: BenchResults): string {
             const m = s.reads[id];
             const over = !m || m.overCap || m.error !== undefined || m.count === 0;
             return {
-              label: `${fmt(s.events)} events${over ? " (over the cap)" : ""}`,
-              value: over ? reads.capSeconds * 1000 : (m?.p99 ?? 0),
+              label: `${fmt(s.events)} events${over ? ", over the cap of" : ""}`,
+              value: over ? reads.capSeconds * 1000 : Math.round(m?.p99 ?? 0),
               color: sizeColors[i % sizeColors.length] as string,
             };
           }),
