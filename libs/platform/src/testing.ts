@@ -9,6 +9,7 @@ import { createLogger } from "./logger.js";
 
 // Runtime parts only tests build by hand (services get them from runService).
 export { connectMongo, type MongoHandle } from "./mongo.js";
+export { explainRead, type ReadPlan, type RecordedRead, recordReads } from "./query-plans.js";
 export { type RpcServer, startRpcServer } from "./rpc/server.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 export { openTestBroker, type TestBroker } from "./test-broker.js";

@@ -37,6 +37,7 @@ export type {
 export {
   Collections,
   endpointsCollection,
+  eventIndexes,
   eventsCollection,
   isLiveTenant,
   tenantOwnsEvent,
