@@ -191,7 +191,10 @@ describe("audit's reads use an index", () => {
       await purge.purgeDeletedTenants(at(100));
       await purge.purgeExpired(new Date(T0.getTime() + 400 * 86_400_000));
     });
-    // The tenants collection holds one document per tenant; the purges read it whole on purpose.
-    await expectIndexed(reads.filter((r) => r.collection !== Collections.tenants));
+    // The tenants collection holds one document per tenant; the purges read it whole on purpose. The
+    // delivery limits' state is read by `endpoint_id`, the field delivery's indexes lead with (its
+    // query-plans test, where those indexes are declared).
+    const own = [Collections.tenants, Collections.rateLimits, Collections.concurrencySlots] as string[];
+    await expectIndexed(reads.filter((r) => !own.includes(r.collection)));
   });
 });

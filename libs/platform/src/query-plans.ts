@@ -76,6 +76,6 @@ export async function explainRead(client: MongoClient, read: RecordedRead): Prom
       !details.some((d) => /^SCAN /.test(d));
     return { read, usesIndex, plan: details };
   }
-  const winning = JSON.stringify(planner?.winningPlan ?? planner);
-  return { read, usesIndex: !winning.includes("COLLSCAN"), plan: planner?.winningPlan };
+  const winning = planner?.winningPlan === undefined ? "COLLSCAN?" : JSON.stringify(planner.winningPlan);
+  return { read, usesIndex: !winning.includes("COLLSCAN"), plan: planner?.winningPlan ?? planner };
 }
