@@ -53,9 +53,9 @@ export async function recordReads(
 }
 
 /**
- * Explains a read as a find and tells whether an index serves it. On MongoDB: a plan without a
- * COLLSCAN stage. On the embedded server (FerretDB on SQLite, see docs/storage.md): SQLite's query
- * plan searches an index or the primary key and scans no table.
+ * Explains a read as a find and tells whether an index serves it. On MongoDB: a winning plan without a
+ * COLLSCAN stage. On the embedded server (see docs/storage.md), whose `queryPlanner.Plan` lists SQL plan
+ * steps: a step searches an index or the primary key and none scans a table.
  */
 export async function explainRead(client: MongoClient, read: RecordedRead): Promise<ReadPlan> {
   const explained = await client.db(read.db).command({
