@@ -308,12 +308,12 @@ describe("the audit record consumer", () => {
     expect(await keys("attempts")).toEqual(
       expect.arrayContaining([
         { tenant_id: 1, attempt_time: -1, _id: -1 },
-        { tenant_id: 1, event_id: 1 },
-        { tenant_id: 1, endpoint_id: 1, attempt_time: -1 },
+        { tenant_id: 1, event_id: 1, attempt_time: -1, _id: -1 },
+        { tenant_id: 1, endpoint_id: 1, attempt_time: -1, _id: -1 },
       ]),
     );
     expect(await keys("deliveries")).toEqual(
-      expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 }]),
+      expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1, _id: 1 }]),
     );
   });
 });

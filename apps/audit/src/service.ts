@@ -20,13 +20,19 @@ import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
 
-/** Indexes of the audit service's queries. ListEvents uses ingest's `tenant_time` index on events. */
+/**
+ * Indexes of the audit service's queries: equality fields first, then the sort or range fields, so an
+ * index serves each read on MongoDB and on the embedded server (query-plans.int.test.ts checks them).
+ * ListEvents uses ingest's indexes on events.
+ */
 export const auditIndexes: IndexPlan = {
   [Collections.attempts]: [
-    // ListAttempts by tenant, newest first, and its page cursor.
+    // ListAttempts by tenant, newest first, and its page cursor; the tenant purge.
     { key: { tenant_id: 1, attempt_time: -1, _id: -1 } },
-    { key: { tenant_id: 1, event_id: 1 } },
-    { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1 } },
+    // ListAttempts by event.
+    { key: { tenant_id: 1, event_id: 1, attempt_time: -1, _id: -1 } },
+    // ListAttempts by endpoint.
+    { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1, _id: -1 } },
     // The retention purge.
     { key: { attempt_time: 1 } },
   ],
@@ -36,13 +42,14 @@ export const auditIndexes: IndexPlan = {
     { key: { route_time: 1 } },
   ],
   [Collections.deliveries]: [
+    // The retention purge.
     { key: { update_time: 1 } },
     // Recover, and Redrive of one endpoint.
-    { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 } },
-    // GetEvent.
-    { key: { tenant_id: 1, event_id: 1 } },
+    { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
+    // GetEvent; the tenant purge.
+    { key: { tenant_id: 1, event_id: 1, endpoint_id: 1 } },
     // Redrive of a whole tenant.
-    { key: { tenant_id: 1, state: 1, last_attempt_time: 1 } },
+    { key: { tenant_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
   ],
 };
 

@@ -11,6 +11,7 @@ import { createLogger } from "./logger.js";
 // Runtime parts only tests build by hand (services get them from runService).
 export { amqpConnectionOptions } from "./amqp/urls.js";
 export { connectMongo, type MongoHandle } from "./mongo.js";
+export { explainRead, type ReadPlan, type RecordedRead, recordReads } from "./query-plans.js";
 export { type RpcServer, startRpcServer } from "./rpc/server.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 export { openTestBroker, type TestBroker } from "./test-broker.js";

@@ -28,7 +28,7 @@ export { checkEndpointUrl } from "./url-policy.js";
 /** Indexes of the control-plane collections (tenants need none beyond _id). */
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
-  [Collections.apiKeys]: [{ key: { tenant_id: 1 } }],
+  [Collections.apiKeys]: [{ key: { tenant_id: 1, _id: 1 } }],
 };
 
 /** The control plane's part of the routing service. */

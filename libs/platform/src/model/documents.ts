@@ -1,4 +1,5 @@
 import type { Binary, Collection, Db } from "mongodb";
+import type { IndexPlan } from "../mongo.js";
 
 // Shapes of the control-plane collections. Routing owns and writes them; ingest, delivery and audit
 // read them. Field names are snake_case as stored.
@@ -154,3 +155,20 @@ export function endpointsCollection(db: Db): Collection<EndpointDocument> {
 export function eventsCollection(db: Db): Collection<EventDocument> {
   return db.collection<EventDocument>(Collections.events);
 }
+
+/**
+ * Indexes of `events`: ingest creates them, and audit's reads (ListEvents, the purges) use them, so
+ * they are declared beside the document.
+ */
+export const eventIndexes: IndexPlan = {
+  [Collections.events]: [
+    { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
+    // ListEvents, newest first, and its page cursor; the tenant purge and a tenant's retention purge.
+    { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
+    // ListEvents of one event type.
+    { key: { tenant_id: 1, event_type: 1, create_time: -1, _id: -1 }, name: "tenant_type_time" },
+    // The retention purge.
+    { key: { create_time: 1 }, name: "create_time" },
+  ],
+  [Collections.unpublishedEvents]: [{ key: { create_time: 1 }, name: "create_time" }],
+};

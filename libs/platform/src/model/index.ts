@@ -36,6 +36,7 @@ export type {
 export {
   Collections,
   endpointsCollection,
+  eventIndexes,
   eventsCollection,
   isLiveTenant,
   tenantOwnsEvent,
