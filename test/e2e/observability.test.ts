@@ -117,7 +117,7 @@ describe("metrics of a live stack", () => {
       const wanted = labels.split(",").filter((l) => l !== "" && !l.startsWith("service="));
       const line = scraped[service]?.split("\n").find((l) => {
         const found = /^([^{ ]+)(?:\{(.*)\})? /.exec(l);
-        if (found?.[1] !== name) return false;
+        if (!found || found[1] !== name) return false;
         const have = (found[2] ?? "").split(",");
         return (
           wanted.every((w) => have.includes(w)) &&

@@ -1,10 +1,9 @@
 import { ensureIndexes } from "@herald/platform";
-import { ControlPlaneCache } from "@herald/platform/model";
+import { ControlPlaneCache, EndpointStore } from "@herald/platform/model";
 import { explainRead, recordReads, testEnv } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyStore } from "./api-key-store.js";
-import { EndpointStore } from "./endpoint-store.js";
 import { controlPlaneIndexes } from "./index.js";
 
 // The control plane's reads of a tenant's endpoints and keys, explained: an index (or an _id key
@@ -28,8 +27,8 @@ describe("the control plane's reads use an index", () => {
     const endpoints = new EndpointStore(db);
     const keys = new ApiKeyStore(db);
     const reads = await recordReads(client, async () => {
-      await endpoints.list("t1", { size: 10 });
-      await endpoints.list("t1", { size: 10, afterId: "ep1" });
+      await endpoints.list("t1", undefined, 11);
+      await endpoints.list("t1", "ep1", 11);
       await endpoints.get("t1", "ep1").catch(() => undefined);
       await endpoints.idsOfTenant("t1");
       await keys.list("t1", { size: 10 });
