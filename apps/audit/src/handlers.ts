@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type AuditService,
+  GetEndpointHealthResponseSchema,
   GetEventResponseSchema,
   ListAttemptsResponseSchema,
   ListEventsResponseSchema,
@@ -15,6 +16,7 @@ import { authorizeTenant, principalOf } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
 import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
+import type { EndpointHealthStore } from "./endpoint-health-store.js";
 import {
   listAttemptsQuery,
   listEventsQuery,
@@ -31,6 +33,7 @@ import type { Replayer } from "./replay.js";
 export interface AuditHandlerDeps {
   reader: AttemptLogReader;
   replayer: Replayer;
+  health: EndpointHealthStore;
   /** Clock for due times and update times; default the system clock. */
   now?: () => Date;
   /** Most deliveries one Recover or Redrive call publishes; default {@link REPLAY_LIMIT}. */
@@ -132,6 +135,16 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const query = redriveQuery(req, replayLimit);
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RedriveResponseSchema, await replayAll(query));
+    },
+
+    async getEndpointHealth(req, ctx) {
+      const tenantId = authorize(ctx, req.tenantId);
+      const endpointId = requireId("endpoint_id", req.endpointId);
+      annotate({ tenantId, endpointId });
+      if (!(await reader.hasEndpoint(tenantId, endpointId))) throw new NotFoundError("endpoint", endpointId);
+      return create(GetEndpointHealthResponseSchema, {
+        health: await deps.health.health(tenantId, endpointId, now()),
+      });
     },
   };
 }

@@ -16,6 +16,7 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
+import { EndpointHealthStore } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -43,6 +44,11 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, event_id: 1 } },
     // Redrive of a whole tenant.
     { key: { tenant_id: 1, state: 1, last_attempt_time: 1 } },
+  ],
+  [Collections.endpointHealth]: [
+    // The tenant purge and the retention purge; GetEndpointHealth reads by _id.
+    { key: { tenant_id: 1 } },
+    { key: { bucket_start: 1 } },
   ],
 };
 
@@ -85,6 +91,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       createAuditHandlers({
         reader,
         replayer: new Replayer(reader, writer, openQueue(taskQueue, ctx)),
+        health: new EndpointHealthStore(auditDb),
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
       (tenantId) => tenants.tenant(tenantId),

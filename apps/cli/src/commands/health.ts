@@ -1,0 +1,72 @@
+import {
+  CircuitState,
+  type EndpointHealth,
+  GetEndpointHealthResponseSchema,
+  HealthWindow,
+} from "@herald/contracts";
+import type { Command } from "commander";
+import { type Bind, idArg } from "../command.js";
+import { errorClassName, formatTime, NONE, renderFields, renderTable } from "../format.js";
+
+const WINDOW_NAMES: Record<HealthWindow, string> = {
+  [HealthWindow.HEALTH_WINDOW_UNSPECIFIED]: "?",
+  [HealthWindow.HEALTH_WINDOW_1H]: "1h",
+  [HealthWindow.HEALTH_WINDOW_24H]: "24h",
+  [HealthWindow.HEALTH_WINDOW_7D]: "7d",
+};
+
+const CIRCUIT_NAMES: Record<CircuitState, string> = {
+  [CircuitState.UNSPECIFIED]: NONE,
+  [CircuitState.UNKNOWN]: "unknown (no attempt in 7d)",
+  [CircuitState.CLOSED]: "closed (latest attempt succeeded)",
+  [CircuitState.MAYBE_OPEN]: "maybe open (latest attempt failed)",
+};
+
+/** An endpoint's health: one row per window, then the figures that are not per window. */
+export function healthDetails(health: EndpointHealth | undefined): string {
+  if (!health) return NONE;
+  const rows = health.windows.map((w) => {
+    const s = w.statusClasses;
+    return [
+      WINDOW_NAMES[w.window] ?? "?",
+      String(w.attempts),
+      String(w.succeeded),
+      String(w.failed),
+      w.attempts === 0n ? NONE : `${(w.successRate * 100).toFixed(1)}%`,
+      s ? `${s.status2xx}/${s.status3xx}/${s.status4xx}/${s.status5xx}/${s.noResponse}` : NONE,
+      w.attempts === 0n ? NONE : `${w.latencyP50Ms}/${w.latencyP95Ms}/${w.latencyP99Ms}`,
+      w.failures.length === 0
+        ? NONE
+        : w.failures.map((f) => `${errorClassName(f.errorClass)} ${f.count}`).join(", "),
+    ];
+  });
+  const table = renderTable(
+    ["window", "attempts", "ok", "failed", "success", "2xx/3xx/4xx/5xx/none", "p50/p95/p99 ms", "failures"],
+    rows,
+  );
+  const fields = renderFields([
+    ["last success", formatTime(health.lastSuccessTime)],
+    ["last failure", formatTime(health.lastFailureTime)],
+    ["circuit", CIRCUIT_NAMES[health.circuitState] ?? NONE],
+    ["backlog", `${health.backlogTruncated ? "more than " : ""}${health.backlog} awaiting a retry`],
+    ["latency error", `within ${(health.latencyRelativeError * 100).toFixed(1)}%`],
+  ]);
+  return `${table}\n\n${fields}`;
+}
+
+export function registerHealthCommand(endpoints: Command, bind: Bind): void {
+  endpoints
+    .command("health")
+    .description("an endpoint's attempts, success rate, latency and backlog over 1h, 24h and 7d")
+    .argument("<id>", "endpoint id")
+    .requiredOption("--tenant <id>", "tenant id")
+    .action(
+      bind<{ tenant: string }>(async (ctx, args, options) => {
+        const res = await ctx.clients.audit.getEndpointHealth({
+          tenantId: options.tenant,
+          endpointId: idArg(args),
+        });
+        ctx.output(GetEndpointHealthResponseSchema, res, () => healthDetails(res.health));
+      }),
+    );
+}
