@@ -1,5 +1,5 @@
 import { DeliveryState, type EndpointHealth } from "@herald/contracts";
-import { KeyedSerializer } from "@herald/platform";
+import { KeyedSerializer, type Logger } from "@herald/platform";
 import { Collections } from "@herald/platform/model";
 import { type AnyBulkWriteOperation, type Collection, type Db, MongoBulkWriteError } from "mongodb";
 import { type AttemptDocument, type DeliveryDocument, deliveriesCollection } from "./documents.js";
@@ -10,8 +10,22 @@ import {
   rollupUpdates,
 } from "./endpoint-health.js";
 
-/** Most backlog deliveries counted; beyond, the figure says "more than". */
-export const BACKLOG_COUNT_LIMIT = 10_000;
+/** `_id` of the document that says when the backlogs were last counted. */
+const BACKLOG_SWEEP_ID = "backlog-sweep";
+
+/** `_id` of an endpoint's backlog, as of the last count. */
+function backlogId(endpointId: string): string {
+  return `${endpointId}:backlog`;
+}
+
+/** An endpoint's backlog as of `bucket_start`, or (`_id` {@link BACKLOG_SWEEP_ID}) when the last count ran. */
+interface BacklogDocument {
+  _id: string;
+  tenant_id?: string;
+  endpoint_id?: string;
+  backlog?: number;
+  bucket_start: Date;
+}
 
 export function endpointHealthCollection(db: Db): Collection<EndpointHealthDocument> {
   return db.collection<EndpointHealthDocument>(Collections.endpointHealth);
@@ -26,11 +40,13 @@ export function endpointHealthCollection(db: Db): Collection<EndpointHealthDocum
 export class EndpointHealthStore {
   readonly #rollups: Collection<EndpointHealthDocument>;
   readonly #deliveries: Collection<DeliveryDocument>;
+  readonly #backlogs: Collection<BacklogDocument>;
   readonly #writes = new KeyedSerializer();
 
   constructor(auditDb: Db) {
     this.#rollups = endpointHealthCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
+    this.#backlogs = auditDb.collection<BacklogDocument>(Collections.endpointHealth);
   }
 
   /** Adds newly stored attempts to their rollups: one upsert per rollup touched, in one bulk write. */
@@ -58,23 +74,50 @@ export class EndpointHealthStore {
     );
   }
 
-  /** The endpoint's health at `now`: 180 rollups read by `_id`, and a bounded count of its backlog. */
-  async health(tenantId: string, endpointId: string, now: Date): Promise<EndpointHealth> {
-    const [rollups, backlog] = await Promise.all([
-      this.#rollups.find({ _id: { $in: rollupIdsToRead(endpointId, now) }, tenant_id: tenantId }).toArray(),
-      this.#deliveries.countDocuments(
-        {
-          tenant_id: tenantId,
-          endpoint_id: endpointId,
-          state: { $in: [DeliveryState.FAILED, DeliveryState.PENDING] },
+  /**
+   * Counts the backlog of every endpoint in one pass over the deliveries and stores it by endpoint:
+   * deliveries whose retry is due (FAILED) or that a replay queued (PENDING). An endpoint left out of a
+   * count has none; its stored figure, older than the count, then reads as 0.
+   */
+  async countBacklogs(now: Date): Promise<number> {
+    const counts = await this.#deliveries
+      .aggregate<{ _id: { tenant: string; endpoint: string }; n: number }>([
+        { $match: { state: { $in: [DeliveryState.FAILED, DeliveryState.PENDING] } } },
+        { $group: { _id: { tenant: "$tenant_id", endpoint: "$endpoint_id" }, n: { $sum: 1 } } },
+      ])
+      .toArray();
+    const ops: AnyBulkWriteOperation<BacklogDocument>[] = counts.map((c) => ({
+      replaceOne: {
+        filter: { _id: backlogId(c._id.endpoint) },
+        replacement: {
+          tenant_id: c._id.tenant,
+          endpoint_id: c._id.endpoint,
+          backlog: c.n,
+          bucket_start: now,
         },
-        { limit: BACKLOG_COUNT_LIMIT + 1 },
-      ),
+        upsert: true,
+      },
+    }));
+    ops.push({
+      replaceOne: { filter: { _id: BACKLOG_SWEEP_ID }, replacement: { bucket_start: now }, upsert: true },
+    });
+    await this.#backlogs.bulkWrite(ops, { ordered: false });
+    return counts.length;
+  }
+
+  /** The endpoint's health at `now`: its 180 rollups, its backlog and the last count's time, by `_id`. */
+  async health(tenantId: string, endpointId: string, now: Date): Promise<EndpointHealth> {
+    const [rollups, backlogs] = await Promise.all([
+      this.#rollups.find({ _id: { $in: rollupIdsToRead(endpointId, now) }, tenant_id: tenantId }).toArray(),
+      this.#backlogs.find({ _id: { $in: [backlogId(endpointId), BACKLOG_SWEEP_ID] } }).toArray(),
     ]);
+    const sweep = backlogs.find((b) => b._id === BACKLOG_SWEEP_ID);
+    const own = backlogs.find((b) => b._id !== BACKLOG_SWEEP_ID && b.tenant_id === tenantId);
+    const current = own && sweep && own.bucket_start >= sweep.bucket_start;
     return endpointHealth(
       { tenantId, endpointId },
       rollups,
-      { count: Math.min(backlog, BACKLOG_COUNT_LIMIT), truncated: backlog > BACKLOG_COUNT_LIMIT },
+      { count: current ? (own.backlog ?? 0) : 0, countTime: sweep?.bucket_start },
       now,
     );
   }
@@ -86,4 +129,34 @@ function duplicateKeyIndexes(err: unknown): Set<number> | undefined {
   const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
   if (errors.length === 0 || errors.some((e) => e.code !== 11000)) return undefined;
   return new Set(errors.map((e) => e.index));
+}
+
+/**
+ * Counts the backlogs now and then every `intervalMs`, never two counts at once. Returns a function that
+ * stops the schedule, waiting for a count under way.
+ */
+export function scheduleBacklogCounts(
+  store: EndpointHealthStore,
+  intervalMs: number,
+  logger: Logger,
+  now: () => Date = () => new Date(),
+): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = store
+      .countBacklogs(now())
+      .then(() => undefined)
+      .catch((err) => logger.warn({ err }, "endpoint backlog count failed; retried on the next run"))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs).unref();
+      });
+  };
+  timer = setTimeout(tick, 0).unref();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
 }

@@ -18,11 +18,11 @@ import {
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AuditUnderTest, auditClient, startAudit } from "./audit.test-support.js";
-import { attemptsCollection } from "./documents.js";
+import { attemptsCollection, deliveriesCollection } from "./documents.js";
 import { LATENCY_RELATIVE_ERROR } from "./endpoint-health.js";
 import { endpointHealthCollection } from "./endpoint-health-store.js";
 
-const env = testEnv({ AUDIT_BATCH_DELAY_MS: "10" });
+const env = testEnv({ AUDIT_BATCH_DELAY_MS: "10", HEALTH_BACKLOG_INTERVAL: "200ms" });
 let audit: AuditUnderTest;
 let admin: Client<typeof AuditService>;
 let t2Reader: Client<typeof AuditService>;
@@ -186,8 +186,24 @@ describe("GetEndpointHealth", () => {
     expect(health?.circuitState).toBe(CircuitState.CLOSED);
     expect(Number(health?.lastSuccessTime?.seconds)).toBe(Math.floor(minutesAgo(2) / 1000));
     expect(Number(health?.lastFailureTime?.seconds)).toBe(Math.floor(minutesAgo(30) / 1000));
-    // Every failure was the delivery's last attempt, with a retry due.
-    expect(health).toMatchObject({ backlog: 9n, backlogTruncated: false });
+  });
+
+  it("counts the backlog in the background, and an emptied one as 0", async () => {
+    // Every failure was its delivery's last attempt, with a retry due.
+    const backlog = async () => (await admin.getEndpointHealth({ tenantId: "t1", endpointId: "ep1" })).health;
+    await vi.waitFor(async () => expect((await backlog())?.backlog).toBe(9n), {
+      timeout: 5_000,
+      interval: 100,
+    });
+    expect((await backlog())?.backlogTime).toBeDefined();
+    await deliveriesCollection(audit.db).updateMany(
+      { endpoint_id: "ep1" },
+      { $set: { state: DeliveryState.SUCCEEDED } },
+    );
+    await vi.waitFor(async () => expect((await backlog())?.backlog).toBe(0n), {
+      timeout: 5_000,
+      interval: 100,
+    });
   });
 
   it("keeps two rollups per endpoint and touched bucket, not one per attempt", async () => {

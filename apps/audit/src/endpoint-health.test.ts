@@ -136,7 +136,7 @@ describe("endpointHealth", () => {
     const health = endpointHealth(
       { tenantId: "t1", endpointId: "ep1" },
       read,
-      { count: 3, truncated: false },
+      { count: 3, countTime: NOW },
       NOW,
     );
     const [hour, day, week] = health.windows;
@@ -167,7 +167,7 @@ describe("endpointHealth", () => {
       attempt("ep1", new Date(NOW.getTime() - 120_000)),
     ]);
     const ref = { tenantId: "t1", endpointId: "ep1" };
-    const none = { count: 0, truncated: false };
+    const none = { count: 0 };
     expect(endpointHealth(ref, [...docs.values()], none, NOW).circuitState).toBe(CircuitState.MAYBE_OPEN);
     const empty = endpointHealth(ref, [], none, NOW);
     expect(empty.circuitState).toBe(CircuitState.UNKNOWN);

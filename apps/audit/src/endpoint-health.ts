@@ -164,10 +164,10 @@ export function rollupIdsToRead(endpointId: string, now: Date): string[] {
   return [...ids];
 }
 
-/** The backlog figure, and whether there were more. */
+/** The endpoint's backlog as of the last count; no time when none has run yet. */
 export interface Backlog {
   count: number;
-  truncated: boolean;
+  countTime?: Date;
 }
 
 /** Sums an endpoint's rollups (those {@link rollupIdsToRead} named) into its health at `now`. */
@@ -202,7 +202,7 @@ export function endpointHealth(
     circuitState,
     circuitStateTime: latestAttempt ? timestampFromDate(latestAttempt) : undefined,
     backlog: BigInt(backlog.count),
-    backlogTruncated: backlog.truncated,
+    backlogTime: backlog.countTime ? timestampFromDate(backlog.countTime) : undefined,
     latencyRelativeError: LATENCY_RELATIVE_ERROR,
   });
 }

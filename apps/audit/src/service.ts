@@ -16,7 +16,7 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
-import { EndpointHealthStore } from "./endpoint-health-store.js";
+import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -87,11 +87,13 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
+    const health = new EndpointHealthStore(auditDb);
+    const stopBacklogCounts = scheduleBacklogCounts(health, config.HEALTH_BACKLOG_INTERVAL, logger);
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,
         replayer: new Replayer(reader, writer, openQueue(taskQueue, ctx)),
-        health: new EndpointHealthStore(auditDb),
+        health,
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
       (tenantId) => tenants.tenant(tenantId),
@@ -121,7 +123,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {
-        await stopPurges();
+        await Promise.all([stopPurges(), stopBacklogCounts()]);
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
       },
     };

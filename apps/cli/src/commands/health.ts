@@ -48,7 +48,12 @@ export function healthDetails(health: EndpointHealth | undefined): string {
     ["last success", formatTime(health.lastSuccessTime)],
     ["last failure", formatTime(health.lastFailureTime)],
     ["circuit", CIRCUIT_NAMES[health.circuitState] ?? NONE],
-    ["backlog", `${health.backlogTruncated ? "more than " : ""}${health.backlog} awaiting a retry`],
+    [
+      "backlog",
+      health.backlogTime
+        ? `${health.backlog} awaiting a retry (counted ${formatTime(health.backlogTime)})`
+        : NONE,
+    ],
     ["latency error", `within ${(health.latencyRelativeError * 100).toFixed(1)}%`],
   ]);
   return `${table}\n\n${fields}`;
