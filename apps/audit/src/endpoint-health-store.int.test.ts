@@ -83,5 +83,10 @@ describe("EndpointHealthStore", () => {
     expect(await a.countBacklogs(later)).toBe(1);
     expect((await b.health("t1", "ep1", later)).backlog).toBe(0n);
     expect((await b.health("t1", "ep2", later)).backlog).toBe(1n);
+    const many = await b.healthOfEndpoints("t1", ["ep2", "ep1"], later);
+    expect(many.map((h) => [h.endpointId, h.windows[0]?.attempts, h.backlog])).toEqual([
+      ["ep2", 0n, 1n],
+      ["ep1", 50n, 0n],
+    ]);
   });
 });

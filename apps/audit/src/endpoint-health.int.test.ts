@@ -228,6 +228,29 @@ describe("GetEndpointHealth", () => {
     expect(health?.windows[2]?.attempts).toBe(0n);
   });
 
+  it("lists every endpoint's health of a tenant, a page at a time", async () => {
+    const first = await admin.listEndpointHealth({ tenantId: "t1", pageSize: 1 });
+    expect(first.endpoints.map((e) => e.endpointId)).toEqual(["ep-idle"]);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await admin.listEndpointHealth({
+      tenantId: "t1",
+      pageSize: 1,
+      pageToken: first.nextPageToken,
+    });
+    expect(second.endpoints.map((e) => e.endpointId)).toEqual(["ep1"]);
+    expect(second.endpoints[0]?.windows[0]?.attempts).toBe(25n);
+    expect(second.nextPageToken).toBe("");
+    expect(await failure(admin.listEndpointHealth({ tenantId: "t1", pageToken: "nope" }))).toBe(
+      Code.InvalidArgument,
+    );
+    expect(await failure(admin.listEndpointHealth({ tenantId: "t2", pageToken: first.nextPageToken }))).toBe(
+      Code.InvalidArgument,
+    );
+    expect(await failure(t2Reader.listEndpointHealth({ tenantId: "t1" }))).toBe(Code.PermissionDenied);
+    const own = await t2Reader.listEndpointHealth({ tenantId: "t2" });
+    expect(own.endpoints.map((e) => e.endpointId)).toEqual(["ep9"]);
+  });
+
   it("rejects missing ids and unknown endpoints", async () => {
     expect(await failure(admin.getEndpointHealth({ tenantId: "", endpointId: "ep1" }))).toBe(
       Code.InvalidArgument,

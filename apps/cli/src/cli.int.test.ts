@@ -448,6 +448,16 @@ describe("herald CLI against a running Herald", () => {
     expect(human).toMatch(/circuit:\s+closed/);
     const other = await herald(["endpoints", "health", "ep_nope", "--tenant", "acme"], { key: tenantKey });
     expect(other.code).toBe(1);
+    const all = await json<{ endpoints: { endpointId: string }[] }>(
+      ["endpoints", "health", "--tenant", "acme"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(all.endpoints.map((e) => e.endpointId)).toContain(endpointId);
+    expect(await ok(["endpoints", "health", "--tenant", "acme"], { key: tenantKey })).toMatch(
+      new RegExp(`^${endpointId}\\s+${attempts.attempts.length}\\s`, "m"),
+    );
   });
 
   it("rotates and shows an endpoint's secrets", async () => {

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CircuitState, EndpointHealthSchema, ErrorClass, HealthWindow } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
-import { healthDetails } from "./health.js";
+import { healthDetails, healthRows } from "./health.js";
 
 describe("healthDetails", () => {
   it("shows a row per window, then the endpoint's figures", () => {
@@ -42,5 +42,25 @@ describe("healthDetails", () => {
   it("shows a dash without an answer or before the first backlog count", () => {
     expect(healthDetails(undefined)).toBe("-");
     expect(healthDetails(create(EndpointHealthSchema, {}))).toMatch(/backlog:\s+-/);
+  });
+});
+
+describe("healthRows", () => {
+  it("shows each endpoint's last day on one line", () => {
+    const rows = healthRows([
+      create(EndpointHealthSchema, {
+        endpointId: "ep1",
+        windows: [
+          { window: HealthWindow.HEALTH_WINDOW_24H, attempts: 10n, successRate: 0.9, latencyP95Ms: 80 },
+        ],
+        circuitState: CircuitState.CLOSED,
+        backlog: 2n,
+        backlogTime: timestampFromDate(new Date()),
+      }),
+      create(EndpointHealthSchema, { endpointId: "ep2", circuitState: CircuitState.UNKNOWN }),
+    ]);
+    expect(rows).toMatch(/^ENDPOINT\s+24H ATTEMPTS\s+SUCCESS\s+P95 MS\s+LAST FAILURE\s+CIRCUIT\s+BACKLOG$/m);
+    expect(rows).toMatch(/^ep1\s+10\s+90\.0%\s+80\s+-\s+closed\s+2$/m);
+    expect(rows).toMatch(/^ep2\s+0\s+-\s+-\s+-\s+unknown\s+-$/m);
   });
 });

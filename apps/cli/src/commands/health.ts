@@ -1,12 +1,15 @@
+import { create } from "@bufbuild/protobuf";
 import {
   CircuitState,
   type EndpointHealth,
   GetEndpointHealthResponseSchema,
   HealthWindow,
+  ListEndpointHealthResponseSchema,
 } from "@herald/contracts";
 import type { Command } from "commander";
 import { type Bind, idArg } from "../command.js";
 import { errorClassName, formatTime, NONE, renderFields, renderTable } from "../format.js";
+import { collectPages } from "../pages.js";
 
 const WINDOW_NAMES: Record<HealthWindow, string> = {
   [HealthWindow.HEALTH_WINDOW_UNSPECIFIED]: "?",
@@ -59,19 +62,62 @@ export function healthDetails(health: EndpointHealth | undefined): string {
   return `${table}\n\n${fields}`;
 }
 
+/** One line per endpoint: its last day, and the figures that are not per window. */
+export function healthRows(endpoints: readonly EndpointHealth[]): string {
+  return renderTable(
+    ["endpoint", "24h attempts", "success", "p95 ms", "last failure", "circuit", "backlog"],
+    endpoints.map((h) => {
+      const day = h.windows.find((w) => w.window === HealthWindow.HEALTH_WINDOW_24H);
+      const attempts = day?.attempts ?? 0n;
+      return [
+        h.endpointId,
+        String(attempts),
+        attempts === 0n ? NONE : `${((day?.successRate ?? 0) * 100).toFixed(1)}%`,
+        attempts === 0n ? NONE : String(day?.latencyP95Ms ?? 0),
+        formatTime(h.lastFailureTime),
+        (CIRCUIT_NAMES[h.circuitState] ?? NONE).split(" (")[0] ?? NONE,
+        h.backlogTime ? String(h.backlog) : NONE,
+      ];
+    }),
+  );
+}
+
+/** Audit's largest ListEndpointHealth page. */
+const HEALTH_PAGE_SIZE = 20;
+
 export function registerHealthCommand(endpoints: Command, bind: Bind): void {
   endpoints
     .command("health")
-    .description("an endpoint's attempts, success rate, latency and backlog over 1h, 24h and 7d")
-    .argument("<id>", "endpoint id")
+    .description(
+      "an endpoint's attempts, success rate, latency and backlog over 1h, 24h and 7d; without an id, every endpoint's",
+    )
+    .argument("[id]", "endpoint id")
     .requiredOption("--tenant <id>", "tenant id")
     .action(
       bind<{ tenant: string }>(async (ctx, args, options) => {
-        const res = await ctx.clients.audit.getEndpointHealth({
-          tenantId: options.tenant,
-          endpointId: idArg(args),
-        });
-        ctx.output(GetEndpointHealthResponseSchema, res, () => healthDetails(res.health));
+        if (args[0] !== undefined) {
+          const res = await ctx.clients.audit.getEndpointHealth({
+            tenantId: options.tenant,
+            endpointId: idArg(args),
+          });
+          ctx.output(GetEndpointHealthResponseSchema, res, () => healthDetails(res.health));
+          return;
+        }
+        const page = await collectPages(
+          async (pageSize, pageToken) => {
+            const res = await ctx.clients.audit.listEndpointHealth({
+              tenantId: options.tenant,
+              pageSize,
+              pageToken,
+            });
+            return { items: res.endpoints, nextPageToken: res.nextPageToken };
+          },
+          { maxPageSize: HEALTH_PAGE_SIZE },
+        );
+        const res = create(ListEndpointHealthResponseSchema, { endpoints: page.items });
+        ctx.output(ListEndpointHealthResponseSchema, res, () =>
+          res.endpoints.length === 0 ? "no endpoints" : healthRows(res.endpoints),
+        );
       }),
     );
 }
