@@ -22,6 +22,7 @@ import {
   statusOfDelivery,
   unsetStatusFields,
 } from "./documents.js";
+import { EndpointHealthStore } from "./endpoint-health-store.js";
 
 /** Names one delivery. */
 export interface DeliveryRef {
@@ -62,27 +63,27 @@ export class AttemptLogWriter {
   readonly #deliveries: Collection<DeliveryDocument>;
   readonly #routes: Collection<EventRouteDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
+  readonly #health: EndpointHealthStore;
 
   /** `auditDb` holds audit's own collections. */
   constructor(auditDb: Db) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
+    this.#health = new EndpointHealthStore(auditDb);
   }
 
   /**
-   * Inserts attempts; those already stored (same `_id`: a redelivered record) are skipped. Returns how
-   * many were new.
+   * Inserts attempts, and adds the new ones to their endpoints' health rollups; those already stored
+   * (same `_id`: a redelivered record) are skipped. Returns how many were new.
    */
   async insertAttempts(docs: AttemptDocument[]): Promise<number> {
-    if (docs.length === 0) return 0;
-    try {
-      const result = await this.#attempts.insertMany(docs, { ordered: false });
-      return result.insertedCount;
-    } catch (err) {
-      if (onlyDuplicateKeys(err)) return err.insertedCount;
-      throw err;
-    }
+    const taken = new Set(await insertNew(this.#attempts, docs));
+    const inserted = docs.filter((_, i) => !taken.has(i));
+    // Only new attempts count in the health rollups, so a redelivered batch is not counted twice; a
+    // crash between the two writes leaves that batch's attempts out of them instead.
+    await this.#health.add(inserted);
+    return inserted.length;
   }
 
   /**

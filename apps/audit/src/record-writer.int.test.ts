@@ -296,8 +296,9 @@ describe("the audit record consumer", () => {
       AuditRecordBatchSchema,
       create(AuditRecordBatchSchema, { records }),
     );
-    await vi.waitFor(async () =>
-      expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+    await vi.waitFor(
+      async () => expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+      { timeout: 5_000 },
     );
     await vi.waitFor(async () => expect(await queueDepth(names.queues.auditAttempts)).toBe(0));
   });

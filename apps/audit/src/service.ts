@@ -16,6 +16,7 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
+import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -50,6 +51,11 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, event_id: 1, endpoint_id: 1 } },
     // Redrive of a whole tenant.
     { key: { tenant_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
+  ],
+  [Collections.endpointHealth]: [
+    // The tenant purge and the retention purge; GetEndpointHealth reads by _id.
+    { key: { tenant_id: 1 } },
+    { key: { bucket_start: 1 } },
   ],
 };
 
@@ -88,10 +94,13 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
+    const health = new EndpointHealthStore(auditDb);
+    const stopBacklogCounts = scheduleBacklogCounts(health, config.HEALTH_BACKLOG_INTERVAL, logger);
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,
         replayer: new Replayer(reader, writer, openQueue(taskQueue, ctx)),
+        health,
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
       (tenantId) => tenants.tenant(tenantId),
@@ -121,7 +130,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {
-        await stopPurges();
+        await Promise.all([stopPurges(), stopBacklogCounts()]);
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
       },
     };

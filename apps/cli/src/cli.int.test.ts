@@ -408,6 +408,58 @@ describe("herald CLI against a running Herald", () => {
     expect(JSON.parse(redrive.stdout)).toEqual({ requeued: 0, truncated: false });
   });
 
+  it("shows the endpoint's health, matching the attempts it logged", async () => {
+    interface HealthJson {
+      health: {
+        windows: {
+          window: string;
+          attempts?: string;
+          succeeded?: string;
+          failed?: string;
+          statusClasses: Record<string, string>;
+        }[];
+        circuitState: string;
+        lastFailureTime?: string;
+      };
+    }
+    const attempts = await json<{ attempts: { success: boolean; responseStatus: number }[] }>(
+      ["attempts", "list", "--tenant", "acme", "--endpoint", endpointId, "--since", "1h"],
+      { key: tenantKey },
+    );
+    const succeeded = attempts.attempts.filter((a) => a.success).length;
+    const failed500 = attempts.attempts.filter((a) => !a.success && a.responseStatus === 500).length;
+    expect(failed500).toBe(2);
+    // The rollups are written just after the attempts: read until they have caught up.
+    const doc = await eventually(async () => {
+      const res = await json<HealthJson>(["endpoints", "health", endpointId, "--tenant", "acme"], {
+        key: tenantKey,
+      });
+      return res.health.windows[0]?.attempts === String(attempts.attempts.length) ? res : undefined;
+    }, "health caught up with the attempt log");
+    for (const w of doc.health.windows) {
+      expect(w).toMatchObject({ succeeded: String(succeeded), failed: String(failed500) });
+      expect(w.statusClasses.status5xx).toBe(String(failed500));
+    }
+    expect(doc.health.circuitState).toBe("CIRCUIT_STATE_CLOSED");
+    expect(doc.health.lastFailureTime).toBeDefined();
+
+    const human = await ok(["endpoints", "health", endpointId, "--tenant", "acme"], { key: tenantKey });
+    expect(human).toMatch(new RegExp(`^1h\\s+${attempts.attempts.length}\\s+${succeeded}\\s+2\\s`, "m"));
+    expect(human).toMatch(/circuit:\s+closed/);
+    const other = await herald(["endpoints", "health", "ep_nope", "--tenant", "acme"], { key: tenantKey });
+    expect(other.code).toBe(1);
+    const all = await json<{ endpoints: { endpointId: string }[] }>(
+      ["endpoints", "health", "--tenant", "acme"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(all.endpoints.map((e) => e.endpointId)).toContain(endpointId);
+    expect(await ok(["endpoints", "health", "--tenant", "acme"], { key: tenantKey })).toMatch(
+      new RegExp(`^${endpointId}\\s+${attempts.attempts.length}\\s`, "m"),
+    );
+  });
+
   it("rotates and shows an endpoint's secrets", async () => {
     const rotated = await ok(
       ["secret", "rotate", "--tenant", "acme", "--endpoint", endpointId, "--overlap", "1h"],

@@ -36,6 +36,7 @@ import {
   parsePayloadFormat,
   parseSignatureScheme,
 } from "../parse.js";
+import { registerHealthCommand } from "./health.js";
 import { retrySchedule } from "./tenants.js";
 
 interface TenantOption {
@@ -268,4 +269,6 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
       ctx.output(DeleteEndpointResponseSchema, res, () => `endpoint ${idArg(args)} deleted`);
     }),
   );
+
+  registerHealthCommand(endpoints, bind);
 }

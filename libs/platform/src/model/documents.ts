@@ -139,6 +139,8 @@ export const Collections = {
   deliveries: "deliveries",
   eventRoutes: "event_routes",
   attempts: "attempts",
+  /** Audit's rollups of attempts per endpoint and time bucket (GetEndpointHealth). */
+  endpointHealth: "endpoint_health",
   rateLimits: "rate_limits",
   tenantRateBudget: "tenant_rate_budget",
   concurrencySlots: "concurrency_slots",

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/audit.proto.
  */
 export const file_herald_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJInQKEEdldEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5Eg8KB3BheWxvYWQYAiABKAwSJwoKZGVsaXZlcmllcxgDIAMoCzITLmhlcmFsZC52MS5EZWxpdmVyeSK/AQoRTGlzdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmV2ZW50X3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIlYKEkxpc3RFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBSZWRlbGl2ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCSITChFSZWRlbGl2ZXJSZXNwb25zZSKOAQoOUmVjb3ZlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoPUmVjb3ZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCI4Cg5SZWRyaXZlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiNgoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9TVUNDRUVERUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQqbAoOQXR0ZW1wdFRyaWdnZXISHwobQVRURU1QVF9UUklHR0VSX1VOU1BFQ0lGSUVEEAASHQoZQVRURU1QVF9UUklHR0VSX1NDSEVEVUxFRBABEhoKFkFUVEVNUFRfVFJJR0dFUl9NQU5VQUwQAiryAQoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhQKEEVSUk9SX0NMQVNTX05PTkUQARIbChdFUlJPUl9DTEFTU19IVFRQX1NUQVRVUxACEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQAxIaChZFUlJPUl9DTEFTU19DT05ORUNUSU9OEAQSEwoPRVJST1JfQ0xBU1NfRE5TEAUSFwoTRVJST1JfQ0xBU1NfQkxPQ0tFRBAGEhMKD0VSUk9SX0NMQVNTX1RMUxAHEhwKGEVSUk9SX0NMQVNTX0NJUkNVSVRfT1BFThAIMrsDCgxBdWRpdFNlcnZpY2USTwoMTGlzdEF0dGVtcHRzEh4uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1JlcXVlc3QaHy5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVzcG9uc2USQwoIR2V0RXZlbnQSGi5oZXJhbGQudjEuR2V0RXZlbnRSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldEV2ZW50UmVzcG9uc2USSQoKTGlzdEV2ZW50cxIcLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVzcG9uc2USRgoJUmVkZWxpdmVyEhsuaGVyYWxkLnYxLlJlZGVsaXZlclJlcXVlc3QaHC5oZXJhbGQudjEuUmVkZWxpdmVyUmVzcG9uc2USQAoHUmVjb3ZlchIZLmhlcmFsZC52MS5SZWNvdmVyUmVxdWVzdBoaLmhlcmFsZC52MS5SZWNvdmVyUmVzcG9uc2USQAoHUmVkcml2ZRIZLmhlcmFsZC52MS5SZWRyaXZlUmVxdWVzdBoaLmhlcmFsZC52MS5SZWRyaXZlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJInQKEEdldEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5Eg8KB3BheWxvYWQYAiABKAwSJwoKZGVsaXZlcmllcxgDIAMoCzITLmhlcmFsZC52MS5EZWxpdmVyeSK/AQoRTGlzdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmV2ZW50X3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIlYKEkxpc3RFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBSZWRlbGl2ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCSITChFSZWRlbGl2ZXJSZXNwb25zZSKOAQoOUmVjb3ZlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoPUmVjb3ZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCI4Cg5SZWRyaXZlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiNgoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCJCChhHZXRFbmRwb2ludEhlYWx0aFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIkwKD0Vycm9yQ2xhc3NDb3VudBIqCgtlcnJvcl9jbGFzcxgBIAEoDjIVLmhlcmFsZC52MS5FcnJvckNsYXNzEg0KBWNvdW50GAIgASgEIowBChFTdGF0dXNDbGFzc0NvdW50cxISCgpzdGF0dXNfMXh4GAEgASgEEhIKCnN0YXR1c18yeHgYAiABKAQSEgoKc3RhdHVzXzN4eBgDIAEoBBISCgpzdGF0dXNfNHh4GAQgASgEEhIKCnN0YXR1c181eHgYBSABKAQSEwoLbm9fcmVzcG9uc2UYBiABKAQitgIKFEVuZHBvaW50SGVhbHRoV2luZG93EicKBndpbmRvdxgBIAEoDjIXLmhlcmFsZC52MS5IZWFsdGhXaW5kb3cSEAoIYXR0ZW1wdHMYAiABKAQSEQoJc3VjY2VlZGVkGAMgASgEEg4KBmZhaWxlZBgEIAEoBBIsCghmYWlsdXJlcxgFIAMoCzIaLmhlcmFsZC52MS5FcnJvckNsYXNzQ291bnQSNAoOc3RhdHVzX2NsYXNzZXMYBiABKAsyHC5oZXJhbGQudjEuU3RhdHVzQ2xhc3NDb3VudHMSFAoMc3VjY2Vzc19yYXRlGAcgASgBEhYKDmxhdGVuY3lfcDUwX21zGAggASgNEhYKDmxhdGVuY3lfcDk1X21zGAkgASgNEhYKDmxhdGVuY3lfcDk5X21zGAogASgNIqMDCg5FbmRwb2ludEhlYWx0aBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSMAoHd2luZG93cxgDIAMoCzIfLmhlcmFsZC52MS5FbmRwb2ludEhlYWx0aFdpbmRvdxI1ChFsYXN0X3N1Y2Nlc3NfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbGFzdF9mYWlsdXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KDWNpcmN1aXRfc3RhdGUYBiABKA4yFy5oZXJhbGQudjEuQ2lyY3VpdFN0YXRlEjYKEmNpcmN1aXRfc3RhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYmFja2xvZxgIIAEoBBIwCgxiYWNrbG9nX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KFmxhdGVuY3lfcmVsYXRpdmVfZXJyb3IYCiABKAEiRgoZR2V0RW5kcG9pbnRIZWFsdGhSZXNwb25zZRIpCgZoZWFsdGgYASABKAsyGS5oZXJhbGQudjEuRW5kcG9pbnRIZWFsdGgiVQoZTGlzdEVuZHBvaW50SGVhbHRoUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiYwoaTGlzdEVuZHBvaW50SGVhbHRoUmVzcG9uc2USLAoJZW5kcG9pbnRzGAEgAygLMhkuaGVyYWxkLnYxLkVuZHBvaW50SGVhbHRoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9TVUNDRUVERUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQqbAoOQXR0ZW1wdFRyaWdnZXISHwobQVRURU1QVF9UUklHR0VSX1VOU1BFQ0lGSUVEEAASHQoZQVRURU1QVF9UUklHR0VSX1NDSEVEVUxFRBABEhoKFkFUVEVNUFRfVFJJR0dFUl9NQU5VQUwQAiryAQoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhQKEEVSUk9SX0NMQVNTX05PTkUQARIbChdFUlJPUl9DTEFTU19IVFRQX1NUQVRVUxACEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQAxIaChZFUlJPUl9DTEFTU19DT05ORUNUSU9OEAQSEwoPRVJST1JfQ0xBU1NfRE5TEAUSFwoTRVJST1JfQ0xBU1NfQkxPQ0tFRBAGEhMKD0VSUk9SX0NMQVNTX1RMUxAHEhwKGEVSUk9SX0NMQVNTX0NJUkNVSVRfT1BFThAIKnAKDEhlYWx0aFdpbmRvdxIdChlIRUFMVEhfV0lORE9XX1VOU1BFQ0lGSUVEEAASFAoQSEVBTFRIX1dJTkRPV18xSBABEhUKEUhFQUxUSF9XSU5ET1dfMjRIEAISFAoQSEVBTFRIX1dJTkRPV183RBADKoABCgxDaXJjdWl0U3RhdGUSHQoZQ0lSQ1VJVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNJUkNVSVRfU1RBVEVfVU5LTk9XThABEhgKFENJUkNVSVRfU1RBVEVfQ0xPU0VEEAISHAoYQ0lSQ1VJVF9TVEFURV9NQVlCRV9PUEVOEAMy/gQKDEF1ZGl0U2VydmljZRJPCgxMaXN0QXR0ZW1wdHMSHi5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVxdWVzdBofLmhlcmFsZC52MS5MaXN0QXR0ZW1wdHNSZXNwb25zZRJDCghHZXRFdmVudBIaLmhlcmFsZC52MS5HZXRFdmVudFJlcXVlc3QaGy5oZXJhbGQudjEuR2V0RXZlbnRSZXNwb25zZRJJCgpMaXN0RXZlbnRzEhwuaGVyYWxkLnYxLkxpc3RFdmVudHNSZXF1ZXN0Gh0uaGVyYWxkLnYxLkxpc3RFdmVudHNSZXNwb25zZRJGCglSZWRlbGl2ZXISGy5oZXJhbGQudjEuUmVkZWxpdmVyUmVxdWVzdBocLmhlcmFsZC52MS5SZWRlbGl2ZXJSZXNwb25zZRJACgdSZWNvdmVyEhkuaGVyYWxkLnYxLlJlY292ZXJSZXF1ZXN0GhouaGVyYWxkLnYxLlJlY292ZXJSZXNwb25zZRJACgdSZWRyaXZlEhkuaGVyYWxkLnYxLlJlZHJpdmVSZXF1ZXN0GhouaGVyYWxkLnYxLlJlZHJpdmVSZXNwb25zZRJeChFHZXRFbmRwb2ludEhlYWx0aBIjLmhlcmFsZC52MS5HZXRFbmRwb2ludEhlYWx0aFJlcXVlc3QaJC5oZXJhbGQudjEuR2V0RW5kcG9pbnRIZWFsdGhSZXNwb25zZRJhChJMaXN0RW5kcG9pbnRIZWFsdGgSJC5oZXJhbGQudjEuTGlzdEVuZHBvaW50SGVhbHRoUmVxdWVzdBolLmhlcmFsZC52MS5MaXN0RW5kcG9pbnRIZWFsdGhSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.Attempt
@@ -558,6 +558,310 @@ export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
   messageDesc(file_herald_v1_audit, 14);
 
 /**
+ * @generated from message herald.v1.GetEndpointHealthRequest
+ */
+export type GetEndpointHealthRequest = Message<"herald.v1.GetEndpointHealthRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+};
+
+/**
+ * Describes the message herald.v1.GetEndpointHealthRequest.
+ * Use `create(GetEndpointHealthRequestSchema)` to create a new message.
+ */
+export const GetEndpointHealthRequestSchema: GenMessage<GetEndpointHealthRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 15);
+
+/**
+ * @generated from message herald.v1.ErrorClassCount
+ */
+export type ErrorClassCount = Message<"herald.v1.ErrorClassCount"> & {
+  /**
+   * @generated from field: herald.v1.ErrorClass error_class = 1;
+   */
+  errorClass: ErrorClass;
+
+  /**
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message herald.v1.ErrorClassCount.
+ * Use `create(ErrorClassCountSchema)` to create a new message.
+ */
+export const ErrorClassCountSchema: GenMessage<ErrorClassCount> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 16);
+
+/**
+ * Attempts by the class of the receiver's status; those without a response (timeouts, connection
+ * errors) are `no_response`.
+ *
+ * @generated from message herald.v1.StatusClassCounts
+ */
+export type StatusClassCounts = Message<"herald.v1.StatusClassCounts"> & {
+  /**
+   * @generated from field: uint64 status_1xx = 1;
+   */
+  status1xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_2xx = 2;
+   */
+  status2xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_3xx = 3;
+   */
+  status3xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_4xx = 4;
+   */
+  status4xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_5xx = 5;
+   */
+  status5xx: bigint;
+
+  /**
+   * @generated from field: uint64 no_response = 6;
+   */
+  noResponse: bigint;
+};
+
+/**
+ * Describes the message herald.v1.StatusClassCounts.
+ * Use `create(StatusClassCountsSchema)` to create a new message.
+ */
+export const StatusClassCountsSchema: GenMessage<StatusClassCounts> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 17);
+
+/**
+ * @generated from message herald.v1.EndpointHealthWindow
+ */
+export type EndpointHealthWindow = Message<"herald.v1.EndpointHealthWindow"> & {
+  /**
+   * @generated from field: herald.v1.HealthWindow window = 1;
+   */
+  window: HealthWindow;
+
+  /**
+   * @generated from field: uint64 attempts = 2;
+   */
+  attempts: bigint;
+
+  /**
+   * @generated from field: uint64 succeeded = 3;
+   */
+  succeeded: bigint;
+
+  /**
+   * @generated from field: uint64 failed = 4;
+   */
+  failed: bigint;
+
+  /**
+   * Failed attempts by error class; classes without attempts are left out.
+   *
+   * @generated from field: repeated herald.v1.ErrorClassCount failures = 5;
+   */
+  failures: ErrorClassCount[];
+
+  /**
+   * @generated from field: herald.v1.StatusClassCounts status_classes = 6;
+   */
+  statusClasses?: StatusClassCounts | undefined;
+
+  /**
+   * Succeeded over attempts; 0 when there was none.
+   *
+   * @generated from field: double success_rate = 7;
+   */
+  successRate: number;
+
+  /**
+   * From a log-scale histogram of the attempts' latencies: each percentile is within
+   * `latency_relative_error` of the true one. 0 when there was no attempt.
+   *
+   * @generated from field: uint32 latency_p50_ms = 8;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * @generated from field: uint32 latency_p95_ms = 9;
+   */
+  latencyP95Ms: number;
+
+  /**
+   * @generated from field: uint32 latency_p99_ms = 10;
+   */
+  latencyP99Ms: number;
+};
+
+/**
+ * Describes the message herald.v1.EndpointHealthWindow.
+ * Use `create(EndpointHealthWindowSchema)` to create a new message.
+ */
+export const EndpointHealthWindowSchema: GenMessage<EndpointHealthWindow> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 18);
+
+/**
+ * @generated from message herald.v1.EndpointHealth
+ */
+export type EndpointHealth = Message<"herald.v1.EndpointHealth"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * 1 h, 24 h and 7 d, in that order.
+   *
+   * @generated from field: repeated herald.v1.EndpointHealthWindow windows = 3;
+   */
+  windows: EndpointHealthWindow[];
+
+  /**
+   * Within the last week; unset when there was none.
+   *
+   * @generated from field: google.protobuf.Timestamp last_success_time = 4;
+   */
+  lastSuccessTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_failure_time = 5;
+   */
+  lastFailureTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: herald.v1.CircuitState circuit_state = 6;
+   */
+  circuitState: CircuitState;
+
+  /**
+   * Time of the latest recorded attempt the circuit state comes from; unset when unknown.
+   *
+   * @generated from field: google.protobuf.Timestamp circuit_state_time = 7;
+   */
+  circuitStateTime?: Timestamp | undefined;
+
+  /**
+   * Deliveries whose last attempt failed and whose retry is scheduled (or that a replay queued again),
+   * as of `backlog_time`: audit counts every endpoint's backlog in one pass every
+   * HEALTH_BACKLOG_INTERVAL. Deliveries routed but not yet attempted are not counted.
+   *
+   * @generated from field: uint64 backlog = 8;
+   */
+  backlog: bigint;
+
+  /**
+   * When the backlog was counted; unset before the first count.
+   *
+   * @generated from field: google.protobuf.Timestamp backlog_time = 9;
+   */
+  backlogTime?: Timestamp | undefined;
+
+  /**
+   * Bound on the latency percentiles' relative error (0.0476: within 4.8 %).
+   *
+   * @generated from field: double latency_relative_error = 10;
+   */
+  latencyRelativeError: number;
+};
+
+/**
+ * Describes the message herald.v1.EndpointHealth.
+ * Use `create(EndpointHealthSchema)` to create a new message.
+ */
+export const EndpointHealthSchema: GenMessage<EndpointHealth> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 19);
+
+/**
+ * @generated from message herald.v1.GetEndpointHealthResponse
+ */
+export type GetEndpointHealthResponse = Message<"herald.v1.GetEndpointHealthResponse"> & {
+  /**
+   * @generated from field: herald.v1.EndpointHealth health = 1;
+   */
+  health?: EndpointHealth | undefined;
+};
+
+/**
+ * Describes the message herald.v1.GetEndpointHealthResponse.
+ * Use `create(GetEndpointHealthResponseSchema)` to create a new message.
+ */
+export const GetEndpointHealthResponseSchema: GenMessage<GetEndpointHealthResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 20);
+
+/**
+ * @generated from message herald.v1.ListEndpointHealthRequest
+ */
+export type ListEndpointHealthRequest = Message<"herald.v1.ListEndpointHealthRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Default 10, at most 20: each endpoint reads 180 rollups.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListEndpointHealthRequest.
+ * Use `create(ListEndpointHealthRequestSchema)` to create a new message.
+ */
+export const ListEndpointHealthRequestSchema: GenMessage<ListEndpointHealthRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 21);
+
+/**
+ * @generated from message herald.v1.ListEndpointHealthResponse
+ */
+export type ListEndpointHealthResponse = Message<"herald.v1.ListEndpointHealthResponse"> & {
+  /**
+   * By endpoint id.
+   *
+   * @generated from field: repeated herald.v1.EndpointHealth endpoints = 1;
+   */
+  endpoints: EndpointHealth[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListEndpointHealthResponse.
+ * Use `create(ListEndpointHealthResponseSchema)` to create a new message.
+ */
+export const ListEndpointHealthResponseSchema: GenMessage<ListEndpointHealthResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 22);
+
+/**
  * @generated from enum herald.v1.DeliveryState
  */
 export enum DeliveryState {
@@ -692,6 +996,82 @@ export const ErrorClassSchema: GenEnum<ErrorClass> = /*@__PURE__*/
   enumDesc(file_herald_v1_audit, 2);
 
 /**
+ * The span of time a health window sums. Windows end now and are aligned to their rollup buckets:
+ * the last hour is the current 5-minute bucket and the 11 before it, the last day the current hour and
+ * the 23 before it, the last week the current hour and the 167 before it.
+ *
+ * @generated from enum herald.v1.HealthWindow
+ */
+export enum HealthWindow {
+  /**
+   * @generated from enum value: HEALTH_WINDOW_UNSPECIFIED = 0;
+   */
+  HEALTH_WINDOW_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_1H = 1;
+   */
+  HEALTH_WINDOW_1H = 1,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_24H = 2;
+   */
+  HEALTH_WINDOW_24H = 2,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_7D = 3;
+   */
+  HEALTH_WINDOW_7D = 3,
+}
+
+/**
+ * Describes the enum herald.v1.HealthWindow.
+ */
+export const HealthWindowSchema: GenEnum<HealthWindow> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 3);
+
+/**
+ * The state of an endpoint's circuit as far as audit can tell. Delivery keeps the breakers, per
+ * instance, and parks tasks behind an open circuit without recording an attempt; audit sees only the
+ * attempts that were sent, so it reports what the latest of them implies.
+ *
+ * @generated from enum herald.v1.CircuitState
+ */
+export enum CircuitState {
+  /**
+   * @generated from enum value: CIRCUIT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * No attempt recorded in the last week.
+   *
+   * @generated from enum value: CIRCUIT_STATE_UNKNOWN = 1;
+   */
+  UNKNOWN = 1,
+
+  /**
+   * The latest recorded attempt succeeded, and a success closes the circuit.
+   *
+   * @generated from enum value: CIRCUIT_STATE_CLOSED = 2;
+   */
+  CLOSED = 2,
+
+  /**
+   * The latest recorded attempt failed: the circuit may be open (or about to open).
+   *
+   * @generated from enum value: CIRCUIT_STATE_MAYBE_OPEN = 3;
+   */
+  MAYBE_OPEN = 3,
+}
+
+/**
+ * Describes the enum herald.v1.CircuitState.
+ */
+export const CircuitStateSchema: GenEnum<CircuitState> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 4);
+
+/**
  * AuditService answers what happened to events and replays deliveries. Keys need SCOPE_AUDIT_READ on
  * the tenant.
  *
@@ -753,6 +1133,27 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof RedriveRequestSchema;
     output: typeof RedriveResponseSchema;
+  },
+  /**
+   * GetEndpointHealth sums an endpoint's recent attempts over the last hour, day and week, from rollups
+   * audit keeps as it records attempts (never a scan of the attempt log).
+   *
+   * @generated from rpc herald.v1.AuditService.GetEndpointHealth
+   */
+  getEndpointHealth: {
+    methodKind: "unary";
+    input: typeof GetEndpointHealthRequestSchema;
+    output: typeof GetEndpointHealthResponseSchema;
+  },
+  /**
+   * ListEndpointHealth answers the health of every endpoint of a tenant, a page at a time, by endpoint id.
+   *
+   * @generated from rpc herald.v1.AuditService.ListEndpointHealth
+   */
+  listEndpointHealth: {
+    methodKind: "unary";
+    input: typeof ListEndpointHealthRequestSchema;
+    output: typeof ListEndpointHealthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_herald_v1_audit, 0);
