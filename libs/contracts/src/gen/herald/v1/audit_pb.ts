@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/audit.proto.
  */
 export const file_herald_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJInQKEEdldEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5Eg8KB3BheWxvYWQYAiABKAwSJwoKZGVsaXZlcmllcxgDIAMoCzITLmhlcmFsZC52MS5EZWxpdmVyeSK/AQoRTGlzdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmV2ZW50X3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIlYKEkxpc3RFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBSZWRlbGl2ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCSITChFSZWRlbGl2ZXJSZXNwb25zZSKOAQoOUmVjb3ZlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoPUmVjb3ZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCI4Cg5SZWRyaXZlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiNgoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9TVUNDRUVERUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQqbAoOQXR0ZW1wdFRyaWdnZXISHwobQVRURU1QVF9UUklHR0VSX1VOU1BFQ0lGSUVEEAASHQoZQVRURU1QVF9UUklHR0VSX1NDSEVEVUxFRBABEhoKFkFUVEVNUFRfVFJJR0dFUl9NQU5VQUwQAiryAQoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhQKEEVSUk9SX0NMQVNTX05PTkUQARIbChdFUlJPUl9DTEFTU19IVFRQX1NUQVRVUxACEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQAxIaChZFUlJPUl9DTEFTU19DT05ORUNUSU9OEAQSEwoPRVJST1JfQ0xBU1NfRE5TEAUSFwoTRVJST1JfQ0xBU1NfQkxPQ0tFRBAGEhMKD0VSUk9SX0NMQVNTX1RMUxAHEhwKGEVSUk9SX0NMQVNTX0NJUkNVSVRfT1BFThAIMrsDCgxBdWRpdFNlcnZpY2USTwoMTGlzdEF0dGVtcHRzEh4uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1JlcXVlc3QaHy5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVzcG9uc2USQwoIR2V0RXZlbnQSGi5oZXJhbGQudjEuR2V0RXZlbnRSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldEV2ZW50UmVzcG9uc2USSQoKTGlzdEV2ZW50cxIcLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVzcG9uc2USRgoJUmVkZWxpdmVyEhsuaGVyYWxkLnYxLlJlZGVsaXZlclJlcXVlc3QaHC5oZXJhbGQudjEuUmVkZWxpdmVyUmVzcG9uc2USQAoHUmVjb3ZlchIZLmhlcmFsZC52MS5SZWNvdmVyUmVxdWVzdBoaLmhlcmFsZC52MS5SZWNvdmVyUmVzcG9uc2USQAoHUmVkcml2ZRIZLmhlcmFsZC52MS5SZWRyaXZlUmVxdWVzdBoaLmhlcmFsZC52MS5SZWRyaXZlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJIs4BChBHZXRFdmVudFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIPCgdwYXlsb2FkGAIgASgMEicKCmRlbGl2ZXJpZXMYAyADKAsyEy5oZXJhbGQudjEuRGVsaXZlcnkSNQoRc2tpcHBlZF9lbmRwb2ludHMYBCADKAsyGi5oZXJhbGQudjEuU2tpcHBlZEVuZHBvaW50EiEKGXNraXBwZWRfZW5kcG9pbnRzX29taXR0ZWQYBSABKA0ibQoPU2tpcHBlZEVuZHBvaW50EhMKC2VuZHBvaW50X2lkGAEgASgJEiUKBnJlYXNvbhgCIAEoDjIVLmhlcmFsZC52MS5Ta2lwUmVhc29uEg4KBmZpbHRlchgDIAEoCRIOCgZkZXRhaWwYBCABKAkivwEKEUxpc3RFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJWChJMaXN0RXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQUmVkZWxpdmVyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkiEwoRUmVkZWxpdmVyUmVzcG9uc2UijgEKDlJlY292ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKD1JlY292ZXJSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgiOAoOUmVkcml2ZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIjYKD1JlZHJpdmVSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgqnQEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfU1VDQ0VFREVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEAMSFwoTREVMSVZFUllfU1RBVEVfREVBRBAEKmwKDkF0dGVtcHRUcmlnZ2VyEh8KG0FUVEVNUFRfVFJJR0dFUl9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfVFJJR0dFUl9TQ0hFRFVMRUQQARIaChZBVFRFTVBUX1RSSUdHRVJfTUFOVUFMEAIq8gEKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIUChBFUlJPUl9DTEFTU19OT05FEAESGwoXRVJST1JfQ0xBU1NfSFRUUF9TVEFUVVMQAhIXChNFUlJPUl9DTEFTU19USU1FT1VUEAMSGgoWRVJST1JfQ0xBU1NfQ09OTkVDVElPThAEEhMKD0VSUk9SX0NMQVNTX0ROUxAFEhcKE0VSUk9SX0NMQVNTX0JMT0NLRUQQBhITCg9FUlJPUl9DTEFTU19UTFMQBxIcChhFUlJPUl9DTEFTU19DSVJDVUlUX09QRU4QCCreAQoKU2tpcFJlYXNvbhIbChdTS0lQX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFlNLSVBfUkVBU09OX0VWRU5UX1RZUEUQARIXChNTS0lQX1JFQVNPTl9DSEFOTkVMEAISHAoYU0tJUF9SRUFTT05fRklMVEVSX0ZBTFNFEAMSHAoYU0tJUF9SRUFTT05fRklMVEVSX0VSUk9SEAQSIQodU0tJUF9SRUFTT05fRU5EUE9JTlRfRElTQUJMRUQQBRIfChtTS0lQX1JFQVNPTl9URU5BTlRfRElTQUJMRUQQBjK7AwoMQXVkaXRTZXJ2aWNlEk8KDExpc3RBdHRlbXB0cxIeLmhlcmFsZC52MS5MaXN0QXR0ZW1wdHNSZXF1ZXN0Gh8uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1Jlc3BvbnNlEkMKCEdldEV2ZW50EhouaGVyYWxkLnYxLkdldEV2ZW50UmVxdWVzdBobLmhlcmFsZC52MS5HZXRFdmVudFJlc3BvbnNlEkkKCkxpc3RFdmVudHMSHC5oZXJhbGQudjEuTGlzdEV2ZW50c1JlcXVlc3QaHS5oZXJhbGQudjEuTGlzdEV2ZW50c1Jlc3BvbnNlEkYKCVJlZGVsaXZlchIbLmhlcmFsZC52MS5SZWRlbGl2ZXJSZXF1ZXN0GhwuaGVyYWxkLnYxLlJlZGVsaXZlclJlc3BvbnNlEkAKB1JlY292ZXISGS5oZXJhbGQudjEuUmVjb3ZlclJlcXVlc3QaGi5oZXJhbGQudjEuUmVjb3ZlclJlc3BvbnNlEkAKB1JlZHJpdmUSGS5oZXJhbGQudjEuUmVkcml2ZVJlcXVlc3QaGi5oZXJhbGQudjEuUmVkcml2ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.Attempt
@@ -338,6 +338,21 @@ export type GetEventResponse = Message<"herald.v1.GetEventResponse"> & {
    * @generated from field: repeated herald.v1.Delivery deliveries = 3;
    */
   deliveries: Delivery[];
+
+  /**
+   * The tenant's endpoints that did not take the event when it was routed, and why (in id order, at
+   * most 100). Endpoints created after the event was routed are not listed.
+   *
+   * @generated from field: repeated herald.v1.SkippedEndpoint skipped_endpoints = 4;
+   */
+  skippedEndpoints: SkippedEndpoint[];
+
+  /**
+   * How many more endpoints skipped the event than are listed.
+   *
+   * @generated from field: uint32 skipped_endpoints_omitted = 5;
+   */
+  skippedEndpointsOmitted: number;
 };
 
 /**
@@ -346,6 +361,42 @@ export type GetEventResponse = Message<"herald.v1.GetEventResponse"> & {
  */
 export const GetEventResponseSchema: GenMessage<GetEventResponse> = /*@__PURE__*/
   messageDesc(file_herald_v1_audit, 6);
+
+/**
+ * @generated from message herald.v1.SkippedEndpoint
+ */
+export type SkippedEndpoint = Message<"herald.v1.SkippedEndpoint"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * @generated from field: herald.v1.SkipReason reason = 2;
+   */
+  reason: SkipReason;
+
+  /**
+   * With SKIP_REASON_FILTER_FALSE and SKIP_REASON_FILTER_ERROR: the filter as it was when routed.
+   *
+   * @generated from field: string filter = 3;
+   */
+  filter: string;
+
+  /**
+   * With SKIP_REASON_FILTER_ERROR: what went wrong.
+   *
+   * @generated from field: string detail = 4;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message herald.v1.SkippedEndpoint.
+ * Use `create(SkippedEndpointSchema)` to create a new message.
+ */
+export const SkippedEndpointSchema: GenMessage<SkippedEndpoint> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 7);
 
 /**
  * @generated from message herald.v1.ListEventsRequest
@@ -387,7 +438,7 @@ export type ListEventsRequest = Message<"herald.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 7);
+  messageDesc(file_herald_v1_audit, 8);
 
 /**
  * @generated from message herald.v1.ListEventsResponse
@@ -411,7 +462,7 @@ export type ListEventsResponse = Message<"herald.v1.ListEventsResponse"> & {
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 8);
+  messageDesc(file_herald_v1_audit, 9);
 
 /**
  * @generated from message herald.v1.RedeliverRequest
@@ -438,7 +489,7 @@ export type RedeliverRequest = Message<"herald.v1.RedeliverRequest"> & {
  * Use `create(RedeliverRequestSchema)` to create a new message.
  */
 export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 9);
+  messageDesc(file_herald_v1_audit, 10);
 
 /**
  * @generated from message herald.v1.RedeliverResponse
@@ -451,7 +502,7 @@ export type RedeliverResponse = Message<"herald.v1.RedeliverResponse"> & {
  * Use `create(RedeliverResponseSchema)` to create a new message.
  */
 export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 10);
+  messageDesc(file_herald_v1_audit, 11);
 
 /**
  * @generated from message herald.v1.RecoverRequest
@@ -485,7 +536,7 @@ export type RecoverRequest = Message<"herald.v1.RecoverRequest"> & {
  * Use `create(RecoverRequestSchema)` to create a new message.
  */
 export const RecoverRequestSchema: GenMessage<RecoverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 11);
+  messageDesc(file_herald_v1_audit, 12);
 
 /**
  * @generated from message herald.v1.RecoverResponse
@@ -509,7 +560,7 @@ export type RecoverResponse = Message<"herald.v1.RecoverResponse"> & {
  * Use `create(RecoverResponseSchema)` to create a new message.
  */
 export const RecoverResponseSchema: GenMessage<RecoverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 12);
+  messageDesc(file_herald_v1_audit, 13);
 
 /**
  * @generated from message herald.v1.RedriveRequest
@@ -533,7 +584,7 @@ export type RedriveRequest = Message<"herald.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 13);
+  messageDesc(file_herald_v1_audit, 14);
 
 /**
  * @generated from message herald.v1.RedriveResponse
@@ -555,7 +606,7 @@ export type RedriveResponse = Message<"herald.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 14);
+  messageDesc(file_herald_v1_audit, 15);
 
 /**
  * @generated from enum herald.v1.DeliveryState
@@ -690,6 +741,67 @@ export enum ErrorClass {
  */
 export const ErrorClassSchema: GenEnum<ErrorClass> = /*@__PURE__*/
   enumDesc(file_herald_v1_audit, 2);
+
+/**
+ * Why an endpoint did not get an event.
+ *
+ * @generated from enum herald.v1.SkipReason
+ */
+export enum SkipReason {
+  /**
+   * @generated from enum value: SKIP_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The endpoint's event_types do not take the event's type.
+   *
+   * @generated from enum value: SKIP_REASON_EVENT_TYPE = 1;
+   */
+  EVENT_TYPE = 1,
+
+  /**
+   * The endpoint has channels and the event was published on none of them.
+   *
+   * @generated from enum value: SKIP_REASON_CHANNEL = 2;
+   */
+  CHANNEL = 2,
+
+  /**
+   * The endpoint's filter was not true for the event.
+   *
+   * @generated from enum value: SKIP_REASON_FILTER_FALSE = 3;
+   */
+  FILTER_FALSE = 3,
+
+  /**
+   * Evaluating the endpoint's filter failed (e.g. a field missing from the payload): no match.
+   *
+   * @generated from enum value: SKIP_REASON_FILTER_ERROR = 4;
+   */
+  FILTER_ERROR = 4,
+
+  /**
+   * The endpoint took the event while disabled: its delivery is recorded dead without sending, and
+   * Recover sends it once the endpoint is enabled again. The endpoint is also in endpoint_ids.
+   *
+   * @generated from enum value: SKIP_REASON_ENDPOINT_DISABLED = 5;
+   */
+  ENDPOINT_DISABLED = 5,
+
+  /**
+   * The tenant was disabled: no endpoint took the event.
+   *
+   * @generated from enum value: SKIP_REASON_TENANT_DISABLED = 6;
+   */
+  TENANT_DISABLED = 6,
+}
+
+/**
+ * Describes the enum herald.v1.SkipReason.
+ */
+export const SkipReasonSchema: GenEnum<SkipReason> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 3);
 
 /**
  * AuditService answers what happened to events and replays deliveries. Keys need SCOPE_AUDIT_READ on
