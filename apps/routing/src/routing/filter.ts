@@ -1,8 +1,11 @@
 import {
+  type CelInput,
   CelScalar,
   celEnv,
   celError,
   celFunc,
+  celList,
+  celMap,
   isCelError,
   isCelList,
   isCelMap,
@@ -289,9 +292,21 @@ function parsePayload(payload: Uint8Array): unknown {
   if (payload.byteLength > MAX_FILTER_PAYLOAD_BYTES) {
     return celError(`the payload is larger than ${MAX_FILTER_PAYLOAD_BYTES} bytes: filters cannot read it`);
   }
+  let json: unknown;
   try {
-    return JSON.parse(decoder.decode(payload));
+    json = JSON.parse(decoder.decode(payload));
   } catch {
     return null;
   }
+  return celValue(json);
+}
+
+// CEL values made once per event: @bufbuild/cel would otherwise copy a plain object into a map on every
+// access, in every filter.
+function celValue(json: unknown): CelInput {
+  if (Array.isArray(json)) return celList(json.map(celValue));
+  if (json !== null && typeof json === "object") {
+    return celMap(new Map(Object.entries(json).map(([key, value]) => [key, celValue(value)])));
+  }
+  return json as CelInput;
 }
