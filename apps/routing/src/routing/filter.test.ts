@@ -3,9 +3,9 @@ import {
   compileFilter,
   FilterBindings,
   FilterSyntaxError,
-  MAX_FILTER_ITERATIONS,
   MAX_FILTER_LENGTH,
   MAX_FILTER_PAYLOAD_BYTES,
+  MAX_FILTER_STEPS,
 } from "./filter.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -97,13 +97,31 @@ describe("compileFilter", () => {
     expect(refusal("payload.s.matches(payload.s)").message).toMatch(/literal pattern/);
   });
 
-  it("stops a comprehension over a big list at the iteration budget", () => {
+  it("stops a comprehension over a big list at the step budget", () => {
     const items = Array.from({ length: 5_000 }, (_, i) => i);
     const outcome = compileFilter("payload.items.all(x, x >= 0)").evaluate(event(json({ items })));
     expect(outcome.match).toBe(false);
-    expect(outcome.error).toMatch(new RegExp(`more than ${MAX_FILTER_ITERATIONS}`));
+    expect(outcome.error).toMatch(new RegExp(`more than ${MAX_FILTER_STEPS} steps`));
     // The budget is per evaluation: a small list right after is fine.
     expect(compileFilter("payload.items.all(x, x >= 0)").evaluate(event(json({ items: [1, 2] })))).toEqual({
+      match: true,
+    });
+  });
+
+  it("stops many membership tests over a big list at the step budget (hostile, not nested)", () => {
+    const list = Array.from({ length: 30_000 }, () => 0);
+    const hostile = Array.from({ length: 40 }, (_, i) => `${i + 1} in payload.l`).join(" || ");
+    const outcome = compileFilter(hostile).evaluate(event(json({ l: list })));
+    expect(outcome.match).toBe(false);
+    expect(outcome.error).toMatch(/steps/);
+    expect(compileFilter("0 in payload.l").evaluate(event(json({ l: [3, 0] })))).toEqual({ match: true });
+  });
+
+  it("counts the entries of a map a comprehension ranges over", () => {
+    const big = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i]));
+    const outcome = compileFilter('payload.m.exists(k, k == "zzz")').evaluate(event(json({ m: big })));
+    expect(outcome.error).toMatch(/steps/);
+    expect(compileFilter('payload.m.exists(k, k == "a")').evaluate(event(json({ m: { a: 1 } })))).toEqual({
       match: true,
     });
   });

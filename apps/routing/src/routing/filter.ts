@@ -7,7 +7,6 @@ import {
   celList,
   celMap,
   isCelError,
-  isCelList,
   isCelMap,
   listType,
   parse,
@@ -18,8 +17,11 @@ import {
 export const MAX_FILTER_LENGTH = 1024;
 /** The most syntax-tree nodes (after macro expansion) a filter may have. */
 export const MAX_FILTER_NODES = 200;
-/** Comprehension steps (map/filter/all/exists/exists_one over all ranges) one evaluation may take. */
-export const MAX_FILTER_ITERATIONS = 1000;
+/**
+ * Steps one evaluation may take: payload list elements visited (by `in`, `==`, indexing or a
+ * comprehension) plus map entries a comprehension ranges over. About 0.3-1 µs each.
+ */
+export const MAX_FILTER_STEPS = 2000;
 /** Larger payloads are not parsed for filters: a filter reading `payload` then fails (no match). */
 export const MAX_FILTER_PAYLOAD_BYTES = 64 * 1024;
 
@@ -62,16 +64,46 @@ export interface CompiledFilter {
   evaluate(event: FilterBindings): FilterOutcome;
 }
 
-// Comprehension ranges go through this function, which counts their elements against the evaluation's
-// budget: @bufbuild/cel has no cost limit of its own. Evaluation is synchronous, so one counter will do.
-const RANGE_FUNCTION = "herald_bounded_range";
-let iterationsLeft = MAX_FILTER_ITERATIONS;
-const boundedRange = celFunc(RANGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (range) => {
-  const size = isCelList(range) || isCelMap(range) ? range.size : 0;
-  iterationsLeft -= size;
-  if (iterationsLeft < 0) {
-    return celError(`more than ${MAX_FILTER_ITERATIONS} comprehension steps`) as never;
+// @bufbuild/cel has no cost limit of its own, so Herald counts steps: the payload's lists count each
+// element visited (BudgetedList), and comprehension ranges that are maps count their entries
+// (RANGE_FUNCTION wraps every range). Evaluation is synchronous, so one counter will do.
+let stepsLeft = MAX_FILTER_STEPS;
+
+class StepBudgetExceeded extends Error {
+  constructor() {
+    super(`took more than ${MAX_FILTER_STEPS} steps`);
   }
+}
+
+function spend(steps: number): void {
+  stepsLeft -= steps;
+  if (stepsLeft < 0) throw new StepBudgetExceeded();
+}
+
+// @bufbuild/cel's own array-backed list, counting element visits. Its class is not exported, hence the
+// prototype; it stays a CelList for the evaluator.
+const ArrayList = Object.getPrototypeOf(celList([])).constructor as new (
+  array: readonly unknown[],
+) => {
+  get(index: number): unknown;
+  values(): IterableIterator<unknown>;
+};
+class BudgetedList extends ArrayList {
+  override get(index: number): unknown {
+    spend(1);
+    return super.get(index);
+  }
+  override *values(): IterableIterator<unknown> {
+    for (const value of super.values()) {
+      spend(1);
+      yield value;
+    }
+  }
+}
+
+const RANGE_FUNCTION = "herald_bounded_range";
+const boundedRange = celFunc(RANGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (range) => {
+  if (isCelMap(range)) spend(range.size);
   return range as never;
 });
 
@@ -131,7 +163,7 @@ export function compileFilter(source: string): CompiledFilter {
   return {
     source,
     evaluate(bindings) {
-      iterationsLeft = MAX_FILTER_ITERATIONS;
+      stepsLeft = MAX_FILTER_STEPS;
       try {
         const result = program(bindings.values() as never);
         if (isCelError(result)) return { match: false, error: result.message };
@@ -304,7 +336,7 @@ function parsePayload(payload: Uint8Array): unknown {
 // CEL values made once per event: @bufbuild/cel would otherwise copy a plain object into a map on every
 // access, in every filter.
 function celValue(json: unknown): CelInput {
-  if (Array.isArray(json)) return celList(json.map(celValue));
+  if (Array.isArray(json)) return new BudgetedList(json.map(celValue)) as unknown as CelInput;
   if (json !== null && typeof json === "object") {
     return celMap(new Map(Object.entries(json).map(([key, value]) => [key, celValue(value)])));
   }
