@@ -137,10 +137,11 @@ const NOT_BOOL_FUNCTIONS = new Set([
  */
 export function compileFilter(source: string): CompiledFilter {
   if (source.length > MAX_FILTER_LENGTH) {
+    const { line, column } = position(source, MAX_FILTER_LENGTH);
     throw new FilterSyntaxError(
       `is ${source.length} characters long; at most ${MAX_FILTER_LENGTH}`,
-      1,
-      MAX_FILTER_LENGTH + 1,
+      line,
+      column,
     );
   }
   let parsed: ParsedExpr;
