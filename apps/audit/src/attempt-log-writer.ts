@@ -18,6 +18,7 @@ import {
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
+  type SkippedEndpointDocument,
   statusFields,
   statusOfDelivery,
   unsetStatusFields,
@@ -43,6 +44,9 @@ export interface RouteRecord {
   eventId: string;
   endpointIds: string[];
   routeTime: Date;
+  /** The endpoints that did not take the event, and why (bounded by routing). */
+  skipped: SkippedEndpointDocument[];
+  skippedOmitted: number;
 }
 
 /** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
@@ -99,6 +103,8 @@ export class AttemptLogWriter {
       tenant_id: r.tenantId,
       endpoint_ids: r.endpointIds,
       route_time: r.routeTime,
+      ...(r.skipped.length > 0 ? { skipped: r.skipped } : {}),
+      ...(r.skippedOmitted > 0 ? { skipped_omitted: r.skippedOmitted } : {}),
     }));
     const existingRoutes = await insertNew(this.#routes, routes);
     if (existingRoutes.length > 0) {

@@ -16,7 +16,13 @@ import { NotFoundError } from "@herald/platform";
 import { authorizeTenant, principalOf } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
-import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
+import {
+  attemptFromDocument,
+  eventDeliveries,
+  eventSummaryFromDocument,
+  payloadOf,
+  skippedEndpointsOf,
+} from "./documents.js";
 import type { EndpointHealthStore } from "./endpoint-health-store.js";
 import { decodePageToken, encodePageToken, queryFingerprint } from "./page-token.js";
 import {
@@ -90,6 +96,8 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         event: eventSummaryFromDocument(event, route),
         payload: payloadOf(event),
         deliveries: eventDeliveries(route, deliveries),
+        skippedEndpoints: skippedEndpointsOf(route),
+        skippedEndpointsOmitted: route?.skipped_omitted ?? 0,
       });
     },
 

@@ -7,6 +7,7 @@ import {
   DeliveryState,
   ErrorClass,
   RoutingRecordSchema,
+  SkipReason,
 } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
 import { testEnv } from "@herald/platform/testing";
@@ -70,7 +71,13 @@ function attemptRecord(
   };
 }
 
-function routingRecord(tenantId: string, eventId: string, endpointIds: string[]): RecordInit {
+function routingRecord(
+  tenantId: string,
+  eventId: string,
+  endpointIds: string[],
+  skipped: MessageInitShape<typeof RoutingRecordSchema>["skipped"] = [],
+  skippedOmitted = 0,
+): RecordInit {
   return {
     record: {
       case: "routing",
@@ -80,6 +87,8 @@ function routingRecord(tenantId: string, eventId: string, endpointIds: string[])
         eventType: "order.created",
         endpointIds,
         routeTime: timestampFromDate(new Date(T0)),
+        skipped,
+        skippedOmitted,
       }),
     },
   };
@@ -212,6 +221,46 @@ describe("the audit record consumer", () => {
       ["epA", DeliveryState.SUCCEEDED, 1],
     ]);
     expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "routed-none" })).toBe(0);
+  });
+
+  it("keeps why endpoints skipped an event with its route", async () => {
+    await publishAll([
+      routingRecord(
+        "t1",
+        "skipped-1",
+        [],
+        [
+          { endpointId: "epA", reason: SkipReason.EVENT_TYPE },
+          { endpointId: "epB", reason: SkipReason.FILTER_FALSE, filter: "payload.amount > 100" },
+          {
+            endpointId: "epC",
+            reason: SkipReason.FILTER_ERROR,
+            filter: "payload.x == 1",
+            detail: "no such key: x",
+          },
+        ],
+        3,
+      ),
+    ]);
+    await vi.waitFor(async () =>
+      expect(await eventRoutesCollection(audit.db).findOne({ _id: "skipped-1" })).toEqual({
+        _id: "skipped-1",
+        tenant_id: "t1",
+        endpoint_ids: [],
+        route_time: new Date(T0),
+        skipped: [
+          { endpoint_id: "epA", reason: SkipReason.EVENT_TYPE },
+          { endpoint_id: "epB", reason: SkipReason.FILTER_FALSE, filter: "payload.amount > 100" },
+          {
+            endpoint_id: "epC",
+            reason: SkipReason.FILTER_ERROR,
+            filter: "payload.x == 1",
+            detail: "no such key: x",
+          },
+        ],
+        skipped_omitted: 3,
+      }),
+    );
   });
 
   it("keeps SUCCEEDED against a late duplicate failure, and moves on for a newer manual attempt", async () => {

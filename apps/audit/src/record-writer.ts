@@ -61,6 +61,13 @@ export async function writeAuditRecords(
         eventId: routing.eventId,
         endpointIds: [...new Set(routing.endpointIds)],
         routeTime: routing.routeTime ? timestampDate(routing.routeTime) : now,
+        skipped: routing.skipped.map((s) => ({
+          endpoint_id: s.endpointId,
+          reason: s.reason,
+          ...(s.filter ? { filter: s.filter } : {}),
+          ...(s.detail ? { detail: s.detail } : {}),
+        })),
+        skippedOmitted: routing.skippedOmitted,
       });
     }
   }

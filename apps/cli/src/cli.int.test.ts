@@ -332,6 +332,71 @@ describe("herald CLI against a running Herald", () => {
     );
   });
 
+  it("creates an endpoint with a filter, and events get says why it did not take an event", async () => {
+    const bad = await herald(
+      ["endpoints", "create", "--tenant", "acme", "--url", receiver.url, "--filter", "payload.order >"],
+      { key: tenantKey },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/filter: .* at 1:\d+/);
+
+    const created = await json<{ endpoint: { id: string; filter: string } }>(
+      [
+        "endpoints",
+        "create",
+        "--tenant",
+        "acme",
+        "--url",
+        receiver.url,
+        "--event-type",
+        "invoice.*",
+        "--filter",
+        "payload.order > 5",
+      ],
+      { key: tenantKey },
+    );
+    const filtered = created.endpoint.id;
+    expect(created.endpoint.filter).toBe("payload.order > 5");
+    expect(await ok(["endpoints", "get", filtered, "--tenant", "acme"], { key: tenantKey })).toMatch(
+      /filter:\s+payload\.order > 5/,
+    );
+
+    // Neither endpoint takes it: the first does not subscribe to invoice.*, the filter is false.
+    const published = await ok(
+      ["events", "publish", "--tenant", "acme", "--type", "invoice.paid", "--data", '{"order":2}'],
+      { key: tenantKey },
+    );
+    const id = /^event (\S+) published$/m.exec(published)?.[1] ?? "";
+    const doc = await eventually(async () => {
+      const got = await json<EventJson & { skippedEndpoints?: Array<Record<string, string>> }>(
+        ["events", "get", id, "--tenant", "acme"],
+        { key: tenantKey },
+      );
+      return got.event.routed ? got : undefined;
+    }, `route of ${id}`);
+    expect(doc.event.endpointIds ?? []).toEqual([]);
+    expect(doc.skippedEndpoints).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ endpointId, reason: "SKIP_REASON_EVENT_TYPE" }),
+        expect.objectContaining({
+          endpointId: filtered,
+          reason: "SKIP_REASON_FILTER_FALSE",
+          filter: "payload.order > 5",
+        }),
+      ]),
+    );
+    const human = await ok(["events", "get", id, "--tenant", "acme"], { key: tenantKey });
+    expect(human).toMatch(/not delivered to \(2\):/);
+    expect(human).toMatch(new RegExp(`${endpointId}\\s+type not subscribed`));
+    expect(human).toMatch(new RegExp(`${filtered}\\s+filter false\\s+payload\\.order > 5`));
+
+    const cleared = await ok(["endpoints", "update", filtered, "--tenant", "acme", "--clear-filter"], {
+      key: tenantKey,
+    });
+    expect(cleared).toMatch(/filter:\s+-/);
+    await ok(["endpoints", "delete", filtered, "--tenant", "acme"], { key: tenantKey });
+  });
+
   it("lists events and attempts with filters", async () => {
     const events = await ok(
       ["events", "list", "--tenant", "acme", "--type", "order.created", "--since", "1h"],

@@ -12,7 +12,7 @@ import {
 import { type ControlPlaneCache, tenantOwnsEvent } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { selectEndpoints } from "./match.js";
+import { decideRoutes } from "./match.js";
 
 export interface RouteDeps {
   cache: ControlPlaneCache;
@@ -50,9 +50,12 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
     deps.metrics.countDropped();
     return [];
   }
-  const endpoints = !tenant.disabled
-    ? selectEndpoints(await deps.cache.endpointsOf(event.tenantId), event)
-    : [];
+  const decision = decideRoutes(
+    await deps.cache.endpointsOf(event.tenantId),
+    { type: event.eventType, channels: event.channels, tenantId: event.tenantId, payload: event.payload },
+    { tenantDisabled: tenant.disabled },
+  );
+  const endpoints = decision.endpoints;
   const now = timestampFromDate(deps.now());
 
   await Promise.all(
@@ -83,6 +86,8 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
           eventType: event.eventType,
           endpointIds,
           routeTime: now,
+          skipped: decision.skipped,
+          skippedOmitted: decision.skippedOmitted,
         },
       },
       state: DeliveryState.PENDING,

@@ -103,6 +103,8 @@ export interface EndpointDocument {
   secrets: EndpointSecretDocument[];
   /** "envelope": deliveries carry the Standard Webhooks envelope; unset: the payload as published. */
   payload_format?: "envelope";
+  /** A CEL expression the event must satisfy (routing evaluates it); unset: every event. */
+  filter?: string;
   /** When the current run of failures started; unset after a success. */
   failing_since?: Date;
   create_time: Date;
