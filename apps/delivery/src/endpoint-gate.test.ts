@@ -105,9 +105,10 @@ describe("EndpointGate", () => {
 describe("fairSlots", () => {
   it("keeps a hanging endpoint's tasks out of the shared slots so another endpoint's all run", async () => {
     const gate = new EndpointGate({ maxWaiting: 3 });
+    const limit4 = pLimit(4);
     const run = fairSlots<{ endpoint: string }>({
       gate,
-      slot: pLimit(4),
+      slot: (_task, run) => limit4(run),
       endpointOf: (task) => task.endpoint,
       limitOf: async (task) => (task.endpoint === "slow" ? 2 : 20),
     });
@@ -130,7 +131,13 @@ describe("fairSlots", () => {
 
   it("releases the endpoint's pass when the task throws", async () => {
     const gate = new EndpointGate({ maxWaiting: 0 });
-    const run = fairSlots<string>({ gate, slot: pLimit(1), endpointOf: (t) => t, limitOf: async () => 1 });
+    const limit1 = pLimit(1);
+    const run = fairSlots<string>({
+      gate,
+      slot: (_task, run) => limit1(run),
+      endpointOf: (t) => t,
+      limitOf: async () => 1,
+    });
     await expect(
       run("ep", async () => {
         throw new Error("boom");

@@ -109,8 +109,8 @@ export class EndpointGate {
 /** What {@link fairSlots} needs. */
 export interface FairSlotsOptions<Task> {
   gate: EndpointGate;
-  /** Runs a task in one of the shared slots (e.g. a p-limit of DELIVERY_CONCURRENCY). */
-  slot<T>(run: () => Promise<T>): Promise<T>;
+  /** Runs a task in one of the shared slots (DELIVERY_CONCURRENCY, taken round robin by tenant). */
+  slot<T>(task: Task, run: () => Promise<T>): Promise<T>;
   endpointOf(task: Task): string;
   /** The endpoint's concurrency limit in this instance (its own, or the platform default). */
   limitOf(task: Task): Promise<number>;
@@ -130,7 +130,7 @@ export function fairSlots<Task>(
     if (!entered) return { full: true };
     const pass = await entered;
     try {
-      return { result: await slot(() => run(pass.waitedMs)) };
+      return { result: await slot(task, () => run(pass.waitedMs)) };
     } finally {
       pass.release();
     }

@@ -1,5 +1,11 @@
 import type { DeliveryTask } from "@herald/contracts";
-import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
+import {
+  configFields,
+  openQueue,
+  RoundRobinSlots,
+  type ServiceDefinition,
+  serviceConfigSchema,
+} from "@herald/platform";
 import {
   apiKeyAuthentication,
   auditRecordQueue,
@@ -15,7 +21,6 @@ import {
   urlAllowlist,
 } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
-import pLimit from "p-limit";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-task.js";
@@ -202,9 +207,11 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     };
     // A task first waits for its endpoint to be under its limit (in memory, holding nothing), then for
     // one of DELIVERY_CONCURRENCY shared slots: a slow endpoint holds at most its own limit of slots.
+    // The shared slots go round robin across tenants: a tenant's backlog waits behind itself.
+    const slots = new RoundRobinSlots(config.DELIVERY_CONCURRENCY);
     const fairRun = fairSlots<DeliveryTask>({
       gate,
-      slot: pLimit(config.DELIVERY_CONCURRENCY),
+      slot: (task, run) => slots.run(task.tenantId, run),
       endpointOf: (task) => task.endpointId,
       limitOf: async (task) =>
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
@@ -222,7 +229,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     };
     // Every prefetched message is handled at once: the slots above bound the requests, and a message
     // whose tasks wait at their endpoint must not keep the others from starting.
-    const consumer = tasks.consume({
+    const consumers = tasks.consume({
       concurrency: config.DELIVERY_CONCURRENCY * 2,
       span: "deliver task",
       handle: async (task) => recorders.recordOutcome(task, await deliver(task), Date.now()),
@@ -230,8 +237,12 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
 
     return {
-      consumers: [consumer],
-      queues: [names.queues.deliveryTasks, ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs))],
+      consumers,
+      queues: [
+        names.queues.deliveryTasks,
+        ...names.shardQueues(names.queues.deliveryTasks),
+        ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs)),
+      ],
       async stop() {
         clearInterval(sweeper);
         await client.close();
