@@ -26,8 +26,14 @@ describe("EndpointGate", () => {
     const first = await gate.enter("ep_a", 2);
     const second = await gate.enter("ep_a", 2);
     const order: number[] = [];
-    const third = gate.enter("ep_a", 2)?.then((p) => (order.push(3), p));
-    const fourth = gate.enter("ep_a", 2)?.then((p) => (order.push(4), p));
+    const third = gate.enter("ep_a", 2)?.then((p) => {
+      order.push(3);
+      return p;
+    });
+    const fourth = gate.enter("ep_a", 2)?.then((p) => {
+      order.push(4);
+      return p;
+    });
     await flush();
     expect(order).toEqual([]);
     expect(gate.waiting).toBe(2);
