@@ -10,8 +10,15 @@ import {
   RedriveResponseSchema,
   Scope,
 } from "@herald/contracts";
-import { NotFoundError } from "@herald/platform";
-import { authorizeTenant, principalOf } from "@herald/platform/model";
+import { NotFoundError, PermissionDeniedError } from "@herald/platform";
+import {
+  authorizeEndpoint,
+  authorizeTenant,
+  authorizeWrite,
+  type Principal,
+  principalOf,
+  visibleEndpoints,
+} from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
 import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
@@ -59,7 +66,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
   return {
     async listAttempts(req, ctx) {
       authorize(ctx, req.tenantId);
-      const query = listAttemptsQuery(req);
+      const principal = principalOf(ctx);
+      if (req.endpointId !== "") authorizeEndpoint(principal, req.endpointId);
+      const query = listAttemptsQuery(req, visibleEndpoints(principal));
       annotate({ tenantId: req.tenantId, eventId: req.eventId, endpointId: req.endpointId });
       const page = toPage(await reader.listAttempts(query), query, (d) => ({
         time: d.attempt_time,
@@ -81,10 +90,11 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         reader.deliveriesOfEvent(tenantId, eventId),
       ]);
       if (!event) throw new NotFoundError("event", eventId);
+      const principal = principalOf(ctx);
       return create(GetEventResponseSchema, {
-        event: eventSummaryFromDocument(event, route),
+        event: limitSummary(principal, eventSummaryFromDocument(event, route)),
         payload: payloadOf(event),
-        deliveries: eventDeliveries(route, deliveries),
+        deliveries: eventDeliveries(route, deliveries).filter((d) => sees(principal, d.endpointId)),
       });
     },
 
@@ -99,7 +109,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         page.items.map((e) => e._id),
       );
       return create(ListEventsResponseSchema, {
-        events: page.items.map((e) => eventSummaryFromDocument(e, routes.get(e._id))),
+        events: page.items.map((e) =>
+          limitSummary(principalOf(ctx), eventSummaryFromDocument(e, routes.get(e._id))),
+        ),
         nextPageToken: page.nextPageToken,
       });
     },
@@ -108,6 +120,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const tenantId = authorize(ctx, req.tenantId);
       const eventId = requireId("event_id", req.eventId);
       const endpointId = requireId("endpoint_id", req.endpointId);
+      authorizeReplay(ctx, endpointId);
       annotate({ tenantId, eventId, endpointId });
       const [event, hasEndpoint, delivery] = await Promise.all([
         reader.findEvent(tenantId, eventId),
@@ -123,6 +136,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
     async recover(req, ctx) {
       authorize(ctx, req.tenantId);
       const query = recoverQuery(req, now(), replayLimit);
+      authorizeReplay(ctx, query.endpointId);
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RecoverResponseSchema, await replayAll(query));
     },
@@ -130,6 +144,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
     async redrive(req, ctx) {
       authorize(ctx, req.tenantId);
       const query = redriveQuery(req, replayLimit);
+      authorizeReplay(ctx, query.endpointId);
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RedriveResponseSchema, await replayAll(query));
     },
@@ -141,6 +156,32 @@ function authorize(ctx: HandlerContext, tenantId: string): string {
   requireId("tenant_id", tenantId);
   authorizeTenant(principalOf(ctx), tenantId, Scope.AUDIT_READ);
   return tenantId;
+}
+
+/** Whether the principal may see the endpoint (a portal session may be limited to some). */
+function sees(principal: Principal, endpointId: string): boolean {
+  return principal.endpointIds === undefined || principal.endpointIds.has(endpointId);
+}
+
+/** An event summary without the endpoints the principal may not see. */
+function limitSummary<E extends { endpointIds: string[] }>(principal: Principal, summary: E): E {
+  if (principal.endpointIds !== undefined) {
+    summary.endpointIds = summary.endpointIds.filter((id) => sees(principal, id));
+  }
+  return summary;
+}
+
+/**
+ * A replay changes things: a read-only session may not; one limited to some endpoints replays only to
+ * them, so it must name one.
+ */
+function authorizeReplay(ctx: HandlerContext, endpointId: string | undefined): void {
+  const principal = principalOf(ctx);
+  authorizeWrite(principal);
+  if (endpointId !== undefined) authorizeEndpoint(principal, endpointId);
+  else if (principal.endpointIds !== undefined) {
+    throw new PermissionDeniedError("this session is limited to some endpoints: name one");
+  }
 }
 
 /** Puts the ids a call is about on the RPC's span. Never payloads. */

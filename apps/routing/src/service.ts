@@ -38,6 +38,7 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
     return {
       routes: control.routes,
       services: control.services,
+      publicMethods: control.publicMethods,
       consumers: [router.consumer, changes],
       stop: () => control.stop(),
     };

@@ -30,9 +30,15 @@ export class EndpointStore {
     return endpoint;
   }
 
-  async list(tenantId: string, page: PageRequest): Promise<Page<EndpointDocument>> {
+  /** The tenant's endpoints, or only those of `ids` when given. */
+  async list(tenantId: string, page: PageRequest, ids?: readonly string[]): Promise<Page<EndpointDocument>> {
     const filter: Filter<EndpointDocument> = { tenant_id: tenantId };
-    if (page.afterId !== undefined) filter._id = { $gt: page.afterId };
+    if (page.afterId !== undefined || ids !== undefined) {
+      filter._id = {
+        ...(page.afterId !== undefined && { $gt: page.afterId }),
+        ...(ids !== undefined && { $in: [...ids] }),
+      };
+    }
     const endpoints = await this.#endpoints
       .find(filter)
       .sort({ _id: 1 })

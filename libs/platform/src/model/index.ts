@@ -16,11 +16,16 @@ export { AuditRecordPublisher } from "./audit-records.js";
 export type { Principal } from "./auth.js";
 export {
   authorizeAdmin,
+  authorizeEndpoint,
   authorizeTenant,
+  authorizeWrite,
   generateApiKey,
   hashApiKeySecret,
   isAdmin,
+  newApiKeyId,
   principalOf,
+  safeEqual,
+  visibleEndpoints,
 } from "./auth.js";
 export { apiKeyAuthentication } from "./authentication.js";
 export { eventBatchOf, MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "./batches.js";
@@ -31,6 +36,7 @@ export type {
   EndpointDocument,
   EndpointSecretDocument,
   EventDocument,
+  PortalSettingsDocument,
   TenantDocument,
   TenantSettingsDocument,
 } from "./documents.js";
