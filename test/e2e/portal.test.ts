@@ -24,6 +24,12 @@ const HOSTILE_PAYLOAD = JSON.stringify({
   note: "<img src=x onerror=alert('payload')>",
   script: "<script>alert('payload')</script>",
   amount: 42,
+  // Over the services' compression threshold (1 KiB): the portal's entry must pass such answers intact.
+  lines: Array.from({ length: 14 }, (_, i) => ({
+    sku: `SKU-${1000 + i}`,
+    quantity: i + 1,
+    unit_cents: 1250,
+  })),
 });
 const HOSTILE_RESPONSE = "<img src=x onerror=alert('response')><script>alert('response')</script>";
 

@@ -19,15 +19,17 @@ export const PORTAL_METHODS: Readonly<Record<string, "routing" | "audit">> = Obj
   ]),
 ]);
 
-/** Request headers passed on: the Connect protocol's own and the bearer token, nothing else. */
+/**
+ * Request headers passed on: the Connect protocol's own and the bearer token, nothing else. Not
+ * accept-encoding: fetch decodes a compressed answer itself, so the services must send it plain.
+ */
 const FORWARDED_REQUEST_HEADERS = [
   "content-type",
   "authorization",
   "connect-protocol-version",
   "connect-timeout-ms",
-  "accept-encoding",
 ];
-const FORWARDED_RESPONSE_HEADERS = ["content-type", "content-encoding"];
+const FORWARDED_RESPONSE_HEADERS = ["content-type"];
 
 /** The largest request body forwarded: the portal's calls are small. */
 export const MAX_RPC_BODY_BYTES = 1024 * 1024;

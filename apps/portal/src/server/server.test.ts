@@ -22,7 +22,12 @@ describe("forwardRpc", () => {
   const request = (rpc: string, method = "POST") => ({
     method,
     rpc,
-    headers: { authorization: "Bearer t", cookie: "c=1", "content-type": "application/json" },
+    headers: {
+      authorization: "Bearer t",
+      cookie: "c=1",
+      "content-type": "application/json",
+      "accept-encoding": "gzip, br",
+    },
     body: new Uint8Array(),
   });
 
@@ -32,6 +37,8 @@ describe("forwardRpc", () => {
     expect(calls.at(-1)?.url).toBe("http://audit.test/herald.v1.AuditService/GetEvent");
     expect(calls.at(-1)?.headers.get("authorization")).toBe("Bearer t");
     expect(calls.at(-1)?.headers.get("cookie")).toBeNull();
+    // fetch decodes compressed answers, so none is asked for.
+    expect(calls.at(-1)?.headers.get("accept-encoding")).toBeNull();
     await forwardRpc(request("herald.v1.EndpointService/RotateSecret"), upstreams, fakeFetch);
     expect(calls.at(-1)?.url).toBe("http://routing.test/herald.v1.EndpointService/RotateSecret");
   });

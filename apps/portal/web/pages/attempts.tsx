@@ -75,7 +75,10 @@ export function AttemptsTable(props: {
                 </td>
                 <td>{a.latencyMs} ms</td>
                 <td>
-                  <pre className="snippet">{a.responseBody || a.errorMessage || "—"}</pre>
+                  {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard */}
+                  <pre className="snippet" tabIndex={0}>
+                    {a.responseBody || a.errorMessage || "—"}
+                  </pre>
                 </td>
               </tr>
             ))}

@@ -60,7 +60,11 @@ export function EventPage(props: { id: string }) {
             </dl>
           </section>
           <h2>Payload</h2>
-          <pre data-testid="payload">{payloadText(loaded.data.payload)}</pre>
+          {/* Focusable, so a long payload scrolls from the keyboard too. */}
+          {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard */}
+          <pre data-testid="payload" tabIndex={0}>
+            {payloadText(loaded.data.payload)}
+          </pre>
           <h2>Deliveries</h2>
           {loaded.data.deliveries.length === 0 ? (
             <p>No deliveries.</p>
