@@ -1,6 +1,6 @@
 import { IngestService } from "@herald/contracts";
-import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
-import { apiKeyAuthentication, ControlPlaneCache, consumeControlChanges } from "@herald/platform/model";
+import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
+import { apiKeyAuthentication, ControlPlaneCache, controlFeed, eventQueue } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
@@ -49,21 +49,18 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   authentication: apiKeyAuthentication,
   configSchema,
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
-  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
+  async start(ctx) {
+    const { config, logger, mongo, metrics } = ctx;
     const recorders = ingestMetrics(metrics);
     const cache = new ControlPlaneCache(mongo.db);
-    // API keys are forgotten by runService's own control consumer; this one serves the tenant cache.
-    const control = consumeControlChanges(rabbit, names, logger, (change) => {
-      if (change?.apiKeyId) return;
-      cache.invalidate(change?.tenantId, change?.endpointId);
-    });
+    controlFeed(ctx).listen((change) => cache.onControlChange(change));
     const events = new EventStore(mongo.db);
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
     }, 10_000);
     sweeper.unref();
-    const publish = eventPublisher(publisher, names);
+    const publish = eventPublisher(openQueue(eventQueue, ctx));
     const faultExitAfterInsert = config.HERALD_FAULT_EXIT_AFTER_INSERT && process.env.NODE_ENV === "test";
     if (config.HERALD_FAULT_EXIT_AFTER_INSERT && !faultExitAfterInsert)
       logger.warn("HERALD_FAULT_EXIT_AFTER_INSERT is ignored: it is honoured only with NODE_ENV=test");
@@ -95,7 +92,6 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     return {
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
-      consumers: [control],
       async stop() {
         clearInterval(sweeper);
         await sweep.stop();

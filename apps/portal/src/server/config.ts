@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** The portal server's settings, from the environment (docs/operator-guide.md, "The tenant portal"). */
+/** The portal server's settings, from the environment (docs/operator-guide.md §13, "The tenant portal"). */
 export const portalConfigSchema = z.object({
   HOST: z.string().default("127.0.0.1").describe("address the portal listens on"),
   PORTAL_PORT: z.coerce

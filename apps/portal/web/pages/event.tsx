@@ -1,4 +1,4 @@
-import { DeliveryState } from "@herald/contracts";
+import { DeliveryState, SkipReason } from "@herald/contracts";
 import { useState } from "react";
 import { Feedback, formatTime, Link, useAction, useLoad, usePortal } from "../ui.js";
 import { AttemptsTable } from "./attempts.js";
@@ -8,6 +8,15 @@ const STATE_NAMES: Record<number, string> = {
   [DeliveryState.SUCCEEDED]: "succeeded",
   [DeliveryState.FAILED]: "failed, retrying",
   [DeliveryState.DEAD]: "failed for good",
+};
+
+const SKIP_REASONS: Record<number, string> = {
+  [SkipReason.EVENT_TYPE]: "does not take this event type",
+  [SkipReason.CHANNEL]: "not on the event's channels",
+  [SkipReason.FILTER_FALSE]: "its filter did not match",
+  [SkipReason.FILTER_ERROR]: "its filter failed",
+  [SkipReason.ENDPOINT_DISABLED]: "disabled when the event came",
+  [SkipReason.TENANT_DISABLED]: "the tenant was disabled",
 };
 
 /** The payload as text: pretty JSON when it is JSON, else the bytes decoded. Never markup. */
@@ -127,6 +136,23 @@ export function EventPage(props: { id: string }) {
             </table>
           )}
           <Feedback error={action.error} note={action.note} />
+          {loaded.data.skippedEndpoints.length > 0 && (
+            <>
+              <h2>Not sent to</h2>
+              <ul data-testid="skipped">
+                {loaded.data.skippedEndpoints.map((s) => (
+                  <li key={s.endpointId}>
+                    <Link to={{ page: "endpoint", id: s.endpointId }}>{s.endpointId}</Link>:{" "}
+                    {SKIP_REASONS[s.reason] ?? "skipped"}
+                    {s.detail && ` (${s.detail})`}
+                  </li>
+                ))}
+              </ul>
+              {loaded.data.skippedEndpointsOmitted > 0 && (
+                <p>and {loaded.data.skippedEndpointsOmitted} more endpoint(s) not listed.</p>
+              )}
+            </>
+          )}
           <h2>Attempts</h2>
           <div className="row">
             <button type="button" className="secondary" onClick={() => setRefresh((r) => r + 1)}>

@@ -5,6 +5,8 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
+  controlFeed,
+  EndpointStore,
   endpointsCollection,
   SecretBox,
 } from "@herald/platform/model";
@@ -14,7 +16,6 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
-import { EndpointStore } from "./endpoint-store.js";
 import { PortalLinkStore } from "./portal-links.js";
 import { portalService } from "./portal-rpc.js";
 import { startSecretResealing } from "./reseal.js";
@@ -29,7 +30,7 @@ export { checkEndpointUrl } from "./url-policy.js";
 /** Indexes of the control-plane collections (tenants need none beyond _id). */
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
-  [Collections.apiKeys]: [{ key: { tenant_id: 1 } }],
+  [Collections.apiKeys]: [{ key: { tenant_id: 1, _id: 1 } }],
   [Collections.portalLinks]: [{ key: { expire_time: 1 } }],
 };
 
@@ -57,7 +58,7 @@ export function controlPlane(
     portalLinks: new PortalLinkStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
     now: () => new Date(),
   };
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {

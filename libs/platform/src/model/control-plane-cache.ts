@@ -1,3 +1,4 @@
+import type { ControlNotification } from "@herald/contracts";
 import { LRUCache } from "lru-cache";
 import type { Db } from "mongodb";
 import {
@@ -23,8 +24,8 @@ export interface ControlPlaneCacheOptions {
 type Cached<T> = { value: T | null };
 
 /**
- * Read-through cache of tenants and endpoints for the data plane (ingest, routing, delivery).
- * Call {@link invalidate} from control notifications.
+ * Read-through cache of tenants and endpoints for the data plane (ingest, routing, delivery) and audit.
+ * Feed it control notifications ({@link onControlChange}).
  */
 export class ControlPlaneCache {
   readonly #db: Db;
@@ -62,6 +63,15 @@ export class ControlPlaneCache {
       endpointsCollection(this.#db).find({ tenant_id: tenantId }).sort({ _id: 1 }).toArray(),
     );
     return list ?? [];
+  }
+
+  /**
+   * Applies a control notification: drops the tenant or endpoint it names, or everything when
+   * notifications may have been missed (`undefined`). An API key's revocation changes nothing here.
+   */
+  onControlChange(change: ControlNotification | undefined): void {
+    if (change?.apiKeyId) return;
+    this.invalidate(change?.tenantId, change?.endpointId);
   }
 
   /** Drops a tenant and its endpoints (or one endpoint), or everything when no tenant is named. */
