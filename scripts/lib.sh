@@ -72,3 +72,18 @@ describe_trace_export() {
     echo "exported (${OTEL_TRACES_EXPORTER:-otlp}) to $endpoint"
   fi
 }
+
+# Chromium for the portal's browser tests (test/e2e/portal.test.ts drives it with playwright-core, which
+# cannot download browsers here): Debian's package, installed as RabbitMQ is when missing.
+ensure_chromium() {
+  local chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [[ -x "$chromium" ]] && return 0
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing chromium from Debian's packages (the portal's browser tests)"
+    apt-get update -qq >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    log "$chromium is missing: install Debian's chromium (or set CHROMIUM_PATH) for the portal's browser tests"
+    return 1
+  fi
+}

@@ -83,13 +83,24 @@ for service in routing ingest delivery audit; do
   }
 done
 
+# The tenant portal (apps/portal) calls routing and audit on this machine.
+PORTAL_PORT="${PORTAL_PORT:-7005}" HERALD_ROUTING_URL="$scheme://127.0.0.1:${PORTS[routing]}" \
+  HERALD_AUDIT_URL="$scheme://127.0.0.1:${PORTS[audit]}" node apps/portal/dist/server/main.js >>.data/logs/portal.log 2>&1 &
+PIDS+=($!)
+portal_port="${PORTAL_PORT:-7005}"
+for ((i = 0; i < 100; i++)); do
+  curl -fsS "http://127.0.0.1:$portal_port/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
 cat >&2 <<MSG
 
 Herald is running (logs in .data/logs/, Ctrl-C stops it):
   ingest    gRPC/Connect on 127.0.0.1:${PORTS[ingest]}   (IngestService)
-  routing   gRPC/Connect on 127.0.0.1:${PORTS[routing]}   (TenantService, EndpointService, ApiKeyService)
+  routing   gRPC/Connect on 127.0.0.1:${PORTS[routing]}   (TenantService, EndpointService, ApiKeyService, PortalService)
   delivery  health/metrics on 127.0.0.1:${PORTS[delivery]}
   audit     gRPC/Connect on 127.0.0.1:${PORTS[audit]}   (AuditService)
+  portal    http://127.0.0.1:$portal_port   (open it for a tenant: herald portal link --tenant <id>)
   admin API key: in .data/herald.env (HERALD_ADMIN_KEY)
   RabbitMQ: ${AMQP_URL/\/\/*@/\/\/}    MongoDB: ${MONGO_URL/\/\/*@/\/\/}
   traces: $(describe_trace_export "$traces_off")

@@ -51,6 +51,7 @@ if [[ -d test/e2e ]]; then
   # test/e2e/deploy.test.ts checks the Helm chart with these; the first build on a machine takes minutes.
   log "Kubernetes tools: helm, kubeconform, schemas (scripts/k8s-tools.sh; cached after the first build)"
   for tool in helm kubeconform schemas; do bash scripts/k8s-tools.sh path "$tool" >/dev/null || status=1; done
+  ensure_chromium || status=1
   log "end-to-end tests"
   vitest run --root test --reporter=default --reporter=json --outputFile.json="$reports/e2e.json" || status=1
 fi

@@ -153,11 +153,12 @@ describe("npm start's word on traces (describe_trace_export)", () => {
 
 describe("npm start", () => {
   const env = testEnv({ AUDIT_MONGO_DB: `${testEnv().MONGO_DB}_audit` });
-  const ports: Record<"ingest" | "routing" | "delivery" | "audit", number> = {
+  const ports: Record<"ingest" | "routing" | "delivery" | "audit" | "portal", number> = {
     ingest: 0,
     routing: 0,
     delivery: 0,
     audit: 0,
+    portal: 0,
   };
   let child: ChildProcess;
   let otlp: OtlpReceiver;
@@ -194,6 +195,7 @@ describe("npm start", () => {
         ROUTING_PORT: String(ports.routing),
         DELIVERY_PORT: String(ports.delivery),
         AUDIT_PORT: String(ports.audit),
+        PORTAL_PORT: String(ports.portal),
         LOG_LEVEL: "info",
         OTEL_EXPORTER_OTLP_ENDPOINT: new URL(otlp.endpoint).origin,
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
@@ -243,6 +245,13 @@ describe("npm start", () => {
     });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("HERALD_URL_ALLOWLIST");
+  });
+
+  it("serves the tenant portal and says where", async () => {
+    expect(output).toContain(`portal    http://127.0.0.1:${ports.portal}`);
+    const page = await fetch(`http://127.0.0.1:${ports.portal}/t/allowlist/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
   });
 
   it("exports traces where it said", async () => {

@@ -12,8 +12,15 @@ import {
   RedriveResponseSchema,
   Scope,
 } from "@herald/contracts";
-import { NotFoundError } from "@herald/platform";
-import { authorizeTenant, principalOf } from "@herald/platform/model";
+import { NotFoundError, PermissionDeniedError } from "@herald/platform";
+import {
+  authorizeEndpoint,
+  authorizeTenant,
+  authorizeWrite,
+  type Principal,
+  principalOf,
+  visibleEndpoints,
+} from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
 import {
@@ -70,7 +77,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
   return {
     async listAttempts(req, ctx) {
       authorize(ctx, req.tenantId);
-      const query = listAttemptsQuery(req);
+      const principal = principalOf(ctx);
+      if (req.endpointId !== "") authorizeEndpoint(principal, req.endpointId);
+      const query = listAttemptsQuery(req, visibleEndpoints(principal));
       annotate({ tenantId: req.tenantId, eventId: req.eventId, endpointId: req.endpointId });
       const page = toPage(await reader.listAttempts(query), query, (d) => ({
         time: d.attempt_time,
@@ -92,11 +101,13 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         reader.deliveriesOfEvent(tenantId, eventId),
       ]);
       if (!event) throw new NotFoundError("event", eventId);
+      const principal = principalOf(ctx);
       return create(GetEventResponseSchema, {
-        event: eventSummaryFromDocument(event, route),
+        event: limitSummary(principal, eventSummaryFromDocument(event, route)),
         payload: payloadOf(event),
-        deliveries: eventDeliveries(route, deliveries),
-        skippedEndpoints: skippedEndpointsOf(route),
+        deliveries: eventDeliveries(route, deliveries).filter((d) => sees(principal, d.endpointId)),
+        skippedEndpoints: skippedEndpointsOf(route).filter((s) => sees(principal, s.endpointId)),
+        // The count of omitted skips says nothing about which endpoints, so a limited session sees it too.
         skippedEndpointsOmitted: route?.skipped_omitted ?? 0,
       });
     },
@@ -112,7 +123,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         page.items.map((e) => e._id),
       );
       return create(ListEventsResponseSchema, {
-        events: page.items.map((e) => eventSummaryFromDocument(e, routes.get(e._id))),
+        events: page.items.map((e) =>
+          limitSummary(principalOf(ctx), eventSummaryFromDocument(e, routes.get(e._id))),
+        ),
         nextPageToken: page.nextPageToken,
       });
     },
@@ -121,6 +134,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const tenantId = authorize(ctx, req.tenantId);
       const eventId = requireId("event_id", req.eventId);
       const endpointId = requireId("endpoint_id", req.endpointId);
+      authorizeReplay(ctx, endpointId);
       annotate({ tenantId, eventId, endpointId });
       const [event, hasEndpoint, delivery] = await Promise.all([
         reader.findEvent(tenantId, eventId),
@@ -136,6 +150,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
     async recover(req, ctx) {
       authorize(ctx, req.tenantId);
       const query = recoverQuery(req, now(), replayLimit);
+      authorizeReplay(ctx, query.endpointId);
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RecoverResponseSchema, await replayAll(query));
     },
@@ -143,6 +158,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
     async redrive(req, ctx) {
       authorize(ctx, req.tenantId);
       const query = redriveQuery(req, replayLimit);
+      authorizeReplay(ctx, query.endpointId);
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RedriveResponseSchema, await replayAll(query));
     },
@@ -150,6 +166,7 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
     async getEndpointHealth(req, ctx) {
       const tenantId = authorize(ctx, req.tenantId);
       const endpointId = requireId("endpoint_id", req.endpointId);
+      authorizeEndpoint(principalOf(ctx), endpointId);
       annotate({ tenantId, endpointId });
       if (!(await reader.hasEndpoint(tenantId, endpointId))) throw new NotFoundError("endpoint", endpointId);
       return create(GetEndpointHealthResponseSchema, {
@@ -166,8 +183,11 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const ids = await reader.endpointIdsAfter(tenantId, after, pageSize + 1);
       const page = ids.slice(0, pageSize);
       const last = page.at(-1);
+      // A session limited to some endpoints sees only theirs; a page may then hold fewer.
+      const principal = principalOf(ctx);
+      const visible = page.filter((id) => sees(principal, id));
       return create(ListEndpointHealthResponseSchema, {
-        endpoints: await deps.health.healthOfEndpoints(tenantId, page, now()),
+        endpoints: await deps.health.healthOfEndpoints(tenantId, visible, now()),
         nextPageToken:
           ids.length > pageSize && last ? encodePageToken({ time: new Date(0), id: last }, fingerprint) : "",
       });
@@ -187,6 +207,32 @@ function authorize(ctx: HandlerContext, tenantId: string): string {
   requireId("tenant_id", tenantId);
   authorizeTenant(principalOf(ctx), tenantId, Scope.AUDIT_READ);
   return tenantId;
+}
+
+/** Whether the principal may see the endpoint (a portal session may be limited to some). */
+function sees(principal: Principal, endpointId: string): boolean {
+  return principal.endpointIds === undefined || principal.endpointIds.has(endpointId);
+}
+
+/** An event summary without the endpoints the principal may not see. */
+function limitSummary<E extends { endpointIds: string[] }>(principal: Principal, summary: E): E {
+  if (principal.endpointIds !== undefined) {
+    summary.endpointIds = summary.endpointIds.filter((id) => sees(principal, id));
+  }
+  return summary;
+}
+
+/**
+ * A replay changes things: a read-only session may not; one limited to some endpoints replays only to
+ * them, so it must name one.
+ */
+function authorizeReplay(ctx: HandlerContext, endpointId: string | undefined): void {
+  const principal = principalOf(ctx);
+  authorizeWrite(principal);
+  if (endpointId !== undefined) authorizeEndpoint(principal, endpointId);
+  else if (principal.endpointIds !== undefined) {
+    throw new PermissionDeniedError("this session is limited to some endpoints: name one");
+  }
 }
 
 /** Puts the ids a call is about on the RPC's span. Never payloads. */

@@ -106,7 +106,11 @@ export function toPage<T>(
   return { items, nextPageToken: encodePageToken(cursorOf(last), query.fingerprint) };
 }
 
-export function listAttemptsQuery(req: ListAttemptsRequest): PageQuery<AttemptDocument> {
+/** `visible`: the only endpoints the caller may see (a portal session's), or undefined for all. */
+export function listAttemptsQuery(
+  req: ListAttemptsRequest,
+  visible?: readonly string[],
+): PageQuery<AttemptDocument> {
   const tenantId = requireId("tenant_id", req.tenantId);
   const eventId = optionalId("event_id", req.eventId);
   const endpointId = optionalId("endpoint_id", req.endpointId);
@@ -117,7 +121,11 @@ export function listAttemptsQuery(req: ListAttemptsRequest): PageQuery<AttemptDo
   const base: Record<string, unknown> = {
     tenant_id: tenantId,
     ...(eventId !== undefined ? { event_id: eventId } : {}),
-    ...(endpointId !== undefined ? { endpoint_id: endpointId } : {}),
+    ...(endpointId !== undefined
+      ? { endpoint_id: endpointId }
+      : visible !== undefined
+        ? { endpoint_id: { $in: [...visible] } }
+        : {}),
     ...(req.success !== undefined ? { success: req.success } : {}),
     ...(range ? { attempt_time: range } : {}),
   };
@@ -125,7 +133,7 @@ export function listAttemptsQuery(req: ListAttemptsRequest): PageQuery<AttemptDo
     "attempts",
     tenantId,
     eventId,
-    endpointId,
+    endpointId ?? visible?.join(","),
     req.success,
     range?.$gte?.getTime(),
     range?.$lt?.getTime(),

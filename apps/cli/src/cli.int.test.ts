@@ -160,6 +160,7 @@ describe("herald CLI against a running Herald", () => {
       maxPayloadBytes: 100000,
       retrySchedule: { delays: ["1s", "2s"] },
       retentionDays: 7,
+      portal: { frameAncestors: [], brandColor: "", logoUrl: "" },
     });
   });
 

@@ -6,6 +6,7 @@ import {
   AuditService,
   EndpointService,
   IngestService,
+  PortalService,
   TenantService,
 } from "@herald/contracts";
 import { type CliConfig, type CliTlsFiles, requireApiKey } from "./config.js";
@@ -16,6 +17,7 @@ export interface HeraldClients {
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
   apiKeys: Client<typeof ApiKeyService>;
+  portal: Client<typeof PortalService>;
   ingest: Client<typeof IngestService>;
   audit: Client<typeof AuditService>;
 }
@@ -77,6 +79,7 @@ export function createClients(config: CliConfig): HeraldClients {
     tenants: createClient(TenantService, routing),
     endpoints: createClient(EndpointService, routing),
     apiKeys: createClient(ApiKeyService, routing),
+    portal: createClient(PortalService, routing),
     ingest: createClient(IngestService, transportTo(config.urls.ingest, apiKey, config.timeoutMs, tls)),
     audit: createClient(AuditService, transportTo(config.urls.audit, apiKey, config.timeoutMs, tls)),
   };

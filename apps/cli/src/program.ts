@@ -5,6 +5,7 @@ import { registerAttemptCommands } from "./commands/attempts.js";
 import { registerEndpointCommands } from "./commands/endpoints.js";
 import { registerEventCommands } from "./commands/events.js";
 import { registerKeyCommands } from "./commands/keys.js";
+import { registerPortalCommands } from "./commands/portal.js";
 import { registerReplayCommands } from "./commands/replay.js";
 import { registerSecretCommands } from "./commands/secret.js";
 import { registerTenantCommands } from "./commands/tenants.js";
@@ -55,6 +56,7 @@ export function createProgram(io: Io): Command {
   registerAttemptCommands(program, bind);
   registerReplayCommands(program, bind);
   registerSecretCommands(program, bind);
+  registerPortalCommands(program, bind);
   return program;
 }
 

@@ -31,6 +31,7 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
     return {
       routes: control.routes,
       services: control.services,
+      publicMethods: control.publicMethods,
       consumers: router.consumers,
       queues: [ctx.names.queues.routingEvents, ...ctx.names.shardQueues(ctx.names.queues.routingEvents)],
       stop: () => control.stop(),

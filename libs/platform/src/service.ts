@@ -1,4 +1,4 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Health, ServerReflection } from "@herald/contracts";
 import type { Logger } from "pino";
@@ -43,6 +43,8 @@ export interface ServiceParts {
   routes?: (router: ConnectRouter) => void;
   /** The services registered in `routes`: reported by the health service and listed by reflection. */
   services?: DescService[];
+  /** Methods of `services` callable without a key (they check their own credential). */
+  publicMethods?: DescMethod[];
   consumers?: Consumer[];
   httpRoutes?: Record<string, HttpRoute>;
   /**
@@ -184,7 +186,10 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
       rpcMetricsInterceptor(metrics),
       tracingInterceptor(),
       errorInterceptor(logger),
-      authInterceptor(authenticator, { publicServices: [Health.typeName, ServerReflection.typeName] }),
+      authInterceptor(authenticator, {
+        publicServices: [Health.typeName, ServerReflection.typeName],
+        publicMethods: (parts.publicMethods ?? []).map((m) => `${m.parent.typeName}/${m.name}`),
+      }),
     ],
     routes(router) {
       const services = parts.services ?? [];

@@ -7,6 +7,7 @@ import {
   EnableTenantResponseSchema,
   GetTenantResponseSchema,
   ListTenantsResponseSchema,
+  PortalSettingsSchema,
   type RetrySchedule,
   RetryScheduleSchema,
   type Tenant,
@@ -19,6 +20,7 @@ import type { Context } from "../context.js";
 import { AbortedError, UsageError } from "../errors.js";
 import {
   formatLimit,
+  formatList,
   formatRecord,
   formatSchedule,
   formatTime,
@@ -34,6 +36,9 @@ interface SettingsOptions {
   maxPayloadBytes?: number;
   retrySchedule?: number[];
   retentionDays?: number;
+  portalFrameAncestors?: string;
+  portalBrandColor?: string;
+  portalLogoUrl?: string;
 }
 
 interface CreateOptions extends SettingsOptions {
@@ -82,6 +87,12 @@ export function tenantDetails(tenant: Tenant | undefined): string {
     ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
     ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
     ["retention", formatLimit(tenant.settings?.retentionDays ?? 0, "platform default") + days(tenant)],
+    ["portal framed by", formatList(tenant.settings?.portal?.frameAncestors ?? [])],
+    [
+      "portal look",
+      [tenant.settings?.portal?.brandColor, tenant.settings?.portal?.logoUrl].filter(Boolean).join(" ") ||
+        NONE,
+    ],
     ["metadata", formatRecord(tenant.metadata)],
     ["created", formatTime(tenant.createTime)],
     ["updated", formatTime(tenant.updateTime)],
@@ -103,6 +114,17 @@ export function mergeSettings(
     retrySchedule:
       options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
     retentionDays: options.retentionDays ?? current?.retentionDays ?? 0,
+    portal: create(PortalSettingsSchema, {
+      frameAncestors:
+        options.portalFrameAncestors !== undefined
+          ? options.portalFrameAncestors
+              .split(",")
+              .map((o) => o.trim())
+              .filter(Boolean)
+          : (current?.portal?.frameAncestors ?? []),
+      brandColor: options.portalBrandColor ?? current?.portal?.brandColor ?? "",
+      logoUrl: options.portalLogoUrl ?? current?.portal?.logoUrl ?? "",
+    }),
   };
 }
 
@@ -119,7 +141,13 @@ function settingsOptions(command: Command): Command {
       "--retention-days <n>",
       "days the tenant's events, deliveries and attempts are kept (0: platform default)",
       parseCount,
-    );
+    )
+    .option(
+      "--portal-frame-ancestors <origins>",
+      'origins that may embed the tenant portal, comma-separated, e.g. https://app.example.com ("" none)',
+    )
+    .option("--portal-brand-color <#rrggbb>", "the portal's accent colour (\"\" Herald's)")
+    .option("--portal-logo-url <https-url>", 'logo in the portal\'s header ("" none)');
 }
 
 export function registerTenantCommands(program: Command, bind: Bind): void {
@@ -189,7 +217,10 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
         options.rateLimit !== undefined ||
         options.maxPayloadBytes !== undefined ||
         options.retrySchedule !== undefined ||
-        options.retentionDays !== undefined;
+        options.retentionDays !== undefined ||
+        options.portalFrameAncestors !== undefined ||
+        options.portalBrandColor !== undefined ||
+        options.portalLogoUrl !== undefined;
       if (options.name === undefined && options.metadata === undefined && !changesSettings) {
         throw new UsageError("nothing to update: give --name, --metadata or a setting");
       }

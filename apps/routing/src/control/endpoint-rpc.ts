@@ -1,15 +1,23 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { DisabledReason, type EndpointService, Scope, SignatureScheme } from "@herald/contracts";
-import { InvalidArgumentError, KeyedSerializer, NotFoundError } from "@herald/platform";
 import {
+  InvalidArgumentError,
+  KeyedSerializer,
+  NotFoundError,
+  PermissionDeniedError,
+} from "@herald/platform";
+import {
+  authorizeEndpoint,
   authorizeTenant,
+  authorizeWrite,
   type EndpointDocument,
   endpointHeaders,
   HEADER_VALUE_MASK,
   principalOf,
   sealHeaders,
   unmaskHeaders,
+  visibleEndpoints,
 } from "@herald/platform/model";
 import type { ControlPlaneDeps } from "./deps.js";
 import {
@@ -64,6 +72,23 @@ function managedTenant(ctx: HandlerContext, tenantId: string): string {
   return checkTenantId("tenant_id", tenantId);
 }
 
+/**
+ * The tenant and endpoint a call names, once the caller may see that endpoint (a portal session may be
+ * limited to some) and, for a change, may change things (a read-only session may not).
+ */
+function namedEndpoint(
+  ctx: HandlerContext,
+  req: { tenantId: string; endpointId: string },
+  access: "read" | "write",
+): { tenantId: string; id: string } {
+  const tenantId = managedTenant(ctx, req.tenantId);
+  const principal = principalOf(ctx);
+  if (access === "write") authorizeWrite(principal);
+  const id = checkObjectId("endpoint_id", req.endpointId);
+  authorizeEndpoint(principal, id);
+  return { tenantId, id };
+}
+
 /** EndpointService: keys with endpoints:manage on the tenant, or admin keys. */
 export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof EndpointService> {
   const { tenants, endpoints, changes, secretBox } = deps;
@@ -77,6 +102,12 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
   return {
     async createEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
+      const principal = principalOf(ctx);
+      authorizeWrite(principal);
+      // A session limited to some endpoints could not see the one it made.
+      if (visibleEndpoints(principal)) {
+        throw new PermissionDeniedError("this session is limited to some endpoints and may not create one");
+      }
       const input = parseNewEndpoint(req);
       await tenants.get(tenantId);
       await checkEndpointUrl(input.url, deps.urlPolicy);
@@ -111,15 +142,18 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async getEndpoint(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
+      const { tenantId, id } = namedEndpoint(ctx, req, "read");
+      const endpoint = await endpoints.get(tenantId, id);
       return { endpoint: endpointMessage(endpoint, deps.now()) };
     },
 
     async listEndpoints(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const request = pageRequest(req.pageSize, req.pageToken);
-      const page = toPage(await endpoints.list(tenantId, request.afterId, request.size + 1), request.size);
+      const page = toPage(
+        await endpoints.list(tenantId, request.afterId, request.size + 1, visibleEndpoints(principalOf(ctx))),
+        request.size,
+      );
       const now = deps.now();
       return {
         endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),
@@ -128,8 +162,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async updateEndpoint(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const id = checkObjectId("endpoint_id", req.endpointId);
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
       const { headers, payload_format, filter, ...patch } = parseEndpointPatch(req);
       if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
       const sealed =
@@ -162,16 +195,14 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async deleteEndpoint(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const id = checkObjectId("endpoint_id", req.endpointId);
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
       await endpoints.delete(tenantId, id);
       await changes.endpointChanged(tenantId, id);
       return {};
     },
 
     async enableEndpoint(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const id = checkObjectId("endpoint_id", req.endpointId);
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
       const endpoint = await endpoints.update(
         tenantId,
         id,
@@ -183,8 +214,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async disableEndpoint(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const id = checkObjectId("endpoint_id", req.endpointId);
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
       const endpoint = await endpoints.update(tenantId, id, {
         disabled: true,
         disabled_reason: DisabledReason.MANUAL,
@@ -194,8 +224,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async rotateSecret(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const id = checkObjectId("endpoint_id", req.endpointId);
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
       const overlapMs = req.overlap ? durationToMs("overlap", req.overlap) : DEFAULT_ROTATION_OVERLAP_MS;
       if (overlapMs > MAX_ROTATION_OVERLAP_MS) {
         throw new InvalidArgumentError(
@@ -224,8 +253,9 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     },
 
     async getEndpointSecret(req, ctx) {
-      const tenantId = managedTenant(ctx, req.tenantId);
-      const endpoint = await endpoints.get(tenantId, checkObjectId("endpoint_id", req.endpointId));
+      // A secret lets its holder sign as Herald: a read-only session may not reveal it.
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
+      const endpoint = await endpoints.get(tenantId, id);
       return {
         // A v1a private key is never returned, nor even opened here: receivers need the public key only.
         secrets: validSecretDocuments(endpoint.secrets, deps.now()).map((secret) => ({

@@ -1,6 +1,6 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
+import { ApiKeyService, EndpointService, PortalService, TenantService } from "@herald/contracts";
 import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
@@ -16,6 +16,8 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
+import { PortalLinkStore } from "./portal-links.js";
+import { portalService } from "./portal-rpc.js";
 import { startSecretResealing } from "./reseal.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
@@ -29,6 +31,7 @@ export { checkEndpointUrl } from "./url-policy.js";
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
   [Collections.apiKeys]: [{ key: { tenant_id: 1, _id: 1 } }],
+  [Collections.portalLinks]: [{ key: { expire_time: 1 } }],
 };
 
 /** The control plane's part of the routing service. */
@@ -36,11 +39,13 @@ export interface ControlPlane {
   routes(router: ConnectRouter): void;
   /** Fully-qualified names of the services in `routes`. */
   services: DescService[];
+  /** Methods callable without a key. */
+  publicMethods: DescMethod[];
   /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
   stop(): Promise<void>;
 }
 
-/** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
+/** Builds TenantService, EndpointService, ApiKeyService and PortalService over the service's MongoDB and RabbitMQ. */
 export function controlPlane(
   ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>,
   recorders: RoutingMetrics,
@@ -50,6 +55,7 @@ export function controlPlane(
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
     apiKeys: new ApiKeyStore(ctx.mongo.db),
+    portalLinks: new PortalLinkStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
     changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
@@ -66,8 +72,10 @@ export function controlPlane(
       router.service(TenantService, tenantService(deps));
       router.service(EndpointService, endpointService(deps));
       router.service(ApiKeyService, apiKeyService(deps));
+      router.service(PortalService, portalService(deps));
     },
-    services: [TenantService, EndpointService, ApiKeyService],
+    services: [TenantService, EndpointService, ApiKeyService, PortalService],
+    publicMethods: [PortalService.method.exchangePortalLink],
     stop: resealing.stop,
   };
 }

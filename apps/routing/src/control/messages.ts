@@ -33,6 +33,11 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
       maxPayloadBytes: tenant.settings.max_payload_bytes,
       retrySchedule: retryScheduleMessage(tenant.settings.retry_schedule_ms),
       retentionDays: tenant.settings.retention_days ?? 0,
+      portal: {
+        frameAncestors: tenant.settings.portal?.frame_ancestors ?? [],
+        brandColor: tenant.settings.portal?.brand_color ?? "",
+        logoUrl: tenant.settings.portal?.logo_url ?? "",
+      },
     },
     createTime: timestampFromDate(tenant.create_time),
     updateTime: timestampFromDate(tenant.update_time),
@@ -81,5 +86,6 @@ export function apiKeyMessage(key: ApiKeyDocument): ApiKey {
     scopes: key.scopes,
     revoked: key.revoked,
     createTime: timestampFromDate(key.create_time),
+    ...(key.expire_time && { expireTime: timestampFromDate(key.expire_time) }),
   });
 }

@@ -22,13 +22,14 @@ afterAll(async () => {
 });
 
 describe("the control plane's reads use an index", () => {
-  it("endpoints and API keys of a tenant, pages of them, and the data plane's endpoint list", async () => {
+  it("endpoints and API keys of a tenant, pages of them (a portal session's too), and the data plane's endpoint list", async () => {
     const db = client.db(env.MONGO_DB);
     const endpoints = new EndpointStore(db);
     const keys = new ApiKeyStore(db);
     const reads = await recordReads(client, async () => {
       await endpoints.list("t1", undefined, 11);
       await endpoints.list("t1", "ep1", 11);
+      await endpoints.list("t1", "ep1", 11, ["ep2", "ep3"]);
       await endpoints.get("t1", "ep1").catch(() => undefined);
       await endpoints.idsOfTenant("t1");
       await keys.list("t1", { size: 10 });

@@ -36,6 +36,7 @@ describe("parseNewTenant", () => {
         max_payload_bytes: 1048576,
         retry_schedule_ms: [1_000, 86_400_000],
         retention_days: 7,
+        portal: { frame_ancestors: [], brand_color: "", logo_url: "" },
       },
     });
     expect(parseNewTenant(create(CreateTenantRequestSchema, { tenantId: "A_b-9", name: "x" })).id).toBe(
@@ -109,7 +110,13 @@ describe("parseTenantPatch", () => {
         create(UpdateTenantRequestSchema, { settings: { rateLimitPerSecond: 5, maxPayloadBytes: 0 } }),
       ),
     ).toEqual({
-      settings: { rate_limit_per_second: 5, max_payload_bytes: 0, retry_schedule_ms: [], retention_days: 0 },
+      settings: {
+        rate_limit_per_second: 5,
+        max_payload_bytes: 0,
+        retry_schedule_ms: [],
+        retention_days: 0,
+        portal: { frame_ancestors: [], brand_color: "", logo_url: "" },
+      },
     });
     expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
       "name: required",

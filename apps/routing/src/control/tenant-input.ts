@@ -1,6 +1,11 @@
-import type { CreateTenantRequest, TenantSettings, UpdateTenantRequest } from "@herald/contracts";
+import type {
+  CreateTenantRequest,
+  PortalSettings,
+  TenantSettings,
+  UpdateTenantRequest,
+} from "@herald/contracts";
 import { InvalidArgumentError } from "@herald/platform";
-import type { TenantSettingsDocument } from "@herald/platform/model";
+import type { PortalSettingsDocument, TenantSettingsDocument } from "@herald/platform/model";
 import { checkMetadata, checkRetrySchedule, checkTenantId, checkText } from "./fields.js";
 
 export const MAX_TENANT_NAME = 200;
@@ -47,7 +52,46 @@ export function checkTenantSettings(
     max_payload_bytes: maxPayloadBytes,
     retry_schedule_ms: checkRetrySchedule(`${field}.retry_schedule`, settings?.retrySchedule),
     retention_days: retentionDays,
+    portal: checkPortalSettings(`${field}.portal`, settings?.portal),
   };
+}
+
+export const MAX_FRAME_ANCESTORS = 20;
+/** An origin as CSP frame-ancestors takes it: scheme, host (optionally "*." first), optional port. */
+const ORIGIN = /^https?:\/\/(\*\.)?[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/;
+
+/** The portal's embedding and look, checked so that nothing read from them can break out of a header or style. */
+export function checkPortalSettings(
+  field: string,
+  portal: PortalSettings | undefined,
+): PortalSettingsDocument {
+  const frameAncestors = portal?.frameAncestors ?? [];
+  if (frameAncestors.length > MAX_FRAME_ANCESTORS) {
+    throw new InvalidArgumentError(`${field}.frame_ancestors`, `at most ${MAX_FRAME_ANCESTORS} origins`);
+  }
+  frameAncestors.forEach((origin, i) => {
+    if (!ORIGIN.test(origin)) {
+      throw new InvalidArgumentError(
+        `${field}.frame_ancestors[${i}]`,
+        'must be an origin such as "https://app.example.com" (no path)',
+      );
+    }
+  });
+  const brandColor = portal?.brandColor ?? "";
+  if (brandColor !== "" && !/^#[0-9a-fA-F]{6}$/.test(brandColor)) {
+    throw new InvalidArgumentError(`${field}.brand_color`, 'must be "#rrggbb"');
+  }
+  const logoUrl = portal?.logoUrl ?? "";
+  if (logoUrl !== "") {
+    let url: URL | undefined;
+    try {
+      url = new URL(logoUrl);
+    } catch {}
+    if (url?.protocol !== "https:" || logoUrl.length > 2048) {
+      throw new InvalidArgumentError(`${field}.logo_url`, "must be an https URL of at most 2048 characters");
+    }
+  }
+  return { frame_ancestors: [...frameAncestors], brand_color: brandColor, logo_url: logoUrl };
 }
 
 export function parseNewTenant(req: CreateTenantRequest): NewTenant {

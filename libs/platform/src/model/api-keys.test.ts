@@ -139,6 +139,27 @@ describe("ApiKeyAuthenticator", () => {
     expect(await authenticator.authenticate(key.token)).toBeUndefined();
   });
 
+  it("refuses a portal session's key once it expires, also from its cache, and keeps its limits", async () => {
+    let wall = 10_000;
+    const expiring = new ApiKeyAuthenticator(keys.db(), {
+      adminKey: "bootstrap",
+      now: () => clock,
+      wallClock: () => wall,
+    });
+    const key = keys.add("t1", [Scope.AUDIT_READ]);
+    Object.assign(keys.docs.get(key.id) ?? {}, {
+      expire_time: new Date(11_000),
+      endpoint_ids: ["ep_1"],
+      read_only: true,
+    });
+    const principal = await expiring.authenticate(key.token);
+    expect(principal).toMatchObject({ expiresAt: 11_000, readOnly: true });
+    expect([...(principal?.endpointIds ?? [])]).toEqual(["ep_1"]);
+    wall = 11_000;
+    expect(await expiring.authenticate(key.token)).toBeUndefined();
+    expect(keys.reads).toBe(1);
+  });
+
   it("refuses unknown tokens and wrong secrets", async () => {
     const key = keys.add("t1", [Scope.AUDIT_READ]);
     expect(await authenticator.authenticate("nonsense")).toBeUndefined();

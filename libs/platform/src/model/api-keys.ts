@@ -20,6 +20,12 @@ export interface ApiKeyDocument {
   secret_hash: string;
   revoked: boolean;
   create_time: Date;
+  /** Portal sessions: refused from then on. */
+  expire_time?: Date;
+  /** Portal sessions limited to some endpoints of the tenant. */
+  endpoint_ids?: string[];
+  /** Read-only portal sessions. */
+  read_only?: boolean;
 }
 
 export function apiKeysCollection(db: Db): Collection<ApiKeyDocument> {
@@ -37,6 +43,8 @@ export interface ApiKeyAuthenticatorOptions {
   cacheTtlMs?: number;
   /** Monotonic clock in milliseconds; tests pass their own. */
   now?: () => number;
+  /** Wall clock in ms since the epoch, for keys that expire; tests pass their own. */
+  wallClock?: () => number;
 }
 
 /** The longest a cached key is trusted: revocation must hold within 1 s even where no notification arrives. */
@@ -68,6 +76,7 @@ export class ApiKeyAuthenticator implements Authenticator {
   readonly #adminKeyDigest: Buffer;
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #wallClock: () => number;
   /** Resolved keys by their token's SHA-256, so a cached call hashes once and no token is kept. */
   readonly #cache = new LRUCache<string, CachedKey>({ max: 10_000 });
   /** Reads under way by token digest: a burst of calls with one key reads MongoDB once. */
@@ -80,6 +89,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     this.#adminKeyDigest = sha256(options.adminKey);
     this.#ttlMs = Math.min(options.cacheTtlMs ?? MAX_API_KEY_CACHE_TTL_MS, MAX_API_KEY_CACHE_TTL_MS);
     this.#now = options.now ?? (() => performance.now());
+    this.#wallClock = options.wallClock ?? Date.now;
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {
@@ -90,7 +100,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     }
     const cacheKey = tokenDigest.toString("base64");
     const cached = this.#cache.get(cacheKey);
-    if (cached && this.#now() - cached.readAt < this.#ttlMs) return cached.principal;
+    if (cached && this.#now() - cached.readAt < this.#ttlMs) return this.#unexpired(cached.principal);
     const parsed = parseApiKeyToken(token);
     if (!parsed) return undefined;
     const pending = this.#reading.get(cacheKey);
@@ -101,7 +111,13 @@ export class ApiKeyAuthenticator implements Authenticator {
       if (this.#reading.get(cacheKey) === read) this.#reading.delete(cacheKey);
     };
     read.then(forget, forget);
-    return read;
+    return read.then((principal) => principal && this.#unexpired(principal));
+  }
+
+  #unexpired(principal: Principal): Principal | undefined {
+    return principal.expiresAt !== undefined && principal.expiresAt <= this.#wallClock()
+      ? undefined
+      : principal;
   }
 
   async #read(cacheKey: string, id: string, secret: string): Promise<Principal | undefined> {
@@ -110,6 +126,9 @@ export class ApiKeyAuthenticator implements Authenticator {
     const doc = await this.#keys.findOne({ _id: id });
     if (!doc || doc.revoked || !safeEqual(doc.secret_hash, hashApiKeySecret(secret))) return undefined;
     const principal: Principal = { keyId: doc._id, tenantId: doc.tenant_id, scopes: new Set(doc.scopes) };
+    if (doc.expire_time) principal.expiresAt = doc.expire_time.getTime();
+    if (doc.endpoint_ids) principal.endpointIds = new Set(doc.endpoint_ids);
+    if (doc.read_only) principal.readOnly = true;
     if (generation === this.#generation) this.#cache.set(cacheKey, { principal, readAt });
     return principal;
   }

@@ -1,7 +1,16 @@
 import { Scope } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import { PermissionDeniedError } from "../errors.js";
-import { authorizeTenant, generateApiKey, hashApiKeySecret, parseApiKeyToken, safeEqual } from "./auth.js";
+import {
+  authorizeEndpoint,
+  authorizeTenant,
+  authorizeWrite,
+  generateApiKey,
+  hashApiKeySecret,
+  parseApiKeyToken,
+  safeEqual,
+  visibleEndpoints,
+} from "./auth.js";
 
 describe("API key tokens", () => {
   it("parse back into the id and a secret matching the stored hash", () => {
@@ -33,6 +42,30 @@ describe("authorizeTenant", () => {
   it("lets an admin key act on any tenant", () => {
     const admin = { keyId: "a", scopes: new Set([Scope.ADMIN]) };
     expect(() => authorizeTenant(admin, "globex", Scope.AUDIT_READ)).not.toThrow();
+  });
+});
+
+describe("portal session limits", () => {
+  const limited = {
+    keyId: "s",
+    tenantId: "acme",
+    scopes: new Set([Scope.AUDIT_READ]),
+    endpointIds: new Set(["ep_1"]),
+    readOnly: true,
+  };
+  const full = { keyId: "k", tenantId: "acme", scopes: new Set([Scope.AUDIT_READ]) };
+
+  it("lets a limited session see only its endpoints, and an ordinary key every one", () => {
+    expect(() => authorizeEndpoint(limited, "ep_1")).not.toThrow();
+    expect(() => authorizeEndpoint(limited, "ep_2")).toThrow(/may not access endpoint "ep_2"/);
+    expect(() => authorizeEndpoint(full, "ep_2")).not.toThrow();
+    expect(visibleEndpoints(limited)).toEqual(["ep_1"]);
+    expect(visibleEndpoints(full)).toBeUndefined();
+  });
+
+  it("refuses changes to a read-only session", () => {
+    expect(() => authorizeWrite(limited)).toThrow(/read-only/);
+    expect(() => authorizeWrite(full)).not.toThrow();
   });
 });
 

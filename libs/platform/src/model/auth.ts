@@ -10,6 +10,12 @@ export interface Principal {
   /** Unset for admin keys. */
   tenantId?: string;
   scopes: ReadonlySet<Scope>;
+  /** A portal session limited to these endpoints of its tenant; unset: every endpoint. */
+  endpointIds?: ReadonlySet<string>;
+  /** A read-only portal session: no changes, secret reveals or replays. */
+  readOnly?: boolean;
+  /** When the key stops working (portal sessions), in ms since the epoch. */
+  expiresAt?: number;
 }
 
 /** Resolves a bearer token to a principal, or undefined when the token is unknown or revoked. */
@@ -41,6 +47,26 @@ export function authorizeTenant(principal: Principal, tenantId: string, scope: S
   }
 }
 
+/** Throws unless the principal may change things (a read-only portal session may not). */
+export function authorizeWrite(principal: Principal): void {
+  if (principal.readOnly) throw new PermissionDeniedError("this session is read-only");
+}
+
+/**
+ * Throws unless the principal may see `endpointId`: a portal session limited to some endpoints sees no
+ * other, and is told so in the same words whether or not the endpoint exists.
+ */
+export function authorizeEndpoint(principal: Principal, endpointId: string): void {
+  if (principal.endpointIds && !principal.endpointIds.has(endpointId)) {
+    throw new PermissionDeniedError(`this session may not access endpoint "${endpointId}"`);
+  }
+}
+
+/** The endpoints a principal is limited to, or undefined when it sees every endpoint of its tenant. */
+export function visibleEndpoints(principal: Principal): readonly string[] | undefined {
+  return principal.endpointIds ? [...principal.endpointIds] : undefined;
+}
+
 export function authorizeAdmin(principal: Principal): void {
   if (!isAdmin(principal)) throw new PermissionDeniedError("this call needs an admin API key");
 }
@@ -70,10 +96,14 @@ export interface GeneratedApiKey {
  * Makes a new API key `hk_<id>_<secret>`. The secret has 256 bits of entropy, so a plain SHA-256 is
  * enough to store it (no password hashing needed, and lookups stay fast).
  */
-export function generateApiKey(): GeneratedApiKey {
-  const id = randomBytes(9).toString("hex");
+export function generateApiKey(id = newApiKeyId()): GeneratedApiKey {
   const secret = randomBytes(32).toString("base64url");
   return { id, token: `${TOKEN_PREFIX}${id}_${secret}`, secretHash: hashApiKeySecret(secret) };
+}
+
+/** A fresh API key id: 18 hex digits. */
+export function newApiKeyId(): string {
+  return randomBytes(9).toString("hex");
 }
 
 export function hashApiKeySecret(secret: string): string {

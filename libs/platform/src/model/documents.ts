@@ -13,6 +13,17 @@ export interface TenantSettingsDocument {
   retry_schedule_ms: number[];
   /** Days events, deliveries and attempts are kept; 0 or absent (tenants created before it) = default. */
   retention_days?: number;
+  /** The tenant portal's embedding and look; absent (tenants created before it) = none. */
+  portal?: PortalSettingsDocument;
+}
+
+export interface PortalSettingsDocument {
+  /** Origins allowed to frame the portal (CSP frame-ancestors). */
+  frame_ancestors: string[];
+  /** "#rrggbb" or empty. */
+  brand_color: string;
+  /** https URL or empty. */
+  logo_url: string;
 }
 
 export interface TenantDocument {
@@ -135,6 +146,8 @@ export const Collections = {
   tenants: "tenants",
   endpoints: "endpoints",
   apiKeys: "api_keys",
+  /** One-time portal links, until exchanged or expired (see apps/routing/src/control/portal-rpc.ts). */
+  portalLinks: "portal_links",
   events: "events",
   /** Ingest's markers of events stored but not yet confirmed by RabbitMQ (see apps/ingest). */
   unpublishedEvents: "unpublished_events",

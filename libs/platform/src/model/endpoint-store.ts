@@ -27,10 +27,23 @@ export class EndpointStore {
     return endpoint;
   }
 
-  /** Up to `limit` endpoints of the tenant in id order, from after `afterId` when given. */
-  async list(tenantId: string, afterId: string | undefined, limit: number): Promise<EndpointDocument[]> {
+  /**
+   * Up to `limit` endpoints of the tenant in id order, from after `afterId` when given, and only those
+   * of `ids` when given (a session limited to some endpoints).
+   */
+  async list(
+    tenantId: string,
+    afterId: string | undefined,
+    limit: number,
+    ids?: readonly string[],
+  ): Promise<EndpointDocument[]> {
     const filter: Filter<EndpointDocument> = { tenant_id: tenantId };
-    if (afterId !== undefined) filter._id = { $gt: afterId };
+    if (afterId !== undefined || ids !== undefined) {
+      filter._id = {
+        ...(afterId !== undefined && { $gt: afterId }),
+        ...(ids !== undefined && { $in: [...ids] }),
+      };
+    }
     return this.#endpoints.find(filter).sort({ _id: 1 }).limit(limit).toArray();
   }
 

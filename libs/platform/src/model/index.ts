@@ -15,11 +15,16 @@ export { ApiKeyAuthenticator, apiKeysCollection } from "./api-keys.js";
 export type { Principal } from "./auth.js";
 export {
   authorizeAdmin,
+  authorizeEndpoint,
   authorizeTenant,
+  authorizeWrite,
   generateApiKey,
   hashApiKeySecret,
   isAdmin,
+  newApiKeyId,
   principalOf,
+  safeEqual,
+  visibleEndpoints,
 } from "./auth.js";
 export { apiKeyAuthentication } from "./authentication.js";
 export { secretKeyRing, urlAllowlist } from "./config-fields.js";
@@ -30,6 +35,7 @@ export type {
   EndpointDocument,
   EndpointSecretDocument,
   EventDocument,
+  PortalSettingsDocument,
   TenantDocument,
   TenantSettingsDocument,
 } from "./documents.js";

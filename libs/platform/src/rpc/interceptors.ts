@@ -59,6 +59,8 @@ export function errorInterceptor(logger: Logger): Interceptor {
 export interface AuthInterceptorOptions {
   /** Fully-qualified services callable without a key, e.g. "grpc.health.v1.Health". */
   publicServices?: string[];
+  /** Methods callable without a key, as "service/Method", e.g. "herald.v1.PortalService/ExchangePortalLink". */
+  publicMethods?: string[];
 }
 
 /** Resolves `authorization: Bearer <key>` to a principal for the handlers; refuses calls without one. */
@@ -67,8 +69,10 @@ export function authInterceptor(
   options: AuthInterceptorOptions = {},
 ): Interceptor {
   const publicServices = new Set(options.publicServices ?? []);
+  const publicMethods = new Set(options.publicMethods ?? []);
   return (next) => async (req) => {
     if (publicServices.has(req.service.typeName)) return next(req);
+    if (publicMethods.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
     const header = req.header.get("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new UnauthenticatedError();

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/tenant.proto.
  */
 export const file_herald_v1_tenant: GenFile = /*@__PURE__*/
-  fileDesc("ChZoZXJhbGQvdjEvdGVuYW50LnByb3RvEgloZXJhbGQudjEipwIKBlRlbmFudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjEKCG1ldGFkYXRhGAMgAygLMh8uaGVyYWxkLnYxLlRlbmFudC5NZXRhZGF0YUVudHJ5EhAKCGRpc2FibGVkGAQgASgIEisKCHNldHRpbmdzGAUgASgLMhkuaGVyYWxkLnYxLlRlbmFudFNldHRpbmdzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCg5UZW5hbnRTZXR0aW5ncxIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYASABKA0SGQoRbWF4X3BheWxvYWRfYnl0ZXMYAiABKA0SMAoOcmV0cnlfc2NoZWR1bGUYAyABKAsyGC5oZXJhbGQudjEuUmV0cnlTY2hlZHVsZRIWCg5yZXRlbnRpb25fZGF5cxgEIAEoDSLUAQoTQ3JlYXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRI+CghtZXRhZGF0YRgDIAMoCzIsLmhlcmFsZC52MS5DcmVhdGVUZW5hbnRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSKwoIc2V0dGluZ3MYBCABKAsyGS5oZXJhbGQudjEuVGVuYW50U2V0dGluZ3MaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjkKFENyZWF0ZVRlbmFudFJlc3BvbnNlEiEKBnRlbmFudBgBIAEoCzIRLmhlcmFsZC52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiNgoRR2V0VGVuYW50UmVzcG9uc2USIQoGdGVuYW50GAEgASgLMhEuaGVyYWxkLnYxLlRlbmFudCI7ChJMaXN0VGVuYW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoTTGlzdFRlbmFudHNSZXNwb25zZRIiCgd0ZW5hbnRzGAEgAygLMhEuaGVyYWxkLnYxLlRlbmFudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAIKE1VwZGF0ZVRlbmFudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARI5CghtZXRhZGF0YRgDIAEoCzInLmhlcmFsZC52MS5VcGRhdGVUZW5hbnRSZXF1ZXN0Lk1ldGFkYXRhEisKCHNldHRpbmdzGAQgASgLMhkuaGVyYWxkLnYxLlRlbmFudFNldHRpbmdzGoEBCghNZXRhZGF0YRJFCgdlbnRyaWVzGAEgAygLMjQuaGVyYWxkLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QuTWV0YWRhdGEuRW50cmllc0VudHJ5Gi4KDEVudHJpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV9uYW1lIjkKFFVwZGF0ZVRlbmFudFJlc3BvbnNlEiEKBnRlbmFudBgBIAEoCzIRLmhlcmFsZC52MS5UZW5hbnQiKQoURGlzYWJsZVRlbmFudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIjoKFURpc2FibGVUZW5hbnRSZXNwb25zZRIhCgZ0ZW5hbnQYASABKAsyES5oZXJhbGQudjEuVGVuYW50IigKE0VuYWJsZVRlbmFudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIjkKFEVuYWJsZVRlbmFudFJlc3BvbnNlEiEKBnRlbmFudBgBIAEoCzIRLmhlcmFsZC52MS5UZW5hbnQiKAoTRGVsZXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiFgoURGVsZXRlVGVuYW50UmVzcG9uc2UyvQQKDVRlbmFudFNlcnZpY2USTwoMQ3JlYXRlVGVuYW50Eh4uaGVyYWxkLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaHy5oZXJhbGQudjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USRgoJR2V0VGVuYW50EhsuaGVyYWxkLnYxLkdldFRlbmFudFJlcXVlc3QaHC5oZXJhbGQudjEuR2V0VGVuYW50UmVzcG9uc2USTAoLTGlzdFRlbmFudHMSHS5oZXJhbGQudjEuTGlzdFRlbmFudHNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2USTwoMVXBkYXRlVGVuYW50Eh4uaGVyYWxkLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QaHy5oZXJhbGQudjEuVXBkYXRlVGVuYW50UmVzcG9uc2USUgoNRGlzYWJsZVRlbmFudBIfLmhlcmFsZC52MS5EaXNhYmxlVGVuYW50UmVxdWVzdBogLmhlcmFsZC52MS5EaXNhYmxlVGVuYW50UmVzcG9uc2USTwoMRW5hYmxlVGVuYW50Eh4uaGVyYWxkLnYxLkVuYWJsZVRlbmFudFJlcXVlc3QaHy5oZXJhbGQudjEuRW5hYmxlVGVuYW50UmVzcG9uc2USTwoMRGVsZXRlVGVuYW50Eh4uaGVyYWxkLnYxLkRlbGV0ZVRlbmFudFJlcXVlc3QaHy5oZXJhbGQudjEuRGVsZXRlVGVuYW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_herald_v1_common]);
+  fileDesc("ChZoZXJhbGQvdjEvdGVuYW50LnByb3RvEgloZXJhbGQudjEipwIKBlRlbmFudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjEKCG1ldGFkYXRhGAMgAygLMh8uaGVyYWxkLnYxLlRlbmFudC5NZXRhZGF0YUVudHJ5EhAKCGRpc2FibGVkGAQgASgIEisKCHNldHRpbmdzGAUgASgLMhkuaGVyYWxkLnYxLlRlbmFudFNldHRpbmdzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIr8BCg5UZW5hbnRTZXR0aW5ncxIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYASABKA0SGQoRbWF4X3BheWxvYWRfYnl0ZXMYAiABKA0SMAoOcmV0cnlfc2NoZWR1bGUYAyABKAsyGC5oZXJhbGQudjEuUmV0cnlTY2hlZHVsZRIWCg5yZXRlbnRpb25fZGF5cxgEIAEoDRIpCgZwb3J0YWwYByABKAsyGS5oZXJhbGQudjEuUG9ydGFsU2V0dGluZ3MiUAoOUG9ydGFsU2V0dGluZ3MSFwoPZnJhbWVfYW5jZXN0b3JzGAEgAygJEhMKC2JyYW5kX2NvbG9yGAIgASgJEhAKCGxvZ29fdXJsGAMgASgJItQBChNDcmVhdGVUZW5hbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEj4KCG1ldGFkYXRhGAMgAygLMiwuaGVyYWxkLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QuTWV0YWRhdGFFbnRyeRIrCghzZXR0aW5ncxgEIAEoCzIZLmhlcmFsZC52MS5UZW5hbnRTZXR0aW5ncxovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoUQ3JlYXRlVGVuYW50UmVzcG9uc2USIQoGdGVuYW50GAEgASgLMhEuaGVyYWxkLnYxLlRlbmFudCIlChBHZXRUZW5hbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI2ChFHZXRUZW5hbnRSZXNwb25zZRIhCgZ0ZW5hbnQYASABKAsyES5oZXJhbGQudjEuVGVuYW50IjsKEkxpc3RUZW5hbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJSChNMaXN0VGVuYW50c1Jlc3BvbnNlEiIKB3RlbmFudHMYASADKAsyES5oZXJhbGQudjEuVGVuYW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKwAgoTVXBkYXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEjkKCG1ldGFkYXRhGAMgASgLMicuaGVyYWxkLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QuTWV0YWRhdGESKwoIc2V0dGluZ3MYBCABKAsyGS5oZXJhbGQudjEuVGVuYW50U2V0dGluZ3MagQEKCE1ldGFkYXRhEkUKB2VudHJpZXMYASADKAsyNC5oZXJhbGQudjEuVXBkYXRlVGVuYW50UmVxdWVzdC5NZXRhZGF0YS5FbnRyaWVzRW50cnkaLgoMRW50cmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBwoFX25hbWUiOQoUVXBkYXRlVGVuYW50UmVzcG9uc2USIQoGdGVuYW50GAEgASgLMhEuaGVyYWxkLnYxLlRlbmFudCIpChREaXNhYmxlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOgoVRGlzYWJsZVRlbmFudFJlc3BvbnNlEiEKBnRlbmFudBgBIAEoCzIRLmhlcmFsZC52MS5UZW5hbnQiKAoTRW5hYmxlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOQoURW5hYmxlVGVuYW50UmVzcG9uc2USIQoGdGVuYW50GAEgASgLMhEuaGVyYWxkLnYxLlRlbmFudCIoChNEZWxldGVUZW5hbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSIWChREZWxldGVUZW5hbnRSZXNwb25zZTK9BAoNVGVuYW50U2VydmljZRJPCgxDcmVhdGVUZW5hbnQSHi5oZXJhbGQudjEuQ3JlYXRlVGVuYW50UmVxdWVzdBofLmhlcmFsZC52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJGCglHZXRUZW5hbnQSGy5oZXJhbGQudjEuR2V0VGVuYW50UmVxdWVzdBocLmhlcmFsZC52MS5HZXRUZW5hbnRSZXNwb25zZRJMCgtMaXN0VGVuYW50cxIdLmhlcmFsZC52MS5MaXN0VGVuYW50c1JlcXVlc3QaHi5oZXJhbGQudjEuTGlzdFRlbmFudHNSZXNwb25zZRJPCgxVcGRhdGVUZW5hbnQSHi5oZXJhbGQudjEuVXBkYXRlVGVuYW50UmVxdWVzdBofLmhlcmFsZC52MS5VcGRhdGVUZW5hbnRSZXNwb25zZRJSCg1EaXNhYmxlVGVuYW50Eh8uaGVyYWxkLnYxLkRpc2FibGVUZW5hbnRSZXF1ZXN0GiAuaGVyYWxkLnYxLkRpc2FibGVUZW5hbnRSZXNwb25zZRJPCgxFbmFibGVUZW5hbnQSHi5oZXJhbGQudjEuRW5hYmxlVGVuYW50UmVxdWVzdBofLmhlcmFsZC52MS5FbmFibGVUZW5hbnRSZXNwb25zZRJPCgxEZWxldGVUZW5hbnQSHi5oZXJhbGQudjEuRGVsZXRlVGVuYW50UmVxdWVzdBofLmhlcmFsZC52MS5EZWxldGVUZW5hbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_common]);
 
 /**
  * @generated from message herald.v1.Tenant
@@ -95,6 +95,13 @@ export type TenantSettings = Message<"herald.v1.TenantSettings"> & {
    * @generated from field: uint32 retention_days = 4;
    */
   retentionDays: number;
+
+  /**
+   * How the tenant portal looks and where it may be embedded.
+   *
+   * @generated from field: herald.v1.PortalSettings portal = 7;
+   */
+  portal?: PortalSettings | undefined;
 };
 
 /**
@@ -103,6 +110,40 @@ export type TenantSettings = Message<"herald.v1.TenantSettings"> & {
  */
 export const TenantSettingsSchema: GenMessage<TenantSettings> = /*@__PURE__*/
   messageDesc(file_herald_v1_tenant, 1);
+
+/**
+ * @generated from message herald.v1.PortalSettings
+ */
+export type PortalSettings = Message<"herald.v1.PortalSettings"> & {
+  /**
+   * Origins allowed to frame the portal (CSP frame-ancestors), e.g. "https://app.example.com"; empty
+   * allows none.
+   *
+   * @generated from field: repeated string frame_ancestors = 1;
+   */
+  frameAncestors: string[];
+
+  /**
+   * Accent colour, "#rrggbb"; empty uses Herald's.
+   *
+   * @generated from field: string brand_color = 2;
+   */
+  brandColor: string;
+
+  /**
+   * https URL of a logo shown in the portal's header; empty shows the tenant's name only.
+   *
+   * @generated from field: string logo_url = 3;
+   */
+  logoUrl: string;
+};
+
+/**
+ * Describes the message herald.v1.PortalSettings.
+ * Use `create(PortalSettingsSchema)` to create a new message.
+ */
+export const PortalSettingsSchema: GenMessage<PortalSettings> = /*@__PURE__*/
+  messageDesc(file_herald_v1_tenant, 2);
 
 /**
  * @generated from message herald.v1.CreateTenantRequest
@@ -136,7 +177,7 @@ export type CreateTenantRequest = Message<"herald.v1.CreateTenantRequest"> & {
  * Use `create(CreateTenantRequestSchema)` to create a new message.
  */
 export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 2);
+  messageDesc(file_herald_v1_tenant, 3);
 
 /**
  * @generated from message herald.v1.CreateTenantResponse
@@ -153,7 +194,7 @@ export type CreateTenantResponse = Message<"herald.v1.CreateTenantResponse"> & {
  * Use `create(CreateTenantResponseSchema)` to create a new message.
  */
 export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 3);
+  messageDesc(file_herald_v1_tenant, 4);
 
 /**
  * @generated from message herald.v1.GetTenantRequest
@@ -170,7 +211,7 @@ export type GetTenantRequest = Message<"herald.v1.GetTenantRequest"> & {
  * Use `create(GetTenantRequestSchema)` to create a new message.
  */
 export const GetTenantRequestSchema: GenMessage<GetTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 4);
+  messageDesc(file_herald_v1_tenant, 5);
 
 /**
  * @generated from message herald.v1.GetTenantResponse
@@ -187,7 +228,7 @@ export type GetTenantResponse = Message<"herald.v1.GetTenantResponse"> & {
  * Use `create(GetTenantResponseSchema)` to create a new message.
  */
 export const GetTenantResponseSchema: GenMessage<GetTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 5);
+  messageDesc(file_herald_v1_tenant, 6);
 
 /**
  * @generated from message herald.v1.ListTenantsRequest
@@ -211,7 +252,7 @@ export type ListTenantsRequest = Message<"herald.v1.ListTenantsRequest"> & {
  * Use `create(ListTenantsRequestSchema)` to create a new message.
  */
 export const ListTenantsRequestSchema: GenMessage<ListTenantsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 6);
+  messageDesc(file_herald_v1_tenant, 7);
 
 /**
  * @generated from message herald.v1.ListTenantsResponse
@@ -235,7 +276,7 @@ export type ListTenantsResponse = Message<"herald.v1.ListTenantsResponse"> & {
  * Use `create(ListTenantsResponseSchema)` to create a new message.
  */
 export const ListTenantsResponseSchema: GenMessage<ListTenantsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 7);
+  messageDesc(file_herald_v1_tenant, 8);
 
 /**
  * @generated from message herald.v1.UpdateTenantRequest
@@ -269,7 +310,7 @@ export type UpdateTenantRequest = Message<"herald.v1.UpdateTenantRequest"> & {
  * Use `create(UpdateTenantRequestSchema)` to create a new message.
  */
 export const UpdateTenantRequestSchema: GenMessage<UpdateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 8);
+  messageDesc(file_herald_v1_tenant, 9);
 
 /**
  * @generated from message herald.v1.UpdateTenantRequest.Metadata
@@ -286,7 +327,7 @@ export type UpdateTenantRequest_Metadata = Message<"herald.v1.UpdateTenantReques
  * Use `create(UpdateTenantRequest_MetadataSchema)` to create a new message.
  */
 export const UpdateTenantRequest_MetadataSchema: GenMessage<UpdateTenantRequest_Metadata> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 8, 0);
+  messageDesc(file_herald_v1_tenant, 9, 0);
 
 /**
  * @generated from message herald.v1.UpdateTenantResponse
@@ -303,7 +344,7 @@ export type UpdateTenantResponse = Message<"herald.v1.UpdateTenantResponse"> & {
  * Use `create(UpdateTenantResponseSchema)` to create a new message.
  */
 export const UpdateTenantResponseSchema: GenMessage<UpdateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 9);
+  messageDesc(file_herald_v1_tenant, 10);
 
 /**
  * @generated from message herald.v1.DisableTenantRequest
@@ -320,7 +361,7 @@ export type DisableTenantRequest = Message<"herald.v1.DisableTenantRequest"> & {
  * Use `create(DisableTenantRequestSchema)` to create a new message.
  */
 export const DisableTenantRequestSchema: GenMessage<DisableTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 10);
+  messageDesc(file_herald_v1_tenant, 11);
 
 /**
  * @generated from message herald.v1.DisableTenantResponse
@@ -337,7 +378,7 @@ export type DisableTenantResponse = Message<"herald.v1.DisableTenantResponse"> &
  * Use `create(DisableTenantResponseSchema)` to create a new message.
  */
 export const DisableTenantResponseSchema: GenMessage<DisableTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 11);
+  messageDesc(file_herald_v1_tenant, 12);
 
 /**
  * @generated from message herald.v1.EnableTenantRequest
@@ -354,7 +395,7 @@ export type EnableTenantRequest = Message<"herald.v1.EnableTenantRequest"> & {
  * Use `create(EnableTenantRequestSchema)` to create a new message.
  */
 export const EnableTenantRequestSchema: GenMessage<EnableTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 12);
+  messageDesc(file_herald_v1_tenant, 13);
 
 /**
  * @generated from message herald.v1.EnableTenantResponse
@@ -371,7 +412,7 @@ export type EnableTenantResponse = Message<"herald.v1.EnableTenantResponse"> & {
  * Use `create(EnableTenantResponseSchema)` to create a new message.
  */
 export const EnableTenantResponseSchema: GenMessage<EnableTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 13);
+  messageDesc(file_herald_v1_tenant, 14);
 
 /**
  * @generated from message herald.v1.DeleteTenantRequest
@@ -388,7 +429,7 @@ export type DeleteTenantRequest = Message<"herald.v1.DeleteTenantRequest"> & {
  * Use `create(DeleteTenantRequestSchema)` to create a new message.
  */
 export const DeleteTenantRequestSchema: GenMessage<DeleteTenantRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 14);
+  messageDesc(file_herald_v1_tenant, 15);
 
 /**
  * @generated from message herald.v1.DeleteTenantResponse
@@ -401,7 +442,7 @@ export type DeleteTenantResponse = Message<"herald.v1.DeleteTenantResponse"> & {
  * Use `create(DeleteTenantResponseSchema)` to create a new message.
  */
 export const DeleteTenantResponseSchema: GenMessage<DeleteTenantResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_tenant, 15);
+  messageDesc(file_herald_v1_tenant, 16);
 
 /**
  * TenantService manages tenants: the unit of isolation. Admin keys only, except GetTenant,
