@@ -422,6 +422,15 @@ describe("the rendered manifests", () => {
       ["audit", "prod.audit.attempts"],
       ["delivery", "prod.delivery.tasks"],
     ]);
+    // Delivery's tasks are sharded by tenant: one trigger per shard besides the unsharded queue.
+    const deliveryQueues = scaled
+      .find((s) => s.spec.scaleTargetRef.name.endsWith("-delivery"))
+      ?.spec.triggers.filter((t: { type: string }) => t.type === "rabbitmq")
+      .map((t: { metadata: { queueName: string } }) => t.metadata.queueName);
+    expect(deliveryQueues).toEqual([
+      "prod.delivery.tasks",
+      ...Array.from({ length: 8 }, (_, shard) => `prod.delivery.tasks.${shard}`),
+    ]);
     expect(ofKind(operators, "TriggerAuthentication")[0]?.spec.secretTargetRef).toEqual([
       { parameter: "host", name: "rabbitmq-amqp-url", key: "url" },
     ]);
