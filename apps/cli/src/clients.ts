@@ -5,6 +5,7 @@ import {
   ApiKeyService,
   AuditService,
   EndpointService,
+  EventTypeService,
   IngestService,
   TenantService,
 } from "@herald/contracts";
@@ -16,6 +17,7 @@ export interface HeraldClients {
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
   apiKeys: Client<typeof ApiKeyService>;
+  eventTypes: Client<typeof EventTypeService>;
   ingest: Client<typeof IngestService>;
   audit: Client<typeof AuditService>;
 }
@@ -77,6 +79,7 @@ export function createClients(config: CliConfig): HeraldClients {
     tenants: createClient(TenantService, routing),
     endpoints: createClient(EndpointService, routing),
     apiKeys: createClient(ApiKeyService, routing),
+    eventTypes: createClient(EventTypeService, routing),
     ingest: createClient(IngestService, transportTo(config.urls.ingest, apiKey, config.timeoutMs, tls)),
     audit: createClient(AuditService, transportTo(config.urls.audit, apiKey, config.timeoutMs, tls)),
   };

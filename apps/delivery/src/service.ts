@@ -16,6 +16,7 @@ import {
   consumeControlChanges,
   endpointsCollection,
   HERALD_VERSION,
+  isEventTypeChange,
   publishControlChange,
   SecretBox,
   secretKeyRing,
@@ -111,7 +112,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     const cache = new ControlPlaneCache(mongo.db);
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
       // API keys are forgotten by runService's own control consumer.
-      if (change?.apiKeyId) return;
+      if (change?.apiKeyId || isEventTypeChange(change)) return;
       cache.invalidate(change?.tenantId, change?.endpointId);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
       if (change) breakers.reset(change.tenantId, change.endpointId);

@@ -1,6 +1,12 @@
 import { IngestService } from "@herald/contracts";
 import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
-import { apiKeyAuthentication, ControlPlaneCache, consumeControlChanges } from "@herald/platform/model";
+import {
+  apiKeyAuthentication,
+  ControlPlaneCache,
+  consumeControlChanges,
+  EventSchemaCache,
+  isEventTypeChange,
+} from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
@@ -52,10 +58,18 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
     const recorders = ingestMetrics(metrics);
     const cache = new ControlPlaneCache(mongo.db);
-    // API keys are forgotten by runService's own control consumer; this one serves the tenant cache.
+    const schemas = new EventSchemaCache();
+    // API keys are forgotten by runService's own control consumer; this one serves the tenant cache and
+    // the compiled schemas of the tenants' event types.
     const control = consumeControlChanges(rabbit, names, logger, (change) => {
       if (change?.apiKeyId) return;
+      if (change && isEventTypeChange(change)) {
+        cache.invalidateEventType(change.tenantId, change.eventType);
+        schemas.invalidate(change.tenantId, change.eventType);
+        return;
+      }
       cache.invalidate(change?.tenantId, change?.endpointId);
+      if (!change?.endpointId) schemas.invalidate(change?.tenantId);
     });
     const events = new EventStore(mongo.db);
     const rateBudget = new MongoRateBudgetStore(mongo.db);
@@ -70,6 +84,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     const rpc = ingestRpc({
       events,
       cache,
+      schemas,
       logger,
       rateLimiter: new RateLimiter(rateBudget),
       limits: {

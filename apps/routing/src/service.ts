@@ -3,6 +3,7 @@ import {
   type ApiKeyAuthenticator,
   apiKeyAuthentication,
   consumeControlChanges,
+  isEventTypeChange,
 } from "@herald/platform/model";
 import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
 import { eventRouter } from "./routing/index.js";
@@ -32,7 +33,7 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
     const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
     // API keys are forgotten by runService's own control consumer; this one serves the routing cache.
     const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
-      if (change?.apiKeyId) return;
+      if (change?.apiKeyId || isEventTypeChange(change)) return;
       router.cache.invalidate(change?.tenantId, change?.endpointId);
     });
     return {

@@ -34,6 +34,8 @@ interface SettingsOptions {
   maxPayloadBytes?: number;
   retrySchedule?: number[];
   retentionDays?: number;
+  refuseUnknownEventTypes?: boolean;
+  validatePayloads?: boolean;
 }
 
 interface CreateOptions extends SettingsOptions {
@@ -82,6 +84,8 @@ export function tenantDetails(tenant: Tenant | undefined): string {
     ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
     ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
     ["retention", formatLimit(tenant.settings?.retentionDays ?? 0, "platform default") + days(tenant)],
+    ["unknown event types", tenant.settings?.refuseUnknownEventTypes ? "refused" : "accepted"],
+    ["payload validation", tenant.settings?.validatePayloads ? "every type" : "types that ask for it"],
     ["metadata", formatRecord(tenant.metadata)],
     ["created", formatTime(tenant.createTime)],
     ["updated", formatTime(tenant.updateTime)],
@@ -103,6 +107,8 @@ export function mergeSettings(
     retrySchedule:
       options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
     retentionDays: options.retentionDays ?? current?.retentionDays ?? 0,
+    refuseUnknownEventTypes: options.refuseUnknownEventTypes ?? current?.refuseUnknownEventTypes ?? false,
+    validatePayloads: options.validatePayloads ?? current?.validatePayloads ?? false,
   };
 }
 
@@ -119,7 +125,11 @@ function settingsOptions(command: Command): Command {
       "--retention-days <n>",
       "days the tenant's events, deliveries and attempts are kept (0: platform default)",
       parseCount,
-    );
+    )
+    .option("--refuse-unknown-event-types", "refuse events whose type is not in the tenant's catalog")
+    .option("--no-refuse-unknown-event-types", "accept events of any type (the default)")
+    .option("--validate-payloads", "check every payload against its type's schema")
+    .option("--no-validate-payloads", "check payloads only of types that ask for it (the default)");
 }
 
 export function registerTenantCommands(program: Command, bind: Bind): void {
@@ -189,7 +199,9 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
         options.rateLimit !== undefined ||
         options.maxPayloadBytes !== undefined ||
         options.retrySchedule !== undefined ||
-        options.retentionDays !== undefined;
+        options.retentionDays !== undefined ||
+        options.refuseUnknownEventTypes !== undefined ||
+        options.validatePayloads !== undefined;
       if (options.name === undefined && options.metadata === undefined && !changesSettings) {
         throw new UsageError("nothing to update: give --name, --metadata or a setting");
       }

@@ -46,6 +46,11 @@ export class ControlChanges {
     await this.#announce(tenantId, endpointId);
   }
 
+  /** One type of the tenant's event type catalog changed: caches drop that type only. */
+  async eventTypeChanged(tenantId: string, name: string): Promise<void> {
+    await this.#announce(tenantId, "", "", name);
+  }
+
   /**
    * Every API key of `tenantId` was deleted: forget them here first, so the change holds on this
    * instance even before the notification comes back.
@@ -68,10 +73,17 @@ export class ControlChanges {
   }
 
   /** Publishes the change; true once RabbitMQ confirmed it within {@link ANNOUNCE_WAIT_MS}. */
-  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<boolean> {
-    const change = { tenantId, endpointId, apiKeyId };
+  async #announce(tenantId: string, endpointId: string, apiKeyId = "", eventType = ""): Promise<boolean> {
+    const change = { tenantId, endpointId, apiKeyId, eventType };
     this.#logger.debug(change, "control change");
-    const announced = publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId).then(
+    const announced = publishControlChange(
+      this.#publisher,
+      this.#names,
+      tenantId,
+      endpointId,
+      apiKeyId,
+      eventType,
+    ).then(
       () => "confirmed" as const,
       (err) => {
         this.#logger.warn({ err, ...change }, "control change saved but not announced");

@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
+import { ApiKeyService, EndpointService, EventTypeService, TenantService } from "@herald/contracts";
 import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
@@ -15,6 +15,8 @@ import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
 import { EndpointStore } from "./endpoint-store.js";
+import { eventTypeService } from "./event-type-rpc.js";
+import { EventTypeStore } from "./event-type-store.js";
 import { startSecretResealing } from "./reseal.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
@@ -24,10 +26,14 @@ export { controlPlaneConfigFields } from "./config.js";
 export type { HostResolver, UrlPolicy } from "./url-policy.js";
 export { checkEndpointUrl } from "./url-policy.js";
 
-/** Indexes of the control-plane collections (tenants need none beyond _id). */
+/**
+ * Indexes of the control-plane collections. Tenants and event types need none beyond _id: event types
+ * are keyed `<tenant>:<name>`, so a tenant's are an _id range.
+ */
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
   [Collections.apiKeys]: [{ key: { tenant_id: 1 } }],
+  [Collections.eventTypes]: [],
 };
 
 /** The control plane's part of the routing service. */
@@ -39,7 +45,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-/** Builds TenantService, EndpointService and ApiKeyService over the service's MongoDB and RabbitMQ. */
+/** Builds TenantService, EndpointService, ApiKeyService and EventTypeService over the service's MongoDB and RabbitMQ. */
 export function controlPlane(
   ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>,
   recorders: RoutingMetrics,
@@ -49,6 +55,7 @@ export function controlPlane(
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
     apiKeys: new ApiKeyStore(ctx.mongo.db),
+    eventTypes: new EventTypeStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
     changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
@@ -65,8 +72,9 @@ export function controlPlane(
       router.service(TenantService, tenantService(deps));
       router.service(EndpointService, endpointService(deps));
       router.service(ApiKeyService, apiKeyService(deps));
+      router.service(EventTypeService, eventTypeService(deps));
     },
-    services: [TenantService, EndpointService, ApiKeyService],
+    services: [TenantService, EndpointService, ApiKeyService, EventTypeService],
     stop: resealing.stop,
   };
 }

@@ -47,6 +47,8 @@ export function checkTenantSettings(
     max_payload_bytes: maxPayloadBytes,
     retry_schedule_ms: checkRetrySchedule(`${field}.retry_schedule`, settings?.retrySchedule),
     retention_days: retentionDays,
+    refuse_unknown_event_types: settings?.refuseUnknownEventTypes ?? false,
+    validate_payloads: settings?.validatePayloads ?? false,
   };
 }
 

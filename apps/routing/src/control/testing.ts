@@ -12,7 +12,7 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { ApiKeyService, EndpointService, TenantService } from "@herald/contracts";
+import { ApiKeyService, EndpointService, EventTypeService, TenantService } from "@herald/contracts";
 import { type RunningService, runService } from "@herald/platform";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
@@ -31,6 +31,7 @@ export interface ControlPlaneClients {
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
   apiKeys: Client<typeof ApiKeyService>;
+  eventTypes: Client<typeof EventTypeService>;
 }
 
 export class RoutingUnderTest {
@@ -86,6 +87,7 @@ export class RoutingUnderTest {
         tenants: createClient(TenantService, transport),
         endpoints: createClient(EndpointService, transport),
         apiKeys: createClient(ApiKeyService, transport),
+        eventTypes: createClient(EventTypeService, transport),
       };
       this.#clients.set(cacheKey, clients);
     }

@@ -137,7 +137,8 @@ export class ApiKeyAuthenticator implements Authenticator {
     else if (change.apiKeyId !== "") {
       this.forgetKey(change.apiKeyId);
       for (const notify of this.#awaitingNotice.get(change.apiKeyId) ?? []) notify();
-    } else if (change.endpointId === "") this.invalidate(change.tenantId || undefined);
+    } else if (change.endpointId === "" && change.eventType === "")
+      this.invalidate(change.tenantId || undefined);
   }
 
   /**

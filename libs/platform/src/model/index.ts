@@ -25,12 +25,13 @@ export {
 export { apiKeyAuthentication } from "./authentication.js";
 export { eventBatchOf, MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "./batches.js";
 export { secretKeyRing, urlAllowlist } from "./config-fields.js";
-export { consumeControlChanges, publishControlChange } from "./control.js";
+export { consumeControlChanges, isEventTypeChange, publishControlChange } from "./control.js";
 export { ControlPlaneCache } from "./control-plane-cache.js";
 export type {
   EndpointDocument,
   EndpointSecretDocument,
   EventDocument,
+  EventTypeDocument,
   TenantDocument,
   TenantSettingsDocument,
 } from "./documents.js";
@@ -38,6 +39,8 @@ export {
   Collections,
   endpointsCollection,
   eventsCollection,
+  eventTypeId,
+  eventTypesCollection,
   isLiveTenant,
   tenantOwnsEvent,
   tenantsCollection,
@@ -49,6 +52,15 @@ export {
   sealHeaders,
   unmaskHeaders,
 } from "./endpoint-headers.js";
+export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
+export {
+  compileEventSchema,
+  describeViolation,
+  EventSchemaCache,
+  MAX_EXAMPLE_BYTES,
+  MAX_EXAMPLES,
+  parseJsonText,
+} from "./event-schemas.js";
 export { eventIdTime } from "./event-time.js";
 export { SecretBox, SecretBoxError } from "./secret-box.js";
 export { signingSecrets } from "./signing-secrets.js";
