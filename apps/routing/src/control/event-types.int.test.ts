@@ -137,10 +137,10 @@ describe("EventTypeService", () => {
       /points outside the schema; Herald fetches nothing/,
     ],
     [
-      "a schema over 64 KiB",
-      { schema: JSON.stringify({ description: "x".repeat(70_000) }) },
+      "a schema over 32 KiB",
+      { schema: JSON.stringify({ description: "x".repeat(40_000) }) },
       Code.InvalidArgument,
-      /^schema: is \d+ bytes long; at most 65536/,
+      /^schema: is \d+ bytes long; at most 32768 \(32 KiB\)/,
     ],
     [
       "a schema nested too deep",

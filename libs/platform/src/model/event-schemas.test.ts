@@ -7,6 +7,7 @@ import {
   MAX_SCHEMA_BYTES,
   MAX_SCHEMA_DEPTH,
   MAX_SCHEMA_PATTERN,
+  MAX_SCHEMA_PATTERNS,
 } from "./event-schemas.js";
 
 const ORDER = JSON.stringify({
@@ -90,7 +91,7 @@ describe("compileEventSchema", () => {
 
   it("bounds size, depth and patterns", () => {
     const big = JSON.stringify({ description: "x".repeat(MAX_SCHEMA_BYTES) });
-    expect(refusal(big)).toMatch(/bytes long; at most 65536 \(64 KiB\)/);
+    expect(refusal(big)).toMatch(/bytes long; at most 32768 \(32 KiB\)/);
     let deep: object = { type: "string" };
     for (let i = 0; i < MAX_SCHEMA_DEPTH; i++) deep = { items: deep };
     expect(refusal(JSON.stringify(deep))).toMatch(/nested more than 32 levels deep/);
@@ -100,6 +101,30 @@ describe("compileEventSchema", () => {
     expect(
       refusal(JSON.stringify({ patternProperties: { ["b".repeat(MAX_SCHEMA_PATTERN + 1)]: {} } })),
     ).toMatch(/a patternProperties pattern at # is 257 characters long/);
+  });
+
+  it("bounds the number of patterns", () => {
+    const properties = Object.fromEntries(
+      Array.from({ length: MAX_SCHEMA_PATTERNS + 1 }, (_, i) => [`p${i}`, { type: "string", pattern: "^a" }]),
+    );
+    expect(refusal(JSON.stringify({ properties }))).toMatch(
+      /has more than 100 patterns \(the last at #\/properties\/p100\)/,
+    );
+  });
+
+  it("compiles a $ref used many times once, not once per use", () => {
+    const fields = Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [`f${i}`, { type: "integer", minimum: i }]),
+    );
+    const uses = Object.fromEntries(
+      Array.from({ length: 500 }, (_, i) => [`r${i}`, { $ref: "#/$defs/big" }]),
+    );
+    // Inlined, this took minutes to compile; the test's own timeout is the bound.
+    const check = compileEventSchema(
+      "schema",
+      JSON.stringify({ $defs: { big: { type: "object", properties: fields } }, properties: uses }),
+    );
+    expect(check({ r7: { f3: 2 } })).toMatchObject({ path: "/r7/f3", rule: "minimum" });
   });
 
   it("accepts boolean schemas", () => {
@@ -117,5 +142,30 @@ describe("EventSchemaCache", () => {
     cache.invalidate("t1", "order.created");
     expect(cache.check("t1", "order.created", 1, ORDER)).not.toBe(first);
     expect(cache.check("t2", "order.created", 1, "{}")({ id: "x" })).toBeUndefined();
+  });
+});
+
+describe("patterns", () => {
+  it("run in linear time: a pattern that backtracks exponentially answers at once", () => {
+    const check = compileEventSchema("schema", JSON.stringify({ type: "string", pattern: "^(a+)+$" }));
+    // A backtracking engine takes longer than the universe's age on this; RE2 takes microseconds.
+    expect(check(`${"a".repeat(50_000)}!`)).toMatchObject({ rule: "pattern" });
+    expect(check("aaaa")).toBeUndefined();
+  });
+
+  it("refuses what RE2 cannot run (lookaround, backreferences), saying so", () => {
+    expect(refusal(JSON.stringify({ pattern: "^(?!admin).*$" }))).toBe(
+      "schema: does not compile: error parsing regexp: invalid or unsupported Perl syntax: `(?!` (patterns run on RE2, in linear time: no lookahead, lookbehind or backreferences)",
+    );
+    expect(refusal(JSON.stringify({ pattern: "(a)\\1" }))).toMatch(/^schema: does not compile/);
+  });
+
+  it("apply to patternProperties too", () => {
+    const check = compileEventSchema(
+      "schema",
+      JSON.stringify({ type: "object", patternProperties: { "^x-": { type: "string" } } }),
+    );
+    expect(check({ "x-a": "ok" })).toBeUndefined();
+    expect(check({ "x-a": 1 })).toMatchObject({ path: "/x-a", rule: "type" });
   });
 });

@@ -37,7 +37,8 @@ export type EventType = Message<"herald.v1.EventType"> & {
 
   /**
    * A JSON Schema (draft 2020-12) of the payload, as JSON text; empty for none. Only local "$ref"s
-   * ("#/$defs/…"); at most 64 KiB and 32 levels deep.
+   * ("#/$defs/…"); at most 32 KiB, 32 levels deep and 100 patterns (run on RE2: no lookaround or
+   * backreferences).
    *
    * @generated from field: string schema = 4;
    */
