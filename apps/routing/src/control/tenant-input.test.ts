@@ -111,6 +111,13 @@ describe("parseTenantPatch", () => {
     ).toEqual({
       settings: { rate_limit_per_second: 5, max_payload_bytes: 0, retry_schedule_ms: [], retention_days: 0 },
     });
+    expect(
+      parseTenantPatch(
+        create(UpdateTenantRequestSchema, {
+          settings: { refuseUnknownEventTypes: true, validatePayloads: true },
+        }),
+      ).settings,
+    ).toMatchObject({ refuse_unknown_event_types: true, validate_payloads: true });
     expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
       "name: required",
     );

@@ -39,4 +39,29 @@ describe("ControlPlaneCache", () => {
     expect(await cache.tenant("t1")).toEqual({ _id: "t1", name: "new" });
     expect(reads).toHaveLength(2);
   });
+
+  it("drops one event type on its notification, and a tenant's types with the tenant", async () => {
+    const { db, reads } = fakeDb();
+    const cache = new ControlPlaneCache(db);
+    const load = async (name: string) => {
+      const read = cache.eventType("t1", name);
+      reads.at(-1)?.({ _id: `t1:${name}`, schema_version: reads.length });
+      return read;
+    };
+    await load("a");
+    await load("b");
+    expect(reads).toHaveLength(2);
+    await cache.eventType("t1", "a");
+    expect(reads).toHaveLength(2);
+    cache.invalidateEventType("t1", "a");
+    await load("a");
+    await cache.eventType("t1", "b");
+    expect(reads).toHaveLength(3);
+    cache.invalidate("t1", "ep_1");
+    await cache.eventType("t1", "b");
+    expect(reads).toHaveLength(3);
+    cache.invalidate("t1");
+    await load("b");
+    expect(reads).toHaveLength(4);
+  });
 });
