@@ -11,8 +11,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-host_port() { # URL -> "host port"
-  local rest="${1#*://}"
+host_port() { # URL (the first of a comma-separated list) -> "host port"
+  local rest="${1%%,*}"
+  rest="${rest#*://}"
   rest="${rest#*@}"
   rest="${rest%%/*}"
   rest="${rest%%\?*}"

@@ -31,6 +31,12 @@ buf lint
 
 log "lint, build, typecheck"
 biome check .
+# The shipped alert rules must load and pass their unit tests (deploy/prometheus/alerts.test.yml). The
+# end-to-end tests use the same promtool to lint what the services serve on /metrics.
+log "alert rules (promtool)"
+promtool="$(bash scripts/promtool.sh)"
+"$promtool" check rules deploy/prometheus/alerts.yml
+"$promtool" test rules deploy/prometheus/alerts.test.yml
 # Build before typecheck, and not from a cache: typecheck emits declarations only, and a build after it
 # would find TypeScript's build info up to date and emit no JavaScript for the end-to-end tests to run.
 nx run-many -t build --output-style=static --skip-nx-cache

@@ -15,6 +15,8 @@ export interface Infra {
   mongoKind: string;
   /** Pid of the FerretDB this run started, for its CPU time. */
   mongoPid?: number;
+  /** Data directory of the FerretDB this run started: a database is its `<name>.sqlite` file there. */
+  dataDir?: string;
   /**
    * Starts the FerretDB this run owns again with no data, so each scenario starts from empty collections
    * (and one that wedged the database does not take the next ones down). Nothing with MONGO_URL.
@@ -61,6 +63,7 @@ export async function ensureInfra(log: (line: string) => void): Promise<Infra> {
       ? "FerretDB 1.24 (SQLite backend, tools/ferretdb), started empty for each scenario"
       : `MONGO_URL (${redact(mongoUrl)})`,
     mongoPid: readPid(),
+    ...(dataDir ? { dataDir } : {}),
     async freshMongo() {
       if (!dataDir) return;
       await stopMongo();

@@ -3,10 +3,12 @@
 // docs/benchmarks.md and docs/benchmarks.svg. Exits non-zero only when something failed, not when a goal
 // was missed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
+import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
 import { type BenchResults, GOALS, renderMarkdown, renderSvg } from "./report.js";
 import {
   runScenario,
@@ -21,6 +23,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 /** The whole run should end within this; stopping the last stack takes a few seconds more. */
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
+/** The reads scenario's own budget, after the others': it stops growing the log once over it. */
+const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 1200);
+
+/** Whether the run includes the reads scenario: unless BENCH_READS=0, or BENCH_ONLY leaves it out. */
+export function readsSelected(): boolean {
+  return ONLY ? ONLY.includes("reads") : process.env.BENCH_READS !== "0";
+}
 
 /** The scenarios, in order. Durations scale with BENCH_SECONDS (default 30). */
 export function scenarios(): ScenarioSpec[] {
@@ -153,9 +162,10 @@ export async function main(): Promise<number> {
     log(`${why}: exiting without waiting any longer`);
     process.exit(1);
   };
+  const budgetSeconds = BUDGET_SECONDS + (readsSelected() ? READS_BUDGET_SECONDS : 0);
   const overBudget = setTimeout(
-    () => forceExit(`over the budget of ${BUDGET_SECONDS} s by 3 minutes (building included)`),
-    (BUDGET_SECONDS + 180) * 1000,
+    () => forceExit(`over the budget of ${budgetSeconds} s by 3 minutes (building included)`),
+    (budgetSeconds + 180) * 1000,
   );
   overBudget.unref();
   const onSignal = () => {
@@ -208,7 +218,10 @@ export async function main(): Promise<number> {
     await measureRaw("MongoDB", () => mongoRaw(infra?.mongoUrl ?? ""));
     for (const r of raw) log(`  ${r.name}: ${r.perSecond}/s (${r.detail})`);
 
-    rabbit = new Connection({ url: infra.amqpUrl, connectionName: "herald-bench-monitor" });
+    rabbit = new Connection({
+      ...amqpConnectionOptions(infra.amqpUrl),
+      connectionName: "herald-bench-monitor",
+    });
     // The broker may be restarted under us (other test runs share it): reconnects are automatic.
     let interruptions = 0;
     rabbit.on("error", (err) => {
@@ -245,6 +258,24 @@ export async function main(): Promise<number> {
       results.push(result);
       log(summary(result));
     }
+    let reads: ReadsResult | undefined;
+    if (readsSelected() && !interrupted) {
+      // Last, and on a FerretDB of its own: its million events stay out of every other scenario.
+      await infra.freshMongo();
+      reads = await runReads(
+        ctx,
+        readsOptions(process.env, infra.dataDir),
+        nowMs() + READS_BUDGET_SECONDS * 1000,
+      );
+      for (const size of reads.sizes) {
+        log(
+          `reads at ${size.events} events (${size.storage.bytesPerEvent} bytes each): ` +
+            Object.entries(size.reads)
+              .map(([id, m]) => `${id} ${describe(m, reads?.capSeconds ?? 0)}`)
+              .join("; "),
+        );
+      }
+    }
     if (crashed) return 1;
     if (interrupted) return 130;
 
@@ -254,6 +285,7 @@ export async function main(): Promise<number> {
       settings: { secondsPerScenario: SECONDS },
       raw,
       scenarios: results,
+      ...(reads ? { reads } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };
     if (ONLY) {

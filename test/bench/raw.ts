@@ -1,6 +1,7 @@
 // The machine's ceilings, measured in the same run as Herald: RabbitMQ publish-confirm and consume of
 // persistent messages through a quorum queue, undici POSTs to a local receiver, MongoDB-wire writes.
 import { randomBytes } from "node:crypto";
+import { amqpConnectionOptions } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { Agent, request } from "undici";
@@ -26,7 +27,7 @@ export async function rabbitRaw(
   options = { messages: 30_000, maxMs: 8_000, bytes: 300, inFlight: 256, prefetch: 256 },
 ): Promise<RawResult[]> {
   const queue = `bench-${randomBytes(4).toString("hex")}.raw`;
-  const rabbit = new Connection({ url: amqpUrl, connectionName: "herald-bench-raw" });
+  const rabbit = new Connection({ ...amqpConnectionOptions(amqpUrl), connectionName: "herald-bench-raw" });
   rabbit.on("error", () => undefined); // a failed publish or consume below says what went wrong
   const queueOptions = { queue, durable: true, arguments: { "x-queue-type": "quorum" as const } };
   let consumed = 0;

@@ -1,5 +1,6 @@
 // Renders a run as docs/benchmarks.md and docs/benchmarks.svg (a hand-made SVG: no chart library).
 import type { RawResult } from "./raw.js";
+import type { ReadMeasure, ReadsResult } from "./reads.js";
 import type { ScenarioResult } from "./scenario.js";
 import { type MachineInfo, round } from "./system.js";
 
@@ -9,6 +10,8 @@ export interface BenchResults {
   settings: { secondsPerScenario: number };
   raw: RawResult[];
   scenarios: ScenarioResult[];
+  /** The reads scenario, when the run had it. */
+  reads?: ReadsResult;
   totalSeconds: number;
 }
 
@@ -16,7 +19,44 @@ export const GOALS = {
   eventsPerSecond: 2_000,
   p99Ms: 100,
   healthyP99Ratio: 1.2,
+  /** Every read of the API at this many events of one tenant (and their attempts)… */
+  readsAtEvents: 1_000_000,
+  /** …answers with a p99 within this… */
+  readP99Ms: 50,
+  /**
+   * …and its cost does not grow with the log: its p50 at the largest size is within this factor of its
+   * p50 at the smallest (plus {@link READ_GROWTH_SLACK_MS}), where a read of the whole log would grow 100 ×.
+   */
+  readGrowth: 2,
 };
+
+/** Timings of a few ms vary by a few ms from run to run, whatever the log's size. */
+const READ_GROWTH_SLACK_MS = 5;
+
+/** What the reads goal came to for each read: met at the top size, or why not. */
+export function readGoals(reads: ReadsResult): Array<{ id: string; met: boolean; why: string }> {
+  const first = reads.sizes[0];
+  const top = reads.sizes[reads.sizes.length - 1];
+  return reads.reads.map(({ id }) => {
+    const a = first?.reads[id];
+    const z = top?.reads[id];
+    if (!top || !first || !z || !a) return { id, met: false, why: "not measured" };
+    if (z.error) return { id, met: false, why: "failed" };
+    if (z.overCap || z.count === 0) return { id, met: false, why: `over ${reads.capSeconds} s` };
+    const growth = a.p50 > 0 ? round(z.p50 / a.p50, 1) : 1;
+    const flat = z.p50 <= GOALS.readGrowth * a.p50 + READ_GROWTH_SLACK_MS;
+    const fast = z.p99 <= GOALS.readP99Ms;
+    const whole = top.events >= GOALS.readsAtEvents;
+    const why = [
+      `p99 ${fmt(Math.round(z.p99))} ms`,
+      reads.sizes.length > 1 ? `p50 ${growth} × that at ${fmt(first.events)}` : "",
+      whole ? "" : `measured up to ${fmt(top.events)} events only`,
+    ]
+      .filter(Boolean)
+      .join(", ");
+    return { id, met: fast && flat && whole, why };
+  });
+}
 
 /**
  * At a steady rate Herald keeps up with, an event waits tens of milliseconds; once it falls behind, the
@@ -87,7 +127,12 @@ export function renderMarkdown(results: BenchResults): string {
     `load phase of each scenario (here ${results.settings.secondsPerScenario} s); \`BENCH_ONLY=s1-500,…\` runs some scenarios only`,
     "(results then go to `bench-results/partial.json`); `BENCH_RENDER=bench-results/latest.json` writes this page again",
     "from a run's results. `BENCH_PURGE=1` adds `s1-500-purge`: s1-500 while audit's retention purge deletes 60,000",
-    "expired documents in batches, to compare their p99. It takes under 10 minutes and fails only on errors, never on a missed goal. To profile the",
+    "expired documents in batches, to compare their p99. The `reads` scenario runs last, on a FerretDB of its own (`BENCH_READS=0`",
+    "leaves it out, `BENCH_ONLY=reads` runs it alone): it fills one tenant's log to 10,000, 100,000 and 1,000,000 events",
+    "and times every read of the API at each size ([below](#reads-as-the-log-grows)); `BENCH_READS_MAX` lowers the top size,",
+    "`BENCH_READS_SAMPLES` (200) and `BENCH_READS_CAP_SECONDS` (20) set the calls per read and the time each read gets.",
+    "The load scenarios take under 10 minutes; the reads scenario grows the log no more once `BENCH_READS_BUDGET_SECONDS` (1200)",
+    "have passed. A run fails only on errors, never on a missed goal. To profile the",
     'services, `BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` (or `--trace-gc`; one service:',
     '`BENCH_INGEST_NODE_ARGS="--inspect=127.0.0.1:9229"`); to profile FerretDB,',
     "`HERALD_FERRETDB_PPROF=127.0.0.1:6060` (Go's `/debug/pprof/`); `BENCH_KEEP_LOGS=1` keeps the services'",
@@ -116,6 +161,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| ≥ ${fmt(GOALS.eventsPerSecond)} events/s delivered and logged end to end (1 tenant × 1 endpoint), kept up with as a steady rate | ${fmt(g.endToEnd)} events/s at ${fmt(GOALS.eventsPerSecond)}/s offered, p99 ${ms(g.endToEndP99)} ms | ${yes(g.endToEndMet)} |`,
     `| p99 publish→received ≤ ${GOALS.p99Ms} ms at 500 events/s | p99 ${ms(g.p99)} ms | ${yes(g.p99Met)} |`,
     `| healthy endpoints' p99 publish→received within 20% when 10% of endpoints fail | ${g.failingRatio ?? "–"} × the p99 without failures | ${yes(g.failingRatioMet)} |`,
+    ...(results.reads ? [readsGoalRow(results.reads)] : []),
     "",
   );
 
@@ -255,8 +301,81 @@ export function renderMarkdown(results: BenchResults): string {
     "messages. Retries travel alone, one message per task.",
     "",
   );
+  if (results.reads) push(...readsSection(results.reads));
   push("## Where it stands and what limits it", "", ...analysis(results, by), "");
   return `${lines.join("\n")}\n`;
+}
+
+function readsGoalRow(reads: ReadsResult): string {
+  const goals = readGoals(reads);
+  const met = goals.filter((g) => g.met).length;
+  const top = reads.sizes[reads.sizes.length - 1]?.events;
+  return (
+    `| every read of the API with p99 ≤ ${GOALS.readP99Ms} ms at ${fmt(GOALS.readsAtEvents)} events, its cost not growing with the log |` +
+    ` ${met} of ${goals.length} reads at ${fmt(top)} events ([per read](#reads-as-the-log-grows)) | ${yes(met === goals.length && goals.length > 0)} |`
+  );
+}
+
+/** A read's p50 / p99 at one size (with the calls timed when the cap cut them short), or why there are none. */
+function readCell(m: ReadMeasure | undefined, reads: ReadsResult): string {
+  if (!m) return "–";
+  if (m.skippedAfter !== undefined) return `> ${reads.capSeconds} s (not tried)`;
+  if (m.error) return "failed";
+  if (m.overCap || m.count === 0) return `> ${reads.capSeconds} s`;
+  return `${ms(m.p50)} / ${ms(m.p99)}${m.count < reads.samples ? ` (${fmt(m.count)} call${m.count === 1 ? "" : "s"})` : ""}`;
+}
+
+const mib = (bytes: number) => `${fmt(Math.round(bytes / 1024 ** 2))} MiB`;
+
+function readsSection(reads: ReadsResult): string[] {
+  const goals = new Map(readGoals(reads).map((g) => [g.id, g]));
+  const out = [
+    "## Reads as the log grows",
+    "",
+    "One stack; one measured tenant with one endpoint, every event delivered once (its event, its route, its",
+    "delivery status and one attempt), and two other tenants with a tenth as many events between them, so every",
+    "query must keep to its tenant. The log is filled in bulk through the services' own writers (ingest's `EventStore`,",
+    "audit's `writeAuditRecords` fed the records routing and delivery publish), in batches of 1,000 events, three at",
+    "once, with payloads of about 300 bytes, 8 event types, every other event with an idempotency key, and creation",
+    "times spread over the last 23 hours. Two events published through the real pipeline first are compared with",
+    `bulk-written ones, document by document and answer by answer: ${
+      reads.shapeDifferences.length === 0
+        ? "they read back the same."
+        : `**they differ**: ${reads.shapeDifferences.join("; ")}.`
+    }`,
+    "",
+    "At each size, with nothing else running, each read is called one at a time through the API over gRPC (a Connect",
+    `client, as the CLI uses), ${fmt(reads.samples)} calls each after one untimed call (timed when it took over a second), for`,
+    `${reads.capSeconds} s in all: the call running then is cut short. A read none of whose calls finished within the cap is`,
+    `reported as over ${reads.capSeconds} s and not tried at the larger sizes. Page 20 of ListEvents is read with the token of`,
+    "the page before it, had by following the pages (or, where following them would take longer than the cap, computed",
+    "from the log as audit encodes it, the same token). Recover and Redrive have no dry",
+    "run: every delivery succeeded, so their selection matches nothing and they send nothing. The delivery status read",
+    "is GetEvent's (its deliveries); the rate-limit lookup is the claim every PublishEvent makes, timed with the dedupe",
+    "lookup. Storage is that of the two databases (events and control plane; audit's) divided by the events of every",
+    "tenant.",
+    "",
+    "| events of the tenant (all tenants) | storage | per event | filled in | fill rate | page 20's token | load average |",
+    "| --: | --: | --: | --: | --: | --- | --: |",
+    ...reads.sizes.map(
+      (s) =>
+        `| ${fmt(s.events)} (${fmt(s.allEvents)}) | ${mib(s.storage.bytes)} | ${fmt(s.storage.bytesPerEvent)} B | ${fmt(s.fill.seconds)} s |` +
+        ` ${fmt(s.fill.eventsPerSecond)} events/s (${fmt(s.fill.documentsPerSecond)} documents/s) | ${s.deepPageToken} | ${s.loadAverage} |`,
+    ),
+    "",
+    `Storage is measured as ${reads.sizes[0]?.storage.how ?? "–"}. Each read's p50 / p99 in ms; the goal: p99 ≤ ${GOALS.readP99Ms} ms at`,
+    `${fmt(GOALS.readsAtEvents)} events and a p50 there within ${GOALS.readGrowth} × (+ ${READ_GROWTH_SLACK_MS} ms) of that at the smallest size.`,
+    "",
+    `| read | ${reads.sizes.map((s) => `${fmt(s.events)} events`).join(" | ")} | goal |`,
+    `| --- | ${reads.sizes.map(() => "--:").join(" | ")} | --- |`,
+    ...reads.reads.map(({ id, title }) => {
+      const g = goals.get(id);
+      return `| ${title} | ${reads.sizes.map((s) => readCell(s.reads[id], reads)).join(" | ")} | ${g ? `${yes(g.met)} (${g.why})` : "–"} |`;
+    }),
+    "",
+  ];
+  if (reads.notes.length > 0) out.push(...reads.notes.map((n) => `- ${n}`), "");
+  return out;
 }
 
 /** Each whole second's publish→received p99, sorted (the last second is partial: the load ends within it). */
@@ -572,6 +691,31 @@ export function renderSvg(results: BenchResults): string {
       true,
     ),
   );
+  const reads = results.reads;
+  if (reads && reads.sizes.length > 0) {
+    const sizeColors = [COLORS.p50, COLORS.p95, COLORS.p99];
+    add(
+      barPanel(
+        y,
+        "Reads as the log grows: p99 per read (ms, log scale)",
+        reads.reads.map(({ id }) => ({
+          label: id,
+          bars: reads.sizes.map((s, i) => {
+            const m = s.reads[id];
+            const over = !m || m.overCap || m.error !== undefined || m.count === 0;
+            return {
+              label: `${fmt(s.events)} events${over ? ", over the cap of" : ""}`,
+              value: over ? reads.capSeconds * 1000 : Math.round(m?.p99 ?? 0),
+              color: sizeColors[i % sizeColors.length] as string,
+            };
+          }),
+        })),
+        " ms",
+        { value: GOALS.readP99Ms, label: `goal p99 ≤ ${GOALS.readP99Ms} ms` },
+        true,
+      ),
+    );
+  }
   add(
     barPanel(
       y,

@@ -170,6 +170,11 @@ export function startedPids(): number[] {
   return Object.values(running?.pids() ?? {});
 }
 
+/** Names the stack a scenario of another kind runs now (undefined once stopped), for {@link startedPids}. */
+export function trackStack(stack: Stack | undefined): void {
+  running = stack;
+}
+
 /** Runs a scenario; its drain ends at `endBy` (ms since the epoch) at the latest. */
 export async function runScenario(
   spec: ScenarioSpec,
@@ -729,7 +734,7 @@ async function readyMessages(rabbit: Connection, queue: string): Promise<number>
  * --cpu-prof-dir=/tmp/prof" or "--trace-gc"), then BENCH_<SERVICE>_NODE_ARGS for one (e.g.
  * BENCH_INGEST_NODE_ARGS="--inspect=127.0.0.1:9229"). Space-separated.
  */
-function serviceNodeArgs(env: NodeJS.ProcessEnv): Partial<Record<ServiceName, string[]>> {
+export function serviceNodeArgs(env: NodeJS.ProcessEnv): Partial<Record<ServiceName, string[]>> {
   const split = (value: string | undefined) => value?.split(/\s+/).filter(Boolean) ?? [];
   return Object.fromEntries(
     SERVICES.map((service) => [

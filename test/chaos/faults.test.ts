@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { DeliveryState, IngestService } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
+import { amqpConnectionOptions } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -405,7 +406,7 @@ describe("chaos under steady load", () => {
 
     // Nothing given up on: no task dead-lettered, no message parked after too many failed deliveries.
     const names = topologyNames(stack.env.AMQP_NAMESPACE);
-    const rabbit = new Connection(stack.env.AMQP_URL as string);
+    const rabbit = new Connection(amqpConnectionOptions(stack.env.AMQP_URL as string));
     try {
       for (const queue of [names.queues.parked, names.queues.deliveryDead]) {
         const { messageCount } = await rabbit.queueDeclare({ queue, passive: true });

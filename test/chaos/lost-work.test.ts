@@ -1,6 +1,7 @@
 import { DeliveryState, IngestService } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
 import { Collections } from "@herald/platform/model";
+import { amqpConnectionOptions } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +30,7 @@ beforeAll(async () => {
     AUDIT_REPLAY_LIMIT: String(DEAD_TASKS),
   });
   mongo = new MongoClient(stack.env.MONGO_URL as string);
-  rabbit = new Connection(stack.env.AMQP_URL as string);
+  rabbit = new Connection(amqpConnectionOptions(stack.env.AMQP_URL as string));
 }, 120_000);
 
 afterAll(async () => {

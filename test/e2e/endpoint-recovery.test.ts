@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DeliveryState } from "@herald/contracts";
+import { CircuitState, DeliveryState, ErrorClass } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
@@ -24,6 +24,7 @@ beforeAll(async () => {
     CIRCUIT_FAILURE_RATIO: "0.5",
     CIRCUIT_COOLDOWN: "1m",
     CIRCUIT_MAX_COOLDOWN: "1m",
+    HEALTH_BACKLOG_INTERVAL: "500ms",
   });
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
 });
@@ -109,6 +110,27 @@ describe("an operator recovering an endpoint whose circuit is open", () => {
     const since = new Date(Date.now() - 1_000);
     const ids = await failUntilCircuitOpens(t, r, ep.id);
 
+    // The endpoint's health tells what happened, read from audit's rollups over gRPC.
+    const health = await eventually(
+      async () => {
+        const res = await t.clients.audit.getEndpointHealth({ tenantId: t.id, endpointId: ep.id });
+        return res.health?.backlog === 3n ? res.health : undefined;
+      },
+      10_000,
+      "backlog of 3 counted",
+    );
+    expect(health.windows.map((w) => [w.attempts, w.failed])).toEqual([
+      [3n, 3n],
+      [3n, 3n],
+      [3n, 3n],
+    ]);
+    expect(health.windows[0]?.statusClasses?.status5xx).toBe(3n);
+    expect(health.windows[0]?.failures.map((f) => [f.errorClass, f.count])).toEqual([
+      [ErrorClass.HTTP_STATUS, 3n],
+    ]);
+    expect(health.circuitState).toBe(CircuitState.MAYBE_OPEN);
+    expect(health.lastSuccessTime).toBeUndefined();
+
     r.reply = () => ({ status: 204 });
     const recovered = await t.clients.audit.recover({
       tenantId: t.id,
@@ -118,6 +140,16 @@ describe("an operator recovering an endpoint whose circuit is open", () => {
     expect(recovered.requeued).toBe(3);
     const after = await r.waitFor(6, REPLAY_BOUND_MS);
     expect(new Set(webhookIds(after.slice(3)))).toEqual(new Set(ids));
+    const healed = await eventually(
+      async () => {
+        const res = await t.clients.audit.getEndpointHealth({ tenantId: t.id, endpointId: ep.id });
+        return res.health?.windows[0]?.succeeded === 3n && res.health.backlog === 0n ? res.health : undefined;
+      },
+      10_000,
+      "replays in the endpoint's health",
+    );
+    expect(healed.windows[0]).toMatchObject({ attempts: 6n, successRate: 0.5 });
+    expect(healed.circuitState).toBe(CircuitState.CLOSED);
   });
 
   it("gets a Redeliver through at once", async () => {

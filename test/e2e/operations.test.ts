@@ -96,7 +96,7 @@ describe("operating a stack", () => {
     );
     expect(await metric("delivery", "herald_attempt_duration_seconds_count", 'outcome="succeeded"')).toBe(6);
     expect(await metric("delivery", "herald_retry_lag_seconds_count")).toBe(6);
-    expect(await metric("delivery", "herald_retry_queue_depth", 'tier="1000ms"')).toBe(0);
+    expect(await metric("delivery", "herald_queue_messages_ready", 'queue="herald.retry.1000ms"')).toBe(0);
     expect(await metric("delivery", "herald_dead_letters_total")).toBe(0);
     expect(await metric("ingest", "herald_ingest_step_seconds_count", 'step="store"')).toBe(3);
     expect(await metric("ingest", "herald_ingest_step_seconds_count", 'step="confirm"')).toBe(3);

@@ -94,6 +94,42 @@ describe("the test script's infrastructure (scripts/lib.sh, as scripts/test.sh u
   });
 });
 
+describe("scripts/rabbitmq-cluster.sh (booted by test/chaos/cluster.test.ts)", () => {
+  // A cluster name and folder nobody uses: these commands must not boot or touch any node.
+  const env = () =>
+    scriptEnv({
+      HERALD_CLUSTER_NAME: `absent${process.pid}`,
+      HERALD_CLUSTER_DIR: join(tmpdir(), `absent-${process.pid}`),
+    });
+
+  it("reports a cluster that is not running as three stopped nodes", async () => {
+    const { code, stdout } = await bash("bash scripts/rabbitmq-cluster.sh status", env());
+    expect(code).toBe(0);
+    expect(stdout.trim().split("\n")).toEqual(
+      ["a", "b", "c"].map((n) => `absent${process.pid}-${n}@localhost stopped`),
+    );
+  });
+
+  it("prints one URL per node, on consecutive ports", async () => {
+    const { stdout } = await bash("bash scripts/rabbitmq-cluster.sh url", {
+      ...env(),
+      HERALD_CLUSTER_PORT: "7001",
+    });
+    expect(stdout.trim()).toBe(
+      "amqp://guest:guest@127.0.0.1:7001,amqp://guest:guest@127.0.0.1:7002,amqp://guest:guest@127.0.0.1:7003",
+    );
+  });
+
+  it("refuses a node number outside 1-3 and an unknown command", async () => {
+    const bad = await bash("bash scripts/rabbitmq-cluster.sh stop-node 4", env());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected a node number 1-3, got '4'");
+    const unknown = await bash("bash scripts/rabbitmq-cluster.sh restart", env());
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("rabbitmq-cluster.sh start");
+  });
+});
+
 describe("npm start's word on traces (describe_trace_export)", () => {
   it("names the endpoint spans go to, or says they go nowhere and why", async () => {
     const say = (extra: Record<string, string>) =>

@@ -77,6 +77,16 @@ export class AttemptLogReader {
     return new Set(found.map((e) => e._id));
   }
 
+  /** Up to `limit` ids of the tenant's endpoints after `afterId`, in id order. */
+  async endpointIdsAfter(tenantId: string, afterId: string, limit: number): Promise<string[]> {
+    const found = await this.#endpoints
+      .find({ tenant_id: tenantId, _id: { $gt: afterId } }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return found.map((e) => e._id);
+  }
+
   findDelivery(ref: DeliveryRef): Promise<DeliveryDocument | null> {
     return this.#deliveries.findOne({
       _id: deliveryId(ref.eventId, ref.endpointId),

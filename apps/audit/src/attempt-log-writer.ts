@@ -18,10 +18,12 @@ import {
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
+  type SkippedEndpointDocument,
   statusFields,
   statusOfDelivery,
   unsetStatusFields,
 } from "./documents.js";
+import { EndpointHealthStore } from "./endpoint-health-store.js";
 
 /** Names one delivery. */
 export interface DeliveryRef {
@@ -42,6 +44,9 @@ export interface RouteRecord {
   eventId: string;
   endpointIds: string[];
   routeTime: Date;
+  /** The endpoints that did not take the event, and why (bounded by routing). */
+  skipped: SkippedEndpointDocument[];
+  skippedOmitted: number;
 }
 
 /** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
@@ -62,27 +67,27 @@ export class AttemptLogWriter {
   readonly #deliveries: Collection<DeliveryDocument>;
   readonly #routes: Collection<EventRouteDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
+  readonly #health: EndpointHealthStore;
 
   /** `auditDb` holds audit's own collections. */
   constructor(auditDb: Db) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
+    this.#health = new EndpointHealthStore(auditDb);
   }
 
   /**
-   * Inserts attempts; those already stored (same `_id`: a redelivered record) are skipped. Returns how
-   * many were new.
+   * Inserts attempts, and adds the new ones to their endpoints' health rollups; those already stored
+   * (same `_id`: a redelivered record) are skipped. Returns how many were new.
    */
   async insertAttempts(docs: AttemptDocument[]): Promise<number> {
-    if (docs.length === 0) return 0;
-    try {
-      const result = await this.#attempts.insertMany(docs, { ordered: false });
-      return result.insertedCount;
-    } catch (err) {
-      if (onlyDuplicateKeys(err)) return err.insertedCount;
-      throw err;
-    }
+    const taken = new Set(await insertNew(this.#attempts, docs));
+    const inserted = docs.filter((_, i) => !taken.has(i));
+    // Only new attempts count in the health rollups, so a redelivered batch is not counted twice; a
+    // crash between the two writes leaves that batch's attempts out of them instead.
+    await this.#health.add(inserted);
+    return inserted.length;
   }
 
   /**
@@ -98,6 +103,8 @@ export class AttemptLogWriter {
       tenant_id: r.tenantId,
       endpoint_ids: r.endpointIds,
       route_time: r.routeTime,
+      ...(r.skipped.length > 0 ? { skipped: r.skipped } : {}),
+      ...(r.skippedOmitted > 0 ? { skipped_omitted: r.skippedOmitted } : {}),
     }));
     const existingRoutes = await insertNew(this.#routes, routes);
     if (existingRoutes.length > 0) {

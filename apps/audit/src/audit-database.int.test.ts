@@ -1,8 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditRecordSchema, DeliveryState } from "@herald/contracts";
-import { topologyNames } from "@herald/platform";
-import { AuditRecordPublisher, eventsCollection } from "@herald/platform/model";
+import { eventsCollection } from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { Binary, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -13,7 +12,6 @@ import { attemptsCollection, deliveriesCollection } from "./documents.js";
 const base = testEnv({ AUDIT_BATCH_DELAY_MS: "10" });
 const auditDbName = `${base.MONGO_DB}_audit`;
 const env: Record<string, string> = { ...base, AUDIT_MONGO_DB: auditDbName };
-const names = topologyNames(env.AMQP_NAMESPACE);
 let auditDb: Db;
 
 let audit: AuditUnderTest;
@@ -38,7 +36,7 @@ describe("AUDIT_MONGO_DB", () => {
       create_time: new Date(),
       published: true,
     });
-    await new AuditRecordPublisher(audit.publisher, names).publish(
+    await audit.auditRecords.publish(
       create(AuditRecordSchema, {
         record: {
           case: "attempt",

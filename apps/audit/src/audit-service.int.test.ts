@@ -12,7 +12,6 @@ import {
 } from "@herald/contracts";
 import { consumeProto, createLogger, topologyNames } from "@herald/platform";
 import {
-  AuditRecordPublisher,
   apiKeysCollection,
   type EndpointDocument,
   type EventDocument,
@@ -132,7 +131,7 @@ function attempt(
 }
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  const auditRecords = new AuditRecordPublisher(audit.publisher, names);
+  const auditRecords = audit.auditRecords;
   await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
@@ -392,7 +391,7 @@ describe("a deleted tenant", () => {
         out = "0123456789abcdefghjkmnpqrstvwxyz"[t % 32] + out;
       return `evt_${out}${tail.padStart(16, "0")}`;
     };
-    const publisher = new AuditRecordPublisher(audit.publisher, names);
+    const publisher = audit.auditRecords;
     const late = ulidAt(T0, "1");
     const live = ulidAt(T0, "2");
     await publisher.publish(

@@ -1,8 +1,17 @@
 // Test support for the audit integration tests, kept out of the build.
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuditService } from "@herald/contracts";
-import { ProtoPublisher, type RunningService, runService } from "@herald/platform";
+import { type AuditRecord, AuditService } from "@herald/contracts";
+import {
+  createLogger,
+  openQueue,
+  ProtoPublisher,
+  type Queue,
+  type RunningService,
+  runService,
+  topologyNames,
+} from "@herald/platform";
+import { auditRecordQueue } from "@herald/platform/model";
 import { cleanupTestEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
@@ -16,6 +25,8 @@ export interface AuditUnderTest {
   db: Db;
   rabbit: Connection;
   publisher: ProtoPublisher;
+  /** The audit record queue, opened on the test's connection. */
+  auditRecords: Queue<AuditRecord>;
   /** Stops the service and the clients, then removes the environment's queues and databases. */
   stop(): Promise<void>;
 }
@@ -25,12 +36,15 @@ export async function startAudit(env: Record<string, string>): Promise<AuditUnde
   const mongo = new MongoClient(env.MONGO_URL as string);
   const rabbit = new Connection(env.AMQP_URL);
   const publisher = new ProtoPublisher(rabbit);
+  const names = topologyNames(env.AMQP_NAMESPACE);
+  const logger = createLogger({ service: "test", level: "silent" });
   return {
     service,
     mongo,
     db: mongo.db(env.MONGO_DB),
     rabbit,
     publisher,
+    auditRecords: openQueue(auditRecordQueue, { rabbit, publisher, names, logger }),
     async stop() {
       await service.stop();
       await publisher.close();

@@ -52,6 +52,13 @@ export const configSchema = serviceConfigSchema(7004).extend({
   TENANT_PURGE_GRACE: configFields.duration
     .default(60_000)
     .describe("a deleted tenant's id is free again after the first purge pass past this"),
+  /**
+   * How often audit counts every endpoint's backlog in one pass over the deliveries, for
+   * GetEndpointHealth: a count per call would read the whole collection on some servers (docs/storage.md).
+   */
+  HEALTH_BACKLOG_INTERVAL: interval
+    .default(300_000)
+    .describe("how often the endpoints' backlogs shown by GetEndpointHealth are counted"),
   PURGE_BATCH_SIZE: configFields.positiveInt
     .max(10_000)
     .default(500)

@@ -203,3 +203,31 @@ describe("DataPurge.purgeExpired", () => {
     expect(await purge(2).purgeExpired(NOW)).toBe(0);
   });
 });
+
+describe("endpoint health rollups", () => {
+  it("go with their tenant, and after 8 days whatever the tenant's retention", async () => {
+    await db
+      .collection<TenantDocument>("tenants")
+      .insertMany([
+        tenant("gone", { delete_time: ago(DAY) }),
+        tenant("long", { settings: { ...tenant("x").settings, retention_days: 90 } }),
+      ]);
+    const rollup = (tenantId: string, days: number) => ({
+      _id: `ep_${tenantId}:1h:${days}` as never,
+      tenant_id: tenantId,
+      bucket_start: ago(days * DAY),
+      attempts: 1,
+    });
+    await auditDb
+      .collection("endpoint_health")
+      .insertMany([rollup("gone", 1), rollup("long", 1), rollup("long", 7.9), rollup("long", 8.1)]);
+    await purge(10).purgeDeletedTenants(NOW);
+    expect(await idsIn(auditDb, "endpoint_health")).toEqual([
+      "ep_long:1h:1",
+      "ep_long:1h:7.9",
+      "ep_long:1h:8.1",
+    ]);
+    expect(await purge(10).purgeExpired(NOW)).toBe(1);
+    expect(await idsIn(auditDb, "endpoint_health")).toEqual(["ep_long:1h:1", "ep_long:1h:7.9"]);
+  });
+});

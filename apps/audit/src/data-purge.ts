@@ -1,6 +1,7 @@
 import { Collections, type TenantDocument, tenantsCollection } from "@herald/platform/model";
 import type { Collection, Db, Filter } from "mongodb";
 import type { Logger } from "pino";
+import { ROLLUP_RETENTION_MS } from "./endpoint-health.js";
 import { type BatchOptions, purgeInBatches } from "./purge-batches.js";
 
 /** A document any purge can remove: keyed by a string id. */
@@ -50,6 +51,8 @@ export class DataPurge {
   /** Events first: the payloads are what matters most, and audit's records mean nothing without them. */
   readonly #data: TenantData[];
   readonly #limitState: Collection<Purgeable & { endpoint_id: string }>[];
+  /** Endpoint health rollups: aggregates without payloads, kept for a fixed time whatever the retention. */
+  readonly #rollups: TenantData;
 
   constructor(options: DataPurgeOptions) {
     this.#options = options;
@@ -73,6 +76,11 @@ export class DataPurge {
         timeField: "attempt_time",
       },
     ];
+    this.#rollups = {
+      name: Collections.endpointHealth,
+      collection: auditDb.collection(Collections.endpointHealth),
+      timeField: "bucket_start",
+    };
     this.#limitState = [db.collection(Collections.rateLimits), db.collection(Collections.concurrencySlots)];
   }
 
@@ -92,7 +100,7 @@ export class DataPurge {
       if (signal?.aborted) break;
       const graceOver =
         now.getTime() - (tenant.delete_time as Date).getTime() >= this.#options.tenantPurgeGraceMs;
-      for (const data of this.#data) {
+      for (const data of [...this.#data, this.#rollups]) {
         await this.#purge(data.name, data.collection, { tenant_id: tenant._id }, "tenant_deleted", signal);
       }
       const endpointIds = tenant.deleted_endpoint_ids ?? [];
@@ -126,7 +134,8 @@ export class DataPurge {
   /**
    * Purges what is older than its tenant's retention (`settings.retention_days`, else the platform
    * default): one pass for every tenant on the default, one per tenant with its own. Data of tenants
-   * that no longer exist gets the default. Returns how many documents were removed.
+   * that no longer exist gets the default. Endpoint health rollups go after ROLLUP_RETENTION_MS
+   * (8 days) for every tenant. Returns how many documents were removed.
    */
   async purgeExpired(now: Date, signal?: AbortSignal): Promise<number> {
     const custom = await this.#tenants
@@ -154,6 +163,14 @@ export class DataPurge {
         );
       }
     }
+    const rollupCutoff = new Date(now.getTime() - ROLLUP_RETENTION_MS);
+    deleted += await this.#purge(
+      this.#rollups.name,
+      this.#rollups.collection,
+      { [this.#rollups.timeField]: { $lt: rollupCutoff } },
+      "retention",
+      signal,
+    );
     return deleted;
   }
 

@@ -1,7 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { AttemptTrigger, DeliveryState, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
-import { Batcher, consumeProto, type Logger, type TopologyNames } from "@herald/platform";
-import type { Connection, Consumer } from "rabbitmq-client";
+import { AttemptTrigger, DeliveryState, type DeliveryTask } from "@herald/contracts";
+import { Batcher, type Logger, type Queue } from "@herald/platform";
+import type { Consumer } from "rabbitmq-client";
 import type { AttemptLogWriter, DeliveryChange } from "./attempt-log-writer.js";
 import type { AttemptOutcome } from "./delivery-state.js";
 import { deliveryId } from "./documents.js";
@@ -48,7 +48,6 @@ const DEAD_TASK_BATCH = 100;
 
 /** Options of {@link consumeDeadTasks}. */
 export interface DeadTaskConsumerOptions {
-  names: TopologyNames;
   logger: Logger;
   writer: AttemptLogWriter;
   /** Longest a dead task waits for its batch to fill, in ms. */
@@ -63,7 +62,7 @@ export interface DeadTaskConsumerOptions {
  * until the broker's memory or disk alarm stopped every publisher.
  */
 export function consumeDeadTasks(
-  rabbit: Connection,
+  queue: Queue<DeliveryTask>,
   options: DeadTaskConsumerOptions,
 ): { consumer: Consumer; batcher: Batcher<DeliveryTask> } {
   const now = options.now ?? (() => new Date());
@@ -77,20 +76,16 @@ export function consumeDeadTasks(
       logger.debug({ tasks: tasks.length }, "dead tasks recorded");
     },
   });
-  const consumer = consumeProto(rabbit, {
-    names: options.names,
-    queue: options.names.queues.deliveryDead,
-    schema: DeliveryTaskSchema,
+  // A dead task comes in a message of its own.
+  const consumer = queue.consumeMessages({
     prefetch: DEAD_TASK_BATCH,
     concurrency: DEAD_TASK_BATCH,
-    logger,
-    handler: async (task, meta) => {
-      if (deadTaskChanges([task]).length === 0) {
-        // Nothing to record: acking drops it, with a trace in the log.
+    handle: async (tasks, meta) => {
+      const recorded = tasks.filter((task) => deadTaskChanges([task]).length > 0);
+      // Nothing to record: acking drops it, with a trace in the log.
+      if (recorded.length < tasks.length)
         logger.warn({ messageId: meta.messageId }, "dead task without ids dropped");
-        return;
-      }
-      await batcher.add(task);
+      await Promise.all(recorded.map((task) => batcher.add(task)));
     },
   });
   return { consumer, batcher };

@@ -8,6 +8,9 @@ import {
   DeliveryState,
   type EventSummary,
   EventSummarySchema,
+  type SkippedEndpoint,
+  SkippedEndpointSchema,
+  type SkipReason,
 } from "@herald/contracts";
 import { Collections, type EventDocument } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
@@ -67,6 +70,30 @@ export interface EventRouteDocument {
   endpoint_ids: string[];
   /** The first time the event was routed. */
   route_time: Date;
+  /** The endpoints that did not take the event, and why, as first routed; absent in older routes. */
+  skipped?: SkippedEndpointDocument[];
+  /** How many more endpoints skipped the event than `skipped` lists. */
+  skipped_omitted?: number;
+}
+
+/** One entry of {@link EventRouteDocument.skipped}; `reason` is a herald.v1.SkipReason value. */
+export interface SkippedEndpointDocument {
+  endpoint_id: string;
+  reason: number;
+  filter?: string;
+  detail?: string;
+}
+
+/** The skipped endpoints of a route as GetEvent answers them. */
+export function skippedEndpointsOf(route: EventRouteDocument | null): SkippedEndpoint[] {
+  return (route?.skipped ?? []).map((s) =>
+    create(SkippedEndpointSchema, {
+      endpointId: s.endpoint_id,
+      reason: s.reason as SkipReason,
+      filter: s.filter ?? "",
+      detail: s.detail ?? "",
+    }),
+  );
 }
 
 /** An event as ingest stores it. Audit only reads it. */

@@ -2,8 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type AuditService,
+  GetEndpointHealthResponseSchema,
   GetEventResponseSchema,
   ListAttemptsResponseSchema,
+  ListEndpointHealthResponseSchema,
   ListEventsResponseSchema,
   RecoverResponseSchema,
   RedeliverResponseSchema,
@@ -14,7 +16,15 @@ import { NotFoundError } from "@herald/platform";
 import { authorizeTenant, principalOf } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
-import { attemptFromDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
+import {
+  attemptFromDocument,
+  eventDeliveries,
+  eventSummaryFromDocument,
+  payloadOf,
+  skippedEndpointsOf,
+} from "./documents.js";
+import type { EndpointHealthStore } from "./endpoint-health-store.js";
+import { decodePageToken, encodePageToken, queryFingerprint } from "./page-token.js";
 import {
   listAttemptsQuery,
   listEventsQuery,
@@ -31,6 +41,7 @@ import type { Replayer } from "./replay.js";
 export interface AuditHandlerDeps {
   reader: AttemptLogReader;
   replayer: Replayer;
+  health: EndpointHealthStore;
   /** Clock for due times and update times; default the system clock. */
   now?: () => Date;
   /** Most deliveries one Recover or Redrive call publishes; default {@link REPLAY_LIMIT}. */
@@ -85,6 +96,8 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         event: eventSummaryFromDocument(event, route),
         payload: payloadOf(event),
         deliveries: eventDeliveries(route, deliveries),
+        skippedEndpoints: skippedEndpointsOf(route),
+        skippedEndpointsOmitted: route?.skipped_omitted ?? 0,
       });
     },
 
@@ -133,7 +146,40 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       annotate({ tenantId: query.tenantId, endpointId: query.endpointId });
       return create(RedriveResponseSchema, await replayAll(query));
     },
+
+    async getEndpointHealth(req, ctx) {
+      const tenantId = authorize(ctx, req.tenantId);
+      const endpointId = requireId("endpoint_id", req.endpointId);
+      annotate({ tenantId, endpointId });
+      if (!(await reader.hasEndpoint(tenantId, endpointId))) throw new NotFoundError("endpoint", endpointId);
+      return create(GetEndpointHealthResponseSchema, {
+        health: await deps.health.health(tenantId, endpointId, now()),
+      });
+    },
+
+    async listEndpointHealth(req, ctx) {
+      const tenantId = authorize(ctx, req.tenantId);
+      annotate({ tenantId });
+      const pageSize = healthPageSize(req.pageSize);
+      const fingerprint = queryFingerprint(["endpoint_health", tenantId]);
+      const after = req.pageToken === "" ? "" : decodePageToken(req.pageToken, fingerprint).id;
+      const ids = await reader.endpointIdsAfter(tenantId, after, pageSize + 1);
+      const page = ids.slice(0, pageSize);
+      const last = page.at(-1);
+      return create(ListEndpointHealthResponseSchema, {
+        endpoints: await deps.health.healthOfEndpoints(tenantId, page, now()),
+        nextPageToken:
+          ids.length > pageSize && last ? encodePageToken({ time: new Date(0), id: last }, fingerprint) : "",
+      });
+    },
   };
+}
+
+/** Endpoints per ListEndpointHealth page: each reads 180 rollups, so pages stay small. */
+const HEALTH_PAGE_SIZE = { default: 10, max: 20 };
+
+function healthPageSize(requested: number): number {
+  return requested === 0 ? HEALTH_PAGE_SIZE.default : Math.min(requested, HEALTH_PAGE_SIZE.max);
 }
 
 /** Checks `tenant_id` is given and the caller may read it; returns it. */

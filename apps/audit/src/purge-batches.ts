@@ -18,8 +18,8 @@ const IDS_PER_READ = 10_000;
 
 /**
  * Deletes every document matching `filter`, `batchSize` at a time, pausing between batches: up to
- * 10,000 ids are read at once, then deleted by `_id`. Deletes by a list of ids are short writes, and a
- * filter that no index serves (a time filter on the embedded server, see docs/storage.md) is read once
+ * 10,000 ids are read at once, then deleted by `_id`. Deletes by a list of ids are short writes, and the
+ * part of a filter an index does not serve (`tenant_id: {$nin}` beside the time range) is checked once
  * per 10,000 documents rather than once per batch. No TTL index is needed, so one code path serves every
  * server. Returns how many documents were deleted.
  */

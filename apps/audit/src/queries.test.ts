@@ -126,6 +126,7 @@ describe("listAttemptsQuery", () => {
     expect(next.filter).toEqual({
       $and: [
         { tenant_id: "t1", success: true },
+        { attempt_time: { $lte: time } },
         { $or: [{ attempt_time: { $lt: time } }, { attempt_time: time, _id: { $lt: "a5" } }] },
       ],
     });
@@ -179,6 +180,7 @@ describe("listEventsQuery", () => {
     expect(listEventsQuery(create(ListEventsRequestSchema, { tenantId: "t1", pageToken })).filter).toEqual({
       $and: [
         { tenant_id: "t1" },
+        { create_time: { $lte: time } },
         { $or: [{ create_time: { $lt: time } }, { create_time: time, _id: { $lt: "e1" } }] },
       ],
     });

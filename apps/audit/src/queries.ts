@@ -70,13 +70,14 @@ export interface Page<T> {
 }
 
 /**
- * Condition for items strictly after `cursor` in (time desc, _id desc) order. Written with $or rather
- * than a compound comparison so that the (…, time: -1, _id: -1) index serves it.
+ * Condition for items strictly after `cursor` in (time desc, _id desc) order: a range on time, which
+ * the (…, time: -1, _id: -1) index serves as a bound, and the exact condition beside it.
  */
-function afterCursor(timeField: string, cursor: PageCursor): Record<string, unknown> {
-  return {
-    $or: [{ [timeField]: { $lt: cursor.time } }, { [timeField]: cursor.time, _id: { $lt: cursor.id } }],
-  };
+function afterCursor(timeField: string, cursor: PageCursor): Record<string, unknown>[] {
+  return [
+    { [timeField]: { $lte: cursor.time } },
+    { $or: [{ [timeField]: { $lt: cursor.time } }, { [timeField]: cursor.time, _id: { $lt: cursor.id } }] },
+  ];
 }
 
 function withCursor<T>(
@@ -87,7 +88,7 @@ function withCursor<T>(
 ): Filter<T> {
   if (token === "") return base as Filter<T>;
   const cursor = decodePageToken(token, fingerprint);
-  return { $and: [base, afterCursor(timeField, cursor)] } as Filter<T>;
+  return { $and: [base, ...afterCursor(timeField, cursor)] } as Filter<T>;
 }
 
 /**

@@ -7,9 +7,9 @@ import {
   DeliveryState,
   ErrorClass,
   RoutingRecordSchema,
+  SkipReason,
 } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
-import { AuditRecordPublisher } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -32,7 +32,7 @@ afterAll(() => audit?.stop());
 type RecordInit = MessageInitShape<typeof AuditRecordSchema>;
 
 async function publishAll(records: RecordInit[]): Promise<void> {
-  const auditRecords = new AuditRecordPublisher(audit.publisher, names);
+  const auditRecords = audit.auditRecords;
   await Promise.all(records.map((record) => auditRecords.publish(create(AuditRecordSchema, record))));
 }
 
@@ -71,7 +71,13 @@ function attemptRecord(
   };
 }
 
-function routingRecord(tenantId: string, eventId: string, endpointIds: string[]): RecordInit {
+function routingRecord(
+  tenantId: string,
+  eventId: string,
+  endpointIds: string[],
+  skipped: MessageInitShape<typeof RoutingRecordSchema>["skipped"] = [],
+  skippedOmitted = 0,
+): RecordInit {
   return {
     record: {
       case: "routing",
@@ -81,6 +87,8 @@ function routingRecord(tenantId: string, eventId: string, endpointIds: string[])
         eventType: "order.created",
         endpointIds,
         routeTime: timestampFromDate(new Date(T0)),
+        skipped,
+        skippedOmitted,
       }),
     },
   };
@@ -215,6 +223,46 @@ describe("the audit record consumer", () => {
     expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "routed-none" })).toBe(0);
   });
 
+  it("keeps why endpoints skipped an event with its route", async () => {
+    await publishAll([
+      routingRecord(
+        "t1",
+        "skipped-1",
+        [],
+        [
+          { endpointId: "epA", reason: SkipReason.EVENT_TYPE },
+          { endpointId: "epB", reason: SkipReason.FILTER_FALSE, filter: "payload.amount > 100" },
+          {
+            endpointId: "epC",
+            reason: SkipReason.FILTER_ERROR,
+            filter: "payload.x == 1",
+            detail: "no such key: x",
+          },
+        ],
+        3,
+      ),
+    ]);
+    await vi.waitFor(async () =>
+      expect(await eventRoutesCollection(audit.db).findOne({ _id: "skipped-1" })).toEqual({
+        _id: "skipped-1",
+        tenant_id: "t1",
+        endpoint_ids: [],
+        route_time: new Date(T0),
+        skipped: [
+          { endpoint_id: "epA", reason: SkipReason.EVENT_TYPE },
+          { endpoint_id: "epB", reason: SkipReason.FILTER_FALSE, filter: "payload.amount > 100" },
+          {
+            endpoint_id: "epC",
+            reason: SkipReason.FILTER_ERROR,
+            filter: "payload.x == 1",
+            detail: "no such key: x",
+          },
+        ],
+        skipped_omitted: 3,
+      }),
+    );
+  });
+
   it("keeps SUCCEEDED against a late duplicate failure, and moves on for a newer manual attempt", async () => {
     await publishAll([attemptRecord("t1", "final-1", "epA", 1, DeliveryState.SUCCEEDED, { at: T0 })]);
     const state = async () => (await deliveriesCollection(audit.db).findOne({ _id: "final-1:epA" }))?.state;
@@ -297,8 +345,9 @@ describe("the audit record consumer", () => {
       AuditRecordBatchSchema,
       create(AuditRecordBatchSchema, { records }),
     );
-    await vi.waitFor(async () =>
-      expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+    await vi.waitFor(
+      async () => expect(await attemptsCollection(audit.db).countDocuments({ tenant_id: "t-bad" })).toBe(1),
+      { timeout: 5_000 },
     );
     await vi.waitFor(async () => expect(await queueDepth(names.queues.auditAttempts)).toBe(0));
   });
@@ -309,12 +358,12 @@ describe("the audit record consumer", () => {
     expect(await keys("attempts")).toEqual(
       expect.arrayContaining([
         { tenant_id: 1, attempt_time: -1, _id: -1 },
-        { tenant_id: 1, event_id: 1 },
-        { tenant_id: 1, endpoint_id: 1, attempt_time: -1 },
+        { tenant_id: 1, event_id: 1, attempt_time: -1, _id: -1 },
+        { tenant_id: 1, endpoint_id: 1, attempt_time: -1, _id: -1 },
       ]),
     );
     expect(await keys("deliveries")).toEqual(
-      expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 }]),
+      expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1, _id: 1 }]),
     );
   });
 });

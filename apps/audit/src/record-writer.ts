@@ -1,9 +1,8 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type AuditRecord, AuditRecordBatchSchema } from "@herald/contracts";
-import type { Logger } from "@herald/platform";
-import { Batcher, consumeProto, type TopologyNames } from "@herald/platform";
+import type { AuditRecord } from "@herald/contracts";
+import { Batcher, type Logger, type Queue } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
-import type { Connection, Consumer } from "rabbitmq-client";
+import type { Consumer } from "rabbitmq-client";
 import type { AttemptLogWriter, DeliveryChange, RouteRecord } from "./attempt-log-writer.js";
 import { attemptOutcome } from "./delivery-state.js";
 import { attemptToDocument, deliveryId } from "./documents.js";
@@ -62,6 +61,13 @@ export async function writeAuditRecords(
         eventId: routing.eventId,
         endpointIds: [...new Set(routing.endpointIds)],
         routeTime: routing.routeTime ? timestampDate(routing.routeTime) : now,
+        skipped: routing.skipped.map((s) => ({
+          endpoint_id: s.endpointId,
+          reason: s.reason,
+          ...(s.filter ? { filter: s.filter } : {}),
+          ...(s.detail ? { detail: s.detail } : {}),
+        })),
+        skippedOmitted: routing.skippedOmitted,
       });
     }
   }
@@ -72,7 +78,6 @@ export async function writeAuditRecords(
 
 /** Options of {@link consumeAuditRecords}. */
 export interface AuditConsumerOptions {
-  names: TopologyNames;
   logger: Logger;
   writer: AttemptLogWriter;
   /** Records per MongoDB write. */
@@ -96,7 +101,7 @@ export interface AuditConsumerOptions {
  * publishers send full ones (MAX_RECORDS_PER_MESSAGE).
  */
 export function consumeAuditRecords(
-  rabbit: Connection,
+  queue: Queue<AuditRecord>,
   options: AuditConsumerOptions,
 ): { consumer: Consumer; batcher: Batcher<AuditRecord> } {
   const now = options.now ?? (() => new Date());
@@ -118,14 +123,10 @@ export function consumeAuditRecords(
     },
   });
   const inFlight = options.batchSize;
-  const consumer = consumeProto(rabbit, {
-    names: options.names,
-    queue: options.names.queues.auditAttempts,
-    schema: AuditRecordBatchSchema,
+  const consumer = queue.consumeMessages({
     prefetch: inFlight,
     concurrency: inFlight,
-    logger,
-    handler: async ({ records }, meta) => {
+    handle: async (records, meta) => {
       const valid = records.filter((record) => {
         const problem = recordProblem(record);
         // Retrying cannot fix a malformed record; acking drops it, with a trace in the log.

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
-import type { ProtoPublisher, TopologyNames } from "@herald/platform";
+import type { Queue } from "@herald/platform";
 import type { EventDocument } from "@herald/platform/model";
 import type { AttemptLogReader } from "./attempt-log-reader.js";
 import type { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -38,19 +38,12 @@ export function replayTask(
 export class Replayer {
   readonly #reader: AttemptLogReader;
   readonly #writer: AttemptLogWriter;
-  readonly #publisher: ProtoPublisher;
-  readonly #names: TopologyNames;
+  readonly #tasks: Queue<DeliveryTask>;
 
-  constructor(
-    reader: AttemptLogReader,
-    writer: AttemptLogWriter,
-    publisher: ProtoPublisher,
-    names: TopologyNames,
-  ) {
+  constructor(reader: AttemptLogReader, writer: AttemptLogWriter, tasks: Queue<DeliveryTask>) {
     this.#reader = reader;
     this.#writer = writer;
-    this.#publisher = publisher;
-    this.#names = names;
+    this.#tasks = tasks;
   }
 
   /**
@@ -60,11 +53,8 @@ export class Replayer {
    */
   async replay(event: EventDocument, endpointId: string, attemptCount: number, now: Date): Promise<void> {
     const task = replayTask(event, endpointId, attemptCount + 1, now);
-    await this.#publisher.publish(
-      { exchange: this.#names.exchanges.deliveries, messageId: event._id },
-      DeliveryTaskSchema,
-      task,
-    );
+    // Alone, as a single DeliveryTask: its trace is the replay call's.
+    await this.#tasks.publishAlone(task);
     await this.#writer.markPending(
       { tenantId: event.tenant_id, eventId: event._id, endpointId },
       task.attempt,

@@ -1,10 +1,13 @@
 import { AuditService } from "@herald/contracts";
-import { ensureIndexes, type IndexPlan, type ServiceDefinition } from "@herald/platform";
+import { ensureIndexes, type IndexPlan, openQueue, type ServiceDefinition } from "@herald/platform";
 import {
   apiKeyAuthentication,
+  auditRecordQueue,
   Collections,
   ControlPlaneCache,
-  tenantsCollection,
+  controlFeed,
+  deadTaskQueue,
+  taskQueue,
 } from "@herald/platform/model";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -13,17 +16,24 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
+import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
 
-/** Indexes of the audit service's queries. ListEvents uses ingest's `tenant_time` index on events. */
+/**
+ * Indexes of the audit service's queries: equality fields first, then the sort or range fields, so an
+ * index serves each read on MongoDB and on the embedded server (query-plans.int.test.ts checks them).
+ * ListEvents uses ingest's indexes on events.
+ */
 export const auditIndexes: IndexPlan = {
   [Collections.attempts]: [
-    // ListAttempts by tenant, newest first, and its page cursor.
+    // ListAttempts by tenant, newest first, and its page cursor; the tenant purge.
     { key: { tenant_id: 1, attempt_time: -1, _id: -1 } },
-    { key: { tenant_id: 1, event_id: 1 } },
-    { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1 } },
+    // ListAttempts by event.
+    { key: { tenant_id: 1, event_id: 1, attempt_time: -1, _id: -1 } },
+    // ListAttempts by endpoint.
+    { key: { tenant_id: 1, endpoint_id: 1, attempt_time: -1, _id: -1 } },
     // The retention purge.
     { key: { attempt_time: 1 } },
   ],
@@ -33,13 +43,19 @@ export const auditIndexes: IndexPlan = {
     { key: { route_time: 1 } },
   ],
   [Collections.deliveries]: [
+    // The retention purge.
     { key: { update_time: 1 } },
     // Recover, and Redrive of one endpoint.
-    { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1 } },
-    // GetEvent.
-    { key: { tenant_id: 1, event_id: 1 } },
+    { key: { tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
+    // GetEvent; the tenant purge.
+    { key: { tenant_id: 1, event_id: 1, endpoint_id: 1 } },
     // Redrive of a whole tenant.
-    { key: { tenant_id: 1, state: 1, last_attempt_time: 1 } },
+    { key: { tenant_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
+  ],
+  [Collections.endpointHealth]: [
+    // The tenant purge and the retention purge; GetEndpointHealth reads by _id.
+    { key: { tenant_id: 1 } },
+    { key: { bucket_start: 1 } },
   ],
 };
 
@@ -51,40 +67,43 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
   name: "audit",
   authentication: apiKeyAuthentication,
   configSchema,
-  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
+  async start(ctx) {
+    const { config, logger, mongo, metrics } = ctx;
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     // One writer for every consumer: it serializes the updates of each delivery within the instance.
     const writer = new AttemptLogWriter(auditDb);
     const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
+    // Control notifications drop a changed tenant at once, a deleted one included, so calls about it are
+    // refused from then on; an instance that was disconnected drops every tenant when it reconnects.
     const tenants = new ControlPlaneCache(mongo.db);
-    const { consumer, batcher } = consumeAuditRecords(rabbit, {
-      names,
+    controlFeed(ctx).listen((change) => tenants.onControlChange(change));
+    const { consumer, batcher } = consumeAuditRecords(openQueue(auditRecordQueue, ctx), {
       logger,
       writer,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
       onWritten: recorders.recordWrite,
-      // Read through a cache: a deletion reaches it within the cache's expiry (30 s), well inside the
-      // purge's grace period, which catches what was written meanwhile.
+      // A deletion whose notification was missed reaches the cache within its expiry (30 s), well
+      // inside the purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
-    const deadTasks = consumeDeadTasks(rabbit, {
-      names,
+    const deadTasks = consumeDeadTasks(openQueue(deadTaskQueue, ctx), {
       logger,
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
-    // Read each time, not cached: a deleted tenant's data must be unreachable from the deletion on.
+    const health = new EndpointHealthStore(auditDb);
+    const stopBacklogCounts = scheduleBacklogCounts(health, config.HEALTH_BACKLOG_INTERVAL, logger);
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,
-        replayer: new Replayer(reader, writer, publisher, names),
+        replayer: new Replayer(reader, writer, openQueue(taskQueue, ctx)),
+        health,
         replayLimit: config.AUDIT_REPLAY_LIMIT,
       }),
-      (tenantId) =>
-        tenantsCollection(mongo.db).findOne({ _id: tenantId }, { projection: { delete_time: 1 } }),
+      (tenantId) => tenants.tenant(tenantId),
     );
     const stopPurges = schedulePurges(
       new DataPurge({
@@ -106,10 +125,12 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       services: [AuditService],
       routes: (router) => router.service(AuditService, handlers),
       consumers: [consumer, deadTasks.consumer],
+      // Parked messages come from every work queue; audit, which keeps the records, reports them.
+      queues: [ctx.names.queues.auditAttempts, ctx.names.queues.deliveryDead, ctx.names.queues.parked],
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {
-        await stopPurges();
+        await Promise.all([stopPurges(), stopBacklogCounts()]);
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
       },
     };

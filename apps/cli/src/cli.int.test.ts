@@ -334,6 +334,71 @@ describe("herald CLI against a running Herald", () => {
     );
   });
 
+  it("creates an endpoint with a filter, and events get says why it did not take an event", async () => {
+    const bad = await herald(
+      ["endpoints", "create", "--tenant", "acme", "--url", receiver.url, "--filter", "payload.order >"],
+      { key: tenantKey },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/filter: .* at 1:\d+/);
+
+    const created = await json<{ endpoint: { id: string; filter: string } }>(
+      [
+        "endpoints",
+        "create",
+        "--tenant",
+        "acme",
+        "--url",
+        receiver.url,
+        "--event-type",
+        "invoice.*",
+        "--filter",
+        "payload.order > 5",
+      ],
+      { key: tenantKey },
+    );
+    const filtered = created.endpoint.id;
+    expect(created.endpoint.filter).toBe("payload.order > 5");
+    expect(await ok(["endpoints", "get", filtered, "--tenant", "acme"], { key: tenantKey })).toMatch(
+      /filter:\s+payload\.order > 5/,
+    );
+
+    // Neither endpoint takes it: the first does not subscribe to invoice.*, the filter is false.
+    const published = await ok(
+      ["events", "publish", "--tenant", "acme", "--type", "invoice.paid", "--data", '{"order":2}'],
+      { key: tenantKey },
+    );
+    const id = /^event (\S+) published$/m.exec(published)?.[1] ?? "";
+    const doc = await eventually(async () => {
+      const got = await json<EventJson & { skippedEndpoints?: Array<Record<string, string>> }>(
+        ["events", "get", id, "--tenant", "acme"],
+        { key: tenantKey },
+      );
+      return got.event.routed ? got : undefined;
+    }, `route of ${id}`);
+    expect(doc.event.endpointIds ?? []).toEqual([]);
+    expect(doc.skippedEndpoints).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ endpointId, reason: "SKIP_REASON_EVENT_TYPE" }),
+        expect.objectContaining({
+          endpointId: filtered,
+          reason: "SKIP_REASON_FILTER_FALSE",
+          filter: "payload.order > 5",
+        }),
+      ]),
+    );
+    const human = await ok(["events", "get", id, "--tenant", "acme"], { key: tenantKey });
+    expect(human).toMatch(/not delivered to \(2\):/);
+    expect(human).toMatch(new RegExp(`${endpointId}\\s+type not subscribed`));
+    expect(human).toMatch(new RegExp(`${filtered}\\s+filter false\\s+payload\\.order > 5`));
+
+    const cleared = await ok(["endpoints", "update", filtered, "--tenant", "acme", "--clear-filter"], {
+      key: tenantKey,
+    });
+    expect(cleared).toMatch(/filter:\s+-/);
+    await ok(["endpoints", "delete", filtered, "--tenant", "acme"], { key: tenantKey });
+  });
+
   it("lists events and attempts with filters", async () => {
     const events = await ok(
       ["events", "list", "--tenant", "acme", "--type", "order.created", "--since", "1h"],
@@ -408,6 +473,58 @@ describe("herald CLI against a running Herald", () => {
     expect(redrive.code, redrive.stderr).toBe(0);
     expect(redrive.stderr).toBe("requeued 0 (total 0)\n");
     expect(JSON.parse(redrive.stdout)).toEqual({ requeued: 0, truncated: false });
+  });
+
+  it("shows the endpoint's health, matching the attempts it logged", async () => {
+    interface HealthJson {
+      health: {
+        windows: {
+          window: string;
+          attempts?: string;
+          succeeded?: string;
+          failed?: string;
+          statusClasses: Record<string, string>;
+        }[];
+        circuitState: string;
+        lastFailureTime?: string;
+      };
+    }
+    const attempts = await json<{ attempts: { success: boolean; responseStatus: number }[] }>(
+      ["attempts", "list", "--tenant", "acme", "--endpoint", endpointId, "--since", "1h"],
+      { key: tenantKey },
+    );
+    const succeeded = attempts.attempts.filter((a) => a.success).length;
+    const failed500 = attempts.attempts.filter((a) => !a.success && a.responseStatus === 500).length;
+    expect(failed500).toBe(2);
+    // The rollups are written just after the attempts: read until they have caught up.
+    const doc = await eventually(async () => {
+      const res = await json<HealthJson>(["endpoints", "health", endpointId, "--tenant", "acme"], {
+        key: tenantKey,
+      });
+      return res.health.windows[0]?.attempts === String(attempts.attempts.length) ? res : undefined;
+    }, "health caught up with the attempt log");
+    for (const w of doc.health.windows) {
+      expect(w).toMatchObject({ succeeded: String(succeeded), failed: String(failed500) });
+      expect(w.statusClasses.status5xx).toBe(String(failed500));
+    }
+    expect(doc.health.circuitState).toBe("CIRCUIT_STATE_CLOSED");
+    expect(doc.health.lastFailureTime).toBeDefined();
+
+    const human = await ok(["endpoints", "health", endpointId, "--tenant", "acme"], { key: tenantKey });
+    expect(human).toMatch(new RegExp(`^1h\\s+${attempts.attempts.length}\\s+${succeeded}\\s+2\\s`, "m"));
+    expect(human).toMatch(/circuit:\s+closed/);
+    const other = await herald(["endpoints", "health", "ep_nope", "--tenant", "acme"], { key: tenantKey });
+    expect(other.code).toBe(1);
+    const all = await json<{ endpoints: { endpointId: string }[] }>(
+      ["endpoints", "health", "--tenant", "acme"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(all.endpoints.map((e) => e.endpointId)).toContain(endpointId);
+    expect(await ok(["endpoints", "health", "--tenant", "acme"], { key: tenantKey })).toMatch(
+      new RegExp(`^${endpointId}\\s+${attempts.attempts.length}\\s`, "m"),
+    );
   });
 
   it("rotates and shows an endpoint's secrets", async () => {

@@ -7,6 +7,7 @@ import {
   PayloadFormat,
   Scope,
   SignatureScheme,
+  SkipReason,
 } from "@herald/contracts";
 import { formatDurationMs } from "@herald/platform/duration";
 
@@ -89,6 +90,20 @@ const TRIGGERS: Record<AttemptTrigger, string> = {
   [AttemptTrigger.SCHEDULED]: "scheduled",
   [AttemptTrigger.MANUAL]: "manual",
 };
+
+const SKIP_REASONS: Record<SkipReason, string> = {
+  [SkipReason.UNSPECIFIED]: "unknown",
+  [SkipReason.EVENT_TYPE]: "type not subscribed",
+  [SkipReason.CHANNEL]: "channel mismatch",
+  [SkipReason.FILTER_FALSE]: "filter false",
+  [SkipReason.FILTER_ERROR]: "filter failed",
+  [SkipReason.ENDPOINT_DISABLED]: "endpoint disabled (recorded dead, not sent)",
+  [SkipReason.TENANT_DISABLED]: "tenant disabled",
+};
+
+export function skipReasonName(reason: SkipReason): string {
+  return SKIP_REASONS[reason] ?? `reason ${reason}`;
+}
 
 export function triggerName(trigger: AttemptTrigger): string {
   return TRIGGERS[trigger] ?? `trigger ${trigger}`;

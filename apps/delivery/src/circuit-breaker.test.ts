@@ -4,11 +4,19 @@ import { CircuitBreakers } from "./circuit-breaker.js";
 function breakers() {
   let now = 0;
   const clock = { advance: (ms: number) => (now += ms) };
+  const transitions: string[] = [];
   const b = new CircuitBreakers(
-    { failureRatio: 0.5, minimumAttempts: 4, windowMs: 10_000, cooldownMs: 1_000, maxCooldownMs: 3_000 },
+    {
+      failureRatio: 0.5,
+      minimumAttempts: 4,
+      windowMs: 10_000,
+      cooldownMs: 1_000,
+      maxCooldownMs: 3_000,
+      onTransition: (to, endpointId) => transitions.push(`${endpointId} ${to}`),
+    },
     () => now,
   );
-  return { b, clock };
+  return { b, clock, transitions };
 }
 
 describe("CircuitBreakers", () => {
@@ -44,13 +52,27 @@ describe("CircuitBreakers", () => {
   });
 
   it("re-opens when the probe fails", () => {
-    const { b, clock } = breakers();
+    const { b, clock, transitions } = breakers();
     for (let i = 0; i < 4; i++) b.record("ep", false);
     clock.advance(1_000);
     b.admit("ep");
     b.record("ep", false);
     expect(b.state("ep")).toBe("open");
     expect(b.counts()).toEqual({ closed: 0, open: 1, "half-open": 0 });
+    // Staying open after a failed probe is no transition: only opening and closing count.
+    expect(transitions).toEqual(["ep open"]);
+  });
+
+  it("tells each opening and closing, so flapping can be counted", () => {
+    const { b, clock, transitions } = breakers();
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) b.record("ep", false);
+      b.record("ep", false); // a failure while open, not the probe: no transition
+      clock.advance(1_000);
+      b.admit("ep");
+      b.record("ep", true);
+    }
+    expect(transitions).toEqual(["ep open", "ep closed", "ep open", "ep closed"]);
   });
 
   it("doubles the cooldown after each failed probe, up to the longest, and starts over once a probe succeeds", () => {

@@ -14,6 +14,8 @@ export interface CircuitBreakerOptions {
    * long outage would cost more RabbitMQ work the longer it lasted.
    */
   maxCooldownMs?: number;
+  /** Told when a circuit opens (from closed) or closes, e.g. to count flapping; must not throw. */
+  onTransition?: (to: "open" | "closed", endpointId: string, tenantId: string) => void;
 }
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -43,11 +45,13 @@ interface Circuit {
  */
 export class CircuitBreakers {
   readonly #circuits = new Map<string, Circuit>();
-  readonly #options: Required<CircuitBreakerOptions>;
+  readonly #options: Required<Omit<CircuitBreakerOptions, "onTransition">>;
+  readonly #onTransition: NonNullable<CircuitBreakerOptions["onTransition"]>;
   readonly #now: () => number;
 
-  constructor(options: CircuitBreakerOptions, now: () => number = Date.now) {
+  constructor({ onTransition, ...options }: CircuitBreakerOptions, now: () => number = Date.now) {
     this.#options = { ...options, maxCooldownMs: Math.max(options.maxCooldownMs ?? 0, options.cooldownMs) };
+    this.#onTransition = onTransition ?? (() => undefined);
     this.#now = now;
   }
 
@@ -98,6 +102,7 @@ export class CircuitBreakers {
       circuit.cooldownMs = ok
         ? this.#options.cooldownMs
         : Math.min(circuit.cooldownMs * 2, this.#options.maxCooldownMs);
+      if (ok) this.#onTransition("closed", endpointId, circuit.tenantId);
       return ok;
     }
     circuit.outcomes.push({ at: now, ok });
@@ -111,6 +116,7 @@ export class CircuitBreakers {
       failures / circuit.outcomes.length >= this.#options.failureRatio
     ) {
       circuit.openedAt = now;
+      this.#onTransition("open", endpointId, circuit.tenantId);
     }
     return false;
   }

@@ -75,7 +75,7 @@ function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTas
 function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: TenantDocument = tenant) {
   const sent: Array<{ url: string; headers: Record<string, string> }> = [];
   const released: number[] = [];
-  const retries: Array<{ task: DeliveryTask; tierMs: number }> = [];
+  const retries: Array<{ task: DeliveryTask; due: number; options?: object }> = [];
   const dead: DeliveryTask[] = [];
   const audits: AuditRecord[] = [];
   const disabled: DisabledReason[] = [];
@@ -88,7 +88,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
       sent.push({ url, headers });
       return answer();
     },
-    publishRetry: async (t, tierMs) => void retries.push({ task: t, tierMs }),
+    publishAt: async (t, due, options) => void retries.push({ task: t, due, options }),
     publishDead: async (t) => void dead.push(t),
     publishAudit: async (r) => void audits.push(r),
     disableEndpoint: async (_e, reason) => void disabled.push(reason),
@@ -101,7 +101,6 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
     admit: async () => ({ admission: { release: async () => void released.push(1) } }),
     disableAfterMs: 86_400_000,
     platformScheduleMs: [5_000, 300_000],
-    retryTiersMs: [1_000, 5_000, 60_000],
     userAgent: "Herald/test",
     logger: createLogger({ service: "test", level: "silent" }),
     now: () => NOW,
@@ -187,10 +186,11 @@ describe("deliverTask", () => {
     const retry = h.retries[0];
     expect(retry?.task.attempt).toBe(2);
     expect(retry?.task.eventId).toBe("evt_1");
-    const delay = timestampDate(retry?.task.dueTime ?? timestampFromDate(new Date())).getTime() - NOW;
+    const delay = (retry?.due ?? 0) - NOW;
     expect(delay).toBeGreaterThanOrEqual(4_000);
     expect(delay).toBeLessThanOrEqual(6_000);
-    expect(retry?.tierMs).toBe(delay >= 5_000 ? 5_000 : 1_000);
+    // On time: not a lower bound, nor lenient.
+    expect(retry?.options).toEqual({ now: NOW });
     expect(timestampDate(h.attempt().nextAttemptTime ?? timestampFromDate(new Date())).getTime()).toBe(
       NOW + delay,
     );
@@ -216,15 +216,10 @@ describe("deliverTask", () => {
   it("honours Retry-After on 429, clamped to the schedule", async () => {
     const h = harness(reply(429, { "retry-after": "60" }));
     await deliverTask(h.deps, task());
-    expect(timestampDate(h.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime()).toBe(
-      NOW + 60_000,
-    );
-    expect(h.retries[0]?.tierMs).toBe(60_000);
+    expect(h.retries[0]?.due).toBe(NOW + 60_000);
     const far = harness(reply(503, { "retry-after": "86400" }));
     await deliverTask(far.deps, task());
-    expect(timestampDate(far.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime()).toBe(
-      NOW + 300_000,
-    );
+    expect(far.retries[0]?.due).toBe(NOW + 300_000);
   });
 
   it("retries a timeout and records its class", async () => {
@@ -240,14 +235,6 @@ describe("deliverTask", () => {
     expect(h.retries).toHaveLength(1);
   });
 
-  it("sends a task that arrived before its due time on to its next hop, unsent", async () => {
-    const h = harness(reply(200));
-    await deliverTask(h.deps, task({ attempt: 4, dueTime: timestampFromDate(new Date(NOW + 7_200_000)) }));
-    expect(h.sent).toEqual([]);
-    expect(h.audits).toEqual([]);
-    expect(h.retries.map((r) => [r.task.attempt, r.tierMs])).toEqual([[4, 60_000]]);
-  });
-
   it("sends nothing to a disabled endpoint and records why", async () => {
     const h = harness(reply(200), endpoint({ disabled: true, disabled_reason: DisabledReason.MANUAL }));
     await deliverTask(h.deps, task());
@@ -259,7 +246,7 @@ describe("deliverTask", () => {
   it("uses the endpoint's own schedule before the tenant's and the platform's", async () => {
     const h = harness(reply(500), endpoint({ retry_schedule_ms: [1_000] }));
     await deliverTask(h.deps, task());
-    const delay = timestampDate(h.retries[0]?.task.dueTime ?? timestampFromDate(new Date())).getTime() - NOW;
+    const delay = (h.retries[0]?.due ?? 0) - NOW;
     expect(delay).toBeLessThanOrEqual(1_200);
     const last = harness(reply(500), endpoint({ retry_schedule_ms: [1_000] }));
     await deliverTask(last.deps, task({ attempt: 2 }));
@@ -288,11 +275,11 @@ describe("deliverTask", () => {
     const outcome = await deliverTask(h.deps, task({ attempt: 3 }));
     expect(outcome).toEqual({ kind: "parked" });
     expect(h.sent).toHaveLength(2);
-    // 30 s of cooldown left: one pass through the 60 s tier rather than hops through the 5 s one.
+    // 30 s of cooldown left: back no sooner, and later is fine if it costs the broker less.
     const parked = h.retries.at(-1);
     expect(parked?.task.attempt).toBe(3);
-    expect(parked?.tierMs).toBe(60_000);
-    expect(parked?.task.dueTime && timestampDate(parked.task.dueTime).getTime()).toBe(NOW + 60_000);
+    expect(parked?.due).toBe(NOW + 30_000);
+    expect(parked?.options).toEqual({ now: NOW, notBefore: true, lenient: true });
   });
 
   it("sends an operator's replay through an open circuit at once, and its success closes the circuit", async () => {
@@ -318,7 +305,8 @@ describe("deliverTask", () => {
     expect(await deliverTask(h.deps, task())).toEqual({ kind: "parked" });
     expect(h.sent).toEqual([]);
     expect(h.retries[0]?.task.attempt).toBe(1);
-    expect(h.retries[0]?.tierMs).toBe(1_000);
+    expect(h.retries[0]?.due).toBe(NOW + 700);
+    expect(h.retries[0]?.options).toEqual({ now: NOW, notBefore: true, lenient: false });
 
     const ok = harness(reply(200));
     await deliverTask(ok.deps, task());

@@ -12,6 +12,7 @@ import {
   DisabledReason,
   ErrorClass,
 } from "@herald/contracts";
+import type { Queue } from "@herald/platform";
 import {
   type ControlPlaneCache,
   type EndpointDocument,
@@ -19,18 +20,12 @@ import {
   type TenantDocument,
   tenantOwnsEvent,
 } from "@herald/platform/model";
-import { type Span, trace } from "@opentelemetry/api";
+import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { recordAttemptOnSpan } from "./attempt-span.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { Admission } from "./endpoint-limits.js";
-import {
-  effectiveSchedule,
-  nextRetryDelayMs,
-  nextTierMs,
-  parseRetryAfter,
-  tierAtLeastMs,
-} from "./retry-policy.js";
+import { effectiveSchedule, nextRetryDelayMs, parseRetryAfter } from "./retry-policy.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 import { type WebhookRequest, webhookRequest } from "./webhook-request.js";
 
@@ -39,8 +34,8 @@ export interface DeliverDeps {
   cache: ControlPlaneCache;
   box: SecretBox;
   post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<WebhookResponse>;
-  /** Publishes to herald.retry in the given tier; resolves on confirm. */
-  publishRetry(task: DeliveryTask, tierMs: number): Promise<void>;
+  /** The task queue's publishAt: the task comes back at `due` (its due time set); resolves on confirm. */
+  publishAt: Queue<DeliveryTask>["publishAt"];
   /** Publishes to herald.dead; resolves on confirm. */
   publishDead(task: DeliveryTask): Promise<void>;
   /** Publishes to herald.attempts; resolves on confirm. */
@@ -60,7 +55,6 @@ export interface DeliverDeps {
   /** An endpoint failing without a break for this long is disabled. */
   disableAfterMs: number;
   platformScheduleMs: readonly number[];
-  retryTiersMs: readonly number[];
   userAgent: string;
   logger: Logger;
   now(): number;
@@ -75,23 +69,14 @@ const ERROR_CLASSES: Record<WebhookRequestError["errorClass"], ErrorClass> = {
 };
 
 /**
- * Delivers one task: signs and POSTs it, records the attempt, and on failure schedules the next
- * attempt or dead-letters it. Resolves once everything it published is confirmed, so the task is
+ * Delivers one task that is due: signs and POSTs it, records the attempt, and on failure schedules the
+ * next attempt or dead-letters it. Resolves once everything it published is confirmed, so the task is
  * acked only when its outcome is durable; if anything fails the task is redelivered and tried again.
  */
 export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promise<DeliveryOutcome> {
   const now = deps.now();
   const span = trace.getActiveSpan();
-  span?.setAttributes({
-    "herald.tenant_id": task.tenantId,
-    "herald.event_id": task.eventId,
-    "herald.endpoint_id": task.endpointId,
-    "herald.attempt": task.attempt,
-  });
   const dueMs = task.dueTime ? timestampDate(task.dueTime).getTime() : now;
-  const hop = await forwardEarlyRetry(deps, task, dueMs - now, span);
-  if (hop) return hop;
-
   const target = await loadTarget(deps, task, now);
   if ("kind" in target) return target;
   // Signed before it takes a slot: a secret that cannot be opened fails the task holding nothing.
@@ -103,6 +88,7 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
   return settleAttempt(deps, target, attempt, {
     latencyMs: attempt.outcome.latencyMs ?? 0,
     lagMs: Math.max(0, now - dueMs),
+    status: attempt.response?.status ?? 0,
   });
 }
 
@@ -121,20 +107,6 @@ interface DeliveryTarget {
 interface SentAttempt {
   response?: WebhookResponse;
   outcome: AttemptOutcome;
-}
-
-/** A retry whose delay is longer than one tier comes back early: it is sent on to its next hop. */
-async function forwardEarlyRetry(
-  deps: DeliverDeps,
-  task: DeliveryTask,
-  remainingMs: number,
-  span: Span | undefined,
-): Promise<DeliveryOutcome | undefined> {
-  const hop = nextTierMs(remainingMs, deps.retryTiersMs);
-  if (hop === undefined) return undefined;
-  span?.setAttribute("herald.retry_tier_ms", hop);
-  await deps.publishRetry(task, hop);
-  return { kind: "hop" };
 }
 
 /**
@@ -180,7 +152,7 @@ async function loadTarget(
 }
 
 /**
- * Passes the endpoint's circuit and its shared limits, or parks the task in a retry tier (same attempt
+ * Passes the endpoint's circuit and its shared limits, or parks the task until it may pass (same attempt
  * number): a receiver that keeps failing, or an endpoint at its limits, must not tie up a delivery slot
  * other endpoints could use.
  */
@@ -189,25 +161,20 @@ async function admitToEndpoint(
   target: DeliveryTarget,
 ): Promise<{ admission: Admission } | DeliveryOutcome> {
   const { task, endpoint, now } = target;
-  const park = async (waitMs: number, tierMs: number): Promise<DeliveryOutcome> => {
-    const dueTime = timestampFromDate(new Date(now + Math.max(waitMs, tierMs)));
-    await deps.publishRetry(create(DeliveryTaskSchema, { ...task, dueTime }), tierMs);
+  const park = async (waitMs: number, lenient: boolean): Promise<DeliveryOutcome> => {
+    await deps.publishAt(task, now + waitMs, { now, notBefore: true, lenient });
     return { kind: "parked" };
   };
   // An operator's replay goes through an open circuit as its probe: it must arrive within seconds of
   // Recover, not after the cooldown and behind every task parked before it.
   const circuit = deps.breakers.admit(endpoint._id, task.trigger === AttemptTrigger.MANUAL);
-  // Behind an open circuit, one tier at least as long as the rest of the cooldown: coming back after
-  // the probe costs nothing, while hopping down the tiers to be on time took several passes through
-  // RabbitMQ for every parked task of a down endpoint.
-  if (!circuit.allowed) return park(circuit.waitMs, tierAtLeastMs(circuit.waitMs, deps.retryTiersMs));
+  // Behind an open circuit, lenient: coming back after the probe costs nothing, while being on time
+  // would cost several passes through RabbitMQ for every parked task of a down endpoint.
+  if (!circuit.allowed) return park(circuit.waitMs, true);
   const budget = await deps.admit(endpoint);
   if ("waitMs" in budget) {
     deps.breakers.abandon(endpoint._id);
-    return park(
-      budget.waitMs,
-      nextTierMs(budget.waitMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs),
-    );
+    return park(budget.waitMs, false);
   }
   return budget;
 }
@@ -260,7 +227,7 @@ async function settleAttempt(
   deps: DeliverDeps,
   target: DeliveryTarget,
   { response, outcome }: SentAttempt,
-  sent: { latencyMs: number; lagMs: number },
+  sent: { latencyMs: number; lagMs: number; status: number },
 ): Promise<DeliveryOutcome> {
   const { task, endpoint, tenant, now, base } = target;
   const succeeded = outcome.errorClass === ErrorClass.NONE;
@@ -298,10 +265,9 @@ async function settleAttempt(
   const next = create(DeliveryTaskSchema, {
     ...task,
     attempt: task.attempt + 1,
-    dueTime: timestampFromDate(new Date(now + delayMs)),
     trigger: AttemptTrigger.SCHEDULED,
   });
-  await deps.publishRetry(next, nextTierMs(delayMs, deps.retryTiersMs, 0) ?? Math.min(...deps.retryTiersMs));
+  await deps.publishAt(next, now + delayMs, { now });
   await deps.publishAudit(
     attemptRecord(base, { ...outcome, nextAttemptMs: now + delayMs }, DeliveryState.FAILED),
   );
@@ -328,11 +294,12 @@ function retryAfterMs(response: WebhookResponse | undefined, now: number): numbe
 
 /**
  * What became of a task, for metrics: sent on to its next retry hop, skipped (endpoint gone or
- * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency and how late it ran after its due time.
+ * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency,
+ * how late it ran after its due time, and the response status (0 when there was no response).
  */
 export type DeliveryOutcome =
   | { kind: "hop" | "skipped" | "parked" }
-  | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number };
+  | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number; status: number };
 
 interface AttemptOutcome {
   responseStatus?: number;

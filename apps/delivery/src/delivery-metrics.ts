@@ -1,36 +1,70 @@
-import { Counter, Gauge, Histogram, type TopologyNames } from "@herald/platform";
+import { AttemptTrigger, type DeliveryTask } from "@herald/contracts";
+import { Counter, Gauge, Histogram } from "@herald/platform";
 import type { Registry } from "prom-client";
-import type { Connection } from "rabbitmq-client";
 import type { CircuitState } from "./circuit-breaker.js";
 import type { DeliveryOutcome } from "./deliver-task.js";
 
 /** How the delivery service's work moves its metrics. */
 export interface DeliveryMetrics {
-  /** What became of one task. */
-  recordOutcome(outcome: DeliveryOutcome): void;
+  /** What became of one task; `nowMs` is when it settled. */
+  recordOutcome(task: DeliveryTask, outcome: DeliveryOutcome, nowMs: number): void;
+  /** An endpoint's circuit opened or closed in this instance. */
+  countCircuitTransition(to: "open" | "closed"): void;
+}
+
+/** A task's final outcome: the delivery (event × endpoint) ends here, once. */
+export type FinalOutcome = "succeeded" | "dead" | "gone" | "skipped";
+/** An internal step: the task goes on through a retry tier. */
+export type DeliveryHop = "retry_scheduled" | "parked" | "forwarded";
+
+/**
+ * Splits a task's outcome into what operators count: a final outcome (a success rate is succeeded over
+ * all final outcomes) or an internal hop, which a naive rate would take for a delivery.
+ */
+export function classifyOutcome(
+  kind: DeliveryOutcome["kind"],
+): { final: FinalOutcome } | { hop: DeliveryHop } {
+  switch (kind) {
+    case "failed":
+      return { hop: "retry_scheduled" };
+    case "parked":
+      return { hop: "parked" };
+    case "hop":
+      return { hop: "forwarded" };
+    default:
+      return { final: kind };
+  }
+}
+
+/** A response status's class for labels: "2xx".."5xx", or "none" when no response came back. */
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none";
 }
 
 /**
- * The delivery service's metrics, registered in `registry`. The retry queue depths are read from
- * RabbitMQ and the circuit counts from `circuits` when the metrics are scraped.
+ * The delivery service's metrics, registered in `registry`. The circuit counts are read from `circuits`
+ * when the metrics are scraped; queue depths are runService's (herald_queue_messages_ready).
  */
 export function deliveryMetrics(
   registry: Registry,
-  rabbit: Connection,
-  names: TopologyNames,
-  tiersMs: readonly number[],
   circuits: () => Record<CircuitState, number>,
 ): DeliveryMetrics {
   const deliveries = new Counter({
     name: "herald_deliveries_total",
-    help: "Tasks handled, by outcome: succeeded, failed (retry scheduled), dead, gone (410), skipped, parked, hop",
+    help: "Deliveries (event × endpoint) ended, by final outcome: succeeded, dead (retries exhausted), gone (410, endpoint disabled), skipped (endpoint or tenant deleted or disabled)",
     labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const hops = new Counter({
+    name: "herald_delivery_hops_total",
+    help: "Tasks sent on through a retry tier rather than ended: retry_scheduled (attempt failed), parked (circuit open or endpoint limits), forwarded (a long retry's next tier)",
+    labelNames: ["hop"],
     registers: [registry],
   });
   const attemptSeconds = new Histogram({
     name: "herald_attempt_duration_seconds",
-    help: "Time from sending a webhook to reading its answer",
-    labelNames: ["outcome"],
+    help: "Time from sending a webhook to reading its answer, by the attempt's outcome (succeeded, failed) and response status class (2xx..5xx, none)",
+    labelNames: ["outcome", "status_class"],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
@@ -40,25 +74,23 @@ export function deliveryMetrics(
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 15, 60, 300],
     registers: [registry],
   });
+  const endToEnd = new Histogram({
+    name: "herald_delivery_latency_seconds",
+    help: "Time from an event's create_time (ingest's clock) to its successful delivery, by attempt (first, retry); manual replays left out",
+    labelNames: ["attempt"],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
+    registers: [registry],
+  });
   const deadLetters = new Counter({
     name: "herald_dead_letters_total",
     help: "Tasks dead-lettered after their last attempt",
     registers: [registry],
   });
-  new Gauge({
-    name: "herald_retry_queue_depth",
-    help: "Tasks waiting in each retry tier queue",
-    labelNames: ["tier"],
+  const transitions = new Counter({
+    name: "herald_circuit_transitions_total",
+    help: "Endpoint circuits that opened or closed in this instance, by the state entered",
+    labelNames: ["to"],
     registers: [registry],
-    async collect() {
-      for (const tierMs of tiersMs) {
-        const { messageCount } = await rabbit.queueDeclare({
-          queue: names.retryQueue(tierMs),
-          passive: true,
-        });
-        this.set({ tier: `${tierMs}ms` }, messageCount);
-      }
-    },
   });
   new Gauge({
     name: "herald_circuits",
@@ -71,12 +103,26 @@ export function deliveryMetrics(
   });
 
   return {
-    recordOutcome(outcome) {
-      deliveries.inc({ outcome: outcome.kind });
+    recordOutcome(task, outcome, nowMs) {
+      const step = classifyOutcome(outcome.kind);
+      if ("final" in step) deliveries.inc({ outcome: step.final });
+      else hops.inc({ hop: step.hop });
       if (!("latencyMs" in outcome)) return;
-      attemptSeconds.observe({ outcome: outcome.kind }, outcome.latencyMs / 1000);
+      const succeeded = outcome.kind === "succeeded";
+      attemptSeconds.observe(
+        { outcome: succeeded ? "succeeded" : "failed", status_class: statusClass(outcome.status) },
+        outcome.latencyMs / 1000,
+      );
       retryLag.observe(outcome.lagMs / 1000);
       if (outcome.kind === "dead") deadLetters.inc();
+      if (succeeded && task.trigger !== AttemptTrigger.MANUAL && task.eventTime) {
+        const createdMs = Number(task.eventTime.seconds) * 1000 + task.eventTime.nanos / 1e6;
+        endToEnd.observe(
+          { attempt: task.attempt > 1 ? "retry" : "first" },
+          Math.max(0, nowMs - createdMs) / 1000,
+        );
+      }
     },
+    countCircuitTransition: (to) => transitions.inc({ to }),
   };
 }

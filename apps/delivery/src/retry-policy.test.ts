@@ -3,9 +3,7 @@ import {
   DEFAULT_RETRY_SCHEDULE_MS,
   effectiveSchedule,
   nextRetryDelayMs,
-  nextTierMs,
   parseRetryAfter,
-  tierAtLeastMs,
 } from "./retry-policy.js";
 
 describe("nextRetryDelayMs", () => {
@@ -43,27 +41,5 @@ describe("parseRetryAfter", () => {
   });
   it.each([undefined, "", "soon", "-5", "1.5"])("ignores %j", (value) => {
     expect(parseRetryAfter(value, now)).toBeUndefined();
-  });
-});
-
-describe("nextTierMs", () => {
-  const tiers = [1_000, 5_000, 60_000];
-  it("picks the longest tier that fits, or the shortest", () => {
-    expect(nextTierMs(100, tiers)).toBeUndefined();
-    expect(nextTierMs(600, tiers)).toBe(1_000);
-    expect(nextTierMs(4_999, tiers)).toBe(1_000);
-    expect(nextTierMs(5_000, tiers)).toBe(5_000);
-    expect(nextTierMs(3_600_000, tiers)).toBe(60_000);
-  });
-});
-
-describe("tierAtLeastMs", () => {
-  const tiers = [5_000, 1_000, 60_000];
-  it("picks the shortest tier that is long enough, or the longest", () => {
-    expect(tierAtLeastMs(1, tiers)).toBe(1_000);
-    expect(tierAtLeastMs(1_000, tiers)).toBe(1_000);
-    expect(tierAtLeastMs(1_001, tiers)).toBe(5_000);
-    expect(tierAtLeastMs(29_000, tiers)).toBe(60_000);
-    expect(tierAtLeastMs(3_600_000, tiers)).toBe(60_000);
   });
 });

@@ -50,29 +50,3 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
-
-/**
- * The shortest tier at least `waitMs` long, or the longest tier when none is: one pass through the
- * tiers for a wait that need not end on time.
- */
-export function tierAtLeastMs(waitMs: number, tiersMs: readonly number[]): number {
-  const sorted = [...tiersMs].sort((a, b) => a - b);
-  return sorted.find((tier) => tier >= waitMs) ?? (sorted[sorted.length - 1] as number);
-}
-
-/**
- * The retry tier to wait in next: the longest tier not longer than what is left, or the shortest
- * tier when less than it is left. Undefined when the task is (nearly) due. A long delay is a few hops
- * through the tiers; the task queue sends an early task on to its next hop.
- */
-export function nextTierMs(
-  remainingMs: number,
-  tiersMs: readonly number[],
-  dueSlackMs = 250,
-): number | undefined {
-  if (remainingMs <= dueSlackMs) return undefined;
-  const sorted = [...tiersMs].sort((a, b) => a - b);
-  let chosen = sorted[0];
-  for (const tier of sorted) if (tier <= remainingMs) chosen = tier;
-  return chosen;
-}

@@ -1,37 +1,25 @@
-import { DeliveryTaskBatchSchema, DeliveryTaskSchema } from "@herald/contracts";
+import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
 import {
-  carriedTraceContext,
-  configFields,
-  consumeProto,
-  handleBatch,
-  inSpan,
-  republishEachAlone,
-  type ServiceDefinition,
-  serviceConfigSchema,
-} from "@herald/platform";
-import {
-  AuditRecordPublisher,
   apiKeyAuthentication,
+  auditRecordQueue,
   ControlPlaneCache,
-  consumeControlChanges,
-  endpointsCollection,
+  controlFeed,
+  deadTaskQueue,
+  EndpointStore,
   HERALD_VERSION,
   isEventTypeChange,
   publishControlChange,
   SecretBox,
   secretKeyRing,
-  taskBatchOf,
+  taskQueue,
   urlAllowlist,
 } from "@herald/platform/model";
-import { SpanKind } from "@opentelemetry/api";
-import pLimit from "p-limit";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { type DeliverDeps, deliverTask } from "./deliver-task.js";
 import { deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
-import { decodeTasks } from "./task-batch.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
@@ -100,22 +88,27 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   authentication: apiKeyAuthentication,
   configSchema,
   indexes: endpointLimitIndexes,
-  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
-    const recorders = deliveryMetrics(metrics, rabbit, names, config.RETRY_TIERS, () => breakers.counts());
+  async start(ctx) {
+    const { config, logger, names, publisher, mongo, metrics } = ctx;
+    const recorders = deliveryMetrics(metrics, () => breakers.counts());
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
       windowMs: config.CIRCUIT_WINDOW,
       cooldownMs: config.CIRCUIT_COOLDOWN,
       maxCooldownMs: config.CIRCUIT_MAX_COOLDOWN,
+      onTransition(to, endpointId, tenantId) {
+        recorders.countCircuitTransition(to);
+        logger.info({ endpointId, tenantId }, to === "open" ? "circuit opened" : "circuit closed");
+      },
     });
     const cache = new ControlPlaneCache(mongo.db);
-    const control = consumeControlChanges(rabbit, names, logger, (change) => {
-      // API keys are forgotten by runService's own control consumer.
-      if (change?.apiKeyId || isEventTypeChange(change)) return;
-      cache.invalidate(change?.tenantId, change?.endpointId);
+    controlFeed(ctx).listen((change) => {
+      cache.onControlChange(change);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
-      if (change) breakers.reset(change.tenantId, change.endpointId);
+      if (change && !change.apiKeyId && !isEventTypeChange(change)) {
+        breakers.reset(change.tenantId, change.endpointId);
+      }
     });
     const client = new WebhookClient({
       connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
@@ -125,47 +118,33 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       allowlist: config.HERALD_URL_ALLOWLIST,
     });
     const box = new SecretBox(config.HERALD_SECRET_KEYS);
-    const endpoints = endpointsCollection(mongo.db);
+    const endpoints = new EndpointStore(mongo.db);
     const limits = new EndpointLimits(mongo.db, { leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000 });
     const sweeper = setInterval(() => {
       limits.sweep().catch((err) => logger.warn({ err }, "rate log sweep failed"));
     }, 10_000);
     sweeper.unref();
+    const tasks = openQueue(taskQueue, ctx);
     // Each task waits for its records' confirms, so a stopped consumer leaves none unpublished.
-    const auditRecords = new AuditRecordPublisher(publisher, names);
+    const auditRecords = openQueue(auditRecordQueue, ctx);
+    const deadTasks = openQueue(deadTaskQueue, ctx);
 
     const deps: DeliverDeps = {
       cache,
       box,
       logger,
       post: (url, headers, body) => client.post(url, headers, body),
-      publishRetry: (next, tierMs) =>
-        publisher.publish(
-          { exchange: names.exchanges.retry, routingKey: String(tierMs), messageId: next.eventId },
-          DeliveryTaskSchema,
-          next,
-        ),
-      publishDead: (dead) =>
-        publisher.publish(
-          { exchange: names.exchanges.dead, messageId: dead.eventId },
-          DeliveryTaskSchema,
-          dead,
-        ),
-      publishAudit: (record) => auditRecords.publish(record),
+      publishAt: tasks.publishAt,
+      publishDead: deadTasks.publish,
+      publishAudit: auditRecords.publish,
       async disableEndpoint(endpoint, reason) {
-        await endpoints.updateOne(
-          { _id: endpoint._id, disabled: false },
-          { $set: { disabled: true, disabled_reason: reason, update_time: new Date() } },
-        );
+        await endpoints.disable(endpoint, reason, new Date());
         cache.invalidate(endpoint.tenant_id, endpoint._id);
         await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id);
         logger.warn({ endpointId: endpoint._id, reason }, "endpoint disabled");
       },
       async setFailingSince(endpoint, since) {
-        await endpoints.updateOne(
-          { _id: endpoint._id },
-          since ? { $set: { failing_since: since } } : { $unset: { failing_since: "" } },
-        );
+        await endpoints.setFailingSince(endpoint, since);
         cache.invalidate(endpoint.tenant_id, endpoint._id);
       },
       breakers,
@@ -181,47 +160,22 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         }),
       disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
       platformScheduleMs: config.RETRY_SCHEDULE,
-      retryTiersMs: config.RETRY_TIERS,
       userAgent: `Herald/${HERALD_VERSION}`,
       now: () => Date.now(),
     };
-    // Slots are per task, shared by every message being handled: a batch's tasks go out side by side
-    // (a slow endpoint holds up none of the others), and no more than DELIVERY_CONCURRENCY at once.
-    const deliverySlots = pLimit(config.DELIVERY_CONCURRENCY);
-    const requeueAlone = republishEachAlone(publisher, {
-      exchange: names.exchanges.deliveries,
-      schema: DeliveryTaskBatchSchema,
-      batchOf: taskBatchOf,
-      idOf: (task) => task.eventId,
-      logger,
-      itemsName: "tasks",
-    });
-    const tasks = consumeProto(rabbit, {
-      names,
-      queue: names.queues.deliveryTasks,
-      schema: DeliveryTaskBatchSchema,
-      decode: decodeTasks,
+    // A batch's tasks go out side by side (a slow endpoint holds up none of the others), and no more
+    // than DELIVERY_CONCURRENCY at once across messages.
+    const consumer = tasks.consume({
       concurrency: config.DELIVERY_CONCURRENCY,
-      prefetch: config.DELIVERY_CONCURRENCY * 2,
-      logger,
-      // The message is acked once every task in it is settled; tasks that failed go back alone.
-      handler: (batch) =>
-        handleBatch(
-          batch.tasks,
-          (task) => {
-            const parent = carriedTraceContext(task.traceContext);
-            return deliverySlots(() =>
-              inSpan("deliver task", { kind: SpanKind.INTERNAL, parent }, async () =>
-                recorders.recordOutcome(await deliverTask(deps, task)),
-              ),
-            );
-          },
-          requeueAlone,
-        ),
+      itemsAtOnce: config.DELIVERY_CONCURRENCY,
+      span: "deliver task",
+      handle: async (task) => recorders.recordOutcome(task, await deliverTask(deps, task), Date.now()),
+      onForwarded: (task) => recorders.recordOutcome(task, { kind: "hop" }, Date.now()),
     });
 
     return {
-      consumers: [tasks, control],
+      consumers: [consumer],
+      queues: [names.queues.deliveryTasks, ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs))],
       async stop() {
         clearInterval(sweeper);
         await client.close();

@@ -1,6 +1,11 @@
 import { type EventBatch, EventBatchSchema } from "@herald/contracts";
-import { topologyNames } from "@herald/platform";
-import { type EventDocument, MAX_BATCH_PAYLOAD_BYTES } from "@herald/platform/model";
+import { createLogger, openQueue, topologyNames } from "@herald/platform";
+import {
+  type EventDocument,
+  eventQueue,
+  MAX_BATCH_PAYLOAD_BYTES,
+  MAX_EVENTS_PER_MESSAGE,
+} from "@herald/platform/model";
 import {
   enableTracePropagation,
   inTestTrace,
@@ -12,11 +17,12 @@ import {
 } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventPublisher, MAX_EVENTS_PER_MESSAGE } from "./event-publisher.js";
+import { eventPublisher } from "./event-publisher.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
 let broker: TestBroker;
+const logger = createLogger({ service: "test", level: "silent" });
 let disablePropagation = () => {};
 
 beforeAll(async () => {
@@ -54,7 +60,7 @@ function receiveBatches(events: number): Promise<EventBatch[]> {
 describe("eventPublisher", () => {
   it("puts the events published in one turn into one message, each with its own trace context", async () => {
     const received = receiveBatches(3);
-    const publish = eventPublisher(broker.publisher, names);
+    const publish = eventPublisher(openQueue(eventQueue, { ...broker, names, logger }));
     await Promise.all([1, 2, 3].map((n) => inTestTrace(n, () => publish(eventDoc(`evt_${n}`)))));
     const batches = await received;
     expect(batches.map((b) => b.events.map((e) => e.id))).toEqual([["evt_1", "evt_2", "evt_3"]]);
@@ -66,7 +72,7 @@ describe("eventPublisher", () => {
   it(`sends at most ${MAX_EVENTS_PER_MESSAGE} events or ${MAX_BATCH_PAYLOAD_BYTES} payload bytes to a message, and a bigger event alone`, async () => {
     const count = MAX_EVENTS_PER_MESSAGE + 5;
     const received = receiveBatches(count + 3);
-    const publish = eventPublisher(broker.publisher, names);
+    const publish = eventPublisher(openQueue(eventQueue, { ...broker, names, logger }));
     const over = 0.6 * MAX_BATCH_PAYLOAD_BYTES;
     await Promise.all([
       ...Array.from({ length: count }, (_, i) => publish(eventDoc(`small_${i}`))),

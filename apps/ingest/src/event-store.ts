@@ -1,19 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type IndexPlan, isDuplicateKeyError } from "@herald/platform";
+import { isDuplicateKeyError } from "@herald/platform";
 import { Collections, type EventDocument, eventsCollection } from "@herald/platform/model";
 import { Binary, type Collection, type Db, MongoBulkWriteError, type WriteError } from "mongodb";
 
 const DUPLICATE_KEY = 11000;
 
-export const eventIndexes: IndexPlan = {
-  [Collections.events]: [
-    { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
-    { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
-    // Audit's retention purge.
-    { key: { create_time: 1 }, name: "create_time" },
-  ],
-  [Collections.unpublishedEvents]: [{ key: { create_time: 1 }, name: "create_time" }],
-};
+export { eventIndexes } from "@herald/platform/model";
 
 /**
  * Lists events stored but maybe not yet confirmed by RabbitMQ. The writer inserts one with each round of

@@ -1,11 +1,11 @@
 import { IngestService } from "@herald/contracts";
-import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
+import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
 import {
   apiKeyAuthentication,
   ControlPlaneCache,
-  consumeControlChanges,
+  controlFeed,
   EventSchemaCache,
-  isEventTypeChange,
+  eventQueue,
 } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
@@ -55,21 +55,15 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   authentication: apiKeyAuthentication,
   configSchema,
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
-  async start({ config, logger, rabbit, names, publisher, mongo, metrics }) {
+  async start(ctx) {
+    const { config, logger, mongo, metrics } = ctx;
     const recorders = ingestMetrics(metrics);
     const cache = new ControlPlaneCache(mongo.db);
     const schemas = new EventSchemaCache();
-    // API keys are forgotten by runService's own control consumer; this one serves the tenant cache and
-    // the compiled schemas of the tenants' event types.
-    const control = consumeControlChanges(rabbit, names, logger, (change) => {
-      if (change?.apiKeyId) return;
-      if (change && isEventTypeChange(change)) {
-        cache.invalidateEventType(change.tenantId, change.eventType);
-        schemas.invalidate(change.tenantId, change.eventType);
-        return;
-      }
-      cache.invalidate(change?.tenantId, change?.endpointId);
-      if (!change?.endpointId) schemas.invalidate(change?.tenantId);
+    // The tenant cache and the compiled schemas of the tenants' event types hang off the one control feed.
+    controlFeed(ctx).listen((change) => {
+      cache.onControlChange(change);
+      schemas.onControlChange(change);
     });
     const events = new EventStore(mongo.db);
     const rateBudget = new MongoRateBudgetStore(mongo.db);
@@ -77,7 +71,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
     }, 10_000);
     sweeper.unref();
-    const publish = eventPublisher(publisher, names);
+    const publish = eventPublisher(openQueue(eventQueue, ctx));
     const faultExitAfterInsert = config.HERALD_FAULT_EXIT_AFTER_INSERT && process.env.NODE_ENV === "test";
     if (config.HERALD_FAULT_EXIT_AFTER_INSERT && !faultExitAfterInsert)
       logger.warn("HERALD_FAULT_EXIT_AFTER_INSERT is ignored: it is honoured only with NODE_ENV=test");
@@ -110,7 +104,6 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     return {
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
-      consumers: [control],
       async stop() {
         clearInterval(sweeper);
         await sweep.stop();

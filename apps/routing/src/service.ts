@@ -1,10 +1,5 @@
 import { configFields, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
-import {
-  type ApiKeyAuthenticator,
-  apiKeyAuthentication,
-  consumeControlChanges,
-  isEventTypeChange,
-} from "@herald/platform/model";
+import { type ApiKeyAuthenticator, apiKeyAuthentication, controlFeed } from "@herald/platform/model";
 import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
 import { eventRouter } from "./routing/index.js";
 import { routingMetrics } from "./routing-metrics.js";
@@ -29,17 +24,15 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
   configSchema,
   indexes: controlPlaneIndexes,
   async start(ctx) {
-    const control = controlPlane(ctx, routingMetrics(ctx.metrics));
-    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY });
-    // API keys are forgotten by runService's own control consumer; this one serves the routing cache.
-    const changes = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) => {
-      if (change?.apiKeyId || isEventTypeChange(change)) return;
-      router.cache.invalidate(change?.tenantId, change?.endpointId);
-    });
+    const metrics = routingMetrics(ctx.metrics);
+    const control = controlPlane(ctx, metrics);
+    const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY, metrics });
+    controlFeed(ctx).listen((change) => router.cache.onControlChange(change));
     return {
       routes: control.routes,
       services: control.services,
-      consumers: [router.consumer, changes],
+      consumers: [router.consumer],
+      queues: [ctx.names.queues.routingEvents],
       stop: () => control.stop(),
     };
   },

@@ -35,6 +35,31 @@ describe("loadConfig", () => {
     expect(problems[2]).toMatch(/^HERALD_ADMIN_KEY: must be at least 32 characters/);
   });
 
+  it("takes a RabbitMQ cluster's nodes and a MongoDB replica set", () => {
+    const config = loadConfig(serviceConfigSchema(7001), {
+      ...good,
+      AMQP_URL: "amqp://u:p@rabbit-0:5672,amqp://u:p@rabbit-1:5672",
+      MONGO_URL: "mongodb://db-0:27017,db-1:27017,db-2:27017/herald?replicaSet=rs0",
+    });
+    expect(config.AMQP_URL).toContain("rabbit-1");
+    expect(config.MONGO_WRITE_CONCERN).toBe("majority");
+    expect(config.MONGO_READ_CONCERN).toBe("local");
+  });
+
+  it("takes a write concern of majority or a member count, and nothing else", () => {
+    const concern = (w: string) => loadConfig(serviceConfigSchema(7001), { ...good, MONGO_WRITE_CONCERN: w });
+    expect(concern("2").MONGO_WRITE_CONCERN).toBe(2);
+    expect(concern("majority").MONGO_WRITE_CONCERN).toBe("majority");
+    for (const bad of ["0", "most", "-1"])
+      expect(problemsOf({ ...good, MONGO_WRITE_CONCERN: bad })[0]).toMatch(/^MONGO_WRITE_CONCERN: /);
+    expect(problemsOf({ ...good, MONGO_READ_CONCERN: "linearizable" })[0]).toMatch(/^MONGO_READ_CONCERN: /);
+  });
+
+  it("refuses an AMQP_URL list whose nodes differ in credentials", () => {
+    const problems = problemsOf({ ...good, AMQP_URL: "amqp://a:1@h1,amqp://b:2@h2" });
+    expect(problems[0]).toMatch(/^AMQP_URL: .*only the host and port may differ/);
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig(serviceConfigSchema(7001), { ...good, PORT: "" }).PORT).toBe(7001);
   });

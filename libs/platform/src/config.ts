@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_RETRY_TIERS_MS } from "./amqp/topology.js";
+import { amqpUrlProblem } from "./amqp/urls.js";
 import { parseDurationListMs, parseDurationMs } from "./duration.js";
 
 // Every variable's schema carries its row of README.md's configuration table, which
@@ -80,14 +81,47 @@ const flag = z
 /** A MongoDB database name. */
 const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 letters, digits, _ or -");
 
+/** AMQP_URL: one broker, or a cluster's nodes as a comma-separated list (see amqp/urls.ts). */
+const amqpUrls = z
+  .string({ error: "required, e.g. amqp://guest:guest@127.0.0.1:5672" })
+  .min(1, "required, e.g. amqp://guest:guest@127.0.0.1:5672")
+  .superRefine((value, ctx) => {
+    const problem = amqpUrlProblem(value);
+    if (problem)
+      ctx.addIssue({ code: "custom", message: `${problem}, e.g. amqp://guest:guest@127.0.0.1:5672` });
+  });
+
+/**
+ * MONGO_URL: WHATWG URLs cannot hold a replica set's host list (`mongodb://a:27017,b:27017/?replicaSet=rs0`),
+ * so only the scheme and a host are checked here; the driver checks the rest when the service starts.
+ */
+const mongoUrl = z
+  .string({ error: "required, e.g. mongodb://127.0.0.1:27017" })
+  .regex(
+    /^mongodb(\+srv)?:\/\/[^/?]+/,
+    "must be a mongodb:// or mongodb+srv:// URL, e.g. mongodb://127.0.0.1:27017",
+  );
+
 /** Variables every service reads. */
 export const baseConfigSchema = z.object({
-  AMQP_URL: urlWithScheme(["amqp:", "amqps:"], "amqp://guest:guest@127.0.0.1:5672").describe(
-    "RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672`",
+  AMQP_URL: amqpUrls.describe(
+    "RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672`; a cluster as a comma-separated list of its nodes' URLs (same user, vhost and options), tried in turn on every reconnect",
   ),
-  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"], "mongodb://127.0.0.1:27017").describe(
-    "MongoDB, e.g. `mongodb://127.0.0.1:27017`",
+  MONGO_URL: mongoUrl.describe(
+    "MongoDB, e.g. `mongodb://127.0.0.1:27017`, or a replica set: `mongodb://db-0:27017,db-1:27017,db-2:27017/?replicaSet=rs0`",
   ),
+  MONGO_WRITE_CONCERN: z
+    .union([z.literal("majority"), z.coerce.number().int().min(1)], {
+      error: 'must be "majority" or a number of members ≥ 1, e.g. majority',
+    })
+    .default("majority")
+    .describe(
+      "write concern `w` of every write: `majority` survives the loss of the primary; a standalone server acknowledges it as 1",
+    ),
+  MONGO_READ_CONCERN: z
+    .enum(["local", "majority", "available"])
+    .default("local")
+    .describe("read concern of every read; `majority` reads only what a majority holds, at some latency"),
   MONGO_DB: databaseName.default("herald").describe("database name"),
   HOST: z.string().min(1).default("127.0.0.1").describe("address the RPC server listens on"),
   LOG_LEVEL: z

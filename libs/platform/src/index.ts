@@ -2,9 +2,9 @@
 // `@herald/platform/testing`. Each name here is one an app uses; keep this list short (a test holds it
 // to 40) and add to it by hand.
 
-export { handleBatch, republishEachAlone } from "./amqp/batch-handling.js";
-export { BatchPublisher } from "./amqp/batch-publisher.js";
-export { batchDecoder, consumeProto, ProtoPublisher } from "./amqp/messaging.js";
+export { consumeProto, ProtoPublisher } from "./amqp/messaging.js";
+export type { Queue, QueueSpec } from "./amqp/queues.js";
+export { openQueue } from "./amqp/queues.js";
 export type { TopologyNames } from "./amqp/topology.js";
 export { topologyNames } from "./amqp/topology.js";
 export { Batcher } from "./batcher.js";

@@ -27,4 +27,11 @@ describe("metrics", () => {
     expect(text).toContain('herald_things_total{kind="x",service="test"} 3');
     expect(text).toContain("herald_process_cpu_seconds_total");
   });
+
+  it("names no gauge as a counter (_total), Node's default metrics included", async () => {
+    const text = await createMetricsRegistry("test").metrics();
+    const gauges = [...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]);
+    expect(gauges).toContain("herald_nodejs_active_handles");
+    expect(gauges.filter((name) => name?.endsWith("_total"))).toEqual([]);
+  });
 });

@@ -2,11 +2,22 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 
 export { Counter, Gauge, Histogram } from "prom-client";
 
+/**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus keeps for counters
+ * (`promtool check metrics` flags them); their twins without the suffix, by type, give the same figures.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 /** A Prometheus registry with Node's process metrics and a `service` label on every series. */
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: "herald_" });
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`herald_${name}`);
   return registry;
 }
 

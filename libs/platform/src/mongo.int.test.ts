@@ -20,6 +20,23 @@ describe("MongoDB access", () => {
     expect(await pingMongo(mongo.db)).toBe(true);
   });
 
+  it("writes with majority by default, and with the concerns given, which this server accepts", async () => {
+    expect(mongo.db.writeConcern?.w).toBe("majority");
+    const two = await connectMongo(env.MONGO_URL as string, env.MONGO_DB as string, "platform-test", 10_000, {
+      w: 2,
+      readConcern: "majority",
+    });
+    try {
+      expect(two.db.writeConcern?.w).toBe(2);
+      expect(two.db.readConcern?.level).toBe("majority");
+      // Written with majority, read through the w: 2 client (a standalone MongoDB refuses w: 2 writes).
+      await mongo.db.collection("concerns").insertOne({ _id: "c1" as never });
+      expect(await two.db.collection("concerns").countDocuments({ _id: "c1" as never })).toBe(1);
+    } finally {
+      await two.client.close();
+    }
+  });
+
   it("creates indexes idempotently and enforces a unique compound key", async () => {
     const plan = {
       events: [{ key: { tenant_id: 1, idempotency_key: 1 }, name: "tenant_idem", unique: true }],

@@ -8,17 +8,32 @@ export interface MongoHandle {
 /** Indexes to create at start, by collection. */
 export type IndexPlan = Record<string, IndexDescription[]>;
 
+/** Write and read concern of every operation (MONGO_WRITE_CONCERN, MONGO_READ_CONCERN). */
+export interface MongoConcerns {
+  w: "majority" | number;
+  readConcern: "local" | "majority" | "available";
+}
+
 /**
  * Connects with the official driver. The driver reconnects by itself afterwards; only the first
- * connection must succeed within `timeoutMs` or the service fails to start.
+ * connection must succeed within `timeoutMs` or the service fails to start. Every write waits for
+ * `concerns.w`: with `majority` on a replica set, an acknowledged event survives the loss of the primary
+ * (a `w: 1` write can be rolled back by a failover after Herald acknowledged it).
  */
 export async function connectMongo(
   url: string,
   dbName: string,
   appName: string,
   timeoutMs = 30_000,
+  concerns: MongoConcerns = { w: "majority", readConcern: "local" },
 ): Promise<MongoHandle> {
-  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, maxPoolSize: 20 });
+  const client = new MongoClient(url, {
+    appName,
+    serverSelectionTimeoutMS: timeoutMs,
+    maxPoolSize: 20,
+    writeConcern: { w: concerns.w },
+    readConcern: { level: concerns.readConcern },
+  });
   await client.connect();
   return { client, db: client.db(dbName) };
 }

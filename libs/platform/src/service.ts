@@ -7,16 +7,19 @@ import { Connection, type Consumer } from "rabbitmq-client";
 import type { z } from "zod";
 import { ProtoPublisher } from "./amqp/messaging.js";
 import { declareTopology, type TopologyNames, topologyNames } from "./amqp/topology.js";
+import { amqpConnectionOptions } from "./amqp/urls.js";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config.js";
 import { HealthMonitor, rabbitmqCheck, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
 import { Counter, createMetricsRegistry } from "./metrics.js";
 import { connectMongo, ensureIndexes, type IndexPlan, type MongoHandle, pingMongo } from "./mongo.js";
+import { watchQueueDepths } from "./queue-metrics.js";
 import type { Authenticator } from "./rpc/authentication.js";
 import type { ConnectionLimits } from "./rpc/connection-limits.js";
 import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
+import { rpcMetricsInterceptor } from "./rpc/rpc-metrics.js";
 import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
 import { startTelemetry } from "./telemetry.js";
@@ -42,6 +45,11 @@ export interface ServiceParts {
   services?: DescService[];
   consumers?: Consumer[];
   httpRoutes?: Record<string, HttpRoute>;
+  /**
+   * The queues this service consumes or owns (full names): their depth and consumers are exported as
+   * `herald_queue_messages_ready` and `herald_queue_consumers`, labelled without the namespace.
+   */
+  queues?: string[];
   /** Runs after consumers stopped and in-flight messages finished, before connections close. */
   stop?: () => Promise<void>;
 }
@@ -94,9 +102,13 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
 
-  const mongo = await connectMongo(config.MONGO_URL, config.MONGO_DB, `herald-${definition.name}`);
+  const mongo = await connectMongo(config.MONGO_URL, config.MONGO_DB, `herald-${definition.name}`, 30_000, {
+    w: config.MONGO_WRITE_CONCERN,
+    readConcern: config.MONGO_READ_CONCERN,
+  });
   const rabbit = new Connection({
-    url: config.AMQP_URL,
+    // A list of nodes: each reconnect tries the next one, so a node that stops moves its clients on.
+    ...amqpConnectionOptions(config.AMQP_URL),
     connectionName: `herald-${definition.name}`,
     // Reconnect attempts back off exponentially up to this: rabbitmq-client's default (30 s) can leave a
     // service disconnected half a minute after the broker is back; 5 s still spares a broker that stays down.
@@ -128,6 +140,19 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     metrics,
   });
 
+  const queueDepths = watchQueueDepths({
+    inspect: (queue) => rabbit.queueDeclare({ queue, passive: true }),
+    queues: new Map(
+      (parts.queues ?? []).map((queue) => [withoutNamespace(queue, config.AMQP_NAMESPACE), queue]),
+    ),
+    registry: metrics,
+    intervalMs: QUEUE_DEPTH_INTERVAL_MS,
+    timeoutMs: 5_000,
+    onError: (queue, err) => logger.debug({ err, queue }, "queue depth not read"),
+  });
+  // Consumers attach after start returns, and again after a reconnect: read their count then.
+  for (const consumer of parts.consumers ?? []) consumer.on("ready", () => void queueDepths.refresh());
+
   const health = new HealthMonitor({
     logger,
     checks: [rabbitmqCheck(rabbit), { name: "mongodb", check: () => pingMongo(mongo.db) }],
@@ -156,6 +181,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
       },
     }),
     interceptors: [
+      rpcMetricsInterceptor(metrics),
       tracingInterceptor(),
       errorInterceptor(logger),
       authInterceptor(authenticator, { publicServices: [Health.typeName, ServerReflection.typeName] }),
@@ -199,6 +225,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         logger.info("shutting down");
         health.drain();
         await server.close(config.SHUTDOWN_TIMEOUT_MS);
+        queueDepths.stop();
         await Promise.all(
           [...(parts.consumers ?? []), ...authenticationConsumers].map((consumer) => consumer.close()),
         );
@@ -212,6 +239,14 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
       return stopping;
     },
   };
+}
+
+/** How often each service reads its queues' depth: a Prometheus scrape interval or so. */
+const QUEUE_DEPTH_INTERVAL_MS = 15_000;
+
+/** A queue's name as metrics label it: the same in every namespace, so dashboards need no regex. */
+function withoutNamespace(queue: string, namespace: string): string {
+  return namespace && queue.startsWith(`${namespace}.`) ? queue.slice(namespace.length + 1) : queue;
 }
 
 /** The variable that sets each TLS file. */

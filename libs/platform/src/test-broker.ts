@@ -1,6 +1,7 @@
 import { Connection } from "rabbitmq-client";
 import { ProtoPublisher } from "./amqp/messaging.js";
 import { declareTopology, topologyNames } from "./amqp/topology.js";
+import { amqpConnectionOptions } from "./amqp/urls.js";
 import { cleanupTestEnv } from "./testing.js";
 
 /** A test environment's RabbitMQ topology, with a connection and a publisher on it. */
@@ -16,7 +17,7 @@ export async function openTestBroker(
   env: Record<string, string>,
   retryTiersMs: number[],
 ): Promise<TestBroker> {
-  const rabbit = new Connection(env.AMQP_URL);
+  const rabbit = new Connection(amqpConnectionOptions(env.AMQP_URL as string));
   await declareTopology(rabbit, topologyNames(env.AMQP_NAMESPACE), retryTiersMs);
   const publisher = new ProtoPublisher(rabbit);
   return {

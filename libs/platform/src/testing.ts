@@ -4,11 +4,14 @@ import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { consumeProto } from "./amqp/messaging.js";
 import { DEFAULT_RETRY_TIERS_MS, type TopologyNames, topologyNames } from "./amqp/topology.js";
+import { amqpConnectionOptions } from "./amqp/urls.js";
 import { parseDurationListMs } from "./duration.js";
 import { createLogger } from "./logger.js";
 
 // Runtime parts only tests build by hand (services get them from runService).
+export { amqpConnectionOptions } from "./amqp/urls.js";
 export { connectMongo, type MongoHandle } from "./mongo.js";
+export { explainRead, type ReadPlan, type RecordedRead, recordReads } from "./query-plans.js";
 export { type RpcServer, startRpcServer } from "./rpc/server.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 export { openTestBroker, type TestBroker } from "./test-broker.js";
@@ -45,7 +48,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 /** Deletes the test namespace's queues and exchanges and drops its database. */
 export async function cleanupTestEnv(env: Record<string, string>): Promise<void> {
   const names = topologyNames(env.AMQP_NAMESPACE);
-  const rabbit = new Connection(env.AMQP_URL);
+  const rabbit = new Connection(amqpConnectionOptions(env.AMQP_URL as string));
   try {
     const tiers = env.RETRY_TIERS ? parseDurationListMs(env.RETRY_TIERS).ms : DEFAULT_RETRY_TIERS_MS;
     const queues = [...Object.values(names.queues), ...tiers.map(names.retryQueue)];

@@ -21,8 +21,12 @@ export interface PublishedEvent {
 
 /** Options of {@link LoadPublisher}. */
 export interface LoadOptions {
-  /** One IngestService client per tenant, authenticated with that tenant's publish key. */
-  tenants: Array<{ tenantId: string; ingest: Client<typeof IngestService> }>;
+  /**
+   * IngestService clients per tenant, authenticated with that tenant's publish key: one, or one per
+   * ingest copy, taken in turn by event and, for its retries, by attempt (a client behind a load
+   * balancer retries on another copy).
+   */
+  tenants: Array<{ tenantId: string; ingest: Client<typeof IngestService> | Client<typeof IngestService>[] }>;
   /** Events started per second, over all tenants (round robin). */
   ratePerSecond: number;
   /** Publishes (with their retries) outstanding at once; a tick finding this many skips its event. */
@@ -95,14 +99,23 @@ export class LoadPublisher {
       attempts: 0,
     };
     this.events.push(event);
-    const publishing = this.#publish(target.ingest, event).finally(() => this.#inFlight.delete(publishing));
+    const clients = Array.isArray(target.ingest) ? target.ingest : [target.ingest];
+    const publishing = this.#publish(clients, Math.floor(seq / this.#options.tenants.length), event).finally(
+      () => this.#inFlight.delete(publishing),
+    );
     this.#inFlight.add(publishing);
   }
 
-  async #publish(ingest: Client<typeof IngestService>, event: PublishedEvent): Promise<void> {
+  /** `turn` picks the client of the first attempt; each retry takes the next. */
+  async #publish(
+    clients: Client<typeof IngestService>[],
+    turn: number,
+    event: PublishedEvent,
+  ): Promise<void> {
     const payload = Buffer.from(JSON.stringify({ key: event.key, at: event.firstAttemptAt }));
     let pauseMs = this.#options.retryPauseMs;
     for (;;) {
+      const ingest = clients[(turn + event.attempts) % clients.length] as Client<typeof IngestService>;
       event.attempts += 1;
       try {
         const res = await ingest.publishEvent(

@@ -36,6 +36,7 @@ import {
   parsePayloadFormat,
   parseSignatureScheme,
 } from "../parse.js";
+import { registerHealthCommand } from "./health.js";
 import { retrySchedule } from "./tenants.js";
 
 interface TenantOption {
@@ -54,12 +55,14 @@ interface EndpointOptions extends TenantOption {
   secret?: string;
   signatureScheme?: SignatureScheme;
   payloadFormat?: PayloadFormat;
+  filter?: string;
 }
 
 interface UpdateOptions extends EndpointOptions {
   clearEventTypes?: boolean;
   clearChannels?: boolean;
   clearHeaders?: boolean;
+  clearFilter?: boolean;
 }
 
 export function endpointRows(endpoints: readonly Endpoint[]): string {
@@ -100,6 +103,7 @@ export function endpointDetails(endpoint: Endpoint | undefined): string {
     ...secrets.map((s, i) => [i === 0 ? "secrets" : "", s] as const),
     ...publicKeys.map((key, i) => [i === 0 ? "public keys" : "", key] as const),
     ["payload format", payloadFormatName(endpoint.payloadFormat)],
+    ["filter", endpoint.filter || NONE],
     ["created", formatTime(endpoint.createTime)],
     ["updated", formatTime(endpoint.updateTime)],
   ]);
@@ -128,6 +132,10 @@ function endpointOptions(command: Command, urlRequired: boolean): Command {
       "--payload-format <raw|envelope>",
       'request body: the payload as published (raw), or {"type","timestamp","data"} (envelope)',
       parsePayloadFormat,
+    )
+    .option(
+      "--filter <cel>",
+      "deliver only events for which this CEL expression is true, e.g. 'payload.amount > 100'",
     );
 }
 
@@ -185,6 +193,7 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
           secret: options.secret ?? "",
           signatureScheme: options.signatureScheme,
           payloadFormat: options.payloadFormat,
+          filter: options.filter ?? "",
         });
         ctx.output(CreateEndpointResponseSchema, res, () => endpointDetails(res.endpoint));
       }),
@@ -202,6 +211,7 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
     .option("--clear-event-types", "deliver every event type")
     .option("--clear-channels", "deliver events of every channel")
     .option("--clear-headers", "send no extra headers")
+    .option("--clear-filter", "remove the filter: deliver every matching event")
     .action(
       bind<UpdateOptions>(async (ctx, args, options) => {
         const eventTypes = options.clearEventTypes ? [] : options.eventType;
@@ -217,6 +227,7 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
           maxConcurrency: options.maxConcurrency,
           retrySchedule: options.retrySchedule ? retrySchedule(options.retrySchedule) : undefined,
           payloadFormat: options.payloadFormat,
+          filter: options.clearFilter ? "" : options.filter,
         };
         if (Object.values(update).every((v) => v === undefined)) {
           throw new UsageError("nothing to update: give at least one option to change");
@@ -268,4 +279,6 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
       ctx.output(DeleteEndpointResponseSchema, res, () => `endpoint ${idArg(args)} deleted`);
     }),
   );
+
+  registerHealthCommand(endpoints, bind);
 }

@@ -8,6 +8,7 @@ import {
   ListAttemptsResponseSchema,
   ListEventsResponseSchema,
   PublishEventResponseSchema,
+  type SkippedEndpoint,
 } from "@herald/contracts";
 import { type Command, Option } from "commander";
 import { type Bind, idArg } from "../command.js";
@@ -24,6 +25,7 @@ import {
   plural,
   renderFields,
   renderTable,
+  skipReasonName,
   triggerName,
 } from "../format.js";
 import { collectPages } from "../pages.js";
@@ -88,6 +90,18 @@ export function deliveryRows(deliveries: readonly Delivery[]): string {
   );
 }
 
+/** The endpoints that did not take an event, and why; a filter's expression (and error) follow it. */
+export function skippedRows(skipped: readonly SkippedEndpoint[]): string {
+  return renderTable(
+    ["endpoint", "why not", "filter"],
+    skipped.map((s) => [
+      s.endpointId,
+      skipReasonName(s.reason),
+      s.filter === "" ? "" : s.detail === "" ? s.filter : `${s.filter} (${s.detail})`,
+    ]),
+  );
+}
+
 /** Attempts as a table; `withEvent` adds the event column (lists across events). */
 export function attemptRows(attempts: readonly Attempt[], withEvent: boolean): string {
   return renderTable(
@@ -143,8 +157,10 @@ export function eventDetails(
   payload: Uint8Array,
   deliveries: readonly Delivery[],
   attempts: readonly Attempt[],
+  skipped: { endpoints: readonly SkippedEndpoint[]; omitted: number } = { endpoints: [], omitted: 0 },
 ): string {
   if (!event) return NONE;
+  const skippedCount = skipped.endpoints.length + skipped.omitted;
   return [
     renderFields([
       ["event", event.id],
@@ -159,6 +175,10 @@ export function eventDetails(
     "",
     `deliveries (${deliveries.length}):`,
     deliveries.length === 0 ? "  none" : deliveryRows(deliveries),
+    "",
+    `not delivered to (${skippedCount}):`,
+    skippedCount === 0 ? "  none" : skippedRows(skipped.endpoints),
+    ...(skipped.omitted > 0 ? [`  and ${plural(skipped.omitted, "more endpoint")}`] : []),
     "",
     `attempts (${attempts.length}, newest first):`,
     attempts.length === 0 ? "  none" : attemptRows(attempts, false),
@@ -232,7 +252,12 @@ export function registerEventCommands(program: Command, bind: Bind): void {
           });
           return;
         }
-        ctx.print(eventDetails(event.event, event.payload, event.deliveries, attempts.items));
+        ctx.print(
+          eventDetails(event.event, event.payload, event.deliveries, attempts.items, {
+            endpoints: event.skippedEndpoints,
+            omitted: event.skippedEndpointsOmitted,
+          }),
+        );
         if (attempts.nextPageToken !== "") {
           ctx.note(
             `(only the newest ${attempts.items.length} attempts; see herald attempts list --event ${eventId})`,

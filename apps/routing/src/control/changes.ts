@@ -1,5 +1,5 @@
 import type { Logger, ProtoPublisher, TopologyNames } from "@herald/platform";
-import { type ApiKeyAuthenticator, publishControlChange } from "@herald/platform/model";
+import { type ApiKeyAuthenticator, type ControlFeed, publishControlChange } from "@herald/platform/model";
 
 /**
  * How long a call waits for its change's announcement. While RabbitMQ is unreachable the publisher
@@ -9,8 +9,8 @@ import { type ApiKeyAuthenticator, publishControlChange } from "@herald/platform
 const ANNOUNCE_WAIT_MS = 2_000;
 
 /**
- * How long RevokeApiKey waits for its notification to come back to this instance. Past 1 s the key
- * cache's own bound has every instance refusing the key anyway.
+ * How long RevokeApiKey and DeleteTenant wait for their notification to come back to this instance. Past
+ * 1 s the key cache's own bound has every instance refusing the key anyway.
  */
 const NOTICE_WAIT_MS = 1_000;
 
@@ -25,17 +25,20 @@ export class ControlChanges {
   readonly #names: TopologyNames;
   readonly #logger: Logger;
   readonly #authenticator: ApiKeyAuthenticator;
+  readonly #feed: ControlFeed;
 
   constructor(
     publisher: ProtoPublisher,
     names: TopologyNames,
     logger: Logger,
     authenticator: ApiKeyAuthenticator,
+    feed: ControlFeed,
   ) {
     this.#publisher = publisher;
     this.#names = names;
     this.#logger = logger;
     this.#authenticator = authenticator;
+    this.#feed = feed;
   }
 
   async tenantChanged(tenantId: string): Promise<void> {
@@ -52,12 +55,18 @@ export class ControlChanges {
   }
 
   /**
-   * Every API key of `tenantId` was deleted: forget them here first, so the change holds on this
-   * instance even before the notification comes back.
+   * The tenant was deleted, and every API key of it: its keys are forgotten here first, so the change
+   * holds on this instance even before the notification comes back. Answering once it came back narrows
+   * the time in which another instance (audit, whose cached tenant guards the tenant's records) has not
+   * applied it yet.
    */
-  async apiKeysChanged(tenantId: string): Promise<void> {
+  async tenantDeleted(tenantId: string): Promise<void> {
     this.#authenticator.invalidate(tenantId);
-    await this.#announce(tenantId, "");
+    const noticed = this.#feed.noticeOf(
+      (change) => change.tenantId === tenantId && !change.endpointId && !change.apiKeyId,
+      NOTICE_WAIT_MS,
+    );
+    if (await this.#announce(tenantId, "")) await noticed;
   }
 
   /**
@@ -66,7 +75,7 @@ export class ControlChanges {
    */
   async apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
     this.#authenticator.forgetKey(keyId);
-    const noticed = this.#authenticator.noticeOf(keyId, NOTICE_WAIT_MS);
+    const noticed = this.#feed.noticeOf((change) => change.apiKeyId === keyId, NOTICE_WAIT_MS);
     // Answering once this instance got its own notification back narrows the time in which another
     // instance, whose queue got it at the same moment, has not applied it yet.
     if (await this.#announce(tenantId ?? "", "", keyId)) await noticed;

@@ -1,7 +1,6 @@
-import type { SecretBox } from "@herald/platform/model";
+import type { EndpointStore, SecretBox } from "@herald/platform/model";
 import type { ApiKeyStore } from "./api-key-store.js";
 import type { ControlChanges } from "./changes.js";
-import type { EndpointStore } from "./endpoint-store.js";
 import type { EventTypeStore } from "./event-type-store.js";
 import type { TenantStore } from "./tenant-store.js";
 import type { UrlPolicy } from "./url-policy.js";

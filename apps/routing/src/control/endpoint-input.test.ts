@@ -135,6 +135,7 @@ describe("parseNewEndpoint", () => {
       max_concurrency: 4,
       retry_schedule_ms: [5_000, 60_000],
       payload_format: "raw",
+      filter: "",
       signature_scheme: "v1",
       secret: undefined,
     });
@@ -251,5 +252,33 @@ describe("signature scheme and payload format", () => {
     expect(patch({})).not.toHaveProperty("payload_format");
     expect(patch({ payloadFormat: PayloadFormat.ENVELOPE }).payload_format).toBe("envelope");
     expect(patch({ payloadFormat: PayloadFormat.UNSPECIFIED }).payload_format).toBe("raw");
+  });
+});
+
+describe("filter", () => {
+  const base = { tenantId: "t1", url: "https://example.com/hook" };
+
+  it("keeps a valid filter and drops a blank one", () => {
+    expect(
+      parseNewEndpoint(create(CreateEndpointRequestSchema, { ...base, filter: "payload.amount > 100" }))
+        .filter,
+    ).toBe("payload.amount > 100");
+    expect(parseNewEndpoint(create(CreateEndpointRequestSchema, { ...base, filter: "  " })).filter).toBe("");
+  });
+
+  it("refuses an invalid filter with its position", () => {
+    expect(
+      problem(() =>
+        parseNewEndpoint(create(CreateEndpointRequestSchema, { ...base, filter: "payload.amount >" })),
+      ),
+    ).toMatch(/^filter: .* at 1:\d+$/);
+    expect(
+      problem(() => parseEndpointPatch(create(UpdateEndpointRequestSchema, { filter: "amount > 1" }))),
+    ).toBe('filter: undeclared reference to "amount": use type, channels, tenant_id or payload at 1:1');
+  });
+
+  it("patches the filter only when present; the empty string removes it", () => {
+    expect(parseEndpointPatch(create(UpdateEndpointRequestSchema, {})).filter).toBeUndefined();
+    expect(parseEndpointPatch(create(UpdateEndpointRequestSchema, { filter: "" })).filter).toBe("");
   });
 });

@@ -5,6 +5,7 @@ import {
   type UpdateEndpointRequest,
 } from "@herald/contracts";
 import { InvalidArgumentError } from "@herald/platform";
+import { compileFilter, FilterSyntaxError } from "../routing/filter.js";
 import { checkRange, checkRetrySchedule, checkText } from "./fields.js";
 import { parseSigningSecret, type SignatureSchemeName } from "./secrets.js";
 
@@ -28,6 +29,8 @@ export interface EndpointSettings {
   retry_schedule_ms: number[];
   /** "raw" is stored as no field at all, as in endpoints written before the option existed. */
   payload_format: "raw" | "envelope";
+  /** A CEL expression; "" (stored as no field) takes every event. */
+  filter: string;
 }
 
 /** A checked CreateEndpoint request. */
@@ -182,6 +185,21 @@ export function checkPayloadFormat(field: string, value: PayloadFormat): "raw" |
   }
 }
 
+/**
+ * A filter expression, compiled to check it (routing compiles it again from the stored text). Refused
+ * as "filter: <problem> at line:column".
+ */
+export function checkFilter(field: string, source: string): string {
+  if (source.trim() === "") return "";
+  try {
+    compileFilter(source);
+  } catch (err) {
+    if (err instanceof FilterSyntaxError) throw new InvalidArgumentError(field, err.message);
+    throw err;
+  }
+  return source;
+}
+
 /** The secret a request supplies, checked for its scheme; undefined when it asks for a generated one. */
 export function checkSuppliedSecret(
   field: string,
@@ -215,6 +233,7 @@ export function parseNewEndpoint(req: CreateEndpointRequest): NewEndpoint {
     max_concurrency: checkRange("max_concurrency", req.maxConcurrency, 0, MAX_CONCURRENCY),
     retry_schedule_ms: checkRetrySchedule("retry_schedule", req.retrySchedule),
     payload_format: checkPayloadFormat("payload_format", req.payloadFormat),
+    filter: checkFilter("filter", req.filter),
     signature_scheme: scheme,
     secret: checkSuppliedSecret("secret", req.secret, scheme),
   };
@@ -244,5 +263,6 @@ export function parseEndpointPatch(req: UpdateEndpointRequest): EndpointPatch {
   if (req.payloadFormat !== undefined) {
     patch.payload_format = checkPayloadFormat("payload_format", req.payloadFormat);
   }
+  if (req.filter !== undefined) patch.filter = checkFilter("filter", req.filter);
   return patch;
 }

@@ -20,7 +20,7 @@ import {
 } from "./endpoint-input.js";
 import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";
 import { endpointMessage } from "./messages.js";
-import { pageRequest } from "./pagination.js";
+import { pageRequest, toPage } from "./pagination.js";
 import {
   currentScheme,
   DEFAULT_ROTATION_OVERLAP_MS,
@@ -96,6 +96,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
         disabled_reason: DisabledReason.UNSPECIFIED,
         retry_schedule_ms: input.retry_schedule_ms,
         ...(input.payload_format === "envelope" ? { payload_format: "envelope" } : {}),
+        ...(input.filter ? { filter: input.filter } : {}),
         secrets: [newSealedSecret(input.signature_scheme, input.secret, secretBox, now)],
         create_time: now,
         update_time: now,
@@ -117,7 +118,8 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
 
     async listEndpoints(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
-      const page = await endpoints.list(tenantId, pageRequest(req.pageSize, req.pageToken));
+      const request = pageRequest(req.pageSize, req.pageToken);
+      const page = toPage(await endpoints.list(tenantId, request.afterId, request.size + 1), request.size);
       const now = deps.now();
       return {
         endpoints: page.items.map((endpoint) => endpointMessage(endpoint, now)),
@@ -128,7 +130,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async updateEndpoint(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
       const id = checkObjectId("endpoint_id", req.endpointId);
-      const { headers, payload_format, ...patch } = parseEndpointPatch(req);
+      const { headers, payload_format, filter, ...patch } = parseEndpointPatch(req);
       if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
       const sealed =
         headers === undefined
@@ -143,12 +145,18 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
             );
       // The raw format is the field's absence, as in endpoints written before the option existed.
       const format = payload_format === "envelope" ? { payload_format } : {};
+      // No filter is no field, as in endpoints written before filters existed.
+      const filterField = filter ? { filter } : {};
+      const unset = [
+        ...(payload_format === "raw" ? (["payload_format"] as const) : []),
+        ...(filter === "" ? (["filter"] as const) : []),
+      ];
       return changed(
         await endpoints.update(
           tenantId,
           id,
-          { ...patch, ...sealed, ...format, update_time: deps.now() },
-          payload_format === "raw" ? ["payload_format"] : [],
+          { ...patch, ...sealed, ...format, ...filterField, update_time: deps.now() },
+          unset,
         ),
       );
     },

@@ -239,6 +239,44 @@ describe("EndpointService", () => {
     expect(missingId.rawMessage).toBe("endpoint_id: required");
   });
 
+  it("stores, shows, replaces and removes a filter; refuses a bad one with its position", async () => {
+    const { endpoint: created } = await shop.endpoints.createEndpoint({
+      tenantId,
+      url,
+      filter: "payload.amount > 100",
+    });
+    const endpointId = created?.id ?? "";
+    expect(created?.filter).toBe("payload.amount > 100");
+    expect((await storedEndpoint(endpointId))?.filter).toBe("payload.amount > 100");
+
+    const bad = await failure(
+      shop.endpoints.updateEndpoint({ tenantId, endpointId, filter: 'type == "a" &&\n payload.x >' }),
+    );
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage).toMatch(/^filter: .+ at \d+:\d+$/);
+    const nested = await failure(
+      routing.admin("connect").endpoints.createEndpoint({
+        tenantId,
+        url,
+        filter: "payload.items.all(x, payload.items.all(y, x == y))",
+      }),
+    );
+    expect(nested.code).toBe(Code.InvalidArgument);
+    expect(nested.rawMessage).toMatch(/^filter: a comprehension .* inside another is not allowed at 1:\d+$/);
+    // Nothing half-written: the stored filter is the first one.
+    expect((await storedEndpoint(endpointId))?.filter).toBe("payload.amount > 100");
+
+    const replaced = await shop.endpoints.updateEndpoint({
+      tenantId,
+      endpointId,
+      filter: "'eu' in channels",
+    });
+    expect(replaced.endpoint?.filter).toBe("'eu' in channels");
+    const removed = await shop.endpoints.updateEndpoint({ tenantId, endpointId, filter: "" });
+    expect(removed.endpoint?.filter).toBe("");
+    expect(await storedEndpoint(endpointId)).not.toHaveProperty("filter");
+  });
+
   it("updates only the fields present", async () => {
     const { endpoint: created } = await shop.endpoints.createEndpoint({
       tenantId,

@@ -11,8 +11,8 @@ function tenantRange(tenantId: string): { $gte: string; $lt: string } {
 }
 
 /**
- * The `event_types` collection, keyed `<tenant>:<name>`: every read is by `_id` or an `_id` range, so a
- * type of another tenant is simply not found.
+ * The `event_types` collection, keyed `<tenant>:<name>`: every read is by `_id`, or by `tenant_id` and an
+ * `_id` range (the `{tenant_id, _id}` index), so a type of another tenant is simply not found.
  */
 export class EventTypeStore {
   readonly #types: Collection<EventTypeDocument>;
@@ -46,6 +46,7 @@ export class EventTypeStore {
     // A token is only ever followed within the tenant's range, whatever id it carries.
     const after = page.afterId;
     const filter: Filter<EventTypeDocument> = {
+      tenant_id: tenantId,
       _id: after === undefined || after < range.$gte ? range : { $gt: after, $lt: range.$lt },
     };
     if (!includeArchived) filter.archived = false;
@@ -77,6 +78,6 @@ export class EventTypeStore {
   }
 
   async deleteByTenant(tenantId: string): Promise<void> {
-    await this.#types.deleteMany({ _id: tenantRange(tenantId) });
+    await this.#types.deleteMany({ tenant_id: tenantId, _id: tenantRange(tenantId) });
   }
 }

@@ -5,6 +5,8 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
+  controlFeed,
+  EndpointStore,
   endpointsCollection,
   SecretBox,
 } from "@herald/platform/model";
@@ -14,7 +16,6 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
-import { EndpointStore } from "./endpoint-store.js";
 import { eventTypeService } from "./event-type-rpc.js";
 import { EventTypeStore } from "./event-type-store.js";
 import { startSecretResealing } from "./reseal.js";
@@ -27,13 +28,13 @@ export type { HostResolver, UrlPolicy } from "./url-policy.js";
 export { checkEndpointUrl } from "./url-policy.js";
 
 /**
- * Indexes of the control-plane collections. Tenants and event types need none beyond _id: event types
- * are keyed `<tenant>:<name>`, so a tenant's are an _id range.
+ * Indexes of the control-plane collections (tenants need none beyond _id). Event types are keyed
+ * `<tenant>:<name>`; a tenant's are read by `tenant_id` and an `_id` range, which the index serves.
  */
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
-  [Collections.apiKeys]: [{ key: { tenant_id: 1 } }],
-  [Collections.eventTypes]: [],
+  [Collections.apiKeys]: [{ key: { tenant_id: 1, _id: 1 } }],
+  [Collections.eventTypes]: [{ key: { tenant_id: 1, _id: 1 } }],
 };
 
 /** The control plane's part of the routing service. */
@@ -58,7 +59,7 @@ export function controlPlane(
     eventTypes: new EventTypeStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
     now: () => new Date(),
   };
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {

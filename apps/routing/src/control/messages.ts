@@ -74,6 +74,7 @@ export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint
     signatureScheme:
       currentScheme(endpoint.secrets, now) === "v1a" ? SignatureScheme.V1A : SignatureScheme.V1,
     payloadFormat: endpoint.payload_format === "envelope" ? PayloadFormat.ENVELOPE : PayloadFormat.RAW,
+    filter: endpoint.filter ?? "",
   });
 }
 

@@ -337,7 +337,7 @@ describe("endpoint secrets", () => {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${TEST_ADMIN_KEY}` },
         body: JSON.stringify({ tenantId, url, ...body }),
-      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
     const created = await call({
       signatureScheme: "SIGNATURE_SCHEME_V1A",
       payloadFormat: "PAYLOAD_FORMAT_ENVELOPE",

@@ -86,7 +86,7 @@ export function tenantService(deps: ControlPlaneDeps): ServiceImpl<typeof Tenant
       await apiKeys.deleteByTenant(id);
       await endpoints.deleteByTenant(id);
       await eventTypes.deleteByTenant(id);
-      await changes.apiKeysChanged(id);
+      await changes.tenantDeleted(id);
       return {};
     },
   };

@@ -1,6 +1,13 @@
+import { SkipReason } from "@herald/contracts";
 import type { EndpointDocument } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
-import { matchesChannels, matchesEventType, selectEndpoints } from "./match.js";
+import {
+  decideRoutes,
+  MAX_SKIPPED_LISTED,
+  matchesChannels,
+  matchesEventType,
+  selectEndpoints,
+} from "./match.js";
 
 describe("matchesEventType", () => {
   it.each([
@@ -40,7 +47,70 @@ describe("selectEndpoints", () => {
       endpoint("d", { channels: ["eu"] }),
       endpoint("e", { event_types: ["order.created"], channels: ["us", "eu"] }),
     ];
-    const selected = selectEndpoints(endpoints, { eventType: "order.created", channels: ["eu"] });
+    const selected = selectEndpoints(endpoints, {
+      type: "order.created",
+      channels: ["eu"],
+      tenantId: "t",
+      payload: new Uint8Array(),
+    });
     expect(selected.map((e) => e._id)).toEqual(["a", "c", "d", "e"]);
+  });
+});
+
+describe("decideRoutes", () => {
+  const endpoint = (id: string, patch: Partial<EndpointDocument>) =>
+    ({ _id: id, disabled: false, event_types: [], channels: [], ...patch }) as EndpointDocument;
+  const event = (payload: unknown) => ({
+    type: "order.created",
+    channels: ["eu"],
+    tenantId: "t",
+    payload: new TextEncoder().encode(JSON.stringify(payload)),
+  });
+
+  it("says why each endpoint that did not take the event did not", () => {
+    const endpoints = [
+      endpoint("a", { filter: "payload.amount > 100" }),
+      endpoint("b", { event_types: ["user.*"] }),
+      endpoint("c", { channels: ["us"] }),
+      endpoint("d", { filter: "payload.amount < 100" }),
+      endpoint("e", { filter: "payload.missing == 1" }),
+      endpoint("f", { disabled: true }),
+    ];
+    const decision = decideRoutes(endpoints, event({ amount: 150 }));
+    expect(decision.endpoints.map((e) => e._id)).toEqual(["a", "f"]);
+    expect(decision.skipped).toEqual([
+      { endpointId: "b", reason: SkipReason.EVENT_TYPE, filter: "", detail: "" },
+      { endpointId: "c", reason: SkipReason.CHANNEL, filter: "", detail: "" },
+      { endpointId: "d", reason: SkipReason.FILTER_FALSE, filter: "payload.amount < 100", detail: "" },
+      {
+        endpointId: "e",
+        reason: SkipReason.FILTER_ERROR,
+        filter: "payload.missing == 1",
+        detail: expect.stringMatching(/missing/),
+      },
+      { endpointId: "f", reason: SkipReason.ENDPOINT_DISABLED, filter: "", detail: "" },
+    ]);
+    expect(decision.skippedOmitted).toBe(0);
+  });
+
+  it("routes nothing for a disabled tenant and says so", () => {
+    const decision = decideRoutes([endpoint("a", {})], event({}), { tenantDisabled: true });
+    expect(decision.endpoints).toEqual([]);
+    expect(decision.skipped.map((s) => s.reason)).toEqual([SkipReason.TENANT_DISABLED]);
+  });
+
+  it("lists at most MAX_SKIPPED_LISTED endpoints and counts the rest", () => {
+    const endpoints = Array.from({ length: MAX_SKIPPED_LISTED + 7 }, (_, i) =>
+      endpoint(`ep${i}`, { event_types: ["user.created"] }),
+    );
+    const decision = decideRoutes(endpoints, event({}));
+    expect(decision.skipped).toHaveLength(MAX_SKIPPED_LISTED);
+    expect(decision.skippedOmitted).toBe(7);
+  });
+
+  it("treats a stored filter that no longer compiles as an error, not a throw", () => {
+    const decision = decideRoutes([endpoint("a", { filter: "nope(" })], event({}));
+    expect(decision.endpoints).toEqual([]);
+    expect(decision.skipped[0]?.reason).toBe(SkipReason.FILTER_ERROR);
   });
 });

@@ -12,7 +12,7 @@ import {
 import { type ControlPlaneCache, tenantOwnsEvent } from "@herald/platform/model";
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { selectEndpoints } from "./match.js";
+import { decideRoutes } from "./match.js";
 
 export interface RouteDeps {
   cache: ControlPlaneCache;
@@ -22,6 +22,15 @@ export interface RouteDeps {
   publishAudit(record: AuditRecord): Promise<void>;
   logger: Logger;
   now(): Date;
+  metrics: RouteMetrics;
+}
+
+/** What routing an event tells the metrics. */
+export interface RouteMetrics {
+  /** An event fanned out to this many endpoints (0: unmatched). */
+  recordRouted(endpointCount: number): void;
+  /** An event of an unknown, deleted or re-created tenant, dropped unrecorded. */
+  countDropped(): void;
 }
 
 /**
@@ -38,11 +47,15 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
     // Unknown, being deleted, or re-created since: nothing is recorded, as the tenant's data is (being)
     // purged and a re-created tenant must not see the old one's events.
     deps.logger.warn({ eventId: event.id, tenantId: event.tenantId }, "event of an unknown tenant dropped");
+    deps.metrics.countDropped();
     return [];
   }
-  const endpoints = !tenant.disabled
-    ? selectEndpoints(await deps.cache.endpointsOf(event.tenantId), event)
-    : [];
+  const decision = decideRoutes(
+    await deps.cache.endpointsOf(event.tenantId),
+    { type: event.eventType, channels: event.channels, tenantId: event.tenantId, payload: event.payload },
+    { tenantDisabled: tenant.disabled },
+  );
+  const endpoints = decision.endpoints;
   const now = timestampFromDate(deps.now());
 
   await Promise.all(
@@ -73,11 +86,14 @@ export async function routeEvent(deps: RouteDeps, event: Event): Promise<string[
           eventType: event.eventType,
           endpointIds,
           routeTime: now,
+          skipped: decision.skipped,
+          skippedOmitted: decision.skippedOmitted,
         },
       },
       state: DeliveryState.PENDING,
     }),
   );
   span?.setAttribute("herald.endpoint_count", endpointIds.length);
+  deps.metrics.recordRouted(endpointIds.length);
   return endpointIds;
 }

@@ -98,8 +98,8 @@ export interface MessageMeta {
   messageId?: string;
 }
 
-/** Options of {@link consumeProto}. */
-export interface ConsumeOptions<S extends DescMessage> {
+/** Options of {@link consumeProto}; `M` is what `decode` makes of a body (default the schema's message). */
+export interface ConsumeOptions<S extends DescMessage, M = MessageShape<S>> {
   names: TopologyNames;
   queue: string;
   schema: S;
@@ -124,13 +124,13 @@ export interface ConsumeOptions<S extends DescMessage> {
    * queue can still take the message type it carried before (from an older instance, during a rolling
    * upgrade). Throwing parks the message as undecodable.
    */
-  decode?: (body: Uint8Array, type: string | undefined) => MessageShape<S>;
+  decode?: (body: Uint8Array, type: string | undefined) => M;
   logger: Logger;
   /**
    * Handles one message. Resolving acks it. Throwing requeues it after a short pause (transient
    * failures such as MongoDB being down); RabbitMQ parks it after the queue's delivery limit.
    */
-  handler: (message: MessageShape<S>, meta: MessageMeta) => Promise<void>;
+  handler: (message: M, meta: MessageMeta) => Promise<void>;
 }
 
 /** Pause before a failed message goes back to the queue, so an outage does not become a hot loop. */
@@ -140,9 +140,9 @@ const REQUEUE_PAUSE_MS = 1_000;
  * Consumes protobuf messages with manual acks. Each message is handled in a CONSUMER span that
  * continues the publisher's trace. Undecodable messages are parked at once rather than retried.
  */
-export function consumeProto<S extends DescMessage>(
+export function consumeProto<S extends DescMessage, M = MessageShape<S>>(
   rabbit: Connection,
-  options: ConsumeOptions<S>,
+  options: ConsumeOptions<S, M>,
 ): Consumer {
   const concurrency = options.concurrency ?? 16;
   const queueOptions = options.queueOptions ?? {
@@ -163,12 +163,12 @@ export function consumeProto<S extends DescMessage>(
       requeue: true,
     },
     async (msg: AsyncMessage) => {
-      let message: MessageShape<S>;
+      let message: M;
       let bodySize = 0;
       try {
         const body = toBytes(msg.body);
         bodySize = body.byteLength;
-        message = options.decode ? options.decode(body, msg.type) : fromBinary(options.schema, body);
+        message = options.decode ? options.decode(body, msg.type) : (fromBinary(options.schema, body) as M);
       } catch (err) {
         options.logger.error(
           { err, queue: options.queue, messageId: msg.messageId },

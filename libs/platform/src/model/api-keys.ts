@@ -74,8 +74,6 @@ export class ApiKeyAuthenticator implements Authenticator {
   readonly #reading = new Map<string, Promise<Principal | undefined>>();
   /** Counts invalidations, so a read that an invalidation overtook is not cached. */
   #generation = 0;
-  /** Callers of {@link noticeOf} by key id. */
-  readonly #awaitingNotice = new Map<string, Set<() => void>>();
 
   constructor(db: Db, options: ApiKeyAuthenticatorOptions) {
     this.#keys = apiKeysCollection(db);
@@ -134,32 +132,9 @@ export class ApiKeyAuthenticator implements Authenticator {
    */
   onControlChange(change: ControlNotification | undefined): void {
     if (change === undefined) this.invalidate();
-    else if (change.apiKeyId !== "") {
-      this.forgetKey(change.apiKeyId);
-      for (const notify of this.#awaitingNotice.get(change.apiKeyId) ?? []) notify();
-    } else if (change.endpointId === "" && change.eventType === "")
+    else if (change.apiKeyId !== "") this.forgetKey(change.apiKeyId);
+    else if (change.endpointId === "" && change.eventType === "")
       this.invalidate(change.tenantId || undefined);
-  }
-
-  /**
-   * Resolves true when a notification naming `keyId` reaches this instance, false after `timeoutMs`.
-   * RabbitMQ puts a notification in every instance's queue at once, so the revoking instance seeing its
-   * own come back means the others have theirs too (though not that they have applied it).
-   */
-  noticeOf(keyId: string, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const waiters = this.#awaitingNotice.get(keyId) ?? new Set();
-      this.#awaitingNotice.set(keyId, waiters);
-      const done = (noticed: boolean) => {
-        clearTimeout(timer);
-        waiters.delete(notify);
-        if (waiters.size === 0) this.#awaitingNotice.delete(keyId);
-        resolve(noticed);
-      };
-      const notify = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      waiters.add(notify);
-    });
   }
 
   #forget(matches?: (principal: Principal) => boolean): void {

@@ -1,3 +1,5 @@
+import { create } from "@bufbuild/protobuf";
+import { ControlNotificationSchema } from "@herald/contracts";
 import type { Db } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { ControlPlaneCache } from "./control-plane-cache.js";
@@ -53,10 +55,11 @@ describe("ControlPlaneCache", () => {
     expect(reads).toHaveLength(2);
     await cache.eventType("t1", "a");
     expect(reads).toHaveLength(2);
-    cache.invalidateEventType("t1", "a");
+    cache.onControlChange(create(ControlNotificationSchema, { tenantId: "t1", eventType: "a" }));
     await load("a");
     await cache.eventType("t1", "b");
     expect(reads).toHaveLength(3);
+    cache.onControlChange(create(ControlNotificationSchema, { tenantId: "t1", apiKeyId: "k1" }));
     cache.invalidate("t1", "ep_1");
     await cache.eventType("t1", "b");
     expect(reads).toHaveLength(3);

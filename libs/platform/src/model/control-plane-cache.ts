@@ -1,3 +1,4 @@
+import type { ControlNotification } from "@herald/contracts";
 import { LRUCache } from "lru-cache";
 import type { Db } from "mongodb";
 import {
@@ -26,8 +27,8 @@ export interface ControlPlaneCacheOptions {
 type Cached<T> = { value: T | null };
 
 /**
- * Read-through cache of tenants and endpoints for the data plane (ingest, routing, delivery).
- * Call {@link invalidate} from control notifications.
+ * Read-through cache of tenants and endpoints for the data plane (ingest, routing, delivery) and audit.
+ * Feed it control notifications ({@link onControlChange}).
  */
 export class ControlPlaneCache {
   readonly #db: Db;
@@ -75,6 +76,16 @@ export class ControlPlaneCache {
     return this.#read("eventType", this.#eventTypes, id, () =>
       eventTypesCollection(this.#db).findOne({ _id: id }),
     );
+  }
+
+  /**
+   * Applies a control notification: drops the event type, endpoint or tenant it names, or everything
+   * when notifications may have been missed (`undefined`). An API key's revocation changes nothing here.
+   */
+  onControlChange(change: ControlNotification | undefined): void {
+    if (change?.apiKeyId) return;
+    if (change?.eventType) this.invalidateEventType(change.tenantId, change.eventType);
+    else this.invalidate(change?.tenantId, change?.endpointId);
   }
 
   /** Drops one event type of a tenant's catalog (a notification naming it). */

@@ -32,6 +32,86 @@ export function publishControlChange(
   );
 }
 
+/** Told of each control notification; `undefined` when some may have been missed (drop everything). */
+export type ControlListener = (change: ControlNotification | undefined) => void;
+
+/**
+ * Hands each control notification to its listeners, then to those waiting for it. Pure, so the fan-out
+ * is tested without a broker; {@link controlFeed} feeds it from RabbitMQ.
+ */
+export class ControlListeners {
+  readonly #listeners: ControlListener[] = [];
+  readonly #waiters = new Set<(change: ControlNotification) => void>();
+
+  /** Adds a listener; it hears every notification from now on. */
+  listen(listener: ControlListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Resolves true when a notification that `matches` arrives (after every listener applied it), false
+   * after `timeoutMs`. RabbitMQ puts a notification in every instance's queue at once, so an instance
+   * seeing its own announcement come back means the others have theirs too (though not that they have
+   * applied it).
+   */
+  noticeOf(matches: (change: ControlNotification) => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (noticed: boolean) => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        resolve(noticed);
+      };
+      const waiter = (change: ControlNotification) => {
+        if (matches(change)) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Applies a notification, or `undefined` when some may have been missed. */
+  dispatch(change: ControlNotification | undefined): void {
+    for (const listener of this.#listeners) listener(change);
+    if (change) for (const waiter of [...this.#waiters]) waiter(change);
+  }
+}
+
+/**
+ * The control notifications of one service instance: one consumer, which every cache of the instance
+ * (API keys, tenants and endpoints, circuits) listens to.
+ */
+export interface ControlFeed {
+  listen: ControlListeners["listen"];
+  noticeOf: ControlListeners["noticeOf"];
+  /** Resolves once the consumer is ready, so no notification from then on is missed. */
+  ready: Promise<void>;
+  /** The consumer, stopped with the service. */
+  consumer: Consumer;
+}
+
+const feeds = new WeakMap<Connection, ControlFeed>();
+
+/**
+ * The control feed of the service instance connected by `rabbit`, opened on first use. The service's
+ * authentication (apiKeyAuthentication) opens it, and hands its consumer to runService to stop.
+ */
+export function controlFeed(ctx: { rabbit: Connection; names: TopologyNames; logger: Logger }): ControlFeed {
+  const open = feeds.get(ctx.rabbit);
+  if (open) return open;
+  const listeners = new ControlListeners();
+  const consumer = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) =>
+    listeners.dispatch(change),
+  );
+  const feed: ControlFeed = {
+    listen: (listener) => listeners.listen(listener),
+    noticeOf: (matches, timeoutMs) => listeners.noticeOf(matches, timeoutMs),
+    ready: new Promise((resolve) => consumer.once("ready", () => resolve())),
+    consumer,
+  };
+  feeds.set(ctx.rabbit, feed);
+  return feed;
+}
+
 /**
  * Whether a notification is about one event type only: caches of tenants, endpoints and keys keep
  * theirs. (An older routing never sets it; its tenant-wide notifications drop everything of the tenant.)

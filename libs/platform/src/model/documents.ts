@@ -1,4 +1,5 @@
 import type { Binary, Collection, Db } from "mongodb";
+import type { IndexPlan } from "../mongo.js";
 
 // Shapes of the control-plane collections. Routing owns and writes them; ingest, delivery and audit
 // read them. Field names are snake_case as stored.
@@ -106,13 +107,15 @@ export interface EndpointDocument {
   secrets: EndpointSecretDocument[];
   /** "envelope": deliveries carry the Standard Webhooks envelope; unset: the payload as published. */
   payload_format?: "envelope";
+  /** A CEL expression the event must satisfy (routing evaluates it); unset: every event. */
+  filter?: string;
   /** When the current run of failures started; unset after a success. */
   failing_since?: Date;
   create_time: Date;
   update_time: Date;
 }
 
-/** One type of a tenant's event type catalog: `_id` is `<tenant>:<name>`, so a tenant's are an _id range. */
+/** One type of a tenant's event type catalog: `_id` is `<tenant>:<name>`, so a tenant's are an `_id` range. */
 export interface EventTypeDocument {
   _id: string;
   tenant_id: string;
@@ -168,6 +171,8 @@ export const Collections = {
   deliveries: "deliveries",
   eventRoutes: "event_routes",
   attempts: "attempts",
+  /** Audit's rollups of attempts per endpoint and time bucket (GetEndpointHealth). */
+  endpointHealth: "endpoint_health",
   rateLimits: "rate_limits",
   tenantRateBudget: "tenant_rate_budget",
   concurrencySlots: "concurrency_slots",
@@ -188,3 +193,20 @@ export function eventsCollection(db: Db): Collection<EventDocument> {
 export function eventTypesCollection(db: Db): Collection<EventTypeDocument> {
   return db.collection<EventTypeDocument>(Collections.eventTypes);
 }
+
+/**
+ * Indexes of `events`: ingest creates them, and audit's reads (ListEvents, the purges) use them, so
+ * they are declared beside the document.
+ */
+export const eventIndexes: IndexPlan = {
+  [Collections.events]: [
+    { key: { tenant_id: 1, dedupe_key: 1 }, name: "tenant_dedupe_key", unique: true },
+    // ListEvents, newest first, and its page cursor; the tenant purge and a tenant's retention purge.
+    { key: { tenant_id: 1, create_time: -1, _id: -1 }, name: "tenant_time" },
+    // ListEvents of one event type.
+    { key: { tenant_id: 1, event_type: 1, create_time: -1, _id: -1 }, name: "tenant_type_time" },
+    // The retention purge.
+    { key: { create_time: 1 }, name: "create_time" },
+  ],
+  [Collections.unpublishedEvents]: [{ key: { create_time: 1 }, name: "create_time" }],
+};

@@ -1,3 +1,5 @@
+import { create } from "@bufbuild/protobuf";
+import { ControlNotificationSchema } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../errors.js";
 import {
@@ -142,6 +144,26 @@ describe("EventSchemaCache", () => {
     cache.invalidate("t1", "order.created");
     expect(cache.check("t1", "order.created", 1, ORDER)).not.toBe(first);
     expect(cache.check("t2", "order.created", 1, "{}")({ id: "x" })).toBeUndefined();
+  });
+
+  it("follows control notifications: a type's, its tenant's, and none for endpoints or keys", () => {
+    const cache = new EventSchemaCache();
+    const notice = (fields: {
+      tenantId: string;
+      eventType?: string;
+      endpointId?: string;
+      apiKeyId?: string;
+    }) => cache.onControlChange(create(ControlNotificationSchema, fields));
+    const order = cache.check("t1", "order.created", 1, ORDER);
+    const other = cache.check("t1", "order.paid", 1, ORDER);
+    notice({ tenantId: "t1", endpointId: "ep1" });
+    notice({ tenantId: "t1", apiKeyId: "k1" });
+    expect(cache.check("t1", "order.created", 1, ORDER)).toBe(order);
+    notice({ tenantId: "t1", eventType: "order.created" });
+    expect(cache.check("t1", "order.created", 1, ORDER)).not.toBe(order);
+    expect(cache.check("t1", "order.paid", 1, ORDER)).toBe(other);
+    notice({ tenantId: "t1" });
+    expect(cache.check("t1", "order.paid", 1, ORDER)).not.toBe(other);
   });
 });
 

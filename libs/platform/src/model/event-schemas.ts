@@ -1,3 +1,4 @@
+import type { ControlNotification } from "@herald/contracts";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { LRUCache } from "lru-cache";
@@ -241,6 +242,15 @@ export class EventSchemaCache {
       this.#compiled.set(key, entry);
     }
     return entry.check;
+  }
+
+  /**
+   * Applies a control notification: drops the type it names, or all of the tenant's when the tenant
+   * changed, or everything when notifications may have been missed. Endpoints and keys change nothing.
+   */
+  onControlChange(change: ControlNotification | undefined): void {
+    if (change?.apiKeyId || change?.endpointId) return;
+    this.invalidate(change?.tenantId, change?.eventType || undefined);
   }
 
   /** Drops a type's compiled versions, or all of a tenant's, or everything. */

@@ -1,6 +1,6 @@
 // @herald/platform/model: Herald's domain model on top of the runtime (`@herald/platform`): documents
 // and collections, the control-plane cache and notifications, API keys and auth, sealed secrets,
-// endpoint headers, the URL policy, and the message batches and audit records services exchange.
+// endpoint headers, the URL policy, and the queues services exchange messages through (queues.ts).
 
 export type { UrlAllowlist } from "./address-policy.js";
 export {
@@ -12,7 +12,6 @@ export {
 } from "./address-policy.js";
 export type { ApiKeyDocument } from "./api-keys.js";
 export { ApiKeyAuthenticator, apiKeysCollection } from "./api-keys.js";
-export { AuditRecordPublisher } from "./audit-records.js";
 export type { Principal } from "./auth.js";
 export {
   authorizeAdmin,
@@ -23,9 +22,9 @@ export {
   principalOf,
 } from "./auth.js";
 export { apiKeyAuthentication } from "./authentication.js";
-export { eventBatchOf, MAX_BATCH_PAYLOAD_BYTES, taskBatchOf } from "./batches.js";
 export { secretKeyRing, urlAllowlist } from "./config-fields.js";
-export { consumeControlChanges, isEventTypeChange, publishControlChange } from "./control.js";
+export type { ControlFeed, ControlListener } from "./control.js";
+export { consumeControlChanges, controlFeed, isEventTypeChange, publishControlChange } from "./control.js";
 export { ControlPlaneCache } from "./control-plane-cache.js";
 export type {
   EndpointDocument,
@@ -38,6 +37,7 @@ export type {
 export {
   Collections,
   endpointsCollection,
+  eventIndexes,
   eventsCollection,
   eventTypeId,
   eventTypesCollection,
@@ -52,6 +52,7 @@ export {
   sealHeaders,
   unmaskHeaders,
 } from "./endpoint-headers.js";
+export { EndpointStore } from "./endpoint-store.js";
 export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
 export {
   compileEventSchema,
@@ -62,6 +63,16 @@ export {
   parseJsonText,
 } from "./event-schemas.js";
 export { eventIdTime } from "./event-time.js";
+export {
+  auditRecordQueue,
+  deadTaskQueue,
+  eventQueue,
+  MAX_BATCH_PAYLOAD_BYTES,
+  MAX_EVENTS_PER_MESSAGE,
+  MAX_RECORDS_PER_MESSAGE,
+  MAX_TASKS_PER_MESSAGE,
+  taskQueue,
+} from "./queues.js";
 export { SecretBox, SecretBoxError } from "./secret-box.js";
 export { signingSecrets } from "./signing-secrets.js";
 export { HERALD_VERSION } from "./version.js";

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/audit.proto.
  */
 export const file_herald_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJInQKEEdldEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5Eg8KB3BheWxvYWQYAiABKAwSJwoKZGVsaXZlcmllcxgDIAMoCzITLmhlcmFsZC52MS5EZWxpdmVyeSK/AQoRTGlzdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmV2ZW50X3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIlYKEkxpc3RFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBSZWRlbGl2ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCSITChFSZWRlbGl2ZXJSZXNwb25zZSKOAQoOUmVjb3ZlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoPUmVjb3ZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCI4Cg5SZWRyaXZlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiNgoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9TVUNDRUVERUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQqbAoOQXR0ZW1wdFRyaWdnZXISHwobQVRURU1QVF9UUklHR0VSX1VOU1BFQ0lGSUVEEAASHQoZQVRURU1QVF9UUklHR0VSX1NDSEVEVUxFRBABEhoKFkFUVEVNUFRfVFJJR0dFUl9NQU5VQUwQAiryAQoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhQKEEVSUk9SX0NMQVNTX05PTkUQARIbChdFUlJPUl9DTEFTU19IVFRQX1NUQVRVUxACEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQAxIaChZFUlJPUl9DTEFTU19DT05ORUNUSU9OEAQSEwoPRVJST1JfQ0xBU1NfRE5TEAUSFwoTRVJST1JfQ0xBU1NfQkxPQ0tFRBAGEhMKD0VSUk9SX0NMQVNTX1RMUxAHEhwKGEVSUk9SX0NMQVNTX0NJUkNVSVRfT1BFThAIMrsDCgxBdWRpdFNlcnZpY2USTwoMTGlzdEF0dGVtcHRzEh4uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1JlcXVlc3QaHy5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVzcG9uc2USQwoIR2V0RXZlbnQSGi5oZXJhbGQudjEuR2V0RXZlbnRSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldEV2ZW50UmVzcG9uc2USSQoKTGlzdEV2ZW50cxIcLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVzcG9uc2USRgoJUmVkZWxpdmVyEhsuaGVyYWxkLnYxLlJlZGVsaXZlclJlcXVlc3QaHC5oZXJhbGQudjEuUmVkZWxpdmVyUmVzcG9uc2USQAoHUmVjb3ZlchIZLmhlcmFsZC52MS5SZWNvdmVyUmVxdWVzdBoaLmhlcmFsZC52MS5SZWNvdmVyUmVzcG9uc2USQAoHUmVkcml2ZRIZLmhlcmFsZC52MS5SZWRyaXZlUmVxdWVzdBoaLmhlcmFsZC52MS5SZWRyaXZlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJIs4BChBHZXRFdmVudFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIPCgdwYXlsb2FkGAIgASgMEicKCmRlbGl2ZXJpZXMYAyADKAsyEy5oZXJhbGQudjEuRGVsaXZlcnkSNQoRc2tpcHBlZF9lbmRwb2ludHMYBCADKAsyGi5oZXJhbGQudjEuU2tpcHBlZEVuZHBvaW50EiEKGXNraXBwZWRfZW5kcG9pbnRzX29taXR0ZWQYBSABKA0ibQoPU2tpcHBlZEVuZHBvaW50EhMKC2VuZHBvaW50X2lkGAEgASgJEiUKBnJlYXNvbhgCIAEoDjIVLmhlcmFsZC52MS5Ta2lwUmVhc29uEg4KBmZpbHRlchgDIAEoCRIOCgZkZXRhaWwYBCABKAkivwEKEUxpc3RFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJWChJMaXN0RXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQUmVkZWxpdmVyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkiEwoRUmVkZWxpdmVyUmVzcG9uc2UijgEKDlJlY292ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKD1JlY292ZXJSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgiOAoOUmVkcml2ZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIjYKD1JlZHJpdmVSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgiQgoYR2V0RW5kcG9pbnRIZWFsdGhSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSJMCg9FcnJvckNsYXNzQ291bnQSKgoLZXJyb3JfY2xhc3MYASABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxINCgVjb3VudBgCIAEoBCKMAQoRU3RhdHVzQ2xhc3NDb3VudHMSEgoKc3RhdHVzXzF4eBgBIAEoBBISCgpzdGF0dXNfMnh4GAIgASgEEhIKCnN0YXR1c18zeHgYAyABKAQSEgoKc3RhdHVzXzR4eBgEIAEoBBISCgpzdGF0dXNfNXh4GAUgASgEEhMKC25vX3Jlc3BvbnNlGAYgASgEIrYCChRFbmRwb2ludEhlYWx0aFdpbmRvdxInCgZ3aW5kb3cYASABKA4yFy5oZXJhbGQudjEuSGVhbHRoV2luZG93EhAKCGF0dGVtcHRzGAIgASgEEhEKCXN1Y2NlZWRlZBgDIAEoBBIOCgZmYWlsZWQYBCABKAQSLAoIZmFpbHVyZXMYBSADKAsyGi5oZXJhbGQudjEuRXJyb3JDbGFzc0NvdW50EjQKDnN0YXR1c19jbGFzc2VzGAYgASgLMhwuaGVyYWxkLnYxLlN0YXR1c0NsYXNzQ291bnRzEhQKDHN1Y2Nlc3NfcmF0ZRgHIAEoARIWCg5sYXRlbmN5X3A1MF9tcxgIIAEoDRIWCg5sYXRlbmN5X3A5NV9tcxgJIAEoDRIWCg5sYXRlbmN5X3A5OV9tcxgKIAEoDSKjAwoORW5kcG9pbnRIZWFsdGgSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEjAKB3dpbmRvd3MYAyADKAsyHy5oZXJhbGQudjEuRW5kcG9pbnRIZWFsdGhXaW5kb3cSNQoRbGFzdF9zdWNjZXNzX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfZmFpbHVyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCg1jaXJjdWl0X3N0YXRlGAYgASgOMhcuaGVyYWxkLnYxLkNpcmN1aXRTdGF0ZRI2ChJjaXJjdWl0X3N0YXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2JhY2tsb2cYCCABKAQSMAoMYmFja2xvZ190aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZsYXRlbmN5X3JlbGF0aXZlX2Vycm9yGAogASgBIkYKGUdldEVuZHBvaW50SGVhbHRoUmVzcG9uc2USKQoGaGVhbHRoGAEgASgLMhkuaGVyYWxkLnYxLkVuZHBvaW50SGVhbHRoIlUKGUxpc3RFbmRwb2ludEhlYWx0aFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImMKGkxpc3RFbmRwb2ludEhlYWx0aFJlc3BvbnNlEiwKCWVuZHBvaW50cxgBIAMoCzIZLmhlcmFsZC52MS5FbmRwb2ludEhlYWx0aBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqnQEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfU1VDQ0VFREVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEAMSFwoTREVMSVZFUllfU1RBVEVfREVBRBAEKmwKDkF0dGVtcHRUcmlnZ2VyEh8KG0FUVEVNUFRfVFJJR0dFUl9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfVFJJR0dFUl9TQ0hFRFVMRUQQARIaChZBVFRFTVBUX1RSSUdHRVJfTUFOVUFMEAIq8gEKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIUChBFUlJPUl9DTEFTU19OT05FEAESGwoXRVJST1JfQ0xBU1NfSFRUUF9TVEFUVVMQAhIXChNFUlJPUl9DTEFTU19USU1FT1VUEAMSGgoWRVJST1JfQ0xBU1NfQ09OTkVDVElPThAEEhMKD0VSUk9SX0NMQVNTX0ROUxAFEhcKE0VSUk9SX0NMQVNTX0JMT0NLRUQQBhITCg9FUlJPUl9DTEFTU19UTFMQBxIcChhFUlJPUl9DTEFTU19DSVJDVUlUX09QRU4QCCreAQoKU2tpcFJlYXNvbhIbChdTS0lQX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFlNLSVBfUkVBU09OX0VWRU5UX1RZUEUQARIXChNTS0lQX1JFQVNPTl9DSEFOTkVMEAISHAoYU0tJUF9SRUFTT05fRklMVEVSX0ZBTFNFEAMSHAoYU0tJUF9SRUFTT05fRklMVEVSX0VSUk9SEAQSIQodU0tJUF9SRUFTT05fRU5EUE9JTlRfRElTQUJMRUQQBRIfChtTS0lQX1JFQVNPTl9URU5BTlRfRElTQUJMRUQQBipwCgxIZWFsdGhXaW5kb3cSHQoZSEVBTFRIX1dJTkRPV19VTlNQRUNJRklFRBAAEhQKEEhFQUxUSF9XSU5ET1dfMUgQARIVChFIRUFMVEhfV0lORE9XXzI0SBACEhQKEEhFQUxUSF9XSU5ET1dfN0QQAyqAAQoMQ2lyY3VpdFN0YXRlEh0KGUNJUkNVSVRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVDSVJDVUlUX1NUQVRFX1VOS05PV04QARIYChRDSVJDVUlUX1NUQVRFX0NMT1NFRBACEhwKGENJUkNVSVRfU1RBVEVfTUFZQkVfT1BFThADMv4ECgxBdWRpdFNlcnZpY2USTwoMTGlzdEF0dGVtcHRzEh4uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1JlcXVlc3QaHy5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVzcG9uc2USQwoIR2V0RXZlbnQSGi5oZXJhbGQudjEuR2V0RXZlbnRSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldEV2ZW50UmVzcG9uc2USSQoKTGlzdEV2ZW50cxIcLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVzcG9uc2USRgoJUmVkZWxpdmVyEhsuaGVyYWxkLnYxLlJlZGVsaXZlclJlcXVlc3QaHC5oZXJhbGQudjEuUmVkZWxpdmVyUmVzcG9uc2USQAoHUmVjb3ZlchIZLmhlcmFsZC52MS5SZWNvdmVyUmVxdWVzdBoaLmhlcmFsZC52MS5SZWNvdmVyUmVzcG9uc2USQAoHUmVkcml2ZRIZLmhlcmFsZC52MS5SZWRyaXZlUmVxdWVzdBoaLmhlcmFsZC52MS5SZWRyaXZlUmVzcG9uc2USXgoRR2V0RW5kcG9pbnRIZWFsdGgSIy5oZXJhbGQudjEuR2V0RW5kcG9pbnRIZWFsdGhSZXF1ZXN0GiQuaGVyYWxkLnYxLkdldEVuZHBvaW50SGVhbHRoUmVzcG9uc2USYQoSTGlzdEVuZHBvaW50SGVhbHRoEiQuaGVyYWxkLnYxLkxpc3RFbmRwb2ludEhlYWx0aFJlcXVlc3QaJS5oZXJhbGQudjEuTGlzdEVuZHBvaW50SGVhbHRoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.Attempt
@@ -338,6 +338,21 @@ export type GetEventResponse = Message<"herald.v1.GetEventResponse"> & {
    * @generated from field: repeated herald.v1.Delivery deliveries = 3;
    */
   deliveries: Delivery[];
+
+  /**
+   * The tenant's endpoints that did not take the event when it was routed, and why (in id order, at
+   * most 100). Endpoints created after the event was routed are not listed.
+   *
+   * @generated from field: repeated herald.v1.SkippedEndpoint skipped_endpoints = 4;
+   */
+  skippedEndpoints: SkippedEndpoint[];
+
+  /**
+   * How many more endpoints skipped the event than are listed.
+   *
+   * @generated from field: uint32 skipped_endpoints_omitted = 5;
+   */
+  skippedEndpointsOmitted: number;
 };
 
 /**
@@ -346,6 +361,42 @@ export type GetEventResponse = Message<"herald.v1.GetEventResponse"> & {
  */
 export const GetEventResponseSchema: GenMessage<GetEventResponse> = /*@__PURE__*/
   messageDesc(file_herald_v1_audit, 6);
+
+/**
+ * @generated from message herald.v1.SkippedEndpoint
+ */
+export type SkippedEndpoint = Message<"herald.v1.SkippedEndpoint"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * @generated from field: herald.v1.SkipReason reason = 2;
+   */
+  reason: SkipReason;
+
+  /**
+   * With SKIP_REASON_FILTER_FALSE and SKIP_REASON_FILTER_ERROR: the filter as it was when routed.
+   *
+   * @generated from field: string filter = 3;
+   */
+  filter: string;
+
+  /**
+   * With SKIP_REASON_FILTER_ERROR: what went wrong.
+   *
+   * @generated from field: string detail = 4;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message herald.v1.SkippedEndpoint.
+ * Use `create(SkippedEndpointSchema)` to create a new message.
+ */
+export const SkippedEndpointSchema: GenMessage<SkippedEndpoint> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 7);
 
 /**
  * @generated from message herald.v1.ListEventsRequest
@@ -387,7 +438,7 @@ export type ListEventsRequest = Message<"herald.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 7);
+  messageDesc(file_herald_v1_audit, 8);
 
 /**
  * @generated from message herald.v1.ListEventsResponse
@@ -411,7 +462,7 @@ export type ListEventsResponse = Message<"herald.v1.ListEventsResponse"> & {
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 8);
+  messageDesc(file_herald_v1_audit, 9);
 
 /**
  * @generated from message herald.v1.RedeliverRequest
@@ -438,7 +489,7 @@ export type RedeliverRequest = Message<"herald.v1.RedeliverRequest"> & {
  * Use `create(RedeliverRequestSchema)` to create a new message.
  */
 export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 9);
+  messageDesc(file_herald_v1_audit, 10);
 
 /**
  * @generated from message herald.v1.RedeliverResponse
@@ -451,7 +502,7 @@ export type RedeliverResponse = Message<"herald.v1.RedeliverResponse"> & {
  * Use `create(RedeliverResponseSchema)` to create a new message.
  */
 export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 10);
+  messageDesc(file_herald_v1_audit, 11);
 
 /**
  * @generated from message herald.v1.RecoverRequest
@@ -485,7 +536,7 @@ export type RecoverRequest = Message<"herald.v1.RecoverRequest"> & {
  * Use `create(RecoverRequestSchema)` to create a new message.
  */
 export const RecoverRequestSchema: GenMessage<RecoverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 11);
+  messageDesc(file_herald_v1_audit, 12);
 
 /**
  * @generated from message herald.v1.RecoverResponse
@@ -509,7 +560,7 @@ export type RecoverResponse = Message<"herald.v1.RecoverResponse"> & {
  * Use `create(RecoverResponseSchema)` to create a new message.
  */
 export const RecoverResponseSchema: GenMessage<RecoverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 12);
+  messageDesc(file_herald_v1_audit, 13);
 
 /**
  * @generated from message herald.v1.RedriveRequest
@@ -533,7 +584,7 @@ export type RedriveRequest = Message<"herald.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 13);
+  messageDesc(file_herald_v1_audit, 14);
 
 /**
  * @generated from message herald.v1.RedriveResponse
@@ -555,7 +606,311 @@ export type RedriveResponse = Message<"herald.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 14);
+  messageDesc(file_herald_v1_audit, 15);
+
+/**
+ * @generated from message herald.v1.GetEndpointHealthRequest
+ */
+export type GetEndpointHealthRequest = Message<"herald.v1.GetEndpointHealthRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+};
+
+/**
+ * Describes the message herald.v1.GetEndpointHealthRequest.
+ * Use `create(GetEndpointHealthRequestSchema)` to create a new message.
+ */
+export const GetEndpointHealthRequestSchema: GenMessage<GetEndpointHealthRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 16);
+
+/**
+ * @generated from message herald.v1.ErrorClassCount
+ */
+export type ErrorClassCount = Message<"herald.v1.ErrorClassCount"> & {
+  /**
+   * @generated from field: herald.v1.ErrorClass error_class = 1;
+   */
+  errorClass: ErrorClass;
+
+  /**
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message herald.v1.ErrorClassCount.
+ * Use `create(ErrorClassCountSchema)` to create a new message.
+ */
+export const ErrorClassCountSchema: GenMessage<ErrorClassCount> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 17);
+
+/**
+ * Attempts by the class of the receiver's status; those without a response (timeouts, connection
+ * errors) are `no_response`.
+ *
+ * @generated from message herald.v1.StatusClassCounts
+ */
+export type StatusClassCounts = Message<"herald.v1.StatusClassCounts"> & {
+  /**
+   * @generated from field: uint64 status_1xx = 1;
+   */
+  status1xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_2xx = 2;
+   */
+  status2xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_3xx = 3;
+   */
+  status3xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_4xx = 4;
+   */
+  status4xx: bigint;
+
+  /**
+   * @generated from field: uint64 status_5xx = 5;
+   */
+  status5xx: bigint;
+
+  /**
+   * @generated from field: uint64 no_response = 6;
+   */
+  noResponse: bigint;
+};
+
+/**
+ * Describes the message herald.v1.StatusClassCounts.
+ * Use `create(StatusClassCountsSchema)` to create a new message.
+ */
+export const StatusClassCountsSchema: GenMessage<StatusClassCounts> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 18);
+
+/**
+ * @generated from message herald.v1.EndpointHealthWindow
+ */
+export type EndpointHealthWindow = Message<"herald.v1.EndpointHealthWindow"> & {
+  /**
+   * @generated from field: herald.v1.HealthWindow window = 1;
+   */
+  window: HealthWindow;
+
+  /**
+   * @generated from field: uint64 attempts = 2;
+   */
+  attempts: bigint;
+
+  /**
+   * @generated from field: uint64 succeeded = 3;
+   */
+  succeeded: bigint;
+
+  /**
+   * @generated from field: uint64 failed = 4;
+   */
+  failed: bigint;
+
+  /**
+   * Failed attempts by error class; classes without attempts are left out.
+   *
+   * @generated from field: repeated herald.v1.ErrorClassCount failures = 5;
+   */
+  failures: ErrorClassCount[];
+
+  /**
+   * @generated from field: herald.v1.StatusClassCounts status_classes = 6;
+   */
+  statusClasses?: StatusClassCounts | undefined;
+
+  /**
+   * Succeeded over attempts; 0 when there was none.
+   *
+   * @generated from field: double success_rate = 7;
+   */
+  successRate: number;
+
+  /**
+   * From a log-scale histogram of the attempts' latencies: each percentile is within
+   * `latency_relative_error` of the true one. 0 when there was no attempt.
+   *
+   * @generated from field: uint32 latency_p50_ms = 8;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * @generated from field: uint32 latency_p95_ms = 9;
+   */
+  latencyP95Ms: number;
+
+  /**
+   * @generated from field: uint32 latency_p99_ms = 10;
+   */
+  latencyP99Ms: number;
+};
+
+/**
+ * Describes the message herald.v1.EndpointHealthWindow.
+ * Use `create(EndpointHealthWindowSchema)` to create a new message.
+ */
+export const EndpointHealthWindowSchema: GenMessage<EndpointHealthWindow> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 19);
+
+/**
+ * @generated from message herald.v1.EndpointHealth
+ */
+export type EndpointHealth = Message<"herald.v1.EndpointHealth"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * 1 h, 24 h and 7 d, in that order.
+   *
+   * @generated from field: repeated herald.v1.EndpointHealthWindow windows = 3;
+   */
+  windows: EndpointHealthWindow[];
+
+  /**
+   * Within the last week; unset when there was none.
+   *
+   * @generated from field: google.protobuf.Timestamp last_success_time = 4;
+   */
+  lastSuccessTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_failure_time = 5;
+   */
+  lastFailureTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: herald.v1.CircuitState circuit_state = 6;
+   */
+  circuitState: CircuitState;
+
+  /**
+   * Time of the latest recorded attempt the circuit state comes from; unset when unknown.
+   *
+   * @generated from field: google.protobuf.Timestamp circuit_state_time = 7;
+   */
+  circuitStateTime?: Timestamp | undefined;
+
+  /**
+   * Deliveries whose last attempt failed and whose retry is scheduled (or that a replay queued again),
+   * as of `backlog_time`: audit counts every endpoint's backlog in one pass every
+   * HEALTH_BACKLOG_INTERVAL. Deliveries routed but not yet attempted are not counted.
+   *
+   * @generated from field: uint64 backlog = 8;
+   */
+  backlog: bigint;
+
+  /**
+   * When the backlog was counted; unset before the first count.
+   *
+   * @generated from field: google.protobuf.Timestamp backlog_time = 9;
+   */
+  backlogTime?: Timestamp | undefined;
+
+  /**
+   * Bound on the latency percentiles' relative error (0.0476: within 4.8 %).
+   *
+   * @generated from field: double latency_relative_error = 10;
+   */
+  latencyRelativeError: number;
+};
+
+/**
+ * Describes the message herald.v1.EndpointHealth.
+ * Use `create(EndpointHealthSchema)` to create a new message.
+ */
+export const EndpointHealthSchema: GenMessage<EndpointHealth> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 20);
+
+/**
+ * @generated from message herald.v1.GetEndpointHealthResponse
+ */
+export type GetEndpointHealthResponse = Message<"herald.v1.GetEndpointHealthResponse"> & {
+  /**
+   * @generated from field: herald.v1.EndpointHealth health = 1;
+   */
+  health?: EndpointHealth | undefined;
+};
+
+/**
+ * Describes the message herald.v1.GetEndpointHealthResponse.
+ * Use `create(GetEndpointHealthResponseSchema)` to create a new message.
+ */
+export const GetEndpointHealthResponseSchema: GenMessage<GetEndpointHealthResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 21);
+
+/**
+ * @generated from message herald.v1.ListEndpointHealthRequest
+ */
+export type ListEndpointHealthRequest = Message<"herald.v1.ListEndpointHealthRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Default 10, at most 20: each endpoint reads 180 rollups.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListEndpointHealthRequest.
+ * Use `create(ListEndpointHealthRequestSchema)` to create a new message.
+ */
+export const ListEndpointHealthRequestSchema: GenMessage<ListEndpointHealthRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 22);
+
+/**
+ * @generated from message herald.v1.ListEndpointHealthResponse
+ */
+export type ListEndpointHealthResponse = Message<"herald.v1.ListEndpointHealthResponse"> & {
+  /**
+   * By endpoint id.
+   *
+   * @generated from field: repeated herald.v1.EndpointHealth endpoints = 1;
+   */
+  endpoints: EndpointHealth[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListEndpointHealthResponse.
+ * Use `create(ListEndpointHealthResponseSchema)` to create a new message.
+ */
+export const ListEndpointHealthResponseSchema: GenMessage<ListEndpointHealthResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 23);
 
 /**
  * @generated from enum herald.v1.DeliveryState
@@ -692,6 +1047,143 @@ export const ErrorClassSchema: GenEnum<ErrorClass> = /*@__PURE__*/
   enumDesc(file_herald_v1_audit, 2);
 
 /**
+ * Why an endpoint did not get an event.
+ *
+ * @generated from enum herald.v1.SkipReason
+ */
+export enum SkipReason {
+  /**
+   * @generated from enum value: SKIP_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The endpoint's event_types do not take the event's type.
+   *
+   * @generated from enum value: SKIP_REASON_EVENT_TYPE = 1;
+   */
+  EVENT_TYPE = 1,
+
+  /**
+   * The endpoint has channels and the event was published on none of them.
+   *
+   * @generated from enum value: SKIP_REASON_CHANNEL = 2;
+   */
+  CHANNEL = 2,
+
+  /**
+   * The endpoint's filter was not true for the event.
+   *
+   * @generated from enum value: SKIP_REASON_FILTER_FALSE = 3;
+   */
+  FILTER_FALSE = 3,
+
+  /**
+   * Evaluating the endpoint's filter failed (e.g. a field missing from the payload): no match.
+   *
+   * @generated from enum value: SKIP_REASON_FILTER_ERROR = 4;
+   */
+  FILTER_ERROR = 4,
+
+  /**
+   * The endpoint took the event while disabled: its delivery is recorded dead without sending, and
+   * Recover sends it once the endpoint is enabled again. The endpoint is also in endpoint_ids.
+   *
+   * @generated from enum value: SKIP_REASON_ENDPOINT_DISABLED = 5;
+   */
+  ENDPOINT_DISABLED = 5,
+
+  /**
+   * The tenant was disabled: no endpoint took the event.
+   *
+   * @generated from enum value: SKIP_REASON_TENANT_DISABLED = 6;
+   */
+  TENANT_DISABLED = 6,
+}
+
+/**
+ * Describes the enum herald.v1.SkipReason.
+ */
+export const SkipReasonSchema: GenEnum<SkipReason> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 3);
+
+/**
+ * The span of time a health window sums. Windows end now and are aligned to their rollup buckets:
+ * the last hour is the current 5-minute bucket and the 11 before it, the last day the current hour and
+ * the 23 before it, the last week the current hour and the 167 before it.
+ *
+ * @generated from enum herald.v1.HealthWindow
+ */
+export enum HealthWindow {
+  /**
+   * @generated from enum value: HEALTH_WINDOW_UNSPECIFIED = 0;
+   */
+  HEALTH_WINDOW_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_1H = 1;
+   */
+  HEALTH_WINDOW_1H = 1,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_24H = 2;
+   */
+  HEALTH_WINDOW_24H = 2,
+
+  /**
+   * @generated from enum value: HEALTH_WINDOW_7D = 3;
+   */
+  HEALTH_WINDOW_7D = 3,
+}
+
+/**
+ * Describes the enum herald.v1.HealthWindow.
+ */
+export const HealthWindowSchema: GenEnum<HealthWindow> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 4);
+
+/**
+ * The state of an endpoint's circuit as far as audit can tell. Delivery keeps the breakers, per
+ * instance, and parks tasks behind an open circuit without recording an attempt; audit sees only the
+ * attempts that were sent, so it reports what the latest of them implies.
+ *
+ * @generated from enum herald.v1.CircuitState
+ */
+export enum CircuitState {
+  /**
+   * @generated from enum value: CIRCUIT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * No attempt recorded in the last week.
+   *
+   * @generated from enum value: CIRCUIT_STATE_UNKNOWN = 1;
+   */
+  UNKNOWN = 1,
+
+  /**
+   * The latest recorded attempt succeeded, and a success closes the circuit.
+   *
+   * @generated from enum value: CIRCUIT_STATE_CLOSED = 2;
+   */
+  CLOSED = 2,
+
+  /**
+   * The latest recorded attempt failed: the circuit may be open (or about to open).
+   *
+   * @generated from enum value: CIRCUIT_STATE_MAYBE_OPEN = 3;
+   */
+  MAYBE_OPEN = 3,
+}
+
+/**
+ * Describes the enum herald.v1.CircuitState.
+ */
+export const CircuitStateSchema: GenEnum<CircuitState> = /*@__PURE__*/
+  enumDesc(file_herald_v1_audit, 5);
+
+/**
  * AuditService answers what happened to events and replays deliveries. Keys need SCOPE_AUDIT_READ on
  * the tenant.
  *
@@ -753,6 +1245,27 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof RedriveRequestSchema;
     output: typeof RedriveResponseSchema;
+  },
+  /**
+   * GetEndpointHealth sums an endpoint's recent attempts over the last hour, day and week, from rollups
+   * audit keeps as it records attempts (never a scan of the attempt log).
+   *
+   * @generated from rpc herald.v1.AuditService.GetEndpointHealth
+   */
+  getEndpointHealth: {
+    methodKind: "unary";
+    input: typeof GetEndpointHealthRequestSchema;
+    output: typeof GetEndpointHealthResponseSchema;
+  },
+  /**
+   * ListEndpointHealth answers the health of every endpoint of a tenant, a page at a time, by endpoint id.
+   *
+   * @generated from rpc herald.v1.AuditService.ListEndpointHealth
+   */
+  listEndpointHealth: {
+    methodKind: "unary";
+    input: typeof ListEndpointHealthRequestSchema;
+    output: typeof ListEndpointHealthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_herald_v1_audit, 0);

@@ -2,11 +2,13 @@ import { create } from "@bufbuild/protobuf";
 import { type AuditRecordBatch, AuditRecordBatchSchema, AuditRecordSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openQueue, type QueueContext } from "../amqp/queues.js";
 import { topologyNames } from "../amqp/topology.js";
 import { useTestTracing } from "../amqp/tracing.test-support.js";
+import { createLogger } from "../logger.js";
 import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
 import { inSpan } from "../tracing.js";
-import { AuditRecordPublisher, MAX_RECORDS_PER_MESSAGE } from "./audit-records.js";
+import { auditRecordQueue, MAX_RECORDS_PER_MESSAGE } from "./queues.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -18,6 +20,9 @@ beforeAll(async () => {
 });
 
 beforeEach(() => exporter.reset());
+
+const logger = createLogger({ service: "test", level: "silent" });
+const queueContext = (): QueueContext => ({ ...broker, names, logger, config: { RETRY_TIERS: [1_000] } });
 
 afterAll(() => broker?.close());
 
@@ -41,10 +46,10 @@ function receiveBatches(records: number): Promise<AuditRecordBatch[]> {
   );
 }
 
-describe("AuditRecordPublisher", () => {
+describe("the audit record queue", () => {
   it("sends a record published alone in a message of its own", async () => {
     const received = receiveBatches(1);
-    await new AuditRecordPublisher(broker.publisher, names).publish(attempt("alone"));
+    await openQueue(auditRecordQueue, queueContext()).publish(attempt("alone"));
     const batches = await received;
     expect(batches.map((b) => b.records.map((r) => r.record.value?.eventId))).toEqual([["alone"]]);
   });
@@ -52,7 +57,7 @@ describe("AuditRecordPublisher", () => {
   it("puts records published together into few messages, each record once and none over the limit", async () => {
     const records = Array.from({ length: 250 }, (_, i) => attempt(`evt_${i}`));
     const received = receiveBatches(records.length);
-    const auditRecords = new AuditRecordPublisher(broker.publisher, names);
+    const auditRecords = openQueue(auditRecordQueue, queueContext());
     await Promise.all(records.map((record) => auditRecords.publish(record)));
     const batches = await received;
     // 250 records in one tick: a full message at once, then the rest while it is confirmed.
@@ -64,7 +69,7 @@ describe("AuditRecordPublisher", () => {
 
   it("continues the first record's trace and links the other records' spans", async () => {
     const received = receiveBatches(3);
-    const auditRecords = new AuditRecordPublisher(broker.publisher, names);
+    const auditRecords = openQueue(auditRecordQueue, queueContext());
     const traceIds: string[] = [];
     await Promise.all(
       ["a", "b", "c"].map((id) =>

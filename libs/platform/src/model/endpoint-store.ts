@@ -1,17 +1,14 @@
-import { NotFoundError } from "@herald/platform";
-import {
-  type EndpointDocument,
-  type EndpointSecretDocument,
-  endpointsCollection,
-} from "@herald/platform/model";
+import type { DisabledReason } from "@herald/contracts";
 import type { Collection, Db, Filter, UpdateFilter } from "mongodb";
-import { type Page, type PageRequest, toPage } from "./pagination.js";
+import { NotFoundError } from "../errors.js";
+import { type EndpointDocument, type EndpointSecretDocument, endpointsCollection } from "./documents.js";
 
 type EndpointFields = Partial<Omit<EndpointDocument, "_id" | "tenant_id">>;
 
 /**
- * The `endpoints` collection. Every lookup names the tenant as well as the endpoint, so an endpoint of
- * another tenant is simply not found.
+ * The `endpoints` collection: routing's control plane manages it, and delivery records what its
+ * attempts tell (a run of failures, a receiver gone). Every lookup names the tenant as well as the
+ * endpoint, so an endpoint of another tenant is simply not found.
  */
 export class EndpointStore {
   readonly #endpoints: Collection<EndpointDocument>;
@@ -30,15 +27,11 @@ export class EndpointStore {
     return endpoint;
   }
 
-  async list(tenantId: string, page: PageRequest): Promise<Page<EndpointDocument>> {
+  /** Up to `limit` endpoints of the tenant in id order, from after `afterId` when given. */
+  async list(tenantId: string, afterId: string | undefined, limit: number): Promise<EndpointDocument[]> {
     const filter: Filter<EndpointDocument> = { tenant_id: tenantId };
-    if (page.afterId !== undefined) filter._id = { $gt: page.afterId };
-    const endpoints = await this.#endpoints
-      .find(filter)
-      .sort({ _id: 1 })
-      .limit(page.size + 1)
-      .toArray();
-    return toPage(endpoints, page.size);
+    if (afterId !== undefined) filter._id = { $gt: afterId };
+    return this.#endpoints.find(filter).sort({ _id: 1 }).limit(limit).toArray();
   }
 
   /** Replaces `set` and removes `unset`, returning the endpoint as updated. */
@@ -90,5 +83,21 @@ export class EndpointStore {
 
   async deleteByTenant(tenantId: string): Promise<void> {
     await this.#endpoints.deleteMany({ tenant_id: tenantId });
+  }
+
+  /** Disables an enabled endpoint for `reason` (a receiver gone, or failing too long). */
+  async disable(endpoint: EndpointDocument, reason: DisabledReason, now: Date): Promise<void> {
+    await this.#endpoints.updateOne(
+      { _id: endpoint._id, disabled: false },
+      { $set: { disabled: true, disabled_reason: reason, update_time: now } },
+    );
+  }
+
+  /** Sets (a Date) or clears (undefined) when the endpoint's current run of failed attempts began. */
+  async setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void> {
+    await this.#endpoints.updateOne(
+      { _id: endpoint._id },
+      since ? { $set: { failing_since: since } } : { $unset: { failing_since: "" } },
+    );
   }
 }

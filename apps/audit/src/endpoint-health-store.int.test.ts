@@ -1,0 +1,92 @@
+import { DeliveryState, ErrorClass } from "@herald/contracts";
+import { testEnv } from "@herald/platform/testing";
+import { type Db, MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AttemptDocument, deliveriesCollection } from "./documents.js";
+import { EndpointHealthStore } from "./endpoint-health-store.js";
+
+const env = testEnv();
+let client: MongoClient;
+let db: Db;
+
+beforeAll(async () => {
+  client = new MongoClient(env.MONGO_URL as string);
+  db = client.db(env.MONGO_DB);
+});
+
+afterAll(async () => {
+  await db?.dropDatabase();
+  await client?.close();
+});
+
+function attempt(id: string, endpointId: string, at: Date, success: boolean): AttemptDocument {
+  return {
+    _id: id,
+    tenant_id: "t1",
+    event_id: id,
+    endpoint_id: endpointId,
+    attempt_number: 1,
+    trigger: 1,
+    success,
+    response_status: success ? 200 : 500,
+    response_body: "",
+    latency_ms: 20,
+    error_class: success ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
+    error_message: "",
+    attempt_time: at,
+    url: "",
+  };
+}
+
+describe("EndpointHealthStore", () => {
+  it("sums batches written by two stores at once (two instances), and counts backlogs by endpoint", async () => {
+    const now = new Date();
+    const a = new EndpointHealthStore(db);
+    const b = new EndpointHealthStore(db);
+    // Both create the same new rollups: one's upserts lose on the duplicate key and are sent again.
+    await Promise.all([
+      a.add(Array.from({ length: 30 }, (_, i) => attempt(`a${i}`, "ep1", now, i % 3 !== 0))),
+      b.add(Array.from({ length: 20 }, (_, i) => attempt(`b${i}`, "ep1", now, true))),
+    ]);
+    const deliveries = deliveriesCollection(db);
+    const delivery = (id: string, endpointId: string, state: DeliveryState) => ({
+      _id: id,
+      tenant_id: "t1",
+      event_id: id,
+      endpoint_id: endpointId,
+      state,
+      attempt_count: 1,
+      last_attempt_number: 1,
+      last_response_status: 500,
+      update_time: now,
+      version: 0,
+    });
+    await deliveries.insertMany([
+      delivery("d1", "ep1", DeliveryState.FAILED),
+      delivery("d2", "ep1", DeliveryState.PENDING),
+      delivery("d3", "ep1", DeliveryState.DEAD),
+      delivery("d4", "ep2", DeliveryState.FAILED),
+    ]);
+    expect(await a.countBacklogs(now)).toBe(2);
+    const health = await b.health("t1", "ep1", now);
+    expect(health.windows[0]).toMatchObject({ attempts: 50n, succeeded: 40n, failed: 10n });
+    expect(health.backlog).toBe(2n);
+    expect(health.backlogTime?.seconds).toBe(BigInt(Math.floor(now.getTime() / 1000)));
+    // Another tenant's call for the endpoint sees none of it.
+    const other = await b.health("t2", "ep1", now);
+    expect(other.windows[0]?.attempts).toBe(0n);
+    expect(other.backlog).toBe(0n);
+
+    // ep1's retries done: the next count leaves it out, and its stored figure no longer counts.
+    await deliveries.updateMany({ endpoint_id: "ep1" }, { $set: { state: DeliveryState.SUCCEEDED } });
+    const later = new Date(now.getTime() + 1000);
+    expect(await a.countBacklogs(later)).toBe(1);
+    expect((await b.health("t1", "ep1", later)).backlog).toBe(0n);
+    expect((await b.health("t1", "ep2", later)).backlog).toBe(1n);
+    const many = await b.healthOfEndpoints("t1", ["ep2", "ep1"], later);
+    expect(many.map((h) => [h.endpointId, h.windows[0]?.attempts, h.backlog])).toEqual([
+      ["ep2", 0n, 1n],
+      ["ep1", 50n, 0n],
+    ]);
+  });
+});

@@ -1,0 +1,200 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  DeliveryState,
+  ListAttemptsRequestSchema,
+  ListEventsRequestSchema,
+  RecoverRequestSchema,
+  RedriveRequestSchema,
+} from "@herald/contracts";
+import { createLogger, ensureIndexes } from "@herald/platform";
+import { Collections, eventIndexes } from "@herald/platform/model";
+import { explainRead, type RecordedRead, recordReads, testEnv } from "@herald/platform/testing";
+import { type Db, MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AttemptLogReader } from "./attempt-log-reader.js";
+import { DataPurge } from "./data-purge.js";
+import { encodePageToken } from "./page-token.js";
+import { listAttemptsQuery, listEventsQuery, recoverQuery, redriveQuery, toPage } from "./queries.js";
+import { auditIndexes } from "./service.js";
+
+// Every read audit's API and purges send, explained: an index (or an _id key range) serves each, on
+// MongoDB and on the embedded server, so none reads a whole collection (issue 23).
+const env = testEnv();
+let client: MongoClient;
+let db: Db;
+let auditDb: Db;
+const T0 = new Date("2026-06-01T00:00:00Z");
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+
+beforeAll(async () => {
+  client = new MongoClient(env.MONGO_URL as string, { monitorCommands: true });
+  await client.connect();
+  db = client.db(env.MONGO_DB);
+  auditDb = client.db(`${env.MONGO_DB}_audit`);
+  await ensureIndexes(db, eventIndexes);
+  await ensureIndexes(auditDb, auditIndexes);
+  // A few documents of the shapes services write, so each field holds values of its kind.
+  await db.collection(Collections.events).insertMany(
+    [1, 2, 3].map((i) => ({
+      _id: `e${i}`,
+      tenant_id: "t1",
+      event_type: "order.created",
+      dedupe_key: `k${i}`,
+      create_time: at(i),
+    })) as never[],
+  );
+  await db.collection(Collections.tenants).insertOne({ _id: "t1", name: "t1" } as never);
+  await auditDb.collection(Collections.attempts).insertMany(
+    [1, 2, 3].map((i) => ({
+      _id: `a${i}`,
+      tenant_id: "t1",
+      event_id: `e${i}`,
+      endpoint_id: "ep1",
+      success: i !== 2,
+      attempt_time: at(i),
+    })) as never[],
+  );
+  await auditDb.collection(Collections.deliveries).insertMany(
+    [1, 2, 3].map((i) => ({
+      _id: `e${i}:ep1`,
+      tenant_id: "t1",
+      event_id: `e${i}`,
+      endpoint_id: "ep1",
+      state: DeliveryState.DEAD,
+      last_attempt_time: at(i),
+      update_time: at(i),
+    })) as never[],
+  );
+  await auditDb.collection(Collections.eventRoutes).insertMany(
+    [1, 2, 3].map((i) => ({
+      _id: `e${i}`,
+      tenant_id: "t1",
+      endpoint_ids: ["ep1"],
+      route_time: at(i),
+    })) as never[],
+  );
+});
+
+afterAll(async () => {
+  await db?.dropDatabase();
+  await auditDb?.dropDatabase();
+  await client?.close();
+});
+
+async function expectIndexed(reads: RecordedRead[]): Promise<void> {
+  expect(reads.length).toBeGreaterThan(0);
+  const plans = await Promise.all(reads.map((read) => explainRead(client, read)));
+  const unindexed = plans.filter((p) => !p.usesIndex).map((p) => ({ read: p.read, plan: p.plan }));
+  expect(unindexed).toEqual([]);
+}
+
+describe("audit's reads use an index", () => {
+  const reader = () => new AttemptLogReader(db, auditDb);
+  const token = (fingerprint: string) => encodePageToken({ time: at(2), id: "x" }, fingerprint);
+
+  it("GetEvent: the event, its route, its deliveries and one delivery", async () => {
+    await expectIndexed(
+      await recordReads(client, async () => {
+        await reader().findEvent("t1", "e1");
+        await reader().findRoute("t1", "e1");
+        await reader().deliveriesOfEvent("t1", "e1");
+        await reader().findDelivery({ tenantId: "t1", eventId: "e1", endpointId: "ep1" });
+      }),
+    );
+  });
+
+  it("ListEvents: by tenant, by type, in a time range, and a deep page", async () => {
+    const range = { startTime: timestampFromDate(at(0)), endTime: timestampFromDate(at(10)) };
+    const requests = [
+      { tenantId: "t1" },
+      { tenantId: "t1", eventType: "order.created" },
+      { tenantId: "t1", ...range },
+      { tenantId: "t1", eventType: "order.created", ...range },
+    ];
+    await expectIndexed(
+      await recordReads(client, async () => {
+        for (const req of requests) {
+          const first = listEventsQuery(create(ListEventsRequestSchema, req));
+          await reader().listEvents(first);
+          const next = create(ListEventsRequestSchema, { ...req, pageToken: token(first.fingerprint) });
+          const page = toPage(await reader().listEvents(listEventsQuery(next)), first, (e) => ({
+            time: e.create_time,
+            id: e._id,
+          }));
+          await reader().findRoutes(
+            "t1",
+            page.items.map((e) => e._id),
+          );
+        }
+      }),
+    );
+  });
+
+  it("ListAttempts: by tenant, event and endpoint, with success and a time range, and a deep page", async () => {
+    const range = { startTime: timestampFromDate(at(0)), endTime: timestampFromDate(at(10)) };
+    const requests = [
+      { tenantId: "t1" },
+      { tenantId: "t1", success: false },
+      { tenantId: "t1", ...range },
+      { tenantId: "t1", eventId: "e1" },
+      { tenantId: "t1", endpointId: "ep1" },
+      { tenantId: "t1", endpointId: "ep1", success: true, ...range },
+    ];
+    await expectIndexed(
+      await recordReads(client, async () => {
+        for (const req of requests) {
+          const first = listAttemptsQuery(create(ListAttemptsRequestSchema, req));
+          await reader().listAttempts(first);
+          const next = create(ListAttemptsRequestSchema, { ...req, pageToken: token(first.fingerprint) });
+          await reader().listAttempts(listAttemptsQuery(next));
+        }
+      }),
+    );
+  });
+
+  it("Recover and Redrive select by an index", async () => {
+    await expectIndexed(
+      await recordReads(client, async () => {
+        const since = timestampFromDate(at(0));
+        await reader().findReplayable(
+          recoverQuery(create(RecoverRequestSchema, { tenantId: "t1", endpointId: "ep1", since }), at(10)),
+        );
+        await reader().findReplayable(redriveQuery(create(RedriveRequestSchema, { tenantId: "t1" })));
+        await reader().findReplayable(
+          redriveQuery(create(RedriveRequestSchema, { tenantId: "t1", endpointId: "ep1" })),
+        );
+      }),
+    );
+  });
+
+  it("the purges read their batches by an index", async () => {
+    const purge = new DataPurge({
+      db,
+      auditDb,
+      batch: { batchSize: 100, pauseMs: 1 },
+      defaultRetentionDays: 30,
+      tenantPurgeGraceMs: 60_000,
+      logger: createLogger({ service: "test", level: "silent" }),
+    });
+    await db.collection(Collections.tenants).insertOne({
+      _id: "t2",
+      name: "t2",
+      delete_time: at(0),
+      deleted_endpoint_ids: ["ep9"],
+      settings: { retention_days: 7 },
+    } as never);
+    await db
+      .collection(Collections.tenants)
+      .insertOne({ _id: "t3", name: "t3", settings: { retention_days: 7 } } as never);
+    const reads = await recordReads(client, async () => {
+      await purge.purgeDeletedTenants(at(100));
+      await purge.purgeExpired(new Date(T0.getTime() + 400 * 86_400_000));
+    });
+    // The tenants collection holds one document per tenant; the purges read it whole on purpose. The
+    // delivery limits' state is read by `endpoint_id`, the field delivery's indexes lead with (its
+    // query-plans test, where those indexes are declared).
+    const own = [Collections.tenants, Collections.rateLimits, Collections.concurrencySlots] as string[];
+    await expectIndexed(reads.filter((r) => !own.includes(r.collection)));
+  });
+});

@@ -1,0 +1,345 @@
+import {
+  type CelInput,
+  CelScalar,
+  celEnv,
+  celError,
+  celFunc,
+  celList,
+  celMap,
+  isCelError,
+  isCelMap,
+  listType,
+  parse,
+  plan,
+} from "@bufbuild/cel";
+
+/** The longest filter expression accepted. */
+export const MAX_FILTER_LENGTH = 1024;
+/** The most syntax-tree nodes (after macro expansion) a filter may have. */
+export const MAX_FILTER_NODES = 200;
+/**
+ * Steps one evaluation may take: payload list elements visited (by `in`, `==`, indexing or a
+ * comprehension) plus map entries a comprehension ranges over. About 0.3-1 µs each.
+ */
+export const MAX_FILTER_STEPS = 2000;
+/** Larger payloads are not parsed for filters: a filter reading `payload` then fails (no match). */
+export const MAX_FILTER_PAYLOAD_BYTES = 64 * 1024;
+
+/** The variables a filter sees. */
+const VARIABLES = {
+  type: CelScalar.STRING,
+  channels: listType(CelScalar.STRING),
+  tenant_id: CelScalar.STRING,
+  payload: CelScalar.DYN,
+} as const;
+
+type ParsedExpr = ReturnType<typeof parse>;
+type Expr = ParsedExpr["expr"];
+
+/** Why an expression is not a filter, and where (1-based). */
+export class FilterSyntaxError extends Error {
+  readonly line: number;
+  readonly column: number;
+  constructor(problem: string, line: number, column: number) {
+    super(`${problem} at ${line}:${column}`);
+    this.name = "FilterSyntaxError";
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** The event as a filter sees it; `payload` is parsed on first use and shared by every endpoint. */
+export interface FilterEvent {
+  type: string;
+  channels: readonly string[];
+  tenantId: string;
+  payload: Uint8Array;
+}
+
+/** A filter's verdict: `error` says why evaluating it failed (which counts as no match). */
+export type FilterOutcome = { match: boolean; error?: string };
+
+export interface CompiledFilter {
+  readonly source: string;
+  evaluate(event: FilterBindings): FilterOutcome;
+}
+
+// @bufbuild/cel has no cost limit of its own, so Herald counts steps: the payload's lists count each
+// element visited (BudgetedList), and comprehension ranges that are maps count their entries
+// (RANGE_FUNCTION wraps every range). Evaluation is synchronous, so one counter will do.
+let stepsLeft = MAX_FILTER_STEPS;
+
+class StepBudgetExceeded extends Error {
+  constructor() {
+    super(`took more than ${MAX_FILTER_STEPS} steps`);
+  }
+}
+
+function spend(steps: number): void {
+  stepsLeft -= steps;
+  if (stepsLeft < 0) throw new StepBudgetExceeded();
+}
+
+// @bufbuild/cel's own array-backed list, counting element visits. Its class is not exported, hence the
+// prototype; it stays a CelList for the evaluator.
+const ArrayList = Object.getPrototypeOf(celList([])).constructor as new (
+  array: readonly unknown[],
+) => {
+  get(index: number): unknown;
+  values(): IterableIterator<unknown>;
+};
+class BudgetedList extends ArrayList {
+  override get(index: number): unknown {
+    spend(1);
+    return super.get(index);
+  }
+  override *values(): IterableIterator<unknown> {
+    for (const value of super.values()) {
+      spend(1);
+      yield value;
+    }
+  }
+}
+
+const RANGE_FUNCTION = "herald_bounded_range";
+const boundedRange = celFunc(RANGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (range) => {
+  if (isCelMap(range)) spend(range.size);
+  return range as never;
+});
+
+const env = celEnv({ variables: VARIABLES, funcs: [boundedRange] });
+
+/** Functions whose result is never a bool: a filter made of one of them cannot be true. */
+const NOT_BOOL_FUNCTIONS = new Set([
+  "_+_",
+  "_-_",
+  "_*_",
+  "_/_",
+  "_%_",
+  "-_",
+  "size",
+  "int",
+  "uint",
+  "double",
+  "string",
+  "bytes",
+  "timestamp",
+  "duration",
+  "type",
+]);
+
+/**
+ * Parses, checks and plans a filter. Refuses (FilterSyntaxError) what does not parse, names an unknown
+ * variable, cannot return a bool, or could cost too much: longer than MAX_FILTER_LENGTH, more than
+ * MAX_FILTER_NODES nodes, a comprehension inside another (its cost is the product of two list
+ * sizes), or `matches` with a pattern that is not a literal (a pattern taken from the payload could
+ * cost the product of two payload sizes).
+ */
+export function compileFilter(source: string): CompiledFilter {
+  if (source.length > MAX_FILTER_LENGTH) {
+    const { line, column } = position(source, MAX_FILTER_LENGTH);
+    throw new FilterSyntaxError(
+      `is ${source.length} characters long; at most ${MAX_FILTER_LENGTH}`,
+      line,
+      column,
+    );
+  }
+  let parsed: ParsedExpr;
+  try {
+    parsed = parse(source);
+  } catch (err) {
+    const e = err as { rawMessage?: string; message?: string; location?: { start: Position } };
+    const start = e.location?.start ?? { line: 1, column: 1 };
+    throw new FilterSyntaxError(
+      e.rawMessage ?? String(e.message ?? err),
+      start.line,
+      // The parser counts columns from 1 already only for some errors; never show column 0.
+      Math.max(1, start.column),
+    );
+  }
+  const at = (expr: Expr) => position(source, parsed.sourceInfo?.positions[String(expr.id)] ?? 0);
+  checkTree(parsed.expr, at);
+  checkResultType(parsed.expr, at);
+  const program = plan(env, parsed);
+  return {
+    source,
+    evaluate(bindings) {
+      stepsLeft = MAX_FILTER_STEPS;
+      try {
+        const result = program(bindings.values() as never);
+        if (isCelError(result)) return { match: false, error: result.message };
+        if (typeof result !== "boolean") return { match: false, error: "the filter did not return a bool" };
+        return { match: result };
+      } catch (err) {
+        return { match: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    },
+  };
+}
+
+interface Position {
+  line: number;
+  column: number;
+}
+
+function position(source: string, offset: number): Position {
+  const before = [...source].slice(0, offset).join("");
+  const lines = before.split("\n");
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+/** Walks the tree: unknown variables, size, nesting, literal patterns; wraps comprehension ranges. */
+function checkTree(root: Expr, at: (expr: Expr) => Position): void {
+  let nodes = 0;
+  const fail = (expr: Expr, problem: string): never => {
+    const { line, column } = at(expr);
+    throw new FilterSyntaxError(problem, line, column);
+  };
+  const walk = (expr: Expr | undefined, scope: ReadonlySet<string>, inComprehension: boolean): void => {
+    if (!expr) return;
+    nodes++;
+    if (nodes > MAX_FILTER_NODES) fail(expr, `is too complex: more than ${MAX_FILTER_NODES} terms`);
+    const kind = expr.exprKind;
+    switch (kind.case) {
+      case "identExpr":
+        if (!(kind.value.name in VARIABLES) && !scope.has(kind.value.name)) {
+          fail(
+            expr,
+            `undeclared reference to "${kind.value.name}": use type, channels, tenant_id or payload`,
+          );
+        }
+        return;
+      case "selectExpr":
+        walk(kind.value.operand, scope, inComprehension);
+        return;
+      case "callExpr":
+        if (kind.value.function === "matches") {
+          const pattern = kind.value.args.at(-1);
+          if (pattern?.exprKind.case !== "constExpr") fail(expr, "matches() takes a literal pattern");
+        }
+        walk(kind.value.target, scope, inComprehension);
+        for (const arg of kind.value.args) walk(arg, scope, inComprehension);
+        return;
+      case "listExpr":
+        for (const element of kind.value.elements) walk(element, scope, inComprehension);
+        return;
+      case "structExpr":
+        if (kind.value.messageName) fail(expr, "message construction is not supported");
+        for (const entry of kind.value.entries) {
+          if (entry.keyKind.case === "mapKey") walk(entry.keyKind.value, scope, inComprehension);
+          walk(entry.value, scope, inComprehension);
+        }
+        return;
+      case "comprehensionExpr": {
+        const c = kind.value;
+        if (inComprehension) {
+          fail(expr, "a comprehension (map, filter, all, exists) inside another is not allowed");
+        }
+        walk(c.iterRange, scope, inComprehension);
+        walk(c.accuInit, scope, inComprehension);
+        const inner = new Set([...scope, c.iterVar, c.accuVar, ...(c.iterVar2 ? [c.iterVar2] : [])]);
+        walk(c.loopCondition, inner, true);
+        walk(c.loopStep, inner, true);
+        walk(c.result, new Set([...scope, c.accuVar]), true);
+        if (c.iterRange) {
+          c.iterRange = {
+            ...c.iterRange,
+            exprKind: {
+              case: "callExpr",
+              value: { $typeName: "cel.expr.Expr.Call", function: RANGE_FUNCTION, args: [c.iterRange] },
+            },
+          } as Expr;
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  walk(root, new Set(), false);
+}
+
+/** Refuses a filter whose outermost term can only be something other than a bool. */
+function checkResultType(expr: Expr | undefined, at: (expr: Expr) => Position): void {
+  if (!expr) return;
+  const kind = expr.exprKind;
+  let what: string | undefined;
+  switch (kind.case) {
+    case "constExpr":
+      if (kind.value.constantKind.case !== "boolValue") what = "a constant";
+      break;
+    case "listExpr":
+      what = "a list";
+      break;
+    case "structExpr":
+      what = "a map";
+      break;
+    case "identExpr":
+      if (kind.value.name !== "payload") what = `"${kind.value.name}"`;
+      break;
+    case "callExpr":
+      if (kind.value.function === "_?_:_") {
+        checkResultType(kind.value.args[1], at);
+        checkResultType(kind.value.args[2], at);
+      } else if (NOT_BOOL_FUNCTIONS.has(kind.value.function)) {
+        what = `the result of ${kind.value.function.replaceAll("_", "")}`;
+      }
+      break;
+    case "comprehensionExpr":
+      if (kind.value.accuInit?.exprKind.case === "listExpr") what = "a list (map or filter)";
+      break;
+  }
+  if (what) {
+    const { line, column } = at(expr);
+    throw new FilterSyntaxError(`must return a bool, but returns ${what}`, line, column);
+  }
+}
+
+/**
+ * What filters see of one event. The payload is parsed once, on first use: JSON as CEL values (every
+ * number a double), null when it is not JSON; a payload over MAX_FILTER_PAYLOAD_BYTES makes every
+ * filter reading it fail.
+ */
+export class FilterBindings {
+  readonly #event: FilterEvent;
+  #values: Record<string, unknown> | undefined;
+
+  constructor(event: FilterEvent) {
+    this.#event = event;
+  }
+
+  values(): Record<string, unknown> {
+    this.#values ??= {
+      type: this.#event.type,
+      channels: [...this.#event.channels],
+      tenant_id: this.#event.tenantId,
+      payload: parsePayload(this.#event.payload),
+    };
+    return this.#values;
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function parsePayload(payload: Uint8Array): unknown {
+  if (payload.byteLength > MAX_FILTER_PAYLOAD_BYTES) {
+    return celError(`the payload is larger than ${MAX_FILTER_PAYLOAD_BYTES} bytes: filters cannot read it`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(payload));
+  } catch {
+    return null;
+  }
+  return celValue(json);
+}
+
+// CEL values made once per event: @bufbuild/cel would otherwise copy a plain object into a map on every
+// access, in every filter.
+function celValue(json: unknown): CelInput {
+  if (Array.isArray(json)) return new BudgetedList(json.map(celValue)) as unknown as CelInput;
+  if (json !== null && typeof json === "object") {
+    return celMap(new Map(Object.entries(json).map(([key, value]) => [key, celValue(value)])));
+  }
+  return json as CelInput;
+}

@@ -1,0 +1,267 @@
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { type Attributes, context, SpanKind } from "@opentelemetry/api";
+import pLimit from "p-limit";
+import type { Logger } from "pino";
+import type { Connection, Consumer } from "rabbitmq-client";
+import { carriedTraceContext, injectTraceContext, inSpan } from "../tracing.js";
+import { handleBatch, republishEachAlone } from "./batch-handling.js";
+import { BatchPublisher } from "./batch-publisher.js";
+import { nextTierMs, type TierChoice, tierFor } from "./delay-tiers.js";
+import { batchDecoder, consumeProto, type MessageMeta, type ProtoPublisher } from "./messaging.js";
+import type { TopologyNames } from "./topology.js";
+
+// Every queue is declared once, as a QueueSpec (Herald's are in model/queues.ts), and used through
+// openQueue: publish items, consume them one by one, or publish one to come back later (publishAt).
+// Batching, trace context, failed-item splitting, acks and the retry tiers live here, not in the services.
+
+/** How a queue's messages carry several items at once. */
+export interface QueueBatch<I extends DescMessage, B extends DescMessage> {
+  /** Schema of the message that carries several items. */
+  schema: B;
+  itemsOf(batch: MessageShape<B>): MessageShape<I>[];
+  of(items: MessageShape<I>[]): MessageShape<B>;
+  /** Items one message carries at most. */
+  maxItems: number;
+  /** Bytes of items (as `itemBytes` counts them) one message carries at most; a bigger item goes alone. */
+  maxBytes?: number;
+  itemBytes?(item: MessageShape<I>): number;
+  /** Messages awaiting their confirm at once (see BatchPublisher); default no limit. */
+  maxUnconfirmed?: number;
+}
+
+/** A work queue: its exchange and queue, what its messages hold, and how items travel. */
+export interface QueueSpec<I extends DescMessage, B extends DescMessage = DescMessage> {
+  /** What its items are, for logs ("events"). */
+  itemsName: string;
+  /** The exchange its items are published to. */
+  exchange(names: TopologyNames): string;
+  /** The queue bound to it, which consumers read. */
+  queue(names: TopologyNames): string;
+  /** Schema of one item; a message of this type holds one item alone. */
+  item: I;
+  /** The message id of an item's message. */
+  idOf(item: MessageShape<I>): string;
+  /** Several items to a message; absent when every message holds one. */
+  batch?: QueueBatch<I, B>;
+  /**
+   * Where an item carries its own trace context, so each item of a batch continues its own trace;
+   * without it, items continue their message's.
+   */
+  trace?: {
+    of(item: MessageShape<I>): Record<string, string>;
+    set(item: MessageShape<I>, carrier: Record<string, string>): void;
+  };
+  /** Adjusts an item that came in a message of its own, before it is handled. */
+  alone?(item: MessageShape<I>): void;
+  /** Attributes of the span an item is handled in. */
+  spanAttributes?(item: MessageShape<I>): Attributes;
+  /**
+   * When an item is due, for a queue whose items can wait in the retry tiers (`publishAt`): an item
+   * that comes back early is sent on to its next hop before it is handled.
+   */
+  due?: {
+    of(item: MessageShape<I>): number | undefined;
+    set(item: MessageShape<I>, dueMs: number): MessageShape<I>;
+  };
+}
+
+/** What opening a queue needs; a ServiceContext is one. */
+export interface QueueContext {
+  rabbit: Connection;
+  publisher: ProtoPublisher;
+  names: TopologyNames;
+  logger: Logger;
+  /** The retry tiers, for queues with a `due`. */
+  config?: { RETRY_TIERS: readonly number[] };
+}
+
+/** Options of {@link Queue.consume}. */
+export interface ConsumeItemsOptions<Item> {
+  /** Messages handled at once. */
+  concurrency: number;
+  /** Messages fetched ahead; default 2 × concurrency. */
+  prefetch?: number;
+  /**
+   * Items handled at once, across all the messages being handled; default no bound but the messages'.
+   * An item waits for its slot before its span starts.
+   */
+  itemsAtOnce?: number;
+  /** Name of the span each item is handled in. */
+  span: string;
+  /** Handles one item; throwing sends it back to the queue (alone, when it came with others). */
+  handle(item: Item): Promise<unknown>;
+  /** Told of each item that came back before it was due and was sent on to its next hop. */
+  onForwarded?(item: Item): void;
+}
+
+/** Options of {@link Queue.consumeMessages}. */
+export interface ConsumeMessagesOptions<Item> {
+  concurrency: number;
+  prefetch?: number;
+  /** Handles a message's items together; resolving acks the message, throwing requeues it whole. */
+  handle(items: Item[], meta: MessageMeta): Promise<void>;
+}
+
+/** Options of {@link Queue.publishAt}: how late the item may come back. */
+export type PublishAtOptions = TierChoice & {
+  /** The time `due` is counted from, in ms since the epoch; default the clock's. */
+  now?: number;
+};
+
+/** One queue, opened on a service's connection. */
+export interface Queue<Item> {
+  /** Publishes an item (several to a message when the queue batches); resolves once RabbitMQ confirmed it. */
+  publish(item: Item): Promise<void>;
+  /** Publishes an item in a message of its own; resolves once RabbitMQ confirmed it. */
+  publishAlone(item: Item): Promise<void>;
+  /**
+   * Publishes an item to come back to the queue at `due` (ms since the epoch), through the retry tiers;
+   * its due is set on it. Resolves once RabbitMQ confirmed it.
+   */
+  publishAt(item: Item, due: number, options?: PublishAtOptions): Promise<void>;
+  /**
+   * Consumes the queue item by item: each in a span of its own trace, a message acked once all its items
+   * are handled, and those that failed sent back alone.
+   */
+  consume(options: ConsumeItemsOptions<Item>): Consumer;
+  /** Consumes the queue a message at a time, its items together (writers that batch across messages). */
+  consumeMessages(options: ConsumeMessagesOptions<Item>): Consumer;
+  /** Waits until every item handed to `publish` so far was published. */
+  drain(): Promise<void>;
+}
+
+/** Opens `spec` on a service's connection. Publishing batches are created on first use. */
+export function openQueue<I extends DescMessage, B extends DescMessage>(
+  spec: QueueSpec<I, B>,
+  ctx: QueueContext,
+): Queue<MessageShape<I>> {
+  type Item = MessageShape<I>;
+  const { publisher, names } = ctx;
+  const exchange = spec.exchange(names);
+  const queue = spec.queue(names);
+  let batches: BatchPublisher<Item, B> | undefined;
+
+  const publishAlone = (item: Item) =>
+    publisher.publish({ exchange, messageId: spec.idOf(item) }, spec.item, item);
+
+  const tiers = (): readonly number[] => {
+    const tiersMs = ctx.config?.RETRY_TIERS;
+    if (!spec.due || !tiersMs?.length) throw new Error(`${spec.itemsName} cannot wait in the retry tiers`);
+    return tiersMs;
+  };
+
+  /** Publishes `item` as it is to the retry tier `tierMs`, from which it dead-letters back to the queue. */
+  const publishToTier = (item: Item, tierMs: number) =>
+    publisher.publish(
+      { exchange: names.exchanges.retry, routingKey: String(tierMs), messageId: spec.idOf(item) },
+      spec.item,
+      item,
+    );
+
+  const decode = decodeItems(spec);
+
+  return {
+    publish(item) {
+      const batch = spec.batch;
+      if (!batch) return publishAlone(item);
+      batches ??= new BatchPublisher<Item, B>(publisher, {
+        exchange,
+        schema: batch.schema,
+        message: batch.of,
+        maxItems: batch.maxItems,
+        maxBytes: batch.maxBytes,
+        itemBytes: batch.itemBytes,
+        maxUnconfirmed: batch.maxUnconfirmed,
+      });
+      spec.trace?.set(item, injectTraceContext());
+      return batches.publish(item);
+    },
+
+    publishAlone,
+
+    async publishAt(item, due, options = {}) {
+      const now = options.now ?? Date.now();
+      const { tierMs, waitMs } = tierFor(due - now, tiers(), options);
+      const delayed = spec.due?.set(item, now + waitMs) ?? item;
+      await publishToTier(delayed, tierMs);
+    },
+
+    consume(options) {
+      const slot: <T>(run: () => Promise<T>) => Promise<T> = options.itemsAtOnce
+        ? pLimit(options.itemsAtOnce)
+        : (run) => run();
+      const handleItem = (item: Item) => {
+        // Taken before waiting for a slot, which may run the item from another item's context.
+        const parent = spec.trace ? carriedTraceContext(spec.trace.of(item)) : context.active();
+        return slot(() =>
+          inSpan(options.span, { kind: SpanKind.INTERNAL, parent }, async (span) => {
+            if (spec.spanAttributes) span.setAttributes(spec.spanAttributes(item));
+            const due = spec.due?.of(item);
+            const hop = due === undefined ? undefined : nextTierMs(due - Date.now(), tiers());
+            if (hop === undefined) return options.handle(item);
+            // Came back early from a tier shorter than its wait: on to the next hop, unhandled.
+            span.setAttribute("herald.retry_tier_ms", hop);
+            await publishToTier(item, hop);
+            options.onForwarded?.(item);
+          }),
+        );
+      };
+      const sendBackAlone = spec.batch
+        ? republishEachAlone(publisher, {
+            exchange,
+            schema: spec.batch.schema,
+            batchOf: spec.batch.of,
+            idOf: spec.idOf,
+            logger: ctx.logger,
+            itemsName: spec.itemsName,
+          })
+        : async () => undefined; // a message of one item fails whole, so this is never called
+      return consumeProto(ctx.rabbit, {
+        names,
+        queue,
+        schema: spec.item,
+        decode,
+        concurrency: options.concurrency,
+        prefetch: options.prefetch,
+        logger: ctx.logger,
+        handler: (items) => handleBatch(items, handleItem, sendBackAlone),
+      });
+    },
+
+    consumeMessages(options) {
+      return consumeProto(ctx.rabbit, {
+        names,
+        queue,
+        schema: spec.item,
+        decode,
+        concurrency: options.concurrency,
+        prefetch: options.prefetch,
+        logger: ctx.logger,
+        handler: (items, meta) => options.handle(items, meta),
+      });
+    },
+
+    drain: () => batches?.drain() ?? Promise.resolve(),
+  };
+}
+
+/**
+ * Decodes a message of `spec`'s queue into its items, telling a batch from one item alone by its AMQP
+ * `type` (an item published alone on purpose, or by an older instance during a rolling upgrade). Throws
+ * on a body that is neither.
+ */
+export function decodeItems<I extends DescMessage, B extends DescMessage>(
+  spec: QueueSpec<I, B>,
+): (body: Uint8Array, type: string | undefined) => MessageShape<I>[] {
+  const alone = (item: MessageShape<I>) => {
+    spec.alone?.(item);
+    return item;
+  };
+  const batch = spec.batch;
+  if (!batch) {
+    const decodeOne = batchDecoder(spec.item, spec.item, alone);
+    return (body, type) => [decodeOne(body, type)];
+  }
+  const decodeBatch = batchDecoder(batch.schema, spec.item, (item) => batch.of([alone(item)]));
+  return (body, type) => batch.itemsOf(decodeBatch(body, type));
+}

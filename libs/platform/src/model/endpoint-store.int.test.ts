@@ -1,0 +1,74 @@
+import { DisabledReason } from "@herald/contracts";
+import { type Db, MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testEnv } from "../testing.js";
+import type { EndpointDocument } from "./documents.js";
+import { EndpointStore } from "./endpoint-store.js";
+
+const env = testEnv();
+let mongo: MongoClient;
+let db: Db;
+
+beforeAll(async () => {
+  mongo = new MongoClient(env.MONGO_URL as string);
+  db = mongo.db(env.MONGO_DB);
+});
+
+afterAll(async () => {
+  await db?.dropDatabase();
+  await mongo?.close();
+});
+
+function endpoint(id: string, patch: Partial<EndpointDocument> = {}): EndpointDocument {
+  const time = new Date("2026-01-01T00:00:00Z");
+  return {
+    _id: id,
+    tenant_id: "t1",
+    url: "https://example.com/hook",
+    description: "",
+    event_types: [],
+    channels: [],
+    headers: {},
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets: [],
+    create_time: time,
+    update_time: time,
+    ...patch,
+  };
+}
+
+describe("EndpointStore", () => {
+  it("records what delivery learns: a run of failures, and a receiver gone", async () => {
+    const store = new EndpointStore(db);
+    const ep = endpoint("ep_failing");
+    await store.insert(ep);
+    const since = new Date("2026-01-02T00:00:00Z");
+    await store.setFailingSince(ep, since);
+    expect((await store.get("t1", ep._id)).failing_since).toEqual(since);
+    await store.setFailingSince(ep, undefined);
+    expect((await store.get("t1", ep._id)).failing_since).toBeUndefined();
+
+    const now = new Date("2026-01-03T00:00:00Z");
+    await store.disable(ep, DisabledReason.GONE, now);
+    expect(await store.get("t1", ep._id)).toMatchObject({
+      disabled: true,
+      disabled_reason: DisabledReason.GONE,
+      update_time: now,
+    });
+    // An endpoint disabled already keeps its reason: an operator's or the first one.
+    await store.disable(ep, DisabledReason.FAILING, new Date());
+    expect((await store.get("t1", ep._id)).disabled_reason).toBe(DisabledReason.GONE);
+  });
+
+  it("lists a tenant's endpoints in id order after a given id, and finds none of another tenant", async () => {
+    const store = new EndpointStore(db);
+    for (const id of ["ep_b", "ep_a", "ep_c"]) await store.insert(endpoint(id, { tenant_id: "lister" }));
+    expect((await store.list("lister", undefined, 2)).map((e) => e._id)).toEqual(["ep_a", "ep_b"]);
+    expect((await store.list("lister", "ep_b", 2)).map((e) => e._id)).toEqual(["ep_c"]);
+    await expect(store.get("t1", "ep_a")).rejects.toThrow(/ep_a/);
+  });
+});

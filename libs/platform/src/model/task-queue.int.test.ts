@@ -1,0 +1,157 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type DeliveryTask,
+  type DeliveryTaskBatch,
+  DeliveryTaskBatchSchema,
+  DeliveryTaskSchema,
+} from "@herald/contracts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openQueue, type QueueContext } from "../amqp/queues.js";
+import { topologyNames } from "../amqp/topology.js";
+import { createLogger } from "../logger.js";
+import { enableTracePropagation, inTestTrace, testTraceparent } from "../test-tracing.js";
+import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
+import { MAX_BATCH_PAYLOAD_BYTES, MAX_TASKS_PER_MESSAGE, taskQueue } from "./queues.js";
+
+const TIERS_MS = [1_000, 60_000];
+const env = testEnv({ RETRY_TIERS: "1s,1m" });
+const names = topologyNames(env.AMQP_NAMESPACE);
+const logger = createLogger({ service: "test", level: "silent" });
+let broker: TestBroker;
+let disablePropagation = () => {};
+
+beforeAll(async () => {
+  disablePropagation = enableTracePropagation();
+  broker = await openTestBroker(env, TIERS_MS);
+});
+
+afterAll(async () => {
+  disablePropagation();
+  await broker?.close();
+});
+
+const queueContext = (): QueueContext => ({ ...broker, names, logger, config: { RETRY_TIERS: TIERS_MS } });
+
+function task(endpointId: string, payloadBytes = 16) {
+  return create(DeliveryTaskSchema, {
+    eventId: `evt_${endpointId}`,
+    tenantId: "t1",
+    endpointId,
+    eventType: "order.created",
+    payload: Buffer.alloc(payloadBytes, 120),
+    attempt: 1,
+  });
+}
+
+/** Consumes delivery.tasks until `tasks` tasks came, resolving with the messages that held them. */
+function receiveBatches(tasks: number): Promise<DeliveryTaskBatch[]> {
+  return receiveMessages(
+    broker.rabbit,
+    {
+      names,
+      queue: names.queues.deliveryTasks,
+      schema: DeliveryTaskBatchSchema,
+      count: (b) => b.tasks.length,
+    },
+    tasks,
+  );
+}
+
+async function depth(queue: string): Promise<number> {
+  return (await broker.rabbit.queueDeclare({ queue, passive: true })).messageCount;
+}
+
+describe("the task queue", () => {
+  it("puts the tasks published in one turn into one message, each with its own trace context", async () => {
+    const received = receiveBatches(3);
+    const tasks = openQueue(taskQueue, queueContext());
+    await Promise.all([1, 2, 3].map((n) => inTestTrace(n, () => tasks.publish(task(`ep_${n}`)))));
+    const batches = await received;
+    expect(batches.map((b) => b.tasks.map((t) => t.endpointId))).toEqual([["ep_1", "ep_2", "ep_3"]]);
+    expect(batches[0]?.tasks.map((t) => t.traceContext.traceparent)).toEqual([1, 2, 3].map(testTraceparent));
+    expect(Buffer.from(batches[0]?.tasks[0]?.payload ?? [])).toEqual(Buffer.alloc(16, 120));
+  });
+
+  it(`sends at most ${MAX_TASKS_PER_MESSAGE} tasks or ${MAX_BATCH_PAYLOAD_BYTES} payload bytes to a message`, async () => {
+    const count = MAX_TASKS_PER_MESSAGE + 3;
+    const received = receiveBatches(count + 2);
+    const tasks = openQueue(taskQueue, queueContext());
+    await Promise.all([
+      ...Array.from({ length: count }, (_, i) => tasks.publish(task(`small_${i}`))),
+      tasks.publish(task("big", MAX_BATCH_PAYLOAD_BYTES + 1)),
+      tasks.publish(task("after_big", MAX_BATCH_PAYLOAD_BYTES / 2)),
+    ]);
+    const batches = await received;
+    expect(batches.map((b) => b.tasks.length).sort((a, b) => a - b)).toEqual([
+      1,
+      1,
+      3,
+      MAX_TASKS_PER_MESSAGE,
+    ]);
+    expect(batches.find((b) => b.tasks.some((t) => t.endpointId === "big"))?.tasks).toHaveLength(1);
+    expect(new Set(batches.flatMap((b) => b.tasks.map((t) => t.endpointId))).size).toBe(count + 2);
+  });
+
+  it("publishes a task to come back later into the longest tier that fits, its due set", async () => {
+    const tasks = openQueue(taskQueue, queueContext());
+    const now = Date.now();
+    await tasks.publishAt(task("later"), now + 3_600_000, { now });
+    const tier = names.retryQueue(60_000);
+    expect(await depth(tier)).toBe(1);
+    await broker.rabbit.queuePurge({ queue: tier });
+    await expect(tasks.publishAt(task("x"), now, { now, notBefore: true })).resolves.toBeUndefined();
+    expect(await depth(names.retryQueue(1_000))).toBeLessThanOrEqual(1);
+  });
+
+  it("sends a task that came back early on to its next hop, unhandled, and hands over one that is due", async () => {
+    const tasks = openQueue(taskQueue, queueContext());
+    const early = create(DeliveryTaskSchema, {
+      ...task("early"),
+      dueTime: timestampFromDate(new Date(Date.now() + 7_200_000)),
+    });
+    const due = create(DeliveryTaskSchema, { ...task("due"), dueTime: timestampFromDate(new Date()) });
+    const handled: string[] = [];
+    const forwarded: string[] = [];
+    const consumer = tasks.consume({
+      concurrency: 2,
+      span: "deliver task",
+      handle: async (t: DeliveryTask) => void handled.push(t.endpointId),
+      onForwarded: (t) => forwarded.push(t.endpointId),
+    });
+    try {
+      await tasks.publishAlone(early);
+      await tasks.publishAlone(due);
+      await vi.waitFor(() => expect([...handled, ...forwarded].sort()).toEqual(["due", "early"]), 10_000);
+      expect(handled).toEqual(["due"]);
+      expect(forwarded).toEqual(["early"]);
+      await vi.waitFor(async () => expect(await depth(names.retryQueue(60_000))).toBe(1), 5_000);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it("acks a batch once its tasks are handled, and sends a failed one back alone", async () => {
+    await broker.rabbit.queuePurge({ queue: names.queues.deliveryTasks });
+    const tasks = openQueue(taskQueue, queueContext());
+    const attempts = new Map<string, number>();
+    const consumer = tasks.consume({
+      concurrency: 4,
+      itemsAtOnce: 2,
+      span: "deliver task",
+      handle: async (t: DeliveryTask) => {
+        const n = (attempts.get(t.endpointId) ?? 0) + 1;
+        attempts.set(t.endpointId, n);
+        if (t.endpointId === "b" && n === 1) throw new Error("b failed once");
+      },
+    });
+    try {
+      await Promise.all(["a", "b", "c"].map((id) => tasks.publish(task(id))));
+      await vi.waitFor(() => expect(attempts.get("b")).toBe(2), 10_000);
+      expect(Object.fromEntries(attempts)).toEqual({ a: 1, b: 2, c: 1 });
+    } finally {
+      await consumer.close();
+    }
+    expect(await depth(names.queues.deliveryTasks)).toBe(0);
+  });
+});
