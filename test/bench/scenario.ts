@@ -711,12 +711,17 @@ function readAll(pids: Record<string, number[]>): Record<string, ProcessReading>
   return readings;
 }
 
-/** Ready messages in routing.events, delivery.tasks and audit.attempts, in that order. */
+/**
+ * Ready messages in routing.events, delivery.tasks and audit.attempts, in that order; a sharded queue's
+ * are its own and its shards'.
+ */
 function queueDepths(ctx: ScenarioContext, stack: Stack): Promise<number[]> {
-  const { queues } = topologyNames(stack.env.AMQP_NAMESPACE);
+  const names = topologyNames(stack.env.AMQP_NAMESPACE);
+  const { queues } = names;
+  const lanes = (queue: string) => [queue, ...names.shardQueues(queue)];
   return Promise.all(
-    [queues.routingEvents, queues.deliveryTasks, queues.auditAttempts].map((queue) =>
-      readyMessages(ctx.rabbit, queue),
+    [lanes(queues.routingEvents), lanes(queues.deliveryTasks), [queues.auditAttempts]].map(async (group) =>
+      (await Promise.all(group.map((queue) => readyMessages(ctx.rabbit, queue)))).reduce((a, b) => a + b, 0),
     ),
   );
 }

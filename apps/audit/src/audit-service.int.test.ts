@@ -33,7 +33,7 @@ const REPLAY_LIMIT = 40;
 const names = topologyNames(env.AMQP_NAMESPACE);
 const T0 = Date.parse("2025-01-01T00:00:00Z");
 let audit: AuditUnderTest;
-let taskConsumer: Consumer;
+let taskConsumers: Consumer[] = [];
 /** Delivery tasks published by the service, as they arrive. */
 const tasks: DeliveryTask[] = [];
 let admin: Client<typeof AuditService>;
@@ -167,13 +167,17 @@ async function failure(call: Promise<unknown>): Promise<{ code: Code; message: s
 // Tenant t2: event x1 with endpoint ep9, dead.
 beforeAll(async () => {
   audit = await startAudit(env);
-  taskConsumer = consumeProto(audit.rabbit, {
-    names,
-    queue: names.queues.deliveryTasks,
-    schema: DeliveryTaskSchema,
-    logger: createLogger({ service: "test", level: "silent" }),
-    handler: async (task) => void tasks.push(task),
-  });
+  // Replays go to their tenant's shard of delivery.tasks.
+  taskConsumers = [names.queues.deliveryTasks, ...names.shardQueues(names.queues.deliveryTasks)].map(
+    (queue) =>
+      consumeProto(audit.rabbit, {
+        names,
+        queue,
+        schema: DeliveryTaskSchema,
+        logger: createLogger({ service: "test", level: "silent" }),
+        handler: async (task) => void tasks.push(task),
+      }),
+  );
   admin = clientWith(TEST_ADMIN_KEY);
   t2Reader = await tenantClient("t2", [Scope.AUDIT_READ]);
   t2Publisher = await tenantClient("t2", [Scope.EVENTS_PUBLISH]);
@@ -210,7 +214,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await taskConsumer?.close();
+  await Promise.all(taskConsumers.map((c) => c.close()));
   await audit?.stop();
 });
 

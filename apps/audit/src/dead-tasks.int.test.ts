@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, DeliveryTaskSchema } from "@herald/contracts";
-import { topologyNames } from "@herald/platform";
+import { shardOf, topologyNames } from "@herald/platform";
 import {
   type EndpointDocument,
   type EventDocument,
@@ -108,7 +108,9 @@ describe("dead tasks", () => {
     const sample = await deliveries.findOne({ _id: "evt-0007:ep-dead" });
     expect(sample).toMatchObject({ state: DeliveryState.DEAD, attempt_count: 8, last_attempt_number: 8 });
 
-    await audit.rabbit.queuePurge({ queue: names.queues.deliveryTasks });
+    // Redriven tasks go to their tenant's shard of delivery.tasks.
+    const tenantShard = names.shardQueue(names.queues.deliveryTasks, shardOf(TENANT));
+    await audit.rabbit.queuePurge({ queue: tenantShard });
     const admin = auditClient(audit.service.port, TEST_ADMIN_KEY);
     const res = await admin.redrive({ tenantId: TENANT });
     expect({ requeued: res.requeued, truncated: res.truncated }).toEqual({
@@ -117,7 +119,7 @@ describe("dead tasks", () => {
     });
     expect(
       await until(
-        () => depth(names.queues.deliveryTasks),
+        () => depth(tenantShard),
         (n) => n === DEAD_TASKS,
         10_000,
       ),

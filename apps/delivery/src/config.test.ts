@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "@herald/platform";
 import { testEnv } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
-import { configSchema } from "./service.js";
+import { configSchema, endpointConcurrency } from "./service.js";
 
 describe("delivery configuration", () => {
   it("keeps 256 deliveries in flight over at most 64 connections per receiver by default", () => {
@@ -34,6 +34,19 @@ describe("delivery configuration", () => {
     expect(config.HERALD_URL_ALLOWLIST.ranges.check("10.1.2.3", "ipv4")).toBe(true);
     expect(() => loadConfig(configSchema, testEnv({ HERALD_URL_ALLOWLIST: "10.0.0.0/40" }))).toThrow(
       /HERALD_URL_ALLOWLIST: "10.0.0.0\/40": the prefix length must be 0-32/,
+    );
+  });
+
+  it("limits each endpoint to 16 requests in flight unless it sets its own max_concurrency", () => {
+    const config = loadConfig(configSchema, testEnv());
+    expect(config.DELIVERY_ENDPOINT_CONCURRENCY).toBe(16);
+    expect(config.DELIVERY_ENDPOINT_WAITING).toBe(16);
+    expect(endpointConcurrency(0, config)).toBe(16);
+    expect(endpointConcurrency(undefined, config)).toBe(16);
+    expect(endpointConcurrency(3, config)).toBe(3);
+    expect(endpointConcurrency(0, { DELIVERY_ENDPOINT_CONCURRENCY: 2 })).toBe(2);
+    expect(() => loadConfig(configSchema, testEnv({ DELIVERY_ENDPOINT_CONCURRENCY: "0" }))).toThrow(
+      /DELIVERY_ENDPOINT_CONCURRENCY: /,
     );
   });
 });

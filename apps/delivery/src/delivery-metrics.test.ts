@@ -4,7 +4,7 @@ import { AttemptTrigger, DeliveryTaskSchema } from "@herald/contracts";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { DeliveryOutcome } from "./deliver-task.js";
-import { classifyOutcome, deliveryMetrics, statusClass } from "./delivery-metrics.js";
+import { BUSIEST_ENDPOINTS, classifyOutcome, deliveryMetrics, statusClass } from "./delivery-metrics.js";
 
 const CREATED = Date.parse("2026-01-01T00:00:00Z");
 
@@ -128,6 +128,25 @@ describe("deliveryMetrics", () => {
       "state=closed": 2,
       "state=open": 1,
       "state=half-open": 0,
+    });
+  });
+
+  it("reports tasks waiting at endpoint limits: all, and only the current busiest few", async () => {
+    const registry = new Registry();
+    let busiest = Array.from({ length: 8 }, (_, n) => ({ endpointId: `ep_${n}`, waiting: 8 - n }));
+    deliveryMetrics(
+      registry,
+      () => ({ closed: 0, open: 0, "half-open": 0 }),
+      () => ({ total: 36, busiest }),
+    );
+    const first = await series(registry, "herald_endpoint_waiting_tasks");
+    expect(first["endpoint=all"]).toBe(36);
+    expect(Object.keys(first)).toHaveLength(1 + BUSIEST_ENDPOINTS);
+    expect(first["endpoint=ep_5"]).toBeUndefined();
+    busiest = [{ endpointId: "ep_new", waiting: 2 }];
+    expect(await series(registry, "herald_endpoint_waiting_tasks")).toEqual({
+      "endpoint=all": 36,
+      "endpoint=ep_new": 2,
     });
   });
 });

@@ -41,6 +41,15 @@ export function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none";
 }
 
+/** Endpoints with tasks waiting at their limit that get a metric series of their own. */
+export const BUSIEST_ENDPOINTS = 5;
+
+/** Tasks waiting at their endpoint's limit: in all, and at the endpoints with the most. */
+export interface EndpointWaiting {
+  total: number;
+  busiest: Array<{ endpointId: string; waiting: number }>;
+}
+
 /**
  * The delivery service's metrics, registered in `registry`. The circuit counts are read from `circuits`
  * when the metrics are scraped; queue depths are runService's (herald_queue_messages_ready).
@@ -48,6 +57,7 @@ export function statusClass(status: number): string {
 export function deliveryMetrics(
   registry: Registry,
   circuits: () => Record<CircuitState, number>,
+  endpointWaiting: () => EndpointWaiting = () => ({ total: 0, busiest: [] }),
 ): DeliveryMetrics {
   const deliveries = new Counter({
     name: "herald_deliveries_total",
@@ -99,6 +109,21 @@ export function deliveryMetrics(
     registers: [registry],
     collect() {
       for (const [state, count] of Object.entries(circuits())) this.set({ state }, count);
+    },
+  });
+
+  new Gauge({
+    name: "herald_endpoint_waiting_tasks",
+    help: `Tasks waiting in this instance at their endpoint's concurrency limit (holding no delivery slot): endpoint="all" counts every endpoint, and the ${BUSIEST_ENDPOINTS} endpoints with the most waiting have a series of their own`,
+    labelNames: ["endpoint"],
+    registers: [registry],
+    collect() {
+      const waiting = endpointWaiting();
+      // Reset each scrape so only the current busiest have series: cardinality stays bounded.
+      this.reset();
+      this.set({ endpoint: "all" }, waiting.total);
+      for (const { endpointId, waiting: count } of waiting.busiest.slice(0, BUSIEST_ENDPOINTS))
+        this.set({ endpoint: endpointId }, count);
     },
   });
 

@@ -1,4 +1,11 @@
-import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
+import type { DeliveryTask } from "@herald/contracts";
+import {
+  configFields,
+  openQueue,
+  RoundRobinSlots,
+  type ServiceDefinition,
+  serviceConfigSchema,
+} from "@herald/platform";
 import {
   apiKeyAuthentication,
   auditRecordQueue,
@@ -14,10 +21,12 @@ import {
   taskQueue,
   urlAllowlist,
 } from "@herald/platform/model";
+import { trace } from "@opentelemetry/api";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { type DeliverDeps, deliverTask } from "./deliver-task.js";
-import { deliveryMetrics } from "./delivery-metrics.js";
+import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-task.js";
+import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
+import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
@@ -42,6 +51,26 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .default(64)
     .describe(
       "connections kept open to one receiver origin per instance (an endpoint's `max_concurrency` limits further)",
+    ),
+  /**
+   * Requests in flight at once to one endpoint per instance, for endpoints whose `max_concurrency` is 0;
+   * the tasks over it wait in memory holding no delivery slot (docs/decisions/fair-delivery.md).
+   */
+  DELIVERY_ENDPOINT_CONCURRENCY: configFields.positiveInt
+    .max(1_000)
+    .default(16)
+    .describe(
+      "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default); tasks over it wait without holding a delivery slot",
+    ),
+  /**
+   * Tasks that wait in memory at one endpoint's limit; beyond it they go back to RabbitMQ for a second,
+   * so one endpoint's backlog cannot fill the instance's prefetch.
+   */
+  DELIVERY_ENDPOINT_WAITING: configFields.positiveInt
+    .max(10_000)
+    .default(16)
+    .describe(
+      "tasks waiting in memory at one endpoint's concurrency limit per instance; more go back to a retry tier for a second",
     ),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000).describe("connect timeout, in ms"),
   DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000).describe("total request timeout, in ms"),
@@ -83,6 +112,17 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
 });
 
+/** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
+const ENDPOINT_FULL_WAIT_MS = 1_000;
+
+/** An endpoint's concurrency limit in one instance: its own `max_concurrency`, or the platform default for 0. */
+export function endpointConcurrency(
+  maxConcurrency: number | undefined,
+  config: { DELIVERY_ENDPOINT_CONCURRENCY: number },
+): number {
+  return maxConcurrency && maxConcurrency > 0 ? maxConcurrency : config.DELIVERY_ENDPOINT_CONCURRENCY;
+}
+
 export const deliveryService: ServiceDefinition<typeof configSchema> = {
   name: "delivery",
   authentication: apiKeyAuthentication,
@@ -90,7 +130,12 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   indexes: endpointLimitIndexes,
   async start(ctx) {
     const { config, logger, names, publisher, mongo, metrics } = ctx;
-    const recorders = deliveryMetrics(metrics, () => breakers.counts());
+    const gate = new EndpointGate({ maxWaiting: config.DELIVERY_ENDPOINT_WAITING });
+    const recorders = deliveryMetrics(
+      metrics,
+      () => breakers.counts(),
+      () => ({ total: gate.waiting, busiest: gate.busiest(BUSIEST_ENDPOINTS) }),
+    );
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
@@ -163,19 +208,44 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       userAgent: `Herald/${HERALD_VERSION}`,
       now: () => Date.now(),
     };
-    // A batch's tasks go out side by side (a slow endpoint holds up none of the others), and no more
-    // than DELIVERY_CONCURRENCY at once across messages.
-    const consumer = tasks.consume({
-      concurrency: config.DELIVERY_CONCURRENCY,
-      itemsAtOnce: config.DELIVERY_CONCURRENCY,
+    // A task first waits for its endpoint to be under its limit (in memory, holding nothing), then for
+    // one of DELIVERY_CONCURRENCY shared slots: a slow endpoint holds at most its own limit of slots.
+    // The shared slots go round robin across tenants: a tenant's backlog waits behind itself.
+    const slots = new RoundRobinSlots(config.DELIVERY_CONCURRENCY);
+    const fairRun = fairSlots<DeliveryTask>({
+      gate,
+      slot: (task, run) => slots.run(task.tenantId, run),
+      endpointOf: (task) => task.endpointId,
+      limitOf: async (task) =>
+        endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
+    });
+    const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
+      const ran = await fairRun(task, (waitedMs) => {
+        if (waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", waitedMs);
+        return deliverTask(deps, task);
+      });
+      if ("result" in ran) return ran.result;
+      // Its endpoint's wait list is full: back to RabbitMQ (same attempt), so prefetch stays free for others.
+      const now = Date.now();
+      await tasks.publishAt(task, now + ENDPOINT_FULL_WAIT_MS, { now, lenient: true });
+      return { kind: "parked" };
+    };
+    // Every prefetched message is handled at once: the slots above bound the requests, and a message
+    // whose tasks wait at their endpoint must not keep the others from starting.
+    const consumers = tasks.consume({
+      concurrency: config.DELIVERY_CONCURRENCY * 2,
       span: "deliver task",
-      handle: async (task) => recorders.recordOutcome(task, await deliverTask(deps, task), Date.now()),
+      handle: async (task) => recorders.recordOutcome(task, await deliver(task), Date.now()),
       onForwarded: (task) => recorders.recordOutcome(task, { kind: "hop" }, Date.now()),
     });
 
     return {
-      consumers: [consumer],
-      queues: [names.queues.deliveryTasks, ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs))],
+      consumers,
+      queues: [
+        names.queues.deliveryTasks,
+        ...names.shardQueues(names.queues.deliveryTasks),
+        ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs)),
+      ],
       async stop() {
         clearInterval(sweeper);
         await client.close();

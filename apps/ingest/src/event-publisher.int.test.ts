@@ -1,5 +1,5 @@
 import { type EventBatch, EventBatchSchema } from "@herald/contracts";
-import { createLogger, openQueue, topologyNames } from "@herald/platform";
+import { createLogger, openQueue, shardOf, topologyNames } from "@herald/platform";
 import {
   type EventDocument,
   eventQueue,
@@ -48,11 +48,16 @@ function eventDoc(id: string, payloadBytes = 16): EventDocument {
   };
 }
 
-/** Consumes routing.events until `events` events came, resolving with the messages that held them. */
+/** Consumes t1's shard of routing.events until `events` events came, resolving with the messages that held them. */
 function receiveBatches(events: number): Promise<EventBatch[]> {
   return receiveMessages(
     broker.rabbit,
-    { names, queue: names.queues.routingEvents, schema: EventBatchSchema, count: (b) => b.events.length },
+    {
+      names,
+      queue: names.shardQueue(names.queues.routingEvents, shardOf("t1")),
+      schema: EventBatchSchema,
+      count: (b) => b.events.length,
+    },
     events,
   );
 }

@@ -31,8 +31,8 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
     return {
       routes: control.routes,
       services: control.services,
-      consumers: [router.consumer],
-      queues: [ctx.names.queues.routingEvents],
+      consumers: router.consumers,
+      queues: [ctx.names.queues.routingEvents, ...ctx.names.shardQueues(ctx.names.queues.routingEvents)],
       stop: () => control.stop(),
     };
   },

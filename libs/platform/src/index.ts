@@ -5,8 +5,9 @@
 export { consumeProto, ProtoPublisher } from "./amqp/messaging.js";
 export type { Queue, QueueSpec } from "./amqp/queues.js";
 export { openQueue } from "./amqp/queues.js";
+export { RoundRobinSlots } from "./amqp/round-robin-slots.js";
 export type { TopologyNames } from "./amqp/topology.js";
-export { topologyNames } from "./amqp/topology.js";
+export { shardOf, topologyNames } from "./amqp/topology.js";
 export { Batcher } from "./batcher.js";
 export type { ServiceConfig } from "./config.js";
 export { ConfigError, configFields, loadConfig, serviceConfigSchema } from "./config.js";

@@ -51,9 +51,14 @@ export async function cleanupTestEnv(env: Record<string, string>): Promise<void>
   const rabbit = new Connection(amqpConnectionOptions(env.AMQP_URL as string));
   try {
     const tiers = env.RETRY_TIERS ? parseDurationListMs(env.RETRY_TIERS).ms : DEFAULT_RETRY_TIERS_MS;
-    const queues = [...Object.values(names.queues), ...tiers.map(names.retryQueue)];
+    const queues = [
+      ...Object.values(names.queues),
+      ...names.shardQueues(names.queues.routingEvents),
+      ...names.shardQueues(names.queues.deliveryTasks),
+      ...tiers.map(names.retryQueue),
+    ];
     for (const queue of queues) await rabbit.queueDelete({ queue }).catch(() => undefined);
-    for (const exchange of Object.values(names.exchanges))
+    for (const exchange of [...Object.values(names.exchanges), ...Object.values(names.shardExchanges)])
       await rabbit.exchangeDelete({ exchange }).catch(() => undefined);
   } finally {
     await rabbit.close();

@@ -10,9 +10,9 @@ export interface EventRouterOptions {
   metrics: RouteMetrics;
 }
 
-/** The event router: its consumer, and its endpoint cache for control notifications to refresh. */
+/** The event router: its consumers (one per lane), and its endpoint cache for control notifications to refresh. */
 export interface EventRouter {
-  consumer: Consumer;
+  consumers: Consumer[];
   cache: ControlPlaneCache;
 }
 
@@ -34,10 +34,11 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     publishAudit: auditRecords.publish,
     metrics: options.metrics,
   };
-  const consumer = openQueue(eventQueue, ctx).consume({
+  // One consumer per lane (routing.events and its tenant shards): a tenant's flood fills its own shard.
+  const consumers = openQueue(eventQueue, ctx).consume({
     concurrency: options.concurrency,
     span: "route event",
     handle: (event) => routeEvent(deps, event),
   });
-  return { consumer, cache };
+  return { consumers, cache };
 }

@@ -7,6 +7,8 @@ import type { ProtoPublisher } from "./messaging.js";
 export interface BatchPublisherOptions<Item, S extends DescMessage> {
   /** Exchange every message goes to. */
   exchange: string;
+  /** Routing key every message carries; default none. */
+  routingKey?: string;
   /** Schema of the message that carries a batch. */
   schema: S;
   /** Builds the message carrying `items`. */
@@ -55,7 +57,11 @@ export class BatchPublisher<Item, S extends DescMessage> {
       write: (queued) =>
         context.with((queued[0] as QueuedItem<Item>).context, () =>
           publisher.publish(
-            { exchange: options.exchange, links: queued.slice(1).flatMap(linkTo) },
+            {
+              exchange: options.exchange,
+              routingKey: options.routingKey,
+              links: queued.slice(1).flatMap(linkTo),
+            },
             options.schema,
             options.message(queued.map((q) => q.item)),
           ),

@@ -8,7 +8,8 @@ import { handleBatch, republishEachAlone } from "./batch-handling.js";
 import { BatchPublisher } from "./batch-publisher.js";
 import { nextTierMs, type TierChoice, tierFor } from "./delay-tiers.js";
 import { batchDecoder, consumeProto, type MessageMeta, type ProtoPublisher } from "./messaging.js";
-import type { TopologyNames } from "./topology.js";
+import { RoundRobinSlots } from "./round-robin-slots.js";
+import { shardOf, type TopologyNames } from "./topology.js";
 
 // Every queue is declared once, as a QueueSpec (Herald's are in model/queues.ts), and used through
 // openQueue: publish items, consume them one by one, or publish one to come back later (publishAt).
@@ -51,6 +52,17 @@ export interface QueueSpec<I extends DescMessage, B extends DescMessage = DescMe
     of(item: MessageShape<I>): Record<string, string>;
     set(item: MessageShape<I>, carrier: Record<string, string>): void;
   };
+  /**
+   * A queue sharded by tenant: an item is published to its tenant's shard (QUEUE_SHARDS queues behind a
+   * direct exchange), so one tenant's backlog fills its own shard, and consumers read every shard and
+   * the unsharded queue (where the retry tiers and earlier versions send items) as lanes.
+   */
+  shards?: {
+    /** The direct exchange the shards are bound to. */
+    exchange(names: TopologyNames): string;
+    /** The key an item is sharded and scheduled by (its tenant). */
+    keyOf(item: MessageShape<I>): string;
+  };
   /** Adjusts an item that came in a message of its own, before it is handled. */
   alone?(item: MessageShape<I>): void;
   /** Attributes of the span an item is handled in. */
@@ -83,7 +95,8 @@ export interface ConsumeItemsOptions<Item> {
   prefetch?: number;
   /**
    * Items handled at once, across all the messages being handled; default no bound but the messages'.
-   * An item waits for its slot before its span starts.
+   * An item waits for its slot before its span starts; on a sharded queue the slots go round robin
+   * across the items' keys (tenants).
    */
   itemsAtOnce?: number;
   /** Name of the span each item is handled in. */
@@ -121,10 +134,14 @@ export interface Queue<Item> {
   publishAt(item: Item, due: number, options?: PublishAtOptions): Promise<void>;
   /**
    * Consumes the queue item by item: each in a span of its own trace, a message acked once all its items
-   * are handled, and those that failed sent back alone.
+   * are handled, and those that failed sent back alone. One consumer per lane (the queue, and each shard
+   * of a sharded queue), each with its share of `concurrency` and `prefetch` (see {@link laneShare}).
    */
-  consume(options: ConsumeItemsOptions<Item>): Consumer;
-  /** Consumes the queue a message at a time, its items together (writers that batch across messages). */
+  consume(options: ConsumeItemsOptions<Item>): Consumer[];
+  /**
+   * Consumes the queue a message at a time, its items together (writers that batch across messages);
+   * not for a sharded queue.
+   */
   consumeMessages(options: ConsumeMessagesOptions<Item>): Consumer;
   /** Waits until every item handed to `publish` so far was published. */
   drain(): Promise<void>;
@@ -139,10 +156,19 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
   const { publisher, names } = ctx;
   const exchange = spec.exchange(names);
   const queue = spec.queue(names);
-  let batches: BatchPublisher<Item, B> | undefined;
+  const shards = spec.shards;
+  const shardExchange = shards?.exchange(names);
+  const lanes = shards ? [queue, ...names.shardQueues(queue)] : [queue];
+  /** Where an item is published: its tenant's shard, or the queue's exchange when not sharded. */
+  const target = (item: Item): { exchange: string; routingKey?: string } =>
+    shards && shardExchange
+      ? { exchange: shardExchange, routingKey: String(shardOf(shards.keyOf(item))) }
+      : { exchange };
+  /** Batch publishers by routing key: a message holds items of one shard only. */
+  const batches = new Map<string, BatchPublisher<Item, B>>();
 
   const publishAlone = (item: Item) =>
-    publisher.publish({ exchange, messageId: spec.idOf(item) }, spec.item, item);
+    publisher.publish({ ...target(item), messageId: spec.idOf(item) }, spec.item, item);
 
   const tiers = (): readonly number[] => {
     const tiersMs = ctx.config?.RETRY_TIERS;
@@ -164,17 +190,23 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
     publish(item) {
       const batch = spec.batch;
       if (!batch) return publishAlone(item);
-      batches ??= new BatchPublisher<Item, B>(publisher, {
-        exchange,
-        schema: batch.schema,
-        message: batch.of,
-        maxItems: batch.maxItems,
-        maxBytes: batch.maxBytes,
-        itemBytes: batch.itemBytes,
-        maxUnconfirmed: batch.maxUnconfirmed,
-      });
+      const to = target(item);
+      const key = to.routingKey ?? "";
+      let batcher = batches.get(key);
+      if (!batcher) {
+        batcher = new BatchPublisher<Item, B>(publisher, {
+          ...to,
+          schema: batch.schema,
+          message: batch.of,
+          maxItems: batch.maxItems,
+          maxBytes: batch.maxBytes,
+          itemBytes: batch.itemBytes,
+          maxUnconfirmed: batch.maxUnconfirmed,
+        });
+        batches.set(key, batcher);
+      }
       spec.trace?.set(item, injectTraceContext());
-      return batches.publish(item);
+      return batcher.publish(item);
     },
 
     publishAlone,
@@ -187,13 +219,11 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
     },
 
     consume(options) {
-      const slot: <T>(run: () => Promise<T>) => Promise<T> = options.itemsAtOnce
-        ? pLimit(options.itemsAtOnce)
-        : (run) => run();
+      const slot = itemSlots(options.itemsAtOnce, shards?.keyOf);
       const handleItem = (item: Item) => {
         // Taken before waiting for a slot, which may run the item from another item's context.
         const parent = spec.trace ? carriedTraceContext(spec.trace.of(item)) : context.active();
-        return slot(() =>
+        return slot(item, () =>
           inSpan(options.span, { kind: SpanKind.INTERNAL, parent }, async (span) => {
             if (spec.spanAttributes) span.setAttributes(spec.spanAttributes(item));
             const due = spec.due?.of(item);
@@ -216,19 +246,22 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
             itemsName: spec.itemsName,
           })
         : async () => undefined; // a message of one item fails whole, so this is never called
-      return consumeProto(ctx.rabbit, {
-        names,
-        queue,
-        schema: spec.item,
-        decode,
-        concurrency: options.concurrency,
-        prefetch: options.prefetch,
-        logger: ctx.logger,
-        handler: (items) => handleBatch(items, handleItem, sendBackAlone),
-      });
+      const share = laneShare(options, lanes.length);
+      return lanes.map((lane) =>
+        consumeProto(ctx.rabbit, {
+          names,
+          queue: lane,
+          schema: spec.item,
+          decode,
+          ...share,
+          logger: ctx.logger,
+          handler: (items) => handleBatch(items, handleItem, sendBackAlone),
+        }),
+      );
     },
 
     consumeMessages(options) {
+      if (shards) throw new Error(`${spec.itemsName}: a sharded queue is consumed item by item`);
       return consumeProto(ctx.rabbit, {
         names,
         queue,
@@ -241,8 +274,41 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
       });
     },
 
-    drain: () => batches?.drain() ?? Promise.resolve(),
+    drain: async () => {
+      await Promise.all([...batches.values()].map((b) => b.drain()));
+    },
   };
+}
+
+/**
+ * Each lane's consumer of a queue read in `lanes` lanes: a lane alone can still take the whole
+ * `concurrency`'s worth of items when the others are idle only if its share is large enough, so each gets
+ * twice its even share (at least 2 messages): the messages in memory stay within twice a single queue's.
+ */
+export function laneShare(
+  options: { concurrency: number; prefetch?: number },
+  lanes: number,
+): { concurrency: number; prefetch: number } {
+  const prefetch = options.prefetch ?? options.concurrency * 2;
+  if (lanes <= 1) return { concurrency: options.concurrency, prefetch };
+  return {
+    concurrency: Math.max(2, Math.ceil((options.concurrency * 2) / lanes)),
+    prefetch: Math.max(2, Math.ceil((prefetch * 2) / lanes)),
+  };
+}
+
+/** The slot an item waits for: none, first come first served, or round robin by `keyOf` (a tenant). */
+function itemSlots<Item>(
+  size: number | undefined,
+  keyOf: ((item: Item) => string) | undefined,
+): <T>(item: Item, run: () => Promise<T>) => Promise<T> {
+  if (!size) return (_item, run) => run();
+  if (keyOf) {
+    const slots = new RoundRobinSlots(size);
+    return (item, run) => slots.run(keyOf(item), run);
+  }
+  const limit = pLimit(size);
+  return (_item, run) => limit(run);
 }
 
 /**

@@ -26,6 +26,17 @@ export function topologyNames(namespace = "") {
       /** Bounded (see parkedQueueArguments); replaces the unbounded `herald.parked` queue. */
       parked: `${p}herald.parked.recent`,
     },
+    /**
+     * Direct exchanges of the sharded work queues: an item goes to shard `shardOf(tenant)` by routing
+     * key, to the queue `shardQueue(queue, shard)` (docs/decisions/fair-delivery.md).
+     */
+    shardExchanges: {
+      events: `${p}herald.events.shards`,
+      deliveries: `${p}herald.deliveries.shards`,
+    },
+    shardQueue: (queue: string, shard: number) => `${queue}.${shard}`,
+    /** Every shard queue of `queue`. */
+    shardQueues: (queue: string) => Array.from({ length: QUEUE_SHARDS }, (_, shard) => `${queue}.${shard}`),
     /** Queues of earlier versions, which declareTopology unbinds (docs/decisions/bounded-dead-and-parked-queues.md). */
     legacyQueues: { parked: `${p}herald.parked` },
     retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
@@ -42,6 +53,23 @@ export const DEFAULT_RETRY_TIERS_MS = [
   1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 18_000_000,
   36_000_000,
 ];
+
+/**
+ * Shards of each sharded work queue (routing.events, delivery.tasks). Every publisher and consumer must
+ * agree, so it is a constant: raising it is safe (consumers of the new version consume the new shards),
+ * lowering it would strand the shards dropped.
+ */
+export const QUEUE_SHARDS = 8;
+
+/** The shard of `key` (a tenant id) among `count`: FNV-1a, stable across versions and processes. */
+export function shardOf(key: string, count = QUEUE_SHARDS): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % count;
+}
 
 /** A redelivered message is parked after this many deliveries, so a poison message cannot loop forever. */
 export const DELIVERY_LIMIT = 20;
@@ -122,6 +150,21 @@ export async function declareTopology(
   for (const [queue, exchange] of work) {
     await rabbit.queueDeclare({ queue, durable: true, arguments: workQueueArguments(names) });
     await rabbit.queueBind({ queue, exchange });
+  }
+
+  // The unsharded queues stay: retries dead-letter to them from the tiers, and publishers of an earlier
+  // version publish to them, so consumers read them as one more lane.
+  const sharded: Array<[string, string]> = [
+    [queues.routingEvents, names.shardExchanges.events],
+    [queues.deliveryTasks, names.shardExchanges.deliveries],
+  ];
+  for (const [queue, exchange] of sharded) {
+    await rabbit.exchangeDeclare({ exchange, type: "direct", durable: true });
+    for (let shard = 0; shard < QUEUE_SHARDS; shard++) {
+      const shardQueue = names.shardQueue(queue, shard);
+      await rabbit.queueDeclare({ queue: shardQueue, durable: true, arguments: workQueueArguments(names) });
+      await rabbit.queueBind({ queue: shardQueue, exchange, routingKey: String(shard) });
+    }
   }
 
   for (const delayMs of retryTiersMs) {

@@ -45,6 +45,7 @@ export const eventQueue: QueueSpec<typeof EventSchema, typeof EventBatchSchema> 
   queue: (names) => names.queues.routingEvents,
   item: EventSchema,
   idOf: (event) => event.id,
+  shards: { exchange: (names) => names.shardExchanges.events, keyOf: (event) => event.tenantId },
   batch: {
     schema: EventBatchSchema,
     itemsOf: (batch) => batch.events,
@@ -74,6 +75,7 @@ export const taskQueue: QueueSpec<typeof DeliveryTaskSchema, typeof DeliveryTask
   queue: (names) => names.queues.deliveryTasks,
   item: DeliveryTaskSchema,
   idOf: (task) => task.eventId,
+  shards: { exchange: (names) => names.shardExchanges.deliveries, keyOf: (task) => task.tenantId },
   batch: {
     schema: DeliveryTaskBatchSchema,
     itemsOf: (batch) => batch.tasks,

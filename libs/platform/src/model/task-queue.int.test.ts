@@ -8,7 +8,7 @@ import {
 } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openQueue, type QueueContext } from "../amqp/queues.js";
-import { topologyNames } from "../amqp/topology.js";
+import { QUEUE_SHARDS, shardOf, topologyNames } from "../amqp/topology.js";
 import { createLogger } from "../logger.js";
 import { enableTracePropagation, inTestTrace, testTraceparent } from "../test-tracing.js";
 import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
@@ -44,13 +44,16 @@ function task(endpointId: string, payloadBytes = 16) {
   });
 }
 
-/** Consumes delivery.tasks until `tasks` tasks came, resolving with the messages that held them. */
+/** The shard queue of tenant t1's tasks. */
+const t1Shard = names.shardQueue(names.queues.deliveryTasks, shardOf("t1"));
+
+/** Consumes t1's shard of delivery.tasks until `tasks` tasks came, resolving with the messages that held them. */
 function receiveBatches(tasks: number): Promise<DeliveryTaskBatch[]> {
   return receiveMessages(
     broker.rabbit,
     {
       names,
-      queue: names.queues.deliveryTasks,
+      queue: t1Shard,
       schema: DeliveryTaskBatchSchema,
       count: (b) => b.tasks.length,
     },
@@ -113,7 +116,7 @@ describe("the task queue", () => {
     const due = create(DeliveryTaskSchema, { ...task("due"), dueTime: timestampFromDate(new Date()) });
     const handled: string[] = [];
     const forwarded: string[] = [];
-    const consumer = tasks.consume({
+    const consumers = tasks.consume({
       concurrency: 2,
       span: "deliver task",
       handle: async (t: DeliveryTask) => void handled.push(t.endpointId),
@@ -127,15 +130,15 @@ describe("the task queue", () => {
       expect(forwarded).toEqual(["early"]);
       await vi.waitFor(async () => expect(await depth(names.retryQueue(60_000))).toBe(1), 5_000);
     } finally {
-      await consumer.close();
+      await Promise.all(consumers.map((c) => c.close()));
     }
   });
 
   it("acks a batch once its tasks are handled, and sends a failed one back alone", async () => {
-    await broker.rabbit.queuePurge({ queue: names.queues.deliveryTasks });
+    await broker.rabbit.queuePurge({ queue: t1Shard });
     const tasks = openQueue(taskQueue, queueContext());
     const attempts = new Map<string, number>();
-    const consumer = tasks.consume({
+    const consumers = tasks.consume({
       concurrency: 4,
       itemsAtOnce: 2,
       span: "deliver task",
@@ -150,8 +153,82 @@ describe("the task queue", () => {
       await vi.waitFor(() => expect(attempts.get("b")).toBe(2), 10_000);
       expect(Object.fromEntries(attempts)).toEqual({ a: 1, b: 2, c: 1 });
     } finally {
-      await consumer.close();
+      await Promise.all(consumers.map((c) => c.close()));
     }
-    expect(await depth(names.queues.deliveryTasks)).toBe(0);
+    expect(await depth(t1Shard)).toBe(0);
+  });
+
+  it("publishes each tenant's tasks to its own shard, and reads every shard and the unsharded queue", async () => {
+    const tasks = openQueue(taskQueue, queueContext());
+    const other = tenantOnAnotherShard("t1");
+    await Promise.all([
+      tasks.publish(task("mine")),
+      tasks.publish(create(DeliveryTaskSchema, { ...task("theirs"), tenantId: other })),
+    ]);
+    const otherShard = names.shardQueue(names.queues.deliveryTasks, shardOf(other));
+    await vi.waitFor(async () => expect(await depth(otherShard)).toBe(1), 5_000);
+    expect(await depth(t1Shard)).toBe(1);
+    // A retry comes back from its tier to the unsharded queue, which is a lane too.
+    await broker.publisher.publish(
+      { exchange: names.exchanges.deliveries, messageId: "evt_legacy" },
+      DeliveryTaskSchema,
+      task("legacy"),
+    );
+    const handled: string[] = [];
+    const consumers = tasks.consume({
+      concurrency: 2,
+      span: "deliver task",
+      handle: async (t: DeliveryTask) => void handled.push(t.endpointId),
+    });
+    try {
+      expect(consumers).toHaveLength(QUEUE_SHARDS + 1);
+      await vi.waitFor(() => expect(handled.sort()).toEqual(["legacy", "mine", "theirs"]), 10_000);
+    } finally {
+      await Promise.all(consumers.map((c) => c.close()));
+    }
+  });
+
+  it("serves a quiet tenant's 50 tasks before a flooding tenant's first 20%", async () => {
+    const tasks = openQueue(taskQueue, queueContext());
+    const flood = "flood";
+    const quiet = tenantOnAnotherShard(flood);
+    const floodCount = 2_000;
+    // The flood is published first, all of it, so a single FIFO queue would hold every one ahead.
+    await Promise.all(
+      Array.from({ length: floodCount }, (_, n) =>
+        tasks.publish(create(DeliveryTaskSchema, { ...task(`f${n}`), tenantId: flood })),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 50 }, (_, n) =>
+        tasks.publish(create(DeliveryTaskSchema, { ...task(`q${n}`), tenantId: quiet })),
+      ),
+    );
+    let floodHandled = 0;
+    let quietHandled = 0;
+    let floodWhenQuietDone = -1;
+    const consumers = tasks.consume({
+      concurrency: 4,
+      itemsAtOnce: 4,
+      span: "deliver task",
+      handle: async (t: DeliveryTask) => {
+        await new Promise((r) => setImmediate(r));
+        if (t.tenantId === flood) floodHandled += 1;
+        else if (++quietHandled === 50) floodWhenQuietDone = floodHandled;
+      },
+    });
+    try {
+      await vi.waitFor(() => expect(quietHandled).toBe(50), 20_000);
+      expect(floodWhenQuietDone).toBeGreaterThanOrEqual(0);
+      expect(floodWhenQuietDone).toBeLessThan(floodCount * 0.2);
+      await vi.waitFor(() => expect(floodHandled).toBe(floodCount), 30_000);
+    } finally {
+      await Promise.all(consumers.map((c) => c.close()));
+    }
   });
 });
+
+/** A tenant id whose tasks go to another shard than `tenantId`'s. */
+function tenantOnAnotherShard(tenantId: string): string {
+  for (let n = 0; ; n++) if (shardOf(`other${n}`) !== shardOf(tenantId)) return `other${n}`;
+}

@@ -1,0 +1,67 @@
+// Slots served round robin across lanes (a lane is a tenant, say): when a slot frees, the next lane in
+// turn goes, not the oldest waiter, so a lane with 10,000 items waiting delays another lane's next item
+// by at most one item per busy lane (docs/decisions/fair-delivery.md).
+
+/** Runs at most `size` tasks at once, taking waiting tasks from their lanes in turn. */
+export class RoundRobinSlots {
+  readonly #size: number;
+  /** Waiting tasks by lane; a lane is here only while it has some, so idle lanes cost nothing. */
+  readonly #lanes = new Map<string, Array<() => void>>();
+  /** Lanes with waiting tasks, in the order they get their next turn. */
+  readonly #turns: string[] = [];
+  #running = 0;
+  #waiting = 0;
+
+  constructor(size: number) {
+    if (!(size >= 1)) throw new RangeError(`slots must be ≥ 1, not ${size}`);
+    this.#size = size;
+  }
+
+  /** Runs `task` in a slot once `lane` has its turn; resolves or rejects as the task does. */
+  async run<T>(lane: string, task: () => Promise<T>): Promise<T> {
+    if (this.#running < this.#size && this.#waiting === 0) this.#running += 1;
+    else await this.#wait(lane);
+    try {
+      return await task();
+    } finally {
+      this.#running -= 1;
+      this.#next();
+    }
+  }
+
+  /** Tasks waiting for a slot, across lanes. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Lanes with tasks waiting. */
+  get waitingLanes(): number {
+    return this.#turns.length;
+  }
+
+  #wait(lane: string): Promise<void> {
+    return new Promise<void>((start) => {
+      let queue = this.#lanes.get(lane);
+      if (!queue) {
+        queue = [];
+        this.#lanes.set(lane, queue);
+        this.#turns.push(lane);
+      }
+      queue.push(start);
+      this.#waiting += 1;
+    });
+  }
+
+  #next(): void {
+    while (this.#running < this.#size && this.#turns.length > 0) {
+      const lane = this.#turns.shift() as string;
+      const queue = this.#lanes.get(lane) as Array<() => void>;
+      const start = queue.shift() as () => void;
+      if (queue.length > 0) this.#turns.push(lane);
+      else this.#lanes.delete(lane);
+      this.#waiting -= 1;
+      this.#running += 1;
+      start();
+    }
+  }
+}
