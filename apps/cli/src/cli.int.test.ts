@@ -160,6 +160,8 @@ describe("herald CLI against a running Herald", () => {
       maxPayloadBytes: 100000,
       retrySchedule: { delays: ["1s", "2s"] },
       retentionDays: 7,
+      refuseUnknownEventTypes: false,
+      validatePayloads: false,
       portal: { frameAncestors: [], brandColor: "", logoUrl: "" },
     });
   });
@@ -610,6 +612,86 @@ describe("herald CLI against a running Herald", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--signature-scheme.*expected v1 .* or v1a/);
     await ok(["endpoints", "delete", id, "--tenant", "acme"], { key: tenantKey });
+  });
+
+  it("manages the event type catalog, and publishing follows its schema", async () => {
+    const schema = join(workDir, "invoice.schema.json");
+    await writeFile(
+      schema,
+      JSON.stringify({ type: "object", required: ["invoice"], properties: { invoice: { type: "integer" } } }),
+    );
+    const created = await ok([
+      "event-types",
+      "create",
+      "invoice.paid",
+      "--tenant",
+      "acme",
+      "--description",
+      "An invoice was paid",
+      "--schema-file",
+      schema,
+      "--example",
+      '{"invoice":7}',
+      "--validate-payloads",
+    ]);
+    expect(created).toMatch(/name:\s+invoice.paid/);
+    expect(created).toMatch(/validates payloads:\s+yes/);
+    expect(created).toMatch(/schema version:\s+1/);
+
+    const badExample = await herald([
+      "event-types",
+      "create",
+      "invoice.void",
+      "--tenant",
+      "acme",
+      "--schema-file",
+      schema,
+      "--example",
+      '{"invoice":"seven"}',
+    ]);
+    expect(badExample.code).toBe(1);
+    expect(badExample.stderr).toMatch(
+      /^herald: .*examples\[0\]: fails the schema at "\/invoice": must be integer \(rule "type" at #\/properties\/invoice\/type\)/,
+    );
+
+    const list = await ok(["event-types", "list", "--tenant", "acme"], { key: tenantKey });
+    expect(list.split("\n")[0]).toMatch(/^NAME\s+STATE\s+SCHEMA\s+VALIDATES\s+DESCRIPTION/);
+    expect(list).toMatch(/invoice.paid\s+active\s+v1\s+yes\s+An invoice was paid/);
+    expect(list).not.toMatch(/invoice.void/);
+
+    expect(
+      await ok(
+        ["events", "publish", "--tenant", "acme", "--type", "invoice.paid", "--data", '{"invoice":7}'],
+        {
+          key: tenantKey,
+        },
+      ),
+    ).toMatch(/^event \S+ published$/m);
+    const refused = await herald(
+      ["events", "publish", "--tenant", "acme", "--type", "invoice.paid", "--data", '{"invoice":"x"}'],
+      { key: tenantKey },
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /event.payload: fails the schema of event type "invoice.paid" \(version 1\) at "\/invoice": must be integer/,
+    );
+
+    const updated = await json<{ eventType: { deprecated: boolean; description: string } }>([
+      "event-types",
+      "update",
+      "invoice.paid",
+      "--tenant",
+      "acme",
+      "--deprecated",
+    ]);
+    expect(updated.eventType).toMatchObject({ deprecated: true, description: "An invoice was paid" });
+    expect(await ok(["event-types", "archive", "invoice.paid", "--tenant", "acme"])).toBe(
+      "event type invoice.paid archived\n",
+    );
+    expect(await ok(["event-types", "list", "--tenant", "acme"])).toBe("no event types\n");
+    expect(await ok(["event-types", "get", "invoice.paid", "--tenant", "acme"])).toMatch(/state:\s+archived/);
+    const nothing = await herald(["event-types", "update", "invoice.paid", "--tenant", "acme"]);
+    expect(nothing.code).toBe(2);
   });
 
   it("disables, enables and deletes an endpoint", async () => {

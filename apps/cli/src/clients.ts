@@ -5,6 +5,7 @@ import {
   ApiKeyService,
   AuditService,
   EndpointService,
+  EventTypeService,
   IngestService,
   PortalService,
   TenantService,
@@ -17,6 +18,7 @@ export interface HeraldClients {
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
   apiKeys: Client<typeof ApiKeyService>;
+  eventTypes: Client<typeof EventTypeService>;
   portal: Client<typeof PortalService>;
   ingest: Client<typeof IngestService>;
   audit: Client<typeof AuditService>;
@@ -79,6 +81,7 @@ export function createClients(config: CliConfig): HeraldClients {
     tenants: createClient(TenantService, routing),
     endpoints: createClient(EndpointService, routing),
     apiKeys: createClient(ApiKeyService, routing),
+    eventTypes: createClient(EventTypeService, routing),
     portal: createClient(PortalService, routing),
     ingest: createClient(IngestService, transportTo(config.urls.ingest, apiKey, config.timeoutMs, tls)),
     audit: createClient(AuditService, transportTo(config.urls.audit, apiKey, config.timeoutMs, tls)),

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { binder } from "./command.js";
 import { registerAttemptCommands } from "./commands/attempts.js";
 import { registerEndpointCommands } from "./commands/endpoints.js";
+import { registerEventTypeCommands } from "./commands/event-types.js";
 import { registerEventCommands } from "./commands/events.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerPortalCommands } from "./commands/portal.js";
@@ -18,7 +19,9 @@ import { VERSION } from "./version.js";
 /** The whole command tree, writing through `io`. */
 export function createProgram(io: Io): Command {
   const program = new Command("herald")
-    .description("Command-line client of Herald: tenants, endpoints, API keys, events, attempts and replays.")
+    .description(
+      "Command-line client of Herald: tenants, endpoints, API keys, event types, events, attempts and replays.",
+    )
     .version(VERSION)
     // Settings below are inherited by every command added after them.
     .exitOverride()
@@ -52,6 +55,7 @@ export function createProgram(io: Io): Command {
   registerTenantCommands(program, bind);
   registerEndpointCommands(program, bind);
   registerKeyCommands(program, bind);
+  registerEventTypeCommands(program, bind);
   registerEventCommands(program, bind);
   registerAttemptCommands(program, bind);
   registerReplayCommands(program, bind);

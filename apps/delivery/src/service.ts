@@ -14,6 +14,7 @@ import {
   deadTaskQueue,
   EndpointStore,
   HERALD_VERSION,
+  isEventTypeChange,
   publishControlChange,
   SecretBox,
   secretKeyRing,
@@ -150,7 +151,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     controlFeed(ctx).listen((change) => {
       cache.onControlChange(change);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
-      if (change && !change.apiKeyId) breakers.reset(change.tenantId, change.endpointId);
+      if (change && !change.apiKeyId && !isEventTypeChange(change)) {
+        breakers.reset(change.tenantId, change.endpointId);
+      }
     });
     const client = new WebhookClient({
       connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,

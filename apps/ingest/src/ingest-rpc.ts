@@ -25,6 +25,7 @@ import {
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { recordBatchItem } from "./batch-span.js";
+import { type CatalogDeps, checkAgainstCatalog } from "./catalog.js";
 import { type PublishDeps, publishEvent } from "./publish-event.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { validateEvent } from "./validate.js";
@@ -36,7 +37,7 @@ export interface IngestLimits {
   defaultRateLimitPerSecond: number;
 }
 
-export interface IngestRpcDeps extends PublishDeps {
+export interface IngestRpcDeps extends PublishDeps, CatalogDeps {
   /** Counts each event by tenant and outcome: accepted, duplicate or refused. */
   countEvent(tenantId: string, outcome: "accepted" | "duplicate" | "refused"): void;
   cache: ControlPlaneCache;
@@ -82,6 +83,7 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
       const tenant = await admit(ctx, req.tenantId, 1);
       try {
         const event = validateEvent(req.event, limitsOf(tenant), "event");
+        await checkAgainstCatalog(deps, tenant, event, "event");
         const result = await publishEvent(deps, req.tenantId, event);
         deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
         trace.getActiveSpan()?.setAttribute("herald.event_id", result.eventId);
@@ -106,6 +108,7 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
         req.events.map(async (input, i) => {
           try {
             const event = validateEvent(input, limitsOf(tenant), `events[${i}]`);
+            await checkAgainstCatalog(deps, tenant, event, `events[${i}]`);
             const result = await publishEvent(deps, req.tenantId, event);
             deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
             recordBatchItem(span, i, result);

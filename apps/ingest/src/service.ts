@@ -1,6 +1,12 @@
 import { IngestService } from "@herald/contracts";
 import { configFields, openQueue, type ServiceDefinition, serviceConfigSchema } from "@herald/platform";
-import { apiKeyAuthentication, ControlPlaneCache, controlFeed, eventQueue } from "@herald/platform/model";
+import {
+  apiKeyAuthentication,
+  ControlPlaneCache,
+  controlFeed,
+  EventSchemaCache,
+  eventQueue,
+} from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
@@ -53,7 +59,12 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     const { config, logger, mongo, metrics } = ctx;
     const recorders = ingestMetrics(metrics);
     const cache = new ControlPlaneCache(mongo.db);
-    controlFeed(ctx).listen((change) => cache.onControlChange(change));
+    const schemas = new EventSchemaCache();
+    // The tenant cache and the compiled schemas of the tenants' event types hang off the one control feed.
+    controlFeed(ctx).listen((change) => {
+      cache.onControlChange(change);
+      schemas.onControlChange(change);
+    });
     const events = new EventStore(mongo.db);
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
@@ -67,6 +78,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     const rpc = ingestRpc({
       events,
       cache,
+      schemas,
       logger,
       rateLimiter: new RateLimiter(rateBudget),
       limits: {

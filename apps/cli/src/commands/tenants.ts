@@ -36,6 +36,8 @@ interface SettingsOptions {
   maxPayloadBytes?: number;
   retrySchedule?: number[];
   retentionDays?: number;
+  refuseUnknownEventTypes?: boolean;
+  validatePayloads?: boolean;
   portalFrameAncestors?: string;
   portalBrandColor?: string;
   portalLogoUrl?: string;
@@ -87,6 +89,8 @@ export function tenantDetails(tenant: Tenant | undefined): string {
     ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
     ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
     ["retention", formatLimit(tenant.settings?.retentionDays ?? 0, "platform default") + days(tenant)],
+    ["unknown event types", tenant.settings?.refuseUnknownEventTypes ? "refused" : "accepted"],
+    ["payload validation", tenant.settings?.validatePayloads ? "every type" : "types that ask for it"],
     ["portal framed by", formatList(tenant.settings?.portal?.frameAncestors ?? [])],
     [
       "portal look",
@@ -114,6 +118,8 @@ export function mergeSettings(
     retrySchedule:
       options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
     retentionDays: options.retentionDays ?? current?.retentionDays ?? 0,
+    refuseUnknownEventTypes: options.refuseUnknownEventTypes ?? current?.refuseUnknownEventTypes ?? false,
+    validatePayloads: options.validatePayloads ?? current?.validatePayloads ?? false,
     portal: create(PortalSettingsSchema, {
       frameAncestors:
         options.portalFrameAncestors !== undefined
@@ -142,6 +148,10 @@ function settingsOptions(command: Command): Command {
       "days the tenant's events, deliveries and attempts are kept (0: platform default)",
       parseCount,
     )
+    .option("--refuse-unknown-event-types", "refuse events whose type is not in the tenant's catalog")
+    .option("--no-refuse-unknown-event-types", "accept events of any type (the default)")
+    .option("--validate-payloads", "check every payload against its type's schema")
+    .option("--no-validate-payloads", "check payloads only of types that ask for it (the default)")
     .option(
       "--portal-frame-ancestors <origins>",
       'origins that may embed the tenant portal, comma-separated, e.g. https://app.example.com ("" none)',
@@ -218,7 +228,9 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
         options.maxPayloadBytes !== undefined ||
         options.retrySchedule !== undefined ||
         options.retentionDays !== undefined ||
-        options.portalFrameAncestors !== undefined ||
+        options.refuseUnknownEventTypes !== undefined ||
+        options.validatePayloads !== undefined;
+      options.portalFrameAncestors !== undefined ||
         options.portalBrandColor !== undefined ||
         options.portalLogoUrl !== undefined;
       if (options.name === undefined && options.metadata === undefined && !changesSettings) {

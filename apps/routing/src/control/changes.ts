@@ -49,6 +49,11 @@ export class ControlChanges {
     await this.#announce(tenantId, endpointId);
   }
 
+  /** One type of the tenant's event type catalog changed: caches drop that type only. */
+  async eventTypeChanged(tenantId: string, name: string): Promise<void> {
+    await this.#announce(tenantId, "", "", name);
+  }
+
   /**
    * The tenant was deleted, and every API key of it: its keys are forgotten here first, so the change
    * holds on this instance even before the notification comes back. Answering once it came back narrows
@@ -77,10 +82,17 @@ export class ControlChanges {
   }
 
   /** Publishes the change; true once RabbitMQ confirmed it within {@link ANNOUNCE_WAIT_MS}. */
-  async #announce(tenantId: string, endpointId: string, apiKeyId = ""): Promise<boolean> {
-    const change = { tenantId, endpointId, apiKeyId };
+  async #announce(tenantId: string, endpointId: string, apiKeyId = "", eventType = ""): Promise<boolean> {
+    const change = { tenantId, endpointId, apiKeyId, eventType };
     this.#logger.debug(change, "control change");
-    const announced = publishControlChange(this.#publisher, this.#names, tenantId, endpointId, apiKeyId).then(
+    const announced = publishControlChange(
+      this.#publisher,
+      this.#names,
+      tenantId,
+      endpointId,
+      apiKeyId,
+      eventType,
+    ).then(
       () => "confirmed" as const,
       (err) => {
         this.#logger.warn({ err, ...change }, "control change saved but not announced");

@@ -1,6 +1,7 @@
 import type { EndpointStore, SecretBox } from "@herald/platform/model";
 import type { ApiKeyStore } from "./api-key-store.js";
 import type { ControlChanges } from "./changes.js";
+import type { EventTypeStore } from "./event-type-store.js";
 import type { PortalLinkStore } from "./portal-links.js";
 import type { TenantStore } from "./tenant-store.js";
 import type { UrlPolicy } from "./url-policy.js";
@@ -10,6 +11,7 @@ export interface ControlPlaneDeps {
   tenants: TenantStore;
   endpoints: EndpointStore;
   apiKeys: ApiKeyStore;
+  eventTypes: EventTypeStore;
   portalLinks: PortalLinkStore;
   secretBox: SecretBox;
   urlPolicy: UrlPolicy;

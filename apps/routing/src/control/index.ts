@@ -1,6 +1,12 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ApiKeyService, EndpointService, PortalService, TenantService } from "@herald/contracts";
+import {
+  ApiKeyService,
+  EndpointService,
+  EventTypeService,
+  PortalService,
+  TenantService,
+} from "@herald/contracts";
 import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
@@ -16,6 +22,8 @@ import { ApiKeyStore } from "./api-key-store.js";
 import { ControlChanges } from "./changes.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { endpointService } from "./endpoint-rpc.js";
+import { eventTypeService } from "./event-type-rpc.js";
+import { EventTypeStore } from "./event-type-store.js";
 import { PortalLinkStore } from "./portal-links.js";
 import { portalService } from "./portal-rpc.js";
 import { startSecretResealing } from "./reseal.js";
@@ -27,10 +35,14 @@ export { controlPlaneConfigFields } from "./config.js";
 export type { HostResolver, UrlPolicy } from "./url-policy.js";
 export { checkEndpointUrl } from "./url-policy.js";
 
-/** Indexes of the control-plane collections (tenants need none beyond _id). */
+/**
+ * Indexes of the control-plane collections (tenants need none beyond _id). Event types are keyed
+ * `<tenant>:<name>`; a tenant's are read by `tenant_id` and an `_id` range, which the index serves.
+ */
 export const controlPlaneIndexes: IndexPlan = {
   [Collections.endpoints]: [{ key: { tenant_id: 1, _id: 1 } }],
   [Collections.apiKeys]: [{ key: { tenant_id: 1, _id: 1 } }],
+  [Collections.eventTypes]: [{ key: { tenant_id: 1, _id: 1 } }],
   [Collections.portalLinks]: [{ key: { expire_time: 1 } }],
 };
 
@@ -45,7 +57,10 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-/** Builds TenantService, EndpointService, ApiKeyService and PortalService over the service's MongoDB and RabbitMQ. */
+/**
+ * Builds TenantService, EndpointService, ApiKeyService, EventTypeService and PortalService over the
+ * service's MongoDB and RabbitMQ.
+ */
 export function controlPlane(
   ctx: ServiceContext<ControlPlaneConfig, ApiKeyAuthenticator>,
   recorders: RoutingMetrics,
@@ -55,6 +70,7 @@ export function controlPlane(
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
     apiKeys: new ApiKeyStore(ctx.mongo.db),
+    eventTypes: new EventTypeStore(ctx.mongo.db),
     portalLinks: new PortalLinkStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
@@ -72,9 +88,10 @@ export function controlPlane(
       router.service(TenantService, tenantService(deps));
       router.service(EndpointService, endpointService(deps));
       router.service(ApiKeyService, apiKeyService(deps));
+      router.service(EventTypeService, eventTypeService(deps));
       router.service(PortalService, portalService(deps));
     },
-    services: [TenantService, EndpointService, ApiKeyService, PortalService],
+    services: [TenantService, EndpointService, ApiKeyService, EventTypeService, PortalService],
     publicMethods: [PortalService.method.exchangePortalLink],
     stop: resealing.stop,
   };

@@ -29,6 +29,7 @@ beforeAll(async () => {
   aliceEndpointId = (await alice.endpoints.createEndpoint({ tenantId: A, url })).endpoint?.id ?? "";
   bobEndpointId =
     (await admin.endpoints.createEndpoint({ tenantId: B, url, description: "bob's" })).endpoint?.id ?? "";
+  await admin.eventTypes.createEventType({ tenantId: B, name: "bob.type", description: "bob's" });
 });
 
 afterAll(async () => {
@@ -110,6 +111,37 @@ const rows: Row[] = [
   ],
   ["ApiKeyService.ListApiKeys", (c) => c.apiKeys.listApiKeys({ tenantId: B }), denied],
   ["ApiKeyService.RevokeApiKey", (c) => c.apiKeys.revokeApiKey({ apiKeyId: bobKeyId }), denied],
+  [
+    "EventTypeService.CreateEventType",
+    (c) => c.eventTypes.createEventType({ tenantId: B, name: "order.created" }),
+    denied,
+  ],
+  [
+    "EventTypeService.GetEventType",
+    (c) => c.eventTypes.getEventType({ tenantId: B, name: "bob.type" }),
+    denied,
+  ],
+  ["EventTypeService.ListEventTypes", (c) => c.eventTypes.listEventTypes({ tenantId: B }), denied],
+  [
+    "EventTypeService.UpdateEventType",
+    (c) => c.eventTypes.updateEventType({ tenantId: B, name: "bob.type", description: "pwned" }),
+    denied,
+  ],
+  [
+    "EventTypeService.ArchiveEventType",
+    (c) => c.eventTypes.archiveEventType({ tenantId: B, name: "bob.type" }),
+    denied,
+  ],
+  [
+    "EventTypeService.GetEventType (B's type under A)",
+    (c) => c.eventTypes.getEventType({ tenantId: A, name: "bob.type" }),
+    notFound,
+  ],
+  [
+    "EventTypeService.UpdateEventType (B's type under A)",
+    (c) => c.eventTypes.updateEventType({ tenantId: A, name: "bob.type", description: "pwned" }),
+    notFound,
+  ],
 ];
 
 describe("tenant isolation: tenant A's key against tenant B", () => {
@@ -132,6 +164,10 @@ describe("tenant isolation: tenant A's key against tenant B", () => {
     const keys = await admin.apiKeys.listApiKeys({ tenantId: B });
     expect(keys.apiKeys.map((k) => [k.id, k.revoked])).toEqual([[bobKeyId, false]]);
     expect((await admin.tenants.listTenants({})).tenants.map((t) => t.id)).toEqual([A, B]);
+    const { eventTypes } = await admin.eventTypes.listEventTypes({ tenantId: B, includeArchived: true });
+    expect(eventTypes.map((t) => [t.name, t.description, t.archived])).toEqual([
+      ["bob.type", "bob's", false],
+    ]);
   });
 
   it("lists only A's own objects to A's key", async () => {

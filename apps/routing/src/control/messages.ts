@@ -5,6 +5,8 @@ import {
   ApiKeySchema,
   type Endpoint,
   EndpointSchema,
+  type EventType,
+  EventTypeSchema,
   PayloadFormat,
   SignatureScheme,
   type Tenant,
@@ -13,6 +15,7 @@ import {
 import {
   type ApiKeyDocument,
   type EndpointDocument,
+  type EventTypeDocument,
   maskedHeaders,
   type TenantDocument,
 } from "@herald/platform/model";
@@ -33,6 +36,8 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
       maxPayloadBytes: tenant.settings.max_payload_bytes,
       retrySchedule: retryScheduleMessage(tenant.settings.retry_schedule_ms),
       retentionDays: tenant.settings.retention_days ?? 0,
+      refuseUnknownEventTypes: tenant.settings.refuse_unknown_event_types ?? false,
+      validatePayloads: tenant.settings.validate_payloads ?? false,
       portal: {
         frameAncestors: tenant.settings.portal?.frame_ancestors ?? [],
         brandColor: tenant.settings.portal?.brand_color ?? "",
@@ -87,5 +92,21 @@ export function apiKeyMessage(key: ApiKeyDocument): ApiKey {
     revoked: key.revoked,
     createTime: timestampFromDate(key.create_time),
     ...(key.expire_time && { expireTime: timestampFromDate(key.expire_time) }),
+  });
+}
+
+export function eventTypeMessage(type: EventTypeDocument): EventType {
+  return create(EventTypeSchema, {
+    tenantId: type.tenant_id,
+    name: type.name,
+    description: type.description,
+    schema: type.schema,
+    examples: type.examples,
+    deprecated: type.deprecated,
+    archived: type.archived,
+    validatePayloads: type.validate_payloads,
+    schemaVersion: type.schema_version,
+    createTime: timestampFromDate(type.create_time),
+    updateTime: timestampFromDate(type.update_time),
   });
 }

@@ -4,10 +4,11 @@ import { explainRead, recordReads, testEnv } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyStore } from "./api-key-store.js";
+import { EventTypeStore } from "./event-type-store.js";
 import { controlPlaneIndexes } from "./index.js";
 
-// The control plane's reads of a tenant's endpoints and keys, explained: an index (or an _id key
-// range) serves each, on MongoDB and on the embedded server (issue 23).
+// The control plane's reads of a tenant's endpoints, keys and event types, explained: an index (or an
+// _id key range) serves each, on MongoDB and on the embedded server (issue 23).
 const env = testEnv();
 const client = new MongoClient(env.MONGO_URL as string, { monitorCommands: true });
 
@@ -39,6 +40,21 @@ describe("the control plane's reads use an index", () => {
       await keys.deleteByTenant("t1");
     });
     expect(reads.length).toBeGreaterThan(5);
+    const plans = await Promise.all(reads.map((read) => explainRead(client, read)));
+    expect(plans.filter((p) => !p.usesIndex).map((p) => ({ read: p.read, plan: p.plan }))).toEqual([]);
+  });
+
+  it("a tenant's event types, pages of them, one type, and the data plane's cached type", async () => {
+    const db = client.db(env.MONGO_DB);
+    const types = new EventTypeStore(db);
+    const reads = await recordReads(client, async () => {
+      await types.list("t1", { size: 10 }, false);
+      await types.list("t1", { size: 10, afterId: "t1:order.created" }, true);
+      await types.get("t1", "order.created").catch(() => undefined);
+      await new ControlPlaneCache(db).eventType("t1", "order.created");
+      await types.deleteByTenant("t1");
+    });
+    expect(reads.length).toBeGreaterThan(3);
     const plans = await Promise.all(reads.map((read) => explainRead(client, read)));
     expect(plans.filter((p) => !p.usesIndex).map((p) => ({ read: p.read, plan: p.plan }))).toEqual([]);
   });

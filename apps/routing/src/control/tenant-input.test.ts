@@ -118,6 +118,13 @@ describe("parseTenantPatch", () => {
         portal: { frame_ancestors: [], brand_color: "", logo_url: "" },
       },
     });
+    expect(
+      parseTenantPatch(
+        create(UpdateTenantRequestSchema, {
+          settings: { refuseUnknownEventTypes: true, validatePayloads: true },
+        }),
+      ).settings,
+    ).toMatchObject({ refuse_unknown_event_types: true, validate_payloads: true });
     expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
       "name: required",
     );

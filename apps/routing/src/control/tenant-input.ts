@@ -52,6 +52,9 @@ export function checkTenantSettings(
     max_payload_bytes: maxPayloadBytes,
     retry_schedule_ms: checkRetrySchedule(`${field}.retry_schedule`, settings?.retrySchedule),
     retention_days: retentionDays,
+    // Stored only when on, as in tenants written before the catalog: absent means off.
+    ...(settings?.refuseUnknownEventTypes ? { refuse_unknown_event_types: true } : {}),
+    ...(settings?.validatePayloads ? { validate_payloads: true } : {}),
     portal: checkPortalSettings(`${field}.portal`, settings?.portal),
   };
 }

@@ -11,7 +11,7 @@ import { parseNewTenant, parseTenantPatch } from "./tenant-input.js";
 
 /** TenantService: admin keys only, except GetTenant, which the tenant's own keys may call. */
 export function tenantService(deps: ControlPlaneDeps): ServiceImpl<typeof TenantService> {
-  const { tenants, endpoints, apiKeys, changes } = deps;
+  const { tenants, endpoints, apiKeys, eventTypes, changes } = deps;
 
   async function setDisabled(tenantId: string, disabled: boolean) {
     const id = checkTenantId("tenant_id", tenantId);
@@ -85,6 +85,7 @@ export function tenantService(deps: ControlPlaneDeps): ServiceImpl<typeof Tenant
       }
       await apiKeys.deleteByTenant(id);
       await endpoints.deleteByTenant(id);
+      await eventTypes.deleteByTenant(id);
       await changes.tenantDeleted(id);
       return {};
     },

@@ -12,7 +12,13 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { ApiKeyService, EndpointService, PortalService, TenantService } from "@herald/contracts";
+import {
+  ApiKeyService,
+  EndpointService,
+  EventTypeService,
+  PortalService,
+  TenantService,
+} from "@herald/contracts";
 import { type RunningService, runService } from "@herald/platform";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
@@ -31,6 +37,7 @@ export interface ControlPlaneClients {
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
   apiKeys: Client<typeof ApiKeyService>;
+  eventTypes: Client<typeof EventTypeService>;
   portal: Client<typeof PortalService>;
 }
 
@@ -87,6 +94,7 @@ export class RoutingUnderTest {
         tenants: createClient(TenantService, transport),
         endpoints: createClient(EndpointService, transport),
         apiKeys: createClient(ApiKeyService, transport),
+        eventTypes: createClient(EventTypeService, transport),
         portal: createClient(PortalService, transport),
       };
       this.#clients.set(cacheKey, clients);

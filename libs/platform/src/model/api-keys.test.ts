@@ -49,8 +49,12 @@ beforeEach(() => {
   authenticator = new ApiKeyAuthenticator(keys.db(), { adminKey: "bootstrap", now: () => clock });
 });
 
-const notification = (init: { tenantId?: string; endpointId?: string; apiKeyId?: string }) =>
-  create(ControlNotificationSchema, init);
+const notification = (init: {
+  tenantId?: string;
+  endpointId?: string;
+  apiKeyId?: string;
+  eventType?: string;
+}) => create(ControlNotificationSchema, init);
 
 describe("ApiKeyAuthenticator", () => {
   it("reads a busy key from MongoDB once while its cached copy is fresh", async () => {
@@ -119,10 +123,11 @@ describe("ApiKeyAuthenticator", () => {
     }
   });
 
-  it("forgets a tenant's keys on a tenant-wide change (its deletion), not on an endpoint change", async () => {
+  it("forgets a tenant's keys on a tenant-wide change (its deletion), not on an endpoint or event type change", async () => {
     const key = keys.add("t1", [Scope.AUDIT_READ]);
     await authenticator.authenticate(key.token);
     authenticator.onControlChange(notification({ tenantId: "t1", endpointId: "ep1" }));
+    authenticator.onControlChange(notification({ tenantId: "t1", eventType: "order.created" }));
     await authenticator.authenticate(key.token);
     expect(keys.reads).toBe(1);
     keys.docs.delete(key.id);

@@ -145,14 +145,15 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   /**
    * Applies a control notification: a revoked key (`api_key_id`) is forgotten; a tenant-wide change may
-   * be the tenant's deletion, so its keys go; `undefined` (notifications may have been missed while
+   * be the tenant's deletion, so its keys go (an endpoint's or event type's change leaves them); `undefined` (notifications may have been missed while
    * disconnected) forgets everything. A tenant-wide change without a tenant is an admin key's revocation
    * announced by an older routing instance, which did not name the key: everything goes too.
    */
   onControlChange(change: ControlNotification | undefined): void {
     if (change === undefined) this.invalidate();
     else if (change.apiKeyId !== "") this.forgetKey(change.apiKeyId);
-    else if (change.endpointId === "") this.invalidate(change.tenantId || undefined);
+    else if (change.endpointId === "" && change.eventType === "")
+      this.invalidate(change.tenantId || undefined);
   }
 
   #forget(matches?: (principal: Principal) => boolean): void {

@@ -1,3 +1,5 @@
+import { create } from "@bufbuild/protobuf";
+import { ControlNotificationSchema } from "@herald/contracts";
 import type { Db } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { ControlPlaneCache } from "./control-plane-cache.js";
@@ -38,5 +40,31 @@ describe("ControlPlaneCache", () => {
     expect(await fresh).toEqual({ _id: "t1", name: "new" });
     expect(await cache.tenant("t1")).toEqual({ _id: "t1", name: "new" });
     expect(reads).toHaveLength(2);
+  });
+
+  it("drops one event type on its notification, and a tenant's types with the tenant", async () => {
+    const { db, reads } = fakeDb();
+    const cache = new ControlPlaneCache(db);
+    const load = async (name: string) => {
+      const read = cache.eventType("t1", name);
+      reads.at(-1)?.({ _id: `t1:${name}`, schema_version: reads.length });
+      return read;
+    };
+    await load("a");
+    await load("b");
+    expect(reads).toHaveLength(2);
+    await cache.eventType("t1", "a");
+    expect(reads).toHaveLength(2);
+    cache.onControlChange(create(ControlNotificationSchema, { tenantId: "t1", eventType: "a" }));
+    await load("a");
+    await cache.eventType("t1", "b");
+    expect(reads).toHaveLength(3);
+    cache.onControlChange(create(ControlNotificationSchema, { tenantId: "t1", apiKeyId: "k1" }));
+    cache.invalidate("t1", "ep_1");
+    await cache.eventType("t1", "b");
+    expect(reads).toHaveLength(3);
+    cache.invalidate("t1");
+    await load("b");
+    expect(reads).toHaveLength(4);
   });
 });

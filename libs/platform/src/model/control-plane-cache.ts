@@ -3,7 +3,10 @@ import { LRUCache } from "lru-cache";
 import type { Db } from "mongodb";
 import {
   type EndpointDocument,
+  type EventTypeDocument,
   endpointsCollection,
+  eventTypeId,
+  eventTypesCollection,
   type TenantDocument,
   tenantsCollection,
 } from "./documents.js";
@@ -32,6 +35,7 @@ export class ControlPlaneCache {
   readonly #tenants: LRUCache<string, Cached<TenantDocument>>;
   readonly #endpoints: LRUCache<string, Cached<EndpointDocument>>;
   readonly #tenantEndpoints: LRUCache<string, Cached<EndpointDocument[]>>;
+  readonly #eventTypes: LRUCache<string, Cached<EventTypeDocument>>;
   /** Reads under way, by kind and key: a burst of misses for one key (a cold cache) reads MongoDB once. */
   readonly #loading = new Map<string, Promise<unknown>>();
   /** Counts invalidations, so a read that an invalidation overtook is not cached. */
@@ -43,6 +47,7 @@ export class ControlPlaneCache {
     this.#tenants = new LRUCache(settings);
     this.#endpoints = new LRUCache(settings);
     this.#tenantEndpoints = new LRUCache(settings);
+    this.#eventTypes = new LRUCache(settings);
   }
 
   async tenant(tenantId: string): Promise<TenantDocument | null> {
@@ -65,16 +70,32 @@ export class ControlPlaneCache {
     return list ?? [];
   }
 
+  /** A type of the tenant's event type catalog, archived or not; null when the catalog has none. */
+  async eventType(tenantId: string, name: string): Promise<EventTypeDocument | null> {
+    const id = eventTypeId(tenantId, name);
+    return this.#read("eventType", this.#eventTypes, id, () =>
+      eventTypesCollection(this.#db).findOne({ _id: id }),
+    );
+  }
+
   /**
-   * Applies a control notification: drops the tenant or endpoint it names, or everything when
-   * notifications may have been missed (`undefined`). An API key's revocation changes nothing here.
+   * Applies a control notification: drops the event type, endpoint or tenant it names, or everything
+   * when notifications may have been missed (`undefined`). An API key's revocation changes nothing here.
    */
   onControlChange(change: ControlNotification | undefined): void {
     if (change?.apiKeyId) return;
-    this.invalidate(change?.tenantId, change?.endpointId);
+    if (change?.eventType) this.invalidateEventType(change.tenantId, change.eventType);
+    else this.invalidate(change?.tenantId, change?.endpointId);
   }
 
-  /** Drops a tenant and its endpoints (or one endpoint), or everything when no tenant is named. */
+  /** Drops one event type of a tenant's catalog (a notification naming it). */
+  invalidateEventType(tenantId: string, name: string): void {
+    this.#generation++;
+    this.#loading.clear();
+    this.#eventTypes.delete(eventTypeId(tenantId, name));
+  }
+
+  /** Drops a tenant, its endpoints and event types (or one endpoint), or everything when no tenant is named. */
   invalidate(tenantId?: string, endpointId?: string): void {
     this.#generation++;
     this.#loading.clear();
@@ -82,6 +103,7 @@ export class ControlPlaneCache {
       this.#tenants.clear();
       this.#endpoints.clear();
       this.#tenantEndpoints.clear();
+      this.#eventTypes.clear();
       return;
     }
     this.#tenantEndpoints.delete(tenantId);
@@ -90,6 +112,8 @@ export class ControlPlaneCache {
       return;
     }
     this.#tenants.delete(tenantId);
+    const prefix = eventTypeId(tenantId, "");
+    for (const id of [...this.#eventTypes.keys()]) if (id.startsWith(prefix)) this.#eventTypes.delete(id);
     for (const [id, cached] of this.#endpoints.entries()) {
       if (cached.value?.tenant_id === tenantId) this.#endpoints.delete(id);
     }

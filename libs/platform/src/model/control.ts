@@ -7,8 +7,9 @@ import { consumeProto, type ProtoPublisher } from "../amqp/messaging.js";
 import type { TopologyNames } from "../amqp/topology.js";
 
 /**
- * Tells every instance of every service that a tenant (or one of its endpoints, or an API key) changed,
- * so their caches drop it at once instead of waiting for expiry. Resolves once RabbitMQ confirmed it.
+ * Tells every instance of every service that a tenant (or one of its endpoints, API keys or event types)
+ * changed, so their caches drop it at once instead of waiting for expiry. Resolves once RabbitMQ
+ * confirmed it.
  */
 export function publishControlChange(
   publisher: ProtoPublisher,
@@ -16,6 +17,7 @@ export function publishControlChange(
   tenantId: string,
   endpointId = "",
   apiKeyId = "",
+  eventType = "",
 ): Promise<void> {
   return publisher.publish(
     { exchange: names.exchanges.control },
@@ -24,6 +26,7 @@ export function publishControlChange(
       tenantId,
       endpointId,
       apiKeyId,
+      eventType,
       changeTime: timestampFromDate(new Date()),
     }),
   );
@@ -107,6 +110,14 @@ export function controlFeed(ctx: { rabbit: Connection; names: TopologyNames; log
   };
   feeds.set(ctx.rabbit, feed);
   return feed;
+}
+
+/**
+ * Whether a notification is about one event type only: caches of tenants, endpoints and keys keep
+ * theirs. (An older routing never sets it; its tenant-wide notifications drop everything of the tenant.)
+ */
+export function isEventTypeChange(change: ControlNotification | undefined): boolean {
+  return change !== undefined && change.eventType !== "";
 }
 
 /**

@@ -13,6 +13,10 @@ export interface TenantSettingsDocument {
   retry_schedule_ms: number[];
   /** Days events, deliveries and attempts are kept; 0 or absent (tenants created before it) = default. */
   retention_days?: number;
+  /** Refuse events whose type is not in the catalog (or archived); absent = false. */
+  refuse_unknown_event_types?: boolean;
+  /** Check every payload against its type's schema; absent = false (each type decides). */
+  validate_payloads?: boolean;
   /** The tenant portal's embedding and look; absent (tenants created before it) = none. */
   portal?: PortalSettingsDocument;
 }
@@ -122,6 +126,31 @@ export interface EndpointDocument {
   update_time: Date;
 }
 
+/** One type of a tenant's event type catalog: `_id` is `<tenant>:<name>`, so a tenant's are an `_id` range. */
+export interface EventTypeDocument {
+  _id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) as JSON text, stored as text: its keys ("$ref", "$defs") cannot be field names. */
+  schema: string;
+  /** Example payloads as JSON text, each passing `schema`. */
+  examples: string[];
+  deprecated: boolean;
+  archived: boolean;
+  /** Ingest checks payloads of this type against `schema`. */
+  validate_payloads: boolean;
+  /** Grows with every schema change: compiled schemas are cached per version. */
+  schema_version: number;
+  create_time: Date;
+  update_time: Date;
+}
+
+/** The `_id` of a tenant's event type. Tenant ids hold no ":", so a tenant's types sort together. */
+export function eventTypeId(tenantId: string, name: string): string {
+  return `${tenantId}:${name}`;
+}
+
 /** An event as stored in `events`: written by ingest, read by audit. */
 export interface EventDocument {
   _id: string;
@@ -145,6 +174,7 @@ export interface EventDocument {
 export const Collections = {
   tenants: "tenants",
   endpoints: "endpoints",
+  eventTypes: "event_types",
   apiKeys: "api_keys",
   /** One-time portal links, until exchanged or expired (see apps/routing/src/control/portal-rpc.ts). */
   portalLinks: "portal_links",
@@ -171,6 +201,10 @@ export function endpointsCollection(db: Db): Collection<EndpointDocument> {
 
 export function eventsCollection(db: Db): Collection<EventDocument> {
   return db.collection<EventDocument>(Collections.events);
+}
+
+export function eventTypesCollection(db: Db): Collection<EventTypeDocument> {
+  return db.collection<EventTypeDocument>(Collections.eventTypes);
 }
 
 /**

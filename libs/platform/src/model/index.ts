@@ -29,12 +29,13 @@ export {
 export { apiKeyAuthentication } from "./authentication.js";
 export { secretKeyRing, urlAllowlist } from "./config-fields.js";
 export type { ControlFeed, ControlListener } from "./control.js";
-export { consumeControlChanges, controlFeed, publishControlChange } from "./control.js";
+export { consumeControlChanges, controlFeed, isEventTypeChange, publishControlChange } from "./control.js";
 export { ControlPlaneCache } from "./control-plane-cache.js";
 export type {
   EndpointDocument,
   EndpointSecretDocument,
   EventDocument,
+  EventTypeDocument,
   PortalSettingsDocument,
   TenantDocument,
   TenantSettingsDocument,
@@ -44,6 +45,8 @@ export {
   endpointsCollection,
   eventIndexes,
   eventsCollection,
+  eventTypeId,
+  eventTypesCollection,
   isLiveTenant,
   tenantOwnsEvent,
   tenantsCollection,
@@ -56,6 +59,15 @@ export {
   unmaskHeaders,
 } from "./endpoint-headers.js";
 export { EndpointStore } from "./endpoint-store.js";
+export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
+export {
+  compileEventSchema,
+  describeViolation,
+  EventSchemaCache,
+  MAX_EXAMPLE_BYTES,
+  MAX_EXAMPLES,
+  parseJsonText,
+} from "./event-schemas.js";
 export { eventIdTime } from "./event-time.js";
 export {
   auditRecordQueue,

@@ -17,14 +17,17 @@ export const file_herald_v1_ingest: GenFile = /*@__PURE__*/
  */
 export type EventInput = Message<"herald.v1.EventInput"> & {
   /**
-   * Lower-case letters, digits, "_", "." and "-"; at most 128 characters.
+   * Lower-case letters, digits, "_", "." and "-"; at most 128 characters. A tenant that refuses unknown
+   * types (TenantSettings.refuse_unknown_event_types) takes only types in its catalog (EventTypeService),
+   * not archived; others are FAILED_PRECONDITION.
    *
    * @generated from field: string event_type = 1;
    */
   eventType: string;
 
   /**
-   * A JSON object, delivered byte for byte as sent.
+   * A JSON object, delivered byte for byte as sent. When its type (or the tenant) validates payloads, it
+   * must pass the type's JSON Schema: INVALID_ARGUMENT names the JSON path and the rule otherwise.
    *
    * @generated from field: bytes payload = 2;
    */
