@@ -111,9 +111,11 @@ describe("traces", () => {
       expect(span.name, JSON.stringify(span.attributes)).toBe(`${operation} ${destination}`);
     }
     const names = new Set(messaging.map((s) => s.name));
-    const { exchanges } = topologyNames(stack.env.AMQP_NAMESPACE);
-    expect(names).toContain(`publish ${exchanges.events}`);
-    expect(names).toContain(`process ${exchanges.events}`);
-    expect(names).toContain(`process ${exchanges.deliveries}`);
+    // Events and tasks travel through their tenant's shard (docs/decisions/fair-delivery.md).
+    const { shardExchanges } = topologyNames(stack.env.AMQP_NAMESPACE);
+    expect(names).toContain(`publish ${shardExchanges.events}`);
+    expect(names).toContain(`process ${shardExchanges.events}`);
+    expect(names).toContain(`publish ${shardExchanges.deliveries}`);
+    expect(names).toContain(`process ${shardExchanges.deliveries}`);
   });
 });

@@ -229,8 +229,8 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
         options.retrySchedule !== undefined ||
         options.retentionDays !== undefined ||
         options.refuseUnknownEventTypes !== undefined ||
-        options.validatePayloads !== undefined;
-      options.portalFrameAncestors !== undefined ||
+        options.validatePayloads !== undefined ||
+        options.portalFrameAncestors !== undefined ||
         options.portalBrandColor !== undefined ||
         options.portalLogoUrl !== undefined;
       if (options.name === undefined && options.metadata === undefined && !changesSettings) {
