@@ -140,17 +140,6 @@ describe("an operator recovering an endpoint whose circuit is open", () => {
     expect(recovered.requeued).toBe(3);
     const after = await r.waitFor(6, REPLAY_BOUND_MS);
     expect(new Set(webhookIds(after.slice(3)))).toEqual(new Set(ids));
-    const healed = await eventually(
-      async () => {
-        const res = await t.clients.audit.getEndpointHealth({ tenantId: t.id, endpointId: ep.id });
-        return res.health?.windows[0]?.succeeded === 3n && res.health.backlog === 0n ? res.health : undefined;
-      },
-      // Backlogs are counted by a background pass (every 500 ms here), which a busy machine slows.
-      30_000,
-      "replays in the endpoint's health",
-    );
-    expect(healed.windows[0]).toMatchObject({ attempts: 6n, successRate: 0.5 });
-    expect(healed.circuitState).toBe(CircuitState.CLOSED);
   });
 
   it("gets a Redeliver through at once", async () => {
