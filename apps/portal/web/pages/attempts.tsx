@@ -65,6 +65,7 @@ export function AttemptsTable(props: {
                 <td>
                   {a.attemptNumber}
                   {a.trigger === AttemptTrigger.MANUAL ? " (replay)" : ""}
+                  {a.trigger === AttemptTrigger.TEST ? " (test)" : ""}
                 </td>
                 <td className={a.success ? "state-ok" : "state-bad"}>
                   {a.success ? "succeeded" : "failed"}
