@@ -204,6 +204,25 @@ describe("EndpointService.TestEndpoint", () => {
     expect(asked.length).toBe(before);
   });
 
+  it("refuses a read-only portal session, and one limited to other endpoints", async () => {
+    const admin = routing.admin("connect");
+    const session = async (fields: { readOnly?: boolean; endpointIds?: string[] }) => {
+      const { code } = await admin.portal.createPortalLink({ tenantId: "shop", ...fields });
+      return routing.as((await admin.portal.exchangePortalLink({ code })).token, "connect");
+    };
+    const readOnly = await failure(
+      (await session({ readOnly: true })).endpoints.testEndpoint({ tenantId: "shop", endpointId }),
+    );
+    expect(Code[readOnly.code]).toBe("PermissionDenied");
+    const { endpoint: another } = await shop.endpoints.createEndpoint({
+      tenantId: "shop",
+      url: "http://127.0.0.1:9/x",
+    });
+    const limited = await session({ endpointIds: [another?.id ?? ""] });
+    const outside = await failure(limited.endpoints.testEndpoint({ tenantId: "shop", endpointId }));
+    expect(["PermissionDenied", "NotFound"]).toContain(Code[outside.code]);
+  });
+
   it("answers DEADLINE_EXCEEDED when delivery does not answer in time, UNAVAILABLE when none runs", async () => {
     await stopStandIn();
     await startStandIn(2_000);
