@@ -30,7 +30,7 @@ import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
-import { deliverTest } from "./test-delivery.js";
+import { answerTest } from "./test-delivery.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
@@ -245,7 +245,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
     const tests = serveTestDeliveries(ctx, {
       concurrency: TEST_DELIVERY_CONCURRENCY,
-      handle: (task) => deliverTest(deps, task),
+      handle: (task) => answerTest(deps, task),
     });
 
     return {

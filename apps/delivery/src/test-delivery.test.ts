@@ -18,9 +18,11 @@ import {
   type TenantDocument,
 } from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
+import type { Logger } from "pino";
 import { describe, expect, it } from "vitest";
 import { signatureHeader } from "./signature.js";
 import {
+  answerTest,
   deliverTest,
   MAX_HEADER_VALUE,
   MAX_RESPONSE_HEADERS,
@@ -230,6 +232,25 @@ describe("deliverTest", () => {
     expect(reply.outcome.case).toBe("refused");
     expect(sent).toHaveLength(0);
     expect(audits).toHaveLength(0);
+  });
+});
+
+describe("answerTest", () => {
+  it("answers an unexpected failure as failed, logging it, rather than leaving the caller waiting", async () => {
+    const { deps } = harness(
+      ok(),
+      endpoint({ secrets: [{ id: "s1", sealed: "not-sealed", create_time: new Date(NOW) }] }),
+    );
+    const logged: unknown[] = [];
+    const logger = { error: (...args: unknown[]) => logged.push(args) } as unknown as Logger;
+    const reply = await answerTest({ ...deps, logger }, testTask());
+    expect(reply.outcome).toEqual({ case: "failed", value: true });
+    expect(logged).toHaveLength(1);
+    const answered = await answerTest(
+      harness(ok()).deps as TestDeliveryDeps & { logger: Logger },
+      testTask(),
+    );
+    expect(answered.outcome.case).toBe("attempt");
   });
 });
 

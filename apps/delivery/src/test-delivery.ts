@@ -11,12 +11,29 @@ import {
   TestDeliveryReplySchema,
 } from "@herald/contracts";
 import { endpointHeaders, tenantOwnsEvent } from "@herald/platform/model";
+import type { Logger } from "pino";
 import { type DeliverDeps, postRequest, attemptRecord as recordOf, redactUrl } from "./deliver-task.js";
 import type { WebhookResponse } from "./webhook-client.js";
 import { webhookRequest } from "./webhook-request.js";
 
 /** The header that marks a test delivery (EndpointService.TestEndpoint); see docs/decisions/test-send.md. */
 export const TEST_HEADER = "webhook-test";
+
+/**
+ * {@link deliverTest} for the request queue: an unexpected failure (a secret that cannot be opened, audit's
+ * queue refusing the record) is logged here and answered as such, so the caller learns at once.
+ */
+export async function answerTest(
+  deps: TestDeliveryDeps & { logger: Logger },
+  task: DeliveryTask,
+): Promise<TestDeliveryReply> {
+  try {
+    return await deliverTest(deps, task);
+  } catch (err) {
+    deps.logger.error({ err, endpointId: task.endpointId, tenantId: task.tenantId }, "test delivery failed");
+    return create(TestDeliveryReplySchema, { outcome: { case: "failed", value: true } });
+  }
+}
 
 /** Response headers answered at most, and the longest value kept of each. */
 export const MAX_RESPONSE_HEADERS = 50;

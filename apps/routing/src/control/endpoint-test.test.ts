@@ -127,12 +127,14 @@ describe("testTask", () => {
 });
 
 describe("testAnswer and testSendError", () => {
-  it("maps delivery's refusal to FAILED_PRECONDITION with its reason", () => {
+  it("maps delivery's refusal to FAILED_PRECONDITION with its reason, its failure to INTERNAL", () => {
     const refused = create(TestDeliveryReplySchema, {
       outcome: { case: "refused", value: "tenant is disabled" },
     });
     expect(() => testAnswer(refused)).toThrow(/tenant is disabled/);
-    expect(() => testAnswer(create(TestDeliveryReplySchema))).toThrow(FailedPreconditionError);
+    const failed = create(TestDeliveryReplySchema, { outcome: { case: "failed", value: true } });
+    expect(() => testAnswer(failed)).toThrow(expect.objectContaining({ code: Code.Internal }));
+    expect(() => testAnswer(create(TestDeliveryReplySchema))).toThrow(/could not send the test/);
   });
 
   it("maps no delivery instance to UNAVAILABLE and no answer in time to DEADLINE_EXCEEDED", () => {

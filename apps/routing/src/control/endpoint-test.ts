@@ -123,12 +123,14 @@ export function testTask(
   });
 }
 
-/** Delivery's reply as the RPC's answer: the attempt, or FAILED_PRECONDITION with why none was made. */
+/**
+ * Delivery's reply as the RPC's answer: the attempt, FAILED_PRECONDITION with why none was made, or
+ * INTERNAL when delivery failed (its log has the detail, which the caller must not see).
+ */
 export function testAnswer(reply: TestDeliveryReply): Attempt {
   if (reply.outcome.case === "attempt") return reply.outcome.value;
-  throw new FailedPreconditionError(
-    reply.outcome.case === "refused" ? reply.outcome.value : "delivery sent an empty answer",
-  );
+  if (reply.outcome.case === "refused") throw new FailedPreconditionError(reply.outcome.value);
+  throw new ConnectError("the delivery service could not send the test; its log says why", Code.Internal);
 }
 
 /** A request to delivery that failed, as the code and message a caller can act on. */
