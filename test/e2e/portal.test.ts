@@ -317,6 +317,10 @@ describe("the tenant portal in Chromium", () => {
       20_000,
       "the test attempt listed",
     );
+    // Its webhook-id names no stored event, so it links nowhere.
+    const row = page.locator("[data-testid=attempt]", { hasText: "(test)" }).first();
+    expect(await row.getByRole("link").count()).toBe(0);
+    expect(await row.textContent()).toContain("evt_test_");
   });
 
   it("refuses another tenant's ids, in the page and on the wire", async () => {
