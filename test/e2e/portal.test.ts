@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuditService, PortalService } from "@herald/contracts";
+import { AuditService, EventTypeService, PortalService } from "@herald/contracts";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -276,6 +276,51 @@ describe("the tenant portal in Chromium", () => {
     expect(after).toContain(before[0]);
     expect(await seriousViolations()).toEqual([]);
     await screenshot("endpoint");
+  });
+
+  it("sends a test event from the endpoint page and shows the answer as text", async () => {
+    // The catalog gives the type picker its type and the payload editor its example.
+    await client(EventTypeService, "routing", acme.fullKey).createEventType({
+      tenantId: "pt-acme",
+      name: "invoice.paid",
+      examples: ['{"invoice": 7}'],
+    });
+    await page.reload();
+    await page.getByRole("heading", { name: "Send test event" }).waitFor();
+    expect(await page.locator("select[name=test-type]").inputValue()).toBe("invoice.paid");
+    expect(await page.locator("textarea[name=test-payload]").inputValue()).toBe('{\n  "invoice": 7\n}');
+    const before = receiver.requests.length;
+    await page.getByRole("button", { name: "Send test event" }).click();
+    const answer = page.locator("[data-testid=test-answer]");
+    await answer.waitFor();
+    expect(await answer.textContent()).toMatch(/Resultdelivered.*Status200/);
+    expect(await page.locator("[data-testid=test-headers]").textContent()).toContain(
+      "content-type: text/html",
+    );
+    // The receiver's hostile body is shown as text: no element made, nothing ran.
+    expect(await page.locator("[data-testid=test-body]").textContent()).toBe(HOSTILE_RESPONSE);
+    expect(await page.locator("main img, main script").count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    const sent = receiver.requests[before];
+    expect(sent?.headers["webhook-test"]).toBe("true");
+    expect(JSON.parse(sent?.body.toString() ?? "")).toEqual({ invoice: 7 });
+    expect(await seriousViolations()).toEqual([]);
+    await screenshot("send-test");
+    // The attempt log has it, marked as a test (audit writes it a moment later).
+    await eventually(
+      async () => {
+        if ((await page.locator("[data-testid=attempt]", { hasText: "(test)" }).count()) >= 1) return true;
+        await page.reload();
+        await page.getByRole("heading", { name: "Recent attempts" }).waitFor();
+        return undefined;
+      },
+      20_000,
+      "the test attempt listed",
+    );
+    // Its webhook-id names no stored event, so it links nowhere.
+    const row = page.locator("[data-testid=attempt]", { hasText: "(test)" }).first();
+    expect(await row.getByRole("link").count()).toBe(0);
+    expect(await row.textContent()).toContain("evt_test_");
   });
 
   it("refuses another tenant's ids, in the page and on the wire", async () => {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { DeliveryState } from "@herald/contracts";
+import { AttemptTrigger, DeliveryState } from "@herald/contracts";
 import { isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
 import {
   type AnyBulkWriteOperation,
@@ -85,8 +85,9 @@ export class AttemptLogWriter {
     const taken = new Set(await insertNew(this.#attempts, docs));
     const inserted = docs.filter((_, i) => !taken.has(i));
     // Only new attempts count in the health rollups, so a redelivered batch is not counted twice; a
-    // crash between the two writes leaves that batch's attempts out of them instead.
-    await this.#health.add(inserted);
+    // crash between the two writes leaves that batch's attempts out of them instead. Test deliveries
+    // never count: a developer's tests must not move an endpoint's success rate.
+    await this.#health.add(inserted.filter((doc) => doc.trigger !== AttemptTrigger.TEST));
     return inserted.length;
   }
 

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { type AuditUnderTest, startAudit } from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
+import { endpointHealthCollection } from "./endpoint-health-store.js";
 import { writeAuditRecords } from "./record-writer.js";
 
 const env = testEnv({ AUDIT_BATCH_SIZE: "100", AUDIT_BATCH_DELAY_MS: "20" });
@@ -365,5 +366,32 @@ describe("the audit record consumer", () => {
     expect(await keys("deliveries")).toEqual(
       expect.arrayContaining([{ tenant_id: 1, endpoint_id: 1, state: 1, last_attempt_time: 1, _id: 1 }]),
     );
+  });
+
+  it("keeps a test delivery in the attempt log only: no delivery state, no health rollup", async () => {
+    await publishAll([
+      attemptRecord("t1", "evt_test_1", "ep-tested", 1, DeliveryState.UNSPECIFIED, {
+        trigger: AttemptTrigger.TEST,
+        at: Date.now(),
+      }),
+      // A real attempt in the same batch still counts, so the filter is per attempt.
+      attemptRecord("t1", "evt-real", "ep-tested", 1, DeliveryState.SUCCEEDED, { at: Date.now() }),
+    ]);
+    await vi.waitFor(
+      async () => {
+        expect(await attemptsCollection(audit.db).countDocuments({ endpoint_id: "ep-tested" })).toBe(2);
+        expect(await deliveriesCollection(audit.db).countDocuments({ endpoint_id: "ep-tested" })).toBe(1);
+      },
+      { timeout: 10_000 },
+    );
+    const stored = await attemptsCollection(audit.db).findOne({ event_id: "evt_test_1" });
+    expect(stored?.trigger).toBe(AttemptTrigger.TEST);
+    expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "evt_test_1" })).toBe(0);
+    // Only the real attempt is in the rollups: one per bucket span, each counting one attempt.
+    const rollups = await endpointHealthCollection(audit.db)
+      .find({ endpoint_id: "ep-tested", attempts: { $exists: true } })
+      .toArray();
+    expect(rollups.length).toBeGreaterThan(0);
+    for (const rollup of rollups) expect(rollup).toMatchObject({ attempts: 1, succeeded: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { AuditRecord } from "@herald/contracts";
+import { AttemptTrigger, type AuditRecord } from "@herald/contracts";
 import { Batcher, type Logger, type Queue } from "@herald/platform";
 import { trace } from "@opentelemetry/api";
 import type { Consumer } from "rabbitmq-client";
@@ -44,6 +44,8 @@ export async function writeAuditRecords(
     if (record.record.case === "attempt") {
       const attempt = record.record.value;
       attempts.push(attemptToDocument(attempt));
+      // A test delivery is in the attempt log only: it is not a delivery of an event.
+      if (attempt.trigger === AttemptTrigger.TEST) continue;
       // Also for attempts that were already stored: the crash that caused the redelivery may have come
       // before their delivery was updated.
       const key = deliveryId(attempt.eventId, attempt.endpointId);

@@ -694,6 +694,52 @@ describe("herald CLI against a running Herald", () => {
     expect(nothing.code).toBe(2);
   });
 
+  it("sends a test event to an endpoint and shows the receiver's answer; the log lists it as a test", async () => {
+    const payload = join(workDir, "test-payload.json");
+    await writeFile(payload, '{"order":"o_test"}');
+    const before = receiver.requests.length;
+    const sent = await ok(
+      [
+        "endpoints",
+        "test",
+        endpointId,
+        "--tenant",
+        "acme",
+        "--type",
+        "order.created",
+        "--payload",
+        `@${payload}`,
+      ],
+      { key: tenantKey },
+    );
+    expect(sent).toMatch(/^result:\s+delivered$/m);
+    expect(sent).toMatch(/^status:\s+204$/m);
+    expect(sent).toMatch(/^webhook-id: evt_test_/m);
+    const request = receiver.requests[before];
+    expect(request?.headers["webhook-test"]).toBe("true");
+    expect(request?.body.toString()).toBe('{"order":"o_test"}');
+
+    // A type with no catalog example and no payload: nothing to send, and the message says what to do.
+    const nothing = await herald(
+      ["endpoints", "test", endpointId, "--tenant", "acme", "--type", "order.created"],
+      {
+        key: tenantKey,
+      },
+    );
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(
+      /^herald: failed precondition: event type "order.created" has no example.*--payload/,
+    );
+
+    const listed = await eventually(async () => {
+      const out = await ok(["attempts", "list", "--tenant", "acme", "--endpoint", endpointId], {
+        key: tenantKey,
+      });
+      return /\btest\b/.test(out) ? out : undefined;
+    }, "the test attempt listed");
+    expect(listed).toMatch(/evt_test_\w+\s+\S+\s+1\s+test\s+succeeded\s+204/);
+  });
+
   it("disables, enables and deletes an endpoint", async () => {
     expect(await ok(["endpoints", "disable", endpointId, "--tenant", "acme"], { key: tenantKey })).toBe(
       `endpoint ${endpointId} disabled\n`,

@@ -89,6 +89,7 @@ const TRIGGERS: Record<AttemptTrigger, string> = {
   [AttemptTrigger.UNSPECIFIED]: "unknown",
   [AttemptTrigger.SCHEDULED]: "scheduled",
   [AttemptTrigger.MANUAL]: "manual",
+  [AttemptTrigger.TEST]: "test",
 };
 
 const SKIP_REASONS: Record<SkipReason, string> = {

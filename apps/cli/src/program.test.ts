@@ -4,7 +4,16 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { AuditService, RecoverResponseSchema, RedriveResponseSchema, TenantService } from "@herald/contracts";
+import {
+  AttemptTrigger,
+  AuditService,
+  EndpointService,
+  ErrorClass,
+  RecoverResponseSchema,
+  RedriveResponseSchema,
+  TenantService,
+  type TestEndpointRequest,
+} from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Io } from "./context.js";
 import { run } from "./program.js";
@@ -131,11 +140,18 @@ describe("usage", () => {
 describe("against a fake server", () => {
   let server: http.Server;
   let url = "";
-  const seen: { authorization: string[]; recoverCalls: number; untils: Set<string>; deleted: string[] } = {
+  const seen: {
+    authorization: string[];
+    recoverCalls: number;
+    untils: Set<string>;
+    deleted: string[];
+    tests: TestEndpointRequest[];
+  } = {
     authorization: [],
     recoverCalls: 0,
     untils: new Set(),
     deleted: [],
+    tests: [],
   };
 
   beforeAll(async () => {
@@ -148,6 +164,34 @@ describe("against a fake server", () => {
         async deleteTenant(req) {
           seen.deleted.push(req.tenantId);
           return {};
+        },
+      });
+      router.service(EndpointService, {
+        // ep_ok answers 200 (with a hostile body), ep_slow times out, ep_none has no example.
+        async testEndpoint(req) {
+          seen.tests.push(req);
+          if (req.endpointId === "ep_none")
+            throw new ConnectError(
+              'event type "a.b" has no example; give a payload',
+              Code.FailedPrecondition,
+            );
+          const ok = req.endpointId === "ep_ok";
+          return {
+            attempt: {
+              id: "att_1",
+              eventId: "evt_test_1",
+              endpointId: req.endpointId,
+              trigger: AttemptTrigger.TEST,
+              success: ok,
+              responseStatus: ok ? 200 : 0,
+              latencyMs: ok ? 12 : 15_000,
+              responseBody: ok ? "thanks\nbye\u001b]0;pwned\u0007" : "",
+              errorClass: ok ? ErrorClass.NONE : ErrorClass.TIMEOUT,
+              errorMessage: ok ? "" : "the receiver did not answer in time",
+              url: "https://hooks.example.com/in",
+              responseHeaders: ok ? [{ name: "x-receiver", value: "yes" }] : [],
+            },
+          };
         },
       });
       router.service(AuditService, {
@@ -225,5 +269,66 @@ describe("against a fake server", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ requeued: 0, truncated: false });
     expect(result.stderr).toBe("requeued 0 (total 0)\n");
+  });
+
+  it("sends a test and prints the receiver's answer, control characters made harmless", async () => {
+    const env = { HERALD_API_KEY: "k", HERALD_ROUTING_URL: url };
+    const result = await cli(
+      ["endpoints", "test", "ep_ok", "--tenant", "t1", "--type", "a.b", "--payload", "@-"],
+      {
+        env,
+        stdin: '{"id":1}',
+      },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toMatch(/result:\s+delivered/);
+    expect(result.stdout).toMatch(/status:\s+200/);
+    expect(result.stdout).toMatch(/latency:\s+12 ms/);
+    expect(result.stdout).toMatch(/headers:\s+x-receiver: yes/);
+    expect(result.stdout).toMatch(/body:\s+thanks\n:\s+bye\uFFFD\]0;pwned\uFFFD/);
+    expect(result.stdout).not.toContain("\u001b");
+    const req = seen.tests.at(-1) as TestEndpointRequest;
+    expect(req).toMatchObject({ tenantId: "t1", endpointId: "ep_ok", eventType: "a.b" });
+    expect(new TextDecoder().decode(req.payload)).toBe('{"id":1}');
+  });
+
+  it("exits 1 with the error class when the test failed, and prints JSON under --json", async () => {
+    const env = { HERALD_API_KEY: "k", HERALD_ROUTING_URL: url };
+    const failed = await cli(["endpoints", "test", "ep_slow", "--tenant", "t1"], { env });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/status:\s+no response/);
+    expect(failed.stderr).toBe(
+      "herald: the test delivery failed: timeout: the receiver did not answer in time\n",
+    );
+    // No payload given: none is sent, so the server takes the type's example.
+    expect(seen.tests.at(-1)?.payload).toHaveLength(0);
+
+    const json = await cli(
+      ["--json", "endpoints", "test", "ep_ok", "--tenant", "t1", "--payload", '{"a":1}'],
+      {
+        env,
+      },
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).attempt).toMatchObject({
+      trigger: "ATTEMPT_TRIGGER_TEST",
+      responseStatus: 200,
+    });
+  });
+
+  it("prints the server's refusal, and refuses a bad --payload before any call", async () => {
+    const env = { HERALD_API_KEY: "k", HERALD_ROUTING_URL: url };
+    const refused = await cli(["endpoints", "test", "ep_none", "--tenant", "t1"], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^herald: failed precondition: event type "a.b" has no example/);
+    const calls = seen.tests.length;
+    for (const payload of ["{x", "@missing.json"]) {
+      const bad = await cli(["endpoints", "test", "ep_ok", "--tenant", "t1", "--payload", payload], { env });
+      expect(bad.code, payload).toBe(2);
+      expect(bad.stderr, payload).toMatch(
+        /^herald: (--payload is not valid JSON|cannot read --payload @missing.json)/,
+      );
+    }
+    expect(seen.tests.length).toBe(calls);
   });
 });

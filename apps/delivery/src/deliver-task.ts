@@ -104,7 +104,7 @@ interface DeliveryTarget {
 }
 
 /** What one POST came back with: a response, or a request error, and its attempt outcome. */
-interface SentAttempt {
+export interface SentAttempt {
   response?: WebhookResponse;
   outcome: AttemptOutcome;
 }
@@ -186,33 +186,39 @@ async function send(
   request: WebhookRequest,
   admission: Admission,
 ): Promise<SentAttempt> {
-  let response: WebhookResponse | undefined;
-  let failure: WebhookRequestError | undefined;
   try {
-    response = await deps.post(endpoint.url, request.headers, request.body);
-  } catch (err) {
-    if (!(err instanceof WebhookRequestError)) throw err;
-    failure = err;
+    return await postRequest(deps, endpoint.url, request);
   } finally {
     await admission.release();
   }
+}
 
-  if (response)
+/** POSTs one request and describes what came of it as an attempt outcome. */
+export async function postRequest(
+  deps: Pick<DeliverDeps, "post">,
+  url: string,
+  request: WebhookRequest,
+): Promise<SentAttempt> {
+  let response: WebhookResponse;
+  try {
+    response = await deps.post(url, request.headers, request.body);
+  } catch (err) {
+    if (!(err instanceof WebhookRequestError)) throw err;
     return {
-      response,
       outcome: {
-        responseStatus: response.status,
-        responseBody: response.body,
-        latencyMs: response.latencyMs,
-        errorClass:
-          response.status >= 200 && response.status < 300 ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
+        latencyMs: err.latencyMs,
+        errorClass: ERROR_CLASSES[err.errorClass],
+        errorMessage: err.message,
       },
     };
+  }
   return {
+    response,
     outcome: {
-      latencyMs: failure?.latencyMs ?? 0,
-      errorClass: ERROR_CLASSES[failure?.errorClass ?? "connection"],
-      errorMessage: failure?.message ?? "",
+      responseStatus: response.status,
+      responseBody: response.body,
+      latencyMs: response.latencyMs,
+      errorClass: response.status >= 200 && response.status < 300 ? ErrorClass.NONE : ErrorClass.HTTP_STATUS,
     },
   };
 }
@@ -301,7 +307,7 @@ export type DeliveryOutcome =
   | { kind: "hop" | "skipped" | "parked" }
   | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number; status: number };
 
-interface AttemptOutcome {
+export interface AttemptOutcome {
   responseStatus?: number;
   responseBody?: string;
   latencyMs?: number;
@@ -311,13 +317,22 @@ interface AttemptOutcome {
 }
 
 /** What every attempt record of one delivery carries: the task, when it began, the redacted URL. */
-interface AttemptRecordBase {
+export interface AttemptRecordBase {
   task: DeliveryTask;
   now: number;
   url: string;
 }
 
-function attemptRecord(base: AttemptRecordBase, outcome: AttemptOutcome, state: DeliveryState): AuditRecord {
+/**
+ * The attempt record of one attempt; `success` follows from the delivery's `state` unless given (a test
+ * delivery has no delivery state).
+ */
+export function attemptRecord(
+  base: AttemptRecordBase,
+  outcome: AttemptOutcome,
+  state: DeliveryState,
+  success = state === DeliveryState.SUCCEEDED,
+): AuditRecord {
   const { task, now, url } = base;
   const attempt: MessageInitShape<typeof AttemptSchema> = {
     id: `att_${randomUUID().replaceAll("-", "")}`,
@@ -326,7 +341,7 @@ function attemptRecord(base: AttemptRecordBase, outcome: AttemptOutcome, state: 
     endpointId: task.endpointId,
     attemptNumber: task.attempt,
     trigger: task.trigger || AttemptTrigger.SCHEDULED,
-    success: state === DeliveryState.SUCCEEDED,
+    success,
     responseStatus: outcome.responseStatus ?? 0,
     responseBody: outcome.responseBody ?? "",
     latencyMs: outcome.latencyMs ?? 0,
@@ -340,7 +355,7 @@ function attemptRecord(base: AttemptRecordBase, outcome: AttemptOutcome, state: 
 }
 
 /** Attempt records keep the URL without its query string, where receivers sometimes put tokens. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
 }

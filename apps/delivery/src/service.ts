@@ -18,6 +18,7 @@ import {
   publishControlChange,
   SecretBox,
   secretKeyRing,
+  serveTestDeliveries,
   taskQueue,
   urlAllowlist,
 } from "@herald/platform/model";
@@ -29,6 +30,7 @@ import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
+import { answerTest } from "./test-delivery.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
@@ -111,6 +113,9 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .default(5 * 86_400_000)
     .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
 });
+
+/** Test deliveries sent at once per instance: someone waits for each, and they are rare. */
+const TEST_DELIVERY_CONCURRENCY = 8;
 
 /** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
 const ENDPOINT_FULL_WAIT_MS = 1_000;
@@ -238,13 +243,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       handle: async (task) => recorders.recordOutcome(task, await deliver(task), Date.now()),
       onForwarded: (task) => recorders.recordOutcome(task, { kind: "hop" }, Date.now()),
     });
+    const tests = serveTestDeliveries(ctx, {
+      concurrency: TEST_DELIVERY_CONCURRENCY,
+      handle: (task) => answerTest(deps, task),
+    });
 
     return {
-      consumers,
+      consumers: [...consumers, tests],
       queues: [
         names.queues.deliveryTasks,
         ...names.shardQueues(names.queues.deliveryTasks),
         ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs)),
+        names.queues.deliveryTests,
       ],
       async stop() {
         clearInterval(sweeper);

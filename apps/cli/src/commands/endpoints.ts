@@ -36,6 +36,7 @@ import {
   parsePayloadFormat,
   parseSignatureScheme,
 } from "../parse.js";
+import { registerEndpointTestCommand } from "./endpoint-test.js";
 import { registerHealthCommand } from "./health.js";
 import { retrySchedule } from "./tenants.js";
 
@@ -281,4 +282,5 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
   );
 
   registerHealthCommand(endpoints, bind);
+  registerEndpointTestCommand(endpoints, bind);
 }

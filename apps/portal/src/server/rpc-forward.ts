@@ -12,7 +12,9 @@ export const PORTAL_METHODS: Readonly<Record<string, "routing" | "audit">> = Obj
     "DisableEndpoint",
     "RotateSecret",
     "GetEndpointSecret",
+    "TestEndpoint",
   ].map((m) => [`herald.v1.EndpointService/${m}`, "routing"]),
+  ...["ListEventTypes"].map((m) => [`herald.v1.EventTypeService/${m}`, "routing"]),
   ...["ListAttempts", "GetEvent", "ListEvents", "Redeliver", "Recover"].map((m) => [
     `herald.v1.AuditService/${m}`,
     "audit",

@@ -54,7 +54,12 @@ export function AttemptsTable(props: {
                 <td>{formatTime(a.attemptTime)}</td>
                 {!props.filter.eventId && (
                   <td className="mono">
-                    <Link to={{ page: "event", id: a.eventId }}>{a.eventId}</Link>
+                    {/* A test's id names no stored event: nothing to link to. */}
+                    {a.trigger === AttemptTrigger.TEST ? (
+                      a.eventId
+                    ) : (
+                      <Link to={{ page: "event", id: a.eventId }}>{a.eventId}</Link>
+                    )}
                   </td>
                 )}
                 {!props.filter.endpointId && (
@@ -65,6 +70,7 @@ export function AttemptsTable(props: {
                 <td>
                   {a.attemptNumber}
                   {a.trigger === AttemptTrigger.MANUAL ? " (replay)" : ""}
+                  {a.trigger === AttemptTrigger.TEST ? " (test)" : ""}
                 </td>
                 <td className={a.success ? "state-ok" : "state-bad"}>
                   {a.success ? "succeeded" : "failed"}

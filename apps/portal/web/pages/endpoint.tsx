@@ -5,6 +5,7 @@ import { headerLines, parseHeaders, splitList } from "../forms.js";
 import { navigate, routePath } from "../router.js";
 import { Feedback, formatTime, localDate, useAction, useLoad, usePortal } from "../ui.js";
 import { AttemptsTable } from "./attempts.js";
+import { SendTest } from "./send-test.js";
 
 export function EndpointPage(props: { id: string }) {
   const { api, session } = usePortal();
@@ -13,6 +14,8 @@ export function EndpointPage(props: { id: string }) {
     [props.id],
   );
   const endpoint = loaded.data?.endpoint;
+  // A test send adds an attempt: the list below reloads to show it.
+  const [sentTests, setSentTests] = useState(0);
   return (
     <>
       <h1>Endpoint</h1>
@@ -29,8 +32,9 @@ export function EndpointPage(props: { id: string }) {
           )}
           {!session.readOnly && <SigningSecret endpoint={endpoint} onRotated={loaded.reload} />}
           {!session.readOnly && <Recover endpointId={endpoint.id} />}
+          {!session.readOnly && <SendTest endpoint={endpoint} onSent={() => setSentTests((n) => n + 1)} />}
           <h2>Recent attempts</h2>
-          <AttemptsTable filter={{ endpointId: endpoint.id }} />
+          <AttemptsTable filter={{ endpointId: endpoint.id }} refresh={sentTests} />
         </>
       )}
     </>

@@ -19,6 +19,16 @@ export const controlPlaneConfigFields = {
     .describe("time between re-seal passes; a pass runs at start, then every interval"),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: configFields.flag.default(false).describe("accept `http://` endpoint URLs"),
+  /**
+   * How long TestEndpoint waits for delivery to send the test and answer; longer than delivery's
+   * DELIVERY_TIMEOUT_MS, so a slow receiver's timeout reaches the caller as the attempt's error.
+   */
+  TEST_SEND_TIMEOUT: configFields.duration
+    .refine((ms) => ms >= 1_000 && ms <= 120_000, { message: "must be between 1s and 2m" })
+    .default(20_000)
+    .describe(
+      "how long `TestEndpoint` waits for delivery's answer; keep it above delivery's `DELIVERY_TIMEOUT_MS`",
+    ),
 };
 
 /** The configuration the control plane needs; the routing service's config has at least this. */
@@ -28,4 +38,5 @@ export type ControlPlaneConfig = ServiceConfig & {
   SECRET_RESEAL_INTERVAL: number;
   HERALD_URL_ALLOWLIST: UrlAllowlist;
   HERALD_ALLOW_HTTP: boolean;
+  TEST_SEND_TIMEOUT: number;
 };

@@ -1,4 +1,4 @@
-import type { EndpointStore, SecretBox } from "@herald/platform/model";
+import type { EndpointStore, EventSchemaCache, SecretBox, TestDeliveryClient } from "@herald/platform/model";
 import type { ApiKeyStore } from "./api-key-store.js";
 import type { ControlChanges } from "./changes.js";
 import type { EventTypeStore } from "./event-type-store.js";
@@ -16,5 +16,9 @@ export interface ControlPlaneDeps {
   secretBox: SecretBox;
   urlPolicy: UrlPolicy;
   changes: ControlChanges;
+  /** Compiled event type schemas, to check test payloads. */
+  schemas: EventSchemaCache;
+  /** Test deliveries: delivery sends them; a request waits `timeoutMs` for the attempt. */
+  testSend: { client: TestDeliveryClient; timeoutMs: number };
   now: () => Date;
 }

@@ -26,6 +26,7 @@ import {
   parseEndpointPatch,
   parseNewEndpoint,
 } from "./endpoint-input.js";
+import { testAnswer, testEventType, testPayload, testSendError, testTask } from "./endpoint-test.js";
 import { checkObjectId, checkTenantId, durationToMs, newId } from "./fields.js";
 import { endpointMessage } from "./messages.js";
 import { pageRequest, toPage } from "./pagination.js";
@@ -266,6 +267,31 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
           publicKey: secret.public_key ?? "",
         })),
       };
+    },
+
+    async testEndpoint(req, ctx) {
+      // A test sends a request and writes to the attempt log: a read-only session may not.
+      const { tenantId, id } = namedEndpoint(ctx, req, "write");
+      const [tenant, endpoint] = await Promise.all([tenants.get(tenantId), endpoints.get(tenantId, id)]);
+      const eventType = testEventType(req.eventType, endpoint);
+      const type = await deps.eventTypes.get(tenantId, eventType).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      const payload = testPayload(req.payload, eventType, type, tenant, deps.schemas);
+      const now = deps.now();
+      const task = testTask(
+        endpoint,
+        eventType,
+        payload,
+        now,
+        new Date(now.getTime() + deps.testSend.timeoutMs),
+      );
+      try {
+        return { attempt: testAnswer(await deps.testSend.client.request(task)) };
+      } catch (err) {
+        throw testSendError(err, deps.testSend.timeoutMs);
+      }
     },
   };
 }

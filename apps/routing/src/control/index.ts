@@ -13,8 +13,10 @@ import {
   Collections,
   controlFeed,
   EndpointStore,
+  EventSchemaCache,
   endpointsCollection,
   SecretBox,
+  testDeliveryClient,
 } from "@herald/platform/model";
 import type { RoutingMetrics } from "../routing-metrics.js";
 import { apiKeyService } from "./api-key-rpc.js";
@@ -75,8 +77,14 @@ export function controlPlane(
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
     changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
+    schemas: new EventSchemaCache(),
+    testSend: {
+      client: testDeliveryClient(ctx, ctx.config.TEST_SEND_TIMEOUT),
+      timeoutMs: ctx.config.TEST_SEND_TIMEOUT,
+    },
     now: () => new Date(),
   };
+  controlFeed(ctx).listen((change) => deps.schemas.onControlChange(change));
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {
     batchSize: ctx.config.SECRET_RESEAL_BATCH,
     intervalMs: ctx.config.SECRET_RESEAL_INTERVAL,
@@ -93,6 +101,9 @@ export function controlPlane(
     },
     services: [TenantService, EndpointService, ApiKeyService, EventTypeService, PortalService],
     publicMethods: [PortalService.method.exchangePortalLink],
-    stop: resealing.stop,
+    async stop() {
+      await resealing.stop();
+      await deps.testSend.client.close();
+    },
   };
 }

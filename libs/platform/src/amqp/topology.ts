@@ -25,6 +25,8 @@ export function topologyNames(namespace = "") {
       deliveryDead: `${p}delivery.dead`,
       /** Bounded (see parkedQueueArguments); replaces the unbounded `herald.parked` queue. */
       parked: `${p}herald.parked.recent`,
+      /** Test deliveries, by request/reply from routing (model/test-deliveries.ts). */
+      deliveryTests: `${p}delivery.tests`,
     },
     /**
      * Direct exchanges of the sharded work queues: an item goes to shard `shardOf(tenant)` by routing

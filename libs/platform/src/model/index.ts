@@ -81,4 +81,11 @@ export {
 } from "./queues.js";
 export { SecretBox, SecretBoxError } from "./secret-box.js";
 export { signingSecrets } from "./signing-secrets.js";
+export type { TestDeliveryClient } from "./test-deliveries.js";
+export {
+  NoResponderError,
+  ReplyTimeoutError,
+  serveTestDeliveries,
+  testDeliveryClient,
+} from "./test-deliveries.js";
 export { HERALD_VERSION } from "./version.js";

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/audit.proto.
  */
 export const file_herald_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSKhAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCSLBAgoIRGVsaXZlcnkSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEicKBXN0YXRlGAQgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGUSFQoNYXR0ZW1wdF9jb3VudBgFIAEoDRI1ChFsYXN0X2F0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGxhc3RfcmVzcG9uc2Vfc3RhdHVzGAggASgNEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoMRXZlbnRTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVkGAcgASgIEhQKDGVuZHBvaW50X2lkcxgIIAMoCSL2AQoTTGlzdEF0dGVtcHRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSFAoHc3VjY2VzcxgEIAEoCEgAiAEBEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKA0SEgoKcGFnZV90b2tlbhgIIAEoCUIKCghfc3VjY2VzcyJVChRMaXN0QXR0ZW1wdHNSZXNwb25zZRIkCghhdHRlbXB0cxgBIAMoCzISLmhlcmFsZC52MS5BdHRlbXB0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2Cg9HZXRFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJIs4BChBHZXRFdmVudFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIPCgdwYXlsb2FkGAIgASgMEicKCmRlbGl2ZXJpZXMYAyADKAsyEy5oZXJhbGQudjEuRGVsaXZlcnkSNQoRc2tpcHBlZF9lbmRwb2ludHMYBCADKAsyGi5oZXJhbGQudjEuU2tpcHBlZEVuZHBvaW50EiEKGXNraXBwZWRfZW5kcG9pbnRzX29taXR0ZWQYBSABKA0ibQoPU2tpcHBlZEVuZHBvaW50EhMKC2VuZHBvaW50X2lkGAEgASgJEiUKBnJlYXNvbhgCIAEoDjIVLmhlcmFsZC52MS5Ta2lwUmVhc29uEg4KBmZpbHRlchgDIAEoCRIOCgZkZXRhaWwYBCABKAkivwEKEUxpc3RFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJWChJMaXN0RXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuaGVyYWxkLnYxLkV2ZW50U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQUmVkZWxpdmVyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkiEwoRUmVkZWxpdmVyUmVzcG9uc2UijgEKDlJlY292ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKD1JlY292ZXJSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgiOAoOUmVkcml2ZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIjYKD1JlZHJpdmVSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIRCgl0cnVuY2F0ZWQYAiABKAgiQgoYR2V0RW5kcG9pbnRIZWFsdGhSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCSJMCg9FcnJvckNsYXNzQ291bnQSKgoLZXJyb3JfY2xhc3MYASABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxINCgVjb3VudBgCIAEoBCKMAQoRU3RhdHVzQ2xhc3NDb3VudHMSEgoKc3RhdHVzXzF4eBgBIAEoBBISCgpzdGF0dXNfMnh4GAIgASgEEhIKCnN0YXR1c18zeHgYAyABKAQSEgoKc3RhdHVzXzR4eBgEIAEoBBISCgpzdGF0dXNfNXh4GAUgASgEEhMKC25vX3Jlc3BvbnNlGAYgASgEIrYCChRFbmRwb2ludEhlYWx0aFdpbmRvdxInCgZ3aW5kb3cYASABKA4yFy5oZXJhbGQudjEuSGVhbHRoV2luZG93EhAKCGF0dGVtcHRzGAIgASgEEhEKCXN1Y2NlZWRlZBgDIAEoBBIOCgZmYWlsZWQYBCABKAQSLAoIZmFpbHVyZXMYBSADKAsyGi5oZXJhbGQudjEuRXJyb3JDbGFzc0NvdW50EjQKDnN0YXR1c19jbGFzc2VzGAYgASgLMhwuaGVyYWxkLnYxLlN0YXR1c0NsYXNzQ291bnRzEhQKDHN1Y2Nlc3NfcmF0ZRgHIAEoARIWCg5sYXRlbmN5X3A1MF9tcxgIIAEoDRIWCg5sYXRlbmN5X3A5NV9tcxgJIAEoDRIWCg5sYXRlbmN5X3A5OV9tcxgKIAEoDSKjAwoORW5kcG9pbnRIZWFsdGgSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEjAKB3dpbmRvd3MYAyADKAsyHy5oZXJhbGQudjEuRW5kcG9pbnRIZWFsdGhXaW5kb3cSNQoRbGFzdF9zdWNjZXNzX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfZmFpbHVyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCg1jaXJjdWl0X3N0YXRlGAYgASgOMhcuaGVyYWxkLnYxLkNpcmN1aXRTdGF0ZRI2ChJjaXJjdWl0X3N0YXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2JhY2tsb2cYCCABKAQSMAoMYmFja2xvZ190aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZsYXRlbmN5X3JlbGF0aXZlX2Vycm9yGAogASgBIkYKGUdldEVuZHBvaW50SGVhbHRoUmVzcG9uc2USKQoGaGVhbHRoGAEgASgLMhkuaGVyYWxkLnYxLkVuZHBvaW50SGVhbHRoIlUKGUxpc3RFbmRwb2ludEhlYWx0aFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImMKGkxpc3RFbmRwb2ludEhlYWx0aFJlc3BvbnNlEiwKCWVuZHBvaW50cxgBIAMoCzIZLmhlcmFsZC52MS5FbmRwb2ludEhlYWx0aBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqnQEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfU1VDQ0VFREVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEAMSFwoTREVMSVZFUllfU1RBVEVfREVBRBAEKmwKDkF0dGVtcHRUcmlnZ2VyEh8KG0FUVEVNUFRfVFJJR0dFUl9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfVFJJR0dFUl9TQ0hFRFVMRUQQARIaChZBVFRFTVBUX1RSSUdHRVJfTUFOVUFMEAIq8gEKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIUChBFUlJPUl9DTEFTU19OT05FEAESGwoXRVJST1JfQ0xBU1NfSFRUUF9TVEFUVVMQAhIXChNFUlJPUl9DTEFTU19USU1FT1VUEAMSGgoWRVJST1JfQ0xBU1NfQ09OTkVDVElPThAEEhMKD0VSUk9SX0NMQVNTX0ROUxAFEhcKE0VSUk9SX0NMQVNTX0JMT0NLRUQQBhITCg9FUlJPUl9DTEFTU19UTFMQBxIcChhFUlJPUl9DTEFTU19DSVJDVUlUX09QRU4QCCreAQoKU2tpcFJlYXNvbhIbChdTS0lQX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFlNLSVBfUkVBU09OX0VWRU5UX1RZUEUQARIXChNTS0lQX1JFQVNPTl9DSEFOTkVMEAISHAoYU0tJUF9SRUFTT05fRklMVEVSX0ZBTFNFEAMSHAoYU0tJUF9SRUFTT05fRklMVEVSX0VSUk9SEAQSIQodU0tJUF9SRUFTT05fRU5EUE9JTlRfRElTQUJMRUQQBRIfChtTS0lQX1JFQVNPTl9URU5BTlRfRElTQUJMRUQQBipwCgxIZWFsdGhXaW5kb3cSHQoZSEVBTFRIX1dJTkRPV19VTlNQRUNJRklFRBAAEhQKEEhFQUxUSF9XSU5ET1dfMUgQARIVChFIRUFMVEhfV0lORE9XXzI0SBACEhQKEEhFQUxUSF9XSU5ET1dfN0QQAyqAAQoMQ2lyY3VpdFN0YXRlEh0KGUNJUkNVSVRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVDSVJDVUlUX1NUQVRFX1VOS05PV04QARIYChRDSVJDVUlUX1NUQVRFX0NMT1NFRBACEhwKGENJUkNVSVRfU1RBVEVfTUFZQkVfT1BFThADMv4ECgxBdWRpdFNlcnZpY2USTwoMTGlzdEF0dGVtcHRzEh4uaGVyYWxkLnYxLkxpc3RBdHRlbXB0c1JlcXVlc3QaHy5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVzcG9uc2USQwoIR2V0RXZlbnQSGi5oZXJhbGQudjEuR2V0RXZlbnRSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldEV2ZW50UmVzcG9uc2USSQoKTGlzdEV2ZW50cxIcLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0RXZlbnRzUmVzcG9uc2USRgoJUmVkZWxpdmVyEhsuaGVyYWxkLnYxLlJlZGVsaXZlclJlcXVlc3QaHC5oZXJhbGQudjEuUmVkZWxpdmVyUmVzcG9uc2USQAoHUmVjb3ZlchIZLmhlcmFsZC52MS5SZWNvdmVyUmVxdWVzdBoaLmhlcmFsZC52MS5SZWNvdmVyUmVzcG9uc2USQAoHUmVkcml2ZRIZLmhlcmFsZC52MS5SZWRyaXZlUmVxdWVzdBoaLmhlcmFsZC52MS5SZWRyaXZlUmVzcG9uc2USXgoRR2V0RW5kcG9pbnRIZWFsdGgSIy5oZXJhbGQudjEuR2V0RW5kcG9pbnRIZWFsdGhSZXF1ZXN0GiQuaGVyYWxkLnYxLkdldEVuZHBvaW50SGVhbHRoUmVzcG9uc2USYQoSTGlzdEVuZHBvaW50SGVhbHRoEiQuaGVyYWxkLnYxLkxpc3RFbmRwb2ludEhlYWx0aFJlcXVlc3QaJS5oZXJhbGQudjEuTGlzdEVuZHBvaW50SGVhbHRoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVoZXJhbGQvdjEvYXVkaXQucHJvdG8SCWhlcmFsZC52MSLSAwoHQXR0ZW1wdBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSFgoOYXR0ZW1wdF9udW1iZXIYBSABKA0SKgoHdHJpZ2dlchgGIAEoDjIZLmhlcmFsZC52MS5BdHRlbXB0VHJpZ2dlchIPCgdzdWNjZXNzGAcgASgIEhcKD3Jlc3BvbnNlX3N0YXR1cxgIIAEoDRIVCg1yZXNwb25zZV9ib2R5GAkgASgJEhIKCmxhdGVuY3lfbXMYCiABKA0SKgoLZXJyb3JfY2xhc3MYCyABKA4yFS5oZXJhbGQudjEuRXJyb3JDbGFzcxIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEjAKDGF0dGVtcHRfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3VybBgPIAEoCRIvChByZXNwb25zZV9oZWFkZXJzGBAgAygLMhUuaGVyYWxkLnYxLkh0dHBIZWFkZXIiKQoKSHR0cEhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIsECCghEZWxpdmVyeRIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSJwoFc3RhdGUYBCABKA4yGC5oZXJhbGQudjEuRGVsaXZlcnlTdGF0ZRIVCg1hdHRlbXB0X2NvdW50GAUgASgNEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUbGFzdF9yZXNwb25zZV9zdGF0dXMYCCABKA0SLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsMBCgxFdmVudFN1bW1hcnkSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSEAoIY2hhbm5lbHMYBCADKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyb3V0ZWQYByABKAgSFAoMZW5kcG9pbnRfaWRzGAggAygJIvYBChNMaXN0QXR0ZW1wdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCRIUCgdzdWNjZXNzGAQgASgISACIAQESLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgHIAEoDRISCgpwYWdlX3Rva2VuGAggASgJQgoKCF9zdWNjZXNzIlUKFExpc3RBdHRlbXB0c1Jlc3BvbnNlEiQKCGF0dGVtcHRzGAEgAygLMhIuaGVyYWxkLnYxLkF0dGVtcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjYKD0dldEV2ZW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkizgEKEEdldEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5Eg8KB3BheWxvYWQYAiABKAwSJwoKZGVsaXZlcmllcxgDIAMoCzITLmhlcmFsZC52MS5EZWxpdmVyeRI1ChFza2lwcGVkX2VuZHBvaW50cxgEIAMoCzIaLmhlcmFsZC52MS5Ta2lwcGVkRW5kcG9pbnQSIQoZc2tpcHBlZF9lbmRwb2ludHNfb21pdHRlZBgFIAEoDSJtCg9Ta2lwcGVkRW5kcG9pbnQSEwoLZW5kcG9pbnRfaWQYASABKAkSJQoGcmVhc29uGAIgASgOMhUuaGVyYWxkLnYxLlNraXBSZWFzb24SDgoGZmlsdGVyGAMgASgJEg4KBmRldGFpbBgEIAEoCSK/AQoRTGlzdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmV2ZW50X3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIlYKEkxpc3RFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5oZXJhbGQudjEuRXZlbnRTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBSZWRlbGl2ZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRITCgtlbmRwb2ludF9pZBgDIAEoCSITChFSZWRlbGl2ZXJSZXNwb25zZSKOAQoOUmVjb3ZlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoPUmVjb3ZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCI4Cg5SZWRyaXZlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkiNgoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhEKCXRydW5jYXRlZBgCIAEoCCJCChhHZXRFbmRwb2ludEhlYWx0aFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJIkwKD0Vycm9yQ2xhc3NDb3VudBIqCgtlcnJvcl9jbGFzcxgBIAEoDjIVLmhlcmFsZC52MS5FcnJvckNsYXNzEg0KBWNvdW50GAIgASgEIowBChFTdGF0dXNDbGFzc0NvdW50cxISCgpzdGF0dXNfMXh4GAEgASgEEhIKCnN0YXR1c18yeHgYAiABKAQSEgoKc3RhdHVzXzN4eBgDIAEoBBISCgpzdGF0dXNfNHh4GAQgASgEEhIKCnN0YXR1c181eHgYBSABKAQSEwoLbm9fcmVzcG9uc2UYBiABKAQitgIKFEVuZHBvaW50SGVhbHRoV2luZG93EicKBndpbmRvdxgBIAEoDjIXLmhlcmFsZC52MS5IZWFsdGhXaW5kb3cSEAoIYXR0ZW1wdHMYAiABKAQSEQoJc3VjY2VlZGVkGAMgASgEEg4KBmZhaWxlZBgEIAEoBBIsCghmYWlsdXJlcxgFIAMoCzIaLmhlcmFsZC52MS5FcnJvckNsYXNzQ291bnQSNAoOc3RhdHVzX2NsYXNzZXMYBiABKAsyHC5oZXJhbGQudjEuU3RhdHVzQ2xhc3NDb3VudHMSFAoMc3VjY2Vzc19yYXRlGAcgASgBEhYKDmxhdGVuY3lfcDUwX21zGAggASgNEhYKDmxhdGVuY3lfcDk1X21zGAkgASgNEhYKDmxhdGVuY3lfcDk5X21zGAogASgNIqMDCg5FbmRwb2ludEhlYWx0aBIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSMAoHd2luZG93cxgDIAMoCzIfLmhlcmFsZC52MS5FbmRwb2ludEhlYWx0aFdpbmRvdxI1ChFsYXN0X3N1Y2Nlc3NfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbGFzdF9mYWlsdXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KDWNpcmN1aXRfc3RhdGUYBiABKA4yFy5oZXJhbGQudjEuQ2lyY3VpdFN0YXRlEjYKEmNpcmN1aXRfc3RhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYmFja2xvZxgIIAEoBBIwCgxiYWNrbG9nX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KFmxhdGVuY3lfcmVsYXRpdmVfZXJyb3IYCiABKAEiRgoZR2V0RW5kcG9pbnRIZWFsdGhSZXNwb25zZRIpCgZoZWFsdGgYASABKAsyGS5oZXJhbGQudjEuRW5kcG9pbnRIZWFsdGgiVQoZTGlzdEVuZHBvaW50SGVhbHRoUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiYwoaTGlzdEVuZHBvaW50SGVhbHRoUmVzcG9uc2USLAoJZW5kcG9pbnRzGAEgAygLMhkuaGVyYWxkLnYxLkVuZHBvaW50SGVhbHRoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9TVUNDRUVERUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQqhgEKDkF0dGVtcHRUcmlnZ2VyEh8KG0FUVEVNUFRfVFJJR0dFUl9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfVFJJR0dFUl9TQ0hFRFVMRUQQARIaChZBVFRFTVBUX1RSSUdHRVJfTUFOVUFMEAISGAoUQVRURU1QVF9UUklHR0VSX1RFU1QQAyryAQoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhQKEEVSUk9SX0NMQVNTX05PTkUQARIbChdFUlJPUl9DTEFTU19IVFRQX1NUQVRVUxACEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQAxIaChZFUlJPUl9DTEFTU19DT05ORUNUSU9OEAQSEwoPRVJST1JfQ0xBU1NfRE5TEAUSFwoTRVJST1JfQ0xBU1NfQkxPQ0tFRBAGEhMKD0VSUk9SX0NMQVNTX1RMUxAHEhwKGEVSUk9SX0NMQVNTX0NJUkNVSVRfT1BFThAIKt4BCgpTa2lwUmVhc29uEhsKF1NLSVBfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWU0tJUF9SRUFTT05fRVZFTlRfVFlQRRABEhcKE1NLSVBfUkVBU09OX0NIQU5ORUwQAhIcChhTS0lQX1JFQVNPTl9GSUxURVJfRkFMU0UQAxIcChhTS0lQX1JFQVNPTl9GSUxURVJfRVJST1IQBBIhCh1TS0lQX1JFQVNPTl9FTkRQT0lOVF9ESVNBQkxFRBAFEh8KG1NLSVBfUkVBU09OX1RFTkFOVF9ESVNBQkxFRBAGKnAKDEhlYWx0aFdpbmRvdxIdChlIRUFMVEhfV0lORE9XX1VOU1BFQ0lGSUVEEAASFAoQSEVBTFRIX1dJTkRPV18xSBABEhUKEUhFQUxUSF9XSU5ET1dfMjRIEAISFAoQSEVBTFRIX1dJTkRPV183RBADKoABCgxDaXJjdWl0U3RhdGUSHQoZQ0lSQ1VJVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNJUkNVSVRfU1RBVEVfVU5LTk9XThABEhgKFENJUkNVSVRfU1RBVEVfQ0xPU0VEEAISHAoYQ0lSQ1VJVF9TVEFURV9NQVlCRV9PUEVOEAMy/gQKDEF1ZGl0U2VydmljZRJPCgxMaXN0QXR0ZW1wdHMSHi5oZXJhbGQudjEuTGlzdEF0dGVtcHRzUmVxdWVzdBofLmhlcmFsZC52MS5MaXN0QXR0ZW1wdHNSZXNwb25zZRJDCghHZXRFdmVudBIaLmhlcmFsZC52MS5HZXRFdmVudFJlcXVlc3QaGy5oZXJhbGQudjEuR2V0RXZlbnRSZXNwb25zZRJJCgpMaXN0RXZlbnRzEhwuaGVyYWxkLnYxLkxpc3RFdmVudHNSZXF1ZXN0Gh0uaGVyYWxkLnYxLkxpc3RFdmVudHNSZXNwb25zZRJGCglSZWRlbGl2ZXISGy5oZXJhbGQudjEuUmVkZWxpdmVyUmVxdWVzdBocLmhlcmFsZC52MS5SZWRlbGl2ZXJSZXNwb25zZRJACgdSZWNvdmVyEhkuaGVyYWxkLnYxLlJlY292ZXJSZXF1ZXN0GhouaGVyYWxkLnYxLlJlY292ZXJSZXNwb25zZRJACgdSZWRyaXZlEhkuaGVyYWxkLnYxLlJlZHJpdmVSZXF1ZXN0GhouaGVyYWxkLnYxLlJlZHJpdmVSZXNwb25zZRJeChFHZXRFbmRwb2ludEhlYWx0aBIjLmhlcmFsZC52MS5HZXRFbmRwb2ludEhlYWx0aFJlcXVlc3QaJC5oZXJhbGQudjEuR2V0RW5kcG9pbnRIZWFsdGhSZXNwb25zZRJhChJMaXN0RW5kcG9pbnRIZWFsdGgSJC5oZXJhbGQudjEuTGlzdEVuZHBvaW50SGVhbHRoUmVxdWVzdBolLmhlcmFsZC52MS5MaXN0RW5kcG9pbnRIZWFsdGhSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.Attempt
@@ -100,6 +100,14 @@ export type Attempt = Message<"herald.v1.Attempt"> & {
    * @generated from field: string url = 15;
    */
   url: string;
+
+  /**
+   * The receiver's response headers (at most 50, each value at most 1 KiB), set only in the answer to
+   * EndpointService.TestEndpoint; the attempt log does not keep them.
+   *
+   * @generated from field: repeated herald.v1.HttpHeader response_headers = 16;
+   */
+  responseHeaders: HttpHeader[];
 };
 
 /**
@@ -108,6 +116,30 @@ export type Attempt = Message<"herald.v1.Attempt"> & {
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
   messageDesc(file_herald_v1_audit, 0);
+
+/**
+ * One HTTP header as received; a header sent several times appears once per value.
+ *
+ * @generated from message herald.v1.HttpHeader
+ */
+export type HttpHeader = Message<"herald.v1.HttpHeader"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message herald.v1.HttpHeader.
+ * Use `create(HttpHeaderSchema)` to create a new message.
+ */
+export const HttpHeaderSchema: GenMessage<HttpHeader> = /*@__PURE__*/
+  messageDesc(file_herald_v1_audit, 1);
 
 /**
  * @generated from message herald.v1.Delivery
@@ -164,7 +196,7 @@ export type Delivery = Message<"herald.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 1);
+  messageDesc(file_herald_v1_audit, 2);
 
 /**
  * @generated from message herald.v1.EventSummary
@@ -218,7 +250,7 @@ export type EventSummary = Message<"herald.v1.EventSummary"> & {
  * Use `create(EventSummarySchema)` to create a new message.
  */
 export const EventSummarySchema: GenMessage<EventSummary> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 2);
+  messageDesc(file_herald_v1_audit, 3);
 
 /**
  * @generated from message herald.v1.ListAttemptsRequest
@@ -272,7 +304,7 @@ export type ListAttemptsRequest = Message<"herald.v1.ListAttemptsRequest"> & {
  * Use `create(ListAttemptsRequestSchema)` to create a new message.
  */
 export const ListAttemptsRequestSchema: GenMessage<ListAttemptsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 3);
+  messageDesc(file_herald_v1_audit, 4);
 
 /**
  * @generated from message herald.v1.ListAttemptsResponse
@@ -296,7 +328,7 @@ export type ListAttemptsResponse = Message<"herald.v1.ListAttemptsResponse"> & {
  * Use `create(ListAttemptsResponseSchema)` to create a new message.
  */
 export const ListAttemptsResponseSchema: GenMessage<ListAttemptsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 4);
+  messageDesc(file_herald_v1_audit, 5);
 
 /**
  * @generated from message herald.v1.GetEventRequest
@@ -318,7 +350,7 @@ export type GetEventRequest = Message<"herald.v1.GetEventRequest"> & {
  * Use `create(GetEventRequestSchema)` to create a new message.
  */
 export const GetEventRequestSchema: GenMessage<GetEventRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 5);
+  messageDesc(file_herald_v1_audit, 6);
 
 /**
  * @generated from message herald.v1.GetEventResponse
@@ -360,7 +392,7 @@ export type GetEventResponse = Message<"herald.v1.GetEventResponse"> & {
  * Use `create(GetEventResponseSchema)` to create a new message.
  */
 export const GetEventResponseSchema: GenMessage<GetEventResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 6);
+  messageDesc(file_herald_v1_audit, 7);
 
 /**
  * @generated from message herald.v1.SkippedEndpoint
@@ -396,7 +428,7 @@ export type SkippedEndpoint = Message<"herald.v1.SkippedEndpoint"> & {
  * Use `create(SkippedEndpointSchema)` to create a new message.
  */
 export const SkippedEndpointSchema: GenMessage<SkippedEndpoint> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 7);
+  messageDesc(file_herald_v1_audit, 8);
 
 /**
  * @generated from message herald.v1.ListEventsRequest
@@ -438,7 +470,7 @@ export type ListEventsRequest = Message<"herald.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 8);
+  messageDesc(file_herald_v1_audit, 9);
 
 /**
  * @generated from message herald.v1.ListEventsResponse
@@ -462,7 +494,7 @@ export type ListEventsResponse = Message<"herald.v1.ListEventsResponse"> & {
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 9);
+  messageDesc(file_herald_v1_audit, 10);
 
 /**
  * @generated from message herald.v1.RedeliverRequest
@@ -489,7 +521,7 @@ export type RedeliverRequest = Message<"herald.v1.RedeliverRequest"> & {
  * Use `create(RedeliverRequestSchema)` to create a new message.
  */
 export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 10);
+  messageDesc(file_herald_v1_audit, 11);
 
 /**
  * @generated from message herald.v1.RedeliverResponse
@@ -502,7 +534,7 @@ export type RedeliverResponse = Message<"herald.v1.RedeliverResponse"> & {
  * Use `create(RedeliverResponseSchema)` to create a new message.
  */
 export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 11);
+  messageDesc(file_herald_v1_audit, 12);
 
 /**
  * @generated from message herald.v1.RecoverRequest
@@ -536,7 +568,7 @@ export type RecoverRequest = Message<"herald.v1.RecoverRequest"> & {
  * Use `create(RecoverRequestSchema)` to create a new message.
  */
 export const RecoverRequestSchema: GenMessage<RecoverRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 12);
+  messageDesc(file_herald_v1_audit, 13);
 
 /**
  * @generated from message herald.v1.RecoverResponse
@@ -560,7 +592,7 @@ export type RecoverResponse = Message<"herald.v1.RecoverResponse"> & {
  * Use `create(RecoverResponseSchema)` to create a new message.
  */
 export const RecoverResponseSchema: GenMessage<RecoverResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 13);
+  messageDesc(file_herald_v1_audit, 14);
 
 /**
  * @generated from message herald.v1.RedriveRequest
@@ -584,7 +616,7 @@ export type RedriveRequest = Message<"herald.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 14);
+  messageDesc(file_herald_v1_audit, 15);
 
 /**
  * @generated from message herald.v1.RedriveResponse
@@ -606,7 +638,7 @@ export type RedriveResponse = Message<"herald.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 15);
+  messageDesc(file_herald_v1_audit, 16);
 
 /**
  * @generated from message herald.v1.GetEndpointHealthRequest
@@ -628,7 +660,7 @@ export type GetEndpointHealthRequest = Message<"herald.v1.GetEndpointHealthReque
  * Use `create(GetEndpointHealthRequestSchema)` to create a new message.
  */
 export const GetEndpointHealthRequestSchema: GenMessage<GetEndpointHealthRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 16);
+  messageDesc(file_herald_v1_audit, 17);
 
 /**
  * @generated from message herald.v1.ErrorClassCount
@@ -650,7 +682,7 @@ export type ErrorClassCount = Message<"herald.v1.ErrorClassCount"> & {
  * Use `create(ErrorClassCountSchema)` to create a new message.
  */
 export const ErrorClassCountSchema: GenMessage<ErrorClassCount> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 17);
+  messageDesc(file_herald_v1_audit, 18);
 
 /**
  * Attempts by the class of the receiver's status; those without a response (timeouts, connection
@@ -695,7 +727,7 @@ export type StatusClassCounts = Message<"herald.v1.StatusClassCounts"> & {
  * Use `create(StatusClassCountsSchema)` to create a new message.
  */
 export const StatusClassCountsSchema: GenMessage<StatusClassCounts> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 18);
+  messageDesc(file_herald_v1_audit, 19);
 
 /**
  * @generated from message herald.v1.EndpointHealthWindow
@@ -764,7 +796,7 @@ export type EndpointHealthWindow = Message<"herald.v1.EndpointHealthWindow"> & {
  * Use `create(EndpointHealthWindowSchema)` to create a new message.
  */
 export const EndpointHealthWindowSchema: GenMessage<EndpointHealthWindow> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 19);
+  messageDesc(file_herald_v1_audit, 20);
 
 /**
  * @generated from message herald.v1.EndpointHealth
@@ -840,7 +872,7 @@ export type EndpointHealth = Message<"herald.v1.EndpointHealth"> & {
  * Use `create(EndpointHealthSchema)` to create a new message.
  */
 export const EndpointHealthSchema: GenMessage<EndpointHealth> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 20);
+  messageDesc(file_herald_v1_audit, 21);
 
 /**
  * @generated from message herald.v1.GetEndpointHealthResponse
@@ -857,7 +889,7 @@ export type GetEndpointHealthResponse = Message<"herald.v1.GetEndpointHealthResp
  * Use `create(GetEndpointHealthResponseSchema)` to create a new message.
  */
 export const GetEndpointHealthResponseSchema: GenMessage<GetEndpointHealthResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 21);
+  messageDesc(file_herald_v1_audit, 22);
 
 /**
  * @generated from message herald.v1.ListEndpointHealthRequest
@@ -886,7 +918,7 @@ export type ListEndpointHealthRequest = Message<"herald.v1.ListEndpointHealthReq
  * Use `create(ListEndpointHealthRequestSchema)` to create a new message.
  */
 export const ListEndpointHealthRequestSchema: GenMessage<ListEndpointHealthRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 22);
+  messageDesc(file_herald_v1_audit, 23);
 
 /**
  * @generated from message herald.v1.ListEndpointHealthResponse
@@ -910,7 +942,7 @@ export type ListEndpointHealthResponse = Message<"herald.v1.ListEndpointHealthRe
  * Use `create(ListEndpointHealthResponseSchema)` to create a new message.
  */
 export const ListEndpointHealthResponseSchema: GenMessage<ListEndpointHealthResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_audit, 23);
+  messageDesc(file_herald_v1_audit, 24);
 
 /**
  * @generated from enum herald.v1.DeliveryState
@@ -976,6 +1008,14 @@ export enum AttemptTrigger {
    * @generated from enum value: ATTEMPT_TRIGGER_MANUAL = 2;
    */
   MANUAL = 2,
+
+  /**
+   * EndpointService.TestEndpoint: a one-off test delivery. It is never retried, changes no delivery's
+   * state and does not count in the endpoint's health, circuit or failing run.
+   *
+   * @generated from enum value: ATTEMPT_TRIGGER_TEST = 3;
+   */
+  TEST = 3,
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoRRGVsaXZlcnlUYXNrQmF0Y2gSLwoFdGFza3MYASADKAsyIC5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrItQBCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdza2lwcGVkGAYgAygLMhouaGVyYWxkLnYxLlNraXBwZWRFbmRwb2ludBIXCg9za2lwcGVkX29taXR0ZWQYByABKA0inQEKC0F1ZGl0UmVjb3JkEiUKB2F0dGVtcHQYASABKAsyEi5oZXJhbGQudjEuQXR0ZW1wdEgAEjQKB3JvdXRpbmcYAiABKAsyIS5oZXJhbGQuaW50ZXJuYWwudjEuUm91dGluZ1JlY29yZEgAEicKBXN0YXRlGAMgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGVCCAoGcmVjb3JkIkQKEEF1ZGl0UmVjb3JkQmF0Y2gSMAoHcmVjb3JkcxgBIAMoCzIfLmhlcmFsZC5pbnRlcm5hbC52MS5BdWRpdFJlY29yZCKWAQoTQ29udHJvbE5vdGlmaWNhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSLwoLY2hhbmdlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmFwaV9rZXlfaWQYBCABKAkSEgoKZXZlbnRfdHlwZRgFIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IrwDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5EjIKDnJlcGx5X2RlYWRsaW5lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkQKEURlbGl2ZXJ5VGFza0JhdGNoEi8KBXRhc2tzGAEgAygLMiAuaGVyYWxkLmludGVybmFsLnYxLkRlbGl2ZXJ5VGFzayLUAQoNUm91dGluZ1JlY29yZBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCRIUCgxlbmRwb2ludF9pZHMYBCADKAkSLgoKcm91dGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHc2tpcHBlZBgGIAMoCzIaLmhlcmFsZC52MS5Ta2lwcGVkRW5kcG9pbnQSFwoPc2tpcHBlZF9vbWl0dGVkGAcgASgNIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJEChBBdWRpdFJlY29yZEJhdGNoEjAKB3JlY29yZHMYASADKAsyHy5oZXJhbGQuaW50ZXJuYWwudjEuQXVkaXRSZWNvcmQilgEKE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphcGlfa2V5X2lkGAQgASgJEhIKCmV2ZW50X3R5cGUYBSABKAkiagoRVGVzdERlbGl2ZXJ5UmVwbHkSJQoHYXR0ZW1wdBgBIAEoCzISLmhlcmFsZC52MS5BdHRlbXB0SAASEQoHcmVmdXNlZBgCIAEoCUgAEhAKBmZhaWxlZBgDIAEoCEgAQgkKB291dGNvbWViBnByb3RvMw", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
  * Event is published by ingest on herald.events, in an EventBatch.
@@ -155,6 +155,14 @@ export type DeliveryTask = Message<"herald.internal.v1.DeliveryTask"> & {
    * @generated from field: map<string, string> trace_context = 10;
    */
   traceContext: { [key: string]: string };
+
+  /**
+   * Set on a test delivery (trigger TEST), which travels by request/reply on delivery.tests: when the
+   * caller stops waiting. Delivery drops a test whose deadline passed rather than send it late.
+   *
+   * @generated from field: google.protobuf.Timestamp reply_deadline = 13;
+   */
+  replyDeadline?: Timestamp | undefined;
 };
 
 /**
@@ -342,4 +350,48 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 7);
+
+/**
+ * TestDeliveryReply is delivery's answer to a test delivery (a DeliveryTask with trigger TEST) sent on
+ * delivery.tests: the attempt made, or why none was.
+ *
+ * @generated from message herald.internal.v1.TestDeliveryReply
+ */
+export type TestDeliveryReply = Message<"herald.internal.v1.TestDeliveryReply"> & {
+  /**
+   * @generated from oneof herald.internal.v1.TestDeliveryReply.outcome
+   */
+  outcome: {
+    /**
+     * @generated from field: herald.v1.Attempt attempt = 1;
+     */
+    value: Attempt;
+    case: "attempt";
+  } | {
+    /**
+     * Why the test was not sent (the endpoint or tenant is gone, or the tenant is disabled); a person
+     * can act on it.
+     *
+     * @generated from field: string refused = 2;
+     */
+    value: string;
+    case: "refused";
+  } | {
+    /**
+     * Delivery failed unexpectedly (its log says why); the caller gets INTERNAL at once rather than
+     * waiting out its timeout.
+     *
+     * @generated from field: bool failed = 3;
+     */
+    value: boolean;
+    case: "failed";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message herald.internal.v1.TestDeliveryReply.
+ * Use `create(TestDeliveryReplySchema)` to create a new message.
+ */
+export const TestDeliveryReplySchema: GenMessage<TestDeliveryReply> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 8);
 
