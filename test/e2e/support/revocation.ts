@@ -72,3 +72,46 @@ export async function revokeAndCount(
     close();
   }
 }
+
+/** What {@link firstCallsAfterRevocation} saw: per service, how many first calls were refused. */
+export interface FirstCallCount {
+  rounds: number;
+  refused: Record<(typeof KEY_SERVICES)[number], number>;
+  /** How long each RevokeApiKey took, in ms (reported, never asserted). */
+  revokeMs: number[];
+}
+
+/**
+ * `rounds` times: creates a key, uses it on ingest, routing and audit (so each has it cached), revokes it,
+ * and as soon as RevokeApiKey returned calls each service once with it, all three at once. Counts the
+ * first calls refused as unauthenticated: revocation holds on every service before RevokeApiKey returns
+ * only if every one is.
+ */
+export async function firstCallsAfterRevocation(
+  stack: Stack,
+  key: { name: string; tenantId?: string; scopes: Scope[] },
+  probeTenantId: string,
+  rounds: number,
+): Promise<FirstCallCount> {
+  const admin = adminClients(stack);
+  const count: FirstCallCount = { rounds, refused: { ingest: 0, routing: 0, audit: 0 }, revokeMs: [] };
+  for (let round = 0; round < rounds; round++) {
+    const { apiKey, token } = await admin.apiKeys.createApiKey(key);
+    const { calls, close } = probes(stack, token, probeTenantId);
+    try {
+      const before = await Promise.all(Object.values(calls).map((call) => call()));
+      if (before.some((answer) => answer !== "ok")) throw new Error(`key not usable before: ${before}`);
+      const start = performance.now();
+      await admin.apiKeys.revokeApiKey({ apiKeyId: apiKey?.id ?? "" });
+      count.revokeMs.push(performance.now() - start);
+      const after = await Promise.all(KEY_SERVICES.map((service) => calls[service]()));
+      KEY_SERVICES.forEach((service, i) => {
+        if (after[i] === Code.Unauthenticated || after[i] === grpc.status.UNAUTHENTICATED)
+          count.refused[service]++;
+      });
+    } finally {
+      close();
+    }
+  }
+  return count;
+}
