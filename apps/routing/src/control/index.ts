@@ -11,11 +11,13 @@ import type { IndexPlan, ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
-  controlFeed,
   EndpointStore,
   endpointsCollection,
+  openAckInbox,
   SecretBox,
+  ServiceInstances,
 } from "@herald/platform/model";
+import type { Consumer } from "rabbitmq-client";
 import type { RoutingMetrics } from "../routing-metrics.js";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
@@ -53,6 +55,10 @@ export interface ControlPlane {
   services: DescService[];
   /** Methods callable without a key. */
   publicMethods: DescMethod[];
+  /** The inbox of acknowledgements of this instance's control notifications, stopped with the service. */
+  consumers: Consumer[];
+  /** Resolves once the acknowledgement inbox exists (before it, RevokeApiKey waits its whole bound). */
+  ready: Promise<void>;
   /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
   stop(): Promise<void>;
 }
@@ -66,6 +72,7 @@ export function controlPlane(
   recorders: RoutingMetrics,
 ): ControlPlane {
   const secretBox = new SecretBox(ctx.config.HERALD_SECRET_KEYS);
+  const acknowledgements = openAckInbox(ctx.rabbit, ctx.logger);
   const deps = {
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
@@ -74,7 +81,10 @@ export function controlPlane(
     portalLinks: new PortalLinkStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, {
+      instances: new ServiceInstances(ctx.mongo.db),
+      inbox: acknowledgements,
+    }),
     now: () => new Date(),
   };
   const resealing = startSecretResealing(endpointsCollection(ctx.mongo.db), secretBox, {
@@ -93,6 +103,8 @@ export function controlPlane(
     },
     services: [TenantService, EndpointService, ApiKeyService, EventTypeService, PortalService],
     publicMethods: [PortalService.method.exchangePortalLink],
+    consumers: [acknowledgements.consumer],
+    ready: acknowledgements.ready,
     stop: resealing.stop,
   };
 }

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoRRGVsaXZlcnlUYXNrQmF0Y2gSLwoFdGFza3MYASADKAsyIC5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrItQBCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdza2lwcGVkGAYgAygLMhouaGVyYWxkLnYxLlNraXBwZWRFbmRwb2ludBIXCg9za2lwcGVkX29taXR0ZWQYByABKA0inQEKC0F1ZGl0UmVjb3JkEiUKB2F0dGVtcHQYASABKAsyEi5oZXJhbGQudjEuQXR0ZW1wdEgAEjQKB3JvdXRpbmcYAiABKAsyIS5oZXJhbGQuaW50ZXJuYWwudjEuUm91dGluZ1JlY29yZEgAEicKBXN0YXRlGAMgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGVCCAoGcmVjb3JkIkQKEEF1ZGl0UmVjb3JkQmF0Y2gSMAoHcmVjb3JkcxgBIAMoCzIfLmhlcmFsZC5pbnRlcm5hbC52MS5BdWRpdFJlY29yZCKWAQoTQ29udHJvbE5vdGlmaWNhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSLwoLY2hhbmdlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmFwaV9rZXlfaWQYBCABKAkSEgoKZXZlbnRfdHlwZRgFIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IogDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoRRGVsaXZlcnlUYXNrQmF0Y2gSLwoFdGFza3MYASADKAsyIC5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrItQBCg1Sb3V0aW5nUmVjb3JkEhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhQKDGVuZHBvaW50X2lkcxgEIAMoCRIuCgpyb3V0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdza2lwcGVkGAYgAygLMhouaGVyYWxkLnYxLlNraXBwZWRFbmRwb2ludBIXCg9za2lwcGVkX29taXR0ZWQYByABKA0inQEKC0F1ZGl0UmVjb3JkEiUKB2F0dGVtcHQYASABKAsyEi5oZXJhbGQudjEuQXR0ZW1wdEgAEjQKB3JvdXRpbmcYAiABKAsyIS5oZXJhbGQuaW50ZXJuYWwudjEuUm91dGluZ1JlY29yZEgAEicKBXN0YXRlGAMgASgOMhguaGVyYWxkLnYxLkRlbGl2ZXJ5U3RhdGVCCAoGcmVjb3JkIkQKEEF1ZGl0UmVjb3JkQmF0Y2gSMAoHcmVjb3JkcxgBIAMoCzIfLmhlcmFsZC5pbnRlcm5hbC52MS5BdWRpdFJlY29yZCLCAQoTQ29udHJvbE5vdGlmaWNhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSLwoLY2hhbmdlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmFwaV9rZXlfaWQYBCABKAkSEgoKZXZlbnRfdHlwZRgFIAEoCRIXCg9ub3RpZmljYXRpb25faWQYBiABKAkSEQoJYWNrX3F1ZXVlGAcgASgJIjoKCkNvbnRyb2xBY2sSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJYgZwcm90bzM", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
  * Event is published by ingest on herald.events, in an EventBatch.
@@ -334,6 +334,21 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
    * @generated from field: string event_type = 5;
    */
   eventType: string;
+
+  /**
+   * Identifies this notification in the ControlAcks it asks for.
+   *
+   * @generated from field: string notification_id = 6;
+   */
+  notificationId: string;
+
+  /**
+   * Set when the announcer waits for acknowledgements: every instance that applied the notification
+   * publishes a ControlAck to this queue (through the default exchange). Empty: nobody waits.
+   *
+   * @generated from field: string ack_queue = 7;
+   */
+  ackQueue: string;
 };
 
 /**
@@ -342,4 +357,31 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 7);
+
+/**
+ * ControlAck tells the instance that announced a ControlNotification (with an ack_queue) that one service
+ * instance has applied it: its caches no longer hold what the notification named.
+ *
+ * @generated from message herald.internal.v1.ControlAck
+ */
+export type ControlAck = Message<"herald.internal.v1.ControlAck"> & {
+  /**
+   * @generated from field: string notification_id = 1;
+   */
+  notificationId: string;
+
+  /**
+   * The acknowledging instance, as registered in MongoDB's service_instances collection.
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message herald.internal.v1.ControlAck.
+ * Use `create(ControlAckSchema)` to create a new message.
+ */
+export const ControlAckSchema: GenMessage<ControlAck> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 8);
 
