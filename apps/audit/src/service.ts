@@ -16,7 +16,7 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
-import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
+import { BACKLOG_INDEX, EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -51,6 +51,8 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, event_id: 1, endpoint_id: 1 } },
     // Redrive of a whole tenant.
     { key: { tenant_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
+    // The endpoints' backlog count.
+    BACKLOG_INDEX,
   ],
   [Collections.endpointHealth]: [
     // The tenant purge and the retention purge; GetEndpointHealth reads by _id.
