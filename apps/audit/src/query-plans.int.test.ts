@@ -171,7 +171,7 @@ describe("audit's reads use an index", () => {
 
   it("the endpoints' backlog count reads the unfinished deliveries by an index", async () => {
     const store = new EndpointHealthStore(auditDb);
-    const reads = await recordReads(client, () => store.countBacklogs(at(100)));
+    const reads = await recordReads(client, () => store.countBacklogs(["t1", "t2"], at(100)));
     expect(reads.some((r) => r.collection === Collections.deliveries)).toBe(true);
     await expectIndexed(reads);
   });

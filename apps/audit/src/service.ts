@@ -8,6 +8,7 @@ import {
   controlFeed,
   deadTaskQueue,
   taskQueue,
+  tenantsCollection,
 } from "@herald/platform/model";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -16,7 +17,7 @@ import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
-import { BACKLOG_INDEX, EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
+import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
 import { consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
@@ -51,8 +52,6 @@ export const auditIndexes: IndexPlan = {
     { key: { tenant_id: 1, event_id: 1, endpoint_id: 1 } },
     // Redrive of a whole tenant.
     { key: { tenant_id: 1, state: 1, last_attempt_time: 1, _id: 1 } },
-    // The endpoints' backlog count.
-    BACKLOG_INDEX,
   ],
   [Collections.endpointHealth]: [
     // The tenant purge and the retention purge; GetEndpointHealth reads by _id.
@@ -97,7 +96,17 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
     const health = new EndpointHealthStore(auditDb);
-    const stopBacklogCounts = scheduleBacklogCounts(health, config.HEALTH_BACKLOG_INTERVAL, logger);
+    const stopBacklogCounts = scheduleBacklogCounts(
+      health,
+      // The tenants collection holds one small document per tenant, read whole as the purges do.
+      () =>
+        tenantsCollection(ctx.mongo.db)
+          .find({}, { projection: { _id: 1 } })
+          .map((tenant) => tenant._id)
+          .toArray(),
+      config.HEALTH_BACKLOG_INTERVAL,
+      logger,
+    );
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,
