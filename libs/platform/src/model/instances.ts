@@ -65,7 +65,10 @@ export class ServiceInstances {
     );
   }
 
-  /** Instances whose last heartbeat is at most {@link LIVENESS_MS} old. */
+  /**
+   * Instances whose last heartbeat is at most {@link LIVENESS_MS} old. The collection holds one small
+   * document per running instance (crashed ones go after an hour), so it is read whole, without an index.
+   */
   async live(): Promise<ServiceInstance[]> {
     const since = new Date(this.#now().getTime() - LIVENESS_MS);
     const docs = await this.#instances.find({ heartbeat_time: { $gte: since } }).toArray();
