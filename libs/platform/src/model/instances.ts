@@ -108,11 +108,16 @@ export async function keepRegistered(
   await registry
     .forgetStale()
     .catch((err) => logger.warn({ err }, "stale instance registrations not deleted"));
-  let beating: Promise<void> = Promise.resolve();
+  let beating: Promise<void> | undefined;
   const timer = setInterval(() => {
+    // One heartbeat at a time: while MongoDB is unreachable, one waits for it rather than a pile.
+    if (beating) return;
     beating = registry
       .heartbeat(instance)
-      .catch((err) => logger.warn({ err, instance: instance.id }, "instance heartbeat failed"));
+      .catch((err) => logger.warn({ err, instance: instance.id }, "instance heartbeat failed"))
+      .finally(() => {
+        beating = undefined;
+      });
   }, intervalMs);
   timer.unref();
   return {
