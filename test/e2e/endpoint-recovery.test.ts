@@ -18,7 +18,10 @@ beforeAll(async () => {
   stack = await startStack({
     HERALD_URL_ALLOWLIST: "localhost",
     RETRY_TIERS: "1s,2s,1m",
-    RETRY_SCHEDULE: "1s,1s,1s,1s",
+    // The first retry a minute after a failure: a retry still under way when an operator's replay closes
+    // the circuit would be sent too (the same event again), and the health figures below would depend on
+    // how fast the test got to Recover.
+    RETRY_SCHEDULE: "1m",
     DELIVERY_TIMEOUT_MS: "1000",
     CIRCUIT_MIN_ATTEMPTS: "3",
     CIRCUIT_FAILURE_RATIO: "0.5",
@@ -140,6 +143,31 @@ describe("an operator recovering an endpoint whose circuit is open", () => {
     expect(recovered.requeued).toBe(3);
     const after = await r.waitFor(6, REPLAY_BOUND_MS);
     expect(new Set(webhookIds(after.slice(3)))).toEqual(new Set(ids));
+    // Three failures and three replays, and no backlog once they are recorded. What was seen last
+    // goes into the failure message (figures, and the attempt log as [event, number, trigger, success]).
+    let seen: unknown;
+    const healed = await eventually(
+      async () => {
+        const res = await t.clients.audit.getEndpointHealth({ tenantId: t.id, endpointId: ep.id });
+        const { attempts } = await t.clients.audit.listAttempts({ tenantId: t.id, endpointId: ep.id });
+        const w = res.health?.windows[0];
+        seen = {
+          attempts: w?.attempts,
+          succeeded: w?.succeeded,
+          backlog: res.health?.backlog,
+          log: attempts.map((a) => [ids.indexOf(a.eventId), a.attemptNumber, a.trigger, a.success]),
+        };
+        return w?.succeeded === 3n && res.health?.backlog === 0n ? res.health : undefined;
+      },
+      // Backlogs are counted by a background pass (every 500 ms here), which a busy machine slows.
+      30_000,
+      "replays in the endpoint's health",
+    ).catch((err: Error) => {
+      const figures = JSON.stringify(seen, (_, v) => (typeof v === "bigint" ? Number(v) : v));
+      throw new Error(`${err.message}; last seen ${figures}`);
+    });
+    expect(healed.windows[0]).toMatchObject({ attempts: 6n, successRate: 0.5 });
+    expect(healed.circuitState).toBe(CircuitState.CLOSED);
   });
 
   it("gets a Redeliver through at once", async () => {

@@ -53,8 +53,8 @@ export const configSchema = serviceConfigSchema(7004).extend({
     .default(60_000)
     .describe("a deleted tenant's id is free again after the first purge pass past this"),
   /**
-   * How often audit counts every endpoint's backlog in one pass over the deliveries, for
-   * GetEndpointHealth: a count per call would read the whole collection on some servers (docs/storage.md).
+   * How often audit counts every endpoint's backlog for GetEndpointHealth, reading the unfinished
+   * deliveries (FAILED, PENDING) by an index: one pass for all endpoints rather than a count per call.
    */
   HEALTH_BACKLOG_INTERVAL: interval
     .default(300_000)

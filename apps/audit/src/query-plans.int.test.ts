@@ -14,6 +14,7 @@ import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { DataPurge } from "./data-purge.js";
+import { EndpointHealthStore } from "./endpoint-health-store.js";
 import { encodePageToken } from "./page-token.js";
 import { listAttemptsQuery, listEventsQuery, recoverQuery, redriveQuery, toPage } from "./queries.js";
 import { auditIndexes } from "./service.js";
@@ -166,6 +167,13 @@ describe("audit's reads use an index", () => {
         );
       }),
     );
+  });
+
+  it("the endpoints' backlog count reads the unfinished deliveries by an index", async () => {
+    const store = new EndpointHealthStore(auditDb);
+    const reads = await recordReads(client, () => store.countBacklogs(["t1", "t2"], at(100)));
+    expect(reads.some((r) => r.collection === Collections.deliveries)).toBe(true);
+    await expectIndexed(reads);
   });
 
   it("the purges read their batches by an index", async () => {

@@ -8,6 +8,7 @@ import {
   controlFeed,
   deadTaskQueue,
   taskQueue,
+  tenantsCollection,
 } from "@herald/platform/model";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -95,7 +96,17 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
     });
     const health = new EndpointHealthStore(auditDb);
-    const stopBacklogCounts = scheduleBacklogCounts(health, config.HEALTH_BACKLOG_INTERVAL, logger);
+    const stopBacklogCounts = scheduleBacklogCounts(
+      health,
+      // The tenants collection holds one small document per tenant, read whole as the purges do.
+      () =>
+        tenantsCollection(ctx.mongo.db)
+          .find({}, { projection: { _id: 1 } })
+          .map((tenant) => tenant._id)
+          .toArray(),
+      config.HEALTH_BACKLOG_INTERVAL,
+      logger,
+    );
     const handlers = refuseDeletedTenants(
       createAuditHandlers({
         reader,

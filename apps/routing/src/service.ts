@@ -26,13 +26,14 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
   async start(ctx) {
     const metrics = routingMetrics(ctx.metrics);
     const control = controlPlane(ctx, metrics);
+    await control.ready;
     const router = eventRouter(ctx, { concurrency: ctx.config.ROUTING_CONCURRENCY, metrics });
     controlFeed(ctx).listen((change) => router.cache.onControlChange(change));
     return {
       routes: control.routes,
       services: control.services,
       publicMethods: control.publicMethods,
-      consumers: router.consumers,
+      consumers: [...router.consumers, ...control.consumers],
       queues: [ctx.names.queues.routingEvents, ...ctx.names.shardQueues(ctx.names.queues.routingEvents)],
       stop: () => control.stop(),
     };

@@ -60,12 +60,17 @@ export interface ServiceParts {
 export type AuthenticationContext<C extends ServiceConfig> = Pick<
   ServiceContext<C>,
   "config" | "logger" | "rabbit" | "names" | "mongo"
->;
+> & {
+  /** The service's name ({@link ServiceDefinition.name}). */
+  service: string;
+};
 
 /** How the RPC port resolves callers, and the consumers that keep it current (stopped with the service). */
 export interface Authentication<A extends Authenticator> {
   authenticator: A;
   consumers?: Consumer[];
+  /** Stops what keeps the authenticator current; runs with the consumers' stop. */
+  stop?: () => Promise<void>;
 }
 
 /** Describes one of Herald's services to {@link runService}. */
@@ -123,7 +128,12 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   if (definition.indexes) await ensureIndexes(mongo.db, definition.indexes);
 
   const publisher = new ProtoPublisher(rabbit);
-  const { authenticator, consumers: authenticationConsumers = [] } = await definition.authentication({
+  const {
+    authenticator,
+    consumers: authenticationConsumers = [],
+    stop: stopAuthentication,
+  } = await definition.authentication({
+    service: definition.name,
     config,
     logger,
     rabbit,
@@ -231,9 +241,10 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         health.drain();
         await server.close(config.SHUTDOWN_TIMEOUT_MS);
         queueDepths.stop();
-        await Promise.all(
-          [...(parts.consumers ?? []), ...authenticationConsumers].map((consumer) => consumer.close()),
-        );
+        await Promise.all([
+          ...[...(parts.consumers ?? []), ...authenticationConsumers].map((consumer) => consumer.close()),
+          stopAuthentication?.(),
+        ]);
         await parts.stop?.();
         await publisher.close();
         await rabbit.close();

@@ -1,5 +1,13 @@
 import type { Logger, ProtoPublisher, TopologyNames } from "@herald/platform";
-import { type ApiKeyAuthenticator, type ControlFeed, publishControlChange } from "@herald/platform/model";
+import {
+  type AckInbox,
+  type AckRequest,
+  type ApiKeyAuthenticator,
+  describeInstance,
+  MAX_API_KEY_CACHE_TTL_MS,
+  publishControlChange,
+  type ServiceInstances,
+} from "@herald/platform/model";
 
 /**
  * How long a call waits for its change's announcement. While RabbitMQ is unreachable the publisher
@@ -9,10 +17,12 @@ import { type ApiKeyAuthenticator, type ControlFeed, publishControlChange } from
 const ANNOUNCE_WAIT_MS = 2_000;
 
 /**
- * How long RevokeApiKey and DeleteTenant wait for their notification to come back to this instance. Past
- * 1 s the key cache's own bound has every instance refusing the key anyway.
+ * How long RevokeApiKey and DeleteTenant wait, from the moment the change was saved, for every live
+ * instance to acknowledge it. It equals the key cache's bound (MAX_API_KEY_CACHE_TTL_MS): an instance that
+ * has not acknowledged by then trusts no key it read before the change any more, so when the call answers
+ * the change holds on every instance either way.
  */
-const NOTICE_WAIT_MS = 1_000;
+const ACK_WAIT_MS = MAX_API_KEY_CACHE_TTL_MS;
 
 /**
  * Announces control-plane changes on `herald.control` so every instance of every service drops its
@@ -25,20 +35,22 @@ export class ControlChanges {
   readonly #names: TopologyNames;
   readonly #logger: Logger;
   readonly #authenticator: ApiKeyAuthenticator;
-  readonly #feed: ControlFeed;
+  readonly #instances: ServiceInstances;
+  readonly #inbox: AckInbox;
 
   constructor(
     publisher: ProtoPublisher,
     names: TopologyNames,
     logger: Logger,
     authenticator: ApiKeyAuthenticator,
-    feed: ControlFeed,
+    acknowledgements: { instances: ServiceInstances; inbox: AckInbox },
   ) {
     this.#publisher = publisher;
     this.#names = names;
     this.#logger = logger;
     this.#authenticator = authenticator;
-    this.#feed = feed;
+    this.#instances = acknowledgements.instances;
+    this.#inbox = acknowledgements.inbox;
   }
 
   async tenantChanged(tenantId: string): Promise<void> {
@@ -55,34 +67,78 @@ export class ControlChanges {
   }
 
   /**
-   * The tenant was deleted, and every API key of it: its keys are forgotten here first, so the change
-   * holds on this instance even before the notification comes back. Answering once it came back narrows
-   * the time in which another instance (audit, whose cached tenant guards the tenant's records) has not
-   * applied it yet.
+   * The tenant was deleted, and every API key of it: its keys are forgotten here first, then the call
+   * waits until every live instance acknowledged the deletion (audit's cached tenant guards the tenant's
+   * records), or {@link ACK_WAIT_MS}.
    */
   async tenantDeleted(tenantId: string): Promise<void> {
+    const savedAt = performance.now();
     this.#authenticator.invalidate(tenantId);
-    const noticed = this.#feed.noticeOf(
-      (change) => change.tenantId === tenantId && !change.endpointId && !change.apiKeyId,
-      NOTICE_WAIT_MS,
-    );
-    if (await this.#announce(tenantId, "")) await noticed;
+    await this.#announceAcknowledged(savedAt, tenantId, "");
   }
 
   /**
    * One API key (of `tenantId`; admin keys: undefined) was revoked: forgotten here at once, and named in
-   * the notification so every other instance forgets exactly that key, admin keys included.
+   * the notification so every other instance forgets exactly that key, admin keys included. Answers once
+   * every live instance acknowledged, or {@link ACK_WAIT_MS} after the revocation was saved: either way
+   * no instance accepts the key any more.
    */
   async apiKeyRevoked(keyId: string, tenantId: string | undefined): Promise<void> {
+    const savedAt = performance.now();
     this.#authenticator.forgetKey(keyId);
-    const noticed = this.#feed.noticeOf((change) => change.apiKeyId === keyId, NOTICE_WAIT_MS);
-    // Answering once this instance got its own notification back narrows the time in which another
-    // instance, whose queue got it at the same moment, has not applied it yet.
-    if (await this.#announce(tenantId ?? "", "", keyId)) await noticed;
+    await this.#announceAcknowledged(savedAt, tenantId ?? "", "", keyId);
+  }
+
+  /**
+   * Announces a change saved at `savedAt` (performance.now()) and waits for the acknowledgements of the
+   * instances registered as live, until {@link ACK_WAIT_MS} after `savedAt`. The registry is read after
+   * the change was saved: an instance registering later read nothing before the change. When the
+   * registry cannot be read, or RabbitMQ cannot take the announcement or an acknowledgement, it waits
+   * the whole bound.
+   */
+  async #announceAcknowledged(
+    savedAt: number,
+    tenantId: string,
+    endpointId: string,
+    apiKeyId = "",
+  ): Promise<void> {
+    const live = await this.#instances.live().catch((err) => {
+      this.#logger.warn({ err }, "live instances not read; waiting the acknowledgement bound");
+      return undefined;
+    });
+    const wait = this.#inbox.acks.expect(
+      live?.map((instance) => instance.id),
+      savedAt + ACK_WAIT_MS - performance.now(),
+    );
+    // Not awaited: acknowledgements come only after RabbitMQ routed the announcement, and when it cannot
+    // take it the wait runs to its bound, which holds without any announcement.
+    void this.#announce(tenantId, endpointId, apiKeyId, "", {
+      notificationId: wait.notificationId,
+      ackQueue: this.#inbox.queue,
+    });
+    const outcome = await wait.outcome;
+    if (outcome.missing.length > 0) {
+      const byId = new Map((live ?? []).map((instance) => [instance.id, describeInstance(instance)]));
+      this.#logger.warn(
+        {
+          notificationId: wait.notificationId,
+          tenantId,
+          apiKeyId,
+          missing: outcome.missing.map((id) => byId.get(id)),
+        },
+        "control change not acknowledged by every live instance in time; their caches expire what it changed within 1 s",
+      );
+    }
   }
 
   /** Publishes the change; true once RabbitMQ confirmed it within {@link ANNOUNCE_WAIT_MS}. */
-  async #announce(tenantId: string, endpointId: string, apiKeyId = "", eventType = ""): Promise<boolean> {
+  async #announce(
+    tenantId: string,
+    endpointId: string,
+    apiKeyId = "",
+    eventType = "",
+    ack?: AckRequest,
+  ): Promise<boolean> {
     const change = { tenantId, endpointId, apiKeyId, eventType };
     this.#logger.debug(change, "control change");
     const announced = publishControlChange(
@@ -92,6 +148,7 @@ export class ControlChanges {
       endpointId,
       apiKeyId,
       eventType,
+      ack,
     ).then(
       () => "confirmed" as const,
       (err) => {

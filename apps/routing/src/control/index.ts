@@ -15,9 +15,12 @@ import {
   EndpointStore,
   EventSchemaCache,
   endpointsCollection,
+  openAckInbox,
   SecretBox,
+  ServiceInstances,
   testDeliveryClient,
 } from "@herald/platform/model";
+import type { Consumer } from "rabbitmq-client";
 import type { RoutingMetrics } from "../routing-metrics.js";
 import { apiKeyService } from "./api-key-rpc.js";
 import { ApiKeyStore } from "./api-key-store.js";
@@ -55,6 +58,10 @@ export interface ControlPlane {
   services: DescService[];
   /** Methods callable without a key. */
   publicMethods: DescMethod[];
+  /** The inbox of acknowledgements of this instance's control notifications, stopped with the service. */
+  consumers: Consumer[];
+  /** Resolves once the acknowledgement inbox exists (before it, RevokeApiKey waits its whole bound). */
+  ready: Promise<void>;
   /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
   stop(): Promise<void>;
 }
@@ -68,6 +75,7 @@ export function controlPlane(
   recorders: RoutingMetrics,
 ): ControlPlane {
   const secretBox = new SecretBox(ctx.config.HERALD_SECRET_KEYS);
+  const acknowledgements = openAckInbox(ctx.rabbit, ctx.logger);
   const deps = {
     tenants: new TenantStore(ctx.mongo.db),
     endpoints: new EndpointStore(ctx.mongo.db),
@@ -76,7 +84,10 @@ export function controlPlane(
     portalLinks: new PortalLinkStore(ctx.mongo.db),
     secretBox,
     urlPolicy: { allowlist: ctx.config.HERALD_URL_ALLOWLIST, allowHttp: ctx.config.HERALD_ALLOW_HTTP },
-    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, controlFeed(ctx)),
+    changes: new ControlChanges(ctx.publisher, ctx.names, ctx.logger, ctx.authenticator, {
+      instances: new ServiceInstances(ctx.mongo.db),
+      inbox: acknowledgements,
+    }),
     schemas: new EventSchemaCache(),
     testSend: {
       client: testDeliveryClient(ctx, ctx.config.TEST_SEND_TIMEOUT),
@@ -101,6 +112,8 @@ export function controlPlane(
     },
     services: [TenantService, EndpointService, ApiKeyService, EventTypeService, PortalService],
     publicMethods: [PortalService.method.exchangePortalLink],
+    consumers: [acknowledgements.consumer],
+    ready: acknowledgements.ready,
     async stop() {
       await resealing.stop();
       await deps.testSend.client.close();

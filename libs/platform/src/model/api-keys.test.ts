@@ -76,6 +76,35 @@ describe("ApiKeyAuthenticator", () => {
     expect(await authenticator.authenticate(key.token)).toBeUndefined();
   });
 
+  it("does not hand a call a read under way that began 1 s ago or more (it may predate a revocation)", async () => {
+    const key = keys.add("t1", [Scope.AUDIT_READ]);
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Each read sees the document as it was when the read began, and answers once released.
+    const findOne = async (filter: { _id: string }) => {
+      const doc = keys.docs.get(filter._id);
+      const seen = doc && { ...doc };
+      await slow;
+      return seen ?? null;
+    };
+    const slowReads = new ApiKeyAuthenticator({ collection: () => ({ findOne }) } as unknown as Db, {
+      adminKey: "bootstrap",
+      now: () => clock,
+    });
+    const early = slowReads.authenticate(key.token);
+    clock = 999;
+    const joined = slowReads.authenticate(key.token);
+    keys.revoke(key.id);
+    clock = 1_000;
+    const late = slowReads.authenticate(key.token);
+    release();
+    expect(await early).toBeDefined();
+    expect(await joined).toBeDefined();
+    expect(await late).toBeUndefined();
+  });
+
   it("never trusts a cached key longer than 1 s, whatever cacheTtlMs asks for", async () => {
     const long = new ApiKeyAuthenticator(keys.db(), {
       adminKey: "bootstrap",

@@ -60,16 +60,19 @@ interface CachedKey {
  * Resolves bearer tokens against the bootstrap admin key and the `api_keys` collection, caching resolved
  * keys so a busy caller costs one MongoDB read per key and second, not one per call.
  *
- * What revocation guarantees (RevokeApiKey, DeleteTenant):
+ * What revocation guarantees (RevokeApiKey, DeleteTenant; docs/decisions/revocation-acknowledgements.md):
  * - the routing instance that serves the call forgets the key before it answers;
  * - every other instance forgets it when the call's control notification reaches it
- *   ({@link onControlChange}, wired for every service by `apiKeyAuthentication`). The call answers once RabbitMQ
- *   confirmed the notification and it came back to the serving instance (at most 1 s), so connected
- *   instances have typically dropped the key by then; nothing proves they applied it, so this is not a
- *   promise;
- * - an instance that misses the notification (disconnected from RabbitMQ, or not yet aware that its
- *   connection died) trusts a cached key at most `cacheTtlMs` (<= 1 s) after reading it, so the key is
- *   refused there within 1 s of the revocation at worst.
+ *   ({@link onControlChange}, wired for every service by `apiKeyAuthentication`) and then acknowledges
+ *   it. The call answers once every instance registered as live has acknowledged, so a connected
+ *   instance refuses the key before the call returns;
+ * - an instance that does not acknowledge within 1 s of the revocation being saved (disconnected from
+ *   RabbitMQ, not yet aware that its connection died, or too busy) trusts a cached key at most
+ *   `cacheTtlMs` (<= 1 s) after the read that produced it began, and the call then answers only at that
+ *   bound: the key is refused there too by the time the call returns, within 1 s of the revocation;
+ * - an instance that starts meanwhile reads the key after it was revoked.
+ * The bound assumes the instances' clocks run at the same rate (not that they agree), and MongoDB reads
+ * that see the revocation once it was saved (the default read concern on a single node or the primary).
  */
 export class ApiKeyAuthenticator implements Authenticator {
   readonly #keys: Collection<ApiKeyDocument>;
@@ -80,7 +83,7 @@ export class ApiKeyAuthenticator implements Authenticator {
   /** Resolved keys by their token's SHA-256, so a cached call hashes once and no token is kept. */
   readonly #cache = new LRUCache<string, CachedKey>({ max: 10_000 });
   /** Reads under way by token digest: a burst of calls with one key reads MongoDB once. */
-  readonly #reading = new Map<string, Promise<Principal | undefined>>();
+  readonly #reading = new Map<string, { principal: Promise<Principal | undefined>; startedAt: number }>();
   /** Counts invalidations, so a read that an invalidation overtook is not cached. */
   #generation = 0;
 
@@ -103,12 +106,16 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (cached && this.#now() - cached.readAt < this.#ttlMs) return this.#unexpired(cached.principal);
     const parsed = parseApiKeyToken(token);
     if (!parsed) return undefined;
+    // A read under way is joined only while its answer could still be cached: one that began longer ago
+    // than the cache's bound may predate a revocation that no notification told this instance of.
     const pending = this.#reading.get(cacheKey);
-    if (pending) return pending;
+    if (pending && this.#now() - pending.startedAt < this.#ttlMs) return pending.principal;
+    const startedAt = this.#now();
     const read = this.#read(cacheKey, parsed.id, parsed.secret);
-    this.#reading.set(cacheKey, read);
+    const reading = { principal: read, startedAt };
+    this.#reading.set(cacheKey, reading);
     const forget = () => {
-      if (this.#reading.get(cacheKey) === read) this.#reading.delete(cacheKey);
+      if (this.#reading.get(cacheKey) === reading) this.#reading.delete(cacheKey);
     };
     read.then(forget, forget);
     return read.then((principal) => principal && this.#unexpired(principal));

@@ -1,9 +1,10 @@
-import { create } from "@bufbuild/protobuf";
+import { randomUUID } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type ControlNotification, ControlNotificationSchema } from "@herald/contracts";
+import { ControlAckSchema, type ControlNotification, ControlNotificationSchema } from "@herald/contracts";
 import type { Logger } from "pino";
 import type { Connection, Consumer } from "rabbitmq-client";
-import { consumeProto, type ProtoPublisher } from "../amqp/messaging.js";
+import { consumeProto, PROTOBUF_CONTENT_TYPE, type ProtoPublisher } from "../amqp/messaging.js";
 import type { TopologyNames } from "../amqp/topology.js";
 
 /**
@@ -18,6 +19,7 @@ export function publishControlChange(
   endpointId = "",
   apiKeyId = "",
   eventType = "",
+  ack?: AckRequest,
 ): Promise<void> {
   return publisher.publish(
     { exchange: names.exchanges.control },
@@ -28,51 +30,36 @@ export function publishControlChange(
       apiKeyId,
       eventType,
       changeTime: timestampFromDate(new Date()),
+      notificationId: ack?.notificationId ?? "",
+      ackQueue: ack?.ackQueue ?? "",
     }),
   );
+}
+
+/** Asks every instance that applies a notification to acknowledge it to `ackQueue` (see control-acks.ts). */
+export interface AckRequest {
+  notificationId: string;
+  ackQueue: string;
 }
 
 /** Told of each control notification; `undefined` when some may have been missed (drop everything). */
 export type ControlListener = (change: ControlNotification | undefined) => void;
 
 /**
- * Hands each control notification to its listeners, then to those waiting for it. Pure, so the fan-out
+ * Hands each control notification to its listeners. Pure, so the fan-out
  * is tested without a broker; {@link controlFeed} feeds it from RabbitMQ.
  */
 export class ControlListeners {
   readonly #listeners: ControlListener[] = [];
-  readonly #waiters = new Set<(change: ControlNotification) => void>();
 
   /** Adds a listener; it hears every notification from now on. */
   listen(listener: ControlListener): void {
     this.#listeners.push(listener);
   }
 
-  /**
-   * Resolves true when a notification that `matches` arrives (after every listener applied it), false
-   * after `timeoutMs`. RabbitMQ puts a notification in every instance's queue at once, so an instance
-   * seeing its own announcement come back means the others have theirs too (though not that they have
-   * applied it).
-   */
-  noticeOf(matches: (change: ControlNotification) => boolean, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const done = (noticed: boolean) => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        resolve(noticed);
-      };
-      const waiter = (change: ControlNotification) => {
-        if (matches(change)) done(true);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.#waiters.add(waiter);
-    });
-  }
-
   /** Applies a notification, or `undefined` when some may have been missed. */
   dispatch(change: ControlNotification | undefined): void {
     for (const listener of this.#listeners) listener(change);
-    if (change) for (const waiter of [...this.#waiters]) waiter(change);
   }
 }
 
@@ -81,32 +68,67 @@ export class ControlListeners {
  * (API keys, tenants and endpoints, circuits) listens to.
  */
 export interface ControlFeed {
+  /** This instance, as named in its acknowledgements and its registration (instances.ts). */
+  instanceId: string;
   listen: ControlListeners["listen"];
-  noticeOf: ControlListeners["noticeOf"];
   /** Resolves once the consumer is ready, so no notification from then on is missed. */
   ready: Promise<void>;
-  /** The consumer, stopped with the service. */
-  consumer: Consumer;
+  /** Stops consuming and acknowledging, with the service. */
+  close(): Promise<void>;
 }
 
 const feeds = new WeakMap<Connection, ControlFeed>();
 
 /**
  * The control feed of the service instance connected by `rabbit`, opened on first use. The service's
- * authentication (apiKeyAuthentication) opens it, and hands its consumer to runService to stop.
+ * authentication (apiKeyAuthentication) opens it, registers the instance, and closes it with the service.
+ * Every notification that asks for it (RevokeApiKey's, DeleteTenant's) is acknowledged once applied.
  */
-export function controlFeed(ctx: { rabbit: Connection; names: TopologyNames; logger: Logger }): ControlFeed {
+export function controlFeed(ctx: {
+  rabbit: Connection;
+  names: TopologyNames;
+  logger: Logger;
+  /** Names this instance (and its acknowledgements); default a fresh id of service "unknown". */
+  instanceId?: string;
+}): ControlFeed {
   const open = feeds.get(ctx.rabbit);
   if (open) return open;
+  const instanceId = ctx.instanceId ?? `unknown_${randomUUID()}`;
   const listeners = new ControlListeners();
-  const consumer = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, (change) =>
-    listeners.dispatch(change),
-  );
+  const acknowledgements = ctx.rabbit.createPublisher({ confirm: false, maxAttempts: 1 });
+  const consumer = consumeControlChanges(ctx.rabbit, ctx.names, ctx.logger, async (change) => {
+    listeners.dispatch(change);
+    // Acknowledged once every listener applied it (dispatch is synchronous), so the announcer may
+    // answer its caller. A lost acknowledgement only makes the announcer wait its bound.
+    if (change?.ackQueue) {
+      await acknowledgements
+        .send(
+          {
+            exchange: "",
+            routingKey: change.ackQueue,
+            contentType: PROTOBUF_CONTENT_TYPE,
+            type: ControlAckSchema.typeName,
+          },
+          Buffer.from(
+            toBinary(
+              ControlAckSchema,
+              create(ControlAckSchema, { notificationId: change.notificationId, instanceId }),
+            ),
+          ),
+        )
+        .catch((err) =>
+          ctx.logger.warn({ err, notificationId: change.notificationId }, "control acknowledgement not sent"),
+        );
+    }
+  });
   const feed: ControlFeed = {
+    instanceId,
     listen: (listener) => listeners.listen(listener),
-    noticeOf: (matches, timeoutMs) => listeners.noticeOf(matches, timeoutMs),
     ready: new Promise((resolve) => consumer.once("ready", () => resolve())),
-    consumer,
+    async close() {
+      await consumer.close();
+      await acknowledgements.close();
+    },
   };
   feeds.set(ctx.rabbit, feed);
   return feed;
@@ -128,7 +150,7 @@ export function consumeControlChanges(
   rabbit: Connection,
   names: TopologyNames,
   logger: Logger,
-  onChange: (change: ControlNotification | undefined) => void,
+  onChange: (change: ControlNotification | undefined) => void | Promise<void>,
 ): Consumer {
   const consumer = consumeProto(rabbit, {
     names,
@@ -141,6 +163,6 @@ export function consumeControlChanges(
     logger,
     handler: async (change) => onChange(change),
   });
-  consumer.on("ready", () => onChange(undefined));
+  consumer.on("ready", () => void onChange(undefined));
   return consumer;
 }

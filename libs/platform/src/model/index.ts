@@ -11,7 +11,7 @@ export {
   parseAllowlist,
 } from "./address-policy.js";
 export type { ApiKeyDocument } from "./api-keys.js";
-export { ApiKeyAuthenticator, apiKeysCollection } from "./api-keys.js";
+export { ApiKeyAuthenticator, apiKeysCollection, MAX_API_KEY_CACHE_TTL_MS } from "./api-keys.js";
 export type { Principal } from "./auth.js";
 export {
   authorizeAdmin,
@@ -28,8 +28,10 @@ export {
 } from "./auth.js";
 export { apiKeyAuthentication } from "./authentication.js";
 export { secretKeyRing, urlAllowlist } from "./config-fields.js";
-export type { ControlFeed, ControlListener } from "./control.js";
+export type { AckRequest, ControlFeed, ControlListener } from "./control.js";
 export { consumeControlChanges, controlFeed, isEventTypeChange, publishControlChange } from "./control.js";
+export type { AckInbox, AckOutcome, AckWait } from "./control-acks.js";
+export { ControlAcks, openAckInbox } from "./control-acks.js";
 export { ControlPlaneCache } from "./control-plane-cache.js";
 export type {
   EndpointDocument,
@@ -69,6 +71,16 @@ export {
   parseJsonText,
 } from "./event-schemas.js";
 export { eventIdTime } from "./event-time.js";
+export type { Registration, ServiceInstance, ServiceInstanceDocument } from "./instances.js";
+export {
+  describeInstance,
+  HEARTBEAT_INTERVAL_MS,
+  keepRegistered,
+  LIVENESS_MS,
+  ServiceInstances,
+  serviceInstancesCollection,
+  thisInstance,
+} from "./instances.js";
 export {
   auditRecordQueue,
   deadTaskQueue,

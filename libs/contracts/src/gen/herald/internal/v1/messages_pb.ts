@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/internal/v1/messages.proto.
  */
 export const file_herald_internal_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IrwDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5EjIKDnJlcGx5X2RlYWRsaW5lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkQKEURlbGl2ZXJ5VGFza0JhdGNoEi8KBXRhc2tzGAEgAygLMiAuaGVyYWxkLmludGVybmFsLnYxLkRlbGl2ZXJ5VGFzayLUAQoNUm91dGluZ1JlY29yZBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCRIUCgxlbmRwb2ludF9pZHMYBCADKAkSLgoKcm91dGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHc2tpcHBlZBgGIAMoCzIaLmhlcmFsZC52MS5Ta2lwcGVkRW5kcG9pbnQSFwoPc2tpcHBlZF9vbWl0dGVkGAcgASgNIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJEChBBdWRpdFJlY29yZEJhdGNoEjAKB3JlY29yZHMYASADKAsyHy5oZXJhbGQuaW50ZXJuYWwudjEuQXVkaXRSZWNvcmQilgEKE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphcGlfa2V5X2lkGAQgASgJEhIKCmV2ZW50X3R5cGUYBSABKAkiagoRVGVzdERlbGl2ZXJ5UmVwbHkSJQoHYXR0ZW1wdBgBIAEoCzISLmhlcmFsZC52MS5BdHRlbXB0SAASEQoHcmVmdXNlZBgCIAEoCUgAEhAKBmZhaWxlZBgDIAEoCEgAQgkKB291dGNvbWViBnByb3RvMw", [file_google_protobuf_timestamp, file_herald_v1_audit]);
+  fileDesc("CiFoZXJhbGQvaW50ZXJuYWwvdjEvbWVzc2FnZXMucHJvdG8SEmhlcmFsZC5pbnRlcm5hbC52MSKHAgoFRXZlbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIQCghjaGFubmVscxgFIAMoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQgoNdHJhY2VfY29udGV4dBgHIAMoCzIrLmhlcmFsZC5pbnRlcm5hbC52MS5FdmVudC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkV2ZW50QmF0Y2gSKQoGZXZlbnRzGAEgAygLMhkuaGVyYWxkLmludGVybmFsLnYxLkV2ZW50IrwDCgxEZWxpdmVyeVRhc2sSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIPCgdhdHRlbXB0GAYgASgNEi4KCmV2ZW50X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAkgASgOMhkuaGVyYWxkLnYxLkF0dGVtcHRUcmlnZ2VyEkkKDXRyYWNlX2NvbnRleHQYCiADKAsyMi5oZXJhbGQuaW50ZXJuYWwudjEuRGVsaXZlcnlUYXNrLlRyYWNlQ29udGV4dEVudHJ5EjIKDnJlcGx5X2RlYWRsaW5lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkQKEURlbGl2ZXJ5VGFza0JhdGNoEi8KBXRhc2tzGAEgAygLMiAuaGVyYWxkLmludGVybmFsLnYxLkRlbGl2ZXJ5VGFzayLUAQoNUm91dGluZ1JlY29yZBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCRIUCgxlbmRwb2ludF9pZHMYBCADKAkSLgoKcm91dGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHc2tpcHBlZBgGIAMoCzIaLmhlcmFsZC52MS5Ta2lwcGVkRW5kcG9pbnQSFwoPc2tpcHBlZF9vbWl0dGVkGAcgASgNIp0BCgtBdWRpdFJlY29yZBIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABI0Cgdyb3V0aW5nGAIgASgLMiEuaGVyYWxkLmludGVybmFsLnYxLlJvdXRpbmdSZWNvcmRIABInCgVzdGF0ZRgDIAEoDjIYLmhlcmFsZC52MS5EZWxpdmVyeVN0YXRlQggKBnJlY29yZCJEChBBdWRpdFJlY29yZEJhdGNoEjAKB3JlY29yZHMYASADKAsyHy5oZXJhbGQuaW50ZXJuYWwudjEuQXVkaXRSZWNvcmQiwgEKE0NvbnRyb2xOb3RpZmljYXRpb24SEQoJdGVuYW50X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphcGlfa2V5X2lkGAQgASgJEhIKCmV2ZW50X3R5cGUYBSABKAkSFwoPbm90aWZpY2F0aW9uX2lkGAYgASgJEhEKCWFja19xdWV1ZRgHIAEoCSI6CgpDb250cm9sQWNrEhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCSJqChFUZXN0RGVsaXZlcnlSZXBseRIlCgdhdHRlbXB0GAEgASgLMhIuaGVyYWxkLnYxLkF0dGVtcHRIABIRCgdyZWZ1c2VkGAIgASgJSAASEAoGZmFpbGVkGAMgASgISABCCQoHb3V0Y29tZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_herald_v1_audit]);
 
 /**
  * Event is published by ingest on herald.events, in an EventBatch.
@@ -342,6 +342,21 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
    * @generated from field: string event_type = 5;
    */
   eventType: string;
+
+  /**
+   * Identifies this notification in the ControlAcks it asks for.
+   *
+   * @generated from field: string notification_id = 6;
+   */
+  notificationId: string;
+
+  /**
+   * Set when the announcer waits for acknowledgements: every instance that applied the notification
+   * publishes a ControlAck to this queue (through the default exchange). Empty: nobody waits.
+   *
+   * @generated from field: string ack_queue = 7;
+   */
+  ackQueue: string;
 };
 
 /**
@@ -350,6 +365,33 @@ export type ControlNotification = Message<"herald.internal.v1.ControlNotificatio
  */
 export const ControlNotificationSchema: GenMessage<ControlNotification> = /*@__PURE__*/
   messageDesc(file_herald_internal_v1_messages, 7);
+
+/**
+ * ControlAck tells the instance that announced a ControlNotification (with an ack_queue) that one service
+ * instance has applied it: its caches no longer hold what the notification named.
+ *
+ * @generated from message herald.internal.v1.ControlAck
+ */
+export type ControlAck = Message<"herald.internal.v1.ControlAck"> & {
+  /**
+   * @generated from field: string notification_id = 1;
+   */
+  notificationId: string;
+
+  /**
+   * The acknowledging instance, as registered in MongoDB's service_instances collection.
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message herald.internal.v1.ControlAck.
+ * Use `create(ControlAckSchema)` to create a new message.
+ */
+export const ControlAckSchema: GenMessage<ControlAck> = /*@__PURE__*/
+  messageDesc(file_herald_internal_v1_messages, 8);
 
 /**
  * TestDeliveryReply is delivery's answer to a test delivery (a DeliveryTask with trigger TEST) sent on
@@ -393,5 +435,5 @@ export type TestDeliveryReply = Message<"herald.internal.v1.TestDeliveryReply"> 
  * Use `create(TestDeliveryReplySchema)` to create a new message.
  */
 export const TestDeliveryReplySchema: GenMessage<TestDeliveryReply> = /*@__PURE__*/
-  messageDesc(file_herald_internal_v1_messages, 8);
+  messageDesc(file_herald_internal_v1_messages, 9);
 
