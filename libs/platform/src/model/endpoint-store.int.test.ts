@@ -47,20 +47,22 @@ describe("EndpointStore", () => {
     const ep = endpoint("ep_failing");
     await store.insert(ep);
     const since = new Date("2026-01-02T00:00:00Z");
-    await store.setFailingSince(ep, since);
+    expect(await store.setFailingSince(ep, since)).toBe(true);
+    // A second instance beginning the same run finds it begun: only the first tells of it.
+    expect(await store.setFailingSince(ep, new Date("2026-01-02T00:00:01Z"))).toBe(false);
     expect((await store.get("t1", ep._id)).failing_since).toEqual(since);
     await store.setFailingSince(ep, undefined);
     expect((await store.get("t1", ep._id)).failing_since).toBeUndefined();
 
     const now = new Date("2026-01-03T00:00:00Z");
-    await store.disable(ep, DisabledReason.GONE, now);
+    expect(await store.disable(ep, DisabledReason.GONE, now)).toBe(true);
     expect(await store.get("t1", ep._id)).toMatchObject({
       disabled: true,
       disabled_reason: DisabledReason.GONE,
       update_time: now,
     });
     // An endpoint disabled already keeps its reason: an operator's or the first one.
-    await store.disable(ep, DisabledReason.FAILING, new Date());
+    expect(await store.disable(ep, DisabledReason.FAILING, new Date())).toBe(false);
     expect((await store.get("t1", ep._id)).disabled_reason).toBe(DisabledReason.GONE);
   });
 
