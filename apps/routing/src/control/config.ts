@@ -1,5 +1,5 @@
 import { configFields, type ServiceConfig } from "@herald/platform";
-import { secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
+import { operatorTenant, secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
 
 /** Environment variables the control plane reads, to extend the routing service's config schema with. */
 export const controlPlaneConfigFields = {
@@ -19,6 +19,8 @@ export const controlPlaneConfigFields = {
     .describe("time between re-seal passes; a pass runs at start, then every interval"),
   /** Whether endpoint URLs may use plain http; https only unless "true". */
   HERALD_ALLOW_HTTP: configFields.flag.default(false).describe("accept `http://` endpoint URLs"),
+  /** The operator's platform tenant: gets a copy of every tenant's operational events. */
+  HERALD_OPERATOR_TENANT: operatorTenant,
 };
 
 /** The configuration the control plane needs; the routing service's config has at least this. */
@@ -28,4 +30,5 @@ export type ControlPlaneConfig = ServiceConfig & {
   SECRET_RESEAL_INTERVAL: number;
   HERALD_URL_ALLOWLIST: UrlAllowlist;
   HERALD_ALLOW_HTTP: boolean;
+  HERALD_OPERATOR_TENANT: string;
 };

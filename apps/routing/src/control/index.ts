@@ -7,13 +7,15 @@ import {
   PortalService,
   TenantService,
 } from "@herald/contracts";
-import type { IndexPlan, ServiceContext } from "@herald/platform";
+import { type IndexPlan, openQueue, type ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
   controlFeed,
   EndpointStore,
   endpointsCollection,
+  eventQueue,
+  OperationalEmitter,
   SecretBox,
 } from "@herald/platform/model";
 import type { RoutingMetrics } from "../routing-metrics.js";
@@ -27,6 +29,7 @@ import { EventTypeStore } from "./event-type-store.js";
 import { PortalLinkStore } from "./portal-links.js";
 import { portalService } from "./portal-rpc.js";
 import { startSecretResealing } from "./reseal.js";
+import { startRotationEndSweep } from "./rotation-ends.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
 
@@ -53,7 +56,10 @@ export interface ControlPlane {
   services: DescService[];
   /** Methods callable without a key. */
   publicMethods: DescMethod[];
-  /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
+  /**
+   * Stops the background re-seal of endpoint secrets and the rotation sweep, waiting for the work under
+   * way.
+   */
   stop(): Promise<void>;
 }
 
@@ -83,6 +89,17 @@ export function controlPlane(
     logger: ctx.logger,
     recorders,
   });
+  const operational = new OperationalEmitter({
+    db: ctx.mongo.db,
+    events: openQueue(eventQueue, ctx),
+    operatorTenantId: ctx.config.HERALD_OPERATOR_TENANT,
+    logger: ctx.logger,
+  });
+  const rotationSweep = startRotationEndSweep({
+    withSecretsExpiring: (from, to) => deps.endpoints.withSecretsExpiring(from, to),
+    emit: (fact) => operational.emit(fact),
+    logger: ctx.logger,
+  });
   return {
     routes(router) {
       router.service(TenantService, tenantService(deps));
@@ -93,6 +110,9 @@ export function controlPlane(
     },
     services: [TenantService, EndpointService, ApiKeyService, EventTypeService, PortalService],
     publicMethods: [PortalService.method.exchangePortalLink],
-    stop: resealing.stop,
+    async stop() {
+      await Promise.all([resealing.stop(), rotationSweep.stop()]);
+      await operational.drain();
+    },
   };
 }

@@ -88,6 +88,14 @@ export class EndpointStore {
     if (deletedCount === 0) throw new NotFoundError("endpoint", id);
   }
 
+  /**
+   * Endpoints, of every tenant, with a secret whose rotation overlap ends in (`from`, `to`]: for the
+   * routing sweep that tells tenants a rotation ended.
+   */
+  withSecretsExpiring(from: Date, to: Date): Promise<EndpointDocument[]> {
+    return this.#endpoints.find({ "secrets.expire_time": { $gt: from, $lte: to } }).toArray();
+  }
+
   /** Ids of every endpoint of the tenant. */
   async idsOfTenant(tenantId: string): Promise<string[]> {
     const docs = await this.#endpoints.find({ tenant_id: tenantId }, { projection: { _id: 1 } }).toArray();
