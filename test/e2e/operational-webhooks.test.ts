@@ -33,9 +33,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.DEBUG_LOGS)
-    for (const svc of ["audit", "routing"] as const)
-      (await import("node:fs")).writeFileSync(`/tmp/opwh-${svc}.log`, stack.logs(svc));
   ingest?.close();
   await Promise.all(receivers.map((r) => r.close()));
   await stack?.stop();
