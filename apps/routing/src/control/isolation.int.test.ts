@@ -167,9 +167,7 @@ describe("tenant isolation: tenant A's key against tenant B", () => {
     const { eventTypes } = await admin.eventTypes.listEventTypes({ tenantId: B, includeArchived: true });
     // B's own types (Herald's built-in "herald.*" ones left out).
     const own = eventTypes.filter((t) => !t.name.startsWith("herald."));
-    expect(own.map((t) => [t.name, t.description, t.archived])).toEqual([
-      ["bob.type", "bob's", false],
-    ]);
+    expect(own.map((t) => [t.name, t.description, t.archived])).toEqual([["bob.type", "bob's", false]]);
   });
 
   it("lists only A's own objects to A's key", async () => {
