@@ -1,7 +1,13 @@
 import { DisabledReason, ErrorClass } from "@herald/contracts";
-import type { EndpointDocument } from "@herald/platform/model";
+import type { EndpointDocument, OperationalFact } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
-import { circuitFact, deadFact, disabledFact, failingSustainedFact } from "./operational-facts.js";
+import {
+  circuitFact,
+  circuitNotifier,
+  deadFact,
+  disabledFact,
+  failingSustainedFact,
+} from "./operational-facts.js";
 
 const T0 = Date.parse("2026-12-06T08:00:00Z");
 const HOUR = 3_600_000;
@@ -40,6 +46,27 @@ describe("operational facts of delivery", () => {
     expect(circuitFact(ep, "open", T0 + 299_999).key).toBe(opened.key);
     expect(circuitFact(ep, "open", T0 + 300_000).key).not.toBe(opened.key);
     expect(circuitFact(ep, "closed", T0 + 1_000).type).toBe("herald.endpoint.circuit_closed");
+  });
+
+  it("tells a circuit's transitions of an endpoint it finds, and nothing of one gone or moved", async () => {
+    const emitted: OperationalFact[] = [];
+    const endpoints = new Map([["ep_1", endpoint()]]);
+    const tell = circuitNotifier({
+      endpoint: async (id) => endpoints.get(id),
+      emit: async (fact) => void emitted.push(fact),
+      now: () => T0,
+    });
+    tell("open", "ep_1", "acme");
+    tell("closed", "ep_gone", "acme");
+    tell("closed", "ep_1", "other-tenant");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(emitted.map((f) => [f.type, f.tenantId, f.data])).toEqual([
+      [
+        "herald.endpoint.circuit_opened",
+        "acme",
+        { endpoint_id: "ep_1", endpoint_url: "https://hooks.example.com/in" },
+      ],
+    ]);
   });
 
   it("reports one dead letter per endpoint and minute", () => {

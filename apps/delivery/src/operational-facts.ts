@@ -129,6 +129,28 @@ export function circuitFact(
 }
 
 /**
+ * Tells of circuit transitions, as `CircuitBreakers`' `onTransition` hears them: looks the endpoint up
+ * (the breaker knows only ids) and emits {@link circuitFact}. Returns at once, as the breaker must not
+ * wait; the emit is tracked by the emitter, which catches its own failures.
+ */
+export function circuitNotifier(deps: {
+  endpoint(id: string): Promise<EndpointDocument | undefined>;
+  emit(fact: OperationalFact): Promise<void>;
+  now(): number;
+}): (to: "open" | "closed", endpointId: string, tenantId: string) => void {
+  return (to, endpointId, tenantId) => {
+    const at = deps.now();
+    void deps
+      .endpoint(endpointId)
+      .then((endpoint) => {
+        // An endpoint gone, or of another tenant since, has nobody to tell.
+        if (endpoint?.tenant_id === tenantId) return deps.emit(circuitFact(endpoint, to, at));
+      })
+      .catch(() => undefined);
+  };
+}
+
+/**
  * A delivery was dead-lettered: the first of each minute per endpoint is reported (a receiver down for
  * days dead-letters every event; `herald.dead_letters.growing` tells how many).
  */

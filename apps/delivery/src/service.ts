@@ -31,7 +31,7 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
-import { circuitFact } from "./operational-facts.js";
+import { circuitNotifier } from "./operational-facts.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
 
@@ -153,6 +153,12 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       operatorTenantId: config.HERALD_OPERATOR_TENANT,
       logger,
     });
+    const cache = new ControlPlaneCache(mongo.db);
+    const tellCircuit = circuitNotifier({
+      endpoint: async (id) => (await cache.endpoint(id)) ?? undefined,
+      emit: (fact) => operational.emit(fact),
+      now: () => Date.now(),
+    });
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
@@ -162,17 +168,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       onTransition(to, endpointId, tenantId) {
         recorders.countCircuitTransition(to);
         logger.info({ endpointId, tenantId }, to === "open" ? "circuit opened" : "circuit closed");
-        const at = Date.now();
-        // Told from inside the breaker, which must not wait: the emitter catches its own failures.
-        void cache
-          .endpoint(endpointId)
-          .then((endpoint) => {
-            if (endpoint?.tenant_id === tenantId) return operational.emit(circuitFact(endpoint, to, at));
-          })
-          .catch(() => undefined);
+        tellCircuit(to, endpointId, tenantId);
       },
     });
-    const cache = new ControlPlaneCache(mongo.db);
     controlFeed(ctx).listen((change) => {
       cache.onControlChange(change);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
