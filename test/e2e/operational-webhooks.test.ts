@@ -10,7 +10,8 @@ import { type Stack, startStack } from "./support/stack.js";
 // failing past its threshold, and both the tenant's own operational endpoint and the operator's platform
 // endpoint (HERALD_OPERATOR_TENANT) receive the matching herald.* events, signed and verified with
 // @herald/receiver. Circuits stay out of it (CIRCUIT_MIN_ATTEMPTS is out of reach), so the events are the
-// same on every run. B is disabled 3 s after its first failure and reported as still failing after 2 s.
+// same on every run. B is retried about every second, reported as still failing once between 3 s and 6 s
+// into its run (the next period would start at 6 s), and disabled at its first failure after 6 s.
 
 const OPERATOR = "ops";
 let stack: Stack;
@@ -24,8 +25,8 @@ beforeAll(async () => {
     HERALD_OPERATOR_TENANT: OPERATOR,
     RETRY_TIERS: "1s,2s",
     RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s,1s,1s",
-    ENDPOINT_DISABLE_AFTER: "3s",
-    OPERATIONAL_FAILING_REPEAT: "2s",
+    ENDPOINT_DISABLE_AFTER: "6s",
+    OPERATIONAL_FAILING_REPEAT: "3s",
     CIRCUIT_MIN_ATTEMPTS: "1000",
   });
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
