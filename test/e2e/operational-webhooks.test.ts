@@ -166,13 +166,18 @@ describe("operational webhooks", () => {
     const platformOps = await createEndpoint(ops, platform.url, { eventTypes: ["herald.tenant.*"] });
     const burst = await createTenant(stack, "burst", { rateLimitPerSecond: 1 });
     const refusals: number[] = [];
+    /** The minutes the refusals fell in: each is one fact (a burst rarely straddles two). */
+    const minutes = new Set<number>();
     for (let i = 0; i < 4; i++) {
       await ingest
         .publishEvent(
           { tenant_id: burst.id, event: { event_type: "order.created", payload: Buffer.from(`{"n":${i}}`) } },
           burst.publishKey,
         )
-        .catch((err: grpc.ServiceError) => refusals.push(err.code));
+        .catch((err: grpc.ServiceError) => {
+          refusals.push(err.code);
+          minutes.add(Math.floor(Date.now() / 60_000));
+        });
     }
     expect(refusals.length).toBeGreaterThan(0);
     expect(refusals.every((code) => code === grpc.status.RESOURCE_EXHAUSTED)).toBe(true);
@@ -184,7 +189,7 @@ describe("operational webhooks", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(
       verified(platform.requests, platformOps.secret).filter((e) => e.data.tenant_id === burst.id),
-    ).toHaveLength(1);
+    ).toHaveLength(minutes.size);
   });
 
   it("refuses a tenant publishing Herald's operational types, naming the rule, and stores nothing", async () => {
