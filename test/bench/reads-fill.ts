@@ -12,11 +12,10 @@ import {
   DeliveryState,
   ErrorClass,
 } from "@herald/contracts";
-import type { EventDocument } from "@herald/platform/model";
+import { type EventDocument, newEventId } from "@herald/platform/model";
 import type { Db } from "mongodb";
 import { AttemptLogWriter } from "../../apps/audit/src/attempt-log-writer.js";
 import { writeAuditRecords } from "../../apps/audit/src/record-writer.js";
-import { newEventId } from "../../apps/ingest/src/event-id.js";
 import { EventStore, toBinary } from "../../apps/ingest/src/event-store.js";
 import { nowMs, pool, round } from "./system.js";
 

@@ -104,7 +104,10 @@ describe("event type catalog", () => {
     expect(example.json.message).toMatch(/^examples\[0\]: fails the schema at "\/order": must be >= 1/);
 
     const listed = await routingCall("ListEventTypes", shop.publishKey, { tenantId: shop.id });
-    expect((listed.json.eventTypes as Array<{ name: string }>).map((t) => t.name)).toEqual(["order.created"]);
+    // Herald's built-in operational types ("herald.*") are listed too.
+    const names = (listed.json.eventTypes as Array<{ name: string }>).map((t) => t.name);
+    expect(names.filter((name) => !name.startsWith("herald."))).toEqual(["order.created"]);
+    expect(names).toContain("herald.endpoint.disabled");
   });
 
   it("refuses another tenant's key", async () => {

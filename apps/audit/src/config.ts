@@ -1,4 +1,5 @@
 import { configFields, serviceConfigSchema } from "@herald/platform";
+import { operatorTenant } from "@herald/platform/model";
 import type { z } from "zod";
 
 /** A duration of at least 100 ms: a purge interval of zero would run without a break. */
@@ -65,6 +66,17 @@ export const configSchema = serviceConfigSchema(7004).extend({
     .describe("documents one purge delete removes at most"),
   /** Pause between two purge batches, so deliveries never wait behind a purge. */
   PURGE_BATCH_PAUSE: configFields.duration.default(200).describe("the pause between two purge deletes"),
+  HERALD_OPERATOR_TENANT: operatorTenant,
+  /** Dead letters of one tenant within DEAD_LETTERS_GROWING_WINDOW that emit `herald.dead_letters.growing`. */
+  DEAD_LETTERS_GROWING_COUNT: configFields.positiveInt
+    .default(100)
+    .describe(
+      "dead-lettered deliveries of a tenant within `DEAD_LETTERS_GROWING_WINDOW` (counted per audit instance) that emit `herald.dead_letters.growing`, once per window",
+    ),
+  DEAD_LETTERS_GROWING_WINDOW: configFields.duration
+    .refine((ms) => ms >= 60_000, "must be at least 1m")
+    .default(900_000)
+    .describe("the window, aligned to the clock, in which a tenant's dead letters are counted"),
 });
 
 export type AuditConfig = z.infer<typeof configSchema>;

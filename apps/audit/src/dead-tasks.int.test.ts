@@ -105,6 +105,22 @@ describe("dead tasks", () => {
       ),
     ).toBe(0);
     expect(await until(deadRecorded, (n) => n === DEAD_TASKS, 10_000)).toBe(DEAD_TASKS);
+    // So many dead letters at once tell the tenant, once for the window (DEAD_LETTERS_GROWING_COUNT 100).
+    const growing = await until(
+      () =>
+        eventsCollection(audit.db)
+          .find({ tenant_id: TENANT, event_type: "herald.dead_letters.growing" })
+          .toArray(),
+      (found) => found.length > 0,
+      10_000,
+    );
+    // One per 15-minute window: two only if the run straddled a window's end.
+    expect(growing.length === 1 || new Set(growing.map((e) => e.dedupe_key)).size === 2).toBe(true);
+    expect(JSON.parse(Buffer.from(growing[0]?.payload.buffer ?? []).toString())).toMatchObject({
+      tenant_id: TENANT,
+      dead_letters: 100,
+      window_seconds: 900,
+    });
     const sample = await deliveries.findOne({ _id: "evt-0007:ep-dead" });
     expect(sample).toMatchObject({ state: DeliveryState.DEAD, attempt_count: 8, last_attempt_number: 8 });
 

@@ -54,6 +54,8 @@ export interface DeadTaskConsumerOptions {
   batchDelayMs: number;
   /** Clock for `update_time`; default the system clock. */
   now?: () => Date;
+  /** Told of each dead task once its delivery is recorded DEAD; must not throw. */
+  onRecorded?(task: DeliveryTask): void;
 }
 
 /**
@@ -74,6 +76,7 @@ export function consumeDeadTasks(
     write: async (tasks) => {
       await writer.applyDeliveryChanges(deadTaskChanges(tasks), now());
       logger.debug({ tasks: tasks.length }, "dead tasks recorded");
+      for (const task of tasks) options.onRecorded?.(task);
     },
   });
   // A dead task comes in a message of its own.

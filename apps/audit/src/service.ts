@@ -7,6 +7,9 @@ import {
   ControlPlaneCache,
   controlFeed,
   deadTaskQueue,
+  eventQueue,
+  isOperationalEventType,
+  OperationalEmitter,
   taskQueue,
   tenantsCollection,
 } from "@herald/platform/model";
@@ -15,6 +18,7 @@ import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { auditMetrics } from "./audit-metrics.js";
 import { configSchema } from "./config.js";
 import { DataPurge, schedulePurges } from "./data-purge.js";
+import { DeadLetterGrowth } from "./dead-letter-growth.js";
 import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
 import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
@@ -90,10 +94,26 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       // inside the purge's grace period, which catches what was written meanwhile.
       keep: dropRecordsOfDeletedTenants((tenantId) => tenants.tenant(tenantId), config.TENANT_PURGE_GRACE),
     });
+    const operational = new OperationalEmitter({
+      db: mongo.db,
+      events: openQueue(eventQueue, ctx),
+      operatorTenantId: config.HERALD_OPERATOR_TENANT,
+      logger,
+    });
+    const growth = new DeadLetterGrowth({
+      threshold: config.DEAD_LETTERS_GROWING_COUNT,
+      windowMs: config.DEAD_LETTERS_GROWING_WINDOW,
+    });
     const deadTasks = consumeDeadTasks(openQueue(deadTaskQueue, ctx), {
       logger,
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
+      onRecorded(task) {
+        // Dead operational events are not counted: they would report themselves (see delivery's rule).
+        if (isOperationalEventType(task.eventType)) return;
+        const fact = growth.record(task.tenantId, Date.now());
+        if (fact) void operational.emit(fact);
+      },
     });
     const health = new EndpointHealthStore(auditDb);
     const stopBacklogCounts = scheduleBacklogCounts(
@@ -143,6 +163,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       stop: async () => {
         await Promise.all([stopPurges(), stopBacklogCounts()]);
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
+        await operational.drain();
       },
     };
   },

@@ -13,6 +13,7 @@ import { createLogger } from "@herald/platform";
 import {
   type ControlPlaneCache,
   type EndpointDocument,
+  type OperationalFact,
   SecretBox,
   sealHeaders,
   type TenantDocument,
@@ -81,6 +82,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
   const disabled: DisabledReason[] = [];
   const failingSince: Array<Date | undefined> = [];
   const recovered: string[] = [];
+  const emitted: OperationalFact[] = [];
   const deps: DeliverDeps = {
     cache: { endpoint: async () => ep, tenant: async () => ten } as unknown as ControlPlaneCache,
     box,
@@ -91,8 +93,16 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
     publishAt: async (t, due, options) => void retries.push({ task: t, due, options }),
     publishDead: async (t) => void dead.push(t),
     publishAudit: async (r) => void audits.push(r),
-    disableEndpoint: async (_e, reason) => void disabled.push(reason),
-    setFailingSince: async (_e, since) => void failingSince.push(since),
+    disableEndpoint: async (_e, reason) => {
+      disabled.push(reason);
+      return true;
+    },
+    setFailingSince: async (_e, since) => {
+      failingSince.push(since);
+      return since !== undefined;
+    },
+    emit: async (fact) => void emitted.push(fact),
+    failingSustainedMs: 3_600_000,
     breakers: new CircuitBreakers(
       { failureRatio: 0.5, minimumAttempts: 2, windowMs: 60_000, cooldownMs: 30_000 },
       () => NOW,
@@ -110,7 +120,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
     if (record?.case !== "attempt") throw new Error("no attempt recorded");
     return record.value;
   };
-  return { deps, sent, retries, dead, audits, disabled, failingSince, released, recovered, attempt };
+  return { deps, sent, retries, dead, audits, disabled, failingSince, released, recovered, emitted, attempt };
 }
 
 const reply =
@@ -311,5 +321,86 @@ describe("deliverTask", () => {
     const ok = harness(reply(200));
     await deliverTask(ok.deps, task());
     expect(ok.released).toEqual([1]);
+  });
+
+  describe("operational events", () => {
+    const types = (h: { emitted: OperationalFact[] }) => h.emitted.map((f) => f.type);
+
+    it("tells of an endpoint disabled by 410 Gone, with the reason and without its query string", async () => {
+      const h = harness(reply(410));
+      await deliverTask(h.deps, task());
+      expect(h.emitted).toEqual([
+        expect.objectContaining({
+          type: "herald.endpoint.disabled",
+          tenantId: "t1",
+          key: `ep_1:${new Date(NOW).toISOString()}`,
+          data: { endpoint_id: "ep_1", endpoint_url: "https://hooks.example.com/in", reason: "gone" },
+        }),
+      ]);
+      expect(JSON.stringify(h.emitted)).not.toContain("token=abc");
+    });
+
+    it("tells nothing when another instance disabled the endpoint first", async () => {
+      const h = harness(reply(410));
+      h.deps.disableEndpoint = async () => false;
+      await deliverTask(h.deps, task());
+      expect(h.emitted).toEqual([]);
+    });
+
+    it("tells of the first failure after a success, once per run, with its status", async () => {
+      const h = harness(reply(503));
+      await deliverTask(h.deps, task());
+      expect(h.emitted).toEqual([
+        expect.objectContaining({
+          type: "herald.endpoint.failing",
+          key: `ep_1:${new Date(NOW).toISOString()}`,
+          data: expect.objectContaining({ phase: "started", last_status: 503, last_error: "http_status" }),
+        }),
+      ]);
+      // The run is begun already (another instance, or an earlier attempt): no second "started".
+      const again = harness(reply(503), endpoint({ failing_since: new Date(NOW - 1_000) }));
+      await deliverTask(again.deps, task());
+      expect(again.emitted).toEqual([]);
+    });
+
+    it("tells of a sustained failure once per period of the run, then of the endpoint disabled", async () => {
+      const since = new Date(NOW - 2.5 * 3_600_000);
+      const h = harness(reply(500), endpoint({ failing_since: since }));
+      await deliverTask(h.deps, task());
+      expect(h.emitted).toEqual([
+        expect.objectContaining({
+          type: "herald.endpoint.failing",
+          key: `ep_1:${since.toISOString()}:2`,
+          data: expect.objectContaining({ phase: "sustained", failing_since: since.toISOString() }),
+        }),
+      ]);
+      const tooLong = harness(reply(500), endpoint({ failing_since: new Date(NOW - 86_400_000) }));
+      await deliverTask(tooLong.deps, task());
+      expect(tooLong.emitted).toEqual([
+        expect.objectContaining({
+          type: "herald.endpoint.disabled",
+          data: expect.objectContaining({
+            reason: "failing",
+            failing_since: new Date(NOW - 86_400_000).toISOString(),
+          }),
+        }),
+      ]);
+    });
+
+    it("tells of a dead-lettered delivery, but never of a dead operational event", async () => {
+      const h = harness(reply(500), endpoint({ failing_since: new Date(NOW - 1_000) }));
+      await deliverTask(h.deps, task({ attempt: 3 }));
+      expect(types(h)).toEqual(["herald.delivery.dead"]);
+      expect(h.emitted[0]?.data).toMatchObject({
+        event_id: "evt_1",
+        event_type: "order.created",
+        attempts: 3,
+      });
+
+      const op = harness(reply(500), endpoint({ failing_since: new Date(NOW - 1_000) }));
+      await deliverTask(op.deps, task({ attempt: 3, eventType: "herald.delivery.dead" }));
+      expect(op.dead).toHaveLength(1);
+      expect(op.emitted).toEqual([]);
+    });
   });
 });

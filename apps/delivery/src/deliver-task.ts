@@ -16,6 +16,8 @@ import type { Queue } from "@herald/platform";
 import {
   type ControlPlaneCache,
   type EndpointDocument,
+  isOperationalEventType,
+  type OperationalFact,
   type SecretBox,
   type TenantDocument,
   tenantOwnsEvent,
@@ -25,6 +27,7 @@ import type { Logger } from "pino";
 import { recordAttemptOnSpan } from "./attempt-span.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { Admission } from "./endpoint-limits.js";
+import { deadFact, disabledFact, failingStartedFact, failingSustainedFact } from "./operational-facts.js";
 import { effectiveSchedule, nextRetryDelayMs, parseRetryAfter } from "./retry-policy.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 import { type WebhookRequest, webhookRequest } from "./webhook-request.js";
@@ -40,10 +43,23 @@ export interface DeliverDeps {
   publishDead(task: DeliveryTask): Promise<void>;
   /** Publishes to herald.attempts; resolves on confirm. */
   publishAudit(record: AuditRecord): Promise<void>;
-  /** Disables the endpoint (e.g. on 410 Gone) and tells every cache. */
-  disableEndpoint(endpoint: EndpointDocument, reason: DisabledReason): Promise<void>;
-  /** Sets (a Date) or clears (undefined) when the endpoint's current run of failures began. */
-  setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void>;
+  /**
+   * Disables the endpoint (e.g. on 410 Gone) and tells every cache; resolves whether this call disabled
+   * it (false when it already was).
+   */
+  disableEndpoint(endpoint: EndpointDocument, reason: DisabledReason): Promise<boolean>;
+  /**
+   * Sets (a Date) or clears (undefined) when the endpoint's current run of failures began; setting
+   * resolves whether this call began the run (false when another instance already had).
+   */
+  setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<boolean>;
+  /** Emits an operational event (`herald.*`); never throws. */
+  emit(fact: OperationalFact): Promise<void>;
+  /**
+   * An endpoint still failing this long after its run began is reported again
+   * (`herald.endpoint.failing`, sustained), once per such period; 0 never.
+   */
+  failingSustainedMs: number;
   breakers: CircuitBreakers;
   /**
    * Tells every delivery instance that the endpoint's receiver is back (a probe or an operator's replay
@@ -245,7 +261,8 @@ async function settleAttempt(
     return { kind: "succeeded", ...sent };
   }
   if (response?.status === 410) {
-    await deps.disableEndpoint(endpoint, DisabledReason.GONE);
+    if (await deps.disableEndpoint(endpoint, DisabledReason.GONE))
+      await deps.emit(disabledFact(endpoint, DisabledReason.GONE, now));
     await deps.publishAudit(
       attemptRecord(
         base,
@@ -256,7 +273,8 @@ async function settleAttempt(
     return { kind: "gone", ...sent };
   }
 
-  await extendFailingRun(deps, endpoint, now);
+  const failed = { status: response?.status ?? 0, errorClass: outcome.errorClass ?? ErrorClass.UNSPECIFIED };
+  await extendFailingRun(deps, endpoint, now, failed);
   const schedule = effectiveSchedule(
     endpoint.retry_schedule_ms,
     tenant.settings.retry_schedule_ms,
@@ -265,6 +283,10 @@ async function settleAttempt(
   const delayMs = nextRetryDelayMs(schedule, task.attempt, retryAfterMs(response, now));
   if (delayMs === undefined) {
     await deps.publishDead(task);
+    // A dead operational event is not reported: one about an operational endpoint that is down would
+    // go to that endpoint, die there in turn, and so on for ever.
+    if (!isOperationalEventType(task.eventType))
+      await deps.emit(deadFact(endpoint, task, failed.status, now));
     await deps.publishAudit(attemptRecord(base, outcome, DeliveryState.DEAD));
     return { kind: "dead", ...sent };
   }
@@ -280,12 +302,26 @@ async function settleAttempt(
   return { kind: "failed", ...sent };
 }
 
-/** Marks when the endpoint's run of failures began, and disables it once the run lasts too long. */
-async function extendFailingRun(deps: DeliverDeps, endpoint: EndpointDocument, now: number): Promise<void> {
+/**
+ * Marks when the endpoint's run of failures began, and disables it once the run lasts too long; tells
+ * of the run's start, of it lasting (once per `failingSustainedMs`), and of the endpoint disabled.
+ */
+async function extendFailingRun(
+  deps: DeliverDeps,
+  endpoint: EndpointDocument,
+  now: number,
+  failed: { status: number; errorClass: ErrorClass },
+): Promise<void> {
   if (!endpoint.failing_since) {
-    await deps.setFailingSince(endpoint, new Date(now));
+    const since = new Date(now);
+    if (await deps.setFailingSince(endpoint, since))
+      await deps.emit(failingStartedFact(endpoint, since, failed));
   } else if (now - endpoint.failing_since.getTime() >= deps.disableAfterMs) {
-    await deps.disableEndpoint(endpoint, DisabledReason.FAILING);
+    if (await deps.disableEndpoint(endpoint, DisabledReason.FAILING))
+      await deps.emit(disabledFact(endpoint, DisabledReason.FAILING, now));
+  } else {
+    const sustained = failingSustainedFact(endpoint, now, deps.failingSustainedMs, failed);
+    if (sustained) await deps.emit(sustained);
   }
 }
 

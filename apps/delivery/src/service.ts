@@ -13,8 +13,11 @@ import {
   controlFeed,
   deadTaskQueue,
   EndpointStore,
+  eventQueue,
   HERALD_VERSION,
   isEventTypeChange,
+  OperationalEmitter,
+  operatorTenant,
   publishControlChange,
   SecretBox,
   secretKeyRing,
@@ -29,6 +32,7 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { circuitNotifier } from "./operational-facts.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { answerTest } from "./test-delivery.js";
 import { WebhookClient } from "./webhook-client.js";
@@ -112,6 +116,13 @@ export const configSchema = serviceConfigSchema(7003).extend({
   ENDPOINT_DISABLE_AFTER: configFields.duration
     .default(5 * 86_400_000)
     .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
+  HERALD_OPERATOR_TENANT: operatorTenant,
+  /** An endpoint still failing this long after its run of failures began is reported again, every this long. */
+  OPERATIONAL_FAILING_REPEAT: configFields.duration
+    .default(3_600_000)
+    .describe(
+      "an endpoint still failing this long after its first failure gets `herald.endpoint.failing` (phase `sustained`) again, once per this",
+    ),
 });
 
 /** Test deliveries sent at once per instance: someone waits for each, and they are rare. */
@@ -141,6 +152,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       () => breakers.counts(),
       () => ({ total: gate.waiting, busiest: gate.busiest(BUSIEST_ENDPOINTS) }),
     );
+    const operational = new OperationalEmitter({
+      db: mongo.db,
+      events: openQueue(eventQueue, ctx),
+      operatorTenantId: config.HERALD_OPERATOR_TENANT,
+      logger,
+    });
+    const cache = new ControlPlaneCache(mongo.db);
+    const tellCircuit = circuitNotifier({
+      endpoint: async (id) => (await cache.endpoint(id)) ?? undefined,
+      emit: (fact) => operational.emit(fact),
+      now: () => Date.now(),
+    });
     const breakers = new CircuitBreakers({
       failureRatio: config.CIRCUIT_FAILURE_RATIO,
       minimumAttempts: config.CIRCUIT_MIN_ATTEMPTS,
@@ -150,9 +173,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       onTransition(to, endpointId, tenantId) {
         recorders.countCircuitTransition(to);
         logger.info({ endpointId, tenantId }, to === "open" ? "circuit opened" : "circuit closed");
+        tellCircuit(to, endpointId, tenantId);
       },
     });
-    const cache = new ControlPlaneCache(mongo.db);
     controlFeed(ctx).listen((change) => {
       cache.onControlChange(change);
       // Circuits are per instance: an operator's change to an endpoint or tenant resets them on every one.
@@ -188,15 +211,19 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       publishDead: deadTasks.publish,
       publishAudit: auditRecords.publish,
       async disableEndpoint(endpoint, reason) {
-        await endpoints.disable(endpoint, reason, new Date());
+        const disabled = await endpoints.disable(endpoint, reason, new Date());
         cache.invalidate(endpoint.tenant_id, endpoint._id);
         await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id);
-        logger.warn({ endpointId: endpoint._id, reason }, "endpoint disabled");
+        if (disabled) logger.warn({ endpointId: endpoint._id, reason }, "endpoint disabled");
+        return disabled;
       },
       async setFailingSince(endpoint, since) {
-        await endpoints.setFailingSince(endpoint, since);
+        const began = await endpoints.setFailingSince(endpoint, since);
         cache.invalidate(endpoint.tenant_id, endpoint._id);
+        return began;
       },
+      emit: (fact) => operational.emit(fact),
+      failingSustainedMs: config.OPERATIONAL_FAILING_REPEAT,
       breakers,
       async announceRecovered(endpoint) {
         await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id).catch((err) =>
@@ -258,6 +285,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       ],
       async stop() {
         clearInterval(sweeper);
+        await operational.drain();
         await client.close();
       },
     };

@@ -42,6 +42,8 @@ export interface IngestRpcDeps extends PublishDeps, CatalogDeps {
   countEvent(tenantId: string, outcome: "accepted" | "duplicate" | "refused"): void;
   cache: ControlPlaneCache;
   rateLimiter: RateLimiter;
+  /** Told of each refusal for the tenant's rate limit (to emit `herald.tenant.rate_limited`); must not throw. */
+  onRateLimited?(tenantId: string, limitPerSecond: number): void;
   limits: IngestLimits;
   logger: Logger;
 }
@@ -68,8 +70,10 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
       );
     }
     const waitMs = await deps.rateLimiter.take(tenantId, rate, count);
-    if (waitMs > 0)
+    if (waitMs > 0) {
+      deps.onRateLimited?.(tenantId, rate);
       throw new ResourceExhaustedError(`tenant "${tenantId}" is over its limit of ${rate} events/s`, waitMs);
+    }
     trace.getActiveSpan()?.setAttribute("herald.tenant_id", tenantId);
     return tenant;
   }

@@ -1,6 +1,6 @@
 import { FailedPreconditionError } from "@herald/platform";
 import type { EventDocument } from "@herald/platform/model";
-import { newEventId } from "./event-id.js";
+import { newEventId } from "@herald/platform/model";
 import { type EventStore, toBinary } from "./event-store.js";
 import type { ValidEvent } from "./validate.js";
 

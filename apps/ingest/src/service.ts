@@ -6,6 +6,8 @@ import {
   controlFeed,
   EventSchemaCache,
   eventQueue,
+  OperationalEmitter,
+  operatorTenant,
 } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
@@ -13,6 +15,7 @@ import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
+import { rateLimitedFact } from "./rate-limited-events.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { startRepublishSweep } from "./republish-sweep.js";
 
@@ -48,6 +51,7 @@ export const configSchema = serviceConfigSchema(7001).extend({
     .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
     .default(DEFAULT_IDEMPOTENCY_WINDOW_MS)
     .describe("how long an idempotency key is remembered; the same key after it publishes a new event"),
+  HERALD_OPERATOR_TENANT: operatorTenant,
 });
 
 export const ingestService: ServiceDefinition<typeof configSchema> = {
@@ -71,7 +75,14 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
     }, 10_000);
     sweeper.unref();
-    const publish = eventPublisher(openQueue(eventQueue, ctx));
+    const eventQueueOut = openQueue(eventQueue, ctx);
+    const publish = eventPublisher(eventQueueOut);
+    const operational = new OperationalEmitter({
+      db: mongo.db,
+      events: eventQueueOut,
+      operatorTenantId: config.HERALD_OPERATOR_TENANT,
+      logger,
+    });
     const faultExitAfterInsert = config.HERALD_FAULT_EXIT_AFTER_INSERT && process.env.NODE_ENV === "test";
     if (config.HERALD_FAULT_EXIT_AFTER_INSERT && !faultExitAfterInsert)
       logger.warn("HERALD_FAULT_EXIT_AFTER_INSERT is ignored: it is honoured only with NODE_ENV=test");
@@ -81,6 +92,8 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       schemas,
       logger,
       rateLimiter: new RateLimiter(rateBudget),
+      // Not awaited: the refusal answers at once; the emitter dedupes the minute's other refusals.
+      onRateLimited: (tenantId, limit) => void operational.emit(rateLimitedFact(tenantId, limit, new Date())),
       limits: {
         defaultMaxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
         defaultRateLimitPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND,
@@ -107,6 +120,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       async stop() {
         clearInterval(sweeper);
         await sweep.stop();
+        await operational.drain();
         await events.flush();
       },
     };

@@ -34,6 +34,13 @@ describe("validateEvent", () => {
     [{ eventType: "Order.Created" }, "event.event_type", /lower-case/],
     [{ eventType: "a".repeat(129) }, "event.event_type", /1-128/],
     [{ eventType: "order created" }, "event.event_type", /lower-case/],
+    [
+      { eventType: "herald.endpoint.disabled" },
+      "event.event_type",
+      /reserved for Herald's operational events/,
+    ],
+    [{ eventType: "herald.anything" }, "event.event_type", /"herald\.\*" is reserved/],
+    [{ idempotencyKey: "herald:endpoint.disabled:ep_1" }, "event.idempotency_key", /reserved/],
     [{ payload: bytes("") }, "event.payload", /required/],
     [{ payload: bytes("not json") }, "event.payload", /not valid JSON/],
     [{ payload: bytes("[1,2]") }, "event.payload", /JSON object, not an array/],

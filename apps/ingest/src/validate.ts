@@ -1,4 +1,9 @@
 import { InvalidArgumentError } from "@herald/platform";
+import {
+  isOperationalEventType,
+  OPERATIONAL_KEY_PREFIX,
+  OPERATIONAL_TYPE_PREFIX,
+} from "@herald/platform/model";
 
 /** An event as accepted for publishing, after validation. */
 export interface ValidEvent {
@@ -44,11 +49,25 @@ export function validateEvent(
       'must be 1-128 lower-case letters, digits, "_", "." or "-", e.g. "order.created"',
     );
   }
+  // Herald's operational events are Herald's word: a tenant publishing one could fake an endpoint's
+  // failure to its own subscribers (or the operator's), or take the key of a fact before Herald emits it.
+  if (isOperationalEventType(input.eventType)) {
+    throw new InvalidArgumentError(
+      `${field}.event_type`,
+      `"${OPERATIONAL_TYPE_PREFIX}*" is reserved for Herald's operational events: endpoints may subscribe to them, publishers may not send them`,
+    );
+  }
   validatePayload(input.payload, limits, `${field}.payload`);
   if (input.idempotencyKey && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
     throw new InvalidArgumentError(
       `${field}.idempotency_key`,
       "must be 1-256 printable ASCII characters without spaces",
+    );
+  }
+  if (input.idempotencyKey.startsWith(OPERATIONAL_KEY_PREFIX)) {
+    throw new InvalidArgumentError(
+      `${field}.idempotency_key`,
+      `"${OPERATIONAL_KEY_PREFIX}…" is reserved for Herald's operational events; choose another prefix`,
     );
   }
   if (input.channels.length > MAX_CHANNELS) {

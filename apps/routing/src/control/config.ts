@@ -1,5 +1,5 @@
 import { configFields, type ServiceConfig } from "@herald/platform";
-import { secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
+import { operatorTenant, secretKeyRing, type UrlAllowlist, urlAllowlist } from "@herald/platform/model";
 
 /** Environment variables the control plane reads, to extend the routing service's config schema with. */
 export const controlPlaneConfigFields = {
@@ -29,6 +29,8 @@ export const controlPlaneConfigFields = {
     .describe(
       "how long `TestEndpoint` waits for delivery's answer; keep it above delivery's `DELIVERY_TIMEOUT_MS`",
     ),
+  /** The operator's platform tenant: gets a copy of every tenant's operational events. */
+  HERALD_OPERATOR_TENANT: operatorTenant,
 };
 
 /** The configuration the control plane needs; the routing service's config has at least this. */
@@ -39,4 +41,5 @@ export type ControlPlaneConfig = ServiceConfig & {
   HERALD_URL_ALLOWLIST: UrlAllowlist;
   HERALD_ALLOW_HTTP: boolean;
   TEST_SEND_TIMEOUT: number;
+  HERALD_OPERATOR_TENANT: string;
 };

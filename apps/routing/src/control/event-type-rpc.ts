@@ -7,6 +7,7 @@ import type { ControlPlaneDeps } from "./deps.js";
 import { checkEventTypeName, parseEventTypePatch, parseNewEventType } from "./event-type-input.js";
 import { checkTenantId } from "./fields.js";
 import { eventTypeMessage } from "./messages.js";
+import { checkNotOperational, operationalEventType, withOperationalTypes } from "./operational-catalog.js";
 import { pageRequest } from "./pagination.js";
 
 /**
@@ -36,6 +37,7 @@ export function eventTypeService(deps: ControlPlaneDeps): ServiceImpl<typeof Eve
   return {
     async createEventType(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
+      checkNotOperational("name", req.name);
       const input = parseNewEventType(req);
       await tenants.get(tenantId);
       const now = deps.now();
@@ -59,23 +61,25 @@ export function eventTypeService(deps: ControlPlaneDeps): ServiceImpl<typeof Eve
 
     async getEventType(req, ctx) {
       const tenantId = readableTenant(ctx, req.tenantId);
-      const type = await eventTypes.get(tenantId, checkEventTypeName("name", req.name));
+      const name = checkEventTypeName("name", req.name);
+      const type = operationalEventType(tenantId, name) ?? (await eventTypes.get(tenantId, name));
       return { eventType: eventTypeMessage(type) };
     },
 
     async listEventTypes(req, ctx) {
       const tenantId = readableTenant(ctx, req.tenantId);
-      const page = await eventTypes.list(
+      const request = pageRequest(req.pageSize, req.pageToken);
+      const page = withOperationalTypes(
         tenantId,
-        pageRequest(req.pageSize, req.pageToken),
-        req.includeArchived,
+        request,
+        await eventTypes.list(tenantId, request, req.includeArchived),
       );
       return { eventTypes: page.items.map(eventTypeMessage), nextPageToken: page.nextPageToken };
     },
 
     async updateEventType(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
-      const name = checkEventTypeName("name", req.name);
+      const name = checkNotOperational("name", checkEventTypeName("name", req.name));
       const stored = await eventTypes.get(tenantId, name);
       const patch = parseEventTypePatch(req, stored);
       const schemaChanged = patch.schema !== undefined && patch.schema !== stored.schema;
@@ -86,7 +90,7 @@ export function eventTypeService(deps: ControlPlaneDeps): ServiceImpl<typeof Eve
 
     async archiveEventType(req, ctx) {
       const tenantId = managedTenant(ctx, req.tenantId);
-      const name = checkEventTypeName("name", req.name);
+      const name = checkNotOperational("name", checkEventTypeName("name", req.name));
       return changed(
         await eventTypes.update(tenantId, name, { archived: true, update_time: deps.now() }, false),
       );

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
-import { Collections } from "@herald/platform/model";
+import { Collections, OPERATIONAL_EVENT_TYPE_NAMES } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePageToken } from "./pagination.js";
 import { type ControlPlaneClients, failure, RoutingUnderTest } from "./testing.js";
@@ -30,6 +30,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await routing?.stop();
 });
+
+/** The tenant's own types among those listed, by name: Herald's built-in "herald.*" ones left out. */
+function own(types: Array<{ name: string }>): string[] {
+  return types.map((t) => t.name).filter((name) => !name.startsWith("herald."));
+}
+
+const builtInCount = OPERATIONAL_EVENT_TYPE_NAMES.length;
 
 async function storedCount(): Promise<number> {
   return (await routing.db()).collection(Collections.eventTypes).countDocuments({});
@@ -63,8 +70,9 @@ describe("EventTypeService", () => {
 
     await admin.eventTypes.createEventType({ tenantId: T, name: "order.shipped" });
     await admin.eventTypes.createEventType({ tenantId: OTHER, name: "order.created" });
-    const page1 = await admin.eventTypes.listEventTypes({ tenantId: T, pageSize: 1 });
-    expect(page1.eventTypes.map((t) => t.name)).toEqual(["order.created"]);
+    // Herald's built-in operational types ("herald.*") sort first.
+    const page1 = await admin.eventTypes.listEventTypes({ tenantId: T, pageSize: builtInCount + 1 });
+    expect(page1.eventTypes.map((t) => t.name)).toEqual([...OPERATIONAL_EVENT_TYPE_NAMES, "order.created"]);
     const page2 = await admin.eventTypes.listEventTypes({ tenantId: T, pageToken: page1.nextPageToken });
     expect(page2.eventTypes.map((t) => t.name)).toEqual(["order.shipped"]);
     expect(page2.nextPageToken).toBe("");
@@ -90,11 +98,11 @@ describe("EventTypeService", () => {
 
     const archived = await admin.eventTypes.archiveEventType({ tenantId: T, name: "order.shipped" });
     expect(archived.eventType?.archived).toBe(true);
-    expect((await admin.eventTypes.listEventTypes({ tenantId: T })).eventTypes.map((t) => t.name)).toEqual([
+    expect(own((await admin.eventTypes.listEventTypes({ tenantId: T })).eventTypes)).toEqual([
       "order.created",
     ]);
     const all = await admin.eventTypes.listEventTypes({ tenantId: T, includeArchived: true });
-    expect(all.eventTypes.map((t) => t.name)).toEqual(["order.created", "order.shipped"]);
+    expect(own(all.eventTypes)).toEqual(["order.created", "order.shipped"]);
     const restored = await admin.eventTypes.updateEventType({
       tenantId: T,
       name: "order.shipped",
@@ -107,7 +115,43 @@ describe("EventTypeService", () => {
     const foreign = encodePageToken("a");
     const { eventTypes } = await admin.eventTypes.listEventTypes({ tenantId: OTHER, pageToken: foreign });
     expect(eventTypes.every((t) => t.tenantId === OTHER)).toBe(true);
-    expect(eventTypes.map((t) => t.name)).toEqual(["order.created"]);
+    expect(own(eventTypes)).toEqual(["order.created"]);
+  });
+
+  it("lists Herald's operational types as built-in entries with their schemas, and refuses changing them", async () => {
+    const first = await admin.eventTypes.listEventTypes({ tenantId: T, pageSize: 2 });
+    expect(first.eventTypes.map((t) => t.name)).toEqual(OPERATIONAL_EVENT_TYPE_NAMES.slice(0, 2));
+    const rest = await admin.eventTypes.listEventTypes({ tenantId: T, pageToken: first.nextPageToken });
+    expect(rest.eventTypes.map((t) => t.name).slice(0, builtInCount - 2)).toEqual(
+      OPERATIONAL_EVENT_TYPE_NAMES.slice(2),
+    );
+
+    const { eventType } = await admin.eventTypes.getEventType({
+      tenantId: T,
+      name: "herald.endpoint.disabled",
+    });
+    expect(eventType?.tenantId).toBe(T);
+    expect(eventType?.description).toMatch(/^Built in/);
+    const schema = JSON.parse(eventType?.schema ?? "{}");
+    expect(schema.properties.reason).toEqual({ enum: ["gone", "failing"] });
+    expect(schema.required).toContain("endpoint_id");
+    expect(eventType?.examples).toHaveLength(1);
+
+    for (const change of [
+      () => admin.eventTypes.createEventType({ tenantId: T, name: "herald.endpoint.mine" }),
+      () =>
+        admin.eventTypes.updateEventType({ tenantId: T, name: "herald.endpoint.disabled", description: "x" }),
+      () => admin.eventTypes.archiveEventType({ tenantId: T, name: "herald.endpoint.disabled" }),
+    ]) {
+      const err = await failure(change());
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toMatch(/^name: "herald\.\*" is reserved for Herald's operational events/);
+    }
+    // Nothing was stored under the reserved names.
+    const stored = await (await routing.db())
+      .collection(Collections.eventTypes)
+      .countDocuments({ name: /^herald\./ } as never);
+    expect(stored).toBe(0);
   });
 
   const bad: Array<[string, Record<string, unknown>, Code, RegExp]> = [

@@ -7,7 +7,7 @@ import {
   PortalService,
   TenantService,
 } from "@herald/contracts";
-import type { IndexPlan, ServiceContext } from "@herald/platform";
+import { type IndexPlan, openQueue, type ServiceContext } from "@herald/platform";
 import {
   type ApiKeyAuthenticator,
   Collections,
@@ -15,6 +15,8 @@ import {
   EndpointStore,
   EventSchemaCache,
   endpointsCollection,
+  eventQueue,
+  OperationalEmitter,
   openAckInbox,
   SecretBox,
   ServiceInstances,
@@ -32,6 +34,7 @@ import { EventTypeStore } from "./event-type-store.js";
 import { PortalLinkStore } from "./portal-links.js";
 import { portalService } from "./portal-rpc.js";
 import { startSecretResealing } from "./reseal.js";
+import { startRotationEndSweep } from "./rotation-ends.js";
 import { tenantService } from "./tenant-rpc.js";
 import { TenantStore } from "./tenant-store.js";
 
@@ -62,7 +65,10 @@ export interface ControlPlane {
   consumers: Consumer[];
   /** Resolves once the acknowledgement inbox exists (before it, RevokeApiKey waits its whole bound). */
   ready: Promise<void>;
-  /** Stops the background re-seal of endpoint secrets, waiting for its batch under way. */
+  /**
+   * Stops the background re-seal of endpoint secrets and the rotation sweep, waiting for the work under
+   * way.
+   */
   stop(): Promise<void>;
 }
 
@@ -102,6 +108,17 @@ export function controlPlane(
     logger: ctx.logger,
     recorders,
   });
+  const operational = new OperationalEmitter({
+    db: ctx.mongo.db,
+    events: openQueue(eventQueue, ctx),
+    operatorTenantId: ctx.config.HERALD_OPERATOR_TENANT,
+    logger: ctx.logger,
+  });
+  const rotationSweep = startRotationEndSweep({
+    withSecretsExpiring: (from, to) => deps.endpoints.withSecretsExpiring(from, to),
+    emit: (fact) => operational.emit(fact),
+    logger: ctx.logger,
+  });
   return {
     routes(router) {
       router.service(TenantService, tenantService(deps));
@@ -115,7 +132,8 @@ export function controlPlane(
     consumers: [acknowledgements.consumer],
     ready: acknowledgements.ready,
     async stop() {
-      await resealing.stop();
+      await Promise.all([resealing.stop(), rotationSweep.stop()]);
+      await operational.drain();
       await deps.testSend.client.close();
     },
   };

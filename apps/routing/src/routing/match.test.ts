@@ -20,6 +20,14 @@ describe("matchesEventType", () => {
     [["order.*"], "order", false],
     [["order.*"], "orders.created", false],
     [["user.created", "order.*"], "order.paid", true],
+    // Operational events go only where their namespace is named.
+    [[], "herald.endpoint.disabled", false],
+    [["*"], "herald.endpoint.disabled", false],
+    [["herald.*"], "herald.endpoint.disabled", true],
+    [["herald.endpoint.*"], "herald.endpoint.failing", true],
+    [["herald.endpoint.*"], "herald.delivery.dead", false],
+    [["order.*", "herald.delivery.dead"], "herald.delivery.dead", true],
+    [["herald.*"], "order.created", false],
   ])("%j takes %s: %s", (filters, type, expected) => {
     expect(matchesEventType(filters, type)).toBe(expected);
   });

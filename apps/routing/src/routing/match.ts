@@ -1,18 +1,30 @@
 import { SkipReason } from "@herald/contracts";
-import type { EndpointDocument } from "@herald/platform/model";
+import {
+  type EndpointDocument,
+  isOperationalEventType,
+  OPERATIONAL_TYPE_PREFIX,
+} from "@herald/platform/model";
 import { type CompiledFilter, compileFilter, FilterBindings, type FilterEvent } from "./filter.js";
 
 /**
  * Whether an endpoint's event-type filters take the event type: no filters or "*" take everything,
- * "order.*" takes every type under "order." at any depth, anything else must be equal.
+ * "order.*" takes every type under "order." at any depth, anything else must be equal. Herald's
+ * operational events (`herald.*`) are the exception: only filters naming that namespace take them, so
+ * an endpoint subscribed to everything keeps receiving only its tenant's own events.
  */
 export function matchesEventType(filters: readonly string[], eventType: string): boolean {
+  if (isOperationalEventType(eventType))
+    return filters.some(
+      (filter) => filter.startsWith(OPERATIONAL_TYPE_PREFIX) && filterTakes(filter, eventType),
+    );
   if (filters.length === 0) return true;
-  return filters.some((filter) => {
-    if (filter === "*") return true;
-    if (filter.endsWith(".*")) return eventType.startsWith(filter.slice(0, -1));
-    return filter === eventType;
-  });
+  return filters.some((filter) => filterTakes(filter, eventType));
+}
+
+function filterTakes(filter: string, eventType: string): boolean {
+  if (filter === "*") return true;
+  if (filter.endsWith(".*")) return eventType.startsWith(filter.slice(0, -1));
+  return filter === eventType;
 }
 
 /** An endpoint with channels takes only events published on at least one of them. */

@@ -37,3 +37,15 @@ export const urlAllowlist = z
   .describe(
     "CIDRs and host names allowed although not public, e.g. `127.0.0.1/32,::1/128,localhost`; a host name is allowed at whatever it resolves to, at creation and delivery alike; empty allows nothing",
   );
+
+/**
+ * `HERALD_OPERATOR_TENANT`: the operator's platform tenant, whose endpoints receive a copy of every
+ * tenant's operational events (`herald.*`). Every service that emits them reads it, so they agree.
+ */
+export const operatorTenant = z
+  .string()
+  .regex(/^[a-zA-Z0-9_-]{0,64}$/, "must be a tenant id (1-64 letters, digits, _ and -) or empty")
+  .default("")
+  .describe(
+    "tenant whose endpoints receive a copy of every tenant's operational events (`herald.*`, the source tenant in `tenant_id`); empty for none",
+  );

@@ -88,6 +88,14 @@ export class EndpointStore {
     if (deletedCount === 0) throw new NotFoundError("endpoint", id);
   }
 
+  /**
+   * Endpoints, of every tenant, with a secret whose rotation overlap ends in (`from`, `to`]: for the
+   * routing sweep that tells tenants a rotation ended.
+   */
+  withSecretsExpiring(from: Date, to: Date): Promise<EndpointDocument[]> {
+    return this.#endpoints.find({ "secrets.expire_time": { $gt: from, $lte: to } }).toArray();
+  }
+
   /** Ids of every endpoint of the tenant. */
   async idsOfTenant(tenantId: string): Promise<string[]> {
     const docs = await this.#endpoints.find({ tenant_id: tenantId }, { projection: { _id: 1 } }).toArray();
@@ -98,19 +106,31 @@ export class EndpointStore {
     await this.#endpoints.deleteMany({ tenant_id: tenantId });
   }
 
-  /** Disables an enabled endpoint for `reason` (a receiver gone, or failing too long). */
-  async disable(endpoint: EndpointDocument, reason: DisabledReason, now: Date): Promise<void> {
-    await this.#endpoints.updateOne(
+  /**
+   * Disables an enabled endpoint for `reason` (a receiver gone, or failing too long); returns whether
+   * this call disabled it (false when it already was, or is gone).
+   */
+  async disable(endpoint: EndpointDocument, reason: DisabledReason, now: Date): Promise<boolean> {
+    const { modifiedCount } = await this.#endpoints.updateOne(
       { _id: endpoint._id, disabled: false },
       { $set: { disabled: true, disabled_reason: reason, update_time: now } },
     );
+    return modifiedCount > 0;
   }
 
-  /** Sets (a Date) or clears (undefined) when the endpoint's current run of failed attempts began. */
-  async setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void> {
-    await this.#endpoints.updateOne(
-      { _id: endpoint._id },
-      since ? { $set: { failing_since: since } } : { $unset: { failing_since: "" } },
+  /**
+   * Sets (a Date) or clears (undefined) when the endpoint's current run of failed attempts began. A run
+   * is begun only where none is: returns whether this call began it (always false when clearing).
+   */
+  async setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<boolean> {
+    if (!since) {
+      await this.#endpoints.updateOne({ _id: endpoint._id }, { $unset: { failing_since: "" } });
+      return false;
+    }
+    const { modifiedCount } = await this.#endpoints.updateOne(
+      { _id: endpoint._id, failing_since: { $exists: false } },
+      { $set: { failing_since: since } },
     );
+    return modifiedCount > 0;
   }
 }

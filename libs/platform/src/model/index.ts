@@ -27,7 +27,7 @@ export {
   visibleEndpoints,
 } from "./auth.js";
 export { apiKeyAuthentication } from "./authentication.js";
-export { secretKeyRing, urlAllowlist } from "./config-fields.js";
+export { operatorTenant, secretKeyRing, urlAllowlist } from "./config-fields.js";
 export type { AckRequest, ControlFeed, ControlListener } from "./control.js";
 export { consumeControlChanges, controlFeed, isEventTypeChange, publishControlChange } from "./control.js";
 export type { AckInbox, AckOutcome, AckWait } from "./control-acks.js";
@@ -61,6 +61,7 @@ export {
   unmaskHeaders,
 } from "./endpoint-headers.js";
 export { EndpointStore } from "./endpoint-store.js";
+export { encodeUlid, newEventId } from "./event-id.js";
 export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
 export {
   compileEventSchema,
@@ -81,9 +82,27 @@ export {
   serviceInstancesCollection,
   thisInstance,
 } from "./instances.js";
+export type { OperationalEmitterOptions, OperationalFact } from "./operational-emitter.js";
+export { OperationalEmitter } from "./operational-emitter.js";
+export type {
+  OperationalData,
+  OperationalEventType,
+  OperationalPayloads,
+  OperationalTypeSpec,
+} from "./operational-events.js";
+export {
+  isKnownOperationalType,
+  isOperationalEventType,
+  OPERATIONAL_EVENT_TYPE_NAMES,
+  OPERATIONAL_EVENT_TYPES,
+  OPERATIONAL_KEY_PREFIX,
+  OPERATIONAL_TYPE_PREFIX,
+  redactedEndpointUrl,
+} from "./operational-events.js";
 export {
   auditRecordQueue,
   deadTaskQueue,
+  eventMessage,
   eventQueue,
   MAX_BATCH_PAYLOAD_BYTES,
   MAX_EVENTS_PER_MESSAGE,

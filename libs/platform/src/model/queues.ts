@@ -5,10 +5,12 @@ import {
   AuditRecordSchema,
   DeliveryTaskBatchSchema,
   DeliveryTaskSchema,
+  type Event,
   EventBatchSchema,
   EventSchema,
 } from "@herald/contracts";
 import type { QueueSpec } from "../amqp/queues.js";
+import type { EventDocument } from "./documents.js";
 
 // Herald's work queues, each declared once: its exchange and queue, its messages, and how many items one
 // carries. Open one with `openQueue(spec, ctx)` (@herald/platform) to publish to it, consume it, or (the
@@ -61,6 +63,18 @@ export const eventQueue: QueueSpec<typeof EventSchema, typeof EventBatchSchema> 
     },
   },
 };
+
+/** The message of a stored event on the event queue: what ingest and Herald's operational events publish. */
+export function eventMessage(doc: EventDocument): Event {
+  return create(EventSchema, {
+    id: doc._id,
+    tenantId: doc.tenant_id,
+    eventType: doc.event_type,
+    payload: doc.payload.buffer,
+    channels: doc.channels,
+    createTime: timestampFromDate(doc.create_time),
+  });
+}
 
 /**
  * Delivery tasks, from routing (and audit's replays) to delivery (herald.deliveries → delivery.tasks).

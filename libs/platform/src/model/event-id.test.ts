@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { eventIdTime } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { encodeUlid, newEventId } from "./event-id.js";
+import { eventIdTime } from "./event-time.js";
 
 /** The 128 bits as one number, five at a time: the plain reading of the layout. */
 function referenceUlid(time: number, random: Uint8Array): string {
