@@ -1,4 +1,5 @@
-import type { DeliveryTask } from "@herald/contracts";
+import { randomBytes } from "node:crypto";
+import { type DeliveryTask, ListenService } from "@herald/contracts";
 import {
   configFields,
   openQueue,
@@ -28,6 +29,10 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { ListenHub } from "./listen/listen-hub.js";
+import { ListenQueues } from "./listen/listen-queues.js";
+import { listenService } from "./listen/listen-rpc.js";
+import { ListenStreamClosedError } from "./listen/listen-stream.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
 
@@ -110,7 +115,25 @@ export const configSchema = serviceConfigSchema(7003).extend({
   ENDPOINT_DISABLE_AFTER: configFields.duration
     .default(5 * 86_400_000)
     .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
+  /** How long a `herald listen` stream has to report a delivery before the attempt fails. */
+  LISTEN_REPORT_TIMEOUT: configFields.positiveDuration
+    .default(30_000)
+    .describe(
+      "how long a `herald listen` stream has to report a delivery; unreported, the attempt fails (`LISTEN_UNREPORTED`) and is retried",
+    ),
+  /** A listen endpoint without a stream this long is deleted, with its queue of waiting deliveries. */
+  LISTEN_SESSION_EXPIRY: configFields.duration
+    .refine((ms) => ms >= 60_000, "must be at least 1m")
+    .default(86_400_000)
+    .describe(
+      "a `herald listen` endpoint with no stream open this long is deleted, with the deliveries waiting for it",
+    ),
 });
+
+/** An idle Listen stream sends a heartbeat this often, so proxies keep it open and clients see it live. */
+const LISTEN_HEARTBEAT_MS = 15_000;
+/** An open Listen stream marks its endpoint as seen this often (well within LISTEN_SESSION_EXPIRY's minimum). */
+const LISTEN_TOUCH_MS = 20_000;
 
 /** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
 const ENDPOINT_FULL_WAIT_MS = 1_000;
@@ -219,7 +242,63 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       limitOf: async (task) =>
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
     });
+    // herald listen: a listen endpoint's tasks go to its own queue, which the instance holding its
+    // stream consumes; there they are delivered as any task, the stream standing in for the POST.
+    const instanceId = randomBytes(6).toString("hex");
+    const listenQueues = new ListenQueues({
+      rabbit: ctx.rabbit,
+      publisher,
+      names,
+      logger,
+      expiryMs: config.LISTEN_SESSION_EXPIRY,
+    });
+    const hub = new ListenHub({
+      instanceId,
+      reportTimeoutMs: config.LISTEN_REPORT_TIMEOUT,
+      heartbeatMs: LISTEN_HEARTBEAT_MS,
+      relayReport: (instance, report) => listenQueues.relayReport(instance, report),
+    });
+    const reportConsumer = listenQueues.consumeReports(instanceId, async (report) => {
+      hub.settle(report);
+    });
+    const listenRpc = listenService({
+      hub,
+      endpoints,
+      logger,
+      touchEveryMs: LISTEN_TOUCH_MS,
+      async touch(endpoint) {
+        await endpoints
+          .touchListen(endpoint, new Date())
+          .catch((err) => logger.warn({ err, endpointId: endpoint._id }, "listen endpoint not marked as seen"));
+      },
+      async attach(stream, endpoint) {
+        const consumer = await listenQueues.consume(
+          endpoint._id,
+          endpointConcurrency(endpoint.max_concurrency, config),
+          async (task) => {
+            const streamDeps: DeliverDeps = {
+              ...deps,
+              post: (_url, headers, body) => stream.forward(task, { headers, body }),
+            };
+            try {
+              recorders.recordOutcome(task, await deliverTask(streamDeps, task), Date.now());
+            } catch (err) {
+              // Not an attempt: the task goes back to its queue for the next stream.
+              if (err instanceof ListenStreamClosedError) breakers.abandon(task.endpointId);
+              throw err;
+            }
+          },
+        );
+        return () => consumer.close();
+      },
+    });
+
     const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
+      const endpoint = await cache.endpoint(task.endpointId);
+      if (endpoint?.listen && endpoint.tenant_id === task.tenantId) {
+        await listenQueues.relay(task);
+        return { kind: "hop" };
+      }
       const ran = await fairRun(task, (waitedMs) => {
         if (waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", waitedMs);
         return deliverTask(deps, task);
@@ -240,7 +319,10 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
 
     return {
-      consumers,
+      routes: (router) => router.service(ListenService, listenRpc),
+      services: [ListenService],
+      consumers: [...consumers, reportConsumer],
+      drain: () => hub.closeAll(),
       queues: [
         names.queues.deliveryTasks,
         ...names.shardQueues(names.queues.deliveryTasks),

@@ -106,6 +106,14 @@ export class EndpointStore {
     );
   }
 
+  /** Marks a listen endpoint as seen at `now` (a stream is open on it), so it does not expire. */
+  async touchListen(endpoint: EndpointDocument, now: Date): Promise<void> {
+    await this.#endpoints.updateOne(
+      { _id: endpoint._id, tenant_id: endpoint.tenant_id, listen: { $exists: true } },
+      { $set: { "listen.seen_time": now } },
+    );
+  }
+
   /** Sets (a Date) or clears (undefined) when the endpoint's current run of failed attempts began. */
   async setFailingSince(endpoint: EndpointDocument, since: Date | undefined): Promise<void> {
     await this.#endpoints.updateOne(

@@ -36,6 +36,7 @@ export type {
   EndpointSecretDocument,
   EventDocument,
   EventTypeDocument,
+  ListenSessionDocument,
   PortalSettingsDocument,
   TenantDocument,
   TenantSettingsDocument,
@@ -59,6 +60,14 @@ export {
   unmaskHeaders,
 } from "./endpoint-headers.js";
 export { EndpointStore } from "./endpoint-store.js";
+export {
+  authorizeListener,
+  isListenEndpoint,
+  LISTEN_URL_SCHEME,
+  listenQueueArguments,
+  listenQueueName,
+  listenUrl,
+} from "./listen-endpoints.js";
 export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
 export {
   compileEventSchema,
