@@ -269,7 +269,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       async touch(endpoint) {
         await endpoints
           .touchListen(endpoint, new Date())
-          .catch((err) => logger.warn({ err, endpointId: endpoint._id }, "listen endpoint not marked as seen"));
+          .catch((err) =>
+            logger.warn({ err, endpointId: endpoint._id }, "listen endpoint not marked as seen"),
+          );
       },
       async attach(stream, endpoint) {
         const consumer = await listenQueues.consume(

@@ -202,9 +202,16 @@ const NO_ANSWER_CLASSES: Partial<Record<ErrorClass, WebhookRequestError["errorCl
  */
 export function checkReport(report: ReportDeliveryRequest): void {
   if (report.status !== 0 && (report.status < 100 || report.status > 599)) {
-    throw new InvalidArgumentError("status", `${report.status} is not an HTTP status: use 100-599, or 0 for no answer`);
+    throw new InvalidArgumentError(
+      "status",
+      `${report.status} is not an HTTP status: use 100-599, or 0 for no answer`,
+    );
   }
-  if (report.status === 0 && report.errorClass !== ErrorClass.UNSPECIFIED && !NO_ANSWER_CLASSES[report.errorClass]) {
+  if (
+    report.status === 0 &&
+    report.errorClass !== ErrorClass.UNSPECIFIED &&
+    !NO_ANSWER_CLASSES[report.errorClass]
+  ) {
     throw new InvalidArgumentError(
       "error_class",
       "with status 0 use ERROR_CLASS_TIMEOUT, ERROR_CLASS_CONNECTION, ERROR_CLASS_DNS or ERROR_CLASS_TLS",

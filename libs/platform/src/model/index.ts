@@ -60,14 +60,6 @@ export {
   unmaskHeaders,
 } from "./endpoint-headers.js";
 export { EndpointStore } from "./endpoint-store.js";
-export {
-  authorizeListener,
-  isListenEndpoint,
-  LISTEN_URL_SCHEME,
-  listenQueueArguments,
-  listenQueueName,
-  listenUrl,
-} from "./listen-endpoints.js";
 export type { PayloadCheck, SchemaViolation } from "./event-schemas.js";
 export {
   compileEventSchema,
@@ -78,6 +70,14 @@ export {
   parseJsonText,
 } from "./event-schemas.js";
 export { eventIdTime } from "./event-time.js";
+export {
+  authorizeListener,
+  isListenEndpoint,
+  LISTEN_URL_SCHEME,
+  listenQueueArguments,
+  listenQueueName,
+  listenUrl,
+} from "./listen-endpoints.js";
 export {
   auditRecordQueue,
   deadTaskQueue,

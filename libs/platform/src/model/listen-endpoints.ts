@@ -1,5 +1,5 @@
-import { PermissionDeniedError } from "../errors.js";
 import type { TopologyNames } from "../amqp/topology.js";
+import { PermissionDeniedError } from "../errors.js";
 import { isAdmin, type Principal } from "./auth.js";
 import type { EndpointDocument } from "./documents.js";
 
