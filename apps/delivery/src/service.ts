@@ -29,6 +29,7 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { expireIdleListenEndpoints, listenIndexes } from "./listen/listen-expiry.js";
 import { ListenHub } from "./listen/listen-hub.js";
 import { ListenQueues } from "./listen/listen-queues.js";
 import { listenService } from "./listen/listen-rpc.js";
@@ -134,6 +135,8 @@ export const configSchema = serviceConfigSchema(7003).extend({
 const LISTEN_HEARTBEAT_MS = 15_000;
 /** An open Listen stream marks its endpoint as seen this often (well within LISTEN_SESSION_EXPIRY's minimum). */
 const LISTEN_TOUCH_MS = 20_000;
+/** How often each instance deletes the listen endpoints idle past LISTEN_SESSION_EXPIRY. */
+const LISTEN_SWEEP_MS = 60_000;
 
 /** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
 const ENDPOINT_FULL_WAIT_MS = 1_000;
@@ -150,7 +153,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   name: "delivery",
   authentication: apiKeyAuthentication,
   configSchema,
-  indexes: endpointLimitIndexes,
+  indexes: { ...endpointLimitIndexes, ...listenIndexes },
   async start(ctx) {
     const { config, logger, names, publisher, mongo, metrics } = ctx;
     const gate = new EndpointGate({ maxWaiting: config.DELIVERY_ENDPOINT_WAITING });
@@ -258,6 +261,22 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       heartbeatMs: LISTEN_HEARTBEAT_MS,
       relayReport: (instance, report) => listenQueues.relayReport(instance, report),
     });
+    const listenSweep = setInterval(() => {
+      expireIdleListenEndpoints({
+        endpoints,
+        expiryMs: config.LISTEN_SESSION_EXPIRY,
+        async announce(endpoint) {
+          cache.invalidate(endpoint.tenant_id, endpoint._id);
+          await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id);
+          logger.info(
+            { endpointId: endpoint._id, tenantId: endpoint.tenant_id },
+            "idle listen endpoint deleted",
+          );
+        },
+        now: () => Date.now(),
+      }).catch((err) => logger.warn({ err }, "idle listen endpoints not swept"));
+    }, LISTEN_SWEEP_MS);
+    listenSweep.unref();
     const reportConsumer = listenQueues.consumeReports(instanceId, async (report) => {
       hub.settle(report);
     });
@@ -332,6 +351,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       ],
       async stop() {
         clearInterval(sweeper);
+        clearInterval(listenSweep);
         await client.close();
       },
     };

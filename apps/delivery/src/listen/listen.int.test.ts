@@ -127,7 +127,12 @@ async function openStream(instance: number, token = acmeToken): Promise<OpenStre
 
 async function publishTask(): Promise<string> {
   const eventId = `evt_${++eventCount}`;
-  const tasks = openQueue(taskQueue, { rabbit, publisher, names, logger: createLogger({ service: "test", level: "silent" }) });
+  const tasks = openQueue(taskQueue, {
+    rabbit,
+    publisher,
+    names,
+    logger: createLogger({ service: "test", level: "silent" }),
+  });
   await tasks.publishAlone(
     create(DeliveryTaskSchema, {
       eventId,
@@ -142,7 +147,10 @@ async function publishTask(): Promise<string> {
   return eventId;
 }
 
-async function attemptsOf(eventId: string, count: number): Promise<Array<{ attempt: Attempt; state: DeliveryState }>> {
+async function attemptsOf(
+  eventId: string,
+  count: number,
+): Promise<Array<{ attempt: Attempt; state: DeliveryState }>> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const found = attempts.filter((a) => a.attempt.eventId === eventId);
@@ -188,7 +196,8 @@ beforeAll(async () => {
     _id: ENDPOINT,
     tenant_id: "acme",
     url: listenUrl(ENDPOINT),
-    listen: { key_id: acme.doc._id, seen_time: new Date() },
+    listen: { key_id: acme.doc._id },
+    listen_seen_time: new Date(),
     description: "",
     event_types: [],
     channels: [],
@@ -210,7 +219,8 @@ beforeAll(async () => {
     concurrency: 1,
     async handle(records) {
       for (const record of records) {
-        if (record.record.case === "attempt") attempts.push({ attempt: record.record.value, state: record.state });
+        if (record.record.case === "attempt")
+          attempts.push({ attempt: record.record.value, state: record.state });
       }
     },
   });
@@ -256,7 +266,12 @@ describe("the Listen stream", () => {
     });
     // Reported twice: nothing awaits it any more.
     const again = await client(0, acmeToken)
-      .reportDelivery({ tenantId: "acme", endpointId: ENDPOINT, deliveryId: delivery.deliveryId, status: 200 })
+      .reportDelivery({
+        tenantId: "acme",
+        endpointId: ENDPOINT,
+        deliveryId: delivery.deliveryId,
+        status: 200,
+      })
       .catch((err: unknown) => ConnectError.from(err).code);
     expect(again).toBe(Code.NotFound);
   });
@@ -308,7 +323,10 @@ describe("the Listen stream", () => {
   it("refuses another tenant's key, another key of the tenant, a wrong tenant and bad reports", async () => {
     const refusal = async (instance: number, token: string, tenantId: string, endpointId = ENDPOINT) => {
       try {
-        for await (const _ of client(instance, token).listen({ tenantId, endpointId }, { timeoutMs: 5_000 })) {
+        for await (const _ of client(instance, token).listen(
+          { tenantId, endpointId },
+          { timeoutMs: 5_000 },
+        )) {
           return "open";
         }
         return "ended";
@@ -327,7 +345,12 @@ describe("the Listen stream", () => {
 
     const report = (init: object) =>
       client(0, acmeToken)
-        .reportDelivery({ tenantId: "acme", endpointId: ENDPOINT, deliveryId: "ld_00_000000000000000000000000", ...init })
+        .reportDelivery({
+          tenantId: "acme",
+          endpointId: ENDPOINT,
+          deliveryId: "ld_00_000000000000000000000000",
+          ...init,
+        })
         .then(() => "ok")
         .catch((err: unknown) => ConnectError.from(err).code);
     expect(await report({ status: 99 })).toBe(Code.InvalidArgument);

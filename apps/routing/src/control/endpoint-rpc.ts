@@ -122,7 +122,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
         _id: id,
         tenant_id: tenantId,
         url: input.transport === "listen" ? listenUrl(id) : input.url,
-        ...(input.transport === "listen" && { listen: { key_id: principal.keyId, seen_time: now } }),
+        ...(input.transport === "listen" && { listen: { key_id: principal.keyId }, listen_seen_time: now }),
         description: input.description,
         event_types: input.event_types,
         channels: input.channels,
