@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
+import { topologyNames } from "@herald/platform";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { Webhook } from "@herald/receiver";
+import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { adminClients, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
@@ -22,6 +24,8 @@ let ingest: GrpcIngestClient;
 let acme: TestTenant;
 let globex: TestTenant;
 let receiver: Receiver;
+/** Listen endpoints this run made, whose queues it deletes. */
+const listenQueues: string[] = [];
 
 /** A running `herald listen`: its output so far, and a wait for a line of it. */
 interface ListenProcess {
@@ -114,7 +118,7 @@ function headersOf(request: {
 beforeAll(async () => {
   [stack, receiver] = await Promise.all([
     // Nothing allowlisted: an HTTP endpoint could not point at the receiver on loopback.
-    startStack({ HERALD_URL_ALLOWLIST: "", LISTEN_REPORT_TIMEOUT: "5s" }),
+    startStack({ HERALD_URL_ALLOWLIST: "", LISTEN_REPORT_TIMEOUT: "5s", LISTEN_SESSION_EXPIRY: "1m" }),
     startReceiver(),
   ]);
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
@@ -125,6 +129,14 @@ afterAll(async () => {
   ingest?.close();
   await receiver?.close();
   await stack?.stop();
+  // The listen endpoints' queues outlive their endpoints until they expire: delete this run's.
+  if (stack && listenQueues.length > 0) {
+    const rabbit = new Connection(stack.env.AMQP_URL as string);
+    const names = topologyNames(stack.env.AMQP_NAMESPACE);
+    for (const id of listenQueues)
+      await rabbit.queueDelete({ queue: names.listenQueue(id) }).catch(() => undefined);
+    await rabbit.close();
+  }
 });
 
 describe("herald listen", () => {
@@ -143,6 +155,7 @@ describe("herald listen", () => {
   it("forwards matching deliveries to the local URL, signed as over HTTP, and records the local answer", async () => {
     listen = startListen(["--tenant", acme.id, "--event-type", "order.*", receiver.url]);
     [, endpointId = ""] = await listen.waitFor(/endpoint (ep_\S+)/, "stderr");
+    listenQueues.push(endpointId);
     [, secret = ""] = await listen.waitFor(/signing secret[^:]*: (whsec_\S+)/, "stderr");
     await listen.waitFor(/connected/, "stderr");
 
