@@ -22,6 +22,8 @@ export interface ListenQueuesOptions {
 
 /** How long a queue declared by this instance is taken to exist without declaring it again. */
 const DECLARED_FOR_MS = 60_000;
+/** Endpoints whose declaration is remembered at most; beyond, the memory starts over. */
+const MAX_REMEMBERED = 10_000;
 
 /**
  * The RabbitMQ side of `herald listen`: each listen endpoint's queue, where delivery relays its tasks
@@ -65,7 +67,8 @@ export class ListenQueues {
       schema: DeliveryTaskSchema,
       concurrency,
       prefetch: concurrency,
-      queueOptions: { durable: true, arguments: listenQueueArguments(this.#options.expiryMs) },
+      // Declared above, whatever its arguments: the consumer only checks it is there (again on reconnects).
+      queueOptions: { passive: true },
       logger: this.#options.logger,
       handler: (task) => handle(task),
     });
@@ -99,11 +102,19 @@ export class ListenQueues {
     const now = Date.now();
     const last = this.#declared.get(endpointId);
     if (force || last === undefined || now - last > DECLARED_FOR_MS) {
-      await this.#options.rabbit.queueDeclare({
-        queue,
-        durable: true,
-        arguments: listenQueueArguments(this.#options.expiryMs),
-      });
+      try {
+        await this.#options.rabbit.queueDeclare({
+          queue,
+          durable: true,
+          arguments: listenQueueArguments(this.#options.expiryMs),
+        });
+      } catch (err) {
+        // Declared before LISTEN_SESSION_EXPIRY changed: RabbitMQ refuses other arguments for an existing
+        // queue, so the queue is used as it is (and expires on its old schedule).
+        if ((err as { code?: unknown }).code !== "PRECONDITION_FAILED") throw err;
+        await this.#options.rabbit.queueDeclare({ queue, passive: true });
+      }
+      if (this.#declared.size >= MAX_REMEMBERED) this.#declared.clear();
       this.#declared.set(endpointId, now);
     }
     return queue;
