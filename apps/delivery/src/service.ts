@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { Code } from "@connectrpc/connect";
 import { type DeliveryTask, ListenService } from "@herald/contracts";
 import {
   configFields,
+  NotFoundError,
   openQueue,
   RoundRobinSlots,
   type ServiceDefinition,
@@ -16,6 +18,7 @@ import {
   EndpointStore,
   HERALD_VERSION,
   isEventTypeChange,
+  isLiveTenant,
   publishControlChange,
   SecretBox,
   secretKeyRing,
@@ -33,7 +36,7 @@ import { expireIdleListenEndpoints, listenIndexes } from "./listen/listen-expiry
 import { ListenHub } from "./listen/listen-hub.js";
 import { ListenQueues } from "./listen/listen-queues.js";
 import { listenService } from "./listen/listen-rpc.js";
-import { ListenStreamClosedError } from "./listen/listen-stream.js";
+import { ListenStreamClosedError, ListenStreamEndedError } from "./listen/listen-stream.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
 
@@ -261,6 +264,16 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       heartbeatMs: LISTEN_HEARTBEAT_MS,
       relayReport: (instance, report) => listenQueues.relayReport(instance, report),
     });
+    // A revoked key's streams end at once; so do those of an endpoint or tenant deleted.
+    controlFeed(ctx).listen((change) => {
+      void hub.applyControlChange(change, async (stream) => {
+        const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        });
+        return !endpoint?.listen || !isLiveTenant(await cache.tenant(stream.tenantId));
+      });
+    });
     const listenSweep = setInterval(() => {
       expireIdleListenEndpoints({
         endpoints,
@@ -343,7 +356,10 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       routes: (router) => router.service(ListenService, listenRpc),
       services: [ListenService],
       consumers: [...consumers, reportConsumer],
-      drain: () => hub.closeAll(),
+      drain: () =>
+        hub.closeAll(
+          new ListenStreamEndedError(Code.Unavailable, "this delivery instance is shutting down; reconnect"),
+        ),
       queues: [
         names.queues.deliveryTasks,
         ...names.shardQueues(names.queues.deliveryTasks),

@@ -14,6 +14,7 @@ export { ConfigError, configFields, loadConfig, serviceConfigSchema } from "./co
 export {
   AlreadyExistsError,
   FailedPreconditionError,
+  HeraldError,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,

@@ -27,6 +27,7 @@ describe("isFatal", () => {
   it("gives up on what a reconnect cannot cure, and retries the rest", () => {
     expect(isFatal(new ConnectError("no", Code.PermissionDenied))).toBe(true);
     expect(isFatal(new ConnectError("no", Code.NotFound))).toBe(true);
+    expect(isFatal(new ConnectError("a newer stream took over", Code.Aborted))).toBe(true);
     expect(isFatal(new ConnectError("gone", Code.Unavailable))).toBe(false);
     expect(isFatal(new ConnectError("reset", Code.Internal))).toBe(false);
     expect(isFatal(new Error("socket hang up"))).toBe(false);

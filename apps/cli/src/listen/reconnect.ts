@@ -40,8 +40,9 @@ export class Backoff {
 }
 
 /**
- * Errors a reconnect cannot cure: the key, the tenant or the endpoint is wrong, or the request is. Any
- * other (the connection dropped, Herald restarting, unavailable) is worth another try.
+ * Errors a reconnect cannot cure: the key, the tenant or the endpoint is wrong (or gone), the request is,
+ * or another `herald listen` took the endpoint over (ABORTED). Any other (the connection dropped, Herald
+ * restarting, unavailable) is worth another try.
  */
 export function isFatal(err: unknown): boolean {
   if (!(err instanceof ConnectError)) return false;
@@ -52,6 +53,7 @@ export function isFatal(err: unknown): boolean {
     Code.InvalidArgument,
     Code.FailedPrecondition,
     Code.Unimplemented,
+    Code.Aborted,
   ].includes(err.code);
 }
 

@@ -1,8 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { DeliveryTaskSchema, ReportDeliveryRequestSchema } from "@herald/contracts";
+import { Code } from "@connectrpc/connect";
+import {
+  ControlNotificationSchema,
+  DeliveryTaskSchema,
+  ReportDeliveryRequestSchema,
+} from "@herald/contracts";
 import { describe, expect, it, vi } from "vitest";
 import { ListenHub } from "./listen-hub.js";
-import { ListenStreamClosedError } from "./listen-stream.js";
+import { ListenStreamClosedError, ListenStreamEndedError } from "./listen-stream.js";
 
 const task = create(DeliveryTaskSchema, {
   eventId: "evt_1",
@@ -28,7 +33,7 @@ async function firstDeliveryId(messages: AsyncGenerator<{ message: { case?: stri
 describe("ListenHub", () => {
   it("settles a report of its own delivery, and only for the stream's tenant and endpoint", async () => {
     const { hub: h } = hub();
-    const stream = h.open("acme", "ep_1");
+    const stream = h.open("acme", "ep_1", "key1");
     const answered = stream.forward(task, request);
     const deliveryId = await firstDeliveryId(stream.messages());
     expect(deliveryId).toMatch(/^ld_aa11_/);
@@ -54,17 +59,58 @@ describe("ListenHub", () => {
 
   it("closes an endpoint's older stream when a newer one opens, and every stream on closeAll", async () => {
     const { hub: h } = hub();
-    const older = h.open("acme", "ep_1");
+    const older = h.open("acme", "ep_1", "key1");
     const waiting = older.forward(task, request).catch((err: unknown) => err);
-    const newer = h.open("acme", "ep_1");
+    const newer = h.open("acme", "ep_1", "key1");
     expect(older.closed).toBe(true);
     expect(await waiting).toBeInstanceOf(ListenStreamClosedError);
     // Closing the older one again leaves the newer one registered.
     h.close(older);
     expect(h.size).toBe(1);
-    h.open("acme", "ep_2");
-    h.closeAll();
+    h.open("acme", "ep_2", "key2");
+    h.closeAll(new ListenStreamEndedError(Code.Unavailable, "shutting down"));
     expect(newer.closed).toBe(true);
     expect(h.size).toBe(0);
+  });
+
+  it("tells an older stream a newer one took over", async () => {
+    const { hub: h } = hub();
+    const older = h.open("acme", "ep_1", "key1");
+    const messages = older.messages();
+    await messages.next();
+    h.open("acme", "ep_1", "key1");
+    await expect(messages.next()).rejects.toMatchObject({ code: Code.Aborted });
+  });
+
+  it("ends the streams of a revoked key, and of an endpoint or tenant gone, keeping the rest", async () => {
+    const { hub: h } = hub();
+    const [a, b, c] = [
+      h.open("acme", "ep_1", "key1"),
+      h.open("acme", "ep_2", "key2"),
+      h.open("globex", "ep_3", "key3"),
+    ];
+    const notification = (init: object) => create(ControlNotificationSchema, init);
+    await h.applyControlChange(notification({ tenantId: "acme", apiKeyId: "key1" }), async () => true);
+    expect([a.closed, b.closed, c.closed]).toEqual([true, false, false]);
+    // ep_2 changed but still exists: kept; a check that fails keeps it too.
+    await h.applyControlChange(notification({ tenantId: "acme", endpointId: "ep_2" }), async () => false);
+    await h.applyControlChange(notification({ tenantId: "acme", endpointId: "ep_2" }), async () => {
+      throw new Error("mongodb down");
+    });
+    expect(b.closed).toBe(false);
+    // A tenant-wide change checks every stream of that tenant only.
+    const checked: string[] = [];
+    await h.applyControlChange(notification({ tenantId: "acme" }), async (stream) => {
+      checked.push(stream.endpointId);
+      return true;
+    });
+    expect(checked).toEqual(["ep_2"]);
+    expect([b.closed, c.closed]).toEqual([true, false]);
+    await h.applyControlChange(undefined, async () => true);
+    await h.applyControlChange(
+      notification({ tenantId: "globex", eventType: "order.created" }),
+      async () => true,
+    );
+    expect(c.closed).toBe(false);
   });
 });

@@ -1,5 +1,11 @@
-import type { ReportDeliveryRequest } from "@herald/contracts";
-import { instanceOfDeliveryId, ListenStream, newDeliveryId } from "./listen-stream.js";
+import { Code } from "@connectrpc/connect";
+import type { ControlNotification, ReportDeliveryRequest } from "@herald/contracts";
+import {
+  instanceOfDeliveryId,
+  ListenStream,
+  ListenStreamEndedError,
+  newDeliveryId,
+} from "./listen-stream.js";
 
 /** Options of {@link ListenHub}. */
 export interface ListenHubOptions {
@@ -36,12 +42,20 @@ export class ListenHub {
     return this.#streams.size;
   }
 
-  /** Opens a stream for the endpoint, closing the one this instance held for it. */
-  open(tenantId: string, endpointId: string): ListenStream {
-    this.#streams.get(endpointId)?.close();
+  /** Opens a stream for the endpoint, ending the one this instance held for it. */
+  open(tenantId: string, endpointId: string, keyId: string): ListenStream {
+    this.#streams
+      .get(endpointId)
+      ?.close(
+        new ListenStreamEndedError(
+          Code.Aborted,
+          `a newer Listen stream on endpoint "${endpointId}" took over (another herald listen, or a reconnect)`,
+        ),
+      );
     const stream = new ListenStream({
       tenantId,
       endpointId,
+      keyId,
       reportTimeoutMs: this.#options.reportTimeoutMs,
       heartbeatMs: this.#options.heartbeatMs,
       deliveryId: () => newDeliveryId(this.#options.instanceId),
@@ -50,15 +64,49 @@ export class ListenHub {
     return stream;
   }
 
-  /** Closes the stream and forgets it, unless a newer one took its place. */
-  close(stream: ListenStream): void {
-    stream.close();
+  /** Closes the stream (saying why, when Herald ends it) and forgets it, unless a newer one took its place. */
+  close(stream: ListenStream, because?: ListenStreamEndedError): void {
+    stream.close(because);
     if (this.#streams.get(stream.endpointId) === stream) this.#streams.delete(stream.endpointId);
   }
 
-  /** Closes every stream (shutdown, or the endpoint's tenant is gone). */
-  closeAll(filter: (stream: ListenStream) => boolean = () => true): void {
-    for (const stream of [...this.#streams.values()]) if (filter(stream)) this.close(stream);
+  /** Closes every stream `filter` picks, saying why. */
+  closeAll(because: ListenStreamEndedError, filter: (stream: ListenStream) => boolean = () => true): void {
+    for (const stream of [...this.#streams.values()]) if (filter(stream)) this.close(stream, because);
+  }
+
+  /**
+   * Ends the streams a control-plane change takes away: those of a revoked key at once, and those whose
+   * endpoint (or tenant) `gone` says no longer exists as a listen endpoint. Never rejects.
+   */
+  async applyControlChange(
+    change: ControlNotification | undefined,
+    gone: (stream: ListenStream) => Promise<boolean>,
+  ): Promise<void> {
+    if (!change) return;
+    if (change.apiKeyId) {
+      this.closeAll(
+        new ListenStreamEndedError(Code.Unauthenticated, "the API key of this Listen stream was revoked"),
+        (stream) => stream.keyId === change.apiKeyId,
+      );
+      return;
+    }
+    if (change.eventType) return;
+    const affected = [...this.#streams.values()].filter(
+      (stream) =>
+        stream.tenantId === change.tenantId &&
+        (!change.endpointId || stream.endpointId === change.endpointId),
+    );
+    for (const stream of affected) {
+      if (!(await gone(stream).catch(() => false))) continue;
+      this.close(
+        stream,
+        new ListenStreamEndedError(
+          Code.NotFound,
+          `listen endpoint "${stream.endpointId}" (or its tenant) was deleted`,
+        ),
+      );
+    }
   }
 
   /**

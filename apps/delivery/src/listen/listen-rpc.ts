@@ -66,7 +66,7 @@ export function listenService(deps: ListenRpcDeps): ServiceImpl<typeof ListenSer
         if (!expected) deps.logger.error({ err }, "listen refused");
         throw error;
       }
-      const stream = deps.hub.open(endpoint.tenant_id, endpoint._id);
+      const stream = deps.hub.open(endpoint.tenant_id, endpoint._id, principalOf(ctx).keyId);
       const onAbort = () => deps.hub.close(stream);
       ctx.signal.addEventListener("abort", onAbort);
       const touching = setInterval(() => void deps.touch(endpoint), deps.touchEveryMs);
@@ -76,6 +76,10 @@ export function listenService(deps: ListenRpcDeps): ServiceImpl<typeof ListenSer
         await deps.touch(endpoint);
         detach = await deps.attach(stream, endpoint);
         yield* stream.messages();
+      } catch (err) {
+        const { error, expected } = toConnectError(err);
+        if (!expected) deps.logger.error({ err }, "listen stream failed");
+        throw error;
       } finally {
         clearInterval(touching);
         ctx.signal.removeEventListener("abort", onAbort);

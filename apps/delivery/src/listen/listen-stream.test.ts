@@ -34,6 +34,7 @@ function stream(ids = ["ld_a_1", "ld_a_2", "ld_a_3"]) {
   return new ListenStream({
     tenantId: "acme",
     endpointId: "ep_1",
+    keyId: "key1",
     reportTimeoutMs: 5_000,
     heartbeatMs: 1_000,
     deliveryId: () => ids.shift() ?? "ld_none",

@@ -8,7 +8,7 @@ import {
   ListenResponseSchema,
   type ReportDeliveryRequest,
 } from "@herald/contracts";
-import { InvalidArgumentError } from "@herald/platform";
+import { HeraldError, InvalidArgumentError } from "@herald/platform";
 import { WebhookRequestError, type WebhookResponse } from "../webhook-client.js";
 import type { WebhookRequest } from "../webhook-request.js";
 
@@ -25,10 +25,19 @@ export class ListenStreamClosedError extends Error {
   }
 }
 
+/**
+ * Why a stream was ended from Herald's side, for its client: a newer stream took over (ABORTED), the key
+ * was revoked (UNAUTHENTICATED), the endpoint or tenant is gone (NOT_FOUND), or Herald is shutting down
+ * (UNAVAILABLE, worth a reconnect).
+ */
+export class ListenStreamEndedError extends HeraldError {}
+
 /** Options of {@link ListenStream}. */
 export interface ListenStreamOptions {
   tenantId: string;
   endpointId: string;
+  /** The API key the stream was opened with. */
+  keyId: string;
   /** How long a delivery waits for its report before it fails as unreported. */
   reportTimeoutMs: number;
   /** A heartbeat goes out after this long without a message. */
@@ -61,16 +70,19 @@ interface PendingDelivery {
 export class ListenStream {
   readonly tenantId: string;
   readonly endpointId: string;
+  readonly keyId: string;
   readonly #options: ListenStreamOptions;
   readonly #outbox: ListenResponse[] = [];
   readonly #pending = new Map<string, PendingDelivery>();
   #wake: (() => void) | undefined;
   #closed = false;
+  #endedBecause: ListenStreamEndedError | undefined;
 
   constructor(options: ListenStreamOptions) {
     this.#options = options;
     this.tenantId = options.tenantId;
     this.endpointId = options.endpointId;
+    this.keyId = options.keyId;
   }
 
   get closed(): boolean {
@@ -84,7 +96,7 @@ export class ListenStream {
 
   /**
    * The stream's messages: `ready` first, then each delivery as it is forwarded, and a heartbeat after
-   * every `heartbeatMs` of silence, until the stream is closed.
+   * every `heartbeatMs` of silence, until the stream is closed; then it throws why, if Herald ended it.
    */
   async *messages(): AsyncGenerator<ListenResponse> {
     yield create(ListenResponseSchema, {
@@ -96,7 +108,10 @@ export class ListenStream {
         yield next;
         continue;
       }
-      if (this.#closed) return;
+      if (this.#closed) {
+        if (this.#endedBecause) throw this.#endedBecause;
+        return;
+      }
       const woken = await this.#sleep(this.#options.heartbeatMs);
       if (!woken && !this.#closed) {
         yield create(ListenResponseSchema, { message: { case: "heartbeat", value: {} } });
@@ -158,10 +173,14 @@ export class ListenStream {
     return true;
   }
 
-  /** Ends the stream: every delivery still awaiting its report goes back to the queue. */
-  close(): void {
+  /**
+   * Ends the stream: every delivery still awaiting its report goes back to the queue. `because` tells the
+   * client why Herald ended it; without it, the client hung up.
+   */
+  close(because?: ListenStreamEndedError): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#endedBecause = because;
     for (const pending of [...this.#pending.values()]) {
       pending.settle(new ListenStreamClosedError(this.endpointId));
     }
