@@ -14,7 +14,6 @@ export { ConfigError, configFields, loadConfig, serviceConfigSchema } from "./co
 export {
   AlreadyExistsError,
   FailedPreconditionError,
-  HeraldError,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,

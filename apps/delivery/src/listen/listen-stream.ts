@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import {
   type DeliveryTask,
   ErrorClass,
@@ -8,7 +9,7 @@ import {
   ListenResponseSchema,
   type ReportDeliveryRequest,
 } from "@herald/contracts";
-import { HeraldError, InvalidArgumentError } from "@herald/platform";
+import { InvalidArgumentError } from "@herald/platform";
 import { WebhookRequestError, type WebhookResponse } from "../webhook-client.js";
 import type { WebhookRequest } from "../webhook-request.js";
 
@@ -30,7 +31,12 @@ export class ListenStreamClosedError extends Error {
  * was revoked (UNAUTHENTICATED), the endpoint or tenant is gone (NOT_FOUND), or Herald is shutting down
  * (UNAVAILABLE, worth a reconnect).
  */
-export class ListenStreamEndedError extends HeraldError {}
+export class ListenStreamEndedError extends ConnectError {
+  constructor(code: Code, message: string) {
+    super(message, code);
+    this.name = "ListenStreamEndedError";
+  }
+}
 
 /** Options of {@link ListenStream}. */
 export interface ListenStreamOptions {
