@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
+import { EndpointService, EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { Webhook } from "@herald/receiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { type GrpcIngestClient, grpcClient, grpcIngestClient } from "./support/clients.js";
 import { adminClients, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { REPO_ROOT, type Stack, startStack } from "./support/stack.js";
@@ -256,6 +256,84 @@ describe("herald listen", () => {
     expect(
       await code(endpoints.updateEndpoint({ tenantId: acme.id, endpointId, url: "https://example.com/x" })),
     ).toBe(Code.FailedPrecondition);
+  });
+
+  it("streams over gRPC and takes a report as Connect JSON (curl); a revoked key's stream ends", async () => {
+    const admin = adminClients(stack);
+    const key = await admin.apiKeys.createApiKey({
+      name: "acme grpc listener",
+      tenantId: acme.id,
+      scopes: [Scope.ENDPOINTS_MANAGE],
+    });
+    const own = grpcClient(EndpointService, stack.url("routing"), key.token);
+    const { endpoint } = await own.createEndpoint({
+      tenantId: acme.id,
+      transport: EndpointTransport.LISTEN,
+      eventTypes: ["invoice.*"],
+    });
+    const id = endpoint?.id ?? "";
+    const stream = grpcClient(ListenService, stack.url("delivery"), key.token).listen({
+      tenantId: acme.id,
+      endpointId: id,
+    });
+    const messages = stream[Symbol.asyncIterator]();
+    expect((await messages.next()).value?.message.case).toBe("ready");
+    const eventId = await publish("invoice.paid", { invoice: 7 });
+    let next = await messages.next();
+    while (next.value?.message.case === "heartbeat") next = await messages.next();
+    const delivery = next.value?.message.case === "delivery" ? next.value.message.value : undefined;
+    expect(delivery).toMatchObject({ eventId, eventType: "invoice.paid", attempt: 1 });
+
+    const report = await fetch(`${stack.url("delivery")}/herald.v1.ListenService/ReportDelivery`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key.token}` },
+      body: JSON.stringify({
+        tenantId: acme.id,
+        endpointId: id,
+        deliveryId: delivery?.deliveryId,
+        status: 200,
+        body: "thanks",
+        latencyMs: 3,
+      }),
+    });
+    expect(report.status).toBe(200);
+    const attempt = await eventually(async () => {
+      const { attempts } = await acme.clients.audit.listAttempts({ tenantId: acme.id, eventId });
+      return attempts[0];
+    });
+    expect(attempt).toMatchObject({
+      endpointId: id,
+      success: true,
+      responseStatus: 200,
+      responseBody: "thanks",
+    });
+
+    // A bad report over Connect JSON: 400 with the field.
+    const bad = await fetch(`${stack.url("delivery")}/herald.v1.ListenService/ReportDelivery`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key.token}` },
+      body: JSON.stringify({ tenantId: acme.id, endpointId: id, deliveryId: "ld_0_x", status: 42 }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/^status: 42/),
+    });
+
+    // Revoking the key ends its stream at once, saying why.
+    await admin.apiKeys.revokeApiKey({ apiKeyId: key.apiKey?.id ?? "" });
+    const ended = await (async () => {
+      try {
+        for (;;) {
+          const m = await messages.next();
+          if (m.done) return "ended";
+        }
+      } catch (err) {
+        return ConnectError.from(err).code;
+      }
+    })();
+    expect(ended).toBe(Code.Unauthenticated);
+    await admin.endpoints.deleteEndpoint({ tenantId: acme.id, endpointId: id });
   });
 
   it("refuses a bad event type pattern with the field and the rule", async () => {

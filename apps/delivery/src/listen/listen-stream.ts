@@ -32,9 +32,9 @@ export class ListenStreamClosedError extends Error {
  * (UNAVAILABLE, worth a reconnect).
  */
 export class ListenStreamEndedError extends ConnectError {
+  // Named "ConnectError" still (ConnectError's own name): connect-es tells its errors by that name.
   constructor(code: Code, message: string) {
     super(message, code);
-    this.name = "ListenStreamEndedError";
   }
 }
 

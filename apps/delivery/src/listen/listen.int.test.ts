@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Attempt,
   DeliveryState,
@@ -25,6 +25,7 @@ import {
   endpointsCollection,
   generateApiKey,
   listenUrl,
+  publishControlChange,
   SecretBox,
   taskQueue,
   tenantsCollection,
@@ -51,6 +52,7 @@ let mongo: MongoClient;
 let rabbit: Connection;
 let publisher: ProtoPublisher;
 let acmeToken = "";
+let acmeKeyId = "";
 let otherAcmeToken = "";
 let globexToken = "";
 const attempts: Array<{ attempt: Attempt; state: DeliveryState }> = [];
@@ -192,6 +194,7 @@ beforeAll(async () => {
   const [acme, otherAcme, globex] = [key("acme"), key("acme"), key("globex")];
   await apiKeysCollection(db).insertMany([acme.doc, otherAcme.doc, globex.doc]);
   [acmeToken, otherAcmeToken, globexToken] = [acme.token, otherAcme.token, globex.token];
+  acmeKeyId = acme.doc._id;
   await endpointsCollection(db).insertOne({
     _id: ENDPOINT,
     tenant_id: "acme",
@@ -355,5 +358,36 @@ describe("the Listen stream", () => {
         .catch((err: unknown) => ConnectError.from(err).code);
     expect(await report({ status: 99 })).toBe(Code.InvalidArgument);
     expect(await report({ status: 200, deliveryId: "nonsense" })).toBe(Code.NotFound);
+  });
+});
+
+describe("a stream Herald ends", () => {
+  it("tells a revoked key's stream so, over Connect and over gRPC", async () => {
+    for (const transport of ["connect", "grpc"] as const) {
+      const abort = new AbortController();
+      const base = `http://127.0.0.1:${instances[0]?.port}`;
+      const auth = (next: Parameters<Interceptor>[0]) => (req: Parameters<ReturnType<Interceptor>>[0]) => {
+        req.header.set("authorization", `Bearer ${acmeToken}`);
+        return next(req);
+      };
+      const listen = createClient(
+        ListenService,
+        transport === "grpc"
+          ? createGrpcTransport({ baseUrl: base, interceptors: [auth] })
+          : createConnectTransport({ baseUrl: base, httpVersion: "1.1", interceptors: [auth] }),
+      ).listen({ tenantId: "acme", endpointId: ENDPOINT }, { signal: abort.signal });
+      const messages = listen[Symbol.asyncIterator]();
+      expect((await messages.next()).value?.message.case).toBe("ready");
+      await publishControlChange(publisher, names, "acme", "", acmeKeyId);
+      const ended = await messages.next().then(
+        () => "message",
+        (err: unknown) => ConnectError.from(err),
+      );
+      expect([transport, (ended as ConnectError).code, (ended as ConnectError).rawMessage]).toEqual([
+        transport,
+        Code.Unauthenticated,
+        "the API key of this Listen stream was revoked",
+      ]);
+    }
   });
 });
