@@ -225,6 +225,7 @@ describe("herald listen", () => {
       url: "https://93.184.216.34/webhooks",
     });
     expect(await listenRefusal(TEST_ADMIN_KEY, acme.id, http?.id ?? "")).toBe(Code.PermissionDenied);
+    await adminClients(stack).endpoints.deleteEndpoint({ tenantId: acme.id, endpointId: http?.id ?? "" });
     // A report for another tenant's delivery is refused the same way.
     const report = await listenClient(globex.fullKey)
       .reportDelivery({
