@@ -1,9 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { Code } from "@connectrpc/connect";
 import { type DeliveryTask, ListenService } from "@herald/contracts";
 import {
   configFields,
-  NotFoundError,
   openQueue,
   RoundRobinSlots,
   type ServiceDefinition,
@@ -18,7 +15,6 @@ import {
   EndpointStore,
   HERALD_VERSION,
   isEventTypeChange,
-  isLiveTenant,
   publishControlChange,
   SecretBox,
   secretKeyRing,
@@ -32,11 +28,8 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
-import { expireIdleListenEndpoints, listenIndexes } from "./listen/listen-expiry.js";
-import { ListenHub } from "./listen/listen-hub.js";
-import { ListenQueues } from "./listen/listen-queues.js";
-import { listenService } from "./listen/listen-rpc.js";
-import { ListenStreamClosedError, ListenStreamEndedError } from "./listen/listen-stream.js";
+import { listenIndexes } from "./listen/listen-expiry.js";
+import { startListen } from "./listen/start-listen.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
 
@@ -133,13 +126,6 @@ export const configSchema = serviceConfigSchema(7003).extend({
       "a `herald listen` endpoint with no stream open this long is deleted, with the deliveries waiting for it",
     ),
 });
-
-/** An idle Listen stream sends a heartbeat this often, so proxies keep it open and clients see it live. */
-const LISTEN_HEARTBEAT_MS = 15_000;
-/** An open Listen stream marks its endpoint as seen this often (well within LISTEN_SESSION_EXPIRY's minimum). */
-const LISTEN_TOUCH_MS = 20_000;
-/** How often each instance deletes the listen endpoints idle past LISTEN_SESSION_EXPIRY. */
-const LISTEN_SWEEP_MS = 60_000;
 
 /** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
 const ENDPOINT_FULL_WAIT_MS = 1_000;
@@ -248,89 +234,26 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       limitOf: async (task) =>
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
     });
-    // herald listen: a listen endpoint's tasks go to its own queue, which the instance holding its
-    // stream consumes; there they are delivered as any task, the stream standing in for the POST.
-    const instanceId = randomBytes(6).toString("hex");
-    const listenQueues = new ListenQueues({
+    const listen = startListen({
       rabbit: ctx.rabbit,
       publisher,
       names,
       logger,
-      expiryMs: config.LISTEN_SESSION_EXPIRY,
-    });
-    const hub = new ListenHub({
-      instanceId,
-      reportTimeoutMs: config.LISTEN_REPORT_TIMEOUT,
-      heartbeatMs: LISTEN_HEARTBEAT_MS,
-      relayReport: (instance, report) => listenQueues.relayReport(instance, report),
-    });
-    // A revoked key's streams end at once; so do those of an endpoint or tenant deleted.
-    controlFeed(ctx).listen((change) => {
-      void hub.applyControlChange(change, async (stream) => {
-        const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
-          if (err instanceof NotFoundError) return undefined;
-          throw err;
-        });
-        return !endpoint?.listen || !isLiveTenant(await cache.tenant(stream.tenantId));
-      });
-    });
-    const listenSweep = setInterval(() => {
-      expireIdleListenEndpoints({
-        endpoints,
-        expiryMs: config.LISTEN_SESSION_EXPIRY,
-        async announce(endpoint) {
-          cache.invalidate(endpoint.tenant_id, endpoint._id);
-          await publishControlChange(publisher, names, endpoint.tenant_id, endpoint._id);
-          logger.info(
-            { endpointId: endpoint._id, tenantId: endpoint.tenant_id },
-            "idle listen endpoint deleted",
-          );
-        },
-        now: () => Date.now(),
-      }).catch((err) => logger.warn({ err }, "idle listen endpoints not swept"));
-    }, LISTEN_SWEEP_MS);
-    listenSweep.unref();
-    const reportConsumer = listenQueues.consumeReports(instanceId, async (report) => {
-      hub.settle(report);
-    });
-    const listenRpc = listenService({
-      hub,
+      control: controlFeed(ctx),
+      cache,
       endpoints,
-      logger,
-      touchEveryMs: LISTEN_TOUCH_MS,
-      async touch(endpoint) {
-        await endpoints
-          .touchListen(endpoint, new Date())
-          .catch((err) =>
-            logger.warn({ err, endpointId: endpoint._id }, "listen endpoint not marked as seen"),
-          );
-      },
-      async attach(stream, endpoint) {
-        const consumer = await listenQueues.consume(
-          endpoint._id,
-          endpointConcurrency(endpoint.max_concurrency, config),
-          async (task) => {
-            const streamDeps: DeliverDeps = {
-              ...deps,
-              post: (_url, headers, body) => stream.forward(task, { headers, body }),
-            };
-            try {
-              recorders.recordOutcome(task, await deliverTask(streamDeps, task), Date.now());
-            } catch (err) {
-              // Not an attempt: the task goes back to its queue for the next stream.
-              if (err instanceof ListenStreamClosedError) breakers.abandon(task.endpointId);
-              throw err;
-            }
-          },
-        );
-        return () => consumer.close();
-      },
+      breakers,
+      deliverDeps: deps,
+      recordOutcome: (task, outcome) => recorders.recordOutcome(task, outcome, Date.now()),
+      concurrencyOf: (maxConcurrency) => endpointConcurrency(maxConcurrency, config),
+      reportTimeoutMs: config.LISTEN_REPORT_TIMEOUT,
+      sessionExpiryMs: config.LISTEN_SESSION_EXPIRY,
     });
 
     const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
       const endpoint = await cache.endpoint(task.endpointId);
       if (endpoint?.listen && endpoint.tenant_id === task.tenantId) {
-        await listenQueues.relay(task);
+        await listen.relay(task);
         return { kind: "hop" };
       }
       const ran = await fairRun(task, (waitedMs) => {
@@ -353,13 +276,10 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
 
     return {
-      routes: (router) => router.service(ListenService, listenRpc),
+      routes: (router) => router.service(ListenService, listen.service),
       services: [ListenService],
-      consumers: [...consumers, reportConsumer],
-      drain: () =>
-        hub.closeAll(
-          new ListenStreamEndedError(Code.Unavailable, "this delivery instance is shutting down; reconnect"),
-        ),
+      consumers: [...consumers, ...listen.consumers],
+      drain: listen.drain,
       queues: [
         names.queues.deliveryTasks,
         ...names.shardQueues(names.queues.deliveryTasks),
@@ -367,7 +287,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       ],
       async stop() {
         clearInterval(sweeper);
-        clearInterval(listenSweep);
+        listen.stop();
         await client.close();
       },
     };

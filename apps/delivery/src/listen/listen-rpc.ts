@@ -45,8 +45,12 @@ async function listenedEndpoint(
   const principal = principalOf(ctx);
   authorizeTenant(principal, req.tenantId, Scope.ENDPOINTS_MANAGE);
   authorizeWrite(principal);
-  if (!ID.test(req.tenantId)) throw new InvalidArgumentError("tenant_id", "required, e.g. acme");
-  if (!ID.test(req.endpointId)) throw new InvalidArgumentError("endpoint_id", "required, e.g. ep_…");
+  if (!ID.test(req.tenantId)) {
+    throw new InvalidArgumentError("tenant_id", "required: 1-64 characters of a-z, A-Z, 0-9, _ or -");
+  }
+  if (!ID.test(req.endpointId)) {
+    throw new InvalidArgumentError("endpoint_id", "required: the id of a listen endpoint (ep_…)");
+  }
   authorizeEndpoint(principal, req.endpointId);
   const endpoint = await deps.endpoints.get(req.tenantId, req.endpointId);
   authorizeListener(principal, endpoint);
