@@ -90,10 +90,11 @@ describe("ListenHub", () => {
       h.open("globex", "ep_3", "key3"),
     ];
     const notification = (init: object) => create(ControlNotificationSchema, init);
-    await h.applyControlChange(notification({ tenantId: "acme", apiKeyId: "key1" }), async () => true);
+    const gone = async () => new ListenStreamEndedError(Code.NotFound, "gone");
+    await h.applyControlChange(notification({ tenantId: "acme", apiKeyId: "key1" }), gone);
     expect([a.closed, b.closed, c.closed]).toEqual([true, false, false]);
     // ep_2 changed but still exists: kept; a check that fails keeps it too.
-    await h.applyControlChange(notification({ tenantId: "acme", endpointId: "ep_2" }), async () => false);
+    await h.applyControlChange(notification({ tenantId: "acme", endpointId: "ep_2" }), async () => undefined);
     await h.applyControlChange(notification({ tenantId: "acme", endpointId: "ep_2" }), async () => {
       throw new Error("mongodb down");
     });
@@ -102,15 +103,12 @@ describe("ListenHub", () => {
     const checked: string[] = [];
     await h.applyControlChange(notification({ tenantId: "acme" }), async (stream) => {
       checked.push(stream.endpointId);
-      return true;
+      return gone();
     });
     expect(checked).toEqual(["ep_2"]);
     expect([b.closed, c.closed]).toEqual([true, false]);
-    await h.applyControlChange(undefined, async () => true);
-    await h.applyControlChange(
-      notification({ tenantId: "globex", eventType: "order.created" }),
-      async () => true,
-    );
+    await h.applyControlChange(undefined, gone);
+    await h.applyControlChange(notification({ tenantId: "globex", eventType: "order.created" }), gone);
     expect(c.closed).toBe(false);
   });
 });

@@ -77,11 +77,12 @@ export class ListenHub {
 
   /**
    * Ends the streams a control-plane change takes away: those of a revoked key at once, and those whose
-   * endpoint (or tenant) `gone` says no longer exists as a listen endpoint. Never rejects.
+   * endpoint (or tenant) changed and `ended` then gives a reason to end (deleted, disabled). Never rejects;
+   * a failed check keeps the stream.
    */
   async applyControlChange(
     change: ControlNotification | undefined,
-    gone: (stream: ListenStream) => Promise<boolean>,
+    ended: (stream: ListenStream) => Promise<ListenStreamEndedError | undefined>,
   ): Promise<void> {
     if (!change) return;
     if (change.apiKeyId) {
@@ -98,14 +99,8 @@ export class ListenHub {
         (!change.endpointId || stream.endpointId === change.endpointId),
     );
     for (const stream of affected) {
-      if (!(await gone(stream).catch(() => false))) continue;
-      this.close(
-        stream,
-        new ListenStreamEndedError(
-          Code.NotFound,
-          `listen endpoint "${stream.endpointId}" (or its tenant) was deleted`,
-        ),
-      );
+      const because = await ended(stream).catch(() => undefined);
+      if (because) this.close(stream, because);
     }
   }
 

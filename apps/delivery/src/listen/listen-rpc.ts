@@ -1,5 +1,5 @@
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { type ListenResponse, type ListenService, Scope } from "@herald/contracts";
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { DisabledReason, type ListenResponse, type ListenService, Scope } from "@herald/contracts";
 import { InvalidArgumentError, NotFoundError, toConnectError } from "@herald/platform";
 import {
   authorizeEndpoint,
@@ -12,7 +12,7 @@ import {
 } from "@herald/platform/model";
 import type { Logger } from "pino";
 import type { ListenHub } from "./listen-hub.js";
-import { checkReport, type ListenStream } from "./listen-stream.js";
+import { checkReport, type ListenStream, ListenStreamEndedError } from "./listen-stream.js";
 
 /** What the ListenService handlers need. */
 export interface ListenRpcDeps {
@@ -57,6 +57,27 @@ async function listenedEndpoint(
   return endpoint;
 }
 
+/**
+ * Why a disabled listen endpoint takes no stream: its deliveries would all be recorded as DEAD. Enabling
+ * it (herald endpoints enable) lets it listen again.
+ */
+export function listenEndpointDisabled(endpoint: EndpointDocument): ListenStreamEndedError {
+  return new ListenStreamEndedError(
+    Code.FailedPrecondition,
+    `listen endpoint "${endpoint._id}" is disabled (${disabledReasonName(endpoint.disabled_reason)}); enable it with herald endpoints enable, then listen again`,
+  );
+}
+
+const DISABLED_REASONS: Record<number, string> = {
+  [DisabledReason.MANUAL]: "by hand",
+  [DisabledReason.GONE]: "the local receiver answered 410 Gone",
+  [DisabledReason.FAILING]: "its deliveries failed for too long",
+};
+
+function disabledReasonName(reason: number): string {
+  return DISABLED_REASONS[reason] ?? "disabled";
+}
+
 /** ListenService: hands listen endpoints' deliveries to streams and takes their reports. */
 export function listenService(deps: ListenRpcDeps): ServiceImpl<typeof ListenService> {
   return {
@@ -64,6 +85,7 @@ export function listenService(deps: ListenRpcDeps): ServiceImpl<typeof ListenSer
       let endpoint: EndpointDocument;
       try {
         endpoint = await listenedEndpoint(deps, ctx, req);
+        if (endpoint.disabled) throw listenEndpointDisabled(endpoint);
       } catch (err) {
         // Errors of a streaming handler bypass the unary error interceptor: map them here.
         const { error, expected } = toConnectError(err);

@@ -88,8 +88,10 @@ async function openStream(instance: number, token = acmeToken): Promise<OpenStre
   let taken = 0;
   let wake: (() => void) | undefined;
   let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((resolve) => {
+  let refused: (err: unknown) => void = () => undefined;
+  const isReady = new Promise<void>((resolve, reject) => {
     ready = resolve;
+    refused = reject;
   });
   void (async () => {
     try {
@@ -103,8 +105,9 @@ async function openStream(instance: number, token = acmeToken): Promise<OpenStre
           wake?.();
         }
       }
-    } catch {
-      // hung up
+    } catch (err) {
+      // Refused before ready; after, the stream hung up.
+      refused(err);
     }
   })();
   await isReady;
@@ -389,5 +392,35 @@ describe("a stream Herald ends", () => {
         "the API key of this Listen stream was revoked",
       ]);
     }
+  });
+
+  it("ends the stream of an endpoint disabled, and refuses to open one until it is enabled", async () => {
+    const db = mongo.db(env.MONGO_DB);
+    const abort = new AbortController();
+    const messages = client(1, acmeToken)
+      .listen({ tenantId: "acme", endpointId: ENDPOINT }, { signal: abort.signal })
+      [Symbol.asyncIterator]();
+    expect((await messages.next()).value?.message.case).toBe("ready");
+    await endpointsCollection(db).updateOne(
+      { _id: ENDPOINT },
+      { $set: { disabled: true, disabled_reason: 2 } },
+    );
+    await publishControlChange(publisher, names, "acme", ENDPOINT);
+    const ended = await messages.next().then(
+      () => undefined,
+      (err: unknown) => ConnectError.from(err),
+    );
+    expect(ended?.code).toBe(Code.FailedPrecondition);
+    expect(ended?.rawMessage).toMatch(/is disabled \(the local receiver answered 410 Gone\); enable it/);
+    const refused = await openStream(0).then(
+      () => "open",
+      (err: unknown) => ConnectError.from(err).code,
+    );
+    expect(refused).toBe(Code.FailedPrecondition);
+    await endpointsCollection(db).updateOne(
+      { _id: ENDPOINT },
+      { $set: { disabled: false, disabled_reason: 0 } },
+    );
+    abort.abort();
   });
 });

@@ -16,7 +16,7 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "../deliver-
 import { expireIdleListenEndpoints } from "./listen-expiry.js";
 import { ListenHub } from "./listen-hub.js";
 import { ListenQueues } from "./listen-queues.js";
-import { listenService } from "./listen-rpc.js";
+import { listenEndpointDisabled, listenService } from "./listen-rpc.js";
 import { ListenStreamClosedError, ListenStreamEndedError } from "./listen-stream.js";
 
 /** An idle Listen stream sends a heartbeat this often, so proxies keep it open and clients see it live. */
@@ -77,14 +77,21 @@ export function startListen(ctx: ListenContext): ListenParts {
     heartbeatMs: LISTEN_HEARTBEAT_MS,
     relayReport: (instance, report) => queues.relayReport(instance, report),
   });
-  // A revoked key's streams end at once; so do those of an endpoint or tenant deleted.
+  // A revoked key's streams end at once; so do those of an endpoint deleted or disabled, or a tenant gone.
   ctx.control.listen((change) => {
     void hub.applyControlChange(change, async (stream) => {
       const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined;
         throw err;
       });
-      return !endpoint?.listen || !isLiveTenant(await cache.tenant(stream.tenantId));
+      if (!endpoint?.listen || !isLiveTenant(await cache.tenant(stream.tenantId))) {
+        return new ListenStreamEndedError(
+          Code.NotFound,
+          `listen endpoint "${stream.endpointId}" (or its tenant) was deleted`,
+        );
+      }
+      if (endpoint.disabled) return listenEndpointDisabled(endpoint);
+      return undefined;
     });
   });
   const sweep = setInterval(() => {
