@@ -7,6 +7,7 @@ import {
   EndpointService,
   EventTypeService,
   IngestService,
+  ListenService,
   PortalService,
   TenantService,
 } from "@herald/contracts";
@@ -22,6 +23,8 @@ export interface HeraldClients {
   portal: Client<typeof PortalService>;
   ingest: Client<typeof IngestService>;
   audit: Client<typeof AuditService>;
+  /** herald listen's stream and reports: no default deadline, as the stream lasts until stopped. */
+  listen: Client<typeof ListenService>;
 }
 
 /** What https:// connections trust and present: the contents of the TLS files. */
@@ -52,7 +55,12 @@ function readTlsFiles(files: CliTlsFiles): TlsMaterial {
  * Connect protocol over HTTP/1.1 with the bearer key, the call timeout and the URL on each error; an
  * https:// URL trusts the given CA besides the system's and presents the client certificate if any.
  */
-function transportTo(baseUrl: string, apiKey: string, timeoutMs: number, tls: TlsMaterial): Transport {
+function transportTo(
+  baseUrl: string,
+  apiKey: string,
+  timeoutMs: number | undefined,
+  tls: TlsMaterial,
+): Transport {
   const authorize: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${apiKey}`);
     return next(req);
@@ -85,5 +93,6 @@ export function createClients(config: CliConfig): HeraldClients {
     portal: createClient(PortalService, routing),
     ingest: createClient(IngestService, transportTo(config.urls.ingest, apiKey, config.timeoutMs, tls)),
     audit: createClient(AuditService, transportTo(config.urls.audit, apiKey, config.timeoutMs, tls)),
+    listen: createClient(ListenService, transportTo(config.urls.delivery, apiKey, undefined, tls)),
   };
 }

@@ -19,6 +19,7 @@ describe("resolveConfig", () => {
       HERALD_API_KEY: "hk_env",
       HERALD_INGEST_URL: "http://ingest.internal:7001/",
       HERALD_ROUTING_URL: "https://routing.internal",
+      HERALD_DELIVERY_URL: "http://delivery.internal:7003",
       HERALD_AUDIT_URL: "http://audit.internal:7004",
     };
     const fromEnv = resolveConfig({}, env);
@@ -26,6 +27,7 @@ describe("resolveConfig", () => {
     expect(fromEnv.urls).toEqual({
       ingest: "http://ingest.internal:7001",
       routing: "https://routing.internal",
+      delivery: "http://delivery.internal:7003",
       audit: "http://audit.internal:7004",
     });
     const fromOptions = resolveConfig(

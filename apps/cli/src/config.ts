@@ -1,12 +1,13 @@
 import { UsageError } from "./errors.js";
 
 /** The services the CLI talks to. */
-export type ServiceName = "ingest" | "routing" | "audit";
+export type ServiceName = "ingest" | "routing" | "delivery" | "audit";
 
 /** Where each service listens when nothing says otherwise: `npm start` on this machine. */
 export const DEFAULT_URLS: Readonly<Record<ServiceName, string>> = {
   ingest: "http://127.0.0.1:7001",
   routing: "http://127.0.0.1:7002",
+  delivery: "http://127.0.0.1:7003",
   audit: "http://127.0.0.1:7004",
 };
 
@@ -15,6 +16,7 @@ export const ENV = {
   apiKey: "HERALD_API_KEY",
   ingest: "HERALD_INGEST_URL",
   routing: "HERALD_ROUTING_URL",
+  delivery: "HERALD_DELIVERY_URL",
   audit: "HERALD_AUDIT_URL",
   tlsCaFile: "HERALD_TLS_CA_FILE",
   tlsCertFile: "HERALD_TLS_CERT_FILE",
@@ -28,6 +30,7 @@ export interface GlobalOptions {
   apiKey?: string;
   ingestUrl?: string;
   routingUrl?: string;
+  deliveryUrl?: string;
   auditUrl?: string;
   json?: boolean;
   /** Milliseconds, already parsed. */
@@ -68,6 +71,10 @@ export function resolveConfig(
     urls: {
       ingest: serviceUrl("--ingest-url", pick(options.ingestUrl, ENV.ingest) ?? DEFAULT_URLS.ingest),
       routing: serviceUrl("--routing-url", pick(options.routingUrl, ENV.routing) ?? DEFAULT_URLS.routing),
+      delivery: serviceUrl(
+        "--delivery-url",
+        pick(options.deliveryUrl, ENV.delivery) ?? DEFAULT_URLS.delivery,
+      ),
       audit: serviceUrl("--audit-url", pick(options.auditUrl, ENV.audit) ?? DEFAULT_URLS.audit),
     },
     json: options.json === true,

@@ -16,6 +16,11 @@ export interface Io {
   readFile(path: string): Promise<Uint8Array>;
   env: Readonly<Record<string, string | undefined>>;
   now(): Date;
+  /**
+   * A signal that aborts on Ctrl-C (SIGINT) or SIGTERM, for commands that run until stopped; the
+   * handlers go once `done` aborts. Absent in tests that run no such command.
+   */
+  interrupted?(done?: AbortSignal): AbortSignal;
 }
 
 /** What a command runs with: checked options, clients (made on first use) and output. */

@@ -120,6 +120,7 @@ const ERROR_CLASSES: Record<ErrorClass, string> = {
   [ErrorClass.BLOCKED]: "blocked",
   [ErrorClass.TLS]: "tls",
   [ErrorClass.CIRCUIT_OPEN]: "circuit open",
+  [ErrorClass.LISTEN_UNREPORTED]: "listen unreported",
 };
 
 export function errorClassName(errorClass: ErrorClass): string {

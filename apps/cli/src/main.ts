@@ -30,6 +30,17 @@ const io: Io = {
   readFile: (path) => readFile(path),
   env: process.env,
   now: () => new Date(),
+  interrupted(signal) {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    signal?.addEventListener("abort", () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    });
+    return controller.signal;
+  },
 };
 
 process.exitCode = await run(process.argv.slice(2), io);

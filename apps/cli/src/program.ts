@@ -6,6 +6,7 @@ import { registerEndpointCommands } from "./commands/endpoints.js";
 import { registerEventTypeCommands } from "./commands/event-types.js";
 import { registerEventCommands } from "./commands/events.js";
 import { registerKeyCommands } from "./commands/keys.js";
+import { registerListenCommand } from "./commands/listen.js";
 import { registerPortalCommands } from "./commands/portal.js";
 import { registerReplayCommands } from "./commands/replay.js";
 import { registerSecretCommands } from "./commands/secret.js";
@@ -34,6 +35,10 @@ export function createProgram(io: Io): Command {
     .option("--api-key <token>", `API key (default: $${ENV.apiKey}, which keeps it out of process lists)`)
     .option("--ingest-url <url>", `ingest service (default: $${ENV.ingest} or ${DEFAULT_URLS.ingest})`)
     .option("--routing-url <url>", `routing service (default: $${ENV.routing} or ${DEFAULT_URLS.routing})`)
+    .option(
+      "--delivery-url <url>",
+      `delivery service, for herald listen (default: $${ENV.delivery} or ${DEFAULT_URLS.delivery})`,
+    )
     .option("--audit-url <url>", `audit service (default: $${ENV.audit} or ${DEFAULT_URLS.audit})`)
     .option(
       "--tls-ca-file <path>",
@@ -61,6 +66,7 @@ export function createProgram(io: Io): Command {
   registerReplayCommands(program, bind);
   registerSecretCommands(program, bind);
   registerPortalCommands(program, bind);
+  registerListenCommand(program, bind);
   return program;
 }
 

@@ -22,6 +22,7 @@ const ERROR_TYPES: Partial<Record<ErrorClass, string>> = {
   [ErrorClass.BLOCKED]: "blocked",
   [ErrorClass.TLS]: "tls",
   [ErrorClass.CIRCUIT_OPEN]: "circuit_open",
+  [ErrorClass.LISTEN_UNREPORTED]: "listen_unreported",
 };
 
 /** The failure an outcome stands for, or undefined for a success. */

@@ -82,6 +82,7 @@ const ERROR_CLASSES: Record<WebhookRequestError["errorClass"], ErrorClass> = {
   dns: ErrorClass.DNS,
   blocked: ErrorClass.BLOCKED,
   tls: ErrorClass.TLS,
+  listen_unreported: ErrorClass.LISTEN_UNREPORTED,
 };
 
 /**
@@ -390,8 +391,11 @@ export function attemptRecord(
   return create(AuditRecordSchema, { record: { case: "attempt", value: attempt }, state });
 }
 
-/** Attempt records keep the URL without its query string, where receivers sometimes put tokens. */
+/**
+ * Attempt records keep the URL without its query string, where receivers sometimes put tokens. Built
+ * from protocol and host rather than the origin, which is "null" for a listen endpoint's scheme.
+ */
 export function redactUrl(url: string): string {
   const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }

@@ -1,8 +1,10 @@
 import { ensureIndexes } from "@herald/platform";
+import { EndpointStore } from "@herald/platform/model";
 import { explainRead, recordReads, testEnv } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { listenIndexes } from "./listen/listen-expiry.js";
 
 // Every read of the endpoint limits, explained: an index (or an _id key range) serves each, on
 // MongoDB and on the embedded server (issue 23).
@@ -30,6 +32,25 @@ describe("the endpoint limits' reads use an index", () => {
       await limits.sweep();
     });
     expect(reads.length).toBeGreaterThan(3);
+    const plans = await Promise.all(reads.map((read) => explainRead(client, read)));
+    expect(plans.filter((p) => !p.usesIndex).map((p) => ({ read: p.read, plan: p.plan }))).toEqual([]);
+  });
+});
+
+describe("the idle listen endpoints' sweep uses an index", () => {
+  it("finds and deletes the endpoints idle past the expiry", async () => {
+    const db = client.db(env.MONGO_DB);
+    await ensureIndexes(db, listenIndexes);
+    const store = new EndpointStore(db);
+    const old = new Date(Date.now() - 60_000);
+    await db
+      .collection("endpoints")
+      .insertOne({ _id: "ep_idle" as never, tenant_id: "t", listen: { key_id: "k" }, listen_seen_time: old });
+    const reads = await recordReads(client, async () => {
+      const idle = await store.idleListenEndpoints(new Date(), 100);
+      for (const endpoint of idle) await store.deleteIdleListen(endpoint, new Date());
+    });
+    expect(await db.collection("endpoints").countDocuments()).toBe(0);
     const plans = await Promise.all(reads.map((read) => explainRead(client, read)));
     expect(plans.filter((p) => !p.usesIndex).map((p) => ({ read: p.read, plan: p.plan }))).toEqual([]);
   });

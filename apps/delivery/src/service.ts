@@ -1,4 +1,4 @@
-import type { DeliveryTask } from "@herald/contracts";
+import { type DeliveryTask, ListenService } from "@herald/contracts";
 import {
   configFields,
   openQueue,
@@ -32,6 +32,8 @@ import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-t
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
+import { listenIndexes } from "./listen/listen-expiry.js";
+import { startListen } from "./listen/start-listen.js";
 import { circuitNotifier } from "./operational-facts.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { answerTest } from "./test-delivery.js";
@@ -123,6 +125,19 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .describe(
       "an endpoint still failing this long after its first failure gets `herald.endpoint.failing` (phase `sustained`) again, once per this",
     ),
+  /** How long a `herald listen` stream has to report a delivery before the attempt fails. */
+  LISTEN_REPORT_TIMEOUT: configFields.positiveDuration
+    .default(30_000)
+    .describe(
+      "how long a `herald listen` stream has to report a delivery; unreported, the attempt fails (`LISTEN_UNREPORTED`) and is retried",
+    ),
+  /** A listen endpoint without a stream this long is deleted, with its queue of waiting deliveries. */
+  LISTEN_SESSION_EXPIRY: configFields.duration
+    .refine((ms) => ms >= 60_000, "must be at least 1m")
+    .default(86_400_000)
+    .describe(
+      "a `herald listen` endpoint with no stream open this long is deleted, with the deliveries waiting for it",
+    ),
 });
 
 /** Test deliveries sent at once per instance: someone waits for each, and they are rare. */
@@ -143,7 +158,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   name: "delivery",
   authentication: apiKeyAuthentication,
   configSchema,
-  indexes: endpointLimitIndexes,
+  indexes: { ...endpointLimitIndexes, ...listenIndexes },
   async start(ctx) {
     const { config, logger, names, publisher, mongo, metrics } = ctx;
     const gate = new EndpointGate({ maxWaiting: config.DELIVERY_ENDPOINT_WAITING });
@@ -251,7 +266,28 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       limitOf: async (task) =>
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
     });
+    const listen = startListen({
+      rabbit: ctx.rabbit,
+      publisher,
+      names,
+      logger,
+      control: controlFeed(ctx),
+      cache,
+      endpoints,
+      breakers,
+      deliverDeps: deps,
+      recordOutcome: (task, outcome) => recorders.recordOutcome(task, outcome, Date.now()),
+      concurrencyOf: (maxConcurrency) => endpointConcurrency(maxConcurrency, config),
+      reportTimeoutMs: config.LISTEN_REPORT_TIMEOUT,
+      sessionExpiryMs: config.LISTEN_SESSION_EXPIRY,
+    });
+
     const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
+      const endpoint = await cache.endpoint(task.endpointId);
+      if (endpoint?.listen && endpoint.tenant_id === task.tenantId) {
+        await listen.relay(task);
+        return { kind: "hop" };
+      }
       const ran = await fairRun(task, (waitedMs) => {
         if (waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", waitedMs);
         return deliverTask(deps, task);
@@ -276,7 +312,10 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     });
 
     return {
-      consumers: [...consumers, tests],
+      routes: (router) => router.service(ListenService, listen.service),
+      services: [ListenService],
+      consumers: [...consumers, tests, ...listen.consumers],
+      drain: listen.drain,
       queues: [
         names.queues.deliveryTasks,
         ...names.shardQueues(names.queues.deliveryTasks),
@@ -286,6 +325,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       async stop() {
         clearInterval(sweeper);
         await operational.drain();
+        listen.stop();
         await client.close();
       },
     };

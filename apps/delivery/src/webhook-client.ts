@@ -35,9 +35,12 @@ export interface WebhookResponse {
   latencyMs: number;
 }
 
-/** The request never got a response; `errorClass` says why in the terms of herald.v1.ErrorClass. */
+/**
+ * The request never got a response; `errorClass` says why in the terms of herald.v1.ErrorClass
+ * ("listen_unreported": a listen stream did not report it in time).
+ */
 export class WebhookRequestError extends Error {
-  readonly errorClass: "timeout" | "connection" | "dns" | "blocked" | "tls";
+  readonly errorClass: "timeout" | "connection" | "dns" | "blocked" | "tls" | "listen_unreported";
   readonly latencyMs: number;
   constructor(errorClass: WebhookRequestError["errorClass"], message: string, latencyMs: number) {
     super(message);

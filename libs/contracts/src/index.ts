@@ -9,5 +9,6 @@ export * from "./gen/herald/v1/common_pb.js";
 export * from "./gen/herald/v1/endpoint_pb.js";
 export * from "./gen/herald/v1/event_type_pb.js";
 export * from "./gen/herald/v1/ingest_pb.js";
+export * from "./gen/herald/v1/listen_pb.js";
 export * from "./gen/herald/v1/portal_pb.js";
 export * from "./gen/herald/v1/tenant_pb.js";

@@ -52,6 +52,11 @@ export interface ServiceParts {
    * `herald_queue_messages_ready` and `herald_queue_consumers`, labelled without the namespace.
    */
   queues?: string[];
+  /**
+   * Runs as shutdown begins, before the RPC port closes: ends long-lived response streams, which would
+   * otherwise hold the port open until SHUTDOWN_TIMEOUT_MS.
+   */
+  drain?: () => void;
   /** Runs after consumers stopped and in-flight messages finished, before connections close. */
   stop?: () => Promise<void>;
 }
@@ -239,6 +244,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
       stopping ??= (async () => {
         logger.info("shutting down");
         health.drain();
+        parts.drain?.();
         await server.close(config.SHUTDOWN_TIMEOUT_MS);
         queueDepths.stop();
         await Promise.all([

@@ -10,6 +10,7 @@ const ERROR_NAMES: Record<number, string> = {
   [ErrorClass.BLOCKED]: "address not allowed",
   [ErrorClass.TLS]: "TLS",
   [ErrorClass.CIRCUIT_OPEN]: "paused (circuit open)",
+  [ErrorClass.LISTEN_UNREPORTED]: "not reported by herald listen",
 };
 
 /** Attempts, newest first, a page at a time. Response bodies are shown as text. */

@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   CreateEndpointRequestSchema,
+  EndpointTransport,
   PayloadFormat,
   SignatureScheme,
   UpdateEndpointRequestSchema,
@@ -127,6 +128,7 @@ describe("parseNewEndpoint", () => {
     );
     expect(parsed).toEqual({
       url: "https://example.com/hook",
+      transport: "http",
       description: "orders",
       event_types: ["order.*"],
       channels: ["eu"],
@@ -169,8 +171,34 @@ describe("parseNewEndpoint", () => {
       /^retry_schedule\.delays: has 21 delays; at most 20/,
     ],
     ["a malformed secret", { secret: "whsec_short" }, /^secret: /],
+    [
+      "a URL with the listen transport",
+      { transport: EndpointTransport.LISTEN },
+      /^url: must be empty with ENDPOINT_TRANSPORT_LISTEN/,
+    ],
+    ["an unknown transport", { transport: 7 as EndpointTransport }, /^transport: 7 is not a transport/],
   ])("refuses %s", (_, init, message) => {
     expect(problem(() => parseNewEndpoint(valid(init)))).toMatch(message);
+  });
+});
+
+describe("a listen endpoint", () => {
+  const valid = (init: MessageInitShape<typeof CreateEndpointRequestSchema> = {}) =>
+    create(CreateEndpointRequestSchema, { tenantId: "t1", ...init });
+
+  it("takes the listen transport with no URL, and the usual selection", () => {
+    const parsed = parseNewEndpoint(
+      valid({ url: "", transport: EndpointTransport.LISTEN, eventTypes: ["order.*"], filter: 'type != "x"' }),
+    );
+    expect(parsed).toMatchObject({ url: "", transport: "listen", event_types: ["order.*"] });
+  });
+
+  it("refuses a bad event type pattern as for any endpoint", () => {
+    expect(
+      problem(() =>
+        parseNewEndpoint(valid({ url: "", transport: EndpointTransport.LISTEN, eventTypes: ["Order.*"] })),
+      ),
+    ).toMatch(/^event_types\[0\]: "Order\.\*" is not an event type/);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   type CreateEndpointRequest,
+  EndpointTransport,
   PayloadFormat,
   SignatureScheme,
   type UpdateEndpointRequest,
@@ -35,8 +36,9 @@ export interface EndpointSettings {
 
 /** A checked CreateEndpoint request. */
 export interface NewEndpoint extends EndpointSettings {
-  /** Not yet checked against the URL policy. */
+  /** Not yet checked against the URL policy; empty for a listen endpoint (Herald names it). */
   url: string;
+  transport: "http" | "listen";
   signature_scheme: SignatureSchemeName;
   /** A supplied v1 secret, with its "whsec_" prefix; unset: generate one. */
   secret?: string;
@@ -216,10 +218,34 @@ export function checkSuppliedSecret(
   return parseSigningSecret(field, secret);
 }
 
+/** The transport a request asks for. */
+export function checkTransport(field: string, value: EndpointTransport): "http" | "listen" {
+  switch (value) {
+    case EndpointTransport.UNSPECIFIED:
+    case EndpointTransport.HTTP:
+      return "http";
+    case EndpointTransport.LISTEN:
+      return "listen";
+    default:
+      throw new InvalidArgumentError(
+        field,
+        `${value} is not a transport: use ENDPOINT_TRANSPORT_HTTP (POST to url) or ENDPOINT_TRANSPORT_LISTEN (a herald listen session)`,
+      );
+  }
+}
+
 export function parseNewEndpoint(req: CreateEndpointRequest): NewEndpoint {
   const scheme = checkSignatureScheme("signature_scheme", req.signatureScheme) ?? "v1";
+  const transport = checkTransport("transport", req.transport);
+  if (transport === "listen" && req.url !== "") {
+    throw new InvalidArgumentError(
+      "url",
+      "must be empty with ENDPOINT_TRANSPORT_LISTEN: Herald names a listen endpoint's URL, and herald listen forwards to the local one",
+    );
+  }
   return {
     url: req.url,
+    transport,
     description: checkText("description", req.description, { max: MAX_DESCRIPTION }),
     event_types: checkEventTypes("event_types", req.eventTypes),
     channels: checkChannels("channels", req.channels),

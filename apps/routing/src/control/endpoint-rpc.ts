@@ -2,6 +2,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { DisabledReason, type EndpointService, Scope, SignatureScheme } from "@herald/contracts";
 import {
+  FailedPreconditionError,
   InvalidArgumentError,
   KeyedSerializer,
   NotFoundError,
@@ -14,6 +15,8 @@ import {
   type EndpointDocument,
   endpointHeaders,
   HEADER_VALUE_MASK,
+  isListenEndpoint,
+  listenUrl,
   principalOf,
   sealHeaders,
   unmaskHeaders,
@@ -111,13 +114,16 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       }
       const input = parseNewEndpoint(req);
       await tenants.get(tenantId);
-      await checkEndpointUrl(input.url, deps.urlPolicy);
+      // A listen endpoint is never dialled: the CLI posts to the developer's own URL, which Herald never sees.
+      if (input.transport === "http") await checkEndpointUrl(input.url, deps.urlPolicy);
       const headers = sealedHeaders("headers", input.headers, {}, secretBox);
       const now = deps.now();
+      const id = newId("ep");
       const endpoint: EndpointDocument = {
-        _id: newId("ep"),
+        _id: id,
         tenant_id: tenantId,
-        url: input.url,
+        url: input.transport === "listen" ? listenUrl(id) : input.url,
+        ...(input.transport === "listen" && { listen: { key_id: principal.keyId }, listen_seen_time: now }),
         description: input.description,
         event_types: input.event_types,
         channels: input.channels,
@@ -165,7 +171,14 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
     async updateEndpoint(req, ctx) {
       const { tenantId, id } = namedEndpoint(ctx, req, "write");
       const { headers, payload_format, filter, ...patch } = parseEndpointPatch(req);
-      if (patch.url !== undefined) await checkEndpointUrl(patch.url, deps.urlPolicy);
+      if (patch.url !== undefined) {
+        if (isListenEndpoint(await endpoints.get(tenantId, id))) {
+          throw new FailedPreconditionError(
+            `endpoint "${id}" is a listen endpoint: its URL is Herald's; create an HTTP endpoint for a URL of your own`,
+          );
+        }
+        await checkEndpointUrl(patch.url, deps.urlPolicy);
+      }
       const sealed =
         headers === undefined
           ? {}

@@ -1,6 +1,6 @@
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { DisabledReason, EndpointSchema, Scope } from "@herald/contracts";
+import { DisabledReason, EndpointSchema, EndpointTransport, Scope } from "@herald/contracts";
 import { type EndpointDocument, endpointHeaders, HEADER_VALUE_MASK, SecretBox } from "@herald/platform/model";
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -393,5 +393,57 @@ describe("EndpointService", () => {
       ]);
     }
     expect((await shop.endpoints.getEndpoint({ tenantId, endpointId })).endpoint?.disabled).toBe(false);
+  });
+
+  it("makes a listen endpoint with a URL of Herald's, owned by the key, and refuses to make one by hand", async () => {
+    const { endpoint } = await shop.endpoints.createEndpoint({
+      tenantId,
+      transport: EndpointTransport.LISTEN,
+      eventTypes: ["order.*"],
+      filter: "payload.amount > 1",
+    });
+    const endpointId = endpoint?.id ?? "";
+    expect(endpoint).toMatchObject({
+      url: `herald-listen://${endpointId}`,
+      transport: EndpointTransport.LISTEN,
+      eventTypes: ["order.*"],
+    });
+    const stored = await storedEndpoint(endpointId);
+    expect(stored?.listen?.key_id).toMatch(/^[0-9a-f]{18}$/);
+    expect(stored?.listen_seen_time).toBeInstanceOf(Date);
+    // An HTTP endpoint says so.
+    const { endpoint: http } = await shop.endpoints.createEndpoint({ tenantId, url });
+    expect(http?.transport).toBe(EndpointTransport.HTTP);
+    expect((await storedEndpoint(http?.id ?? ""))?.listen).toBeUndefined();
+
+    const refused = [
+      await failure(shop.endpoints.createEndpoint({ tenantId, url, transport: EndpointTransport.LISTEN })),
+      await failure(shop.endpoints.createEndpoint({ tenantId, url: `herald-listen://${endpointId}` })),
+      await failure(
+        shop.endpoints.updateEndpoint({ tenantId, endpointId: http?.id ?? "", url: "herald-listen://x" }),
+      ),
+      await failure(shop.endpoints.updateEndpoint({ tenantId, endpointId, url })),
+      await failure(
+        shop.endpoints.createEndpoint({
+          tenantId,
+          transport: EndpointTransport.LISTEN,
+          eventTypes: ["Order.*"],
+        }),
+      ),
+    ];
+    expect(refused.map((err) => [err.code, err.rawMessage.split(":")[0]])).toEqual([
+      [Code.InvalidArgument, "url"],
+      [Code.InvalidArgument, "url"],
+      [Code.InvalidArgument, "url"],
+      [Code.FailedPrecondition, `endpoint "${endpointId}" is a listen endpoint`],
+      [Code.InvalidArgument, "event_types[0]"],
+    ]);
+    // Its other settings change as for any endpoint.
+    const { endpoint: updated } = await shop.endpoints.updateEndpoint({
+      tenantId,
+      endpointId,
+      eventTypes: { values: ["invoice.*"] },
+    });
+    expect(updated).toMatchObject({ eventTypes: ["invoice.*"], url: `herald-listen://${endpointId}` });
   });
 });

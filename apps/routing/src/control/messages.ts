@@ -5,6 +5,7 @@ import {
   ApiKeySchema,
   type Endpoint,
   EndpointSchema,
+  EndpointTransport,
   type EventType,
   EventTypeSchema,
   PayloadFormat,
@@ -80,6 +81,7 @@ export function endpointMessage(endpoint: EndpointDocument, now: Date): Endpoint
       currentScheme(endpoint.secrets, now) === "v1a" ? SignatureScheme.V1A : SignatureScheme.V1,
     payloadFormat: endpoint.payload_format === "envelope" ? PayloadFormat.ENVELOPE : PayloadFormat.RAW,
     filter: endpoint.filter ?? "",
+    transport: endpoint.listen ? EndpointTransport.LISTEN : EndpointTransport.HTTP,
   });
 }
 

@@ -112,6 +112,8 @@ export interface ConsumeOptions<S extends DescMessage, M = MessageShape<S>> {
    * work-queue arguments. Use `exclusive` for a per-instance queue (control broadcasts).
    */
   queueOptions?: {
+    /** Only check that the queue exists (declared by the caller, whose arguments may differ). */
+    passive?: boolean;
     durable?: boolean;
     exclusive?: boolean;
     autoDelete?: boolean;

@@ -42,6 +42,10 @@ export function topologyNames(namespace = "") {
     /** Queues of earlier versions, which declareTopology unbinds (docs/decisions/bounded-dead-and-parked-queues.md). */
     legacyQueues: { parked: `${p}herald.parked` },
     retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
+    /** A `herald listen` endpoint's own queue of tasks (model/listen-endpoints.ts). */
+    listenQueue: (endpointId: string) => `${p}delivery.listen.${endpointId}`,
+    /** A delivery instance's queue of reports for the listen streams it holds. */
+    listenReportQueue: (instanceId: string) => `${p}delivery.listen-reports.${instanceId}`,
   };
 }
 

@@ -122,8 +122,21 @@ export interface EndpointDocument {
   filter?: string;
   /** When the current run of failures started; unset after a success. */
   failing_since?: Date;
+  /** Set on a `herald listen` session's endpoint (transport LISTEN); unset: an HTTP endpoint. */
+  listen?: ListenSessionDocument;
+  /**
+   * A listen endpoint's last time with a stream open (or its creation): idle past the session expiry, it
+   * is deleted. Top-level, as the sweep reads it through an index.
+   */
+  listen_seen_time?: Date;
   create_time: Date;
   update_time: Date;
+}
+
+/** What makes an endpoint a `herald listen` session: see listen-endpoints.ts. */
+export interface ListenSessionDocument {
+  /** The API key that created it: only that key (or an admin key) may listen on it. */
+  key_id: string;
 }
 
 /** One type of a tenant's event type catalog: `_id` is `<tenant>:<name>`, so a tenant's are an `_id` range. */

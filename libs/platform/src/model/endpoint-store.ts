@@ -118,6 +118,36 @@ export class EndpointStore {
     return modifiedCount > 0;
   }
 
+  /** Marks a listen endpoint as seen at `now` (a stream is open on it), so it does not expire. */
+  async touchListen(endpoint: EndpointDocument, now: Date): Promise<void> {
+    await this.#endpoints.updateOne(
+      { _id: endpoint._id, tenant_id: endpoint.tenant_id, listen: { $exists: true } },
+      { $set: { listen_seen_time: now } },
+    );
+  }
+
+  /** Up to `limit` listen endpoints no stream has been open on since `before`, oldest first. */
+  async idleListenEndpoints(before: Date, limit: number): Promise<EndpointDocument[]> {
+    return this.#endpoints
+      .find({ listen_seen_time: { $lt: before } })
+      .sort({ listen_seen_time: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /**
+   * Deletes a listen endpoint if it is still idle since `before` (a stream may have opened on it since it
+   * was read); true when it was deleted.
+   */
+  async deleteIdleListen(endpoint: EndpointDocument, before: Date): Promise<boolean> {
+    const { deletedCount } = await this.#endpoints.deleteOne({
+      _id: endpoint._id,
+      tenant_id: endpoint.tenant_id,
+      listen_seen_time: { $lt: before },
+    });
+    return deletedCount === 1;
+  }
+
   /**
    * Sets (a Date) or clears (undefined) when the endpoint's current run of failed attempts began. A run
    * is begun only where none is: returns whether this call began it (always false when clearing).

@@ -38,6 +38,7 @@ export type {
   EndpointSecretDocument,
   EventDocument,
   EventTypeDocument,
+  ListenSessionDocument,
   PortalSettingsDocument,
   TenantDocument,
   TenantSettingsDocument,
@@ -82,6 +83,14 @@ export {
   serviceInstancesCollection,
   thisInstance,
 } from "./instances.js";
+export {
+  authorizeListener,
+  isListenEndpoint,
+  LISTEN_URL_SCHEME,
+  listenQueueArguments,
+  listenQueueName,
+  listenUrl,
+} from "./listen-endpoints.js";
 export type { OperationalEmitterOptions, OperationalFact } from "./operational-emitter.js";
 export { OperationalEmitter } from "./operational-emitter.js";
 export type {
