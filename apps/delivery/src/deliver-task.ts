@@ -73,7 +73,11 @@ const ERROR_CLASSES: Record<WebhookRequestError["errorClass"], ErrorClass> = {
  * next attempt or dead-letters it. Resolves once everything it published is confirmed, so the task is
  * acked only when its outcome is durable; if anything fails the task is redelivered and tried again.
  */
-export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promise<DeliveryOutcome> {
+export async function deliverTask(
+  deps: DeliverDeps,
+  task: DeliveryTask,
+  hooks: DeliveryHooks = {},
+): Promise<DeliveryOutcome> {
   const now = deps.now();
   const span = trace.getActiveSpan();
   const dueMs = task.dueTime ? timestampDate(task.dueTime).getTime() : now;
@@ -84,12 +88,19 @@ export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promis
   const admitted = await admitToEndpoint(deps, target);
   if ("kind" in admitted) return admitted;
   const attempt = await send(deps, target, request, admitted.admission);
+  hooks.answered?.(attempt.outcome.errorClass === ErrorClass.NONE ? "ok" : "failed");
   recordAttemptOnSpan(span, attempt.outcome);
   return settleAttempt(deps, target, attempt, {
     latencyMs: attempt.outcome.latencyMs ?? 0,
     lagMs: Math.max(0, now - dueMs),
     status: attempt.response?.status ?? 0,
   });
+}
+
+/** What the caller of {@link deliverTask} is told along the way. */
+export interface DeliveryHooks {
+  /** The endpoint answered (or the request failed): called before the attempt is recorded. */
+  answered?(answer: "ok" | "failed"): void;
 }
 
 /** A task whose endpoint and tenant are loaded and may be delivered to. */
@@ -294,11 +305,12 @@ function retryAfterMs(response: WebhookResponse | undefined, now: number): numbe
 
 /**
  * What became of a task, for metrics: sent on to its next retry hop, skipped (endpoint gone or
- * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency,
+ * disabled), parked (circuit open or endpoint at its shared limits), sent back because its endpoint was
+ * slow and its in-memory wait list full (endpoint_busy), or attempted, with the attempt's latency,
  * how late it ran after its due time, and the response status (0 when there was no response).
  */
 export type DeliveryOutcome =
-  | { kind: "hop" | "skipped" | "parked" }
+  | { kind: "hop" | "skipped" | "parked" | "endpoint_busy" }
   | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number; status: number };
 
 interface AttemptOutcome {

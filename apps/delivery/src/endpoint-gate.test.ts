@@ -1,6 +1,12 @@
 import pLimit from "p-limit";
 import { describe, expect, it } from "vitest";
-import { EndpointGate, type EndpointPass, fairSlots } from "./endpoint-gate.js";
+import {
+  EndpointGate,
+  type EndpointLimit,
+  type EndpointPass,
+  type EndpointRefusal,
+  fairSlots,
+} from "./endpoint-gate.js";
 
 /** A clock the test moves by hand. */
 function fakeClock() {
@@ -18,19 +24,32 @@ function deferred<T = void>() {
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
+const fixed = (n: number): EndpointLimit => ({ base: n, max: n });
+const SLOW_MS = 1_000;
+
+function gateWith(maxWaiting: number, clock = fakeClock()) {
+  return new EndpointGate({ maxWaiting, slowAfterMs: SLOW_MS, now: clock.now });
+}
+
+/** A pass the test knows was granted (not a refusal). */
+async function passOf(entry: Promise<EndpointPass | EndpointRefusal>): Promise<EndpointPass> {
+  const settled = await entry;
+  if ("refused" in settled) throw new Error("refused");
+  return settled;
+}
 
 describe("EndpointGate", () => {
   it("lets `limit` tasks through at once and queues the rest first come first served", async () => {
     const clock = fakeClock();
-    const gate = new EndpointGate({ maxWaiting: 10, now: clock.now });
-    const first = await gate.enter("ep_a", 2);
-    const second = await gate.enter("ep_a", 2);
+    const gate = gateWith(10, clock);
+    const first = await passOf(gate.enter("ep_a", fixed(2)));
+    const second = await passOf(gate.enter("ep_a", fixed(2)));
     const order: number[] = [];
-    const third = gate.enter("ep_a", 2)?.then((p) => {
+    const third = passOf(gate.enter("ep_a", fixed(2))).then((p) => {
       order.push(3);
       return p;
     });
-    const fourth = gate.enter("ep_a", 2)?.then((p) => {
+    const fourth = passOf(gate.enter("ep_a", fixed(2))).then((p) => {
       order.push(4);
       return p;
     });
@@ -38,111 +57,239 @@ describe("EndpointGate", () => {
     expect(order).toEqual([]);
     expect(gate.waiting).toBe(2);
     clock.advance(300);
-    first?.release();
-    const passed = (await third) as EndpointPass;
-    expect(passed.waitedMs).toBe(300);
+    first.release();
+    expect((await third).waitedMs).toBe(300);
     expect(order).toEqual([3]);
-    second?.release();
+    second.release();
     await fourth;
     expect(order).toEqual([3, 4]);
     expect(gate.waiting).toBe(0);
-    expect(first?.waitedMs).toBe(0);
+    expect(first.waitedMs).toBe(0);
   });
 
   it("counts each endpoint apart: one at its limit does not hold another", async () => {
-    const gate = new EndpointGate({ maxWaiting: 10 });
-    await gate.enter("ep_slow", 1);
-    const slowNext = gate.enter("ep_slow", 1);
+    const gate = gateWith(10);
+    await gate.enter("ep_slow", fixed(1));
     let slowPassed = false;
-    slowNext?.then(() => {
+    void gate.enter("ep_slow", fixed(1)).then(() => {
       slowPassed = true;
     });
-    const healthy = await Promise.all([
-      gate.enter("ep_ok", 3),
-      gate.enter("ep_ok", 3),
-      gate.enter("ep_ok", 3),
-    ]);
-    expect(healthy.every((p) => p?.waitedMs === 0)).toBe(true);
+    const healthy = await Promise.all([1, 2, 3].map(() => passOf(gate.enter("ep_ok", fixed(3)))));
+    expect(healthy.every((p) => p.waitedMs === 0)).toBe(true);
     await flush();
     expect(slowPassed).toBe(false);
-    expect(gate.busiest(5)).toEqual([{ endpointId: "ep_slow", waiting: 1, running: 1 }]);
+    expect(gate.busiest(5)).toEqual([{ endpointId: "ep_slow", waiting: 1, running: 1, limit: 1 }]);
   });
 
-  it("refuses a task once its endpoint's wait list is full", async () => {
-    const gate = new EndpointGate({ maxWaiting: 2 });
-    await gate.enter("ep_a", 1);
-    expect(gate.enter("ep_a", 1)).toBeDefined();
-    expect(gate.enter("ep_a", 1)).toBeDefined();
-    expect(gate.enter("ep_a", 1)).toBeUndefined();
-    expect(gate.enter("ep_b", 1)).toBeDefined();
+  it("refuses a task once a slow endpoint's wait list is full, for as long as its oldest request took", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(2, clock);
+    await gate.enter("ep_a", fixed(1));
+    const waiting = [gate.enter("ep_a", fixed(1)), gate.enter("ep_a", fixed(1))];
+    // Not slow yet: a third waits too, rather than going back to the broker.
+    const third = gate.enter("ep_a", fixed(1));
+    expect(gate.waiting).toBe(3);
+    clock.advance(SLOW_MS + 500);
+    expect(await gate.enter("ep_a", fixed(1))).toEqual({ refused: true, retryAfterMs: 1_500 });
+    // Another endpoint is not concerned.
+    expect("release" in (await gate.enter("ep_b", fixed(1)))).toBe(true);
+    // The tasks beyond the bound that waited since before it turned slow go back now, the latest first.
+    expect(gate.shedSlow()).toBe(1);
+    expect(await third).toEqual({ refused: true, retryAfterMs: 1_500 });
+    expect(gate.waiting).toBe(2);
+    expect(gate.shedSlow()).toBe(0);
+    void waiting;
+  });
+
+  it("never sends a fast endpoint's tasks back: 200 arriving at once all wait and all run", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(16, clock);
+    const limit = { base: 16, max: 64 };
+    const entries = Array.from({ length: 200 }, () => gate.enter("ep_fast", limit));
+    expect(gate.waiting).toBe(200 - 16);
+    // Each request is answered 5 ms after it was let through; the rest keep arriving.
+    let served = 0;
+    const refused: number[] = [];
+    await Promise.all(
+      entries.map(async (entry, i) => {
+        const pass = await entry;
+        if ("refused" in pass) {
+          refused.push(i);
+          return;
+        }
+        await flush();
+        clock.advance(5);
+        served += 1;
+        pass.release("ok");
+      }),
+    );
+    // Late arrivals while it was busy: still admitted or waiting, never refused.
+    expect(gate.shedSlow()).toBe(0);
+    expect(refused).toEqual([]);
+    expect(served).toBe(200);
+    expect(gate.waiting).toBe(0);
+  });
+
+  it("grows a fast endpoint's limit by one per limit's worth of fast answers, up to its max", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(16, clock);
+    const limit = { base: 4, max: 6 };
+    const admitted: EndpointPass[] = [];
+    for (let i = 0; i < 40; i++) void passOf(gate.enter("ep", limit)).then((p) => admitted.push(p));
+    const answerAll = async (answer: "ok" | "failed", ms = 10) => {
+      await flush();
+      const now = admitted.splice(0);
+      clock.advance(ms);
+      for (const pass of now) pass.release(answer);
+      return now.length;
+    };
+    // Four fast successful answers while tasks wait: one more may be in flight, and so on up to 6.
+    expect(await answerAll("ok")).toBe(4);
+    expect(gate.limitOf("ep")).toBe(5);
+    expect(await answerAll("ok")).toBe(5);
+    expect(gate.limitOf("ep")).toBe(6);
+    expect(await answerAll("ok")).toBe(6);
+    expect(await answerAll("ok")).toBe(6);
+    expect(gate.limitOf("ep")).toBe(6);
+    // A slow answer puts it back at its base; failures do not grow it.
+    expect(await answerAll("ok", SLOW_MS)).toBe(6);
+    expect(gate.limitOf("ep")).toBe(4);
+    expect(await answerAll("failed")).toBe(4);
+    expect(gate.limitOf("ep")).toBe(4);
+  });
+
+  it("halves a grown limit on failures, and resets a hanging endpoint to its base", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(100, clock);
+    const limit = { base: 2, max: 10 };
+    const admitted: EndpointPass[] = [];
+    for (let i = 0; i < 40; i++) void passOf(gate.enter("ep", limit)).then((p) => admitted.push(p));
+    const answer = async (how: "ok" | "failed") => {
+      await flush();
+      const pass = admitted.shift() as EndpointPass;
+      clock.advance(1);
+      pass.release(how);
+    };
+    // 2 + 3 + 4 + 5 fast successes: 2 → 6.
+    for (let i = 0; i < 14; i++) await answer("ok");
+    expect(gate.limitOf("ep")).toBe(6);
+    await answer("failed");
+    expect(gate.limitOf("ep")).toBe(3);
+    await answer("failed");
+    await answer("failed");
+    expect(gate.limitOf("ep")).toBe(2);
+    for (let i = 0; i < 5; i++) await answer("ok");
+    expect(gate.limitOf("ep")).toBe(4);
+    // Now its requests hang: once one is a second old, the limit is its base again.
+    await flush();
+    clock.advance(SLOW_MS);
+    expect(gate.shedSlow()).toBe(0);
+    expect(gate.limitOf("ep")).toBe(2);
   });
 
   it("applies a raised limit to the tasks already waiting", async () => {
-    const gate = new EndpointGate({ maxWaiting: 5 });
-    const held = await gate.enter("ep_a", 1);
-    const waiting = [gate.enter("ep_a", 1), gate.enter("ep_a", 1)];
+    const gate = gateWith(5);
+    const held = await passOf(gate.enter("ep_a", fixed(1)));
+    const waiting = [gate.enter("ep_a", fixed(1)), gate.enter("ep_a", fixed(1))];
     // The limit is 3 now: the two waiting go through without a release; the new one is the fourth.
-    const fourth = gate.enter("ep_a", 3);
+    const fourth = gate.enter("ep_a", fixed(3));
     await Promise.all(waiting);
     expect(gate.waiting).toBe(1);
-    held?.release();
+    held.release();
     await fourth;
     expect(gate.waiting).toBe(0);
   });
 
   it("frees an idle endpoint's state, and a double release counts once", async () => {
-    const gate = new EndpointGate({ maxWaiting: 5 });
-    const pass = await gate.enter("ep_a", 1);
-    pass?.release();
-    pass?.release();
+    const gate = gateWith(5);
+    const pass = await passOf(gate.enter("ep_a", fixed(1)));
+    pass.release();
+    pass.release("ok");
     expect(gate.busiest(10)).toEqual([]);
-    const again = await gate.enter("ep_a", 1);
-    expect(again?.waitedMs).toBe(0);
-    expect(gate.enter("ep_a", 1)).toBeDefined();
+    expect(gate.limitOf("ep_a")).toBeUndefined();
+    const again = await passOf(gate.enter("ep_a", fixed(1)));
+    expect(again.waitedMs).toBe(0);
+    expect(gate.waiting).toBe(0);
   });
 
-  it("rejects a limit below 1 and a negative wait bound", () => {
-    const gate = new EndpointGate({ maxWaiting: 5 });
-    expect(() => gate.enter("ep_a", 0)).toThrow(/limit must be ≥ 1/);
-    expect(() => new EndpointGate({ maxWaiting: -1 })).toThrow(RangeError);
+  it("rejects a limit below 1, a max below it and a negative wait bound", () => {
+    const gate = gateWith(5);
+    expect(() => gate.enter("ep_a", fixed(0))).toThrow(/limit must be ≥ 1/);
+    expect(() => gate.enter("ep_a", { base: 4, max: 2 })).toThrow(/max ≥ it/);
+    expect(() => new EndpointGate({ maxWaiting: -1, slowAfterMs: 1 })).toThrow(RangeError);
+    expect(() => new EndpointGate({ maxWaiting: 1, slowAfterMs: 0 })).toThrow(RangeError);
   });
 });
 
 describe("fairSlots", () => {
   it("keeps a hanging endpoint's tasks out of the shared slots so another endpoint's all run", async () => {
-    const gate = new EndpointGate({ maxWaiting: 3 });
+    const clock = fakeClock();
+    const gate = gateWith(3, clock);
     const limit4 = pLimit(4);
     const run = fairSlots<{ endpoint: string }>({
       gate,
       slot: (_task, run) => limit4(run),
       endpointOf: (task) => task.endpoint,
-      limitOf: async (task) => (task.endpoint === "slow" ? 2 : 20),
+      limitOf: async (task) => fixed(task.endpoint === "slow" ? 2 : 20),
+      now: clock.now,
     });
     const hang = deferred();
     const slow = Array.from({ length: 5 }, () => run({ endpoint: "slow" }, () => hang.promise));
     const healthy = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => run({ endpoint: "ok" }, async (waitedMs) => ({ n, waitedMs }))),
+      Array.from({ length: 20 }, (_, n) =>
+        run({ endpoint: "ok" }, async (pass) => {
+          pass.release("ok");
+          return { n };
+        }),
+      ),
     );
     expect(healthy.map((r) => ("result" in r ? r.result.n : -1))).toEqual(
       Array.from({ length: 20 }, (_, n) => n),
     );
-    // 2 in flight, 3 waiting: a sixth is refused, to go back to the broker.
+    // 2 in flight, 3 waiting; once its requests are a second old, a sixth is refused, to go back.
     expect(gate.waiting).toBe(3);
-    expect(await run({ endpoint: "slow" }, async () => "never")).toEqual({ full: true });
+    clock.advance(SLOW_MS);
+    expect(await run({ endpoint: "slow" }, async () => "never")).toEqual({
+      refused: true,
+      retryAfterMs: SLOW_MS,
+    });
     hang.resolve();
     const settled = await Promise.all(slow);
     expect(settled.every((r) => "result" in r)).toBe(true);
     expect(gate.waiting).toBe(0);
   });
 
-  it("releases the endpoint's pass when the task throws", async () => {
-    const gate = new EndpointGate({ maxWaiting: 0 });
+  it("tells the task how long it waited at its endpoint and for its slot", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(3, clock);
     const limit1 = pLimit(1);
     const run = fairSlots<string>({
       gate,
       slot: (_task, run) => limit1(run),
       endpointOf: (t) => t,
-      limitOf: async () => 1,
+      limitOf: async () => fixed(1),
+      now: clock.now,
+    });
+    const hold = deferred();
+    const first = run("ep_a", () => hold.promise);
+    const second = run("ep_a", async (_pass, waits) => waits);
+    const other = run("ep_b", async (_pass, waits) => waits);
+    await flush();
+    clock.advance(40);
+    hold.resolve();
+    await first;
+    expect(await second).toEqual({ result: { endpointMs: 40, slotMs: 0 } });
+    expect(await other).toEqual({ result: { endpointMs: 0, slotMs: 40 } });
+  });
+
+  it("releases the endpoint's pass when the task throws", async () => {
+    const gate = gateWith(0);
+    const limit1 = pLimit(1);
+    const run = fairSlots<string>({
+      gate,
+      slot: (_task, run) => limit1(run),
+      endpointOf: (t) => t,
+      limitOf: async () => fixed(1),
     });
     await expect(
       run("ep", async () => {

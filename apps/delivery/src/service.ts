@@ -26,7 +26,7 @@ import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-task.js";
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
-import { EndpointGate, fairSlots } from "./endpoint-gate.js";
+import { EndpointGate, type EndpointLimit, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { WebhookClient } from "./webhook-client.js";
@@ -53,24 +53,26 @@ export const configSchema = serviceConfigSchema(7003).extend({
       "connections kept open to one receiver origin per instance (an endpoint's `max_concurrency` limits further)",
     ),
   /**
-   * Requests in flight at once to one endpoint per instance, for endpoints whose `max_concurrency` is 0;
-   * the tasks over it wait in memory holding no delivery slot (docs/decisions/fair-delivery.md).
+   * Requests in flight at once to one endpoint per instance, for endpoints whose `max_concurrency` is 0,
+   * to begin with: the limit grows while the endpoint answers fast and falls back when it is slow
+   * (docs/decisions/fair-delivery.md). Tasks over it wait in memory holding no delivery slot.
    */
   DELIVERY_ENDPOINT_CONCURRENCY: configFields.positiveInt
     .max(1_000)
     .default(16)
     .describe(
-      "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default); tasks over it wait without holding a delivery slot",
+      "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default), to begin with: it grows by one per round of fast answers up to `DELIVERY_CONNECTIONS_PER_ORIGIN` and falls back when the endpoint is slow; tasks over it wait without holding a delivery slot",
     ),
   /**
-   * Tasks that wait in memory at one endpoint's limit; beyond it they go back to RabbitMQ for a second,
-   * so one endpoint's backlog cannot fill the instance's prefetch.
+   * Tasks that wait in memory at a slow endpoint's limit (one with a request in flight for a second);
+   * beyond it they go back to RabbitMQ for about as long as the endpoint takes, so one slow endpoint's
+   * backlog cannot fill the instance's prefetch. A fast endpoint's tasks all wait in memory.
    */
   DELIVERY_ENDPOINT_WAITING: configFields.positiveInt
     .max(10_000)
     .default(16)
     .describe(
-      "tasks waiting in memory at one endpoint's concurrency limit per instance; more go back to a retry tier for a second",
+      "tasks waiting in memory at a slow endpoint's concurrency limit per instance (one with a request in flight for over a second); more go back to a retry tier for about as long as it takes",
     ),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000).describe("connect timeout, in ms"),
   DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000).describe("total request timeout, in ms"),
@@ -112,15 +114,34 @@ export const configSchema = serviceConfigSchema(7003).extend({
     .describe("an endpoint failing without a break this long is disabled (reason `FAILING`)"),
 });
 
-/** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
-const ENDPOINT_FULL_WAIT_MS = 1_000;
+/**
+ * An endpoint is slow once a request to it has been in flight this long: only then do its tasks beyond
+ * `DELIVERY_ENDPOINT_WAITING` go back to RabbitMQ, and its adaptive limit falls back to its base. A
+ * healthy receiver answers in milliseconds; a second is also the shortest retry tier.
+ */
+const ENDPOINT_SLOW_AFTER_MS = 1_000;
+/** How often the tasks waiting at endpoints that turned slow are sent back (nothing else wakes them). */
+const ENDPOINT_SHED_INTERVAL_MS = 250;
 
-/** An endpoint's concurrency limit in one instance: its own `max_concurrency`, or the platform default for 0. */
+/**
+ * An endpoint's concurrency limit in one instance: its own `max_concurrency` (fixed), or for 0 the
+ * platform default, which adapts to the endpoint up to the connections kept to its receiver.
+ */
 export function endpointConcurrency(
   maxConcurrency: number | undefined,
-  config: { DELIVERY_ENDPOINT_CONCURRENCY: number },
-): number {
-  return maxConcurrency && maxConcurrency > 0 ? maxConcurrency : config.DELIVERY_ENDPOINT_CONCURRENCY;
+  config: { DELIVERY_ENDPOINT_CONCURRENCY: number; DELIVERY_CONNECTIONS_PER_ORIGIN: number },
+): EndpointLimit {
+  if (maxConcurrency && maxConcurrency > 0) return { base: maxConcurrency, max: maxConcurrency };
+  const base = config.DELIVERY_ENDPOINT_CONCURRENCY;
+  return { base, max: Math.max(base, config.DELIVERY_CONNECTIONS_PER_ORIGIN) };
+}
+
+/**
+ * How long a task refused by its slow endpoint stays in RabbitMQ: as long as the endpoint's oldest
+ * request has been waiting (its pace), at least a second and at most the request timeout.
+ */
+export function endpointRetryAfterMs(slowForMs: number, timeoutMs: number): number {
+  return Math.min(Math.max(ENDPOINT_SLOW_AFTER_MS, slowForMs), Math.max(ENDPOINT_SLOW_AFTER_MS, timeoutMs));
 }
 
 export const deliveryService: ServiceDefinition<typeof configSchema> = {
@@ -130,7 +151,12 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   indexes: endpointLimitIndexes,
   async start(ctx) {
     const { config, logger, names, publisher, mongo, metrics } = ctx;
-    const gate = new EndpointGate({ maxWaiting: config.DELIVERY_ENDPOINT_WAITING });
+    const gate = new EndpointGate({
+      maxWaiting: config.DELIVERY_ENDPOINT_WAITING,
+      slowAfterMs: ENDPOINT_SLOW_AFTER_MS,
+    });
+    const shedding = setInterval(() => gate.shedSlow(), ENDPOINT_SHED_INTERVAL_MS);
+    shedding.unref();
     const recorders = deliveryMetrics(
       metrics,
       () => breakers.counts(),
@@ -220,15 +246,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
     });
     const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
-      const ran = await fairRun(task, (waitedMs) => {
-        if (waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", waitedMs);
-        return deliverTask(deps, task);
+      const ran = await fairRun(task, (pass) => {
+        if (pass.waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", pass.waitedMs);
+        // The endpoint's place frees once it answered, not once the attempt is recorded.
+        return deliverTask(deps, task, { answered: (answer) => pass.release(answer) });
       });
       if ("result" in ran) return ran.result;
-      // Its endpoint's wait list is full: back to RabbitMQ (same attempt), so prefetch stays free for others.
+      // Its endpoint is slow and its wait list full: back to RabbitMQ (same attempt) for about as long as
+      // the endpoint takes, so the prefetch stays free for others.
       const now = Date.now();
-      await tasks.publishAt(task, now + ENDPOINT_FULL_WAIT_MS, { now, lenient: true });
-      return { kind: "parked" };
+      const waitMs = endpointRetryAfterMs(ran.retryAfterMs, config.DELIVERY_TIMEOUT_MS);
+      await tasks.publishAt(task, now + waitMs, { now, lenient: true });
+      return { kind: "endpoint_busy" };
     };
     // Every prefetched message is handled at once: the slots above bound the requests, and a message
     // whose tasks wait at their endpoint must not keep the others from starting.
@@ -248,6 +277,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       ],
       async stop() {
         clearInterval(sweeper);
+        clearInterval(shedding);
         await client.close();
       },
     };
