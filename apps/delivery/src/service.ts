@@ -24,7 +24,7 @@ import {
 import { trace } from "@opentelemetry/api";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-task.js";
+import { type DeliverDeps, type DeliveryOutcome, deliverTask, heldBack } from "./deliver-task.js";
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, type EndpointLimit, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
@@ -246,17 +246,17 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         endpointConcurrency((await cache.endpoint(task.endpointId))?.max_concurrency, config),
     });
     const deliver = async (task: DeliveryTask): Promise<DeliveryOutcome> => {
-      const ran = await fairRun(task, (pass) => {
+      const ran = await fairRun(task, (pass, waits) => {
         if (pass.waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", pass.waitedMs);
         // The endpoint's place frees once it answered, not once the attempt is recorded.
-        return deliverTask(deps, task, { answered: (answer) => pass.release(answer) });
+        return deliverTask(deps, task, { waits, answered: (answer) => pass.release(answer) });
       });
       if ("result" in ran) return ran.result;
       // Its endpoint is slow and its wait list full: back to RabbitMQ (same attempt) for about as long as
       // the endpoint takes, so the prefetch stays free for others.
       const now = Date.now();
       const waitMs = endpointRetryAfterMs(ran.retryAfterMs, config.DELIVERY_TIMEOUT_MS);
-      await tasks.publishAt(task, now + waitMs, { now, lenient: true });
+      await tasks.publishAt(heldBack(task, now), now + waitMs, { now, lenient: true });
       return { kind: "endpoint_busy" };
     };
     // Every prefetched message is handled at once: the slots above bound the requests, and a message
