@@ -1,3 +1,4 @@
+import { type Attempt, AttemptWait } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant } from "./support/fixtures.js";
@@ -62,6 +63,17 @@ describe("a fast receiver", () => {
     await fast.waitFor(events, 60_000);
     expect(new Set(fast.requests.map((r) => r.headers["webhook-id"])).size).toBe(events);
     expect(await sentBack()).toBe(before);
+
+    // Most of them waited at the endpoint's limit, and their attempt records say so.
+    const deadline = Date.now() + 30_000;
+    let waited: Attempt[] = [];
+    while (waited.length === 0 && Date.now() < deadline) {
+      const { attempts } = await t.clients.audit.listAttempts({ tenantId: t.id, pageSize: 100 });
+      waited = attempts.filter((a) => a.waitedFor === AttemptWait.ENDPOINT_LIMIT);
+      if (waited.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.every((a) => a.waitedMs > 0 && a.success)).toBe(true);
   });
 });
 

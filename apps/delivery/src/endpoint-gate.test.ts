@@ -90,15 +90,36 @@ describe("EndpointGate", () => {
     const third = gate.enter("ep_a", fixed(1));
     expect(gate.waiting).toBe(3);
     clock.advance(SLOW_MS + 500);
+    // The tick finds it slow: the tasks beyond the bound go back, the latest first.
+    expect(gate.tick()).toBe(1);
+    expect(await third).toEqual({ refused: true, retryAfterMs: 1_500 });
+    expect(gate.waiting).toBe(2);
     expect(await gate.enter("ep_a", fixed(1))).toEqual({ refused: true, retryAfterMs: 1_500 });
     // Another endpoint is not concerned.
     expect("release" in (await gate.enter("ep_b", fixed(1)))).toBe(true);
-    // The tasks beyond the bound that waited since before it turned slow go back now, the latest first.
-    expect(gate.shedSlow()).toBe(1);
-    expect(await third).toEqual({ refused: true, retryAfterMs: 1_500 });
-    expect(gate.waiting).toBe(2);
-    expect(gate.shedSlow()).toBe(0);
+    expect(gate.tick()).toBe(0);
     void waiting;
+  });
+
+  it("does not count the instance's own pauses against an endpoint", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(1, clock);
+    const held = await passOf(gate.enter("ep_a", fixed(1)));
+    const waiting = [gate.enter("ep_a", fixed(1)), gate.enter("ep_a", fixed(1))];
+    // The process stood still for 3 s (its timer came 3 s late): the request is not slow for it.
+    clock.advance(3_000);
+    expect(gate.tick(3_000)).toBe(0);
+    expect(gate.waiting).toBe(2);
+    // A second later by its own clock, it is.
+    clock.advance(SLOW_MS);
+    expect(gate.tick()).toBe(1);
+    expect(await waiting[1]).toEqual({ refused: true, retryAfterMs: SLOW_MS });
+    // Answered: slow no longer, its next task waits in memory again.
+    held.release("ok");
+    expect("release" in (await (waiting[0] as Promise<EndpointPass | EndpointRefusal>))).toBe(true);
+    const next = gate.enter("ep_a", fixed(1));
+    expect(gate.waiting).toBe(1);
+    void next;
   });
 
   it("never sends a fast endpoint's tasks back: 200 arriving at once all wait and all run", async () => {
@@ -124,7 +145,7 @@ describe("EndpointGate", () => {
       }),
     );
     // Late arrivals while it was busy: still admitted or waiting, never refused.
-    expect(gate.shedSlow()).toBe(0);
+    expect(gate.tick()).toBe(0);
     expect(refused).toEqual([]);
     expect(served).toBe(200);
     expect(gate.waiting).toBe(0);
@@ -183,7 +204,7 @@ describe("EndpointGate", () => {
     // Now its requests hang: once one is a second old, the limit is its base again.
     await flush();
     clock.advance(SLOW_MS);
-    expect(gate.shedSlow()).toBe(0);
+    expect(gate.tick()).toBe(0);
     expect(gate.limitOf("ep")).toBe(2);
   });
 
@@ -249,6 +270,7 @@ describe("fairSlots", () => {
     // 2 in flight, 3 waiting; once its requests are a second old, a sixth is refused, to go back.
     expect(gate.waiting).toBe(3);
     clock.advance(SLOW_MS);
+    gate.tick();
     expect(await run({ endpoint: "slow" }, async () => "never")).toEqual({
       refused: true,
       retryAfterMs: SLOW_MS,

@@ -49,6 +49,8 @@ interface EndpointState {
   /** Fast successful answers since the limit last grew. */
   fastAnswers: number;
   waiting: Waiter[];
+  /** How long its oldest request had been in flight when {@link EndpointGate.tick} found it slow. */
+  slowForMs?: number;
 }
 
 export interface EndpointGateOptions {
@@ -57,7 +59,10 @@ export interface EndpointGateOptions {
    * tasks all wait: they are served within milliseconds, and going through the broker would cost more.
    */
   maxWaiting: number;
-  /** An endpoint is slow while a request has been in flight this long, or an answer took this long. */
+  /**
+   * An endpoint is slow while a request has been in flight this long (as {@link EndpointGate.tick} last
+   * found), or an answer took this long.
+   */
   slowAfterMs: number;
   now?: () => number;
 }
@@ -110,9 +115,8 @@ export class EndpointGate {
     if (state.inFlight.size < state.limit && state.waiting.length === 0) {
       return Promise.resolve(this.#pass(endpointId, state, 0));
     }
-    const slowForMs = this.#slowForMs(state);
-    if (slowForMs !== undefined && state.waiting.length >= this.#maxWaiting) {
-      return Promise.resolve({ refused: true, retryAfterMs: slowForMs });
+    if (state.slowForMs !== undefined && state.waiting.length >= this.#maxWaiting) {
+      return Promise.resolve({ refused: true, retryAfterMs: state.slowForMs });
     }
     const since = this.#now();
     this.#waiting += 1;
@@ -126,20 +130,29 @@ export class EndpointGate {
   }
 
   /**
-   * Sends back the tasks beyond `maxWaiting` of every endpoint that turned slow while they waited (the
-   * earliest keep their place), and sets such endpoints' limits back to their base: run it every so
-   * often, as nothing else happens when a receiver hangs.
+   * Finds the endpoints that are slow now (a request in flight for `slowAfterMs`): sets their limits back
+   * to their base, and sends back their tasks waiting beyond `maxWaiting` (the earliest keep their place).
+   * Run it every so often: nothing else happens when a receiver hangs. `pausedMs` is how long this
+   * instance itself stood still since the last run (its timer came that late): that time is not counted
+   * against the endpoints, or a busy machine would find every endpoint slow at once. Returns the tasks
+   * sent back.
    */
-  shedSlow(): number {
+  tick(pausedMs = 0): number {
+    const now = this.#now();
     let shed = 0;
     for (const [endpointId, state] of this.#endpoints) {
-      if (state.waiting.length === 0) continue;
-      const slowForMs = this.#slowForMs(state);
-      if (slowForMs === undefined || state.waiting.length <= this.#maxWaiting) continue;
+      if (pausedMs > 0) {
+        for (const request of state.inFlight) request.since = Math.min(now, request.since + pausedMs);
+      }
+      state.slowForMs = this.#slowForMs(state, now);
+      if (state.slowForMs === undefined) continue;
+      state.limit = state.base;
+      state.fastAnswers = 0;
+      if (state.waiting.length <= this.#maxWaiting) continue;
       const sent = state.waiting.splice(this.#maxWaiting);
       this.#waiting -= sent.length;
       shed += sent.length;
-      for (const waiter of sent) waiter.settle({ refused: true, retryAfterMs: slowForMs });
+      for (const waiter of sent) waiter.settle({ refused: true, retryAfterMs: state.slowForMs });
       this.#admitWaiting(endpointId, state);
     }
     return shed;
@@ -169,17 +182,11 @@ export class EndpointGate {
     return this.#endpoints.get(endpointId)?.limit;
   }
 
-  /**
-   * How long the endpoint's oldest request has been in flight when that is at least `slowAfterMs`
-   * (its limit then goes back to its base), else undefined.
-   */
-  #slowForMs(state: EndpointState): number | undefined {
+  /** How long the endpoint's oldest request has been in flight when that is at least `slowAfterMs`. */
+  #slowForMs(state: EndpointState, now: number): number | undefined {
     const oldest = state.inFlight.values().next().value;
-    const age = oldest ? this.#now() - oldest.since : 0;
-    if (age < this.#slowAfterMs) return undefined;
-    state.limit = state.base;
-    state.fastAnswers = 0;
-    return age;
+    const age = oldest ? now - oldest.since : 0;
+    return age >= this.#slowAfterMs ? age : undefined;
   }
 
   #pass(endpointId: string, state: EndpointState, waitedMs: number): EndpointPass {
@@ -199,6 +206,8 @@ export class EndpointGate {
         released = true;
         state.inFlight.delete(request);
         if (answer) this.#adapt(state, answer, this.#now() - request.since);
+        // Slow no longer once its requests that were are answered.
+        if (state.slowForMs !== undefined) state.slowForMs = this.#slowForMs(state, this.#now());
         this.#admitWaiting(endpointId, state);
       },
     };

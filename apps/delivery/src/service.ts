@@ -120,7 +120,7 @@ export const configSchema = serviceConfigSchema(7003).extend({
  * healthy receiver answers in milliseconds; a second is also the shortest retry tier.
  */
 const ENDPOINT_SLOW_AFTER_MS = 1_000;
-/** How often the tasks waiting at endpoints that turned slow are sent back (nothing else wakes them). */
+/** How often the gate looks for slow endpoints and sends their excess back (nothing else wakes them). */
 const ENDPOINT_SHED_INTERVAL_MS = 250;
 
 /**
@@ -155,7 +155,13 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       maxWaiting: config.DELIVERY_ENDPOINT_WAITING,
       slowAfterMs: ENDPOINT_SLOW_AFTER_MS,
     });
-    const shedding = setInterval(() => gate.shedSlow(), ENDPOINT_SHED_INTERVAL_MS);
+    let lastTick = Date.now();
+    const shedding = setInterval(() => {
+      const now = Date.now();
+      // The timer's lateness is how long this instance stood still: not the endpoints' time.
+      gate.tick(Math.max(0, now - lastTick - ENDPOINT_SHED_INTERVAL_MS));
+      lastTick = now;
+    }, ENDPOINT_SHED_INTERVAL_MS);
     shedding.unref();
     const recorders = deliveryMetrics(
       metrics,
