@@ -273,6 +273,8 @@ export function renderMarkdown(results: BenchResults): string {
       const group = s.delivery.groups[kind];
       if (group) notes.push(`${group.endpoints} ${kind} endpoints got ${fmt(group.received)} requests`);
     }
+    const sentBack = s.deliveryHops?.endpoint_busy ?? 0;
+    if (sentBack > 0) notes.push(`${fmt(sentBack)} tasks sent back to the queue by a slow endpoint's gate`);
     if (s.flood)
       notes.push(
         `the flooding tenant published ${fmt(s.flood.accepted)} events in ${fmt(s.flood.publishSeconds)} s; ${fmt(s.flood.unique)} delivered in ${fmt(s.flood.seconds)} s (${fmt(s.flood.deliveriesPerSecond)}/s), its p99 ${ms(s.flood.latencyMs.p99)} ms`,
