@@ -31,10 +31,11 @@ function gateWith(maxWaiting: number, clock = fakeClock()) {
   return new EndpointGate({ maxWaiting, slowAfterMs: SLOW_MS, now: clock.now });
 }
 
-/** A pass the test knows was granted (not a refusal). */
+/** A pass the test knows was granted (not a refusal), its request sent at once. */
 async function passOf(entry: Promise<EndpointPass | EndpointRefusal>): Promise<EndpointPass> {
   const settled = await entry;
   if ("refused" in settled) throw new Error("refused");
+  settled.sending();
   return settled;
 }
 
@@ -69,7 +70,7 @@ describe("EndpointGate", () => {
 
   it("counts each endpoint apart: one at its limit does not hold another", async () => {
     const gate = gateWith(10);
-    await gate.enter("ep_slow", fixed(1));
+    await passOf(gate.enter("ep_slow", fixed(1)));
     let slowPassed = false;
     void gate.enter("ep_slow", fixed(1)).then(() => {
       slowPassed = true;
@@ -84,7 +85,7 @@ describe("EndpointGate", () => {
   it("refuses a task once a slow endpoint's wait list is full, for as long as its oldest request took", async () => {
     const clock = fakeClock();
     const gate = gateWith(2, clock);
-    await gate.enter("ep_a", fixed(1));
+    await passOf(gate.enter("ep_a", fixed(1)));
     const waiting = [gate.enter("ep_a", fixed(1)), gate.enter("ep_a", fixed(1))];
     // Not slow yet: a third waits too, rather than going back to the broker.
     const third = gate.enter("ep_a", fixed(1));
@@ -138,6 +139,7 @@ describe("EndpointGate", () => {
           refused.push(i);
           return;
         }
+        pass.sending();
         await flush();
         clock.advance(5);
         served += 1;
@@ -302,6 +304,40 @@ describe("fairSlots", () => {
     await first;
     expect(await second).toEqual({ result: { endpointMs: 40, slotMs: 0 } });
     expect(await other).toEqual({ result: { endpointMs: 0, slotMs: 40 } });
+  });
+
+  it("does not count a task's wait for a shared slot as its endpoint's slowness", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(0, clock);
+    const limit1 = pLimit(1);
+    const run = fairSlots<string>({
+      gate,
+      slot: (_task, run) => limit1(run),
+      endpointOf: (t) => t,
+      limitOf: async () => fixed(1),
+      now: clock.now,
+    });
+    const hold = deferred();
+    const busy = run("ep_busy", () => hold.promise);
+    const queued = run("ep_a", async () => "sent");
+    await flush();
+    // ep_a's task is through its gate and waits for the only slot: its endpoint is not slow for that.
+    clock.advance(SLOW_MS * 2);
+    gate.tick();
+    // Not refused: the next task waits in memory.
+    let settled = false;
+    const next = gate.enter("ep_a", fixed(1)).then((entry) => {
+      settled = true;
+      return entry;
+    });
+    await flush();
+    expect(settled).toBe(false);
+    hold.resolve();
+    await busy;
+    expect(await queued).toEqual({ result: "sent" });
+    const admitted = await next;
+    expect(admitted).not.toHaveProperty("refused");
+    if ("release" in admitted) admitted.release();
   });
 
   it("releases the endpoint's pass when the task throws", async () => {

@@ -41,7 +41,9 @@ interface Waiter {
 }
 
 interface EndpointState {
-  /** Start times of the requests in flight, oldest first (a Set keeps insertion order). */
+  /** Tasks let through, sending or about to (waiting for a shared slot): what the limit counts. */
+  running: number;
+  /** Start times of the requests being sent, oldest first (a Set keeps insertion order). */
   inFlight: Set<{ since: number }>;
   base: number;
   max: number;
@@ -98,6 +100,7 @@ export class EndpointGate {
     let state = this.#endpoints.get(endpointId);
     if (!state) {
       state = {
+        running: 0,
         inFlight: new Set(),
         base: limit.base,
         max: limit.max,
@@ -112,7 +115,7 @@ export class EndpointGate {
       state.max = limit.max;
       state.limit = Math.min(Math.max(state.limit, limit.base), limit.max);
     }
-    if (state.inFlight.size < state.limit && state.waiting.length === 0) {
+    if (state.running < state.limit && state.waiting.length === 0) {
       return Promise.resolve(this.#pass(endpointId, state, 0));
     }
     if (state.slowForMs !== undefined && state.waiting.length >= this.#maxWaiting) {
@@ -172,7 +175,7 @@ export class EndpointGate {
       .map(([endpointId, s]) => ({
         endpointId,
         waiting: s.waiting.length,
-        running: s.inFlight.size,
+        running: s.running,
         limit: s.limit,
       }));
   }
@@ -190,22 +193,22 @@ export class EndpointGate {
   }
 
   #pass(endpointId: string, state: EndpointState, waitedMs: number): EndpointPass {
-    const request = { since: this.#now() };
-    state.inFlight.add(request);
+    state.running += 1;
+    let request: { since: number } | undefined;
     let released = false;
     return {
       waitedMs,
       sending: () => {
-        if (released) return;
-        state.inFlight.delete(request);
-        request.since = this.#now();
+        if (released || request) return;
+        request = { since: this.#now() };
         state.inFlight.add(request);
       },
       release: (answer) => {
         if (released) return;
         released = true;
-        state.inFlight.delete(request);
-        if (answer) this.#adapt(state, answer, this.#now() - request.since);
+        state.running -= 1;
+        if (request) state.inFlight.delete(request);
+        if (answer && request) this.#adapt(state, answer, this.#now() - request.since);
         // Slow no longer once its requests that were are answered.
         if (state.slowForMs !== undefined) state.slowForMs = this.#slowForMs(state, this.#now());
         this.#admitWaiting(endpointId, state);
@@ -231,13 +234,13 @@ export class EndpointGate {
   }
 
   #admitWaiting(endpointId: string, state: EndpointState): void {
-    while (state.inFlight.size < state.limit && state.waiting.length > 0) {
+    while (state.running < state.limit && state.waiting.length > 0) {
       const next = state.waiting.shift() as Waiter;
       this.#waiting -= 1;
       next.settle(this.#pass(endpointId, state, this.#now() - next.since));
     }
     // An idle endpoint costs no memory: 100,000 endpoints leave no trace once their tasks are done.
-    if (state.inFlight.size === 0 && state.waiting.length === 0) this.#endpoints.delete(endpointId);
+    if (state.running === 0 && state.waiting.length === 0) this.#endpoints.delete(endpointId);
   }
 }
 
