@@ -6,6 +6,7 @@ import {
   type EndpointPass,
   type EndpointRefusal,
   fairSlots,
+  SLOW_VS_TYPICAL,
 } from "./endpoint-gate.js";
 
 /** A clock the test moves by hand. */
@@ -208,6 +209,46 @@ describe("EndpointGate", () => {
     clock.advance(SLOW_MS);
     expect(gate.tick()).toBe(0);
     expect(gate.limitOf("ep")).toBe(2);
+  });
+
+  it("finds an endpoint slow against the instance's typical answer, not on a machine slow for all", async () => {
+    const clock = fakeClock();
+    const gate = gateWith(0, clock);
+    // Every endpoint answers in 3 s (the machine is overloaded): a request 4 s old is not slow here.
+    for (let i = 0; i < 200; i++) {
+      const pass = await passOf(gate.enter(`ep_${i % 7}`, fixed(1)));
+      clock.advance(3_000);
+      pass.release("ok");
+    }
+    expect(Math.round(gate.typicalAnswerMs ?? 0)).toBe(3_000);
+    const held = await passOf(gate.enter("ep_x", fixed(1)));
+    let refused = false;
+    void gate.enter("ep_x", fixed(1)).then((entry) => {
+      refused = "refused" in entry;
+    });
+    clock.advance(4_000);
+    gate.tick();
+    await flush();
+    expect(refused).toBe(false);
+    // At 4 × the typical answer it is.
+    clock.advance(8_000);
+    gate.tick();
+    await flush();
+    expect(refused).toBe(true);
+    held.release();
+
+    // Where answers take 10 ms, a second is slow, even with a few 10 s answers among them.
+    const healthy = gateWith(0, clock);
+    for (let i = 0; i < 200; i++) {
+      const pass = await passOf(healthy.enter(`ep_${i % 7}`, fixed(1)));
+      clock.advance(i % 20 === 0 ? 10_000 : 10);
+      pass.release("ok");
+    }
+    expect(healthy.typicalAnswerMs).toBeLessThan(SLOW_MS / SLOW_VS_TYPICAL);
+    await passOf(healthy.enter("ep_x", fixed(1)));
+    clock.advance(SLOW_MS);
+    healthy.tick();
+    expect(await healthy.enter("ep_x", fixed(1))).toEqual({ refused: true, retryAfterMs: SLOW_MS });
   });
 
   it("applies a raised limit to the tasks already waiting", async () => {

@@ -63,11 +63,17 @@ export interface EndpointGateOptions {
   maxWaiting: number;
   /**
    * An endpoint is slow while a request has been in flight this long (as {@link EndpointGate.tick} last
-   * found), or an answer took this long.
+   * found), or an answer took this long; and at least {@link SLOW_VS_TYPICAL} times the instance's typical
+   * answer time, so that a machine too busy to answer anything fast does not find every endpoint slow.
    */
   slowAfterMs: number;
   now?: () => number;
 }
+
+/** How many times the instance's typical answer time a request must take before its endpoint is slow. */
+export const SLOW_VS_TYPICAL = 4;
+/** Weight of each answer in the typical answer time (an exponential moving average of its log). */
+const TYPICAL_WEIGHT = 1 / 64;
 
 /** Counts each endpoint's requests in flight and queues the tasks over its limit, first come first served. */
 export class EndpointGate {
@@ -76,6 +82,11 @@ export class EndpointGate {
   readonly #slowAfterMs: number;
   readonly #now: () => number;
   #waiting = 0;
+  /**
+   * log2 of the instance's typical answer time in ms, over every endpoint's answers: a geometric mean,
+   * so the few slow endpoints' answers do not make the many fast ones' typical.
+   */
+  #typicalLog2: number | undefined;
 
   constructor(options: EndpointGateOptions) {
     if (!(options.maxWaiting >= 0)) throw new RangeError(`maxWaiting must be ≥ 0, not ${options.maxWaiting}`);
@@ -185,11 +196,22 @@ export class EndpointGate {
     return this.#endpoints.get(endpointId)?.limit;
   }
 
-  /** How long the endpoint's oldest request has been in flight when that is at least `slowAfterMs`. */
+  /** How long the endpoint's oldest request has been in flight when that is slow. */
   #slowForMs(state: EndpointState, now: number): number | undefined {
     const oldest = state.inFlight.values().next().value;
     const age = oldest ? now - oldest.since : 0;
-    return age >= this.#slowAfterMs ? age : undefined;
+    return oldest && this.#isSlow(age) ? age : undefined;
+  }
+
+  /** Whether a request this old is slow: over `slowAfterMs`, and several times the typical answer. */
+  #isSlow(ageMs: number): boolean {
+    const typical = this.#typicalLog2 === undefined ? 0 : 2 ** this.#typicalLog2;
+    return ageMs >= Math.max(this.#slowAfterMs, SLOW_VS_TYPICAL * typical);
+  }
+
+  /** The instance's typical answer time, in ms (undefined before the first answer). */
+  get typicalAnswerMs(): number | undefined {
+    return this.#typicalLog2 === undefined ? undefined : 2 ** this.#typicalLog2;
   }
 
   #pass(endpointId: string, state: EndpointState, waitedMs: number): EndpointPass {
@@ -208,7 +230,15 @@ export class EndpointGate {
         released = true;
         state.running -= 1;
         if (request) state.inFlight.delete(request);
-        if (answer && request) this.#adapt(state, answer, this.#now() - request.since);
+        if (answer && request) {
+          const latencyMs = this.#now() - request.since;
+          this.#adapt(state, answer, latencyMs);
+          const log2 = Math.log2(Math.max(1, latencyMs));
+          this.#typicalLog2 =
+            this.#typicalLog2 === undefined
+              ? log2
+              : this.#typicalLog2 + (log2 - this.#typicalLog2) * TYPICAL_WEIGHT;
+        }
         // Slow no longer once its requests that were are answered.
         if (state.slowForMs !== undefined) state.slowForMs = this.#slowForMs(state, this.#now());
         this.#admitWaiting(endpointId, state);
@@ -218,7 +248,7 @@ export class EndpointGate {
 
   /** Additive increase while fast answers come back and tasks wait; decrease on failures and slowness. */
   #adapt(state: EndpointState, answer: EndpointAnswer, latencyMs: number): void {
-    if (latencyMs >= this.#slowAfterMs) {
+    if (this.#isSlow(latencyMs)) {
       state.limit = state.base;
       state.fastAnswers = 0;
     } else if (answer === "failed") {
