@@ -92,10 +92,12 @@ describe("EndpointGate", () => {
     const third = gate.enter("ep_a", fixed(1));
     expect(gate.waiting).toBe(3);
     clock.advance(SLOW_MS + 500);
-    // The tick finds it slow: the tasks beyond the bound go back, the latest first.
-    expect(gate.tick()).toBe(1);
+    // The tick finds it slow: of its waiting tasks it keeps as many as it has in flight (each holds a
+    // message), the latest go back.
+    expect(gate.tick()).toBe(2);
     expect(await third).toEqual({ refused: true, retryAfterMs: 1_500 });
-    expect(gate.waiting).toBe(2);
+    expect(await waiting[1]).toEqual({ refused: true, retryAfterMs: 1_500 });
+    expect(gate.waiting).toBe(1);
     expect(await gate.enter("ep_a", fixed(1))).toEqual({ refused: true, retryAfterMs: 1_500 });
     // Another endpoint is not concerned.
     expect("release" in (await gate.enter("ep_b", fixed(1)))).toBe(true);
@@ -175,14 +177,19 @@ describe("EndpointGate", () => {
     expect(await answerAll("ok")).toBe(6);
     expect(await answerAll("ok")).toBe(6);
     expect(gate.limitOf("ep")).toBe(6);
-    // A slow answer puts it back at its base; failures do not grow it.
+    // Each slow answer halves it, down to 1; failures do not grow it.
     expect(await answerAll("ok", SLOW_MS)).toBe(6);
-    expect(gate.limitOf("ep")).toBe(4);
-    expect(await answerAll("failed")).toBe(4);
+    expect(gate.limitOf("ep")).toBe(1);
+    expect(await answerAll("failed")).toBe(1);
+    expect(gate.limitOf("ep")).toBe(1);
+    // Fast again: below its base it grows by one per answer (slow start), then as before.
+    expect(await answerAll("ok")).toBe(1);
+    expect(gate.limitOf("ep")).toBe(2);
+    expect(await answerAll("ok")).toBe(2);
     expect(gate.limitOf("ep")).toBe(4);
   });
 
-  it("halves a grown limit on failures, and resets a hanging endpoint to its base", async () => {
+  it("halves a grown limit on failures down to its base, and a hanging endpoint's below it", async () => {
     const clock = fakeClock();
     const gate = gateWith(100, clock);
     const limit = { base: 2, max: 10 };
@@ -204,11 +211,15 @@ describe("EndpointGate", () => {
     expect(gate.limitOf("ep")).toBe(2);
     for (let i = 0; i < 5; i++) await answer("ok");
     expect(gate.limitOf("ep")).toBe(4);
-    // Now its requests hang: once one is a second old, the limit is its base again.
+    // Now its requests hang: each tick that finds one a second old halves the limit, down to 1, and
+    // sends back the tasks waiting beyond it.
     await flush();
     clock.advance(SLOW_MS);
-    expect(gate.tick()).toBe(0);
+    expect(gate.tick()).toBe(40 - 14 - 3 - 5 - 4 - 2);
     expect(gate.limitOf("ep")).toBe(2);
+    gate.tick();
+    expect(gate.limitOf("ep")).toBe(1);
+    expect(gate.waiting).toBe(1);
   });
 
   it("finds an endpoint slow against the instance's typical answer, not on a machine slow for all", async () => {
@@ -310,17 +321,19 @@ describe("fairSlots", () => {
     expect(healthy.map((r) => ("result" in r ? r.result.n : -1))).toEqual(
       Array.from({ length: 20 }, (_, n) => n),
     );
-    // 2 in flight, 3 waiting; once its requests are a second old, a sixth is refused, to go back.
+    // 2 in flight, 3 waiting; once its requests are a second old, its limit halves to 1 and it keeps 1
+    // waiting: 2 go back, and so does a sixth.
     expect(gate.waiting).toBe(3);
     clock.advance(SLOW_MS);
-    gate.tick();
+    expect(gate.tick()).toBe(2);
     expect(await run({ endpoint: "slow" }, async () => "never")).toEqual({
       refused: true,
       retryAfterMs: SLOW_MS,
     });
     hang.resolve();
     const settled = await Promise.all(slow);
-    expect(settled.every((r) => "result" in r)).toBe(true);
+    expect(settled.filter((r) => "result" in r)).toHaveLength(3);
+    expect(settled.filter((r) => "refused" in r)).toHaveLength(2);
     expect(gate.waiting).toBe(0);
   });
 

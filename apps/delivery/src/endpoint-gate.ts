@@ -26,9 +26,9 @@ export interface EndpointRefusal {
 }
 
 /**
- * An endpoint's concurrency limit: it starts at `base`, grows by one for every limit's worth of fast
- * successful answers while tasks wait, up to `max`; a failed answer halves it, a slow one (or a request
- * in flight for `slowAfterMs`) sets it back to `base`. `base === max` is a fixed limit.
+ * An endpoint's concurrency limit: it starts at `base`, grows while fast successful answers come back
+ * and tasks wait, up to `max`; a failed answer halves it (not below `base`), a slow one (or a tick that
+ * finds a request in flight too long) halves it down to 1. `base === max` never grows.
  */
 export interface EndpointLimit {
   base: number;
@@ -129,7 +129,7 @@ export class EndpointGate {
     if (state.running < state.limit && state.waiting.length === 0) {
       return Promise.resolve(this.#pass(endpointId, state, 0));
     }
-    if (state.slowForMs !== undefined && state.waiting.length >= this.#maxWaiting) {
+    if (state.slowForMs !== undefined && state.waiting.length >= this.#slowWaiting(state)) {
       return Promise.resolve({ refused: true, retryAfterMs: state.slowForMs });
     }
     const since = this.#now();
@@ -144,8 +144,9 @@ export class EndpointGate {
   }
 
   /**
-   * Finds the endpoints that are slow now (a request in flight for `slowAfterMs`): sets their limits back
-   * to their base, and sends back their tasks waiting beyond `maxWaiting` (the earliest keep their place).
+   * Finds the endpoints that are slow now (a request in flight too long): halves their limits, down to
+   * 1, and sends back their tasks waiting beyond that limit and `maxWaiting` (the earliest keep their
+   * place), as each holds a message unacked.
    * Run it every so often: nothing else happens when a receiver hangs. `pausedMs` is how long this
    * instance itself stood still since the last run (its timer came that late): that time is not counted
    * against the endpoints, or a busy machine would find every endpoint slow at once. Returns the tasks
@@ -160,10 +161,10 @@ export class EndpointGate {
       }
       state.slowForMs = this.#slowForMs(state, now);
       if (state.slowForMs === undefined) continue;
-      state.limit = state.base;
-      state.fastAnswers = 0;
-      if (state.waiting.length <= this.#maxWaiting) continue;
-      const sent = state.waiting.splice(this.#maxWaiting);
+      halve(state, 1);
+      const keep = this.#slowWaiting(state);
+      if (state.waiting.length <= keep) continue;
+      const sent = state.waiting.splice(keep);
       this.#waiting -= sent.length;
       shed += sent.length;
       for (const waiter of sent) waiter.settle({ refused: true, retryAfterMs: state.slowForMs });
@@ -246,17 +247,27 @@ export class EndpointGate {
     };
   }
 
-  /** Additive increase while fast answers come back and tasks wait; decrease on failures and slowness. */
+  /**
+   * Tasks a slow endpoint may keep waiting in memory: each holds its message (and the other tasks of it)
+   * unacked, so no more than it has requests in flight, and `maxWaiting` at most.
+   */
+  #slowWaiting(state: EndpointState): number {
+    return Math.min(this.#maxWaiting, state.limit);
+  }
+
+  /**
+   * While fast answers come back and tasks wait: below its base the limit grows by one per answer (slow
+   * start, doubling per round), above it by one per limit's worth (additive increase). A slow answer
+   * halves it down to 1, a failure down to its base.
+   */
   #adapt(state: EndpointState, answer: EndpointAnswer, latencyMs: number): void {
     if (this.#isSlow(latencyMs)) {
-      state.limit = state.base;
-      state.fastAnswers = 0;
+      halve(state, 1);
     } else if (answer === "failed") {
-      state.limit = Math.max(state.base, Math.floor(state.limit / 2));
-      state.fastAnswers = 0;
+      halve(state, state.base);
     } else if (state.waiting.length > 0 && state.limit < state.max) {
       state.fastAnswers += 1;
-      if (state.fastAnswers >= state.limit) {
+      if (state.limit < state.base || state.fastAnswers >= state.limit) {
         state.limit += 1;
         state.fastAnswers = 0;
       }
@@ -320,4 +331,10 @@ export function fairSlots<Task>(
       pass.release();
     }
   };
+}
+
+/** Halves an endpoint's limit, not below `floor` (nor above where it is). */
+function halve(state: EndpointState, floor: number): void {
+  state.limit = Math.max(Math.min(state.limit, floor), Math.floor(state.limit / 2));
+  state.fastAnswers = 0;
 }
