@@ -64,15 +64,15 @@ export const configSchema = serviceConfigSchema(7003).extend({
       "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default), to begin with: it grows by one per round of fast answers up to `DELIVERY_CONNECTIONS_PER_ORIGIN` and falls back when the endpoint is slow; tasks over it wait without holding a delivery slot",
     ),
   /**
-   * Tasks that wait in memory at a slow endpoint's limit (one with a request in flight for a second);
-   * beyond it they go back to RabbitMQ for about as long as the endpoint takes, so one slow endpoint's
-   * backlog cannot fill the instance's prefetch. A fast endpoint's tasks all wait in memory.
+   * Tasks that wait in memory at a slow endpoint's limit (and no more than the limit itself); beyond
+   * them they go back to RabbitMQ for about as long as the endpoint takes, so slow endpoints' backlogs
+   * cannot fill the instance's prefetch. A fast endpoint's tasks all wait in memory.
    */
   DELIVERY_ENDPOINT_WAITING: configFields.positiveInt
     .max(10_000)
     .default(16)
     .describe(
-      "tasks waiting in memory at a slow endpoint's concurrency limit per instance (one with a request in flight for over a second); more go back to a retry tier for about as long as it takes",
+      "tasks waiting in memory at a slow endpoint's concurrency limit per instance, and no more than that limit; more go back to a retry tier for about as long as the endpoint takes",
     ),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000).describe("connect timeout, in ms"),
   DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000).describe("total request timeout, in ms"),
