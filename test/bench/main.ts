@@ -46,6 +46,35 @@ export function scenarios(): ScenarioSpec[] {
     measureLogged: false,
     drainMs: 15_000,
   });
+  const floodEvents = Number(process.env.BENCH_FLOOD_EVENTS ?? 100_000);
+  const flood = (
+    id: string,
+    title: string,
+    durationMs: number,
+    extra?: ScenarioSpec["flood"],
+  ): ScenarioSpec => ({
+    id,
+    title,
+    tenants: 20,
+    endpointsPerTenant: 1,
+    endpoints: () => "fast",
+    load: { kind: "fixed", ratePerSecond: 200, durationMs },
+    warmUpEvents: 2_000,
+    measureLogged: false,
+    drainMs: 60_000,
+    ...(extra ? { flood: extra } : {}),
+  });
+  const slowReceivers = (id: string, title: string, plan: ScenarioSpec["endpoints"]): ScenarioSpec => ({
+    id,
+    title,
+    tenants: 1,
+    endpointsPerTenant: 100,
+    endpoints: plan,
+    load: { kind: "fixed", ratePerSecond: 5, durationMs: ms },
+    warmUpEvents: 50,
+    measureLogged: false,
+    drainMs: 30_000,
+  });
   const all: ScenarioSpec[] = [
     {
       id: "s1-max",
@@ -119,6 +148,27 @@ export function scenarios(): ScenarioSpec[] {
     ),
     s3(`s3-slow`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% slow (200 ms)`, (i) =>
       i === 0 ? "slow" : "fast",
+    ),
+    // Fairness between tenants (docs/decisions/fair-delivery.md): 20 quiet tenants at 200 events/s in
+    // all, alone and then beside one tenant publishing FLOOD_EVENTS as fast as it can.
+    flood("flood-quiet", "20 tenants × 1 endpoint, 200 events/s in all, no flood", ms),
+    flood(
+      "flood",
+      `20 tenants × 1 endpoint, 200 events/s in all, while 1 tenant publishes ${floodEvents.toLocaleString("en-US")} events as fast as it can`,
+      2 * ms,
+      { events: floodEvents, batchSize: 50, concurrency: 16 },
+    ),
+    // Isolation of slow endpoints: 500 deliveries/s over 100 endpoints, all healthy, then 10 answering
+    // after 10 s and 2 never (within the default 15 s request timeout, so their requests are held).
+    slowReceivers(
+      "slow-receivers-healthy",
+      "1 tenant × 100 endpoints, 500 deliveries/s, all healthy",
+      () => "fast",
+    ),
+    slowReceivers(
+      "slow-receivers",
+      "1 tenant × 100 endpoints, 500 deliveries/s, 10 answering after 10 s and 2 never",
+      (i) => (i < 10 ? "stalled" : i < 12 ? "hanging" : "fast"),
     ),
   ];
   const purgeScenario = process.env.BENCH_PURGE === "1";
@@ -326,5 +376,19 @@ function summary(r: ScenarioResult): string {
   parts.push(`publish→received p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`);
   const errors = Object.entries(r.publish.errors);
   if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  if (r.flood) {
+    const f = r.flood;
+    parts.push(
+      `flood: ${f.accepted} accepted in ${f.publishSeconds} s, ${f.unique} delivered in ${f.seconds} s ` +
+        `(${f.deliveriesPerSecond}/s), p99 ${f.latencyMs.p99} ms`,
+    );
+  }
+  const hops = Object.entries(r.deliveryHops ?? {}).filter(([, n]) => n > 0);
+  if (hops.length > 0)
+    parts.push(`sent through a retry tier: ${hops.map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  for (const group of Object.values(r.delivery.groups)) {
+    if (group.kind === "fast") continue;
+    parts.push(`${group.kind} endpoints got ${group.received} requests`);
+  }
   return parts.join(", ");
 }

@@ -74,7 +74,20 @@ export class Recorder {
   }
 }
 
-export type ReceiverKind = "fast" | "failing" | "slow";
+/**
+ * How a receiver answers: at once (fast), 500 (failing), after 200 ms (slow), after
+ * {@link STALLED_DELAY_MS} (stalled), or never (hanging). Failing, stalled and hanging receivers answer
+ * 204 at once through the warm-up and misbehave from the measured load on.
+ */
+export type ReceiverKind = "fast" | "failing" | "slow" | "stalled" | "hanging";
+
+/** Receivers whose deliveries are measured: they answer 2xx in a healthy time. */
+export function isHealthy(kind: ReceiverKind): boolean {
+  return kind === "fast" || kind === "slow";
+}
+
+/** A stalled receiver's answer time: within the default request timeout (15 s), far over a healthy one. */
+export const STALLED_DELAY_MS = 10_000;
 
 /** One receiver server: its URL, the recorder of what it got, and how it answers. */
 export interface BenchReceiver {
@@ -83,6 +96,8 @@ export interface BenchReceiver {
   recorder: Recorder;
   /** Changes how it answers from now on (slow receivers stay slow). */
   setKind(kind: "fast" | "failing"): void;
+  /** A stalled or hanging receiver stops answering at once (see {@link ReceiverKind}); others ignore it. */
+  misbehave(): void;
   close(): Promise<void>;
 }
 
@@ -107,27 +122,41 @@ export async function startBenchReceiver(
       bench.kind = next;
       status = next === "fast" ? 204 : 500;
     },
+    misbehave() {},
     close: () => receiver.close(),
   };
   return bench;
 }
 
-/** A receiver that answers 204 after `delayMs`. */
-export async function startSlowReceiver(delayMs: number, recorder: Recorder): Promise<BenchReceiver> {
+/**
+ * A receiver that answers 204 after 200 ms ("slow"), or that answers at once until it is told to
+ * misbehave and then after {@link STALLED_DELAY_MS} ("stalled") or never ("hanging").
+ */
+export async function startDelayedReceiver(
+  kind: "slow" | "stalled" | "hanging",
+  recorder: Recorder,
+): Promise<BenchReceiver> {
+  let delayMs = kind === "slow" ? 200 : 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       recorder.record(Buffer.concat(chunks), nowMs());
-      setTimeout(() => res.writeHead(204).end(), delayMs);
+      if (delayMs === Number.POSITIVE_INFINITY) return;
+      if (delayMs === 0) res.writeHead(204).end();
+      else setTimeout(() => res.writeHead(204).end(), delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`,
-    kind: "slow",
+    kind,
     recorder,
     setKind() {},
+    misbehave() {
+      if (kind === "stalled") delayMs = STALLED_DELAY_MS;
+      if (kind === "hanging") delayMs = Number.POSITIVE_INFINITY;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

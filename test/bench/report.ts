@@ -28,7 +28,72 @@ export const GOALS = {
    * p50 at the smallest (plus {@link READ_GROWTH_SLACK_MS}), where a read of the whole log would grow 100 ×.
    */
   readGrowth: 2,
+  /** Quiet tenants' p99 beside a flood: within this factor of theirs without it… */
+  floodP99Ratio: 2,
+  /** …and under this. */
+  floodP99Ms: 500,
+  /** The flood drains at this share of s1-max's rate (the machine's full rate) or more. */
+  floodRateShare: 0.8,
+  /** Healthy endpoints' p99 beside stalled and hanging ones: within this factor of the all-healthy run. */
+  slowReceiversP99Ratio: 1.5,
+  /** …and their delivered rate at least this share of it (unchanged, within noise). */
+  slowReceiversRateShare: 0.95,
 };
+
+/** What the fairness goals came to in this run: undefined for a scenario pair the run did not have. */
+export function fairnessGoals(results: BenchResults) {
+  const find = (id: string) => results.scenarios.find((s) => s.id === id);
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? round(a / b, 2) : undefined);
+  const flood = find("flood");
+  const quiet = find("flood-quiet");
+  const full = find("s1-max");
+  const floodRatio = ratio(flood?.delivery.latencyMs.p99, quiet?.delivery.latencyMs.p99);
+  const floodRateShare = ratio(flood?.flood?.deliveriesPerSecond, full?.delivery.deliveriesPerSecond);
+  const slow = find("slow-receivers");
+  const healthy = find("slow-receivers-healthy");
+  const p99 = (s?: ScenarioResult) => s?.delivery.groups.fast?.latencyMs.p99;
+  const slowRatio = ratio(p99(slow), p99(healthy));
+  // Per healthy endpoint, unrounded: at 5 deliveries/s each, rounding would hide a 10% drop.
+  const perEndpoint = (s?: ScenarioResult) => {
+    const fast = s?.delivery.groups.fast;
+    return fast && s.delivery.seconds > 0 ? fast.unique / fast.endpoints / s.delivery.seconds : undefined;
+  };
+  const slowRateShare = ratio(perEndpoint(slow), perEndpoint(healthy));
+  return {
+    flood:
+      flood && quiet
+        ? {
+            p99: flood.delivery.latencyMs.p99,
+            quietP99: quiet.delivery.latencyMs.p99,
+            ratio: floodRatio,
+            floodRate: flood.flood?.deliveriesPerSecond,
+            fullRate: full?.delivery.deliveriesPerSecond,
+            rateShare: floodRateShare,
+            met:
+              (floodRatio ?? Infinity) <= GOALS.floodP99Ratio &&
+              flood.delivery.latencyMs.p99 <= GOALS.floodP99Ms &&
+              flood.delivery.complete &&
+              flood.flood?.complete === true &&
+              (floodRateShare ?? 0) >= GOALS.floodRateShare,
+          }
+        : undefined,
+    slowReceivers:
+      slow && healthy
+        ? {
+            p99: p99(slow),
+            healthyP99: p99(healthy),
+            ratio: slowRatio,
+            rate: slow.delivery.deliveriesPerSecond,
+            healthyRate: healthy.delivery.deliveriesPerSecond,
+            rateShare: slowRateShare,
+            met:
+              (slowRatio ?? Infinity) <= GOALS.slowReceiversP99Ratio &&
+              slow.delivery.complete &&
+              (slowRateShare ?? 0) >= GOALS.slowReceiversRateShare,
+          }
+        : undefined,
+  };
+}
 
 /** Timings of a few ms vary by a few ms from run to run, whatever the log's size. */
 const READ_GROWTH_SLACK_MS = 5;
@@ -162,6 +227,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| p99 publish→received ≤ ${GOALS.p99Ms} ms at 500 events/s | p99 ${ms(g.p99)} ms | ${yes(g.p99Met)} |`,
     `| healthy endpoints' p99 publish→received within 20% when 10% of endpoints fail | ${g.failingRatio ?? "–"} × the p99 without failures | ${yes(g.failingRatioMet)} |`,
     ...(results.reads ? [readsGoalRow(results.reads)] : []),
+    ...fairnessRows(results),
     "",
   );
 
@@ -208,6 +274,16 @@ export function renderMarkdown(results: BenchResults): string {
       );
     const failing = s.delivery.groups.failing;
     if (failing) notes.push(`failing endpoints got ${fmt(failing.received)} requests`);
+    for (const kind of ["stalled", "hanging"] as const) {
+      const group = s.delivery.groups[kind];
+      if (group) notes.push(`${group.endpoints} ${kind} endpoints got ${fmt(group.received)} requests`);
+    }
+    const sentBack = s.deliveryHops?.endpoint_busy ?? 0;
+    if (sentBack > 0) notes.push(`${fmt(sentBack)} tasks sent back to the queue by a slow endpoint's gate`);
+    if (s.flood)
+      notes.push(
+        `the flooding tenant published ${fmt(s.flood.accepted)} events in ${fmt(s.flood.publishSeconds)} s; ${fmt(s.flood.unique)} delivered in ${fmt(s.flood.seconds)} s (${fmt(s.flood.deliveriesPerSecond)}/s), its p99 ${ms(s.flood.latencyMs.p99)} ms`,
+      );
     if (s.purge) {
       const base = results.scenarios.find((other) => other.id === "s1-500")?.delivery.latencyMs.p99;
       const change =
@@ -304,6 +380,27 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.reads) push(...readsSection(results.reads));
   push("## Where it stands and what limits it", "", ...analysis(results, by), "");
   return `${lines.join("\n")}\n`;
+}
+
+/** The fairness goals' rows, for the scenario pairs the run had. */
+function fairnessRows(results: BenchResults): string[] {
+  const { flood, slowReceivers } = fairnessGoals(results);
+  const rows: string[] = [];
+  if (flood) {
+    const rate =
+      flood.rateShare !== undefined
+        ? `${fmt(flood.floodRate)} deliveries/s, ${flood.rateShare} × s1-max's ${fmt(flood.fullRate)}`
+        : `${fmt(flood.floodRate)} deliveries/s (s1-max not in this run)`;
+    rows.push(
+      `| a flood of one tenant: the quiet tenants' p99 within ${GOALS.floodP99Ratio} × theirs without it and under ${GOALS.floodP99Ms} ms; the flood drains at ≥ ${GOALS.floodRateShare * 100}% of the full rate | p99 ${ms(flood.p99)} ms, ${flood.ratio ?? "–"} × ${ms(flood.quietP99)} ms; flood ${rate} | ${yes(flood.met)} |`,
+    );
+  }
+  if (slowReceivers) {
+    rows.push(
+      `| 10 of 100 endpoints answering after 10 s and 2 never: healthy endpoints' p99 within ${GOALS.slowReceiversP99Ratio} × the all-healthy run, their delivered rate unchanged | p99 ${ms(slowReceivers.p99)} ms, ${slowReceivers.ratio ?? "–"} × ${ms(slowReceivers.healthyP99)} ms; ${fmt(slowReceivers.rate)} of ${fmt(slowReceivers.healthyRate)} deliveries/s (${slowReceivers.rateShare ?? "–"} × per endpoint) | ${yes(slowReceivers.met)} |`,
+    );
+  }
+  return rows;
 }
 
 function readsGoalRow(reads: ReadsResult): string {

@@ -13,10 +13,11 @@ import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate 
 import {
   type BenchReceiver,
   encodeWarmUpPayload,
+  isHealthy,
   type ReceiverKind,
   Recorder,
   startBenchReceiver,
-  startSlowReceiver,
+  startDelayedReceiver,
 } from "./receivers.js";
 import {
   LoopPauses,
@@ -59,6 +60,12 @@ export interface ScenarioSpec {
   drainMs: number;
   /** Service environment on top of the e2e defaults. */
   env?: Record<string, string>;
+  /**
+   * One more tenant, with one fast endpoint of its own, publishing `events` as fast as it can (batches
+   * of `batchSize`, `concurrency` calls at once) while the scenario's load runs: the flood the other
+   * tenants' figures are measured under. Its own figures are in {@link ScenarioResult.flood}.
+   */
+  flood?: { events: number; batchSize: number; concurrency: number };
   /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
@@ -147,6 +154,30 @@ export interface ScenarioResult {
   brokerInterruptions: number;
   /** With `expiredDocuments`: expired documents inserted, and how many the purge removed in the window. */
   purge?: { seeded: number; removed: number };
+  /** With `flood`: what the flooding tenant published and got delivered. */
+  flood?: FloodResult;
+  /**
+   * Tasks delivery sent through a retry tier in the window instead of delivering, by reason (its
+   * herald_delivery_hops_total): `endpoint_busy` counts a slow endpoint's overflow.
+   */
+  deliveryHops?: Record<string, number>;
+}
+
+export interface FloodResult {
+  accepted: number;
+  publishSeconds: number;
+  unique: number;
+  complete: boolean;
+  /** From its first publish to its last delivery. */
+  seconds: number;
+  deliveriesPerSecond: number;
+  latencyMs: Percentiles;
+}
+
+/** The flooding tenant of a scenario with `flood`: its publisher and receiver. */
+interface Flood {
+  publisher: Publisher;
+  receiver: BenchReceiver;
 }
 
 /** Shared by every scenario of a run. */
@@ -195,6 +226,7 @@ export async function runScenario(
   running = stack;
   const receivers: BenchReceiver[] = [];
   const clients: GrpcIngestClient[] = [];
+  let flood: Flood | undefined;
   try {
     const kinds = Array.from({ length: spec.endpointsPerTenant }, (_, i) => spec.endpoints(i));
     for (const [i, kind] of kinds.entries()) {
@@ -202,14 +234,18 @@ export async function runScenario(
       // Failing receivers answer 2xx through the warm-up and fail from the measured load on, so the
       // window holds their failures, retries and circuits opening, not circuits opened long before.
       receivers.push(
-        kind === "slow" ? await startSlowReceiver(200, recorder) : await startBenchReceiver("fast", recorder),
+        kind === "fast" || kind === "failing"
+          ? await startBenchReceiver("fast", recorder)
+          : await startDelayedReceiver(kind, recorder),
       );
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
+    if (spec.flood) flood = await createFlood(stack);
     for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
-    const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
+    const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers, flood);
     if (spec.expiredDocuments) await insertExpired(ctx, stack, publishers, spec.expiredDocuments);
     for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
+    for (const receiver of receivers) receiver.misbehave();
     const setupSeconds = round((nowMs() - setupStarted) / 1000);
     return await measure(
       spec,
@@ -221,6 +257,7 @@ export async function runScenario(
       setupSeconds,
       endBy,
       attemptsBefore,
+      flood,
     );
   } finally {
     for (const client of clients) client.close();
@@ -238,8 +275,16 @@ export async function runScenario(
         writeFileSync(`${REPO_ROOT}bench-results/logs/${spec.id}-${service}.log`, stack.logs(service));
       }
     }
-    await Promise.all(receivers.map((r) => r.close()));
+    await Promise.all([...receivers, ...(flood ? [flood.receiver] : [])].map((r) => r.close()));
   }
+}
+
+/** The flooding tenant: a rate limit no load here reaches, and one fast endpoint with a receiver of its own. */
+async function createFlood(stack: Stack): Promise<Flood> {
+  const receiver = await startBenchReceiver("fast", new Recorder("flood endpoint"));
+  const tenant = await createTenant(stack, "bench-flood", { rateLimitPerSecond: 1_000_000 });
+  await createEndpoint(tenant, receiver.url);
+  return { publisher: { tenantId: tenant.id, token: tenant.publishKey }, receiver };
 }
 
 async function createTenants(
@@ -278,10 +323,12 @@ async function warmUp(
   receivers: BenchReceiver[],
   clients: GrpcIngestClient[],
   publishers: Publisher[],
+  flood?: Flood,
 ): Promise<number> {
   ctx.progress(`[${spec.id}] warming up: one event per tenant, then ${spec.warmUpEvents} more`);
-  await pool(publishers.length, 8, async (t) => {
-    const publisher = publishers[t] as Publisher;
+  const everyTenant = [...publishers, ...(flood ? [flood.publisher] : [])];
+  await pool(everyTenant.length, 8, async (t) => {
+    const publisher = everyTenant[t] as Publisher;
     await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
       {
         tenant_id: publisher.tenantId,
@@ -310,6 +357,7 @@ async function warmUp(
   const perEndpoint = publishers.length + stats.accepted;
   const idle = async () =>
     receivers.every((r) => r.recorder.warmUps >= perEndpoint) &&
+    (flood?.receiver.recorder.warmUps ?? 1) >= 1 &&
     (await queueDepths(ctx, stack)).every((ready) => ready === 0);
   const deadline = nowMs() + 60_000;
   while (!(await idle()) && nowMs() < deadline && !ctx.stop()) await sleep(100);
@@ -462,6 +510,7 @@ async function measure(
   setupSeconds: number,
   endBy: number,
   attemptsBefore: number,
+  flood?: Flood,
 ): Promise<ScenarioResult> {
   const pids: Record<string, number[]> = {};
   for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
@@ -474,7 +523,9 @@ async function measure(
   const metricsBefore = await readServiceMetrics(stack);
   const pauses = new LoopPauses();
   const stats = new LoadStats();
-  const healthy = receivers.filter((r) => r.kind !== "failing");
+  const healthy = receivers.filter((r) => isHealthy(r.kind));
+  const floodStats = new LoadStats();
+  const floodUnique = () => flood?.receiver.recorder.unique ?? 0;
   const healthyUnique = () => healthy.reduce((n, r) => n + r.recorder.unique, 0);
   const queueSeries: ScenarioResult["queueSeries"] = [];
   const windowStart = nowMs();
@@ -497,6 +548,7 @@ async function measure(
       ctx.progress(
         `[${spec.id}] ${phase} ${Math.round(t)}s  sent ${stats.sent}  accepted ${stats.accepted}  ` +
           `delivered ${delivered} (${delivered - lastDelivered}/s)` +
+          (flood ? `  flood accepted ${floodStats.accepted} delivered ${floodUnique()}` : "") +
           (spec.measureLogged ? `  logged ${logged}` : "") +
           `  queues routing/delivery/audit ${depths.join("/")}`,
       );
@@ -505,6 +557,21 @@ async function measure(
   })();
 
   try {
+    const flooding =
+      flood && spec.flood
+        ? publishAsFastAsPossible(
+            {
+              clients,
+              publishers: [flood.publisher],
+              maxEvents: spec.flood.events,
+              maxMs: spec.load.kind === "max" ? spec.load.maxMs : spec.load.durationMs,
+              batchSize: spec.flood.batchSize,
+              concurrency: spec.flood.concurrency,
+              stop: ctx.stop,
+            },
+            floodStats,
+          )
+        : Promise.resolve();
     if (spec.load.kind === "max") {
       await publishAsFastAsPossible({ clients, publishers, ...spec.load, stop: ctx.stop }, stats);
     } else {
@@ -514,10 +581,16 @@ async function measure(
         stats,
       );
     }
+    await flooding;
     phase = "drain";
     const expected = stats.accepted * healthy.length;
     const deadline = Math.max(nowMs() + 5_000, Math.min(nowMs() + spec.drainMs, endBy));
-    while (healthyUnique() < expected && nowMs() < deadline && !ctx.stop()) await sleep(20);
+    while (
+      (healthyUnique() < expected || floodUnique() < floodStats.accepted) &&
+      nowMs() < deadline &&
+      !ctx.stop()
+    )
+      await sleep(20);
     const deliveredAt = Math.max(...healthy.map((r) => r.recorder.lastAt), stats.startedAt);
 
     let loggedWritten: { expected: number; count: number; seconds: number } | undefined;
@@ -597,7 +670,7 @@ async function measure(
     const deliverySeconds = (deliveredAt - stats.startedAt) / 1000;
     const latencies = healthy.map((r) => r.recorder.latencyMs);
     const groups: Record<string, GroupResult> = {};
-    for (const kind of ["fast", "slow", "failing"] as const) {
+    for (const kind of ["fast", "slow", "failing", "stalled", "hanging"] as const) {
       const group = receivers.filter((r) => r.kind === kind);
       if (group.length === 0) continue;
       groups[kind] = {
@@ -663,11 +736,37 @@ async function measure(
             },
           }
         : {}),
+      ...(flood ? { flood: floodResult(flood, floodStats) } : {}),
+      ...(metricsBefore.delivery && metricsAfter.delivery
+        ? { deliveryHops: deliveryHops(metricsBefore.delivery, metricsAfter.delivery) }
+        : {}),
     };
   } finally {
     ticking = false;
     await ticker;
   }
+}
+
+const HOPS = ["retry_scheduled", "parked", "endpoint_busy", "forwarded"] as const;
+
+function deliveryHops(before: MetricReader, after: MetricReader): Record<string, number> {
+  const hop = (metric: MetricReader, name: string) =>
+    metric("herald_delivery_hops_total", `hop="${name}"`) || 0;
+  return Object.fromEntries(HOPS.map((name) => [name, hop(after, name) - hop(before, name)]));
+}
+
+function floodResult(flood: Flood, stats: LoadStats): FloodResult {
+  const { recorder } = flood.receiver;
+  const seconds = (Math.max(recorder.lastAt, stats.startedAt) - stats.startedAt) / 1000;
+  return {
+    accepted: stats.accepted,
+    publishSeconds: round((stats.endedAt - stats.startedAt) / 1000),
+    unique: recorder.unique,
+    complete: recorder.unique >= stats.accepted,
+    seconds: round(seconds),
+    deliveriesPerSecond: seconds > 0 ? Math.round(recorder.unique / seconds) : 0,
+    latencyMs: recorder.latencyMs.percentiles(),
+  };
 }
 
 function stepMeans(before: IngestStepTotals, after: IngestStepTotals): Record<IngestStep, number> {

@@ -1,6 +1,8 @@
+import { type Attempt, AttemptWait } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { createEndpoint, createTenant } from "./support/fixtures.js";
+import { readMetrics } from "./support/metrics.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { type Stack, startStack } from "./support/stack.js";
 
@@ -24,6 +26,55 @@ afterAll(async () => {
   ingest?.close();
   await Promise.all(receivers.map((r) => r.close()));
   await stack?.stop();
+});
+
+/** Tasks delivery sent back to RabbitMQ instead of delivering (a slow endpoint's overflow, or parked). */
+async function sentBack(): Promise<number> {
+  const metric = await readMetrics(stack, "delivery");
+  const hop = (name: string) => metric("herald_delivery_hops_total", `hop="${name}"`) || 0;
+  return hop("endpoint_busy") + hop("parked");
+}
+
+describe("a fast receiver", () => {
+  it("gets a backlog far over its endpoint's limit without one task going back to RabbitMQ", async () => {
+    const t = await createTenant(stack, "fairfast", { rateLimitPerSecond: 100_000 });
+    const fast = await startReceiver();
+    receivers.push(fast);
+    await createEndpoint(t, fast.url);
+    const before = await sentBack();
+
+    // Batches of 64 tasks reach the gate at once: 2 may be in flight and 16 wait, so a gate that sends
+    // back what does not fit would send back most of them, each through a retry tier.
+    const events = 300;
+    for (let first = 0; first < events; first += 100) {
+      const batch = await ingest.publishEvents(
+        {
+          tenant_id: t.id,
+          events: Array.from({ length: 100 }, (_, i) => ({
+            event_type: "order.created",
+            payload: Buffer.from(JSON.stringify({ n: first + i })),
+          })),
+        },
+        t.publishKey,
+      );
+      expect(batch.results.every((res) => res.event_id)).toBe(true);
+    }
+
+    await fast.waitFor(events, 60_000);
+    expect(new Set(fast.requests.map((r) => r.headers["webhook-id"])).size).toBe(events);
+    expect(await sentBack()).toBe(before);
+
+    // Most of them waited at the endpoint's limit, and their attempt records say so.
+    const deadline = Date.now() + 30_000;
+    let waited: Attempt[] = [];
+    while (waited.length === 0 && Date.now() < deadline) {
+      const { attempts } = await t.clients.audit.listAttempts({ tenantId: t.id, pageSize: 100 });
+      waited = attempts.filter((a) => a.waitedFor === AttemptWait.ENDPOINT_LIMIT);
+      if (waited.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.every((a) => a.waitedMs > 0 && a.success)).toBe(true);
+  });
 });
 
 describe("a receiver that never answers", () => {

@@ -40,6 +40,10 @@ export interface AttemptDocument {
   /** Absent when no retry is due. */
   next_attempt_time?: Date;
   url: string;
+  /** How long the attempt waited at its endpoint's limit or for its tenant's turn; absent when it did not. */
+  waited_ms?: number;
+  /** herald.v1.AttemptWait; with `waited_ms`. */
+  waited_for?: number;
 }
 
 /** The status of one event at one endpoint; `_id` is {@link deliveryId}. */
@@ -132,6 +136,7 @@ export function attemptToDocument(attempt: Attempt): AttemptDocument {
     attempt_time: attempt.attemptTime ? timestampDate(attempt.attemptTime) : new Date(0),
     ...(attempt.nextAttemptTime ? { next_attempt_time: timestampDate(attempt.nextAttemptTime) } : {}),
     url: attempt.url,
+    ...(attempt.waitedMs > 0 ? { waited_ms: attempt.waitedMs, waited_for: attempt.waitedFor } : {}),
   };
 }
 
@@ -152,6 +157,8 @@ export function attemptFromDocument(doc: AttemptDocument): Attempt {
     attemptTime: timestampFromDate(doc.attempt_time),
     nextAttemptTime: doc.next_attempt_time ? timestampFromDate(doc.next_attempt_time) : undefined,
     url: doc.url,
+    waitedMs: doc.waited_ms ?? 0,
+    waitedFor: doc.waited_for ?? 0,
   });
 }
 

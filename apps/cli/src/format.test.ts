@@ -1,9 +1,17 @@
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { AttemptTrigger, DeliveryState, DisabledReason, ErrorClass, Scope } from "@herald/contracts";
+import {
+  AttemptTrigger,
+  AttemptWait,
+  DeliveryState,
+  DisabledReason,
+  ErrorClass,
+  Scope,
+} from "@herald/contracts";
 import { formatDurationMs } from "@herald/platform/duration";
 import { describe, expect, it } from "vitest";
 import {
   attemptError,
+  attemptWaited,
   deliveryStateName,
   endpointStateName,
   errorClassName,
@@ -124,6 +132,16 @@ describe("enum words", () => {
     expect(errorClassName(ErrorClass.NONE)).toBe("-");
     expect(scopeName(Scope.EVENTS_PUBLISH)).toBe("events:publish");
     expect(scopeName(Scope.ADMIN)).toBe("admin");
+  });
+
+  it("says how long an attempt waited before it was sent, and for what", () => {
+    expect(attemptWaited({ waitedMs: 0, waitedFor: AttemptWait.UNSPECIFIED })).toBe("-");
+    expect(attemptWaited({ waitedMs: 40, waitedFor: AttemptWait.TENANT_TURN })).toBe("40ms (tenant's turn)");
+    expect(attemptWaited({ waitedMs: 1_250, waitedFor: AttemptWait.ENDPOINT_LIMIT })).toBe(
+      "1.3s (endpoint at its limit)",
+    );
+    // A reason this CLI does not know yet still shows the time.
+    expect(attemptWaited({ waitedMs: 5, waitedFor: 99 as AttemptWait })).toBe("5ms");
   });
 
   it("says what went wrong with an attempt", () => {

@@ -1,6 +1,7 @@
 import { type Duration, durationMs, type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
+  AttemptWait,
   DeliveryState,
   DisabledReason,
   ErrorClass,
@@ -125,6 +126,21 @@ const ERROR_CLASSES: Record<ErrorClass, string> = {
 
 export function errorClassName(errorClass: ErrorClass): string {
   return ERROR_CLASSES[errorClass] ?? `error ${errorClass}`;
+}
+
+const WAITS: Record<AttemptWait, string> = {
+  [AttemptWait.UNSPECIFIED]: "",
+  [AttemptWait.ENDPOINT_LIMIT]: "endpoint at its limit",
+  [AttemptWait.TENANT_TURN]: "tenant's turn",
+};
+
+/** How long an attempt waited before it was sent and for what: "1.2s (endpoint at its limit)", or "-". */
+export function attemptWaited(attempt: { waitedMs: number; waitedFor: AttemptWait }): string {
+  if (attempt.waitedMs <= 0) return NONE;
+  const time =
+    attempt.waitedMs < 1_000 ? `${attempt.waitedMs}ms` : `${(attempt.waitedMs / 1_000).toFixed(1)}s`;
+  const why = WAITS[attempt.waitedFor] ?? "";
+  return why === "" ? time : `${time} (${why})`;
 }
 
 /** What went wrong with an attempt, in a few words: "http status: 503" or "timeout: …". */

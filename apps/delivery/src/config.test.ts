@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "@herald/platform";
 import { testEnv } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
-import { configSchema, endpointConcurrency } from "./service.js";
+import { configSchema, endpointConcurrency, endpointRetryAfterMs } from "./service.js";
 
 describe("delivery configuration", () => {
   it("keeps 256 deliveries in flight over at most 64 connections per receiver by default", () => {
@@ -37,16 +37,27 @@ describe("delivery configuration", () => {
     );
   });
 
-  it("limits each endpoint to 16 requests in flight unless it sets its own max_concurrency", () => {
+  it("starts each endpoint at 16 requests in flight, adapting up to 64, unless it sets its own max_concurrency", () => {
     const config = loadConfig(configSchema, testEnv());
     expect(config.DELIVERY_ENDPOINT_CONCURRENCY).toBe(16);
     expect(config.DELIVERY_ENDPOINT_WAITING).toBe(16);
-    expect(endpointConcurrency(0, config)).toBe(16);
-    expect(endpointConcurrency(undefined, config)).toBe(16);
-    expect(endpointConcurrency(3, config)).toBe(3);
-    expect(endpointConcurrency(0, { DELIVERY_ENDPOINT_CONCURRENCY: 2 })).toBe(2);
+    expect(endpointConcurrency(0, config)).toEqual({ base: 16, max: 64 });
+    expect(endpointConcurrency(undefined, config)).toEqual({ base: 16, max: 64 });
+    // An owner's own limit is fixed.
+    expect(endpointConcurrency(3, config)).toEqual({ base: 3, max: 3 });
+    // The ceiling is never below the base.
+    expect(
+      endpointConcurrency(0, { DELIVERY_ENDPOINT_CONCURRENCY: 100, DELIVERY_CONNECTIONS_PER_ORIGIN: 8 }),
+    ).toEqual({ base: 100, max: 100 });
     expect(() => loadConfig(configSchema, testEnv({ DELIVERY_ENDPOINT_CONCURRENCY: "0" }))).toThrow(
       /DELIVERY_ENDPOINT_CONCURRENCY: /,
     );
+  });
+
+  it("sends a slow endpoint's refused task back for about its pace: 1 s to the request timeout", () => {
+    expect(endpointRetryAfterMs(1_200, 15_000)).toBe(1_200);
+    expect(endpointRetryAfterMs(10, 15_000)).toBe(1_000);
+    expect(endpointRetryAfterMs(40_000, 15_000)).toBe(15_000);
+    expect(endpointRetryAfterMs(5_000, 500)).toBe(1_000);
   });
 });

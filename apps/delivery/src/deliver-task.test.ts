@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
+  AttemptWait,
   type AuditRecord,
   DeliveryState,
   type DeliveryTask,
@@ -21,7 +22,7 @@ import {
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { type DeliverDeps, deliverTask } from "./deliver-task.js";
+import { attemptWait, type DeliverDeps, deliverTask, heldBack } from "./deliver-task.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 
 const NOW = Date.parse("2026-03-01T12:00:00Z");
@@ -402,5 +403,54 @@ describe("deliverTask", () => {
       expect(op.dead).toHaveLength(1);
       expect(op.emitted).toEqual([]);
     });
+  });
+
+  it("records how long the attempt waited at its endpoint's limit or for its tenant's turn", async () => {
+    const straight = harness(reply(200));
+    await deliverTask(straight.deps, task());
+    expect(straight.attempt().waitedMs).toBe(0);
+    expect(straight.attempt().waitedFor).toBe(AttemptWait.UNSPECIFIED);
+
+    // Sent back 2 s ago while its endpoint was slow, then 300 ms in memory and 40 ms for a slot.
+    const held = harness(reply(200));
+    const answers: string[] = [];
+    await deliverTask(held.deps, heldBack(task(), NOW - 2_000), {
+      waits: { endpointMs: 300, slotMs: 40 },
+      answered: (answer) => answers.push(answer),
+    });
+    expect(held.attempt().waitedMs).toBe(2_340);
+    expect(held.attempt().waitedFor).toBe(AttemptWait.ENDPOINT_LIMIT);
+    expect(answers).toEqual(["ok"]);
+
+    const turn = harness(reply(503));
+    await deliverTask(turn.deps, task(), {
+      waits: { endpointMs: 0, slotMs: 25 },
+      answered: (answer) => answers.push(answer),
+    });
+    expect(turn.attempt().waitedMs).toBe(25);
+    expect(turn.attempt().waitedFor).toBe(AttemptWait.TENANT_TURN);
+    expect(answers).toEqual(["ok", "failed"]);
+    // The next attempt starts afresh: it has not waited for anything yet.
+    expect(turn.retries[0]?.task.heldSince).toBeUndefined();
+  });
+
+  it("keeps when a task was first held back, and forgets it behind an open circuit", async () => {
+    const first = heldBack(task(), NOW - 5_000);
+    expect(heldBack(first, NOW)).toBe(first);
+    expect(attemptWait(first, undefined, NOW)).toEqual({ ms: 5_000, for: AttemptWait.ENDPOINT_LIMIT });
+    expect(attemptWait(task(), { endpointMs: 0, slotMs: 0 }, NOW)).toBeUndefined();
+
+    // Parked at its shared limits: that is its endpoint's limit too, counted from the first hold.
+    const limited = harness(reply(200));
+    limited.deps.admit = async () => ({ waitMs: 700 });
+    await deliverTask(limited.deps, task());
+    expect(limited.retries[0]?.task.heldSince).toEqual(timestampFromDate(new Date(NOW)));
+
+    // Parked behind its circuit: the wait is the circuit's, not the limit's.
+    const h = harness(reply(500));
+    await deliverTask(h.deps, task());
+    await deliverTask(h.deps, task());
+    expect(await deliverTask(h.deps, first)).toEqual({ kind: "parked" });
+    expect(h.retries.at(-1)?.task.heldSince).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type AttemptSchema,
   AttemptTrigger,
+  AttemptWait,
   type AuditRecord,
   AuditRecordSchema,
   DeliveryState,
@@ -90,23 +91,69 @@ const ERROR_CLASSES: Record<WebhookRequestError["errorClass"], ErrorClass> = {
  * next attempt or dead-letters it. Resolves once everything it published is confirmed, so the task is
  * acked only when its outcome is durable; if anything fails the task is redelivered and tried again.
  */
-export async function deliverTask(deps: DeliverDeps, task: DeliveryTask): Promise<DeliveryOutcome> {
+export async function deliverTask(
+  deps: DeliverDeps,
+  task: DeliveryTask,
+  hooks: DeliveryHooks = {},
+): Promise<DeliveryOutcome> {
   const now = deps.now();
   const span = trace.getActiveSpan();
   const dueMs = task.dueTime ? timestampDate(task.dueTime).getTime() : now;
-  const target = await loadTarget(deps, task, now);
+  const target = await loadTarget(deps, task, now, attemptWait(task, hooks.waits, now));
   if ("kind" in target) return target;
   // Signed before it takes a slot: a secret that cannot be opened fails the task holding nothing.
   const request = webhookRequest({ ...target, box: deps.box, userAgent: deps.userAgent });
   const admitted = await admitToEndpoint(deps, target);
   if ("kind" in admitted) return admitted;
   const attempt = await send(deps, target, request, admitted.admission);
+  hooks.answered?.(attempt.outcome.errorClass === ErrorClass.NONE ? "ok" : "failed");
   recordAttemptOnSpan(span, attempt.outcome);
   return settleAttempt(deps, target, attempt, {
     latencyMs: attempt.outcome.latencyMs ?? 0,
     lagMs: Math.max(0, now - dueMs),
     status: attempt.response?.status ?? 0,
   });
+}
+
+/** What the caller of {@link deliverTask} tells it and is told along the way. */
+export interface DeliveryHooks {
+  /** How long the task waited in this instance: at its endpoint's limit, and for a shared slot. */
+  waits?: { endpointMs: number; slotMs: number };
+  /** The endpoint answered (or the request failed): called before the attempt is recorded. */
+  answered?(answer: "ok" | "failed"): void;
+}
+
+/** What an attempt waited for before it was sent, as its record shows it. */
+export interface AttemptWaited {
+  ms: number;
+  for: AttemptWait;
+}
+
+/**
+ * How long the attempt waited and for what: at its endpoint's limit (in memory here, plus the time since
+ * it was first sent back to the queue for it), or for its tenant's turn at a shared slot; the longer
+ * names the reason.
+ */
+export function attemptWait(
+  task: DeliveryTask,
+  waits: DeliveryHooks["waits"],
+  now: number,
+): AttemptWaited | undefined {
+  const held = task.heldSince ? Math.max(0, now - timestampDate(task.heldSince).getTime()) : 0;
+  const endpointMs = Math.round(held + (waits?.endpointMs ?? 0));
+  const slotMs = Math.round(waits?.slotMs ?? 0);
+  if (endpointMs + slotMs < 1) return undefined;
+  return {
+    ms: endpointMs + slotMs,
+    for: endpointMs >= slotMs ? AttemptWait.ENDPOINT_LIMIT : AttemptWait.TENANT_TURN,
+  };
+}
+
+/** The task as it goes back to the queue because its endpoint is at its limit: it remembers since when. */
+export function heldBack(task: DeliveryTask, now: number): DeliveryTask {
+  return task.heldSince
+    ? task
+    : create(DeliveryTaskSchema, { ...task, heldSince: timestampFromDate(new Date(now)) });
 }
 
 /** A task whose endpoint and tenant are loaded and may be delivered to. */
@@ -134,12 +181,13 @@ async function loadTarget(
   deps: DeliverDeps,
   task: DeliveryTask,
   now: number,
+  waited: AttemptWaited | undefined,
 ): Promise<DeliveryTarget | DeliveryOutcome> {
   const [endpoint, tenant] = await Promise.all([
     deps.cache.endpoint(task.endpointId),
     deps.cache.tenant(task.tenantId),
   ]);
-  const base = { task, now, url: endpoint ? redactUrl(endpoint.url) : "" };
+  const base = { task, now, url: endpoint ? redactUrl(endpoint.url) : "", waited };
   const eventTime = task.eventTime ? timestampDate(task.eventTime) : new Date(now);
   if (!tenantOwnsEvent(tenant, eventTime)) {
     // The tenant was deleted (and maybe re-created since): its data is purged, so no attempt is
@@ -178,8 +226,8 @@ async function admitToEndpoint(
   target: DeliveryTarget,
 ): Promise<{ admission: Admission } | DeliveryOutcome> {
   const { task, endpoint, now } = target;
-  const park = async (waitMs: number, lenient: boolean): Promise<DeliveryOutcome> => {
-    await deps.publishAt(task, now + waitMs, { now, notBefore: true, lenient });
+  const park = async (waitMs: number, lenient: boolean, parked: DeliveryTask): Promise<DeliveryOutcome> => {
+    await deps.publishAt(parked, now + waitMs, { now, notBefore: true, lenient });
     return { kind: "parked" };
   };
   // An operator's replay goes through an open circuit as its probe: it must arrive within seconds of
@@ -187,11 +235,12 @@ async function admitToEndpoint(
   const circuit = deps.breakers.admit(endpoint._id, task.trigger === AttemptTrigger.MANUAL);
   // Behind an open circuit, lenient: coming back after the probe costs nothing, while being on time
   // would cost several passes through RabbitMQ for every parked task of a down endpoint.
-  if (!circuit.allowed) return park(circuit.waitMs, true);
+  // Its circuit's wait is not its endpoint's limit: the attempt's record will not count it as such.
+  if (!circuit.allowed) return park(circuit.waitMs, true, withoutHold(task));
   const budget = await deps.admit(endpoint);
   if ("waitMs" in budget) {
     deps.breakers.abandon(endpoint._id);
-    return park(budget.waitMs, false);
+    return park(budget.waitMs, false, heldBack(task, now));
   }
   return budget;
 }
@@ -295,6 +344,7 @@ async function settleAttempt(
     ...task,
     attempt: task.attempt + 1,
     trigger: AttemptTrigger.SCHEDULED,
+    heldSince: undefined,
   });
   await deps.publishAt(next, now + delayMs, { now });
   await deps.publishAudit(
@@ -337,11 +387,12 @@ function retryAfterMs(response: WebhookResponse | undefined, now: number): numbe
 
 /**
  * What became of a task, for metrics: sent on to its next retry hop, skipped (endpoint gone or
- * disabled), parked (circuit open or endpoint at its limits), or attempted, with the attempt's latency,
+ * disabled), parked (circuit open or endpoint at its shared limits), sent back because its endpoint was
+ * slow and its in-memory wait list full (endpoint_busy), or attempted, with the attempt's latency,
  * how late it ran after its due time, and the response status (0 when there was no response).
  */
 export type DeliveryOutcome =
-  | { kind: "hop" | "skipped" | "parked" }
+  | { kind: "hop" | "skipped" | "parked" | "endpoint_busy" }
   | { kind: "succeeded" | "failed" | "dead" | "gone"; latencyMs: number; lagMs: number; status: number };
 
 export interface AttemptOutcome {
@@ -353,11 +404,19 @@ export interface AttemptOutcome {
   nextAttemptMs?: number;
 }
 
-/** What every attempt record of one delivery carries: the task, when it began, the redacted URL. */
+/**
+ * What every attempt record of one delivery carries: the task, when it began, the redacted URL, and
+ * what it waited for before.
+ */
 export interface AttemptRecordBase {
   task: DeliveryTask;
   now: number;
   url: string;
+  waited: AttemptWaited | undefined;
+}
+
+function withoutHold(task: DeliveryTask): DeliveryTask {
+  return task.heldSince ? create(DeliveryTaskSchema, { ...task, heldSince: undefined }) : task;
 }
 
 /**
@@ -370,7 +429,7 @@ export function attemptRecord(
   state: DeliveryState,
   success = state === DeliveryState.SUCCEEDED,
 ): AuditRecord {
-  const { task, now, url } = base;
+  const { task, now, url, waited } = base;
   const attempt: MessageInitShape<typeof AttemptSchema> = {
     id: `att_${randomUUID().replaceAll("-", "")}`,
     tenantId: task.tenantId,
@@ -387,6 +446,8 @@ export function attemptRecord(
     attemptTime: timestampFromDate(new Date(now)),
     nextAttemptTime: outcome.nextAttemptMs ? timestampFromDate(new Date(outcome.nextAttemptMs)) : undefined,
     url,
+    waitedMs: waited?.ms ?? 0,
+    waitedFor: waited?.for ?? AttemptWait.UNSPECIFIED,
   };
   return create(AuditRecordSchema, { record: { case: "attempt", value: attempt }, state });
 }

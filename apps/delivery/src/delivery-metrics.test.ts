@@ -50,6 +50,7 @@ describe("classifyOutcome", () => {
     expect(classifyOutcome("skipped")).toEqual({ final: "skipped" });
     expect(classifyOutcome("failed")).toEqual({ hop: "retry_scheduled" });
     expect(classifyOutcome("parked")).toEqual({ hop: "parked" });
+    expect(classifyOutcome("endpoint_busy")).toEqual({ hop: "endpoint_busy" });
     expect(classifyOutcome("hop")).toEqual({ hop: "forwarded" });
   });
 });

@@ -15,7 +15,7 @@ export interface DeliveryMetrics {
 /** A task's final outcome: the delivery (event × endpoint) ends here, once. */
 export type FinalOutcome = "succeeded" | "dead" | "gone" | "skipped";
 /** An internal step: the task goes on through a retry tier. */
-export type DeliveryHop = "retry_scheduled" | "parked" | "forwarded";
+export type DeliveryHop = "retry_scheduled" | "parked" | "endpoint_busy" | "forwarded";
 
 /**
  * Splits a task's outcome into what operators count: a final outcome (a success rate is succeeded over
@@ -29,6 +29,8 @@ export function classifyOutcome(
       return { hop: "retry_scheduled" };
     case "parked":
       return { hop: "parked" };
+    case "endpoint_busy":
+      return { hop: "endpoint_busy" };
     case "hop":
       return { hop: "forwarded" };
     default:
@@ -67,7 +69,7 @@ export function deliveryMetrics(
   });
   const hops = new Counter({
     name: "herald_delivery_hops_total",
-    help: "Tasks sent on through a retry tier rather than ended: retry_scheduled (attempt failed), parked (circuit open or endpoint limits), forwarded (a long retry's next tier)",
+    help: "Tasks sent on through a retry tier rather than ended: retry_scheduled (attempt failed), parked (circuit open or endpoint's own limits), endpoint_busy (its endpoint slow and its wait list full), forwarded (a long retry's next tier)",
     labelNames: ["hop"],
     registers: [registry],
   });

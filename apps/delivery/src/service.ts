@@ -28,9 +28,9 @@ import {
 import { trace } from "@opentelemetry/api";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "./deliver-task.js";
+import { type DeliverDeps, type DeliveryOutcome, deliverTask, heldBack } from "./deliver-task.js";
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
-import { EndpointGate, fairSlots } from "./endpoint-gate.js";
+import { EndpointGate, type EndpointLimit, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
 import { listenIndexes } from "./listen/listen-expiry.js";
 import { startListen } from "./listen/start-listen.js";
@@ -61,24 +61,26 @@ export const configSchema = serviceConfigSchema(7003).extend({
       "connections kept open to one receiver origin per instance (an endpoint's `max_concurrency` limits further)",
     ),
   /**
-   * Requests in flight at once to one endpoint per instance, for endpoints whose `max_concurrency` is 0;
-   * the tasks over it wait in memory holding no delivery slot (docs/decisions/fair-delivery.md).
+   * Requests in flight at once to one endpoint per instance, for endpoints whose `max_concurrency` is 0,
+   * to begin with: the limit grows while the endpoint answers fast and falls back when it is slow
+   * (docs/decisions/fair-delivery.md). Tasks over it wait in memory holding no delivery slot.
    */
   DELIVERY_ENDPOINT_CONCURRENCY: configFields.positiveInt
     .max(1_000)
     .default(16)
     .describe(
-      "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default); tasks over it wait without holding a delivery slot",
+      "requests in flight at once to one endpoint per instance when its `max_concurrency` is 0 (the platform default), to begin with: it grows by one per round of fast answers up to `DELIVERY_CONNECTIONS_PER_ORIGIN` and falls back when the endpoint is slow; tasks over it wait without holding a delivery slot",
     ),
   /**
-   * Tasks that wait in memory at one endpoint's limit; beyond it they go back to RabbitMQ for a second,
-   * so one endpoint's backlog cannot fill the instance's prefetch.
+   * Tasks that wait in memory at a slow endpoint's limit (and no more than the limit itself); beyond
+   * them they go back to RabbitMQ for about as long as the endpoint takes, so slow endpoints' backlogs
+   * cannot fill the instance's prefetch. A fast endpoint's tasks all wait in memory.
    */
   DELIVERY_ENDPOINT_WAITING: configFields.positiveInt
     .max(10_000)
     .default(16)
     .describe(
-      "tasks waiting in memory at one endpoint's concurrency limit per instance; more go back to a retry tier for a second",
+      "tasks waiting in memory at a slow endpoint's concurrency limit per instance, and no more than that limit; more go back to a retry tier for about as long as the endpoint takes",
     ),
   DELIVERY_CONNECT_TIMEOUT_MS: configFields.positiveInt.default(5_000).describe("connect timeout, in ms"),
   DELIVERY_TIMEOUT_MS: configFields.positiveInt.default(15_000).describe("total request timeout, in ms"),
@@ -143,15 +145,34 @@ export const configSchema = serviceConfigSchema(7003).extend({
 /** Test deliveries sent at once per instance: someone waits for each, and they are rare. */
 const TEST_DELIVERY_CONCURRENCY = 8;
 
-/** How long a task refused by its endpoint's full wait list stays in RabbitMQ (the shortest tier at least this). */
-const ENDPOINT_FULL_WAIT_MS = 1_000;
+/**
+ * An endpoint is slow once a request to it has been in flight this long: only then do its tasks beyond
+ * `DELIVERY_ENDPOINT_WAITING` go back to RabbitMQ, and its adaptive limit falls back to its base. A
+ * healthy receiver answers in milliseconds; a second is also the shortest retry tier.
+ */
+const ENDPOINT_SLOW_AFTER_MS = 1_000;
+/** How often the gate looks for slow endpoints and sends their excess back (nothing else wakes them). */
+const ENDPOINT_SHED_INTERVAL_MS = 250;
 
-/** An endpoint's concurrency limit in one instance: its own `max_concurrency`, or the platform default for 0. */
+/**
+ * An endpoint's concurrency limit in one instance: its own `max_concurrency` (fixed), or for 0 the
+ * platform default, which adapts to the endpoint up to the connections kept to its receiver.
+ */
 export function endpointConcurrency(
   maxConcurrency: number | undefined,
-  config: { DELIVERY_ENDPOINT_CONCURRENCY: number },
-): number {
-  return maxConcurrency && maxConcurrency > 0 ? maxConcurrency : config.DELIVERY_ENDPOINT_CONCURRENCY;
+  config: { DELIVERY_ENDPOINT_CONCURRENCY: number; DELIVERY_CONNECTIONS_PER_ORIGIN: number },
+): EndpointLimit {
+  if (maxConcurrency && maxConcurrency > 0) return { base: maxConcurrency, max: maxConcurrency };
+  const base = config.DELIVERY_ENDPOINT_CONCURRENCY;
+  return { base, max: Math.max(base, config.DELIVERY_CONNECTIONS_PER_ORIGIN) };
+}
+
+/**
+ * How long a task refused by its slow endpoint stays in RabbitMQ: as long as the endpoint's oldest
+ * request has been waiting (its pace), at least a second and at most the request timeout.
+ */
+export function endpointRetryAfterMs(slowForMs: number, timeoutMs: number): number {
+  return Math.min(Math.max(ENDPOINT_SLOW_AFTER_MS, slowForMs), Math.max(ENDPOINT_SLOW_AFTER_MS, timeoutMs));
 }
 
 export const deliveryService: ServiceDefinition<typeof configSchema> = {
@@ -161,7 +182,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
   indexes: { ...endpointLimitIndexes, ...listenIndexes },
   async start(ctx) {
     const { config, logger, names, publisher, mongo, metrics } = ctx;
-    const gate = new EndpointGate({ maxWaiting: config.DELIVERY_ENDPOINT_WAITING });
+    const gate = new EndpointGate({
+      maxWaiting: config.DELIVERY_ENDPOINT_WAITING,
+      slowAfterMs: ENDPOINT_SLOW_AFTER_MS,
+    });
+    let lastTick = Date.now();
+    const shedding = setInterval(() => {
+      const now = Date.now();
+      // The timer's lateness is how long this instance stood still: not the endpoints' time.
+      gate.tick(Math.max(0, now - lastTick - ENDPOINT_SHED_INTERVAL_MS));
+      lastTick = now;
+    }, ENDPOINT_SHED_INTERVAL_MS);
+    shedding.unref();
     const recorders = deliveryMetrics(
       metrics,
       () => breakers.counts(),
@@ -277,7 +309,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       breakers,
       deliverDeps: deps,
       recordOutcome: (task, outcome) => recorders.recordOutcome(task, outcome, Date.now()),
-      concurrencyOf: (maxConcurrency) => endpointConcurrency(maxConcurrency, config),
+      concurrencyOf: (maxConcurrency) => endpointConcurrency(maxConcurrency, config).base,
       reportTimeoutMs: config.LISTEN_REPORT_TIMEOUT,
       sessionExpiryMs: config.LISTEN_SESSION_EXPIRY,
     });
@@ -288,15 +320,18 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         await listen.relay(task);
         return { kind: "hop" };
       }
-      const ran = await fairRun(task, (waitedMs) => {
-        if (waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", waitedMs);
-        return deliverTask(deps, task);
+      const ran = await fairRun(task, (pass, waits) => {
+        if (pass.waitedMs > 0) trace.getActiveSpan()?.setAttribute("herald.endpoint_wait_ms", pass.waitedMs);
+        // The endpoint's place frees once it answered, not once the attempt is recorded.
+        return deliverTask(deps, task, { waits, answered: (answer) => pass.release(answer) });
       });
       if ("result" in ran) return ran.result;
-      // Its endpoint's wait list is full: back to RabbitMQ (same attempt), so prefetch stays free for others.
+      // Its endpoint is slow and its wait list full: back to RabbitMQ (same attempt) for about as long as
+      // the endpoint takes, so the prefetch stays free for others.
       const now = Date.now();
-      await tasks.publishAt(task, now + ENDPOINT_FULL_WAIT_MS, { now, lenient: true });
-      return { kind: "parked" };
+      const waitMs = endpointRetryAfterMs(ran.retryAfterMs, config.DELIVERY_TIMEOUT_MS);
+      await tasks.publishAt(heldBack(task, now), now + waitMs, { now, lenient: true });
+      return { kind: "endpoint_busy" };
     };
     // Every prefetched message is handled at once: the slots above bound the requests, and a message
     // whose tasks wait at their endpoint must not keep the others from starting.
@@ -326,6 +361,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         clearInterval(sweeper);
         await operational.drain();
         listen.stop();
+        clearInterval(shedding);
         await client.close();
       },
     };

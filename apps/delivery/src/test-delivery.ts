@@ -78,7 +78,7 @@ export async function deliverTest(deps: TestDeliveryDeps, task: DeliveryTask): P
   const sent = Object.values(endpointHeaders(endpoint, deps.box));
   outcome.responseBody = redactSent(outcome.responseBody ?? "", sent);
   const record = recordOf(
-    { task, now, url: redactUrl(endpoint.url) },
+    { task, now, url: redactUrl(endpoint.url), waited: undefined },
     outcome,
     DeliveryState.UNSPECIFIED,
     outcome.errorClass === ErrorClass.NONE,

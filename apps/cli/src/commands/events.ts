@@ -17,6 +17,7 @@ import { messageJson } from "../context.js";
 import { UsageError } from "../errors.js";
 import {
   attemptError,
+  attemptWaited,
   deliveryStateName,
   formatList,
   formatPayload,
@@ -115,6 +116,7 @@ export function attemptRows(attempts: readonly Attempt[], withEvent: boolean): s
       "result",
       "status",
       "latency",
+      "waited",
       "error",
     ],
     attempts.map((a) => [
@@ -127,6 +129,7 @@ export function attemptRows(attempts: readonly Attempt[], withEvent: boolean): s
       a.success ? "succeeded" : "failed",
       a.responseStatus === 0 ? NONE : String(a.responseStatus),
       `${a.latencyMs}ms`,
+      attemptWaited(a),
       attemptError(a),
     ]),
   );
