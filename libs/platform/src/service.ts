@@ -20,7 +20,7 @@ import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
 import { rpcMetricsInterceptor } from "./rpc/rpc-metrics.js";
-import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
+import { type HttpRoute, type JsonRequestRewrite, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
 import { startTelemetry } from "./telemetry.js";
 
@@ -47,6 +47,8 @@ export interface ServiceParts {
   publicMethods?: DescMethod[];
   consumers?: Consumer[];
   httpRoutes?: Record<string, HttpRoute>;
+  /** Methods of `services` that read their Connect JSON request body themselves (vendor/json-request-rewrite.ts). */
+  jsonRequestRewrites?: { method: DescMethod; rewrite: JsonRequestRewrite }[];
   /**
    * The queues this service consumes or owns (full names): their depth and consumers are exported as
    * `herald_queue_messages_ready` and `herald_queue_consumers`, labelled without the namespace.
@@ -182,6 +184,12 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         },
       },
     }),
+    jsonRequestRewrites: Object.fromEntries(
+      (parts.jsonRequestRewrites ?? []).map(({ method, rewrite }) => [
+        `/${method.parent.typeName}/${method.name}`,
+        rewrite,
+      ]),
+    ),
     interceptors: [
       rpcMetricsInterceptor(metrics),
       tracingInterceptor(),
