@@ -11,3 +11,4 @@ export * from "./gen/herald/v1/event_type_pb.js";
 export * from "./gen/herald/v1/ingest_pb.js";
 export * from "./gen/herald/v1/portal_pb.js";
 export * from "./gen/herald/v1/tenant_pb.js";
+export { openApiDocuments } from "./gen/openapi/documents.js";

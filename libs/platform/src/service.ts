@@ -1,6 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { Health, ServerReflection } from "@herald/contracts";
+import { Health, openApiDocuments, ServerReflection } from "@herald/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { Connection, type Consumer } from "rabbitmq-client";
@@ -169,6 +169,8 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     labelNames: ["reason"],
     registers: [metrics],
   });
+  const openApiDocument = openApiDocuments[definition.name];
+  const openApi = openApiDocument && `${JSON.stringify(openApiDocument, null, 2)}\n`;
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
     port: config.PORT,
@@ -219,6 +221,10 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
           body: `${JSON.stringify({ ready, failing: health.failing })}\n`,
         };
       },
+      // The OpenAPI 3.1 description of this service's Connect JSON API, generated from proto/.
+      ...(openApi && {
+        "/openapi.json": () => ({ status: 200, contentType: "application/json", body: openApi }),
+      }),
       "/metrics": async () => ({
         status: 200,
         contentType: metrics.contentType,

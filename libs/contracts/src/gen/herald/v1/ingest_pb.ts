@@ -30,7 +30,7 @@ export type EventInput = Message<"herald.v1.EventInput"> & {
    * must pass the type's JSON Schema: INVALID_ARGUMENT names the JSON path and the rule otherwise.
    * Connect JSON callers may send the object itself, {"payload": {"order": 1}}, rather than its bytes in
    * base64: Herald stores, signs and delivers it as compact JSON (JSON.stringify of the parsed object;
-   * a number a double cannot hold keeps the text it was sent as). See the OpenAPI description.
+   * a number a double cannot hold keeps the text it was sent as; docs/decisions/plain-json-payloads.md).
    *
    * @generated from field: bytes payload = 2;
    */
@@ -69,6 +69,10 @@ export const EventInputSchema: GenMessage<EventInput> = /*@__PURE__*/
   messageDesc(file_herald_v1_ingest, 0);
 
 /**
+ * One event of one tenant.
+ *
+ * Example: {"tenantId": "acme", "event": {"eventType": "order.created", "payload": {"order": 1}}}
+ *
  * @generated from message herald.v1.PublishEventRequest
  */
 export type PublishEventRequest = Message<"herald.v1.PublishEventRequest"> & {
@@ -115,6 +119,10 @@ export const PublishEventResponseSchema: GenMessage<PublishEventResponse> = /*@_
   messageDesc(file_herald_v1_ingest, 2);
 
 /**
+ * Up to 100 events of one tenant.
+ *
+ * Example: {"tenantId": "acme", "events": [{"eventType": "order.created", "payload": {"order": 1}}, {"eventType": "order.paid", "payload": {"order": 1, "amount": 12.5}}]}
+ *
  * @generated from message herald.v1.PublishEventsRequest
  */
 export type PublishEventsRequest = Message<"herald.v1.PublishEventsRequest"> & {
