@@ -21,8 +21,9 @@ describe("parseJsonKeepingNumbers", () => {
   });
 
   it("keeps the text of numbers a double cannot hold", () => {
-    const text = '{"id":12345678901234567890,"big":1e400,"tiny":-1e-400,"f":0.12345678901234567891,"ok":7}';
-    expect(JSON.stringify(parseJsonKeepingNumbers(text))).toBe(text);
+    const text =
+      '{"id":12345678901234567890,"big":1e400,"tiny":-1e-400,"f":0.12345678901234567891,"a":[ 9007199254740993],"ok":7}';
+    expect(JSON.stringify(parseJsonKeepingNumbers(text))).toBe(text.replace("[ ", "["));
   });
 
   it("leaves a long digit run inside a string alone", () => {

@@ -2,11 +2,12 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
- * A run of 16 or more digits, or an exponent of three digits: text of a number that a double may not
- * hold exactly (precision, overflow to Infinity, underflow to 0). Strings that match only cost the
- * slower parse.
+ * Text of a number that a double may not hold exactly (precision, overflow to Infinity, underflow to 0):
+ * 16 or more digits, or an exponent of three digits. NUMBER_IN_TEXT finds one after ":", "," or "[" (so
+ * digits inside a string, such as a long id, seldom match; those that do only cost the slower parse).
  */
-const INEXACT_NUMBER = /\d{16}|[eE][+-]?\d{3}/;
+const INEXACT_NUMBER = /^-?(?:[\d.]{16}|[\d.]+[eE][+-]?\d{3})/;
+const NUMBER_IN_TEXT = /[:,[]\s*-?(?:[\d.]{16}|[\d.]+[eE][+-]?\d{3})/;
 
 /** JSON.parse's reviver context and JSON.rawJSON (Node ≥ 21); TypeScript's lib does not declare them yet. */
 type Reviver = (key: string, value: unknown, context: { source?: string }) => unknown;
@@ -27,7 +28,7 @@ function keepInexactNumbers(_key: string, value: unknown, context: { source?: st
  * the plain `JSON.parse`.
  */
 export function parseJsonKeepingNumbers(text: string): unknown {
-  return INEXACT_NUMBER.test(text) ? json.parse(text, keepInexactNumbers) : JSON.parse(text);
+  return NUMBER_IN_TEXT.test(text) ? json.parse(text, keepInexactNumbers) : JSON.parse(text);
 }
 
 type JsonObject = { [key: string]: JsonValue };
