@@ -110,6 +110,15 @@ describe("plain JSON payloads", () => {
     expect(await storedPayload(json.eventId as string)).toBe('{"order":1,"name":"é","n":[1.5,true]}');
   });
 
+  it("ignores unknown fields beside an object payload, as connect-es does for every body", async () => {
+    const { status, json } = await post(
+      "PublishEvent",
+      '{"tenantId":"acme","newer":1,"event":{"eventType":"order.created","payload":{"order":9},"later":"x"}}',
+    );
+    expect(status).toBe(200);
+    expect(await storedPayload(json.eventId as string)).toBe('{"order":9}');
+  });
+
   it("keeps the text of a number a double cannot hold", async () => {
     const { json } = await post(
       "PublishEvent",

@@ -50,23 +50,30 @@ function hasPayloadJson(input: JsonObject): boolean {
 }
 
 /**
+ * A "payload" key followed by anything but a plain string (an object, array, number, boolean or null),
+ * or by a string that starts like JSON: only a body that matches is parsed here. Base64 payloads, what
+ * most existing callers send, cost this one scan.
+ */
+const MAYBE_PLAIN_JSON = /"payload"\s*:\s*(?:[^"\s]|"\s*[[{])/;
+
+/**
  * Turns one EventInput's plain-JSON payload into what protobuf's JSON mapping reads: an object or an
  * array under "payload" becomes its compact JSON text in "payloadJson", and "payload" is cleared (JSON
  * null is the field's default). A string stays: it is the bytes in base64. Refuses, naming `field`, a
  * scalar payload, a string holding JSON text (base64 was meant, or the object itself), and an object
  * payload given with payload_json as well.
  */
-export function plainJsonPayload(input: JsonValue | undefined, field: string): void {
-  if (!isObject(input)) return;
+export function plainJsonPayload(input: JsonValue | undefined, field: string): boolean {
+  if (!isObject(input)) return false;
   const payload = input.payload;
-  if (payload === undefined || payload === null) return;
+  if (payload === undefined || payload === null) return false;
   if (typeof payload === "object") {
     if (hasPayloadJson(input)) {
       throw refuse(`${field}: give the payload once, as payload or as payload_json, not both`);
     }
     input.payloadJson = JSON.stringify(payload);
     input.payload = null;
-    return;
+    return true;
   }
   if (typeof payload === "string") {
     if (/^\s*[[{]/.test(payload)) {
@@ -74,7 +81,7 @@ export function plainJsonPayload(input: JsonValue | undefined, field: string): v
         `${field}.payload: a string is read as the payload's bytes in base64; send the JSON object itself ("payload": {"order": 1}), not a string holding it`,
       );
     }
-    return;
+    return false;
   }
   throw refuse(
     `${field}.payload: must be a JSON object ("payload": {"order": 1}) or its bytes as a base64 string, not a ${typeof payload}`,
@@ -83,21 +90,24 @@ export function plainJsonPayload(input: JsonValue | undefined, field: string): v
 
 /**
  * Request-body rewrites for IngestService's Connect JSON calls (see the vendor shim
- * json-request-rewrite.ts): each parses the body and applies {@link plainJsonPayload} to its event(s).
- * A body that is not JSON, or not shaped like the request, is handed back for connect-es to refuse.
+ * json-request-rewrite.ts): each applies {@link plainJsonPayload} to its event(s) and answers the new
+ * body text, or undefined to leave the body as sent (no object payload, or not JSON: connect-es then
+ * reads or refuses it as usual). The new text is connect-es's to read, with its own JSON options.
  */
-export const publishEventBody = (text: string): JsonValue => {
+export const publishEventBody = (text: string): string | undefined => {
+  if (!MAYBE_PLAIN_JSON.test(text)) return undefined;
   const body = parseJsonKeepingNumbers(text) as JsonValue;
-  if (isObject(body)) plainJsonPayload(body.event, "event");
-  return body;
+  if (!isObject(body) || !plainJsonPayload(body.event, "event")) return undefined;
+  return JSON.stringify(body);
 };
 
-export const publishEventsBody = (text: string): JsonValue => {
+export const publishEventsBody = (text: string): string | undefined => {
+  if (!MAYBE_PLAIN_JSON.test(text)) return undefined;
   const body = parseJsonKeepingNumbers(text) as JsonValue;
-  if (isObject(body) && Array.isArray(body.events)) {
-    body.events.forEach((input, i) => {
-      plainJsonPayload(input, `events[${i}]`);
-    });
-  }
-  return body;
+  if (!isObject(body) || !Array.isArray(body.events)) return undefined;
+  let changed = false;
+  body.events.forEach((input, i) => {
+    if (plainJsonPayload(input, `events[${i}]`)) changed = true;
+  });
+  return changed ? JSON.stringify(body) : undefined;
 };

@@ -1,19 +1,19 @@
 /**
- * Vendor shim: a method may read its Connect JSON request body in its own way before protobuf's JSON
- * mapping does (IngestService takes a plain JSON object where the mapping says base64 bytes).
+ * Vendor shim: a method may rewrite its Connect JSON request body before protobuf's JSON mapping reads
+ * it (IngestService takes a plain JSON object where the mapping says base64 bytes).
  *
  * - Upstream behaviour: connect-es (2.2.0) parses a unary Connect JSON body with protobuf-es's
  *   `fromJson` (2.x), which has no per-field hook: a `bytes` field takes only a base64 string and a
  *   field's JSON name must be unique, so an object under "payload" cannot be read by any proto schema.
- *   connect-es does accept a body that is already parsed JSON (`UniversalServerRequest.body` as a
- *   `JsonValue`), which this shim hands it.
+ *   connect-es also accepts an already parsed body (`UniversalServerRequest.body` as a `JsonValue`), but
+ *   reads that one with `fromJson`'s defaults, refusing unknown fields that its own path ignores; so the
+ *   shim hands it the rewritten text, read with connect-es's own JSON options.
  * - Upstream issue: none found; to be filed, text in docs/upstream/protobuf-es-json-field-hook.md.
  * - Measured: test/bench/micro/json-payload.ts (the added µs per event; docs/decisions/plain-json-payloads.md).
  * - Delete when: protobuf-es offers a per-field JSON reader (or connect-es a body hook before
  *   `fromJson`); move the rewrite there, delete this file and its wrapping in server.ts, and
  *   apps/ingest/src/json-payload.int.test.ts and test/e2e/json-payloads.test.ts still pass.
  */
-import type { JsonValue } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import {
   createAsyncIterable,
@@ -24,11 +24,11 @@ import {
 import { codeToHttpStatus, errorToJsonBytes, parseContentType } from "@connectrpc/connect/protocol-connect";
 
 /**
- * Reads a unary Connect JSON request body (its text) into the JSON that protobuf's JSON mapping then
- * reads. Throws a ConnectError to refuse the call with it; any other error leaves the body to
- * connect-es, which refuses what it cannot read in its usual way.
+ * Rewrites a unary Connect JSON request body (its text): answers the text protobuf's JSON mapping is to
+ * read instead, or undefined to leave the body as sent. Throws a ConnectError to refuse the call with
+ * it; any other error leaves the body to connect-es, which refuses what it cannot read as usual.
  */
-export type JsonRequestRewrite = (text: string) => JsonValue;
+export type JsonRequestRewrite = (text: string) => string | undefined;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -75,9 +75,9 @@ export function withJsonRequestRewrite(
       if (size > readMaxBytes) return handler({ ...req, body: replay(chunks, it) });
     }
     const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
-    let body: JsonValue;
+    let rewritten: string | undefined;
     try {
-      body = rewrite(utf8.decode(bytes));
+      rewritten = rewrite(utf8.decode(bytes));
     } catch (err) {
       if (err instanceof ConnectError) {
         const answer = errorToJsonBytes(err, {});
@@ -90,9 +90,13 @@ export function withJsonRequestRewrite(
           body: createAsyncIterable([answer]),
         };
       }
-      return handler({ ...req, body: createAsyncIterable([bytes]) });
+      rewritten = undefined;
     }
-    return handler({ ...req, body });
+    if (rewritten === undefined) return handler({ ...req, body: createAsyncIterable([bytes]) });
+    const body = Buffer.from(rewritten);
+    const header = new Headers(req.header);
+    header.set("content-length", String(body.byteLength));
+    return handler({ ...req, header, body: createAsyncIterable([body]) });
   };
   return Object.assign(wrapped, handler);
 }
