@@ -40,19 +40,21 @@ describe("parseJsonKeepingNumbers", () => {
 describe("publishEventBody", () => {
   it("moves an object payload to payloadJson as compact JSON and clears payload", () => {
     const body = publishEventBody('{"tenantId":"acme","event":{"eventType":"o.c","payload": {"order": 1}}}');
-    expect(JSON.parse(body as string)).toEqual({
+    expect(body).toEqual({
       tenantId: "acme",
       event: { eventType: "o.c", payload: null, payloadJson: '{"order":1}' },
     });
   });
 
   it("moves an array too (validation refuses it later, naming the field)", () => {
-    const body = JSON.parse(publishEventBody('{"event":{"payload":[1,2]}}') as string);
+    const body = publishEventBody('{"event":{"payload":[1,2]}}') as { event: { payloadJson: string } };
     expect(body.event.payloadJson).toBe("[1,2]");
   });
 
   it("keeps the text of a long number in the object it moves", () => {
-    const body = JSON.parse(publishEventBody('{"event":{"payload":{"id":12345678901234567890}}}') as string);
+    const body = publishEventBody('{"event":{"payload":{"id":12345678901234567890}}}') as {
+      event: { payloadJson: string };
+    };
     expect(body.event.payloadJson).toBe('{"id":12345678901234567890}');
   });
 
@@ -94,7 +96,7 @@ describe("publishEventBody", () => {
 describe("publishEventsBody", () => {
   it("rewrites each event and names the index of a bad one", () => {
     const body = publishEventsBody('{"events":[{"payload":{"a":1}},{"payload":"e30="}]}');
-    expect(JSON.parse(body as string)).toEqual({
+    expect(body).toEqual({
       events: [{ payload: null, payloadJson: '{"a":1}' }, { payload: "e30=" }],
     });
     expect(refusal(() => publishEventsBody('{"events":[{"payload":{}},{"payload":3}]}')).rawMessage).toMatch(

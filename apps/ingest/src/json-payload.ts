@@ -91,17 +91,17 @@ export function plainJsonPayload(input: JsonValue | undefined, field: string): b
 /**
  * Request-body rewrites for IngestService's Connect JSON calls (see the vendor shim
  * json-request-rewrite.ts): each applies {@link plainJsonPayload} to its event(s) and answers the new
- * body text, or undefined to leave the body as sent (no object payload, or not JSON: connect-es then
- * reads or refuses it as usual). The new text is connect-es's to read, with its own JSON options.
+ * body, or undefined to leave the body as sent (no object payload, or not JSON: connect-es then reads
+ * or refuses it as usual).
  */
-export const publishEventBody = (text: string): string | undefined => {
+export const publishEventBody = (text: string): JsonValue | undefined => {
   if (!MAYBE_PLAIN_JSON.test(text)) return undefined;
   const body = parseJsonKeepingNumbers(text) as JsonValue;
   if (!isObject(body) || !plainJsonPayload(body.event, "event")) return undefined;
-  return JSON.stringify(body);
+  return body;
 };
 
-export const publishEventsBody = (text: string): string | undefined => {
+export const publishEventsBody = (text: string): JsonValue | undefined => {
   if (!MAYBE_PLAIN_JSON.test(text)) return undefined;
   const body = parseJsonKeepingNumbers(text) as JsonValue;
   if (!isObject(body) || !Array.isArray(body.events)) return undefined;
@@ -109,5 +109,5 @@ export const publishEventsBody = (text: string): string | undefined => {
   body.events.forEach((input, i) => {
     if (plainJsonPayload(input, `events[${i}]`)) changed = true;
   });
-  return changed ? JSON.stringify(body) : undefined;
+  return changed ? body : undefined;
 };

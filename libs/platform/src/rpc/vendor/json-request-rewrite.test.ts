@@ -1,3 +1,4 @@
+import { fromJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   createAsyncIterable,
@@ -5,18 +6,25 @@ import {
   type UniversalServerRequest,
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
+import { EndpointSchema, IngestService, PublishEventRequestSchema, TenantSchema } from "@herald/contracts";
 import { describe, expect, it, vi } from "vitest";
-import { withJsonRequestRewrite } from "./json-request-rewrite.js";
+import { onlyKnownFields, withJsonRequestRewrite } from "./json-request-rewrite.js";
 
-const seen: { text: string; header: Headers }[] = [];
+/** What the method got: its body's text, or the parsed body it was handed. */
+const seen: { text?: string; parsed?: unknown; header: Headers }[] = [];
 const inner = Object.assign(
   async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+    const body = req.body as AsyncIterable<Uint8Array> | object;
+    if (!(Symbol.asyncIterator in body)) {
+      seen.push({ parsed: body, header: req.header });
+      return { status: 200 };
+    }
     const chunks: Uint8Array[] = [];
-    for await (const chunk of req.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of body) chunks.push(chunk);
     seen.push({ text: Buffer.concat(chunks).toString("utf8"), header: req.header });
     return { status: 200 };
   },
-  { requestPath: "/x.v1.S/M" },
+  { requestPath: "/herald.v1.IngestService/PublishEvent", method: IngestService.method.publishEvent },
 ) as unknown as UniversalHandler;
 
 function request(body: string[], contentType = "application/json", extra: Record<string, string> = {}) {
@@ -35,12 +43,51 @@ async function last(res: Promise<UniversalServerResponse>) {
   return seen.at(-1);
 }
 
+describe("onlyKnownFields", () => {
+  it("is true only where fromJson reads the same with and without ignoreUnknownFields", () => {
+    const cases: [object, boolean][] = [
+      [
+        { tenantId: "a", event: { eventType: "o.c", payload: null, payloadJson: "{}", channels: ["x"] } },
+        true,
+      ],
+      [{ tenant_id: "a", event: { event_type: "o.c", payload_json: "{}" } }, true],
+      [{ tenantId: "a", extra: 1 }, false],
+      [{ event: { eventType: "o.c", later: true } }, false],
+    ];
+    for (const [json, expected] of cases) {
+      expect(onlyKnownFields(PublishEventRequestSchema, json as never)).toBe(expected);
+      const strict = () => fromJson(PublishEventRequestSchema, json as never);
+      if (expected)
+        expect(strict()).toEqual(
+          fromJson(PublishEventRequestSchema, json as never, { ignoreUnknownFields: true }),
+        );
+      else expect(strict).toThrow();
+    }
+  });
+
+  it("answers false for enums and recurses into nested messages", () => {
+    expect(onlyKnownFields(TenantSchema, { id: "a", settings: { rateLimitPerSecond: 5 } } as never)).toBe(
+      true,
+    );
+    expect(onlyKnownFields(TenantSchema, { id: "a", settings: { nope: 5 } } as never)).toBe(false);
+    expect(
+      onlyKnownFields(TenantSchema, { createTime: "2026-12-06T07:00:00Z", metadata: { k: "v" } } as never),
+    ).toBe(true);
+    expect(
+      onlyKnownFields(EndpointSchema, { id: "a", signatureScheme: "SIGNATURE_SCHEME_V1" } as never),
+    ).toBe(false);
+  });
+});
+
 describe("withJsonRequestRewrite", () => {
-  it("hands the rewritten text on, with its length", async () => {
-    const handler = withJsonRequestRewrite(inner, (text) => text.replace("a", "bb"), 1024);
-    const got = await last(handler(request(['{"a"', ":1}"])));
-    expect(got?.text).toBe('{"bb":1}');
-    expect(got?.header.get("content-length")).toBe("8");
+  it("hands a rewritten body whose keys all name fields on parsed, and others as text", async () => {
+    const known = { tenantId: "acme", event: { eventType: "o.c", payloadJson: "{}" } };
+    const parsed = withJsonRequestRewrite(inner, () => known, 1024);
+    expect((await last(parsed(request(["{}"]))))?.parsed).toBe(known);
+    const unknown = { tenantId: "acme", newer: 1 };
+    const text = await last(withJsonRequestRewrite(inner, () => unknown, 1024)(request(["{}"])));
+    expect(text?.text).toBe('{"tenantId":"acme","newer":1}');
+    expect(text?.header.get("content-length")).toBe("29");
   });
 
   it("leaves the body as sent when the rewrite answers nothing or cannot read it", async () => {
