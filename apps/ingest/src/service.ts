@@ -13,6 +13,7 @@ import { eventPublisher } from "./event-publisher.js";
 import { EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
+import { publishEventBody, publishEventsBody } from "./json-payload.js";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
 import { rateLimitedFact } from "./rate-limited-events.js";
@@ -117,6 +118,11 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
     return {
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
+      // Connect JSON callers may send the payload as a JSON object (json-payload.ts).
+      jsonRequestRewrites: [
+        { method: IngestService.method.publishEvent, rewrite: publishEventBody },
+        { method: IngestService.method.publishEvents, rewrite: publishEventsBody },
+      ],
       async stop() {
         clearInterval(sweeper);
         await sweep.stop();

@@ -7,6 +7,7 @@ const limits = { maxPayloadBytes: 64 };
 const good = {
   eventType: "order.created",
   payload: bytes('{"id": 1}'),
+  payloadJson: "",
   idempotencyKey: "",
   channels: [] as string[],
 };
@@ -51,12 +52,21 @@ describe("validateEvent", () => {
       "event.payload",
       /over this tenant's limit of 64 bytes/,
     ],
+    [{ payload: bytes(""), payloadJson: "[1]" }, "event.payload", /JSON object, not an array/],
+    [{ payload: bytes(""), payloadJson: "{" }, "event.payload", /not valid JSON/],
+    [{ payloadJson: '{"id":2}' }, "event", /give the payload once, as payload .* or as payload_json/],
     [{ idempotencyKey: "has space" }, "event.idempotency_key", /printable ASCII/],
     [{ channels: ["ok", "bad/channel"] }, "event.channels[1]", /letters, digits/],
   ])("refuses %j naming %s", (patch, field, message) => {
     const err = errorOf(() => validateEvent({ ...good, ...patch }, limits, "event"));
     expect(err.field).toBe(field);
     expect(err.message).toMatch(message);
+  });
+
+  it("takes payload_json's text as the payload, in UTF-8", () => {
+    const event = validateEvent({ ...good, payload: bytes(""), payloadJson: '{"x":"é"}' }, limits, "event");
+    expect(new TextDecoder().decode(event.payload)).toBe('{"x":"é"}');
+    expect(event.payload.byteLength).toBe(10);
   });
 
   it("names the batch index in the field", () => {

@@ -22,6 +22,8 @@ export interface EventLimits {
 export interface EventInputLike {
   eventType: string;
   payload: Uint8Array;
+  /** The payload as JSON text: a Connect JSON caller's object payload arrives here (json-payload.ts). */
+  payloadJson: string;
   idempotencyKey: string;
   channels: string[];
 }
@@ -31,6 +33,19 @@ const CHANNEL = /^[a-zA-Z0-9_.-]{1,64}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 const MAX_CHANNELS = 10;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** The payload's bytes: as given, or payload_json's text in UTF-8; refuses both at once. */
+function payloadOf(input: EventInputLike, field: string): Uint8Array {
+  if (input.payloadJson === "") return input.payload;
+  if (input.payload.byteLength > 0) {
+    throw new InvalidArgumentError(
+      field,
+      "give the payload once, as payload (bytes; a JSON object in Connect JSON) or as payload_json (text), not both",
+    );
+  }
+  return utf8Encoder.encode(input.payloadJson);
+}
 
 /**
  * Checks one event against the rules of the IngestService contract. `field` prefixes the field names
@@ -57,7 +72,8 @@ export function validateEvent(
       `"${OPERATIONAL_TYPE_PREFIX}*" is reserved for Herald's operational events: endpoints may subscribe to them, publishers may not send them`,
     );
   }
-  validatePayload(input.payload, limits, `${field}.payload`);
+  const payload = payloadOf(input, field);
+  validatePayload(payload, limits, `${field}.payload`);
   if (input.idempotencyKey && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
     throw new InvalidArgumentError(
       `${field}.idempotency_key`,
@@ -83,7 +99,7 @@ export function validateEvent(
   });
   return {
     eventType: input.eventType,
-    payload: input.payload,
+    payload,
     idempotencyKey: input.idempotencyKey,
     channels: [...new Set(input.channels)],
   };

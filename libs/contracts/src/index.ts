@@ -12,3 +12,4 @@ export * from "./gen/herald/v1/ingest_pb.js";
 export * from "./gen/herald/v1/listen_pb.js";
 export * from "./gen/herald/v1/portal_pb.js";
 export * from "./gen/herald/v1/tenant_pb.js";
+export { openApiDocuments } from "./gen/openapi/documents.js";

@@ -1,6 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { Health, ServerReflection } from "@herald/contracts";
+import { Health, openApiDocuments, ServerReflection } from "@herald/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { Connection, type Consumer } from "rabbitmq-client";
@@ -20,7 +20,7 @@ import { registerHealthService } from "./rpc/health-service.js";
 import { authInterceptor, errorInterceptor, tracingInterceptor } from "./rpc/interceptors.js";
 import { registerReflectionService } from "./rpc/reflection.js";
 import { rpcMetricsInterceptor } from "./rpc/rpc-metrics.js";
-import { type HttpRoute, type RpcServer, startRpcServer } from "./rpc/server.js";
+import { type HttpRoute, type JsonRequestRewrite, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
 import { startTelemetry } from "./telemetry.js";
 
@@ -47,6 +47,8 @@ export interface ServiceParts {
   publicMethods?: DescMethod[];
   consumers?: Consumer[];
   httpRoutes?: Record<string, HttpRoute>;
+  /** Methods of `services` that read their Connect JSON request body themselves (vendor/json-request-rewrite.ts). */
+  jsonRequestRewrites?: { method: DescMethod; rewrite: JsonRequestRewrite }[];
   /**
    * The queues this service consumes or owns (full names): their depth and consumers are exported as
    * `herald_queue_messages_ready` and `herald_queue_consumers`, labelled without the namespace.
@@ -182,6 +184,8 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     labelNames: ["reason"],
     registers: [metrics],
   });
+  const openApiDocument = openApiDocuments[definition.name];
+  const openApi = openApiDocument && `${JSON.stringify(openApiDocument, null, 2)}\n`;
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
     port: config.PORT,
@@ -197,6 +201,12 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         },
       },
     }),
+    jsonRequestRewrites: Object.fromEntries(
+      (parts.jsonRequestRewrites ?? []).map(({ method, rewrite }) => [
+        `/${method.parent.typeName}/${method.name}`,
+        rewrite,
+      ]),
+    ),
     interceptors: [
       rpcMetricsInterceptor(metrics),
       tracingInterceptor(),
@@ -226,6 +236,10 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
           body: `${JSON.stringify({ ready, failing: health.failing })}\n`,
         };
       },
+      // The OpenAPI 3.1 description of this service's Connect JSON API, generated from proto/.
+      ...(openApi && {
+        "/openapi.json": () => ({ status: 200, contentType: "application/json", body: openApi }),
+      }),
       "/metrics": async () => ({
         status: 200,
         contentType: metrics.contentType,

@@ -19,8 +19,11 @@ import {
 import { withUnreadRequestsClosed } from "./vendor/close-unread-request.js";
 import { withSpecGrpcMessages } from "./vendor/grpc-message.js";
 import { takeStreamsFirst } from "./vendor/http2-stream-takeover.js";
+import { type JsonRequestRewrite, withJsonRequestRewrite } from "./vendor/json-request-rewrite.js";
 import { withParseErrorsAsInvalidArgument } from "./vendor/parse-error-status.js";
 import { createUnaryGrpcHandler } from "./vendor/unary-grpc.js";
+
+export type { JsonRequestRewrite };
 
 /** The whole answer of a plain HTTP route. */
 export interface HttpResponse {
@@ -43,6 +46,11 @@ export interface RpcServerOptions {
   interceptors: Interceptor[];
   /** Plain HTTP GET routes by exact path, e.g. "/healthz". */
   httpRoutes?: Record<string, HttpRoute>;
+  /**
+   * Methods that read their Connect JSON request body themselves, by request path
+   * ("/herald.v1.IngestService/PublishEvent"); see vendor/json-request-rewrite.ts.
+   */
+  jsonRequestRewrites?: Record<string, JsonRequestRewrite>;
   /** Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED. */
   readMaxBytes?: number;
   /**
@@ -103,7 +111,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     routes(router) {
       options.routes(unaryGrpc.capture(router));
       router.handlers.forEach((h, i) => {
-        router.handlers[i] = withParseErrorsAsInvalidArgument(h);
+        const rewrite = options.jsonRequestRewrites?.[h.requestPath];
+        router.handlers[i] = withParseErrorsAsInvalidArgument(
+          rewrite ? withJsonRequestRewrite(h, rewrite, readMaxBytes) : h,
+        );
       });
     },
     interceptors: options.interceptors,

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/ingest.proto.
  */
 export const file_herald_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("ChZoZXJhbGQvdjEvaW5nZXN0LnByb3RvEgloZXJhbGQudjEiXAoKRXZlbnRJbnB1dBISCgpldmVudF90eXBlGAEgASgJEg8KB3BheWxvYWQYAiABKAwSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJEhAKCGNoYW5uZWxzGAQgAygJIk4KE1B1Ymxpc2hFdmVudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEiQKBWV2ZW50GAIgASgLMhUuaGVyYWxkLnYxLkV2ZW50SW5wdXQiOwoUUHVibGlzaEV2ZW50UmVzcG9uc2USEAoIZXZlbnRfaWQYASABKAkSEQoJZHVwbGljYXRlGAIgASgIIlAKFFB1Ymxpc2hFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIlCgZldmVudHMYAiADKAsyFS5oZXJhbGQudjEuRXZlbnRJbnB1dCJHChVQdWJsaXNoRXZlbnRzUmVzcG9uc2USLgoHcmVzdWx0cxgBIAMoCzIdLmhlcmFsZC52MS5QdWJsaXNoRXZlbnRSZXN1bHQiZAoSUHVibGlzaEV2ZW50UmVzdWx0EhAKCGV2ZW50X2lkGAEgASgJEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgJEhUKDWVycm9yX21lc3NhZ2UYBCABKAkytAEKDUluZ2VzdFNlcnZpY2USTwoMUHVibGlzaEV2ZW50Eh4uaGVyYWxkLnYxLlB1Ymxpc2hFdmVudFJlcXVlc3QaHy5oZXJhbGQudjEuUHVibGlzaEV2ZW50UmVzcG9uc2USUgoNUHVibGlzaEV2ZW50cxIfLmhlcmFsZC52MS5QdWJsaXNoRXZlbnRzUmVxdWVzdBogLmhlcmFsZC52MS5QdWJsaXNoRXZlbnRzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChZoZXJhbGQvdjEvaW5nZXN0LnByb3RvEgloZXJhbGQudjEicgoKRXZlbnRJbnB1dBISCgpldmVudF90eXBlGAEgASgJEg8KB3BheWxvYWQYAiABKAwSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJEhAKCGNoYW5uZWxzGAQgAygJEhQKDHBheWxvYWRfanNvbhgFIAEoCSJOChNQdWJsaXNoRXZlbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIkCgVldmVudBgCIAEoCzIVLmhlcmFsZC52MS5FdmVudElucHV0IjsKFFB1Ymxpc2hFdmVudFJlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhEKCWR1cGxpY2F0ZRgCIAEoCCJQChRQdWJsaXNoRXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSJQoGZXZlbnRzGAIgAygLMhUuaGVyYWxkLnYxLkV2ZW50SW5wdXQiRwoVUHVibGlzaEV2ZW50c1Jlc3BvbnNlEi4KB3Jlc3VsdHMYASADKAsyHS5oZXJhbGQudjEuUHVibGlzaEV2ZW50UmVzdWx0ImQKElB1Ymxpc2hFdmVudFJlc3VsdBIQCghldmVudF9pZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgSEgoKZXJyb3JfY29kZRgDIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJMrQBCg1Jbmdlc3RTZXJ2aWNlEk8KDFB1Ymxpc2hFdmVudBIeLmhlcmFsZC52MS5QdWJsaXNoRXZlbnRSZXF1ZXN0Gh8uaGVyYWxkLnYxLlB1Ymxpc2hFdmVudFJlc3BvbnNlElIKDVB1Ymxpc2hFdmVudHMSHy5oZXJhbGQudjEuUHVibGlzaEV2ZW50c1JlcXVlc3QaIC5oZXJhbGQudjEuUHVibGlzaEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message herald.v1.EventInput
@@ -28,6 +28,9 @@ export type EventInput = Message<"herald.v1.EventInput"> & {
   /**
    * A JSON object, delivered byte for byte as sent. When its type (or the tenant) validates payloads, it
    * must pass the type's JSON Schema: INVALID_ARGUMENT names the JSON path and the rule otherwise.
+   * Connect JSON callers may send the object itself, {"payload": {"order": 1}}, rather than its bytes in
+   * base64: Herald stores, signs and delivers it as compact JSON (JSON.stringify of the parsed object;
+   * a number a double cannot hold keeps the text it was sent as; docs/decisions/plain-json-payloads.md).
    *
    * @generated from field: bytes payload = 2;
    */
@@ -48,6 +51,14 @@ export type EventInput = Message<"herald.v1.EventInput"> & {
    * @generated from field: repeated string channels = 4;
    */
   channels: string[];
+
+  /**
+   * The payload as JSON text, for callers holding text rather than bytes; the same rules as payload.
+   * Give payload or payload_json, not both (INVALID_ARGUMENT).
+   *
+   * @generated from field: string payload_json = 5;
+   */
+  payloadJson: string;
 };
 
 /**
@@ -58,6 +69,10 @@ export const EventInputSchema: GenMessage<EventInput> = /*@__PURE__*/
   messageDesc(file_herald_v1_ingest, 0);
 
 /**
+ * One event of one tenant.
+ *
+ * Example: {"tenantId": "acme", "event": {"eventType": "order.created", "payload": {"order": 1}}}
+ *
  * @generated from message herald.v1.PublishEventRequest
  */
 export type PublishEventRequest = Message<"herald.v1.PublishEventRequest"> & {
@@ -104,6 +119,10 @@ export const PublishEventResponseSchema: GenMessage<PublishEventResponse> = /*@_
   messageDesc(file_herald_v1_ingest, 2);
 
 /**
+ * Up to 100 events of one tenant.
+ *
+ * Example: {"tenantId": "acme", "events": [{"eventType": "order.created", "payload": {"order": 1}}, {"eventType": "order.paid", "payload": {"order": 1, "amount": 12.5}}]}
+ *
  * @generated from message herald.v1.PublishEventsRequest
  */
 export type PublishEventsRequest = Message<"herald.v1.PublishEventsRequest"> & {
