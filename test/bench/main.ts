@@ -9,7 +9,7 @@ import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
 import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
-import { type BenchResults, GOALS, renderMarkdown, renderSvg } from "./report.js";
+import { type BenchResults, cpuPerEventUs, GOALS, renderMarkdown, renderSvg } from "./report.js";
 import {
   runScenario,
   type ScenarioContext,
@@ -112,6 +112,71 @@ export function scenarios(): ScenarioSpec[] {
       warmUpEvents: 500,
       measureLogged: true,
       drainMs: 60_000,
+    },
+    // Single-event calls, as REST users publish to Herald's peers: one event per call, the caller waiting
+    // for each answer (which comes after the insert and the broker's confirm).
+    {
+      id: "single-json",
+      title: `1 tenant × 1 endpoint, one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: {
+        kind: "max",
+        maxEvents: 200_000,
+        maxMs: ms,
+        batchSize: 1,
+        concurrency: GOALS.singleConcurrency,
+      },
+      // Past V8's optimising of the per-call code (see s1-500) in every process.
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "single-grpc",
+      title: `1 tenant × 1 endpoint, one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      load: {
+        kind: "max",
+        maxEvents: 200_000,
+        maxMs: ms,
+        batchSize: 1,
+        concurrency: GOALS.singleConcurrency,
+      },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "single-2000",
+      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 30_000,
+    },
+    {
+      // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
+      // exist, and the load begins the moment all four are ready, with no warm-up.
+      id: "cold-start",
+      title: `1 tenant × 1 endpoint, ${GOALS.coldStartRate.toLocaleString("en-US")} events/s as single Connect JSON calls from a restart`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.coldStartRate, durationMs: GOALS.coldStartSeconds * 1000 },
+      restartBeforeLoad: true,
+      warmUpEvents: 0,
+      measureLogged: false,
+      drainMs: 30_000,
     },
     s3(`s3-healthy`, `10 tenants × 10 endpoints, ${s3Rate} events/s, all healthy`, () => "fast"),
     s3(`s3-failing`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% failing (500)`, (i) =>
@@ -324,6 +389,8 @@ function summary(r: ScenarioResult): string {
   if (r.logged) parts.push(`logged ${r.logged.count}/${r.logged.expected} (${r.logged.attemptsPerSecond}/s)`);
   const l = r.delivery.latencyMs;
   parts.push(`publish→received p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`);
+  const cpu = Object.keys(r.processes).map((name) => `${name.split(" ")[0]} ${cpuPerEventUs(r, name)}`);
+  parts.push(`CPU µs/event: ${cpu.join(", ")}`);
   const errors = Object.entries(r.publish.errors);
   if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   return parts.join(", ");

@@ -9,6 +9,7 @@ import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
+import { connectJsonIngestClient } from "./connect-json-client.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
@@ -35,6 +36,9 @@ import {
 
 type IngestStep = "store" | "confirm";
 
+/** Keep-alive connections of the Connect JSON load generator: one per call in flight at most. */
+export const CONNECT_JSON_CONNECTIONS = 64;
+
 /** How endpoint `index` (0-based, of each tenant) answers. */
 export type EndpointPlan = (index: number) => ReceiverKind;
 
@@ -59,6 +63,17 @@ export interface ScenarioSpec {
   drainMs: number;
   /** Service environment on top of the e2e defaults. */
   env?: Record<string, string>;
+  /**
+   * How the load generator calls ingest: "grpc" (the default: stock @grpc/grpc-js over HTTP/2, two
+   * channels) or "connect-json" (Connect unary calls with JSON bodies over HTTP/1.1, as REST users call,
+   * on {@link CONNECT_JSON_CONNECTIONS} keep-alive connections).
+   */
+  protocol?: "grpc" | "connect-json";
+  /**
+   * Cold start: once tenants and endpoints exist, every service is stopped and started again (as a
+   * deploy does), and the load begins as soon as all four report ready, with no warm-up at all.
+   */
+  restartBeforeLoad?: boolean;
   /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
@@ -206,8 +221,18 @@ export async function runScenario(
       );
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
-    for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
-    const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
+    if (spec.protocol === "connect-json")
+      clients.push(connectJsonIngestClient(stack.url("ingest"), CONNECT_JSON_CONNECTIONS));
+    else for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
+    let attemptsBefore = 0;
+    if (spec.restartBeforeLoad) {
+      ctx.progress(`[${spec.id}] restarting every service`);
+      for (const service of SERVICES) await stack.kill(service);
+      for (const service of SERVICES) await stack.restart(service);
+      if (spec.measureLogged) attemptsBefore = await attemptsStored(stack);
+    } else {
+      attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers);
+    }
     if (spec.expiredDocuments) await insertExpired(ctx, stack, publishers, spec.expiredDocuments);
     for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
     const setupSeconds = round((nowMs() - setupStarted) / 1000);
