@@ -15,6 +15,7 @@ import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
 import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { startRepublishSweep } from "./republish-sweep.js";
+import { warmUpEventPath } from "./warm-up.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
@@ -102,6 +103,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       logger,
     });
     return {
+      warmUp: () => warmUpEventPath(),
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
       async stop() {
