@@ -391,6 +391,10 @@ function summary(r: ScenarioResult): string {
   parts.push(`publish→received p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`);
   const cpu = Object.keys(r.processes).map((name) => `${name.split(" ")[0]} ${cpuPerEventUs(r, name)}`);
   parts.push(`CPU µs/event: ${cpu.join(", ")}`);
+  const ingestLoad = r.processes.ingest?.loadCpuSeconds;
+  if (ingestLoad !== undefined && r.publish.accepted > 0)
+    parts.push(`ingest while loaded ${Math.round((ingestLoad * 1e6) / r.publish.accepted)} µs/event`);
+  parts.push(`load average ${r.loadAverageBefore.join(" ")}`);
   const errors = Object.entries(r.publish.errors);
   if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   return parts.join(", ");

@@ -84,6 +84,11 @@ export interface ScenarioSpec {
 
 export interface ProcessUsage {
   cpuSeconds: number;
+  /**
+   * CPU seconds while the load ran, without the drain after it: all of ingest's work happens then,
+   * and so its CPU per event is this over the events accepted.
+   */
+  loadCpuSeconds?: number;
   /** Average CPU over the measured window; 100 = one core. */
   cpuPercent: number;
   peakRssMiB?: number;
@@ -539,6 +544,7 @@ async function measure(
         stats,
       );
     }
+    const atLoadEnd = readAll(pids);
     phase = "drain";
     const expected = stats.accepted * healthy.length;
     const deadline = Math.max(nowMs() + 5_000, Math.min(nowMs() + spec.drainMs, endBy));
@@ -578,8 +584,10 @@ async function measure(
     for (const name of Object.keys(pids)) {
       const cpuMs = (after[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
       const service = SERVICES.find((s) => s === name);
+      const loadCpuMs = (atLoadEnd[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
       processes[name] = {
         cpuSeconds: round(cpuMs / 1000),
+        loadCpuSeconds: round(loadCpuMs / 1000, 2),
         cpuPercent: Math.round((cpuMs / windowMs) * 100),
         ...(service
           ? {

@@ -4,7 +4,8 @@
 // time from /proc, so the client's own work is not counted. Rounds alternate between the paths, so a
 // machine whose load changes meanwhile weighs on both alike. Not part of `npm run bench`; run it on its own:
 //   npx nx run @herald/platform:build && node test/bench/micro/rpc-unary-call.ts
-// Results: docs/decisions/single-event-speed.md.
+// MODE=cold compares the first calls of a fresh server with and without the warm-up services run before
+// they report ready. Results: docs/decisions/single-event-speed.md.
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
@@ -18,7 +19,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const IN_FLIGHT = 64;
 const PAYLOAD = Buffer.from(JSON.stringify({ order: "ord_1234567890", total: 24.1, note: "x".repeat(220) }));
 
-async function serve(): Promise<void> {
+async function serve(warm: boolean): Promise<void> {
   // The built platform (its RPC server is not part of the package's exports).
   const platform = "../../../libs/platform/dist";
   const { startRpcServer } = await import(`${platform}/rpc/server.js`);
@@ -43,6 +44,11 @@ async function serve(): Promise<void> {
   const options = { host: "127.0.0.1", port: 0, routes, interceptors };
   const lean = await startRpcServer(options);
   const stock = await startRpcServer({ ...options, unaryGrpcFastPath: false, unaryConnectFastPath: false });
+  if (warm) {
+    const { warmUpRpcPort } = await import(`${platform}/rpc/warm-up.js`);
+    const { RPC_WARM_UP_CALLS } = await import(`${platform}/service.js`);
+    await warmUpRpcPort({ host: "127.0.0.1", port: lean.port, calls: RPC_WARM_UP_CALLS });
+  }
   process.send?.({ lean: lean.port, stock: stock.port });
 }
 
@@ -120,5 +126,62 @@ async function main(): Promise<void> {
   child.kill();
 }
 
-if (process.argv[2] === "serve") await serve();
+/**
+ * From a start: a fresh server process (warmed up as services are before they report ready, or not),
+ * then calls in blocks, each block's server CPU and slowest calls, first block first.
+ */
+async function cold(): Promise<void> {
+  const BLOCK = 250;
+  const BLOCKS = 8;
+  for (const warm of [false, true, false, true]) {
+    const started = performance.now();
+    const child = fork(new URL(import.meta.url), [warm ? "serve-warm" : "serve"], { stdio: "inherit" });
+    const ports = await new Promise<{ lean: number }>((resolve) => child.once("message", resolve));
+    const readyMs = performance.now() - started;
+    const pid = child.pid as number;
+    const pool = new Pool(`http://127.0.0.1:${ports.lean}`, { connections: IN_FLIGHT });
+    const body = JSON.stringify({
+      tenantId: "t",
+      event: { eventType: "bench.event", payload: PAYLOAD.toString("base64") },
+    });
+    const blocks: string[] = [];
+    let firstBlocksCpu = 0;
+    for (let b = 0; b < BLOCKS; b++) {
+      const before = cpuMs(pid);
+      const latencies: number[] = [];
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (sent++ < BLOCK) {
+            const t = performance.now();
+            const res = await pool.request({
+              method: "POST",
+              path: "/herald.v1.IngestService/PublishEvent",
+              headers: { "content-type": "application/json", authorization: "Bearer k" },
+              body,
+            });
+            await res.body.text();
+            latencies.push(performance.now() - t);
+          }
+        }),
+      );
+      const cpu = cpuMs(pid) - before;
+      if (b < 4) firstBlocksCpu += cpu;
+      latencies.sort((x, y) => x - y);
+      blocks.push(
+        `${Math.round((cpu * 1000) / BLOCK)} µs/p99 ${Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0)} ms`,
+      );
+    }
+    console.log(
+      `${warm ? "warmed" : "cold  "}: ready after ${Math.round(readyMs)} ms; first ${4 * BLOCK} calls ${Math.round((firstBlocksCpu * 1000) / (4 * BLOCK))} µs of server CPU each; by block of ${BLOCK}: ${blocks.join(", ")}`,
+    );
+    await pool.close();
+    child.kill();
+    await new Promise((resolve) => child.once("exit", resolve));
+  }
+}
+
+if (process.argv[2] === "serve") await serve(false);
+else if (process.argv[2] === "serve-warm") await serve(true);
+else if (process.env.MODE === "cold") await cold();
 else await main();
