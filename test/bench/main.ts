@@ -164,6 +164,22 @@ export function scenarios(): ScenarioSpec[] {
       drainMs: 30_000,
     },
     {
+      // single-2000 with ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before
+      // it gathered: the gathering's effect on CPU per event and latency, measured in the same run.
+      // Opt-in: BENCH_ONLY naming it.
+      id: "single-2000-nogather",
+      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls, no insert gathering`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 30_000,
+      env: { INGEST_INSERT_GATHER: "0ms" },
+    },
+    {
       // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
       // exist, and the load begins the moment all four are ready, with no warm-up.
       id: "cold-start",
@@ -187,7 +203,8 @@ export function scenarios(): ScenarioSpec[] {
     ),
   ];
   const purgeScenario = process.env.BENCH_PURGE === "1";
-  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : s.id !== "s1-500-purge" || purgeScenario));
+  const optIn = (id: string) => (id === "s1-500-purge" && !purgeScenario) || id === "single-2000-nogather";
+  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s.id)));
 }
 
 export async function main(): Promise<number> {

@@ -8,7 +8,7 @@ import {
   eventQueue,
 } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
-import { EventStore, eventIndexes } from "./event-store.js";
+import { DEFAULT_GATHER_MS, EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./publish-event.js";
@@ -44,6 +44,16 @@ export const configSchema = serviceConfigSchema(7001).extend({
    * new event and publishing it, so the chaos suite can strand an event.
    */
   HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false).meta({ internal: true }),
+  /**
+   * How long an insert arriving at ingest's idle writer waits for others to join its round (one marker,
+   * one insertMany, one broker message for all); 0ms writes at once.
+   */
+  INGEST_INSERT_GATHER: configFields.duration
+    .refine((ms) => ms <= 100, "must be at most 100ms: every call waits for it")
+    .default(DEFAULT_GATHER_MS)
+    .describe(
+      "how long an event arriving at an idle writer waits for others to share its insert and broker message",
+    ),
   /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
   INGEST_IDEMPOTENCY_WINDOW: configFields.duration
     .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
@@ -66,7 +76,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       cache.onControlChange(change);
       schemas.onControlChange(change);
     });
-    const events = new EventStore(mongo.db);
+    const events = new EventStore(mongo.db, { gatherMs: config.INGEST_INSERT_GATHER });
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
