@@ -104,8 +104,7 @@ export function goals(results: BenchResults) {
   const singleMax = (s: ScenarioResult | undefined) =>
     s ? Math.min(s.delivery.eventsPerSecond, s.logged?.attemptsPerSecond ?? 0) : undefined;
   const singleMaxMet = (s: ScenarioResult | undefined) =>
-    s !== undefined &&
-    s.delivery.complete &&
+    s?.delivery.complete === true &&
     s.logged?.complete === true &&
     (singleMax(s) ?? 0) >= GOALS.singleEventsPerSecond;
   const single = (id: string) => {
