@@ -215,7 +215,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         return {
           status: ready ? 200 : 503,
           contentType: "application/json",
-          body: `${JSON.stringify({ ready, failing: health.failing })}\n`,
+          body: `${JSON.stringify({ ready, failing: health.failing, ...(warmedUp ? {} : { warming: true }) })}\n`,
         };
       },
       "/metrics": async () => ({
