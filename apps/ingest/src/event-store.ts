@@ -46,12 +46,12 @@ export interface EventStoreOptions {
 
 /**
  * One-event calls arrive one by one: without a wait, an idle writer wrote each round as soon as its
- * first event came, and at a steady 1,000-2,000 calls/s most rounds held a few events. Every round
- * costs a marker insert, an insertMany, a broker message and its confirm, and a message for routing to
- * take apart; a round gathered for a millisecond or two carries several times more events for the same.
+ * first event came, and at a steady 1,000 calls/s rounds held under two events. Every round costs a
+ * marker insert, an insertMany, a broker message and its confirm, and a message for routing to take
+ * apart; gathering for a few milliseconds puts more events in each, for a few milliseconds of latency.
  * Measured in docs/decisions/single-event-speed.md.
  */
-export const DEFAULT_GATHER_MS = 2;
+export const DEFAULT_GATHER_MS = 5;
 
 interface QueuedInsert {
   doc: EventDocument;
