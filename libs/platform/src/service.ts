@@ -176,6 +176,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   let warmedUp = false;
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
+    ...(config.HERALD_RPC_STOCK_PATHS && { unaryGrpcFastPath: false, unaryConnectFastPath: false }),
     port: config.PORT,
     limits: rpcPort.limits,
     onCut: (reason) => connectionsCut.inc({ reason }),

@@ -1,5 +1,6 @@
 // A/B of two ingest settings on one stack, at the same time: a second ingest process runs beside the
-// stack's own with INGEST_INSERT_GATHER (or any variable in AB_ENV) changed, and a fixed rate of
+// stack's own with INGEST_INSERT_GATHER (or any variable in AB_ENV, e.g. '{"HERALD_RPC_STOCK_PATHS":"true"}'
+// for connect-es's own RPC pipeline) changed, and a fixed rate of
 // one-event Connect JSON calls goes to each in turn, round after round, so a machine whose load
 // changes weighs on both alike. Per round: the CPU each process spent (/proc) per event published, and
 // the calls' p50/p99. Not part of `npm run bench`; run it with RabbitMQ and MONGO_URL set (scripts/infra.sh):
