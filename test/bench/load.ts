@@ -50,10 +50,12 @@ export class LoadStats {
   }
 }
 
+/** A failed call's code: a gRPC status number, or a Connect error code name. */
 function grpcCode(err: unknown): string {
-  const e = err as { code?: number; details?: string };
+  const e = err as { code?: number | string; details?: string };
+  const protocol = typeof e.code === "string" ? "connect" : "grpc";
   return e.code !== undefined
-    ? `grpc ${e.code}${e.details ? ` (${e.details.slice(0, 60)})` : ""}`
+    ? `${protocol} ${e.code}${e.details ? ` (${e.details.slice(0, 60)})` : ""}`
     : String(err);
 }
 
@@ -105,15 +107,15 @@ export interface MaxRateOptions extends LoadOptions {
   maxEvents: number;
   /** …or after this long, whichever comes first. */
   maxMs: number;
-  /** Events per PublishEvents call (≤ 100). */
+  /** Events per PublishEvents call (≤ 100); 1 sends PublishEvent calls, one event each. */
   batchSize: number;
   /** Calls in flight at once. */
   concurrency: number;
 }
 
 /**
- * Publishes PublishEvents batches back to back from `concurrency` loops, each batch for the next tenant in
- * turn, until `maxEvents` are sent or `maxMs` passed.
+ * Publishes PublishEvents batches (or, with `batchSize` 1, single PublishEvent calls) back to back from
+ * `concurrency` loops, each call for the next tenant in turn, until `maxEvents` are sent or `maxMs` passed.
  */
 export async function publishAsFastAsPossible(options: MaxRateOptions, stats: LoadStats): Promise<void> {
   const deadline = nowMs() + options.maxMs;
@@ -134,7 +136,7 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
         countAnswer(
           stats,
           t,
-          await publishCall(client, publisher, payload, { first, count, t, single: false }),
+          await publishCall(client, publisher, payload, { first, count, t, single: options.batchSize === 1 }),
         );
       } catch (err) {
         stats.error(grpcCode(err), count);

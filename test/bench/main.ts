@@ -9,7 +9,7 @@ import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
 import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
-import { type BenchResults, GOALS, renderMarkdown, renderSvg } from "./report.js";
+import { type BenchResults, cpuPerEventUs, GOALS, renderMarkdown, renderSvg } from "./report.js";
 import {
   runScenario,
   type ScenarioContext,
@@ -142,6 +142,87 @@ export function scenarios(): ScenarioSpec[] {
       measureLogged: true,
       drainMs: 60_000,
     },
+    // Single-event calls, as REST users publish to Herald's peers: one event per call, the caller waiting
+    // for each answer (which comes after the insert and the broker's confirm).
+    {
+      id: "single-json",
+      title: `1 tenant × 1 endpoint, one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: {
+        kind: "max",
+        maxEvents: 200_000,
+        maxMs: ms,
+        batchSize: 1,
+        concurrency: GOALS.singleConcurrency,
+      },
+      // Past V8's optimising of the per-call code (see s1-500) in every process.
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "single-grpc",
+      title: `1 tenant × 1 endpoint, one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      load: {
+        kind: "max",
+        maxEvents: 200_000,
+        maxMs: ms,
+        batchSize: 1,
+        concurrency: GOALS.singleConcurrency,
+      },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "single-2000",
+      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 30_000,
+    },
+    {
+      // single-2000 with ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before
+      // it gathered: the gathering's effect on CPU per event and latency, measured in the same run.
+      // Opt-in: BENCH_ONLY naming it.
+      id: "single-2000-nogather",
+      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls, no insert gathering`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      warmUpEvents: 15_000,
+      measureLogged: true,
+      drainMs: 30_000,
+      env: { INGEST_INSERT_GATHER: "0ms" },
+    },
+    {
+      // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
+      // exist, and the load begins the moment all four are ready, with no warm-up.
+      id: "cold-start",
+      title: `1 tenant × 1 endpoint, ${GOALS.coldStartRate.toLocaleString("en-US")} events/s as single Connect JSON calls from a restart`,
+      tenants: 1,
+      endpointsPerTenant: 1,
+      endpoints: () => "fast",
+      protocol: "connect-json",
+      load: { kind: "fixed", ratePerSecond: GOALS.coldStartRate, durationMs: GOALS.coldStartSeconds * 1000 },
+      restartBeforeLoad: true,
+      warmUpEvents: 0,
+      measureLogged: false,
+      drainMs: 30_000,
+    },
     s3(`s3-healthy`, `10 tenants × 10 endpoints, ${s3Rate} events/s, all healthy`, () => "fast"),
     s3(`s3-failing`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% failing (500)`, (i) =>
       i === 0 ? "failing" : "fast",
@@ -172,7 +253,8 @@ export function scenarios(): ScenarioSpec[] {
     ),
   ];
   const purgeScenario = process.env.BENCH_PURGE === "1";
-  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : s.id !== "s1-500-purge" || purgeScenario));
+  const optIn = (id: string) => (id === "s1-500-purge" && !purgeScenario) || id === "single-2000-nogather";
+  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s.id)));
 }
 
 export async function main(): Promise<number> {
@@ -374,6 +456,12 @@ function summary(r: ScenarioResult): string {
   if (r.logged) parts.push(`logged ${r.logged.count}/${r.logged.expected} (${r.logged.attemptsPerSecond}/s)`);
   const l = r.delivery.latencyMs;
   parts.push(`publish→received p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`);
+  const cpu = Object.keys(r.processes).map((name) => `${name.split(" ")[0]} ${cpuPerEventUs(r, name)}`);
+  parts.push(`CPU µs/event: ${cpu.join(", ")}`);
+  const ingestLoad = r.processes.ingest?.loadCpuSeconds;
+  if (ingestLoad !== undefined && r.publish.accepted > 0)
+    parts.push(`ingest while loaded ${Math.round((ingestLoad * 1e6) / r.publish.accepted)} µs/event`);
+  parts.push(`load average ${r.loadAverageBefore.join(" ")}`);
   const errors = Object.entries(r.publish.errors);
   if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   if (r.flood) {

@@ -38,6 +38,17 @@ export const GOALS = {
   slowReceiversP99Ratio: 1.5,
   /** …and their delivered rate at least this share of it (unchanged, within noise). */
   slowReceiversRateShare: 0.95,
+  /** Single-event calls (one event per call) in flight at once in single-json and single-grpc… */
+  singleConcurrency: 64,
+  /** …which deliver and log at least this many events per second (twice the fastest peer measured). */
+  singleEventsPerSecond: 3_200,
+  /** Single-event calls offered per second in single-2000, kept up with… */
+  singleSteadyRate: 2_000,
+  /** …with publish→received p99 within this, as in cold-start's first seconds. */
+  singleP99Ms: 250,
+  /** Single-event calls per second from a restart, in cold-start, for this many seconds. */
+  coldStartRate: 1_000,
+  coldStartSeconds: 20,
 };
 
 /** What the fairness goals came to in this run: undefined for a scenario pair the run did not have. */
@@ -155,7 +166,29 @@ export function goals(results: BenchResults) {
     healthy && other && healthy.delivery.latencyMs.p99 > 0
       ? round(other.delivery.latencyMs.p99 / healthy.delivery.latencyMs.p99, 2)
       : undefined;
+  const singleMax = (s: ScenarioResult | undefined) =>
+    s ? Math.min(s.delivery.eventsPerSecond, s.logged?.attemptsPerSecond ?? 0) : undefined;
+  const singleMaxMet = (s: ScenarioResult | undefined) =>
+    s?.delivery.complete === true &&
+    s.logged?.complete === true &&
+    (singleMax(s) ?? 0) >= GOALS.singleEventsPerSecond;
+  const single = (id: string) => {
+    const s = find(id);
+    return { scenario: s, perSecond: singleMax(s), met: singleMaxMet(s) };
+  };
+  const steady = find("single-2000");
+  const cold = find("cold-start");
+  const within = (s: ScenarioResult | undefined) =>
+    s !== undefined &&
+    s.publish.accepted === s.publish.sent &&
+    s.publish.unsent === 0 &&
+    s.delivery.complete &&
+    s.delivery.latencyMs.p99 <= GOALS.singleP99Ms;
   return {
+    singleJson: single("single-json"),
+    singleGrpc: single("single-grpc"),
+    singleSteady: { scenario: steady, met: within(steady) && steady?.logged?.complete === true },
+    coldStart: { scenario: cold, met: within(cold) },
     endToEnd,
     endToEndP99: sustained?.delivery.latencyMs.p99,
     endToEndMet: keptUp,
@@ -226,6 +259,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| ≥ ${fmt(GOALS.eventsPerSecond)} events/s delivered and logged end to end (1 tenant × 1 endpoint), kept up with as a steady rate | ${fmt(g.endToEnd)} events/s at ${fmt(GOALS.eventsPerSecond)}/s offered, p99 ${ms(g.endToEndP99)} ms | ${yes(g.endToEndMet)} |`,
     `| p99 publish→received ≤ ${GOALS.p99Ms} ms at 500 events/s | p99 ${ms(g.p99)} ms | ${yes(g.p99Met)} |`,
     `| healthy endpoints' p99 publish→received within 20% when 10% of endpoints fail | ${g.failingRatio ?? "–"} × the p99 without failures | ${yes(g.failingRatioMet)} |`,
+    ...singleGoalRows(g),
     ...(results.reads ? [readsGoalRow(results.reads)] : []),
     ...fairnessRows(results),
     "",
@@ -342,6 +376,18 @@ export function renderMarkdown(results: BenchResults): string {
     `| machine | ${results.scenarios.map((s) => `${s.machineBusyPercent}%`).join(" | ")} |`,
     `| load average before | ${results.scenarios.map((s) => s.loadAverageBefore[0]).join(" | ")} |`,
     "",
+    "CPU time per event published in the window, in µs (a process's CPU over the window divided by the events",
+    "accepted in it): far less dependent on what else runs on the machine than the rates are.",
+    "",
+    `| process | ${results.scenarios.map((s) => s.id).join(" | ")} |`,
+    `| --- | ${results.scenarios.map(() => "--:").join(" | ")} |`,
+    ...processNames.map(
+      (name) => `| ${name} | ${results.scenarios.map((s) => fmt(cpuPerEventUs(s, name))).join(" | ")} |`,
+    ),
+    `| all | ${results.scenarios
+      .map((s) => fmt(processNames.reduce((n, name) => n + (cpuPerEventUs(s, name) ?? 0), 0)))
+      .join(" | ")} |`,
+    "",
     "## Where messages waited",
     "",
     "Peak ready messages per queue, sampled each second (passive declares).",
@@ -359,7 +405,8 @@ export function renderMarkdown(results: BenchResults): string {
     "## What one event costs",
     "",
     "- ingest: one insert into `events` (events that arrive while an insert is under way go together in the next",
-    "  `insertMany`), one publish with a publisher confirm (the events one insert stored go in one message, up to",
+    "  `insertMany`, and an idle writer waits `INGEST_INSERT_GATHER`, 5 ms, for others to join the first), one",
+    "  publish with a publisher confirm (the events one insert stored go in one message, up to",
     "  32 events or 256 KiB of payload), and an update marking it published only when the event has an idempotency key",
     "  (only such a call can be retried onto it);",
     "- routing: no database write (tenants and endpoints come from a cache); one delivery task per endpoint and",
@@ -401,6 +448,38 @@ function fairnessRows(results: BenchResults): string[] {
     );
   }
   return rows;
+}
+
+/** The single-event goals of the scenarios the run had. */
+function singleGoalRows(g: ReturnType<typeof goals>): string[] {
+  const rows: string[] = [];
+  for (const [single, how] of [
+    [g.singleJson, "Connect JSON over HTTP/1.1"],
+    [g.singleGrpc, "gRPC over HTTP/2"],
+  ] as const) {
+    const s = single.scenario;
+    if (!s) continue;
+    rows.push(
+      `| ≥ ${fmt(GOALS.singleEventsPerSecond)} events/s delivered and logged, one event per ${how} call, ${GOALS.singleConcurrency} calls in flight | ${fmt(single.perSecond)} events/s, p99 ${ms(s.delivery.latencyMs.p99)} ms | ${yes(single.met)} |`,
+    );
+  }
+  const steady = g.singleSteady.scenario;
+  if (steady)
+    rows.push(
+      `| ${fmt(GOALS.singleSteadyRate)} events/s offered as single calls kept up with, p99 ≤ ${GOALS.singleP99Ms} ms | ${fmt(steady.delivery.eventsPerSecond)} events/s delivered, p99 ${ms(steady.delivery.latencyMs.p99)} ms | ${yes(g.singleSteady.met)} |`,
+    );
+  const cold = g.coldStart.scenario;
+  if (cold)
+    rows.push(
+      `| from a restart, ${fmt(GOALS.coldStartRate)} events/s as single calls with p99 ≤ ${GOALS.singleP99Ms} ms over the first ${GOALS.coldStartSeconds} s | p99 ${ms(cold.delivery.latencyMs.p99)} ms, ${fmt(cold.delivery.unique)} of ${fmt(cold.delivery.expected)} delivered | ${yes(g.coldStart.met)} |`,
+    );
+  return rows;
+}
+
+/** CPU time of a process per event published in the scenario's window, in µs. */
+export function cpuPerEventUs(s: ScenarioResult, name: string): number | undefined {
+  const p = s.processes[name];
+  return p && s.publish.accepted > 0 ? Math.round((p.cpuSeconds * 1e6) / s.publish.accepted) : undefined;
 }
 
 function readsGoalRow(reads: ReadsResult): string {

@@ -9,6 +9,7 @@ import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
+import { connectJsonIngestClient } from "./connect-json-client.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
@@ -35,6 +36,9 @@ import {
 } from "./system.js";
 
 type IngestStep = "store" | "confirm";
+
+/** Keep-alive connections of the Connect JSON load generator: one per call in flight at most. */
+export const CONNECT_JSON_CONNECTIONS = 64;
 
 /** How endpoint `index` (0-based, of each tenant) answers. */
 export type EndpointPlan = (index: number) => ReceiverKind;
@@ -67,6 +71,17 @@ export interface ScenarioSpec {
    */
   flood?: { events: number; batchSize: number; concurrency: number };
   /**
+   * How the load generator calls ingest: "grpc" (the default: stock @grpc/grpc-js over HTTP/2, two
+   * channels) or "connect-json" (Connect unary calls with JSON bodies over HTTP/1.1, as REST users call,
+   * on {@link CONNECT_JSON_CONNECTIONS} keep-alive connections).
+   */
+  protocol?: "grpc" | "connect-json";
+  /**
+   * Cold start: once tenants and endpoints exist, every service is stopped and started again (as a
+   * deploy does), and the load begins as soon as all four report ready, with no warm-up at all.
+   */
+  restartBeforeLoad?: boolean;
+  /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
    * while the load is measured.
@@ -76,6 +91,11 @@ export interface ScenarioSpec {
 
 export interface ProcessUsage {
   cpuSeconds: number;
+  /**
+   * CPU seconds while the load ran, without the drain after it: all of ingest's work happens then,
+   * and so its CPU per event is this over the events accepted.
+   */
+  loadCpuSeconds?: number;
   /** Average CPU over the measured window; 100 = one core. */
   cpuPercent: number;
   peakRssMiB?: number;
@@ -241,8 +261,18 @@ export async function runScenario(
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
     if (spec.flood) flood = await createFlood(stack);
-    for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
-    const attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers, flood);
+    if (spec.protocol === "connect-json")
+      clients.push(connectJsonIngestClient(stack.url("ingest"), CONNECT_JSON_CONNECTIONS));
+    else for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
+    let attemptsBefore = 0;
+    if (spec.restartBeforeLoad) {
+      ctx.progress(`[${spec.id}] restarting every service`);
+      for (const service of SERVICES) await stack.kill(service);
+      for (const service of SERVICES) await stack.restart(service);
+      if (spec.measureLogged) attemptsBefore = await attemptsStored(stack);
+    } else {
+      attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers, flood);
+    }
     if (spec.expiredDocuments) await insertExpired(ctx, stack, publishers, spec.expiredDocuments);
     for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
     for (const receiver of receivers) receiver.misbehave();
@@ -581,6 +611,7 @@ async function measure(
         stats,
       );
     }
+    const atLoadEnd = readAll(pids);
     await flooding;
     phase = "drain";
     const expected = stats.accepted * healthy.length;
@@ -626,8 +657,10 @@ async function measure(
     for (const name of Object.keys(pids)) {
       const cpuMs = (after[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
       const service = SERVICES.find((s) => s === name);
+      const loadCpuMs = (atLoadEnd[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
       processes[name] = {
         cpuSeconds: round(cpuMs / 1000),
+        loadCpuSeconds: round(loadCpuMs / 1000, 2),
         cpuPercent: Math.round((cpuMs / windowMs) * 100),
         ...(service
           ? {

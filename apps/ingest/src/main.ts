@@ -1,4 +1,8 @@
-import { main } from "@herald/platform";
-import { ingestService } from "./service.js";
+import { enableCompileCache } from "node:module";
 
+// Node's compile cache (NODE_COMPILE_CACHE, else a directory under the OS's temporary one) before
+// anything else loads: the modules of a later start are read compiled, about half a second sooner.
+enableCompileCache();
+const { main } = await import("@herald/platform");
+const { ingestService } = await import("./service.js");
 await main(ingestService);

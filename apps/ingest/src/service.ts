@@ -10,7 +10,7 @@ import {
   operatorTenant,
 } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
-import { EventStore, eventIndexes } from "./event-store.js";
+import { DEFAULT_GATHER_MS, EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { publishEventBody, publishEventsBody } from "./json-payload.js";
@@ -19,6 +19,7 @@ import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js"
 import { rateLimitedFact } from "./rate-limited-events.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { startRepublishSweep } from "./republish-sweep.js";
+import { warmUpEventPath } from "./warm-up.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
   /** Largest payload of a tenant without its own limit. */
@@ -47,6 +48,16 @@ export const configSchema = serviceConfigSchema(7001).extend({
    * new event and publishing it, so the chaos suite can strand an event.
    */
   HERALD_FAULT_EXIT_AFTER_INSERT: configFields.flag.default(false).meta({ internal: true }),
+  /**
+   * How long an insert arriving at ingest's idle writer waits for others to join its round (one marker,
+   * one insertMany, one broker message for all); 0ms writes at once.
+   */
+  INGEST_INSERT_GATHER: configFields.duration
+    .refine((ms) => ms <= 100, "must be at most 100ms: every call waits for it")
+    .default(DEFAULT_GATHER_MS)
+    .describe(
+      "how long an event arriving at an idle writer waits for others to share its insert and broker message",
+    ),
   /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
   INGEST_IDEMPOTENCY_WINDOW: configFields.duration
     .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
@@ -70,7 +81,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       cache.onControlChange(change);
       schemas.onControlChange(change);
     });
-    const events = new EventStore(mongo.db);
+    const events = new EventStore(mongo.db, { gatherMs: config.INGEST_INSERT_GATHER });
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
@@ -116,6 +127,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       logger,
     });
     return {
+      warmUp: () => warmUpEventPath(),
       services: [IngestService],
       routes: (router) => router.service(IngestService, rpc),
       // Connect JSON callers may send the payload as a JSON object (json-payload.ts).

@@ -133,6 +133,11 @@ export const baseConfigSchema = z.object({
     .min(32, "must be at least 32 characters")
     .meta({ description: "bootstrap admin API key", defaultText: "— (required, ≥ 32 chars)" }),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000).describe("grace period for in-flight calls on shutdown"),
+  /**
+   * MEASUREMENT ONLY: "true" serves every call through connect-es's own pipeline, not Herald's lean unary
+   * paths (rpc/vendor/), so the two can be compared in one running stack (test/bench/micro/ingest-ab.ts).
+   */
+  HERALD_RPC_STOCK_PATHS: flag.default(false).meta({ internal: true }),
   /** Prefix of every exchange and queue name; empty uses the plain names. */
   AMQP_NAMESPACE: z
     .string()

@@ -16,7 +16,7 @@ import { apiKeysCollection } from "./model/api-keys.js";
 import { generateApiKey, principalOf } from "./model/auth.js";
 import { apiKeyAuthentication } from "./model/authentication.js";
 import { publishControlChange } from "./model/control.js";
-import { type RunningService, runService } from "./service.js";
+import { RPC_WARM_UP_CALLS, type RunningService, runService } from "./service.js";
 import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "./testing.js";
 
 const env = testEnv({ RETRY_TIERS: "1s" });
@@ -238,4 +238,60 @@ describe("a running service", () => {
       await mongo.close();
     }
   });
+});
+
+describe("a service starting", () => {
+  it("says it is warming, not ready, until its warm-up is done, and warms its port on both protocols", async () => {
+    const probe = await import("node:net").then(
+      (net) =>
+        new Promise<number>((resolve) => {
+          const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as import("node:net").AddressInfo;
+            server.close(() => resolve(port));
+          });
+        }),
+    );
+    const warmEnv = testEnv({ PORT: String(probe) });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const starting = runService(
+      {
+        name: "platform-warm-test",
+        configSchema: serviceConfigSchema(0),
+        authentication: apiKeyAuthentication,
+        async start() {
+          return { warmUp: () => gate };
+        },
+      },
+      warmEnv,
+    );
+    const url = `http://127.0.0.1:${probe}`;
+    let warming: { status: number; body: unknown } | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!warming && Date.now() < deadline) {
+      const res = await fetch(`${url}/readyz`).catch(() => undefined);
+      if (res) warming = { status: res.status, body: await res.json() };
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(warming).toEqual({ status: 503, body: { ready: false, failing: [], warming: true } });
+    release();
+    const started = await starting;
+    try {
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true, failing: [] });
+      // Its own health checks went through the RPC port, over Connect JSON and gRPC alike.
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const calls =
+        /herald_rpc_server_duration_seconds_count\{[^}]*method="grpc\.health\.v1\.Health\/Check",code="OK"\} (\d+)/.exec(
+          metrics,
+        );
+      expect(Number(calls?.[1])).toBeGreaterThanOrEqual(2 * RPC_WARM_UP_CALLS);
+    } finally {
+      await started.stop();
+      await cleanupTestEnv(warmEnv);
+    }
+  }, 60_000);
 });

@@ -22,6 +22,7 @@ import { registerReflectionService } from "./rpc/reflection.js";
 import { rpcMetricsInterceptor } from "./rpc/rpc-metrics.js";
 import { type HttpRoute, type JsonRequestRewrite, type RpcServer, startRpcServer } from "./rpc/server.js";
 import { type RpcTlsOptions, readSecureContextOptions, TlsFileError, type TlsFileOption } from "./rpc/tls.js";
+import { warmUpRpcPort } from "./rpc/warm-up.js";
 import { startTelemetry } from "./telemetry.js";
 
 /** What a service gets to build itself from. */
@@ -61,6 +62,11 @@ export interface ServiceParts {
   drain?: () => void;
   /** Runs after consumers stopped and in-flight messages finished, before connections close. */
   stop?: () => Promise<void>;
+  /**
+   * Runs the service's per-event code on made-up input, with no effect outside the process, before it
+   * reports ready, so that V8 has compiled it before the first real event (see {@link RPC_WARM_UP_CALLS}).
+   */
+  warmUp?: () => void | Promise<void>;
 }
 
 /** What {@link ServiceDefinition.authentication} builds from. */
@@ -186,8 +192,10 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   });
   const openApiDocument = openApiDocuments[definition.name];
   const openApi = openApiDocument && `${JSON.stringify(openApiDocument, null, 2)}\n`;
+  let warmedUp = false;
   const server: RpcServer = await startRpcServer({
     host: config.HOST,
+    ...(config.HERALD_RPC_STOCK_PATHS && { unaryGrpcFastPath: false, unaryConnectFastPath: false }),
     port: config.PORT,
     limits: rpcPort.limits,
     onCut: (reason) => connectionsCut.inc({ reason }),
@@ -229,11 +237,11 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     httpRoutes: {
       "/healthz": () => ({ status: 200, contentType: "text/plain", body: "ok\n" }),
       "/readyz": () => {
-        const ready = health.status === ServingStatus.SERVING;
+        const ready = warmedUp && health.status === ServingStatus.SERVING;
         return {
           status: ready ? 200 : 503,
           contentType: "application/json",
-          body: `${JSON.stringify({ ready, failing: health.failing })}\n`,
+          body: `${JSON.stringify({ ready, failing: health.failing, ...(warmedUp ? {} : { warming: true }) })}\n`,
         };
       },
       // The OpenAPI 3.1 description of this service's Connect JSON API, generated from proto/.
@@ -249,6 +257,14 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
     },
   });
   logger.info({ port: server.port, tls: rpcPort.tls !== undefined }, `${definition.name} listening`);
+  // Readiness waits for the warm-up: a TLS port would need the clients' certificates, so only the
+  // service's own code is warmed there.
+  const warmUpStarted = performance.now();
+  if (!rpcPort.tls)
+    await warmUpRpcPort({ host: loopbackOf(config.HOST), port: server.port, calls: RPC_WARM_UP_CALLS });
+  await parts.warmUp?.();
+  warmedUp = true;
+  logger.info({ ms: Math.round(performance.now() - warmUpStarted) }, `${definition.name} warmed up`);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -275,6 +291,19 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
       return stopping;
     },
   };
+}
+
+/**
+ * Calls of each protocol a service makes to its own RPC port before it reports ready. V8 optimises a
+ * function after a few thousand runs; the calls share most of their code (HTTP parsing, the lean
+ * paths, interceptors, protobuf's reflection-driven JSON and binary codecs) with every real call.
+ * Measured in docs/decisions/single-event-speed.md.
+ */
+export const RPC_WARM_UP_CALLS = 1_500;
+
+/** Where the service itself reaches a server listening on `host`: loopback for a wildcard address. */
+function loopbackOf(host: string): string {
+  return host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
 }
 
 /** How often each service reads its queues' depth: a Prometheus scrape interval or so. */

@@ -8,6 +8,7 @@ import {
   type Span,
   type SpanKind,
   SpanStatusCode,
+  type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
 
@@ -30,6 +31,20 @@ export function extractTraceContext(headers: Record<string, unknown> | undefined
   }
   return propagation.extract(ROOT_CONTEXT, carrier);
 }
+
+/** Reads W3C trace context from a call's Web Headers, touching only the headers the propagator asks for. */
+export function extractTraceContextFromHeaders(headers: Headers): Context {
+  return propagation.extract(ROOT_CONTEXT, headers, WEB_HEADERS_GETTER);
+}
+
+/**
+ * Web Headers as a propagator reads them: by name, case-insensitively. Listing or copying them all
+ * sorts and joins every header of the call, which was a measurable share of a small call's cost.
+ */
+const WEB_HEADERS_GETTER: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
 
 /**
  * The context a batched item's work continues: the W3C trace context the item carries (its message's

@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { toConnectError, UnauthenticatedError } from "../errors.js";
-import { extractTraceContext, inSpan } from "../tracing.js";
+import { extractTraceContextFromHeaders, inSpan } from "../tracing.js";
 import { type Authenticator, principalKey } from "./authentication.js";
 
 /**
@@ -11,7 +11,7 @@ import { type Authenticator, principalKey } from "./authentication.js";
  */
 export function tracingInterceptor(): Interceptor {
   return (next) => async (req) => {
-    const parent = extractTraceContext(Object.fromEntries(req.header.entries()));
+    const parent = extractTraceContextFromHeaders(req.header);
     const service = req.service.typeName;
     const method = req.method.name;
     return inSpan(

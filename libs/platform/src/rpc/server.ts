@@ -21,6 +21,7 @@ import { withSpecGrpcMessages } from "./vendor/grpc-message.js";
 import { takeStreamsFirst } from "./vendor/http2-stream-takeover.js";
 import { type JsonRequestRewrite, withJsonRequestRewrite } from "./vendor/json-request-rewrite.js";
 import { withParseErrorsAsInvalidArgument } from "./vendor/parse-error-status.js";
+import { createUnaryConnectHandler } from "./vendor/unary-connect.js";
 import { createUnaryGrpcHandler } from "./vendor/unary-grpc.js";
 
 export type { JsonRequestRewrite };
@@ -58,6 +59,11 @@ export interface RpcServerOptions {
    * connect-es's own; default true. Its tests turn it off to compare the two.
    */
   unaryGrpcFastPath?: boolean;
+  /**
+   * Serves plain unary Connect calls over HTTP/1.1 on Herald's lean path (vendor/unary-connect.ts)
+   * rather than connect-es's own; default true. Its tests turn it off to compare the two.
+   */
+  unaryConnectFastPath?: boolean;
   /** Timeouts and the connection cap; each one left out takes its default. */
   limits?: Partial<ConnectionLimits>;
   /** Serves TLS only (no cleartext) when set; the files are reloaded when they change. */
@@ -149,7 +155,17 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const h2 = http2.createServer({}, withUnreadRequestsClosed(withSpecGrpcMessages(handler)));
   if (options.unaryGrpcFastPath !== false)
     takeStreamsFirst(h2, (stream, headers) => unaryGrpc.handle(stream, headers));
-  const h1 = http.createServer(handler);
+  const unaryConnect =
+    options.unaryConnectFastPath === false
+      ? undefined
+      : createUnaryConnectHandler({
+          interceptors: options.interceptors,
+          readMaxBytes,
+          methods: unaryGrpc.methods,
+        });
+  const h1 = http.createServer(
+    unaryConnect ? (req, res) => unaryConnect(req, res) || handler(req, res) : handler,
+  );
   h1.keepAliveTimeout = limits.keepAliveTimeoutMs;
 
   let closing = false;

@@ -13,7 +13,7 @@
  *   http2-stream-takeover.ts, and the `unaryGrpcFastPath` option of server.ts.
  */
 import http2 from "node:http2";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -30,6 +30,7 @@ import {
   createMethodSerializationLookup,
   encodeEnvelope,
   invokeUnaryImplementation,
+  type MethodSerializationLookup,
   type Serialization,
   type UniversalHandlerOptions,
   validateReadWriteMaxBytes,
@@ -52,10 +53,18 @@ export interface UnaryGrpcHandler {
   capture(router: ConnectRouter): ConnectRouter;
   /** Takes the HTTP/2 stream and answers it, or returns false (the call is not one it serves). */
   handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+  /** The unary methods captured, by request path: the lean Connect path (unary-connect.ts) serves them too. */
+  readonly methods: ReadonlyMap<string, CapturedUnaryMethod>;
 }
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 type Message = Parameters<UnarySpec["impl"]>[0];
+
+/** A unary method as the lean paths serve it: its implementation and connect-es's serializations. */
+export interface CapturedUnaryMethod {
+  spec: UnarySpec;
+  serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+}
 
 /** A unary method as this path serves it: its implementation and connect-es's binary serialization. */
 interface UnaryMethod {
@@ -80,18 +89,18 @@ const CALL_ANSWERED = new ConnectError("the call was answered", Code.Canceled);
  */
 export function createUnaryGrpcHandler(options: UnaryGrpcOptions): UnaryGrpcHandler {
   const methods = new Map<string, UnaryMethod>();
+  const captured = new Map<string, CapturedUnaryMethod>();
   const limits = validateReadWriteMaxBytes(options.readMaxBytes, undefined, undefined);
   const add = (spec: MethodImplSpec) => {
     if (spec.kind !== "unary") return;
     const serialization = createMethodSerializationLookup(spec.method, undefined, undefined, limits);
-    methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, {
-      spec,
-      input: serialization.getI(true),
-      output: serialization.getO(true),
-    });
+    const path = `/${spec.method.parent.typeName}/${spec.method.name}`;
+    captured.set(path, { spec, serialization });
+    methods.set(path, { spec, input: serialization.getI(true), output: serialization.getO(true) });
   };
 
   return {
+    methods: captured,
     capture(router) {
       const captured: ConnectRouter = {
         get handlers() {
