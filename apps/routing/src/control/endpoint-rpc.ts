@@ -112,6 +112,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       await tenants.get(tenantId);
       await checkEndpointUrl(input.url, deps.urlPolicy);
       const headers = sealedHeaders("headers", input.headers, {}, secretBox);
+      if (req.validateOnly) return {};
       const now = deps.now();
       const endpoint: EndpointDocument = {
         _id: newId("ep"),
