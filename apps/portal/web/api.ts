@@ -1,12 +1,19 @@
 import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuditService, EndpointService, PortalService, TenantService } from "@herald/contracts";
+import {
+  AuditService,
+  EndpointService,
+  EventTypeService,
+  PortalService,
+  TenantService,
+} from "@herald/contracts";
 
 /** The services, through the portal's own origin (/rpc), with the session's token when there is one. */
 export interface Api {
   portal: Client<typeof PortalService>;
   tenants: Client<typeof TenantService>;
   endpoints: Client<typeof EndpointService>;
+  eventTypes: Client<typeof EventTypeService>;
   audit: Client<typeof AuditService>;
 }
 
@@ -24,6 +31,7 @@ export function createApi(token: string | undefined): Api {
     portal: createClient(PortalService, transport),
     tenants: createClient(TenantService, transport),
     endpoints: createClient(EndpointService, transport),
+    eventTypes: createClient(EventTypeService, transport),
     audit: createClient(AuditService, transport),
   };
 }

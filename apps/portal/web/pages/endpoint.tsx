@@ -6,6 +6,7 @@ import { headerLines, parseHeaders, splitList } from "../forms.js";
 import { navigate, routePath } from "../router.js";
 import { Feedback, formatTime, localDate, useAction, useLoad, usePortal } from "../ui.js";
 import { AttemptsTable } from "./attempts.js";
+import { EndpointHealthSection } from "./health.js";
 
 export function EndpointPage(props: { id: string }) {
   const { api, session } = usePortal();
@@ -30,6 +31,7 @@ export function EndpointPage(props: { id: string }) {
           )}
           {!session.readOnly && <SigningSecret endpoint={endpoint} onRotated={loaded.reload} />}
           {!session.readOnly && <Recover endpointId={endpoint.id} />}
+          <EndpointHealthSection endpointId={endpoint.id} />
           <h2>Recent attempts</h2>
           <AttemptsTable filter={{ endpointId: endpoint.id }} />
         </>

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ActionForm, DescriptionField, EventTypesField, TextField } from "../components/forms.js";
 import { Pager, usePageTokens } from "../components/pager.js";
+import { useUrlCheck } from "../components/url-check.js";
 import { splitList, urlHint } from "../forms.js";
 import { navigate, routePath } from "../router.js";
 import { Feedback, Link, useLoad, usePortal } from "../ui.js";
@@ -63,7 +64,11 @@ function CreateEndpoint() {
   const [url, setUrl] = useState("");
   const [description, setDescription] = useState("");
   const [types, setTypes] = useState("");
-  const hint = urlHint(url);
+  const hint = urlHint(
+    useUrlCheck(url, (typed) =>
+      api.endpoints.createEndpoint({ tenantId: session.tenantId, url: typed, validateOnly: true }),
+    ),
+  );
   return (
     <ActionForm
       label="Add an endpoint"
@@ -89,9 +94,9 @@ function CreateEndpoint() {
         onChange={setUrl}
         placeholder="https://example.com/webhooks"
         hintId="url-hint"
-        hintClass={hint ? (hint.ok ? "ok" : "bad") : ""}
+        hintClass={hint.ok === undefined ? "" : hint.ok ? "ok" : "bad"}
         live
-        hint={hint?.text ?? "Where Herald POSTs your events."}
+        hint={hint.text}
       />
       <DescriptionField value={description} onChange={setDescription} />
       <EventTypesField id="types-hint" value={types} onChange={setTypes} />
