@@ -232,6 +232,7 @@ describe("the tenant portal in Chromium", () => {
     await retype("https://10.0.0.1/hook");
     // 10.0.0.1 is not in the test allowlist: routing's policy refuses it, as typed and on save.
     await answer('Refused: host "10.0.0.1" is a private address');
+    await screenshot("endpoint-create");
     await page.keyboard.press("Enter");
     expect(await page.getByRole("alert").textContent()).toMatch(/url: host "10\.0\.0\.1"/);
 
