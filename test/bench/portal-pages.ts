@@ -18,6 +18,7 @@ import {
 } from "@herald/contracts";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
+import { grpcClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant, eventually } from "../e2e/support/fixtures.js";
 import { type Receiver, startReceiver } from "../e2e/support/receiver.js";
 import { freePort, REPO_ROOT, startStack } from "../e2e/support/stack.js";
@@ -40,6 +41,8 @@ interface PortalApi {
 
 interface PageFixture {
   api: PortalApi;
+  /** Audit itself over gRPC with the tenant's full key: the message log's read without the portal. */
+  audit: Client<typeof AuditService>;
   tenantId: string;
   endpointId: string;
   log: EventLog;
@@ -93,6 +96,11 @@ export const PAGES: Page[] = [
     id: "events",
     title: "Message log: ListEvents (25)",
     call: (fx, timeoutMs) => fx.api.audit.listEvents({ tenantId: fx.tenantId, pageSize: 25 }, { timeoutMs }),
+  },
+  {
+    id: "events-direct",
+    title: "For comparison, the message log's ListEvents (25) straight to audit over gRPC with a tenant key",
+    call: (fx, timeoutMs) => fx.audit.listEvents({ tenantId: fx.tenantId, pageSize: 25 }, { timeoutMs }),
   },
   {
     id: "events-older",
@@ -261,6 +269,7 @@ export async function runPortalPages(
     );
     const fx: PageFixture = {
       api: portalApi(started2.url, token),
+      audit: grpcClient(AuditService, stack.url("audit"), main.tenant.fullKey),
       tenantId: main.tenant.id,
       endpointId: main.endpointId,
       log: filler.log,
