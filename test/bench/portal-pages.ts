@@ -222,6 +222,7 @@ export async function runPortalPages(
   const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 600_000 });
   let receiver: Receiver | undefined;
   let portal: ChildProcess | undefined;
+  const stopPortal = () => portal?.kill("SIGTERM");
   try {
     receiver = await startReceiver();
     receiver.reply = () => {
@@ -261,6 +262,8 @@ export async function runPortalPages(
     const { token } = await createClient(PortalService, routing()).exchangePortalLink({ code });
     const started2 = await startPortal(stack.url("routing"), stack.url("audit"));
     portal = started2.child;
+    // The bench may exit without unwinding (its budget, a second interrupt): the portal goes with it.
+    process.once("exit", stopPortal);
 
     const filler = new LogFiller(
       mongo.db(stack.env.MONGO_DB),
@@ -323,7 +326,8 @@ export async function runPortalPages(
     };
   } finally {
     ctx.progress("[portal-pages] stopping stack");
-    portal?.kill("SIGTERM");
+    stopPortal();
+    process.removeListener("exit", stopPortal);
     await mongo.close().catch(() => undefined);
     await Promise.race([
       stack.stop(),
