@@ -1,4 +1,4 @@
-# One image for the four services and the CLI; docker-compose.yml picks the entry point of each.
+# One image for the four services, the portal and the CLI; docker-compose.yml picks the entry point of each.
 # The build stage has every dependency (TypeScript, nx, buf); the runtime stage only the production ones
 # and the built code.
 FROM node:24-bookworm-slim AS build
@@ -10,7 +10,7 @@ COPY apps apps
 COPY libs libs
 COPY proto proto
 COPY test/package.json test/package.json
-RUN npm ci --no-audit --no-fund && npx nx run-many -t build -p @herald/contracts @herald/platform @herald/ingest @herald/routing @herald/delivery @herald/audit @herald/cli
+RUN npm ci --no-audit --no-fund && npx nx run-many -t build -p @herald/contracts @herald/platform @herald/ingest @herald/routing @herald/delivery @herald/audit @herald/portal @herald/cli
 # What the runtime stage takes: every workspace's package.json (npm ci needs all the lock file names),
 # the lock file, the patches and the built code; no sources, tests or build tools.
 RUN mkdir /runtime && \

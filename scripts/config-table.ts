@@ -7,13 +7,17 @@ import { fileURLToPath } from "node:url";
 import { formatDurationMs } from "@herald/platform/duration";
 import type { z } from "zod";
 
-/** Each service's config schema module, in the order of the table's services column. */
+/** Each service's config schema module and its export, in the order of the table's services column. */
 const SCHEMA_MODULES = {
-  ingest: "apps/ingest/dist/service.js",
-  routing: "apps/routing/dist/service.js",
-  delivery: "apps/delivery/dist/service.js",
-  audit: "apps/audit/dist/config.js",
+  ingest: ["apps/ingest/dist/service.js", "configSchema"],
+  routing: ["apps/routing/dist/service.js", "configSchema"],
+  delivery: ["apps/delivery/dist/service.js", "configSchema"],
+  audit: ["apps/audit/dist/config.js", "configSchema"],
+  portal: ["apps/portal/dist/server/config.js", "portalConfigSchema"],
 } as const;
+
+/** The services "all" stands for; the portal, which is no RPC service, is named beside it. */
+const ALL_SERVICES: readonly Service[] = ["ingest", "routing", "delivery", "audit"];
 
 export type Service = keyof typeof SCHEMA_MODULES;
 export type ConfigSchemas = Record<Service, z.ZodObject>;
@@ -46,9 +50,11 @@ const EXTRA_ROWS: Row[] = [
 /** Imports each service's `configSchema` from its build. */
 export async function loadConfigSchemas(): Promise<ConfigSchemas> {
   const schemas: Partial<ConfigSchemas> = {};
-  for (const [service, path] of Object.entries(SCHEMA_MODULES) as [Service, string][]) {
-    const module = (await import(fileURLToPath(new URL(path, REPO_ROOT)))) as { configSchema: z.ZodObject };
-    schemas[service] = module.configSchema;
+  for (const [service, [path, name]] of Object.entries(SCHEMA_MODULES) as [Service, [string, string]][]) {
+    const module = (await import(fileURLToPath(new URL(path, REPO_ROOT)))) as Record<string, z.ZodObject>;
+    const schema = module[name];
+    if (!schema) throw new Error(`${path} exports no ${name}`);
+    schemas[service] = schema;
   }
   return schemas as ConfigSchemas;
 }
@@ -133,10 +139,12 @@ export function configRows(schemas: ConfigSchemas): Row[] {
     }
     const defaults = uses.map(({ service, field }) => ({ service, text: defaultText(field) }));
     const sameDefault = defaults.every((d) => d.text === defaults[0]?.text);
+    const readers = uses.map((u) => u.service);
     rows.push({
       variable: `\`${name}\``,
-      services:
-        uses.length === Object.keys(SCHEMA_MODULES).length ? "all" : uses.map((u) => u.service).join(", "),
+      services: ALL_SERVICES.every((s) => readers.includes(s))
+        ? ["all", ...readers.filter((s) => !ALL_SERVICES.includes(s))].join(", ")
+        : readers.join(", "),
       default: sameDefault
         ? (defaults[0]?.text ?? "")
         : defaults.map((d) => `${d.text} (${d.service})`).join(", "),

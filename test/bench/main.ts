@@ -7,6 +7,7 @@ import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
+import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
 import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
 import { type BenchResults, cpuPerEventUs, GOALS, renderMarkdown, renderSvg } from "./report.js";
@@ -29,6 +30,14 @@ const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 12
 /** Whether the run includes the reads scenario: unless BENCH_READS=0, or BENCH_ONLY leaves it out. */
 export function readsSelected(): boolean {
   return ONLY ? ONLY.includes("reads") : process.env.BENCH_READS !== "0";
+}
+
+/**
+ * Whether the run includes the portal-pages scenario: opt-in (BENCH_PORTAL_PAGES=1, or BENCH_ONLY naming
+ * it), as it fills a log of its own as the reads scenario does.
+ */
+export function portalPagesSelected(): boolean {
+  return ONLY ? ONLY.includes("portal-pages") : process.env.BENCH_PORTAL_PAGES === "1";
 }
 
 /** The scenarios, in order. Durations scale with BENCH_SECONDS (default 30). */
@@ -294,7 +303,9 @@ export async function main(): Promise<number> {
     log(`${why}: exiting without waiting any longer`);
     process.exit(1);
   };
-  const budgetSeconds = BUDGET_SECONDS + (readsSelected() ? READS_BUDGET_SECONDS : 0);
+  // The reads and portal-pages scenarios each have READS_BUDGET_SECONDS of their own.
+  const budgetSeconds =
+    BUDGET_SECONDS + (Number(readsSelected()) + Number(portalPagesSelected())) * READS_BUDGET_SECONDS;
   const overBudget = setTimeout(
     () => forceExit(`over the budget of ${budgetSeconds} s by 3 minutes (building included)`),
     (budgetSeconds + 180) * 1000,
@@ -408,6 +419,23 @@ export async function main(): Promise<number> {
         );
       }
     }
+    let portalPages: PortalPagesResult | undefined;
+    if (portalPagesSelected() && !interrupted) {
+      await infra.freshMongo();
+      portalPages = await runPortalPages(
+        ctx,
+        readsOptions(process.env, infra.dataDir),
+        nowMs() + READS_BUDGET_SECONDS * 1000,
+      );
+      for (const size of portalPages.sizes) {
+        log(
+          `portal pages at ${size.events} events (load average ${size.loadAverage}): ` +
+            Object.entries(size.pages)
+              .map(([id, m]) => `${id} ${describe(m, portalPages?.capSeconds ?? 0)}`)
+              .join("; "),
+        );
+      }
+    }
     if (crashed) return 1;
     if (interrupted) return 130;
 
@@ -418,6 +446,7 @@ export async function main(): Promise<number> {
       raw,
       scenarios: results,
       ...(reads ? { reads } : {}),
+      ...(portalPages ? { portalPages } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };
     if (ONLY) {

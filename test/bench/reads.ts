@@ -388,11 +388,11 @@ export function describe(m: ReadMeasure, capSeconds: number): string {
  * a cold start is lost in it), then up to `samples` calls one after another, for `capMs` in all: the
  * call running when it ends is cut short. Over the cap means no call finished within it.
  */
-async function timeRead(
+export async function timeRead<F>(
   ctx: ScenarioContext,
-  fx: Fixture,
-  read: Read,
-  options: ReadsOptions,
+  fx: F,
+  read: { call(fx: F, timeoutMs: number): Promise<unknown> },
+  options: Pick<ReadsOptions, "samples" | "capMs">,
 ): Promise<ReadMeasure> {
   const started = nowMs();
   const times: number[] = [];
@@ -423,7 +423,7 @@ async function timeRead(
  * Waits until FerretDB is idle (under a fifth of a core for a second), `maxMs` at most: the fill's last
  * writes, or a query a cap cut short, must not be timed with the next read. With MONGO_URL, 2 s.
  */
-async function waitIdle(ctx: ScenarioContext, maxMs = 60_000): Promise<void> {
+export async function waitIdle(ctx: ScenarioContext, maxMs = 60_000): Promise<void> {
   const pid = ctx.extraPids().ferretdb?.[0];
   if (pid === undefined) return sleep(2_000);
   const deadline = nowMs() + maxMs;

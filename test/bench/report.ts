@@ -1,4 +1,6 @@
 // Renders a run as docs/benchmarks.md and docs/benchmarks.svg (a hand-made SVG: no chart library).
+
+import { PAGE_GOAL_MS, type PortalPagesResult } from "./portal-pages.js";
 import type { RawResult } from "./raw.js";
 import type { ReadMeasure, ReadsResult } from "./reads.js";
 import type { ScenarioResult } from "./scenario.js";
@@ -12,6 +14,8 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   /** The reads scenario, when the run had it. */
   reads?: ReadsResult;
+  /** The portal-pages scenario, when the run had it. */
+  portalPages?: PortalPagesResult;
   totalSeconds: number;
 }
 
@@ -425,6 +429,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
   );
   if (results.reads) push(...readsSection(results.reads));
+  if (results.portalPages) push(...portalPagesSection(results.portalPages));
   push("## Where it stands and what limits it", "", ...analysis(results, by), "");
   return `${lines.join("\n")}\n`;
 }
@@ -552,6 +557,39 @@ function readsSection(reads: ReadsResult): string[] {
   ];
   if (reads.notes.length > 0) out.push(...reads.notes.map((n) => `- ${n}`), "");
   return out;
+}
+
+function portalPagesSection(portal: PortalPagesResult): string[] {
+  const cell = (m: ReadMeasure | undefined) => {
+    if (!m) return "–";
+    if (m.error) return "failed";
+    if (m.overCap || m.count === 0) return `> ${portal.capSeconds} s`;
+    return `${ms(m.p50)} / ${ms(m.p99)}`;
+  };
+  const top = portal.sizes[portal.sizes.length - 1];
+  const met = (id: string) => {
+    const m = top?.pages[id];
+    return m !== undefined && !m.error && !m.overCap && m.count > 0 && m.p99 < PAGE_GOAL_MS;
+  };
+  return [
+    "## Portal pages as the log grows",
+    "",
+    "The tenant portal's pages, each timed as the wait for what it loads when it opens: its RPCs through the",
+    "portal server's `/rpc` entry (one more hop than the API reads above), with a portal session's token, in the",
+    "browser's Connect JSON; calls a page makes at once are made at once, calls it makes after the first answer",
+    `one after the other. The log is filled as for the reads above (\`BENCH_READS_MAX\` sets the top size);`,
+    `${fmt(portal.samples)} loads per page after one untimed load, ${portal.capSeconds} s at most. The goal: each page under`,
+    `${PAGE_GOAL_MS} ms (p99) with 1,000,000 attempts. Opt-in: \`BENCH_PORTAL_PAGES=1\` or \`BENCH_ONLY=portal-pages\`.`,
+    "",
+    `| page (p50 / p99 ms) | ${portal.sizes.map((s) => `${fmt(s.events)} events (load ${s.loadAverage})`).join(" | ")} | under ${PAGE_GOAL_MS} ms at ${fmt(top?.events)} |`,
+    `| --- | ${portal.sizes.map(() => "--:").join(" | ")} | --- |`,
+    ...portal.pages.map(
+      ({ id, title }) =>
+        `| ${title} | ${portal.sizes.map((s) => cell(s.pages[id])).join(" | ")} | ${yes(met(id))} |`,
+    ),
+    "",
+    ...portal.notes.map((n) => `- ${n}`),
+  ];
 }
 
 /** Each whole second's publish→received p99, sorted (the last second is partial: the load ends within it). */

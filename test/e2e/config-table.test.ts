@@ -26,6 +26,9 @@ describe("README.md's configuration table", () => {
     expect(rows.filter((r) => r.variable === "`HERALD_URL_ALLOWLIST`")).toHaveLength(1);
     expect(row("HERALD_URL_ALLOWLIST")?.services).toBe("routing, delivery");
     expect(row("AMQP_URL")?.services).toBe("all");
+    // The portal is named beside the four services it shares a variable with.
+    expect(row("HERALD_ADMIN_KEY")?.services).toBe("all, portal");
+    expect(row("PORTAL_PORT")).toMatchObject({ services: "portal", default: "`7005`" });
     expect(row("CIRCUIT_WINDOW")?.default).toBe("`1m`");
     expect(row("HERALD_FAULT_EXIT_AFTER_INSERT")).toBeUndefined();
   });

@@ -15,8 +15,18 @@ import { REPO_ROOT } from "./support/stack.js";
 const CHART = join(REPO_ROOT, "deploy/helm/herald");
 const SERVICES = ["ingest", "routing", "delivery", "audit"] as const;
 const README_PORTS = { ingest: 7001, routing: 7002, delivery: 7003, audit: 7004 };
-/** Variables the chart sets itself rather than taking from `config`. */
-const CHART_SET = ["AMQP_URL", "MONGO_URL", "HERALD_ADMIN_KEY", "HERALD_SECRET_KEYS", "HOST", "PORT"];
+/** Variables the chart sets itself rather than taking from `config` (the last three: the portal's). */
+const CHART_SET = [
+  "AMQP_URL",
+  "MONGO_URL",
+  "HERALD_ADMIN_KEY",
+  "HERALD_SECRET_KEYS",
+  "HOST",
+  "PORT",
+  "PORTAL_PORT",
+  "HERALD_ROUTING_URL",
+  "HERALD_AUDIT_URL",
+];
 /** The service exits by itself this long after SIGTERM (libs/platform/src/service.ts, main). */
 const SERVICE_EXIT_DEADLINE_S = 30;
 
@@ -35,6 +45,7 @@ const VALUE_SETS: Record<string, object> = {
     services: Object.fromEntries(
       SERVICES.map((s) => [s, { replicas: 3, autoscaling: { enabled: false }, pdb: { enabled: false } }]),
     ),
+    portal: { enabled: false },
   },
   operators: {
     secrets: { existingSecret: "herald-keys" },
@@ -144,6 +155,12 @@ function parse(text: string): Manifest[] {
 
 const ofKind = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
 
+const componentOf = (m: Manifest) => m.metadata.labels?.["app.kubernetes.io/component"];
+
+/** The four services' Deployments; the portal's is checked on its own. */
+const serviceDeployments = (manifests: Manifest[]) =>
+  ofKind(manifests, "Deployment").filter((d) => componentOf(d) !== "portal");
+
 beforeAll(async () => {
   // The first build on a machine downloads modules and compiles helm (minutes); later runs find them cached.
   [helm, kubeconform, schemas] = await Promise.all([tool("helm"), tool("kubeconform"), tool("schemas")]);
@@ -171,7 +188,7 @@ describe("the Helm chart, by helm and kubeconform", () => {
   }
 
   it("kubeconform's schemas are strict: a misspelt field is refused", async () => {
-    const deployment = ofKind(rendered.get("defaults") ?? [], "Deployment")[0];
+    const deployment = serviceDeployments(rendered.get("defaults") ?? [])[0];
     expect(deployment).toBeDefined();
     const broken = structuredClone(deployment) as Manifest;
     const container = broken.spec.template.spec.containers[0];
@@ -262,7 +279,7 @@ describe("the rendered manifests", () => {
 
   it("run each service from the image with probes on its own port: /healthz alive, /readyz ready", () => {
     for (const [set, manifests] of sets()) {
-      const deployments = ofKind(manifests, "Deployment");
+      const deployments = serviceDeployments(manifests);
       expect(deployments.map((d) => d.metadata.labels?.["app.kubernetes.io/component"]).sort(), set).toEqual(
         [...SERVICES].sort(),
       );
@@ -293,11 +310,47 @@ describe("the rendered manifests", () => {
     }
   });
 
+  it("run the portal from the image beside the services, forwarding to this release's routing and audit", () => {
+    expect(ofKind(rendered.get("trial") ?? [], "Deployment").map(componentOf)).not.toContain("portal");
+    for (const set of ["defaults", "operators"]) {
+      const manifests = rendered.get(set) ?? [];
+      const deployment = ofKind(manifests, "Deployment").find((d) => componentOf(d) === "portal");
+      const [container] = deployment?.spec.template.spec.containers ?? [];
+      expect(container.command).toEqual(["node", "apps/portal/dist/server/main.js"]);
+      expect(container.ports).toEqual([{ name: "http", containerPort: 7005, protocol: "TCP" }]);
+      const env = Object.fromEntries(
+        container.env.map((e: { name: string; value?: string; valueFrom?: object }) => [
+          e.name,
+          e.value ?? e.valueFrom,
+        ]),
+      );
+      const scheme = set === "operators" ? "https" : "http";
+      expect(env).toMatchObject({
+        PORTAL_PORT: "7005",
+        HERALD_ROUTING_URL: `${scheme}://herald-routing:7002`,
+        HERALD_AUDIT_URL: `${scheme}://herald-audit:7004`,
+        HERALD_ADMIN_KEY: { secretKeyRef: expect.any(Object) },
+      });
+      // Nothing it does not use: no database, broker or key ring.
+      for (const name of ["MONGO_URL", "AMQP_URL", "HERALD_SECRET_KEYS"])
+        expect(env).not.toHaveProperty(name);
+      expect(env.NODE_EXTRA_CA_CERTS).toBe(set === "operators" ? "/etc/herald/tls/ca.crt" : undefined);
+      for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"])
+        expect(container[probe].httpGet).toEqual({ path: "/healthz", port: "http" });
+      expect(deployment?.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+      const svc = ofKind(manifests, "Service").find((s) => s.metadata.name === "herald-portal");
+      expect(svc?.spec.ports).toEqual([expect.objectContaining({ port: 7005, targetPort: "http" })]);
+      const pdb = ofKind(manifests, "PodDisruptionBudget").find((p) => p.metadata.name === "herald-portal");
+      expect(pdb?.spec.selector.matchLabels).toEqual(deployment?.spec.selector.matchLabels);
+    }
+  });
+
   it("give each pod longer than SHUTDOWN_TIMEOUT_MS and the service's own exit deadline, after preStop", () => {
     for (const [set, manifests] of sets()) {
       const config = ofKind(manifests, "ConfigMap").find((c) => c.metadata.name.endsWith("-config"));
       const shutdownS = Number(config?.data?.SHUTDOWN_TIMEOUT_MS ?? 15_000) / 1000;
-      for (const deployment of ofKind(manifests, "Deployment")) {
+      for (const deployment of serviceDeployments(manifests)) {
         const pod = deployment.spec.template.spec;
         const preStop = pod.containers[0].lifecycle.preStop.exec.command;
         expect(preStop[0]).toBe("sleep");
@@ -320,7 +373,7 @@ describe("the rendered manifests", () => {
           expect(text, `${set} ${configMap.metadata.name}`).not.toContain(value);
         for (const key of CHART_SET) expect(configMap.data ?? {}, set).not.toHaveProperty(key);
       }
-      for (const deployment of ofKind(manifests, "Deployment")) {
+      for (const deployment of serviceDeployments(manifests)) {
         const env: { name: string; value?: string; valueFrom?: { secretKeyRef?: object } }[] =
           deployment.spec.template.spec.containers[0].env;
         const text = JSON.stringify(env);
@@ -347,7 +400,7 @@ describe("the rendered manifests", () => {
   });
 
   it("compose AMQP_URL from the RabbitMQ Cluster Operator's default-user Secret", () => {
-    const deployment = ofKind(rendered.get("operators") ?? [], "Deployment")[0];
+    const deployment = serviceDeployments(rendered.get("operators") ?? [])[0];
     const env: {
       name: string;
       value?: string;
@@ -381,7 +434,12 @@ describe("the rendered manifests", () => {
       for (const d of ofKind(manifests, "Deployment"))
         for (const e of d.spec.template.spec.containers[0].env) names.add(e.name);
       const unknown = [...names].filter(
-        (n) => !readme.has(n) && !n.startsWith("OTEL_") && !n.startsWith("HERALD_CHART_AMQP_"),
+        // NODE_EXTRA_CA_CERTS: Node's own, for the portal to trust the services' CA.
+        (n) =>
+          !readme.has(n) &&
+          !n.startsWith("OTEL_") &&
+          !n.startsWith("HERALD_CHART_AMQP_") &&
+          n !== "NODE_EXTRA_CA_CERTS",
       );
       expect(unknown, set).toEqual([]);
     }
@@ -401,10 +459,10 @@ describe("the rendered manifests", () => {
         .map((h) => h.spec.scaleTargetRef.name.split("-").at(-1))
         .sort(),
     ).toEqual([...SERVICES].sort());
-    for (const d of ofKind(rendered.get("defaults") ?? [], "Deployment"))
+    for (const d of serviceDeployments(rendered.get("defaults") ?? []))
       expect(d.spec).not.toHaveProperty("replicas");
     expect(hpas("trial")).toEqual([]);
-    for (const d of ofKind(rendered.get("trial") ?? [], "Deployment")) expect(d.spec.replicas).toBe(3);
+    for (const d of serviceDeployments(rendered.get("trial") ?? [])) expect(d.spec.replicas).toBe(3);
 
     const operators = rendered.get("operators") ?? [];
     expect(
@@ -443,7 +501,7 @@ describe("the rendered manifests", () => {
   it("guard each service with a PodDisruptionBudget over its own pods, and run them unprivileged", () => {
     for (const [set, manifests] of sets()) {
       const pdbs = ofKind(manifests, "PodDisruptionBudget");
-      for (const deployment of ofKind(manifests, "Deployment")) {
+      for (const deployment of serviceDeployments(manifests)) {
         const pod = deployment.spec.template;
         const pdb = pdbs.find((p) => p.metadata.name === deployment.metadata.name);
         if (set === "trial") expect(pdb).toBeUndefined();

@@ -125,6 +125,22 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
+/** Presses Tab until the focused element matches `selector`: the page is usable without a mouse. */
+async function tabTo(selector: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+/** Replaces the focused input's text by typing, as a keyboard user would. */
+async function retype(text: string): Promise<void> {
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type(text);
+}
+
 /** Clicks "Refresh" until `selector` matches at least `count` elements. */
 async function refreshUntil(selector: string, count: number): Promise<void> {
   await eventually(
@@ -206,22 +222,32 @@ describe("the tenant portal in Chromium", () => {
     ).toBe("#6d28d9");
   });
 
-  it("creates an endpoint, with the URL policy's answer as the URL is typed and on save", async () => {
-    const url = page.locator("input[name=url]");
-    await url.fill("ftp://example.com");
-    expect(await page.locator("#url-hint").textContent()).toContain("Only https://");
-    await url.fill("https://10.0.0.1/hook");
-    expect(await page.locator("#url-hint").textContent()).toContain("private");
-    await page.getByRole("button", { name: "Add endpoint" }).click();
-    // 10.0.0.1 is not in the test allowlist: the server's policy refuses it.
-    expect(await page.getByRole("alert").textContent()).toMatch(/url/i);
+  it("creates an endpoint by keyboard, with the URL policy's answer as the URL is typed", async () => {
+    const hint = page.locator("#url-hint");
+    const answer = (text: string | RegExp) =>
+      expect.poll(() => hint.textContent(), { timeout: 10_000 }).toMatch(text);
+    await tabTo("input[name=url]");
+    await page.keyboard.type("ftp://example.com");
+    await answer('Refused: scheme "ftp" is not supported');
+    await retype("https://10.0.0.1/hook");
+    // 10.0.0.1 is not in the test allowlist: routing's policy refuses it, as typed and on save.
+    await answer('Refused: host "10.0.0.1" is a private address');
+    await screenshot("endpoint-create");
+    await page.keyboard.press("Enter");
+    expect(await page.getByRole("alert").textContent()).toMatch(/url: host "10\.0\.0\.1"/);
 
-    await url.fill(receiver.url);
-    await page.locator("input[name=event-types]").fill("invoice.*");
-    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await retype(receiver.url);
+    await answer("Herald may deliver to this URL.");
+    await tabTo("input[name=event-types]");
+    await page.keyboard.type("invoice.*");
+    await tabTo("form[aria-label='Add an endpoint'] button[type=submit]");
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Endpoint", level: 1, exact: true }).waitFor();
     endpointId = decodeURIComponent(page.url().split("/").at(-1) ?? "");
     expect(endpointId).toMatch(/^ep_/);
+    // Checking as typed created nothing: the tenant has this one endpoint.
+    const { endpoints } = await acme.clients.endpoints.listEndpoints({ tenantId: "pt-acme" });
+    expect(endpoints.map((e) => e.id)).toEqual([endpointId]);
     expect(await seriousViolations()).toEqual([]);
   });
 
@@ -278,17 +304,100 @@ describe("the tenant portal in Chromium", () => {
     await screenshot("endpoint");
   });
 
-  it("sends a test event from the endpoint page and shows the answer as text", async () => {
-    // The catalog gives the type picker its type and the payload editor its example.
-    await client(EventTypeService, "routing", acme.fullKey).createEventType({
+  it("shows the event catalog with schemas and examples, by keyboard", async () => {
+    const types = client(EventTypeService, "routing", TEST_ADMIN_KEY);
+    await types.createEventType({
       tenantId: "pt-acme",
       name: "invoice.paid",
-      examples: ['{"invoice": 7}'],
+      description: "An invoice was paid. <img src=x onerror=alert('catalog')>",
+      schema: JSON.stringify({
+        type: "object",
+        required: ["amount"],
+        properties: { amount: { type: "integer", description: "in cents" } },
+      }),
+      examples: [JSON.stringify({ amount: 4200 })],
+      validatePayloads: true,
     });
-    await page.reload();
+    await types.createEventType({ tenantId: "pt-acme", name: "invoice.voided", deprecated: true });
+    await types.createEventType({ tenantId: "pt-acme", name: "legacy.ping", description: "Old" });
+    await types.archiveEventType({ tenantId: "pt-acme", name: "legacy.ping" });
+    await types.createEventType({ tenantId: "pt-other", name: "other.secret" });
+
+    await tabTo("nav a[href$='/event-types']");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Event catalog", level: 1 }).waitFor();
+    const rows = page.locator("[data-testid=event-type]");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.allTextContents()).toEqual([
+      expect.stringContaining("invoice.paid"),
+      expect.stringMatching(/invoice\.voided.*deprecated/),
+    ]);
+    await tabTo("input[name=include-archived]");
+    await page.keyboard.press("Space");
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.last().textContent()).toMatch(/legacy\.ping.*archived/);
+    expect(await seriousViolations()).toEqual([]);
+    await screenshot("event-catalog");
+
+    await tabTo("a[href$='/event-types/invoice.paid']");
+    await page.keyboard.press("Enter");
+    await page.locator("[data-testid=schema]").waitFor();
+    expect(JSON.parse((await page.locator("[data-testid=schema]").textContent()) ?? "")).toMatchObject({
+      required: ["amount"],
+    });
+    expect(await page.locator("[data-testid=example]").allTextContents()).toEqual([
+      JSON.stringify({ amount: 4200 }, null, 2),
+    ]);
+    expect(await page.locator("main").textContent()).toContain("<img src=x onerror=alert('catalog')>");
+    expect(await page.locator("main img, main script").count()).toBe(0);
+    expect(await seriousViolations()).toEqual([]);
+    await screenshot("event-type");
+  });
+
+  it("charts each endpoint's health: success rate, latency, circuit", async () => {
+    await tabTo("nav a[href$='/health']");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Endpoint health", level: 1 }).waitFor();
+    const section = page.locator("[data-testid=endpoint-health]").filter({ hasText: receiver.url });
+    const hourCells = section.locator("[data-testid=health-window]").first().locator("td");
+    // Two attempts were made (the delivery and the replay); the rollups count them as audit records them.
+    await eventually(
+      async () => {
+        if ((await hourCells.count()) > 0 && (await hourCells.first().textContent()) === "2") return true;
+        await tabTo("main button.secondary");
+        await page.keyboard.press("Enter");
+        await page.waitForTimeout(300);
+        return undefined;
+      },
+      20_000,
+      "two attempts in the last hour",
+    );
+    expect((await hourCells.allTextContents()).slice(0, 4)).toEqual(["2", "2", "0", "100 %"]);
+    expect(await section.textContent()).toContain("closed: the latest attempt succeeded");
+    const charts = section.locator("svg[role=img]");
+    expect(await charts.count()).toBe(2);
+    expect(await charts.first().locator("title").textContent()).toBe(
+      "Success rate. 1 h: 100 % of 2; 24 h: 100 % of 2; 7 d: 100 % of 2.",
+    );
+    expect(await charts.last().locator("title").textContent()).toMatch(/^Latency\. 1 h: p50 \d+ ms/);
+    expect(await seriousViolations()).toEqual([]);
+    await screenshot("health");
+
+    // The endpoint's own page shows the same.
+    await section.getByRole("link").click();
+    await page.getByRole("heading", { name: "Health", level: 2 }).waitFor();
+    await page.locator("[data-testid=health-window]").first().waitFor();
+    expect(
+      await page.locator("[data-testid=health-window]").first().locator("td").first().textContent(),
+    ).toBe("2");
+  });
+
+  it("sends a test event from the endpoint page and shows the answer as text", async () => {
+    // The catalog (made by the catalog test above) gives the payload editor the type's example.
+    await page.goto(`${portalUrl}/t/pt-acme/endpoints/${endpointId}`);
     await page.getByRole("heading", { name: "Send test event" }).waitFor();
-    expect(await page.locator("select[name=test-type]").inputValue()).toBe("invoice.paid");
-    expect(await page.locator("textarea[name=test-payload]").inputValue()).toBe('{\n  "invoice": 7\n}');
+    await page.locator("select[name=test-type]").selectOption("invoice.paid");
+    expect(await page.locator("textarea[name=test-payload]").inputValue()).toBe('{\n  "amount": 4200\n}');
     const before = receiver.requests.length;
     await page.getByRole("button", { name: "Send test event" }).click();
     const answer = page.locator("[data-testid=test-answer]");
@@ -303,7 +412,7 @@ describe("the tenant portal in Chromium", () => {
     expect(dialogs).toEqual([]);
     const sent = receiver.requests[before];
     expect(sent?.headers["webhook-test"]).toBe("true");
-    expect(JSON.parse(sent?.body.toString() ?? "")).toEqual({ invoice: 7 });
+    expect(JSON.parse(sent?.body.toString() ?? "")).toEqual({ amount: 4200 });
     expect(await seriousViolations()).toEqual([]);
     await screenshot("send-test");
     // The attempt log has it, marked as a test (audit writes it a moment later).
@@ -347,11 +456,24 @@ describe("the tenant portal in Chromium", () => {
             endpointId: other,
           }),
           await call("herald.v1.ApiKeyService/ListApiKeys", {}),
+          await call("herald.v1.EventTypeService/ListEventTypes", { tenantId: "pt-other" }),
+          await call("herald.v1.AuditService/ListEndpointHealth", { tenantId: "pt-other" }),
+          await call("herald.v1.AuditService/GetEndpointHealth", { tenantId: "pt-acme", endpointId: other }),
+          await call("herald.v1.EventTypeService/CreateEventType", { tenantId: "pt-acme", name: "a.b" }),
         ];
       },
       { other: otherEndpointId },
     );
-    expect(answers).toEqual(["permission_denied", "permission_denied", "not_found", "unimplemented"]);
+    expect(answers).toEqual([
+      "permission_denied",
+      "permission_denied",
+      "not_found",
+      "unimplemented",
+      "permission_denied",
+      "permission_denied",
+      "not_found",
+      "unimplemented",
+    ]);
   });
 
   it("limits a session to its endpoints and to reading, in routing and audit", async () => {
@@ -376,6 +498,14 @@ describe("the tenant portal in Chromium", () => {
     await expect(
       audit.redeliver({ tenantId: "pt-acme", eventId, endpointId: second?.id ?? "" }),
     ).rejects.toThrow(/read-only/);
+    // Health only of its endpoints; the catalog as any key of the tenant reads it.
+    const health = await audit.listEndpointHealth({ tenantId: "pt-acme" });
+    expect(health.endpoints.map((h) => h.endpointId)).toEqual([second?.id]);
+    await expect(audit.getEndpointHealth({ tenantId: "pt-acme", endpointId })).rejects.toThrow(
+      /may not access endpoint/,
+    );
+    const catalog = await client(EventTypeService, "routing", token).listEventTypes({ tenantId: "pt-acme" });
+    expect(catalog.eventTypes.map((t) => t.name)).toEqual(["invoice.paid", "invoice.voided"]);
   });
 
   it("opens a link only once, and themes light and dark", async () => {

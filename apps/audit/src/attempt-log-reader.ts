@@ -45,19 +45,24 @@ export class AttemptLogReader {
   }
 
   /** Events of the tenant among `eventIds`, with payloads. */
-  findEvents(tenantId: string, eventIds: string[]): Promise<EventDocument[]> {
-    return this.#events.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
+  async findEvents(tenantId: string, eventIds: string[]): Promise<EventDocument[]> {
+    const events = await this.#events.find({ _id: { $in: eventIds } }).toArray();
+    return events.filter((e) => e.tenant_id === tenantId);
   }
 
   findRoute(tenantId: string, eventId: string): Promise<EventRouteDocument | null> {
     return this.#routes.findOne({ _id: eventId, tenant_id: tenantId });
   }
 
-  /** Routes of the tenant's events among `eventIds`, by event id. */
+  /**
+   * Routes of the tenant's events among `eventIds`, by event id. Reads by ids go by `_id` alone, the
+   * tenant checked on the documents: with `tenant_id` in the filter the embedded server walks the
+   * tenant's index instead and reads every route of the tenant (docs/storage.md §1).
+   */
   async findRoutes(tenantId: string, eventIds: string[]): Promise<Map<string, EventRouteDocument>> {
     if (eventIds.length === 0) return new Map();
-    const routes = await this.#routes.find({ _id: { $in: eventIds }, tenant_id: tenantId }).toArray();
-    return new Map(routes.map((r) => [r._id, r]));
+    const routes = await this.#routes.find({ _id: { $in: eventIds } }).toArray();
+    return new Map(routes.filter((r) => r.tenant_id === tenantId).map((r) => [r._id, r]));
   }
 
   /** Whether the tenant has this endpoint. Only the id is read: endpoint secrets stay in MongoDB. */

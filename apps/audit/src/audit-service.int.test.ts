@@ -12,19 +12,23 @@ import {
 } from "@herald/contracts";
 import { consumeProto, createLogger, topologyNames } from "@herald/platform";
 import {
-  apiKeysCollection,
   type EndpointDocument,
   type EventDocument,
   endpointsCollection,
   eventsCollection,
-  generateApiKey,
   tenantsCollection,
 } from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import type { Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type AuditUnderTest, auditClient, startAudit } from "./audit.test-support.js";
+import {
+  type AuditUnderTest,
+  auditClient,
+  startAudit,
+  tenantAuditClient,
+  testEndpoint,
+} from "./audit.test-support.js";
 import { attemptsCollection, type DeliveryDocument, deliveriesCollection } from "./documents.js";
 
 // A replay limit of 40 instead of 1000 keeps the truncation test quick: FerretDB takes ~8 ms a write.
@@ -49,38 +53,12 @@ function clientWith(key: string): Client<typeof AuditService> {
   return auditClient(audit.service.port, key);
 }
 
-async function tenantClient(tenantId: string, scopes: Scope[]): Promise<Client<typeof AuditService>> {
-  const key = generateApiKey();
-  await apiKeysCollection(audit.db).insertOne({
-    _id: key.id,
-    name: `${tenantId} test key`,
-    tenant_id: tenantId,
-    scopes,
-    secret_hash: key.secretHash,
-    revoked: false,
-    create_time: new Date(),
-  });
-  return clientWith(key.token);
+function tenantClient(tenantId: string, scopes: Scope[]): Promise<Client<typeof AuditService>> {
+  return tenantAuditClient(audit, tenantId, scopes);
 }
 
 function endpoint(tenantId: string, id: string): EndpointDocument {
-  return {
-    _id: id,
-    tenant_id: tenantId,
-    url: `https://example.com/${id}`,
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: new Date(T0),
-    update_time: new Date(T0),
-  };
+  return testEndpoint(tenantId, id, new Date(T0));
 }
 
 function event(tenantId: string, id: string, i: number, createTime: number): EventDocument {

@@ -1,7 +1,7 @@
 // Test support for the audit integration tests, kept out of the build.
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type AuditRecord, AuditService } from "@herald/contracts";
+import { type AuditRecord, AuditService, type Scope } from "@herald/contracts";
 import {
   createLogger,
   openQueue,
@@ -11,7 +11,12 @@ import {
   runService,
   topologyNames,
 } from "@herald/platform";
-import { auditRecordQueue } from "@herald/platform/model";
+import {
+  apiKeysCollection,
+  auditRecordQueue,
+  type EndpointDocument,
+  generateApiKey,
+} from "@herald/platform/model";
 import { cleanupTestEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
@@ -68,4 +73,44 @@ export function auditClient(port: number, key: string): Client<typeof AuditServi
     ],
   });
   return createClient(AuditService, transport);
+}
+
+/** An AuditService client with a new API key of `tenantId` holding `scopes`. */
+export async function tenantAuditClient(
+  audit: AuditUnderTest,
+  tenantId: string,
+  scopes: Scope[],
+): Promise<Client<typeof AuditService>> {
+  const key = generateApiKey();
+  await apiKeysCollection(audit.db).insertOne({
+    _id: key.id,
+    name: `${tenantId} test key`,
+    tenant_id: tenantId,
+    scopes,
+    secret_hash: key.secretHash,
+    revoked: false,
+    create_time: new Date(),
+  });
+  return auditClient(audit.service.port, key.token);
+}
+
+/** An enabled endpoint document of `tenantId` with no secrets, created and updated at `time`. */
+export function testEndpoint(tenantId: string, id: string, time = new Date()): EndpointDocument {
+  return {
+    _id: id,
+    tenant_id: tenantId,
+    url: `https://example.com/${id}`,
+    description: "",
+    event_types: [],
+    channels: [],
+    headers: {},
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets: [],
+    create_time: time,
+    update_time: time,
+  };
 }

@@ -9,15 +9,16 @@ import {
   ErrorClass,
   Scope,
 } from "@herald/contracts";
-import {
-  apiKeysCollection,
-  type EndpointDocument,
-  endpointsCollection,
-  generateApiKey,
-} from "@herald/platform/model";
+import { endpointsCollection } from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type AuditUnderTest, auditClient, startAudit } from "./audit.test-support.js";
+import {
+  type AuditUnderTest,
+  auditClient,
+  startAudit,
+  tenantAuditClient,
+  testEndpoint,
+} from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection } from "./documents.js";
 import { LATENCY_RELATIVE_ERROR } from "./endpoint-health.js";
 import { endpointHealthCollection } from "./endpoint-health-store.js";
@@ -59,27 +60,6 @@ function attempt(
   };
 }
 
-function endpoint(tenantId: string, id: string): EndpointDocument {
-  const now = new Date();
-  return {
-    _id: id,
-    tenant_id: tenantId,
-    url: `https://example.com/${id}`,
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: now,
-    update_time: now,
-  };
-}
-
 // Endpoint ep1 of tenant t1, within the last hour: 20 successes (latencies 10, 20, … 200 ms), 3 answers
 // 503 and 2 timeouts (latency 1000 ms); 3 to 20 hours ago: 4 answers 404; 2 to 6 days ago: 6
 // successes; 9 days ago, outside every window: 5 successes. Every record is published twice, as a
@@ -117,21 +97,11 @@ for (let i = 0; i < 5; i++) records.push(attempt(`gone${i}`, "ep1", minutesAgo(9
 beforeAll(async () => {
   audit = await startAudit(env);
   admin = auditClient(audit.service.port, TEST_ADMIN_KEY);
-  const key = generateApiKey();
-  await apiKeysCollection(audit.db).insertOne({
-    _id: key.id,
-    name: "t2 reader",
-    tenant_id: "t2",
-    scopes: [Scope.AUDIT_READ],
-    secret_hash: key.secretHash,
-    revoked: false,
-    create_time: new Date(),
-  });
-  t2Reader = auditClient(audit.service.port, key.token);
+  t2Reader = await tenantAuditClient(audit, "t2", [Scope.AUDIT_READ]);
   await endpointsCollection(audit.db).insertMany([
-    endpoint("t1", "ep1"),
-    endpoint("t1", "ep-idle"),
-    endpoint("t2", "ep9"),
+    testEndpoint("t1", "ep1"),
+    testEndpoint("t1", "ep-idle"),
+    testEndpoint("t2", "ep9"),
   ]);
   for (const copy of [1, 2]) {
     await Promise.all(records.map((r) => audit.auditRecords.publish(create(AuditRecordSchema, r))));

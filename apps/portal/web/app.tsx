@@ -1,9 +1,11 @@
 import { useEffect, useMemo, useState } from "react";
 import { createApi } from "./api.js";
+import { EventTypePage, EventTypesPage } from "./pages/catalog.js";
 import { EndpointPage } from "./pages/endpoint.js";
 import { EndpointsPage } from "./pages/endpoints.js";
 import { EventPage } from "./pages/event.js";
 import { EventsPage } from "./pages/events.js";
+import { HealthPage } from "./pages/health.js";
 import { parseRoute, usePathname } from "./router.js";
 import { type Session, startSession, tenantPath } from "./session.js";
 import { applyBrand, applyTheme, initialTheme, type Theme } from "./theme.js";
@@ -81,8 +83,17 @@ function Shell(props: { session: Session; rest: string; theme: Theme; onTheme: (
           <Link to={{ page: "endpoints" }} current={route.page === "endpoints" || route.page === "endpoint"}>
             Endpoints
           </Link>
+          <Link to={{ page: "health" }} current={route.page === "health"}>
+            Health
+          </Link>
           <Link to={{ page: "events" }} current={route.page === "events" || route.page === "event"}>
             Message log
+          </Link>
+          <Link
+            to={{ page: "event-types" }}
+            current={route.page === "event-types" || route.page === "event-type"}
+          >
+            Event catalog
           </Link>
         </nav>
         <span className="spacer" />
@@ -101,6 +112,9 @@ function Shell(props: { session: Session; rest: string; theme: Theme; onTheme: (
         {route.page === "endpoint" && <EndpointPage id={route.id} />}
         {route.page === "events" && <EventsPage />}
         {route.page === "event" && <EventPage id={route.id} />}
+        {route.page === "event-types" && <EventTypesPage />}
+        {route.page === "event-type" && <EventTypePage name={route.name} />}
+        {route.page === "health" && <HealthPage />}
       </main>
     </PortalContext.Provider>
   );

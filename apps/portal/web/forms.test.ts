@@ -17,13 +17,14 @@ describe("the endpoint form's helpers", () => {
     expect(parseHeaders("no colon")).toEqual({ bad: "no colon" });
   });
 
-  it("answers as a URL is typed", () => {
-    expect(urlHint("")).toBeUndefined();
-    expect(urlHint("https://")?.ok).toBe(false);
-    expect(urlHint("ftp://x.example")?.ok).toBe(false);
-    expect(urlHint("https://u:p@x.example")?.ok).toBe(false);
-    expect(urlHint("https://192.168.1.4/h")?.text).toContain("private");
-    expect(urlHint("http://x.example/h")?.ok).toBe(false);
-    expect(urlHint("https://hooks.example.com/in")?.ok).toBe(true);
+  it("words the URL policy's answer for the hint", () => {
+    expect(urlHint({ state: "empty" }).ok).toBeUndefined();
+    expect(urlHint({ state: "checking" }).ok).toBeUndefined();
+    expect(urlHint({ state: "allowed" })).toEqual({ ok: true, text: "Herald may deliver to this URL." });
+    expect(urlHint({ state: "refused", reason: 'url: host "10.0.0.1" is a private address' })).toEqual({
+      ok: false,
+      text: 'Refused: host "10.0.0.1" is a private address',
+    });
+    expect(urlHint({ state: "failed", reason: "unavailable" }).text).toContain("could not be checked");
   });
 });

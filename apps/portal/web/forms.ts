@@ -24,33 +24,31 @@ export function headerLines(headers: Record<string, string>): string {
     .join("\n");
 }
 
-/**
- * What can be told of a URL while it is typed, before the server's URL policy answers on save (no RPC
- * checks a URL without creating an endpoint): its shape, its scheme, and hosts that are never public.
- */
-export function urlHint(text: string): { ok: boolean; text: string } | undefined {
-  if (text.trim() === "") return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return { ok: false, text: "Not a URL yet: it starts with https:// and a host name." };
+/** Where the check of a typed URL stands. */
+export type UrlCheck =
+  | { state: "empty" }
+  | { state: "checking" }
+  | { state: "allowed" }
+  /** The URL policy refused it: `reason` is the server's message. */
+  | { state: "refused"; reason: string }
+  /** The check itself failed (the service unreachable, say). */
+  | { state: "failed"; reason: string };
+
+/** What the URL field's hint says for a check; `ok` undefined while there is no answer. */
+export function urlHint(check: UrlCheck): { ok?: boolean; text: string } {
+  switch (check.state) {
+    case "empty":
+      return { text: "Where Herald POSTs your events." };
+    case "checking":
+      return { text: "Checking the URL…" };
+    case "allowed":
+      return { ok: true, text: "Herald may deliver to this URL." };
+    case "refused":
+      return { ok: false, text: `Refused: ${check.reason.replace(/^url: /, "")}` };
+    case "failed":
+      return {
+        ok: false,
+        text: `The URL could not be checked now (${check.reason}); saving checks it again.`,
+      };
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return { ok: false, text: "Only https:// URLs are delivered to." };
-  }
-  if (url.username || url.password)
-    return { ok: false, text: "Leave credentials out of the URL; use a header." };
-  if (url.hash) return { ok: false, text: "A URL with a #fragment is refused." };
-  const host = url.hostname;
-  if (/^(localhost|.*\.local|.*\.internal)$/i.test(host) || /^(10|127|169\.254|192\.168)\./.test(host)) {
-    return {
-      ok: false,
-      text: "This host is private: it is refused unless the operator allows it. Saving shows the answer.",
-    };
-  }
-  if (url.protocol === "http:") {
-    return { ok: false, text: "Plain http:// is refused unless the operator allows it; use https://." };
-  }
-  return { ok: true, text: "Looks good; the URL policy checks the address when you save." };
 }

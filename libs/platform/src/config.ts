@@ -123,7 +123,7 @@ export const baseConfigSchema = z.object({
     .default("local")
     .describe("read concern of every read; `majority` reads only what a majority holds, at some latency"),
   MONGO_DB: databaseName.default("herald").describe("database name"),
-  HOST: z.string().min(1).default("127.0.0.1").describe("address the RPC server listens on"),
+  HOST: z.string().min(1).default("127.0.0.1").describe("address the server listens on"),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
     .default("info")

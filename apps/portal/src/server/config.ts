@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /** The portal server's settings, from the environment (docs/operator-guide.md §13, "The tenant portal"). */
 export const portalConfigSchema = z.object({
-  HOST: z.string().default("127.0.0.1").describe("address the portal listens on"),
+  HOST: z.string().min(1).default("127.0.0.1").describe("address the server listens on"),
   PORTAL_PORT: z.coerce
     .number()
     .int()
@@ -10,12 +10,21 @@ export const portalConfigSchema = z.object({
     .max(65_535)
     .default(7005)
     .describe("port the portal listens on"),
-  HERALD_ROUTING_URL: z.url().default("http://127.0.0.1:7002").describe("routing service, for its APIs"),
-  HERALD_AUDIT_URL: z.url().default("http://127.0.0.1:7004").describe("audit service, for its APIs"),
+  HERALD_ROUTING_URL: z
+    .url()
+    .default("http://127.0.0.1:7002")
+    .describe(
+      "the routing service the portal forwards to (http:// or https://; NODE_EXTRA_CA_CERTS for a private CA)",
+    ),
+  HERALD_AUDIT_URL: z
+    .url()
+    .default("http://127.0.0.1:7004")
+    .describe("the audit service the portal forwards to (http:// or https://)"),
+  // The portal reads a tenant's frame ancestors with it, and nothing else.
   HERALD_ADMIN_KEY: z
     .string()
     .min(32)
-    .describe("admin key: the portal reads a tenant's frame ancestors with it, and nothing else"),
+    .meta({ description: "bootstrap admin API key", defaultText: "— (required, ≥ 32 chars)" }),
 });
 
 export type PortalConfig = z.infer<typeof portalConfigSchema>;

@@ -14,11 +14,16 @@ export const PORTAL_METHODS: Readonly<Record<string, "routing" | "audit">> = Obj
     "GetEndpointSecret",
     "TestEndpoint",
   ].map((m) => [`herald.v1.EndpointService/${m}`, "routing"]),
-  ...["ListEventTypes"].map((m) => [`herald.v1.EventTypeService/${m}`, "routing"]),
-  ...["ListAttempts", "GetEvent", "ListEvents", "Redeliver", "Recover"].map((m) => [
-    `herald.v1.AuditService/${m}`,
-    "audit",
-  ]),
+  ...["GetEventType", "ListEventTypes"].map((m) => [`herald.v1.EventTypeService/${m}`, "routing"]),
+  ...[
+    "ListAttempts",
+    "GetEvent",
+    "ListEvents",
+    "Redeliver",
+    "Recover",
+    "GetEndpointHealth",
+    "ListEndpointHealth",
+  ].map((m) => [`herald.v1.AuditService/${m}`, "audit"]),
 ]);
 
 /**

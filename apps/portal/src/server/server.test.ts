@@ -41,6 +41,10 @@ describe("forwardRpc", () => {
     expect(calls.at(-1)?.headers.get("accept-encoding")).toBeNull();
     await forwardRpc(request("herald.v1.EndpointService/RotateSecret"), upstreams, fakeFetch);
     expect(calls.at(-1)?.url).toBe("http://routing.test/herald.v1.EndpointService/RotateSecret");
+    await forwardRpc(request("herald.v1.EventTypeService/ListEventTypes"), upstreams, fakeFetch);
+    expect(calls.at(-1)?.url).toBe("http://routing.test/herald.v1.EventTypeService/ListEventTypes");
+    await forwardRpc(request("herald.v1.AuditService/ListEndpointHealth"), upstreams, fakeFetch);
+    expect(calls.at(-1)?.url).toBe("http://audit.test/herald.v1.AuditService/ListEndpointHealth");
   });
 
   it("refuses every other method, and anything but POST", async () => {
@@ -50,6 +54,9 @@ describe("forwardRpc", () => {
       "herald.v1.PortalService/CreatePortalLink",
       "herald.v1.TenantService/DeleteTenant",
       "herald.v1.AuditService/Redrive",
+      "herald.v1.EventTypeService/CreateEventType",
+      "herald.v1.EventTypeService/UpdateEventType",
+      "herald.v1.EventTypeService/ArchiveEventType",
       "../admin",
     ]) {
       expect(PORTAL_METHODS[rpc]).toBeUndefined();

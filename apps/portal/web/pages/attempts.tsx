@@ -1,5 +1,5 @@
 import { AttemptTrigger, ErrorClass } from "@herald/contracts";
-import { useState } from "react";
+import { Pager, usePageTokens } from "../components/pager.js";
 import { Feedback, formatTime, Link, useLoad, usePortal } from "../ui.js";
 
 const ERROR_NAMES: Record<number, string> = {
@@ -19,8 +19,8 @@ export function AttemptsTable(props: {
   refresh?: number;
 }) {
   const { api, session } = usePortal();
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const pageToken = tokens.at(-1) ?? "";
+  const pages = usePageTokens();
+  const { pageToken } = pages;
   const page = useLoad(
     () =>
       api.audit.listAttempts({
@@ -92,24 +92,7 @@ export function AttemptsTable(props: {
           </tbody>
         </table>
       )}
-      <div className="pager">
-        <button
-          type="button"
-          className="secondary"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens((t) => t.slice(0, -1))}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!page.data?.nextPageToken}
-          onClick={() => setTokens((t) => [...t, page.data?.nextPageToken ?? ""])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} nextPageToken={page.data?.nextPageToken} />
     </>
   );
 }

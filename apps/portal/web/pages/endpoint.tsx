@@ -1,10 +1,12 @@
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Endpoint, type EndpointSecret, SignatureScheme } from "@herald/contracts";
 import { useState } from "react";
+import { ActionForm, DescriptionField, EventTypesField, TextField } from "../components/forms.js";
 import { headerLines, parseHeaders, splitList } from "../forms.js";
 import { navigate, routePath } from "../router.js";
 import { Feedback, formatTime, localDate, useAction, useLoad, usePortal } from "../ui.js";
 import { AttemptsTable } from "./attempts.js";
+import { EndpointHealthSection } from "./health.js";
 import { SendTest } from "./send-test.js";
 
 export function EndpointPage(props: { id: string }) {
@@ -33,6 +35,7 @@ export function EndpointPage(props: { id: string }) {
           {!session.readOnly && <SigningSecret endpoint={endpoint} onRotated={loaded.reload} />}
           {!session.readOnly && <Recover endpointId={endpoint.id} />}
           {!session.readOnly && <SendTest endpoint={endpoint} onSent={() => setSentTests((n) => n + 1)} />}
+          <EndpointHealthSection endpointId={endpoint.id} />
           <h2>Recent attempts</h2>
           <AttemptsTable filter={{ endpointId: endpoint.id }} refresh={sentTests} />
         </>
@@ -118,50 +121,32 @@ function EditEndpoint(props: { endpoint: Endpoint; onSaved: () => void }) {
   const [types, setTypes] = useState(endpoint.eventTypes.join(", "));
   const [headers, setHeaders] = useState(headerLines(endpoint.headers));
   const [rate, setRate] = useState(String(endpoint.rateLimitPerSecond));
-  const action = useAction();
   return (
-    <form
-      className="stack panel"
-      aria-label="Edit the endpoint"
-      onSubmit={(e) => {
-        e.preventDefault();
-        action.run(async () => {
-          const parsed = parseHeaders(headers);
-          if ("bad" in parsed)
-            throw new Error(`Headers: write "Name: value" on each line (not "${parsed.bad}")`);
-          const rateLimit = Number(rate);
-          if (!Number.isInteger(rateLimit) || rateLimit < 0)
-            throw new Error("Rate limit: a whole number, 0 for none");
-          await api.endpoints.updateEndpoint({
-            tenantId: session.tenantId,
-            endpointId: endpoint.id,
-            description,
-            eventTypes: { values: splitList(types) },
-            headers: { entries: parsed.headers },
-            rateLimitPerSecond: rateLimit,
-          });
-          props.onSaved();
-          return "Saved.";
+    <ActionForm
+      label="Edit the endpoint"
+      heading="Settings"
+      submit="Save"
+      onSubmit={async () => {
+        const parsed = parseHeaders(headers);
+        if ("bad" in parsed)
+          throw new Error(`Headers: write "Name: value" on each line (not "${parsed.bad}")`);
+        const rateLimit = Number(rate);
+        if (!Number.isInteger(rateLimit) || rateLimit < 0)
+          throw new Error("Rate limit: a whole number, 0 for none");
+        await api.endpoints.updateEndpoint({
+          tenantId: session.tenantId,
+          endpointId: endpoint.id,
+          description,
+          eventTypes: { values: splitList(types) },
+          headers: { entries: parsed.headers },
+          rateLimitPerSecond: rateLimit,
         });
+        props.onSaved();
+        return "Saved.";
       }}
     >
-      <h2>Settings</h2>
-      <label>
-        Description
-        <input name="description" value={description} onChange={(e) => setDescription(e.target.value)} />
-      </label>
-      <label>
-        Event types
-        <input
-          name="event-types"
-          value={types}
-          onChange={(e) => setTypes(e.target.value)}
-          aria-describedby="edit-types-hint"
-        />
-        <span id="edit-types-hint" className="hint">
-          Comma-separated; empty receives every type.
-        </span>
-      </label>
+      <DescriptionField value={description} onChange={setDescription} />
+      <EventTypesField id="edit-types-hint" value={types} onChange={setTypes} />
       <label>
         Headers
         <textarea
@@ -175,17 +160,14 @@ function EditEndpoint(props: { endpoint: Endpoint; onSaved: () => void }) {
           the value.
         </span>
       </label>
-      <label>
-        Rate limit (deliveries per second, 0 for none)
-        <input name="rate-limit" inputMode="numeric" value={rate} onChange={(e) => setRate(e.target.value)} />
-      </label>
-      <div>
-        <button type="submit" disabled={action.busy}>
-          Save
-        </button>
-      </div>
-      <Feedback error={action.error} note={action.note} />
-    </form>
+      <TextField
+        label="Rate limit (deliveries per second, 0 for none)"
+        name="rate-limit"
+        inputMode="numeric"
+        value={rate}
+        onChange={setRate}
+      />
+    </ActionForm>
   );
 }
 
@@ -275,36 +257,26 @@ function SigningSecret(props: { endpoint: Endpoint; onRotated: () => void }) {
 function Recover(props: { endpointId: string }) {
   const { api, session } = usePortal();
   const [since, setSince] = useState("");
-  const action = useAction();
   return (
-    <form
-      className="panel stack"
-      aria-label="Recover failed deliveries"
-      onSubmit={(e) => {
-        e.preventDefault();
-        action.run(async () => {
-          const date = localDate(since);
-          if (!date) throw new Error("Since: pick a date and time");
-          const res = await api.audit.recover({
-            tenantId: session.tenantId,
-            endpointId: props.endpointId,
-            since: timestampFromDate(date),
-          });
-          return `${res.requeued} failed deliveries sent again${res.truncated ? " (more remain: recover again)" : ""}.`;
+    <ActionForm
+      label="Recover failed deliveries"
+      heading="Recover failed deliveries"
+      submit="Recover"
+      onSubmit={async () => {
+        const date = localDate(since);
+        if (!date) throw new Error("Since: pick a date and time");
+        const res = await api.audit.recover({
+          tenantId: session.tenantId,
+          endpointId: props.endpointId,
+          since: timestampFromDate(date),
         });
+        return `${res.requeued} failed deliveries sent again${res.truncated ? " (more remain: recover again)" : ""}.`;
       }}
     >
-      <h2>Recover failed deliveries</h2>
       <label>
         Send again every failed delivery since
         <input type="datetime-local" name="since" value={since} onChange={(e) => setSince(e.target.value)} />
       </label>
-      <div>
-        <button type="submit" disabled={action.busy}>
-          Recover
-        </button>
-      </div>
-      <Feedback error={action.error} note={action.note} />
-    </form>
+    </ActionForm>
   );
 }

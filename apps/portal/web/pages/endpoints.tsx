@@ -1,14 +1,17 @@
 import { useState } from "react";
+import { ActionForm, DescriptionField, EventTypesField, TextField } from "../components/forms.js";
+import { Pager, usePageTokens } from "../components/pager.js";
+import { useUrlCheck } from "../components/url-check.js";
 import { splitList, urlHint } from "../forms.js";
 import { navigate, routePath } from "../router.js";
-import { Feedback, Link, useAction, useLoad, usePortal } from "../ui.js";
+import { Feedback, Link, useLoad, usePortal } from "../ui.js";
 
 const PAGE_SIZE = 20;
 
 export function EndpointsPage() {
   const { api, session, canCreate } = usePortal();
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const pageToken = tokens.at(-1) ?? "";
+  const pages = usePageTokens();
+  const { pageToken } = pages;
   const page = useLoad(
     () => api.endpoints.listEndpoints({ tenantId: session.tenantId, pageSize: PAGE_SIZE, pageToken }),
     [pageToken],
@@ -47,24 +50,11 @@ export function EndpointsPage() {
           </tbody>
         </table>
       )}
-      <div className="pager">
-        <button
-          type="button"
-          className="secondary"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens((t) => t.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!page.data?.nextPageToken}
-          onClick={() => setTokens((t) => [...t, page.data?.nextPageToken ?? ""])}
-        >
-          Next page
-        </button>
-      </div>
+      <Pager
+        pages={pages}
+        nextPageToken={page.data?.nextPageToken}
+        labels={{ back: "Previous page", forward: "Next page" }}
+      />
     </>
   );
 }
@@ -74,64 +64,42 @@ function CreateEndpoint() {
   const [url, setUrl] = useState("");
   const [description, setDescription] = useState("");
   const [types, setTypes] = useState("");
-  const action = useAction();
-  const hint = urlHint(url);
+  const hint = urlHint(
+    useUrlCheck(url, (typed) =>
+      api.endpoints.createEndpoint({ tenantId: session.tenantId, url: typed, validateOnly: true }),
+    ),
+  );
   return (
-    <form
-      className="stack panel"
-      aria-label="Add an endpoint"
-      onSubmit={(e) => {
-        e.preventDefault();
-        action.run(async () => {
-          const res = await api.endpoints.createEndpoint({
-            tenantId: session.tenantId,
-            url: url.trim(),
-            description,
-            eventTypes: splitList(types),
-          });
-          if (res.endpoint) navigate(routePath(session.tenantId, { page: "endpoint", id: res.endpoint.id }));
-          return undefined;
+    <ActionForm
+      label="Add an endpoint"
+      heading="Add an endpoint"
+      submit="Add endpoint"
+      onSubmit={async () => {
+        const res = await api.endpoints.createEndpoint({
+          tenantId: session.tenantId,
+          url: url.trim(),
+          description,
+          eventTypes: splitList(types),
         });
+        if (res.endpoint) navigate(routePath(session.tenantId, { page: "endpoint", id: res.endpoint.id }));
+        return undefined;
       }}
     >
-      <h2>Add an endpoint</h2>
-      <label>
-        URL
-        <input
-          name="url"
-          type="url"
-          required
-          value={url}
-          onChange={(e) => setUrl(e.target.value)}
-          aria-describedby="url-hint"
-          placeholder="https://example.com/webhooks"
-        />
-        <span id="url-hint" className={`hint ${hint ? (hint.ok ? "ok" : "bad") : ""}`} aria-live="polite">
-          {hint?.text ?? "Where Herald POSTs your events."}
-        </span>
-      </label>
-      <label>
-        Description
-        <input name="description" value={description} onChange={(e) => setDescription(e.target.value)} />
-      </label>
-      <label>
-        Event types
-        <input
-          name="event-types"
-          value={types}
-          onChange={(e) => setTypes(e.target.value)}
-          aria-describedby="types-hint"
-        />
-        <span id="types-hint" className="hint">
-          Comma-separated, e.g. invoice.paid, user.* — empty receives every type.
-        </span>
-      </label>
-      <div>
-        <button type="submit" disabled={action.busy}>
-          Add endpoint
-        </button>
-      </div>
-      <Feedback error={action.error} note={action.note} />
-    </form>
+      <TextField
+        label="URL"
+        name="url"
+        type="url"
+        required
+        value={url}
+        onChange={setUrl}
+        placeholder="https://example.com/webhooks"
+        hintId="url-hint"
+        hintClass={hint.ok === undefined ? "" : hint.ok ? "ok" : "bad"}
+        live
+        hint={hint.text}
+      />
+      <DescriptionField value={description} onChange={setDescription} />
+      <EventTypesField id="types-hint" value={types} onChange={setTypes} />
+    </ActionForm>
   );
 }

@@ -1,6 +1,6 @@
 import { DeliveryState, SkipReason } from "@herald/contracts";
 import { useState } from "react";
-import { Feedback, formatTime, Link, useAction, useLoad, usePortal } from "../ui.js";
+import { Feedback, formatTime, Link, prettyJson, useAction, useLoad, usePortal } from "../ui.js";
 import { AttemptsTable } from "./attempts.js";
 
 const STATE_NAMES: Record<number, string> = {
@@ -21,12 +21,7 @@ const SKIP_REASONS: Record<number, string> = {
 
 /** The payload as text: pretty JSON when it is JSON, else the bytes decoded. Never markup. */
 function payloadText(bytes: Uint8Array): string {
-  const text = new TextDecoder().decode(bytes);
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
-  }
+  return prettyJson(new TextDecoder().decode(bytes));
 }
 
 export function EventPage(props: { id: string }) {

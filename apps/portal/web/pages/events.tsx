@@ -1,5 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "react";
+import { Pager, usePageTokens } from "../components/pager.js";
 import { navigate, routePath } from "../router.js";
 import { Feedback, formatTime, Link, localDate, useLoad, usePortal } from "../ui.js";
 
@@ -14,9 +15,9 @@ export function EventsPage() {
   const { api, session } = usePortal();
   const [draft, setDraft] = useState<Filter>({ eventType: "", from: "", to: "" });
   const [filter, setFilter] = useState<Filter>(draft);
-  const [tokens, setTokens] = useState<string[]>([""]);
+  const pages = usePageTokens();
   const [eventId, setEventId] = useState("");
-  const pageToken = tokens.at(-1) ?? "";
+  const { pageToken } = pages;
   const page = useLoad(() => {
     const from = localDate(filter.from);
     const to = localDate(filter.to);
@@ -51,7 +52,7 @@ export function EventsPage() {
         aria-label="Filter the log"
         onSubmit={(e) => {
           e.preventDefault();
-          setTokens([""]);
+          pages.reset();
           setFilter(draft);
         }}
       >
@@ -109,24 +110,7 @@ export function EventsPage() {
           </tbody>
         </table>
       )}
-      <div className="pager">
-        <button
-          type="button"
-          className="secondary"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens((t) => t.slice(0, -1))}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!page.data?.nextPageToken}
-          onClick={() => setTokens((t) => [...t, page.data?.nextPageToken ?? ""])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} nextPageToken={page.data?.nextPageToken} />
     </>
   );
 }

@@ -117,6 +117,7 @@ export function endpointService(deps: ControlPlaneDeps): ServiceImpl<typeof Endp
       // A listen endpoint is never dialled: the CLI posts to the developer's own URL, which Herald never sees.
       if (input.transport === "http") await checkEndpointUrl(input.url, deps.urlPolicy);
       const headers = sealedHeaders("headers", input.headers, {}, secretBox);
+      if (req.validateOnly) return {};
       const now = deps.now();
       const id = newId("ep");
       const endpoint: EndpointDocument = {

@@ -330,6 +330,29 @@ describe("EndpointService", () => {
     ).toBe("NotFound");
   });
 
+  it("checks a new endpoint without creating it when asked to validate only", async () => {
+    const endpoints = (await routing.db()).collection<EndpointDocument>("endpoints");
+    const before = await endpoints.countDocuments({ tenant_id: tenantId });
+    expect((await shop.endpoints.createEndpoint({ tenantId, url, validateOnly: true })).endpoint).toBe(
+      undefined,
+    );
+    const privateUrl = await failure(
+      shop.endpoints.createEndpoint({ tenantId, url: "https://10.1.2.3/hook", validateOnly: true }),
+    );
+    expect([privateUrl.code, privateUrl.rawMessage.split(";")[0]]).toEqual([
+      Code.InvalidArgument,
+      'url: host "10.1.2.3" is a private address',
+    ]);
+    const noScheme = await failure(
+      shop.endpoints.createEndpoint({ tenantId, url: "example.com/hook", validateOnly: true }),
+    );
+    expect(noScheme.rawMessage).toMatch(/^url: is not an absolute URL/);
+    expect(
+      await statusOf(shop.endpoints.createEndpoint({ tenantId: "other", url, validateOnly: true })),
+    ).toBe("PermissionDenied");
+    expect(await endpoints.countDocuments({ tenant_id: tenantId })).toBe(before);
+  });
+
   it("disables manually and enables, clearing the reason and the failure window", async () => {
     const { endpoint } = await shop.endpoints.createEndpoint({ tenantId, url });
     const endpointId = endpoint?.id ?? "";
