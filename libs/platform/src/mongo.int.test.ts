@@ -1,7 +1,7 @@
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMongo, ensureIndexes, isDuplicateKeyError, type MongoHandle, pingMongo } from "./mongo.js";
-import { testEnv } from "./testing.js";
+import { testEnv } from "./testing/index.js";
 
 const env = testEnv();
 let mongo: MongoHandle;
