@@ -3,6 +3,32 @@ import { type Db, type IndexDescription, MongoClient, MongoServerError } from "m
 export interface MongoHandle {
   client: MongoClient;
   db: Db;
+  /** What the server can do, found once at connect. */
+  capabilities: StorageCapabilities;
+}
+
+/**
+ * What the connected server can do, where Herald writes differently without it. MongoDB can do all of
+ * it; docs/storage.md lists the servers that cannot and what Herald does there. One setting, detected at
+ * connect (or set by MONGO_CONCURRENT_WRITES), so the services' code has one path and names no server.
+ */
+export interface StorageCapabilities {
+  /**
+   * Writes to one database proceed in parallel. False where the server writes one transaction at a time,
+   * so that concurrent batches would only queue behind each other.
+   */
+  concurrentWrites: boolean;
+}
+
+/** MongoDB's capabilities: what Herald assumes unless the server says otherwise. */
+export const MONGODB_CAPABILITIES: StorageCapabilities = { concurrentWrites: true };
+
+/**
+ * The capabilities of the server whose `buildInfo` answer this is. The embedded wire server (FerretDB on
+ * SQLite, docs/storage.md) reports `ferretdbVersion` and writes one transaction at a time.
+ */
+export function storageCapabilitiesOf(buildInfo: Record<string, unknown>): StorageCapabilities {
+  return "ferretdbVersion" in buildInfo ? { concurrentWrites: false } : MONGODB_CAPABILITIES;
 }
 
 /** Indexes to create at start, by collection. */
@@ -12,6 +38,8 @@ export type IndexPlan = Record<string, IndexDescription[]>;
 export interface MongoConcerns {
   w: "majority" | number;
   readConcern: "local" | "majority" | "available";
+  /** MONGO_CONCURRENT_WRITES: `auto` (the default) asks the server with `buildInfo`. */
+  concurrentWrites?: "auto" | "true" | "false";
 }
 
 /**
@@ -35,7 +63,12 @@ export async function connectMongo(
     readConcern: { level: concerns.readConcern },
   });
   await client.connect();
-  return { client, db: client.db(dbName) };
+  const setting = concerns.concurrentWrites ?? "auto";
+  const capabilities =
+    setting === "auto"
+      ? storageCapabilitiesOf(await client.db("admin").command({ buildInfo: 1 }))
+      : { ...MONGODB_CAPABILITIES, concurrentWrites: setting === "true" };
+  return { client, db: client.db(dbName), capabilities };
 }
 
 /** Creates the plan's indexes; existing identical ones are left as they are. */
