@@ -24,8 +24,8 @@ export interface StorageCapabilities {
 export const MONGODB_CAPABILITIES: StorageCapabilities = { concurrentWrites: true };
 
 /**
- * The capabilities of the server whose `buildInfo` answer this is. The embedded wire server (FerretDB on
- * SQLite, docs/storage.md) reports `ferretdbVersion` and writes one transaction at a time.
+ * The capabilities of the server whose `buildInfo` answer this is. The embedded wire server
+ * (docs/storage.md) reports `ferretdbVersion`, and writes one transaction at a time.
  */
 export function storageCapabilitiesOf(buildInfo: Record<string, unknown>): StorageCapabilities {
   return "ferretdbVersion" in buildInfo ? { concurrentWrites: false } : MONGODB_CAPABILITIES;
@@ -34,8 +34,8 @@ export function storageCapabilitiesOf(buildInfo: Record<string, unknown>): Stora
 /** Indexes to create at start, by collection. */
 export type IndexPlan = Record<string, IndexDescription[]>;
 
-/** Write and read concern of every operation (MONGO_WRITE_CONCERN, MONGO_READ_CONCERN). */
-export interface MongoConcerns {
+/** Write and read concern of every operation (MONGO_WRITE_CONCERN, MONGO_READ_CONCERN), and the capability setting. */
+export interface MongoSettings {
   w: "majority" | number;
   readConcern: "local" | "majority" | "available";
   /** MONGO_CONCURRENT_WRITES: `auto` (the default) asks the server with `buildInfo`. */
@@ -45,7 +45,7 @@ export interface MongoConcerns {
 /**
  * Connects with the official driver. The driver reconnects by itself afterwards; only the first
  * connection must succeed within `timeoutMs` or the service fails to start. Every write waits for
- * `concerns.w`: with `majority` on a replica set, an acknowledged event survives the loss of the primary
+ * `settings.w`: with `majority` on a replica set, an acknowledged event survives the loss of the primary
  * (a `w: 1` write can be rolled back by a failover after Herald acknowledged it).
  */
 export async function connectMongo(
@@ -53,17 +53,17 @@ export async function connectMongo(
   dbName: string,
   appName: string,
   timeoutMs = 30_000,
-  concerns: MongoConcerns = { w: "majority", readConcern: "local" },
+  settings: MongoSettings = { w: "majority", readConcern: "local" },
 ): Promise<MongoHandle> {
   const client = new MongoClient(url, {
     appName,
     serverSelectionTimeoutMS: timeoutMs,
     maxPoolSize: 20,
-    writeConcern: { w: concerns.w },
-    readConcern: { level: concerns.readConcern },
+    writeConcern: { w: settings.w },
+    readConcern: { level: settings.readConcern },
   });
   await client.connect();
-  const setting = concerns.concurrentWrites ?? "auto";
+  const setting = settings.concurrentWrites ?? "auto";
   const capabilities =
     setting === "auto"
       ? storageCapabilitiesOf(await client.db("admin").command({ buildInfo: 1 }))
