@@ -59,8 +59,9 @@ const MAX_UPDATE_ROUNDS = 20;
  * read-modify-write on a version field).
  *
  * The version guard makes concurrent writers (several audit instances) safe. Within one instance,
- * updates of one delivery are also serialized, so the guard need not hold on a server whose updates
- * are not atomic (see docs/storage.md); the service therefore shares one writer among its consumers.
+ * updates of one delivery are also serialized, so batches written at once never lose the guard to each
+ * other and go round again (nor need it to hold where updates are not atomic: docs/storage.md); the
+ * service therefore shares one writer among its consumers.
  */
 export class AttemptLogWriter {
   readonly #attempts: Collection<AttemptDocument>;

@@ -52,6 +52,8 @@ export interface DeadTaskConsumerOptions {
   writer: AttemptLogWriter;
   /** Longest a dead task waits for its batch to fill, in ms. */
   batchDelayMs: number;
+  /** Batches written at once (`auditWritesAtOnce` in record-writer.ts). */
+  writesAtOnce: number;
   /** Clock for `update_time`; default the system clock. */
   now?: () => Date;
   /** Told of each dead task once its delivery is recorded DEAD; must not throw. */
@@ -72,7 +74,7 @@ export function consumeDeadTasks(
   const batcher = new Batcher<DeliveryTask>({
     maxSize: DEAD_TASK_BATCH,
     maxDelayMs: options.batchDelayMs,
-    maxConcurrentWrites: 1,
+    maxConcurrentWrites: options.writesAtOnce,
     write: async (tasks) => {
       await writer.applyDeliveryChanges(deadTaskChanges(tasks), now());
       logger.debug({ tasks: tasks.length }, "dead tasks recorded");

@@ -113,20 +113,24 @@ async function queueDepth(queue: string): Promise<number> {
   }
 }
 
-describe("the audit record consumer", () => {
-  it("writes 500 attempts out of order and with duplicates: none lost, none twice, final states right", async () => {
-    // 100 deliveries (20 events × 5 endpoints) of 5 attempts each: 4 failures, then dead.
-    const records: RecordInit[] = [];
-    for (let e = 0; e < 20; e++) {
-      for (let p = 0; p < 5; p++) {
-        for (let n = 1; n <= 5; n++) {
-          const state = n < 5 ? DeliveryState.FAILED : DeliveryState.DEAD;
-          records.push(attemptRecord("t1", `bulk-e${e}`, `ep${p}`, n, state));
-        }
+/** 100 deliveries (20 events × 5 endpoints) of 5 attempts each, 4 failures then dead, in random order, 100 twice. */
+function fiveHundredAttempts(tenantId: string): RecordInit[] {
+  const records: RecordInit[] = [];
+  for (let e = 0; e < 20; e++) {
+    for (let p = 0; p < 5; p++) {
+      for (let n = 1; n <= 5; n++) {
+        const state = n < 5 ? DeliveryState.FAILED : DeliveryState.DEAD;
+        records.push(attemptRecord(tenantId, `bulk-e${e}`, `ep${p}`, n, state));
       }
     }
-    const duplicates = shuffle(records).slice(0, 100);
-    await publishAll(shuffle([...records, ...duplicates]));
+  }
+  const duplicates = shuffle(records).slice(0, 100);
+  return shuffle([...records, ...duplicates]);
+}
+
+describe("the audit record consumer", () => {
+  it("writes 500 attempts out of order and with duplicates: none lost, none twice, final states right", async () => {
+    await publishAll(fiveHundredAttempts("t1"));
 
     const attempts = attemptsCollection(audit.db);
     const deliveries = deliveriesCollection(audit.db);
@@ -393,5 +397,50 @@ describe("the audit record consumer", () => {
       .toArray();
     expect(rollups.length).toBeGreaterThan(0);
     for (const rollup of rollups) expect(rollup).toMatchObject({ attempts: 1, succeeded: 1 });
+  });
+});
+
+describe("the audit record consumer, writing several batches at once as on MongoDB", () => {
+  // MongoDB's setting on the embedded server: small batches, several written at once, so that batches
+  // touching one delivery overlap; its updates must still land one after another.
+  const concurrentEnv = testEnv({
+    AUDIT_BATCH_SIZE: "10",
+    AUDIT_BATCH_DELAY_MS: "5",
+    MONGO_CONCURRENT_WRITES: "true",
+  });
+  let concurrent: AuditUnderTest;
+
+  beforeAll(async () => {
+    concurrent = await startAudit(concurrentEnv);
+  });
+
+  afterAll(() => concurrent?.stop());
+
+  it("writes 500 attempts out of order and with duplicates: none lost, none twice, final states right", async () => {
+    await Promise.all(
+      fiveHundredAttempts("t2").map((record) =>
+        concurrent.auditRecords.publish(create(AuditRecordSchema, record)),
+      ),
+    );
+    const attempts = attemptsCollection(concurrent.db);
+    const deliveries = deliveriesCollection(concurrent.db);
+    await vi.waitFor(
+      async () => {
+        expect(await attempts.countDocuments({ tenant_id: "t2" })).toBe(500);
+        expect(
+          await deliveries.countDocuments({ tenant_id: "t2", state: DeliveryState.DEAD, attempt_count: 5 }),
+        ).toBe(100);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    expect(await deliveries.countDocuments({ tenant_id: "t2" })).toBe(100);
+    // Each attempt counted once in its endpoint's 5-minute health rollups, though batches overlapped.
+    await vi.waitFor(async () => {
+      const rollups = await endpointHealthCollection(concurrent.db)
+        .find({ tenant_id: "t2", attempts: { $exists: true } })
+        .toArray();
+      const fiveMinutes = rollups.filter((rollup) => String(rollup._id).includes(":5m:"));
+      expect(fiveMinutes.reduce((sum, rollup) => sum + (rollup.attempts ?? 0), 0)).toBe(500);
+    });
   });
 });

@@ -78,6 +78,23 @@ export async function writeAuditRecords(
   await writer.applyDeliveryChanges([...deliveries.values()], now);
 }
 
+/**
+ * Audit batches written at once on MongoDB. A batch is a few round trips one after another (attempts,
+ * routes, deliveries, health rollups), so a second batch uses the time the first waits on the server;
+ * updates of one delivery or one rollup still go one at a time (KeyedSerializer), and the prefetch
+ * bounds the records in memory whatever this is.
+ */
+export const CONCURRENT_AUDIT_WRITES = 4;
+
+/**
+ * Batches audit writes at once: {@link CONCURRENT_AUDIT_WRITES} where the server writes in parallel, one
+ * where it writes one transaction at a time (concurrent batches would only queue there, while records
+ * that arrive during a write make the next batch fuller; see docs/storage.md).
+ */
+export function auditWritesAtOnce(capabilities: { concurrentWrites: boolean }): number {
+  return capabilities.concurrentWrites ? CONCURRENT_AUDIT_WRITES : 1;
+}
+
 /** Options of {@link consumeAuditRecords}. */
 export interface AuditConsumerOptions {
   logger: Logger;
@@ -86,6 +103,8 @@ export interface AuditConsumerOptions {
   batchSize: number;
   /** Longest a record waits for its batch to fill, in ms. */
   batchDelayMs: number;
+  /** Batches written at once: see {@link auditWritesAtOnce}. */
+  writesAtOnce: number;
   /** Clock for `update_time`; default the system clock. */
   now?: () => Date;
   /** The records of a batch to store; default all. Audit drops those of deleted tenants here. */
@@ -111,9 +130,7 @@ export function consumeAuditRecords(
   const batcher = new Batcher<AuditRecord>({
     maxSize: options.batchSize,
     maxDelayMs: options.batchDelayMs,
-    // One batch at a time: records that arrive meanwhile make the next batch fuller, and concurrent
-    // batches gain nothing on a server that writes one transaction at a time (see docs/storage.md).
-    maxConcurrentWrites: 1,
+    maxConcurrentWrites: options.writesAtOnce,
     write: async (batch) => {
       const started = performance.now();
       const records = options.keep ? await options.keep(batch) : batch;

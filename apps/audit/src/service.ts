@@ -23,7 +23,7 @@ import { consumeDeadTasks } from "./dead-tasks.js";
 import { dropRecordsOfDeletedTenants, refuseDeletedTenants } from "./deleted-tenants.js";
 import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-store.js";
 import { createAuditHandlers } from "./handlers.js";
-import { consumeAuditRecords } from "./record-writer.js";
+import { auditWritesAtOnce, consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
 
 /**
@@ -78,6 +78,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     await ensureIndexes(auditDb, auditIndexes);
     // One writer for every consumer: it serializes the updates of each delivery within the instance.
     const writer = new AttemptLogWriter(auditDb);
+    const writesAtOnce = auditWritesAtOnce(mongo.capabilities);
     const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
     // Control notifications drop a changed tenant at once, a deleted one included, so calls about it are
@@ -89,6 +90,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       writer,
       batchSize: config.AUDIT_BATCH_SIZE,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
+      writesAtOnce,
       onWritten: recorders.recordWrite,
       // A deletion whose notification was missed reaches the cache within its expiry (30 s), well
       // inside the purge's grace period, which catches what was written meanwhile.
@@ -108,6 +110,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       logger,
       writer,
       batchDelayMs: config.AUDIT_BATCH_DELAY_MS,
+      writesAtOnce,
       onRecorded(task) {
         // Dead operational events are not counted: they would report themselves (see delivery's rule).
         if (isOperationalEventType(task.eventType)) return;

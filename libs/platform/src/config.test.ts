@@ -44,6 +44,18 @@ describe("loadConfig", () => {
     expect(config.AMQP_URL).toContain("rabbit-1");
     expect(config.MONGO_WRITE_CONCERN).toBe("majority");
     expect(config.MONGO_READ_CONCERN).toBe("local");
+    expect(config.MONGO_CONCURRENT_WRITES).toBe("auto");
+  });
+
+  it("asks the server about concurrent writes unless told, and takes nothing but auto, true or false", () => {
+    const set = (value: string) =>
+      loadConfig(serviceConfigSchema(7001), { ...good, MONGO_CONCURRENT_WRITES: value })
+        .MONGO_CONCURRENT_WRITES;
+    expect(set("false")).toBe("false");
+    expect(set("true")).toBe("true");
+    expect(problemsOf({ ...good, MONGO_CONCURRENT_WRITES: "yes" })[0]).toMatch(
+      /^MONGO_CONCURRENT_WRITES: must be "auto", "true" or "false"/,
+    );
   });
 
   it("takes a write concern of majority or a member count, and nothing else", () => {

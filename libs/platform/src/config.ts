@@ -122,6 +122,12 @@ export const baseConfigSchema = z.object({
     .enum(["local", "majority", "available"])
     .default("local")
     .describe("read concern of every read; `majority` reads only what a majority holds, at some latency"),
+  MONGO_CONCURRENT_WRITES: z
+    .enum(["auto", "true", "false"], { error: 'must be "auto", "true" or "false"' })
+    .default("auto")
+    .describe(
+      "whether the server writes one database's documents in parallel (MongoDB does); `auto` asks it at connect. With `false`, audit writes one batch at a time (see docs/storage.md)",
+    ),
   MONGO_DB: databaseName.default("herald").describe("database name"),
   HOST: z.string().min(1).default("127.0.0.1").describe("address the server listens on"),
   LOG_LEVEL: z

@@ -2,7 +2,7 @@ import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthMonitor, rabbitmqCheck, ServingStatus } from "./health.js";
 import { createLogger } from "./logger.js";
-import { testEnv } from "./testing.js";
+import { testEnv } from "./testing/index.js";
 
 const env = testEnv();
 let rabbit: Connection;

@@ -1,5 +1,6 @@
 // Used where a read-modify-write must not race within one process: MongoDB's filter guards make such
-// writes safe across instances, and this keeps them safe where updates are not isolated (docs/storage.md).
+// writes safe across instances, and this spares an instance's own writes from losing those guards to
+// each other and going round again (it also keeps them safe where updates are not isolated: docs/storage.md).
 
 /**
  * Runs tasks one at a time per key, in call order; tasks of different keys run concurrently. Keys

@@ -1,6 +1,6 @@
 // Imports run one way: apps -> model -> runtime -> contracts. The runtime (everything in src/ outside
-// model/, tests and test support aside) must not reach into the model, and its index stays a short,
-// hand-curated list.
+// model/ and testing/, tests aside) must not reach into the model, its index stays a short, hand-curated
+// list, and neither the runtime nor the model imports test support (testing/, @herald/platform/testing).
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 
 const src = dirname(fileURLToPath(import.meta.url));
 const modelDir = join(src, "model");
+const testingDir = join(src, "testing");
 const MAX_RUNTIME_EXPORTS = 40;
 
 function sourceFiles(dir: string): string[] {
@@ -48,11 +49,27 @@ function exportedNames(source: string): string[] {
   return names;
 }
 
-function reachesModel(file: string, specifier: string): boolean {
-  if (specifier === "@herald/platform/model" || specifier.startsWith("@herald/platform/model/")) return true;
+/** Whether `specifier`, imported by `file`, names the folder `dir` or the package entry `entry`. */
+function reaches(file: string, specifier: string, dir: string, entry: string): boolean {
+  if (specifier === entry || specifier.startsWith(`${entry}/`)) return true;
   if (!specifier.startsWith(".")) return false;
   const target = resolve(dirname(file), specifier);
-  return target === modelDir || target.startsWith(`${modelDir}/`);
+  return target === dir || target.startsWith(`${dir}/`);
+}
+
+const reachesModel = (file: string, specifier: string) =>
+  reaches(file, specifier, modelDir, "@herald/platform/model");
+const reachesTesting = (file: string, specifier: string) =>
+  reaches(file, specifier, testingDir, "@herald/platform/testing");
+const inDir = (file: string, dir: string) => file.startsWith(`${dir}/`);
+
+/** `file imports specifier` for each import of `files` that `rule` flags. */
+function offendingImports(files: string[], rule: (file: string, specifier: string) => boolean): string[] {
+  return files.flatMap((file) =>
+    importedSpecifiers(readFileSync(file, "utf8"))
+      .filter((specifier) => rule(file, specifier))
+      .map((specifier) => `${relative(src, file)} imports ${specifier}`),
+  );
 }
 
 describe("platform layers", () => {
@@ -61,15 +78,27 @@ describe("platform layers", () => {
     expect(importedSpecifiers(source)).toEqual(["./a.js", "../b.js", "./model/c.js", "./d.js"]);
   });
 
+  it("flags a relative or package import of the model and of test support", () => {
+    const runtimeFile = join(src, "amqp", "queues.ts");
+    expect(reachesModel(runtimeFile, "../model/index.js")).toBe(true);
+    expect(reachesModel(runtimeFile, "../mongo.js")).toBe(false);
+    expect(reachesTesting(runtimeFile, "../testing/tls.js")).toBe(true);
+    expect(reachesTesting(runtimeFile, "@herald/platform/testing")).toBe(true);
+    expect(reachesTesting(runtimeFile, "./testing-notes.js")).toBe(false);
+  });
+
   it("keeps the runtime from importing the model", () => {
-    const runtimeFiles = sourceFiles(src).filter((file) => !file.startsWith(`${modelDir}/`) && !isTest(file));
-    expect(runtimeFiles.length).toBeGreaterThan(20);
-    const offending = runtimeFiles.flatMap((file) =>
-      importedSpecifiers(readFileSync(file, "utf8"))
-        .filter((specifier) => reachesModel(file, specifier))
-        .map((specifier) => `${relative(src, file)} imports ${specifier}`),
+    const runtimeFiles = sourceFiles(src).filter(
+      (file) => !inDir(file, modelDir) && !inDir(file, testingDir) && !isTest(file),
     );
-    expect(offending).toEqual([]);
+    expect(runtimeFiles.length).toBeGreaterThan(20);
+    expect(offendingImports(runtimeFiles, reachesModel)).toEqual([]);
+  });
+
+  it("keeps the runtime and the model from importing test support", () => {
+    const shippedFiles = sourceFiles(src).filter((file) => !inDir(file, testingDir) && !isTest(file));
+    expect(shippedFiles.some((file) => inDir(file, modelDir))).toBe(true);
+    expect(offendingImports(shippedFiles, reachesTesting)).toEqual([]);
   });
 
   it(`keeps the runtime index to at most ${MAX_RUNTIME_EXPORTS} names, none of them test support`, () => {

@@ -1,7 +1,14 @@
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMongo, ensureIndexes, isDuplicateKeyError, type MongoHandle, pingMongo } from "./mongo.js";
-import { testEnv } from "./testing.js";
+import {
+  connectMongo,
+  ensureIndexes,
+  isDuplicateKeyError,
+  type MongoHandle,
+  pingMongo,
+  storageCapabilitiesOf,
+} from "./mongo.js";
+import { testEnv } from "./testing/index.js";
 
 const env = testEnv();
 let mongo: MongoHandle;
@@ -66,6 +73,31 @@ describe("MongoDB access", () => {
       expect(docs.map((d) => d._id)).toEqual(["e1", "e3"]);
     } finally {
       await other.close();
+    }
+  });
+
+  it("finds the server's capabilities at connect, unless the setting names them", async () => {
+    const buildInfo = await mongo.client.db("admin").command({ buildInfo: 1 });
+    expect(mongo.capabilities).toEqual(storageCapabilitiesOf(buildInfo));
+    // The embedded server reports itself; MongoDB does not.
+    expect(mongo.capabilities.concurrentWrites).toBe(!("ferretdbVersion" in buildInfo));
+    for (const setting of ["true", "false"] as const) {
+      const set = await connectMongo(
+        env.MONGO_URL as string,
+        env.MONGO_DB as string,
+        "platform-test",
+        10_000,
+        {
+          w: "majority",
+          readConcern: "local",
+          concurrentWrites: setting,
+        },
+      );
+      try {
+        expect(set.capabilities.concurrentWrites).toBe(setting === "true");
+      } finally {
+        await set.client.close();
+      }
     }
   });
 

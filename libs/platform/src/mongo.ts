@@ -3,21 +3,49 @@ import { type Db, type IndexDescription, MongoClient, MongoServerError } from "m
 export interface MongoHandle {
   client: MongoClient;
   db: Db;
+  /** What the server can do, found once at connect. */
+  capabilities: StorageCapabilities;
+}
+
+/**
+ * What the connected server can do, where Herald writes differently without it. MongoDB can do all of
+ * it; docs/storage.md lists the servers that cannot and what Herald does there. One setting, detected at
+ * connect (or set by MONGO_CONCURRENT_WRITES), so the services' code has one path and names no server.
+ */
+export interface StorageCapabilities {
+  /**
+   * Writes to one database proceed in parallel. False where the server writes one transaction at a time,
+   * so that concurrent batches would only queue behind each other.
+   */
+  concurrentWrites: boolean;
+}
+
+/** MongoDB's capabilities: what Herald assumes unless the server says otherwise. */
+export const MONGODB_CAPABILITIES: StorageCapabilities = { concurrentWrites: true };
+
+/**
+ * The capabilities of the server whose `buildInfo` answer this is. The embedded wire server
+ * (docs/storage.md) reports `ferretdbVersion`, and writes one transaction at a time.
+ */
+export function storageCapabilitiesOf(buildInfo: Record<string, unknown>): StorageCapabilities {
+  return "ferretdbVersion" in buildInfo ? { concurrentWrites: false } : MONGODB_CAPABILITIES;
 }
 
 /** Indexes to create at start, by collection. */
 export type IndexPlan = Record<string, IndexDescription[]>;
 
-/** Write and read concern of every operation (MONGO_WRITE_CONCERN, MONGO_READ_CONCERN). */
-export interface MongoConcerns {
+/** Write and read concern of every operation (MONGO_WRITE_CONCERN, MONGO_READ_CONCERN), and the capability setting. */
+export interface MongoSettings {
   w: "majority" | number;
   readConcern: "local" | "majority" | "available";
+  /** MONGO_CONCURRENT_WRITES: `auto` (the default) asks the server with `buildInfo`. */
+  concurrentWrites?: "auto" | "true" | "false";
 }
 
 /**
  * Connects with the official driver. The driver reconnects by itself afterwards; only the first
  * connection must succeed within `timeoutMs` or the service fails to start. Every write waits for
- * `concerns.w`: with `majority` on a replica set, an acknowledged event survives the loss of the primary
+ * `settings.w`: with `majority` on a replica set, an acknowledged event survives the loss of the primary
  * (a `w: 1` write can be rolled back by a failover after Herald acknowledged it).
  */
 export async function connectMongo(
@@ -25,17 +53,22 @@ export async function connectMongo(
   dbName: string,
   appName: string,
   timeoutMs = 30_000,
-  concerns: MongoConcerns = { w: "majority", readConcern: "local" },
+  settings: MongoSettings = { w: "majority", readConcern: "local" },
 ): Promise<MongoHandle> {
   const client = new MongoClient(url, {
     appName,
     serverSelectionTimeoutMS: timeoutMs,
     maxPoolSize: 20,
-    writeConcern: { w: concerns.w },
-    readConcern: { level: concerns.readConcern },
+    writeConcern: { w: settings.w },
+    readConcern: { level: settings.readConcern },
   });
   await client.connect();
-  return { client, db: client.db(dbName) };
+  const setting = settings.concurrentWrites ?? "auto";
+  const capabilities =
+    setting === "auto"
+      ? storageCapabilitiesOf(await client.db("admin").command({ buildInfo: 1 }))
+      : { ...MONGODB_CAPABILITIES, concurrentWrites: setting === "true" };
+  return { client, db: client.db(dbName), capabilities };
 }
 
 /** Creates the plan's indexes; existing identical ones are left as they are. */

@@ -8,10 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, serviceConfigSchema } from "./config.js";
 import { apiKeyAuthentication } from "./model/authentication.js";
-import { checkHealth, grpcHealthClient } from "./rpc/rpc-test-support.js";
 import { type RunningService, rpcPortOptionsOf, runService } from "./service.js";
-import { cleanupTestEnv, testEnv } from "./testing.js";
-import { makeTestCertificates, type TestCertificates } from "./testing-tls.js";
+import { checkHealth, grpcHealthClient } from "./testing/grpc-health.js";
+import { cleanupTestEnv, testEnv } from "./testing/index.js";
+import { makeTestCertificates, type TestCertificates } from "./testing/tls.js";
 
 const run = promisify(execFile);
 let certs: TestCertificates;

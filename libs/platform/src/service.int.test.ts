@@ -17,7 +17,7 @@ import { generateApiKey, principalOf } from "./model/auth.js";
 import { apiKeyAuthentication } from "./model/authentication.js";
 import { publishControlChange } from "./model/control.js";
 import { RPC_WARM_UP_CALLS, type RunningService, runService } from "./service.js";
-import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "./testing.js";
+import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "./testing/index.js";
 
 const env = testEnv({ RETRY_TIERS: "1s" });
 let service: RunningService;

@@ -125,6 +125,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
   const mongo = await connectMongo(config.MONGO_URL, config.MONGO_DB, `herald-${definition.name}`, 30_000, {
     w: config.MONGO_WRITE_CONCERN,
     readConcern: config.MONGO_READ_CONCERN,
+    concurrentWrites: config.MONGO_CONCURRENT_WRITES,
   });
   const rabbit = new Connection({
     // A list of nodes: each reconnect tries the next one, so a node that stops moves its clients on.

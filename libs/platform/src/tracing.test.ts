@@ -1,6 +1,6 @@
 import { trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enableTracePropagation, testTraceparent } from "./test-tracing.js";
+import { enableTracePropagation, testTraceparent } from "./testing/tracing.js";
 import { extractTraceContextFromHeaders } from "./tracing.js";
 
 let disable: () => void;

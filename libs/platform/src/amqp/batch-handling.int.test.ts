@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Event, EventBatchSchema, EventSchema } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
-import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing/index.js";
 import { handleBatch, republishEachAlone } from "./batch-handling.js";
 import { topologyNames } from "./topology.js";
 

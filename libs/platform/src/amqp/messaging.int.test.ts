@@ -3,7 +3,7 @@ import { type DeliveryTask, DeliveryTaskSchema } from "@herald/contracts";
 import { SpanKind } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../logger.js";
-import { openTestBroker, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, type TestBroker, testEnv } from "../testing/index.js";
 import { inSpan } from "../tracing.js";
 import { consumeProto, type MessageMeta } from "./messaging.js";
 import { DELIVERY_LIMIT, topologyNames } from "./topology.js";

@@ -139,8 +139,8 @@ export interface Queue<Item> {
    */
   consume(options: ConsumeItemsOptions<Item>): Consumer[];
   /**
-   * Consumes the queue a message at a time, its items together (writers that batch across messages);
-   * not for a sharded queue.
+   * Consumes the queue a message at a time, its items together (writers that batch across messages,
+   * as audit: docs/decisions/audit-consumes-whole-messages.md); not for a sharded queue.
    */
   consumeMessages(options: ConsumeMessagesOptions<Item>): Consumer;
   /** Waits until every item handed to `publish` so far was published. */

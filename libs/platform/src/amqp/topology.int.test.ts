@@ -1,6 +1,6 @@
 import { Connection } from "rabbitmq-client";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupTestEnv, testEnv } from "../testing.js";
+import { cleanupTestEnv, testEnv } from "../testing/index.js";
 import { declareTopology, PARKED_LIMITS, topologyNames } from "./topology.js";
 
 const env = testEnv();

@@ -3,7 +3,7 @@
 import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll } from "vitest";
-import { enableTracePropagation } from "../test-tracing.js";
+import { enableTracePropagation } from "../testing/tracing.js";
 
 /** Installs in-memory tracing for the test file's duration; returns the exporter holding the spans. */
 export function useTestTracing(): InMemorySpanExporter {

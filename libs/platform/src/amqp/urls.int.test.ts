@@ -1,6 +1,6 @@
 import { Connection } from "rabbitmq-client";
 import { describe, expect, it } from "vitest";
-import { testEnv } from "../testing.js";
+import { testEnv } from "../testing/index.js";
 import { amqpConnectionOptions } from "./urls.js";
 
 const env = testEnv();

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startTcpProxy, testEnv } from "../testing.js";
+import { startTcpProxy, testEnv } from "../testing/index.js";
 
 const env = testEnv();
 const queue = `${env.AMQP_NAMESPACE}.coalescing`;

@@ -3,7 +3,7 @@ import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { topologyNames } from "../amqp/topology.js";
 import { createLogger } from "../logger.js";
-import { openTestBroker, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, type TestBroker, testEnv } from "../testing/index.js";
 import { controlFeed, publishControlChange } from "./control.js";
 import { openAckInbox } from "./control-acks.js";
 

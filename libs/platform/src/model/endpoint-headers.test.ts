@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TEST_SECRET_KEYS } from "../testing.js";
+import { TEST_SECRET_KEYS } from "../testing/index.js";
 import type { EndpointDocument } from "./documents.js";
 import {
   endpointHeaders,

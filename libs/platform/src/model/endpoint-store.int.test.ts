@@ -1,7 +1,7 @@
 import { DisabledReason } from "@herald/contracts";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testEnv } from "../testing.js";
+import { testEnv } from "../testing/index.js";
 import type { EndpointDocument } from "./documents.js";
 import { EndpointStore } from "./endpoint-store.js";
 

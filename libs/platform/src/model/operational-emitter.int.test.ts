@@ -4,7 +4,7 @@ import { openQueue } from "../amqp/queues.js";
 import { shardOf, topologyNames } from "../amqp/topology.js";
 import { createLogger } from "../logger.js";
 import { ensureIndexes } from "../mongo.js";
-import { openTestBroker, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, type TestBroker, testEnv } from "../testing/index.js";
 import { Collections, eventIndexes, eventsCollection } from "./documents.js";
 import { OperationalEmitter, type OperationalFact } from "./operational-emitter.js";
 import { eventQueue } from "./queues.js";

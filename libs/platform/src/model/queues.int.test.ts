@@ -6,7 +6,7 @@ import { openQueue, type QueueContext } from "../amqp/queues.js";
 import { topologyNames } from "../amqp/topology.js";
 import { useTestTracing } from "../amqp/tracing.test-support.js";
 import { createLogger } from "../logger.js";
-import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing/index.js";
 import { inSpan } from "../tracing.js";
 import { auditRecordQueue, MAX_RECORDS_PER_MESSAGE } from "./queues.js";
 

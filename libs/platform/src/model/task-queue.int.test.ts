@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openQueue, type QueueContext } from "../amqp/queues.js";
 import { QUEUE_SHARDS, shardOf, topologyNames } from "../amqp/topology.js";
 import { createLogger } from "../logger.js";
-import { enableTracePropagation, inTestTrace, testTraceparent } from "../test-tracing.js";
-import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing.js";
+import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing/index.js";
+import { enableTracePropagation, inTestTrace, testTraceparent } from "../testing/tracing.js";
 import { MAX_BATCH_PAYLOAD_BYTES, MAX_TASKS_PER_MESSAGE, taskQueue } from "./queues.js";
 
 const TIERS_MS = [1_000, 60_000];

@@ -7,7 +7,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "@herald/contracts";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { checkHealth, grpcHealthClient, servingHealth } from "./rpc-test-support.js";
+import { checkHealth, grpcHealthClient, servingHealth } from "../testing/grpc-health.js";
 import { type RpcServer, type RpcServerOptions, startRpcServer } from "./server.js";
 
 const servers: RpcServer[] = [];

@@ -10,8 +10,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Health } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTestCertificates, type TestCertificates } from "../testing-tls.js";
-import { checkHealth, grpcHealthClient, servingHealth } from "./rpc-test-support.js";
+import { checkHealth, grpcHealthClient, servingHealth } from "../testing/grpc-health.js";
+import { makeTestCertificates, type TestCertificates } from "../testing/tls.js";
 import { type RpcServer, startRpcServer } from "./server.js";
 import type { RpcTlsOptions } from "./tls.js";
 

@@ -1,4 +1,4 @@
-// Shared by the RPC server's integration tests: a Health service to call and a stock grpc-js client.
+// The RPC server's integration tests: a Health service to call and a stock grpc-js client.
 import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";

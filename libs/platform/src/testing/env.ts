@@ -1,22 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
-import { consumeProto } from "./amqp/messaging.js";
-import { DEFAULT_RETRY_TIERS_MS, type TopologyNames, topologyNames } from "./amqp/topology.js";
-import { amqpConnectionOptions } from "./amqp/urls.js";
-import { parseDurationListMs } from "./duration.js";
-import { createLogger } from "./logger.js";
-
-// Runtime parts only tests build by hand (services get them from runService).
-export { amqpConnectionOptions } from "./amqp/urls.js";
-export { connectMongo, type MongoHandle } from "./mongo.js";
-export { explainRead, type ReadPlan, type RecordedRead, recordReads } from "./query-plans.js";
-export { type RpcServer, startRpcServer } from "./rpc/server.js";
-export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
-export { openTestBroker, type TestBroker } from "./test-broker.js";
-export { enableTracePropagation, inTestTrace, testTraceparent } from "./test-tracing.js";
-export { makeTestCertificates, type TestCertificates } from "./testing-tls.js";
+import { DEFAULT_RETRY_TIERS_MS, topologyNames } from "../amqp/topology.js";
+import { amqpConnectionOptions } from "../amqp/urls.js";
+import { parseDurationListMs } from "../duration.js";
 
 /** Admin key of test environments. */
 export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef0123456789abcdef";
@@ -71,30 +58,4 @@ export async function cleanupTestEnv(env: Record<string, string>): Promise<void>
   } finally {
     await mongo.close();
   }
-}
-
-/**
- * Consumes `queue` until its messages held `items` items (as `count` counts them), then stops consuming
- * and resolves with those messages, for tests of what a publisher put in each message.
- */
-export function receiveMessages<S extends DescMessage>(
-  rabbit: Connection,
-  options: { names: TopologyNames; queue: string; schema: S; count(message: MessageShape<S>): number },
-  items: number,
-): Promise<MessageShape<S>[]> {
-  const got: MessageShape<S>[] = [];
-  let counted = 0;
-  return new Promise((resolve) => {
-    const consumer = consumeProto(rabbit, {
-      names: options.names,
-      queue: options.queue,
-      schema: options.schema,
-      logger: createLogger({ service: "test", level: "silent" }),
-      handler: async (message) => {
-        got.push(message);
-        counted += options.count(message);
-        if (counted >= items) void consumer.close().then(() => resolve(got));
-      },
-    });
-  });
 }

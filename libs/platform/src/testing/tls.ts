@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CERT_SCRIPT = fileURLToPath(new URL("../../../scripts/tls-certs.sh", import.meta.url));
+const CERT_SCRIPT = fileURLToPath(new URL("../../../../scripts/tls-certs.sh", import.meta.url));
 
 /** PEM files made by scripts/tls-certs.sh in a temporary directory: a CA, a server and a client. */
 export interface TestCertificates {
