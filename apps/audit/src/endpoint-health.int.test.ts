@@ -9,7 +9,7 @@ import {
   ErrorClass,
   Scope,
 } from "@herald/contracts";
-import { endpointsCollection } from "@herald/platform/model";
+import { endpointsCollection, tenantsCollection } from "@herald/platform/model";
 import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -98,6 +98,19 @@ beforeAll(async () => {
   audit = await startAudit(env);
   admin = auditClient(audit.service.port, TEST_ADMIN_KEY);
   t2Reader = await tenantAuditClient(audit, "t2", [Scope.AUDIT_READ]);
+  // The background backlog count walks the tenants collection, as it holds every live tenant.
+  const tenant = {
+    name: "health",
+    metadata: {},
+    disabled: false,
+    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+    create_time: new Date(),
+    update_time: new Date(),
+  };
+  await tenantsCollection(audit.db).insertMany([
+    { ...tenant, _id: "t1" },
+    { ...tenant, _id: "t2" },
+  ]);
   await endpointsCollection(audit.db).insertMany([
     testEndpoint("t1", "ep1"),
     testEndpoint("t1", "ep-idle"),

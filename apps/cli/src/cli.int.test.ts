@@ -452,7 +452,7 @@ describe("herald CLI against a running Herald", () => {
         key: tenantKey,
       },
     );
-    expect(failed).toMatch(/failed\s+500\s+\d+ms\s+http status/);
+    expect(failed).toMatch(/failed\s+500\s+\d+ms\s+-\s+http status/);
 
     receiver.reply = () => ({ status: 204 });
     const before = receiver.requests.length;

@@ -40,6 +40,15 @@ async function passOf(entry: Promise<EndpointPass | EndpointRefusal>): Promise<E
   return settled;
 }
 
+/** Enters a task and collects its pass once granted (its request sent at once); refusals are dropped. */
+function collectPass(entry: Promise<EndpointPass | EndpointRefusal>, admitted: EndpointPass[]): void {
+  void entry.then((settled) => {
+    if ("refused" in settled) return;
+    settled.sending();
+    admitted.push(settled);
+  });
+}
+
 describe("EndpointGate", () => {
   it("lets `limit` tasks through at once and queues the rest first come first served", async () => {
     const clock = fakeClock();
@@ -161,7 +170,7 @@ describe("EndpointGate", () => {
     const gate = gateWith(16, clock);
     const limit = { base: 4, max: 6 };
     const admitted: EndpointPass[] = [];
-    for (let i = 0; i < 40; i++) void passOf(gate.enter("ep", limit)).then((p) => admitted.push(p));
+    for (let i = 0; i < 40; i++) collectPass(gate.enter("ep", limit), admitted);
     const answerAll = async (answer: "ok" | "failed", ms = 10) => {
       await flush();
       const now = admitted.splice(0);
@@ -194,7 +203,7 @@ describe("EndpointGate", () => {
     const gate = gateWith(100, clock);
     const limit = { base: 2, max: 10 };
     const admitted: EndpointPass[] = [];
-    for (let i = 0; i < 40; i++) void passOf(gate.enter("ep", limit)).then((p) => admitted.push(p));
+    for (let i = 0; i < 40; i++) collectPass(gate.enter("ep", limit), admitted);
     const answer = async (how: "ok" | "failed") => {
       await flush();
       const pass = admitted.shift() as EndpointPass;

@@ -162,6 +162,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
           interceptors: options.interceptors,
           readMaxBytes,
           methods: unaryGrpc.methods,
+          jsonRequestRewrites: options.jsonRequestRewrites,
         });
   const h1 = http.createServer(
     unaryConnect ? (req, res) => unaryConnect(req, res) || handler(req, res) : handler,

@@ -39,6 +39,7 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { JsonRequestRewrite } from "./json-request-rewrite.js";
 import { isRequestParseError } from "./parse-error-status.js";
 import type { CapturedUnaryMethod } from "./unary-grpc.js";
 
@@ -50,6 +51,11 @@ export interface UnaryConnectOptions {
   readMaxBytes: number;
   /** The unary methods served, by request path ("/package.Service/Method"). */
   methods: ReadonlyMap<string, CapturedUnaryMethod>;
+  /**
+   * Methods that read their JSON request body themselves, by request path: applied here as on
+   * connect-es's path (json-request-rewrite.ts), so both paths accept the same bodies.
+   */
+  jsonRequestRewrites?: Record<string, JsonRequestRewrite>;
 }
 
 /** Serves plain unary Connect calls over HTTP/1.1 (or returns false to leave a request to connect-es). */
@@ -122,7 +128,9 @@ async function serve(
   let body: Uint8Array;
   try {
     if (timeout.error) throw timeout.error;
-    const bytes = await readBody(req, options.readMaxBytes);
+    let bytes = await readBody(req, options.readMaxBytes);
+    const rewrite = binary ? undefined : options.jsonRequestRewrites?.[req.url ?? ""];
+    if (rewrite) bytes = rewrittenJson(rewrite, bytes);
     const input = serialization.getI(binary).parse(bytes);
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     body = serialization.getO(binary).serialize(output);
@@ -148,6 +156,23 @@ async function serve(
   }
   answer(res, status, context, body);
 }
+
+/**
+ * The body after its method's rewrite, as JSON text: unchanged when the rewrite has nothing to do or
+ * fails unexpectedly (connect-es then refuses what it cannot read); a ConnectError is the call's answer.
+ */
+function rewrittenJson(rewrite: JsonRequestRewrite, bytes: Uint8Array): Uint8Array {
+  let rewritten: ReturnType<JsonRequestRewrite>;
+  try {
+    rewritten = rewrite(utf8Decoder.decode(bytes));
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    return bytes;
+  }
+  return rewritten === undefined ? bytes : Buffer.from(JSON.stringify(rewritten));
+}
+
+const utf8Decoder = new TextDecoder();
 
 function answer(res: http.ServerResponse, status: number, context: HandlerContext, body: Uint8Array): void {
   if (res.destroyed) return;
