@@ -40,6 +40,11 @@ export interface AttemptDocument {
   /** Absent when no retry is due. */
   next_attempt_time?: Date;
   url: string;
+  /**
+   * The write that counts the attempt in its endpoint's health rollups (absent for test deliveries,
+   * which never count): counted once that write's marker exists (see `AttemptLogWriter.insertAttempts`).
+   */
+  rollup_batch?: string;
 }
 
 /** The status of one event at one endpoint; `_id` is {@link deliveryId}. */
