@@ -113,6 +113,20 @@ export function scenarios(): ScenarioSpec[] {
       measureLogged: true,
       drainMs: 60_000,
     },
+    {
+      // s2-fanout with a CEL filter on every endpoint (test/bench/filters.ts) taking half the events: its
+      // routing CPU per event against s2-fanout's, in the same run, is the filters' cost (issue 27).
+      id: "s2-fanout-filters",
+      title: "100 tenants × 10 endpoints with filters (half match), as fast as possible",
+      tenants: 100,
+      endpointsPerTenant: 10,
+      endpoints: () => "fast",
+      filters: true,
+      load: { kind: "max", maxEvents: 5_000, maxMs: ms, batchSize: 10, concurrency: 8 },
+      warmUpEvents: 500,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
     s3(`s3-healthy`, `10 tenants × 10 endpoints, ${s3Rate} events/s, all healthy`, () => "fast"),
     s3(`s3-failing`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% failing (500)`, (i) =>
       i === 0 ? "failing" : "fast",

@@ -9,6 +9,14 @@ import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
+import {
+  benchFilter,
+  encodeFilteredPayload,
+  encodeFilteredWarmUpPayload,
+  filteredChannels,
+  filtersMatch,
+  warmUpChannels,
+} from "./filters.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
@@ -59,6 +67,11 @@ export interface ScenarioSpec {
   drainMs: number;
   /** Service environment on top of the e2e defaults. */
   env?: Record<string, string>;
+  /**
+   * Every endpoint carries one of the CEL filters of filters.ts, which take half the events (the even
+   * ones; the events carry the fields and channels they read), so half the fan-out goes out.
+   */
+  filters?: boolean;
   /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
@@ -143,6 +156,10 @@ export interface ScenarioResult {
   /** Mean ms of each step inside ingest for the window's new events (its herald_ingest_step_seconds). */
   ingestStepMeanMs?: Record<IngestStep, number>;
   windowSeconds: number;
+  /** Routing's CPU over the window per event accepted, in µs. */
+  routingCpuUsPerEvent?: number;
+  /** With `filters`: filters per tenant's endpoints and the share of events they take. */
+  filters?: { perTenant: number; matchShare: number };
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
   /** With `expiredDocuments`: expired documents inserted, and how many the purge removed in the window. */
@@ -254,8 +271,8 @@ async function createTenants(
     // A tenant's own rate limit, well above what this machine can publish.
     const tenant = await createTenant(stack, `bench-${t}`, { rateLimitPerSecond: 1_000_000 });
     publishers[t] = { tenantId: tenant.id, token: tenant.publishKey };
-    for (const receiver of receivers) {
-      await createEndpoint(tenant, receiver.url);
+    for (const [i, receiver] of receivers.entries()) {
+      await createEndpoint(tenant, receiver.url, spec.filters ? { filter: benchFilter(i) } : {});
       made++;
     }
     ctx.progress(`[${spec.id}] setup: ${t + 1}/${spec.tenants} tenants, ${made} endpoints`);
@@ -285,13 +302,23 @@ async function warmUp(
     await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
       {
         tenant_id: publisher.tenantId,
-        event: { event_type: "bench.warm-up", payload: encodeWarmUpPayload(t, nowMs()) },
+        event: {
+          event_type: "bench.warm-up",
+          payload: (spec.filters ? encodeFilteredWarmUpPayload : encodeWarmUpPayload)(t, nowMs()),
+          channels: spec.filters ? warmUpChannels() : [],
+        },
       },
       publisher.token,
     );
   });
   const stats = new LoadStats();
-  const options = { clients, publishers, payload: encodeWarmUpPayload, stop: ctx.stop };
+  const options = {
+    clients,
+    publishers,
+    payload: spec.filters ? encodeFilteredWarmUpPayload : encodeWarmUpPayload,
+    channels: spec.filters ? warmUpChannels : undefined,
+    stop: ctx.stop,
+  };
   if (spec.load.kind === "max") {
     const concurrency = Math.max(1, Math.floor(spec.load.concurrency / 2));
     await publishAsFastAsPossible(
@@ -504,25 +531,27 @@ async function measure(
     }
   })();
 
+  const events = spec.filters ? { payload: encodeFilteredPayload, channels: filteredChannels } : {};
   try {
     if (spec.load.kind === "max") {
-      await publishAsFastAsPossible({ clients, publishers, ...spec.load, stop: ctx.stop }, stats);
+      await publishAsFastAsPossible({ clients, publishers, ...events, ...spec.load, stop: ctx.stop }, stats);
     } else {
       const answerWaitMs = Math.min(spec.drainMs, 15_000);
       await publishAtFixedRate(
-        { clients, publishers, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
+        { clients, publishers, ...events, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
         stats,
       );
     }
     phase = "drain";
-    const expected = stats.accepted * healthy.length;
+    const routed = routedEvents(spec, stats);
+    const expected = routed * healthy.length;
     const deadline = Math.max(nowMs() + 5_000, Math.min(nowMs() + spec.drainMs, endBy));
     while (healthyUnique() < expected && nowMs() < deadline && !ctx.stop()) await sleep(20);
     const deliveredAt = Math.max(...healthy.map((r) => r.recorder.lastAt), stats.startedAt);
 
     let loggedWritten: { expected: number; count: number; seconds: number } | undefined;
     if (spec.measureLogged) {
-      const expectedLogged = stats.accepted * receivers.length;
+      const expectedLogged = routed * receivers.length;
       let loggedAt = nowMs();
       try {
         do {
@@ -654,6 +683,21 @@ async function measure(
         ? { ingestStepMeanMs: stepMeans(ingestSteps(metricsBefore.ingest), ingestSteps(metricsAfter.ingest)) }
         : {}),
       windowSeconds: round(windowMs / 1000),
+      ...(stats.accepted > 0
+        ? {
+            routingCpuUsPerEvent: round(
+              (((after.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
+            ),
+          }
+        : {}),
+      ...(spec.filters
+        ? {
+            filters: {
+              perTenant: spec.endpointsPerTenant,
+              matchShare: round(routed / Math.max(1, stats.accepted), 3),
+            },
+          }
+        : {}),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
       ...(spec.expiredDocuments
         ? {
@@ -668,6 +712,17 @@ async function measure(
     ticking = false;
     await ticker;
   }
+}
+
+/**
+ * Events of the load each endpoint should get: all accepted, or with filters the even ones (exact when
+ * every event was accepted; otherwise in proportion).
+ */
+function routedEvents(spec: ScenarioSpec, stats: LoadStats): number {
+  if (!spec.filters || stats.sent === 0) return stats.accepted;
+  let matching = 0;
+  for (let seq = 0; seq < stats.sent; seq++) if (filtersMatch(seq)) matching++;
+  return Math.floor((matching * stats.accepted) / stats.sent);
 }
 
 function stepMeans(before: IngestStepTotals, after: IngestStepTotals): Record<IngestStep, number> {
