@@ -10,6 +10,7 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "./connection-limits.js";
+import { refuseUnknownEnumNames, withEnumNamesChecked } from "./enum-names.js";
 import {
   presentedInvalidCertificate,
   type RpcTlsOptions,
@@ -103,10 +104,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     routes(router) {
       options.routes(unaryGrpc.capture(router));
       router.handlers.forEach((h, i) => {
-        router.handlers[i] = withParseErrorsAsInvalidArgument(h);
+        router.handlers[i] = withEnumNamesChecked(withParseErrorsAsInvalidArgument(h), readMaxBytes);
       });
     },
-    interceptors: options.interceptors,
+    interceptors: [...(options.interceptors ?? []), refuseUnknownEnumNames],
     grpc: true,
     grpcWeb: true,
     connect: true,
