@@ -1,4 +1,5 @@
-// The events and endpoint filters of the fan-out-with-filters scenario (s2-fanout-filters): each
+// The events and endpoint filters of the fan-out-with-filters scenario (s2-fanout-filters; and of
+// s2-fanout-channels, which takes the same events by channel subscription, without CEL): each
 // endpoint of a tenant carries one of ten CEL filters (payload field comparisons, `in` over a list and
 // over the event's channels, string functions, a macro), and every one of them takes exactly the
 // events of even sequence number, so half the fan-out goes out and the expected deliveries are known.
@@ -28,9 +29,12 @@ export function filtersMatch(seq: number): boolean {
   return seq % 2 === 0;
 }
 
+/** The channel only the events the filters take carry (s2-fanout-channels subscribes to it). */
+export const MATCHING_CHANNEL = "even";
+
 /** The channels of event `seq` (warm-up events: those of an even one). */
 export function filteredChannels(seq: number): string[] {
-  return ["orders", filtersMatch(seq) ? "even" : "odd"];
+  return ["orders", filtersMatch(seq) ? MATCHING_CHANNEL : "odd"];
 }
 
 function fields(matching: boolean, seq: number): string {

@@ -15,6 +15,7 @@ import {
   encodeFilteredWarmUpPayload,
   filteredChannels,
   filtersMatch,
+  MATCHING_CHANNEL,
   warmUpChannels,
 } from "./filters.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
@@ -68,10 +69,11 @@ export interface ScenarioSpec {
   /** Service environment on top of the e2e defaults. */
   env?: Record<string, string>;
   /**
-   * Every endpoint carries one of the CEL filters of filters.ts, which take half the events (the even
-   * ones; the events carry the fields and channels they read), so half the fan-out goes out.
+   * Half the events go out to each endpoint (the even ones, which carry the fields and channels
+   * filters.ts reads): chosen by one of its CEL filters on every endpoint (`filter`), or by subscribing
+   * every endpoint to the channel only those events carry (`channel`: the same fan-out without CEL).
    */
-  filters?: boolean;
+  halfBy?: "filter" | "channel";
   /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
@@ -158,8 +160,8 @@ export interface ScenarioResult {
   windowSeconds: number;
   /** Routing's CPU over the window per event accepted, in µs. */
   routingCpuUsPerEvent?: number;
-  /** With `filters`: filters per tenant's endpoints and the share of events they take. */
-  filters?: { perTenant: number; matchShare: number };
+  /** With `halfBy`: how the endpoints choose, how many a tenant has, and the share of events taken. */
+  filters?: { by: "filter" | "channel"; perTenant: number; matchShare: number };
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
   /** With `expiredDocuments`: expired documents inserted, and how many the purge removed in the window. */
@@ -272,7 +274,15 @@ async function createTenants(
     const tenant = await createTenant(stack, `bench-${t}`, { rateLimitPerSecond: 1_000_000 });
     publishers[t] = { tenantId: tenant.id, token: tenant.publishKey };
     for (const [i, receiver] of receivers.entries()) {
-      await createEndpoint(tenant, receiver.url, spec.filters ? { filter: benchFilter(i) } : {});
+      await createEndpoint(
+        tenant,
+        receiver.url,
+        spec.halfBy === "filter"
+          ? { filter: benchFilter(i) }
+          : spec.halfBy === "channel"
+            ? { channels: [MATCHING_CHANNEL] }
+            : {},
+      );
       made++;
     }
     ctx.progress(`[${spec.id}] setup: ${t + 1}/${spec.tenants} tenants, ${made} endpoints`);
@@ -304,8 +314,8 @@ async function warmUp(
         tenant_id: publisher.tenantId,
         event: {
           event_type: "bench.warm-up",
-          payload: (spec.filters ? encodeFilteredWarmUpPayload : encodeWarmUpPayload)(t, nowMs()),
-          channels: spec.filters ? warmUpChannels() : [],
+          payload: (spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload)(t, nowMs()),
+          channels: spec.halfBy ? warmUpChannels() : [],
         },
       },
       publisher.token,
@@ -315,8 +325,8 @@ async function warmUp(
   const options = {
     clients,
     publishers,
-    payload: spec.filters ? encodeFilteredWarmUpPayload : encodeWarmUpPayload,
-    channels: spec.filters ? warmUpChannels : undefined,
+    payload: spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload,
+    channels: spec.halfBy ? warmUpChannels : undefined,
     stop: ctx.stop,
   };
   if (spec.load.kind === "max") {
@@ -531,7 +541,7 @@ async function measure(
     }
   })();
 
-  const events = spec.filters ? { payload: encodeFilteredPayload, channels: filteredChannels } : {};
+  const events = spec.halfBy ? { payload: encodeFilteredPayload, channels: filteredChannels } : {};
   try {
     if (spec.load.kind === "max") {
       await publishAsFastAsPossible({ clients, publishers, ...events, ...spec.load, stop: ctx.stop }, stats);
@@ -690,9 +700,10 @@ async function measure(
             ),
           }
         : {}),
-      ...(spec.filters
+      ...(spec.halfBy
         ? {
             filters: {
+              by: spec.halfBy,
               perTenant: spec.endpointsPerTenant,
               matchShare: round(routed / Math.max(1, stats.accepted), 3),
             },
@@ -719,7 +730,7 @@ async function measure(
  * every event was accepted; otherwise in proportion).
  */
 function routedEvents(spec: ScenarioSpec, stats: LoadStats): number {
-  if (!spec.filters || stats.sent === 0) return stats.accepted;
+  if (!spec.halfBy || stats.sent === 0) return stats.accepted;
   let matching = 0;
   for (let seq = 0; seq < stats.sent; seq++) if (filtersMatch(seq)) matching++;
   return Math.floor((matching * stats.accepted) / stats.sent);
