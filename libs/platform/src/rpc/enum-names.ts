@@ -96,7 +96,9 @@ export function withEnumNamesChecked(handler: UniversalHandler, readMaxBytes: nu
       handler.method.methodKind !== "unary" ||
       req.method !== "POST" ||
       !/^application\/json\b/i.test(type) ||
-      req.header.has("content-encoding")
+      req.header.has("content-encoding") ||
+      // Too large: connect-es refuses it unread, as it does without this check.
+      Number(req.header.get("content-length") ?? 0) > readMaxBytes
     )
       return handler(req);
     let json: unknown;
