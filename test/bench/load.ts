@@ -16,6 +16,8 @@ interface LoadOptions {
   publishers: Publisher[];
   /** The payload of event `seq` sent at `t`; default {@link encodePayload} (measured). */
   payload?: (seq: number, t: number) => Buffer;
+  /** The channels of event `seq`; default none. */
+  channels?: (seq: number) => string[];
   /** True once the run is interrupted. */
   stop(): boolean;
 }
@@ -59,6 +61,8 @@ function grpcCode(err: unknown): string {
     : String(err);
 }
 
+const noChannels = (): string[] => [];
+
 /** One event's answer: its id, or why it was refused. */
 interface EventResult {
   event_id: string;
@@ -74,12 +78,17 @@ async function publishCall(
   publisher: Publisher,
   payload: (seq: number, t: number) => Buffer,
   call: { first: number; count: number; t: number; single: boolean },
+  channels: (seq: number) => string[] = noChannels,
 ): Promise<EventResult[]> {
   if (call.single) {
     const res = await client.publishEvent(
       {
         tenant_id: publisher.tenantId,
-        event: { event_type: "bench.event", payload: payload(call.first, call.t) },
+        event: {
+          event_type: "bench.event",
+          payload: payload(call.first, call.t),
+          channels: channels(call.first),
+        },
       },
       publisher.token,
     );
@@ -88,6 +97,7 @@ async function publishCall(
   const events = Array.from({ length: call.count }, (_, i) => ({
     event_type: "bench.event",
     payload: payload(call.first + i, call.t),
+    channels: channels(call.first + i),
   }));
   const { results } = await client.publishEvents({ tenant_id: publisher.tenantId, events }, publisher.token);
   return results;
@@ -136,7 +146,13 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
         countAnswer(
           stats,
           t,
-          await publishCall(client, publisher, payload, { first, count, t, single: options.batchSize === 1 }),
+          await publishCall(
+            client,
+            publisher,
+            payload,
+            { first, count, t, single: options.batchSize === 1 },
+            options.channels,
+          ),
         );
       } catch (err) {
         stats.error(grpcCode(err), count);
@@ -195,7 +211,13 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
     const t = nowMs();
     stats.sent += count;
     inFlight++;
-    void publishCall(client, publisher, payload, { first, count, t, single: batchSize === 1 })
+    void publishCall(
+      client,
+      publisher,
+      payload,
+      { first, count, t, single: batchSize === 1 },
+      options.channels,
+    )
       .then(
         (results) => countAnswer(stats, t, results),
         (err: unknown) => stats.error(grpcCode(err), count),

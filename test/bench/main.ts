@@ -151,6 +151,33 @@ export function scenarios(): ScenarioSpec[] {
       measureLogged: true,
       drainMs: 60_000,
     },
+    {
+      // s2-fanout with a CEL filter on every endpoint (test/bench/filters.ts) taking half the events: its
+      // routing CPU per event against s2-fanout-channels' (the same half chosen by channel, so the same
+      // tasks published), in the same run, is the filters' cost (issue 27).
+      id: "s2-fanout-filters",
+      title: "100 tenants × 10 endpoints with filters (half match), as fast as possible",
+      tenants: 100,
+      endpointsPerTenant: 10,
+      endpoints: () => "fast",
+      halfBy: "filter",
+      load: { kind: "max", maxEvents: 5_000, maxMs: ms, batchSize: 10, concurrency: 8 },
+      warmUpEvents: 500,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
+    {
+      id: "s2-fanout-channels",
+      title: "100 tenants × 10 endpoints taking half the events by channel, as fast as possible",
+      tenants: 100,
+      endpointsPerTenant: 10,
+      endpoints: () => "fast",
+      halfBy: "channel",
+      load: { kind: "max", maxEvents: 5_000, maxMs: ms, batchSize: 10, concurrency: 8 },
+      warmUpEvents: 500,
+      measureLogged: true,
+      drainMs: 60_000,
+    },
     // Single-event calls, as REST users publish to Herald's peers: one event per call, the caller waiting
     // for each answer (which comes after the insert and the broker's confirm).
     {

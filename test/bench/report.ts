@@ -53,6 +53,8 @@ export const GOALS = {
   /** Single-event calls per second from a restart, in cold-start, for this many seconds. */
   coldStartRate: 1_000,
   coldStartSeconds: 20,
+  /** "A few µs": routing's filter cost per event per endpoint (fan-out with filters against without). */
+  filterUsPerEventPerEndpoint: 5,
 };
 
 /** What the fairness goals came to in this run: undefined for a scenario pair the run did not have. */
@@ -201,6 +203,27 @@ export function goals(results: BenchResults) {
     failingRatio: ratio(failing),
     failingRatioMet: (ratio(failing) ?? Infinity) <= GOALS.healthyP99Ratio,
     slowRatio: ratio(slow),
+    ...filterGoal(find("s2-fanout"), find("s2-fanout-channels"), find("s2-fanout-filters")),
+  };
+}
+
+/**
+ * The filters' cost: routing's CPU per event with a filter on each of a tenant's endpoints less without,
+ * per endpoint. Against s2-fanout-channels (the same half of the fan-out chosen by channel, so the same
+ * tasks published) when it ran; else against the plain fan-out, which publishes twice the tasks, so the
+ * difference then understates the filters. The whole of routing's CPU per event and endpoint with
+ * filters is an upper bound, reported beside it.
+ */
+function filterGoal(plain?: ScenarioResult, channels?: ScenarioResult, filtered?: ScenarioResult) {
+  const base = channels?.routingCpuUsPerEvent !== undefined ? channels : plain;
+  if (base?.routingCpuUsPerEvent === undefined || filtered?.routingCpuUsPerEvent === undefined) return {};
+  const perTenant = filtered.filters?.perTenant ?? 10;
+  const filterUs = round((filtered.routingCpuUsPerEvent - base.routingCpuUsPerEvent) / perTenant, 2);
+  return {
+    filterUs,
+    filterBase: base.id,
+    filterUpperUs: round(filtered.routingCpuUsPerEvent / perTenant, 2),
+    filterMet: filtered.delivery.complete && filterUs <= GOALS.filterUsPerEventPerEndpoint,
   };
 }
 
@@ -264,6 +287,11 @@ export function renderMarkdown(results: BenchResults): string {
     `| p99 publish→received ≤ ${GOALS.p99Ms} ms at 500 events/s | p99 ${ms(g.p99)} ms | ${yes(g.p99Met)} |`,
     `| healthy endpoints' p99 publish→received within 20% when 10% of endpoints fail | ${g.failingRatio ?? "–"} × the p99 without failures | ${yes(g.failingRatioMet)} |`,
     ...singleGoalRows(g),
+    ...(g.filterUs !== undefined
+      ? [
+          `| filters cost ≤ ${GOALS.filterUsPerEventPerEndpoint} µs of routing CPU per event per endpoint (fan-out with filters) | ${g.filterUs} µs against ${g.filterBase} (routing's whole CPU per event and endpoint with filters: ${g.filterUpperUs} µs) | ${yes(g.filterMet === true)} |`,
+        ]
+      : []),
     ...(results.reads ? [readsGoalRow(results.reads)] : []),
     ...fairnessRows(results),
     "",
@@ -739,6 +767,22 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
         ` ${fmt(fan.delivery.deliveriesPerSecond)} deliveries/s (${fmt(fan.delivery.eventsPerSecond)} events/s fully delivered)` +
         `${fan.delivery.complete ? "" : `, ${fmt(fan.delivery.unique)} of ${fmt(fan.delivery.expected)} deliveries made before the run stopped waiting`}.` +
         ` Busiest: ${busiest(fan)}.${queued(fan)}`,
+    );
+  }
+  const filtered = by("s2-fanout-filters");
+  if (filtered) {
+    out.push(
+      `- **Fan-out with filters:** each of the 1,000 endpoints carries a CEL filter (field comparisons, \`in\` over a list` +
+        " and over the channels, string functions, a macro; test/bench/filters.ts) taking half the events:" +
+        ` ${fmt(filtered.publish.eventsPerSecond)} events/s accepted, ${fmt(filtered.delivery.deliveriesPerSecond)} deliveries/s` +
+        `${filtered.delivery.complete ? "" : `, ${fmt(filtered.delivery.unique)} of ${fmt(filtered.delivery.expected)} deliveries made before the run stopped waiting`}.` +
+        ` Routing's CPU per event: ${filtered.routingCpuUsPerEvent ?? "–"} µs with filters,` +
+        ` ${by("s2-fanout-channels")?.routingCpuUsPerEvent ?? "–"} µs taking the same half by channel (s2-fanout-channels),` +
+        ` ${fan?.routingCpuUsPerEvent ?? "–"} µs for the whole fan-out (s2-fanout)` +
+        (g.filterUs !== undefined
+          ? `: ${g.filterUs} µs per event per endpoint for the filters against ${g.filterBase} (${yes(g.filterMet === true)});` +
+            ` all of routing's CPU with filters is ${g.filterUpperUs} µs per event per endpoint.`
+          : "."),
     );
   }
   if (g.failingRatio !== undefined) {

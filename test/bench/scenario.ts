@@ -10,6 +10,15 @@ import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
 import { connectJsonIngestClient } from "./connect-json-client.js";
+import {
+  benchFilter,
+  encodeFilteredPayload,
+  encodeFilteredWarmUpPayload,
+  filteredChannels,
+  filtersMatch,
+  MATCHING_CHANNEL,
+  warmUpChannels,
+} from "./filters.js";
 import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
 import {
   type BenchReceiver,
@@ -81,6 +90,12 @@ export interface ScenarioSpec {
    * deploy does), and the load begins as soon as all four report ready, with no warm-up at all.
    */
   restartBeforeLoad?: boolean;
+  /**
+   * Half the events go out to each endpoint (the even ones, which carry the fields and channels
+   * filters.ts reads): chosen by one of its CEL filters on every endpoint (`filter`), or by subscribing
+   * every endpoint to the channel only those events carry (`channel`: the same fan-out without CEL).
+   */
+  halfBy?: "filter" | "channel";
   /**
    * Documents of each collection the retention purge sweeps (events, event routes, deliveries, attempts)
    * inserted 40 days old after the warm-up, so that audit's purge (run often through `env`) removes them
@@ -170,6 +185,10 @@ export interface ScenarioResult {
   /** Mean ms of each step inside ingest for the window's new events (its herald_ingest_step_seconds). */
   ingestStepMeanMs?: Record<IngestStep, number>;
   windowSeconds: number;
+  /** Routing's CPU over the window per event accepted, in µs. */
+  routingCpuUsPerEvent?: number;
+  /** With `halfBy`: how the endpoints choose, how many a tenant has, and the share of events taken. */
+  filters?: { by: "filter" | "channel"; perTenant: number; matchShare: number };
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
   brokerInterruptions: number;
   /** With `expiredDocuments`: expired documents inserted, and how many the purge removed in the window. */
@@ -329,8 +348,16 @@ async function createTenants(
     // A tenant's own rate limit, well above what this machine can publish.
     const tenant = await createTenant(stack, `bench-${t}`, { rateLimitPerSecond: 1_000_000 });
     publishers[t] = { tenantId: tenant.id, token: tenant.publishKey };
-    for (const receiver of receivers) {
-      await createEndpoint(tenant, receiver.url);
+    for (const [i, receiver] of receivers.entries()) {
+      await createEndpoint(
+        tenant,
+        receiver.url,
+        spec.halfBy === "filter"
+          ? { filter: benchFilter(i) }
+          : spec.halfBy === "channel"
+            ? { channels: [MATCHING_CHANNEL] }
+            : {},
+      );
       made++;
     }
     ctx.progress(`[${spec.id}] setup: ${t + 1}/${spec.tenants} tenants, ${made} endpoints`);
@@ -362,13 +389,23 @@ async function warmUp(
     await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
       {
         tenant_id: publisher.tenantId,
-        event: { event_type: "bench.warm-up", payload: encodeWarmUpPayload(t, nowMs()) },
+        event: {
+          event_type: "bench.warm-up",
+          payload: (spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload)(t, nowMs()),
+          channels: spec.halfBy ? warmUpChannels() : [],
+        },
       },
       publisher.token,
     );
   });
   const stats = new LoadStats();
-  const options = { clients, publishers, payload: encodeWarmUpPayload, stop: ctx.stop };
+  const options = {
+    clients,
+    publishers,
+    payload: spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload,
+    channels: spec.halfBy ? warmUpChannels : undefined,
+    stop: ctx.stop,
+  };
   if (spec.load.kind === "max") {
     const concurrency = Math.max(1, Math.floor(spec.load.concurrency / 2));
     await publishAsFastAsPossible(
@@ -586,6 +623,7 @@ async function measure(
     }
   })();
 
+  const events = spec.halfBy ? { payload: encodeFilteredPayload, channels: filteredChannels } : {};
   try {
     const flooding =
       flood && spec.flood
@@ -603,18 +641,19 @@ async function measure(
           )
         : Promise.resolve();
     if (spec.load.kind === "max") {
-      await publishAsFastAsPossible({ clients, publishers, ...spec.load, stop: ctx.stop }, stats);
+      await publishAsFastAsPossible({ clients, publishers, ...events, ...spec.load, stop: ctx.stop }, stats);
     } else {
       const answerWaitMs = Math.min(spec.drainMs, 15_000);
       await publishAtFixedRate(
-        { clients, publishers, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
+        { clients, publishers, ...events, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
         stats,
       );
     }
     const atLoadEnd = readAll(pids);
     await flooding;
     phase = "drain";
-    const expected = stats.accepted * healthy.length;
+    const routed = routedEvents(spec, stats);
+    const expected = routed * healthy.length;
     const deadline = Math.max(nowMs() + 5_000, Math.min(nowMs() + spec.drainMs, endBy));
     while (
       (healthyUnique() < expected || floodUnique() < floodStats.accepted) &&
@@ -626,7 +665,7 @@ async function measure(
 
     let loggedWritten: { expected: number; count: number; seconds: number } | undefined;
     if (spec.measureLogged) {
-      const expectedLogged = stats.accepted * receivers.length;
+      const expectedLogged = routed * receivers.length;
       let loggedAt = nowMs();
       try {
         do {
@@ -760,6 +799,22 @@ async function measure(
         ? { ingestStepMeanMs: stepMeans(ingestSteps(metricsBefore.ingest), ingestSteps(metricsAfter.ingest)) }
         : {}),
       windowSeconds: round(windowMs / 1000),
+      ...(stats.accepted > 0
+        ? {
+            routingCpuUsPerEvent: round(
+              (((after.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
+            ),
+          }
+        : {}),
+      ...(spec.halfBy
+        ? {
+            filters: {
+              by: spec.halfBy,
+              perTenant: spec.endpointsPerTenant,
+              matchShare: round(routed / Math.max(1, stats.accepted), 3),
+            },
+          }
+        : {}),
       brokerInterruptions: ctx.brokerInterruptions() - interruptionsBefore,
       ...(spec.expiredDocuments
         ? {
@@ -800,6 +855,17 @@ function floodResult(flood: Flood, stats: LoadStats): FloodResult {
     deliveriesPerSecond: seconds > 0 ? Math.round(recorder.unique / seconds) : 0,
     latencyMs: recorder.latencyMs.percentiles(),
   };
+}
+
+/**
+ * Events of the load each endpoint should get: all accepted, or with filters the even ones (exact when
+ * every event was accepted; otherwise in proportion).
+ */
+function routedEvents(spec: ScenarioSpec, stats: LoadStats): number {
+  if (!spec.halfBy || stats.sent === 0) return stats.accepted;
+  let matching = 0;
+  for (let seq = 0; seq < stats.sent; seq++) if (filtersMatch(seq)) matching++;
+  return Math.floor((matching * stats.accepted) / stats.sent);
 }
 
 function stepMeans(before: IngestStepTotals, after: IngestStepTotals): Record<IngestStep, number> {

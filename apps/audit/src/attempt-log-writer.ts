@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AttemptTrigger, DeliveryState } from "@herald/contracts";
 import { isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
@@ -69,27 +70,81 @@ export class AttemptLogWriter {
   readonly #routes: Collection<EventRouteDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
   readonly #health: EndpointHealthStore;
+  /**
+   * This writer's writes whose rollups are not written yet: a batch written at once with another may
+   * find that one's attempts stored and unmarked, and must leave them to it rather than count them too.
+   */
+  readonly #rollupsPending = new Set<string>();
 
-  /** `auditDb` holds audit's own collections. */
-  constructor(auditDb: Db) {
+  /** `auditDb` holds audit's own collections; `health` is where attempts are rolled up (tests inject failures). */
+  constructor(auditDb: Db, health: EndpointHealthStore = new EndpointHealthStore(auditDb)) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
-    this.#health = new EndpointHealthStore(auditDb);
+    this.#health = health;
   }
 
   /**
-   * Inserts attempts, and adds the new ones to their endpoints' health rollups; those already stored
-   * (same `_id`: a redelivered record) are skipped. Returns how many were new.
+   * Inserts attempts, and adds to their endpoints' health rollups those not counted yet; attempts
+   * already stored (same `_id`: a redelivered record) are not inserted again. Returns how many were new.
+   *
+   * Each write names itself in its attempts (`rollup_batch`) and stores a marker once its rollups are
+   * written, so a batch whose rollup write failed leaves its attempts unmarked: redelivered, they are
+   * taken over by the new write and counted then, once. Test deliveries never count: a developer's
+   * tests must not move an endpoint's success rate.
    */
   async insertAttempts(docs: AttemptDocument[]): Promise<number> {
-    const taken = new Set(await insertNew(this.#attempts, docs));
-    const inserted = docs.filter((_, i) => !taken.has(i));
-    // Only new attempts count in the health rollups, so a redelivered batch is not counted twice; a
-    // crash between the two writes leaves that batch's attempts out of them instead. Test deliveries
-    // never count: a developer's tests must not move an endpoint's success rate.
-    await this.#health.add(inserted.filter((doc) => doc.trigger !== AttemptTrigger.TEST));
+    const batch = randomUUID();
+    this.#rollupsPending.add(batch);
+    try {
+      return await this.#insertAttempts(docs, batch);
+    } finally {
+      this.#rollupsPending.delete(batch);
+    }
+  }
+
+  async #insertAttempts(docs: AttemptDocument[], batch: string): Promise<number> {
+    const stored = docs.map(
+      (doc): AttemptDocument => (doc.trigger === AttemptTrigger.TEST ? doc : { ...doc, rollup_batch: batch }),
+    );
+    const taken = new Set(await insertNew(this.#attempts, stored));
+    const inserted = stored.filter((_, i) => !taken.has(i));
+    const uncounted = inserted.filter((doc) => doc.rollup_batch !== undefined);
+    const takenIds = stored
+      .filter((doc, i) => taken.has(i) && doc.rollup_batch !== undefined)
+      .map((doc) => doc._id);
+    if (takenIds.length > 0) uncounted.push(...(await this.#takeOverUncounted(takenIds, batch)));
+    if (uncounted.length > 0) {
+      await this.#health.add(uncounted);
+      await this.#health.markCounted(batch, new Date());
+    }
     return inserted.length;
+  }
+
+  /**
+   * The stored attempts among `ids` whose write never marked its rollups written (it failed between
+   * the insert and the marker), now made part of `batch`. Read by `_id`, and only for a redelivery.
+   */
+  async #takeOverUncounted(ids: string[], batch: string): Promise<AttemptDocument[]> {
+    const stored = await this.#attempts
+      .find({ _id: { $in: ids }, rollup_batch: { $exists: true } }, { projection: { response_body: 0 } })
+      .toArray();
+    // Read before the markers: a write still under way here either marks its batch before it ends
+    // (the marker read below then sees it) or fails, leaving its attempts to a redelivery.
+    const theirs = stored.filter((doc) => this.#rollupsPending.has(doc.rollup_batch as string));
+    const counted = await this.#health.countedBatches([
+      ...new Set(stored.map((doc) => doc.rollup_batch as string)),
+    ]);
+    const uncounted = stored.filter(
+      (doc) => !counted.has(doc.rollup_batch as string) && !theirs.includes(doc),
+    );
+    if (uncounted.length > 0) {
+      await this.#attempts.updateMany(
+        { _id: { $in: uncounted.map((doc) => doc._id) } },
+        { $set: { rollup_batch: batch } },
+      );
+    }
+    return uncounted;
   }
 
   /**

@@ -44,6 +44,11 @@ export interface AttemptDocument {
   waited_ms?: number;
   /** herald.v1.AttemptWait; with `waited_ms`. */
   waited_for?: number;
+  /**
+   * The write that counts the attempt in its endpoint's health rollups (absent for test deliveries,
+   * which never count): counted once that write's marker exists (see `AttemptLogWriter.insertAttempts`).
+   */
+  rollup_batch?: string;
 }
 
 /** The status of one event at one endpoint; `_id` is {@link deliveryId}. */

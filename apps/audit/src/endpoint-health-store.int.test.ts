@@ -1,8 +1,9 @@
-import { DeliveryState, ErrorClass } from "@herald/contracts";
+import { AttemptTrigger, DeliveryState, ErrorClass } from "@herald/contracts";
 import { testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AttemptDocument, deliveriesCollection } from "./documents.js";
+import { AttemptLogWriter } from "./attempt-log-writer.js";
+import { type AttemptDocument, attemptsCollection, deliveriesCollection } from "./documents.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
 
 const env = testEnv();
@@ -88,5 +89,53 @@ describe("EndpointHealthStore", () => {
       ["ep2", 0n, 1n],
       ["ep1", 50n, 0n],
     ]);
+  });
+});
+
+/** A rollup store whose next `failures` writes fail, as a lost connection or a lock timeout would. */
+class FailingHealthStore extends EndpointHealthStore {
+  failures = 0;
+  override add(attempts: readonly AttemptDocument[]): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      return Promise.reject(new Error("injected rollup write failure"));
+    }
+    return super.add(attempts);
+  }
+}
+
+describe("AttemptLogWriter rollups", () => {
+  it("counts a redelivered batch's attempts left out by a failed rollup write, once", async () => {
+    const now = new Date();
+    const store = new FailingHealthStore(db);
+    const writer = new AttemptLogWriter(db, store);
+    const batch = Array.from({ length: 10 }, (_, i) =>
+      attempt(`redeliver-${i}`, "ep-redeliver", now, i % 2 === 0),
+    );
+    const testSend = {
+      ...attempt("redeliver-test", "ep-redeliver", now, true),
+      trigger: AttemptTrigger.TEST,
+    };
+
+    // An earlier batch counted the first four; the next holds them again, and its rollup write fails
+    // after its attempts are stored.
+    expect(await writer.insertAttempts(batch.slice(0, 4))).toBe(4);
+    store.failures = 1;
+    await expect(writer.insertAttempts([...batch, testSend])).rejects.toThrow(
+      "injected rollup write failure",
+    );
+    expect(await attemptsCollection(db).countDocuments({ endpoint_id: "ep-redeliver" })).toBe(11);
+    expect((await store.health("t1", "ep-redeliver", now)).windows[0]?.attempts).toBe(4n);
+
+    // Redelivered: nothing new to insert, but the six left out are counted now; a second redelivery
+    // (and the first four again) adds nothing.
+    expect(await writer.insertAttempts([...batch, testSend])).toBe(0);
+    expect(await writer.insertAttempts([...batch, testSend])).toBe(0);
+    const health = await store.health("t1", "ep-redeliver", now);
+    expect(health.windows[0]).toMatchObject({ attempts: 10n, succeeded: 5n, failed: 5n });
+    // The test delivery is stored but never part of a rollup write.
+    expect(await attemptsCollection(db).findOne({ _id: "redeliver-test" })).not.toHaveProperty(
+      "rollup_batch",
+    );
   });
 });

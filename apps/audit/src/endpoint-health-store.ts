@@ -19,6 +19,11 @@ const BACKLOG_TENANTS_PER_READ = 100;
 /** `_id` of the document that says when the backlogs were last counted. */
 const BACKLOG_SWEEP_ID = "backlog-sweep";
 
+/** `_id` of the marker that says the attempts of write `batch` are in their rollups. */
+function countedBatchId(batch: string): string {
+  return `counted:${batch}`;
+}
+
 /** `_id` of an endpoint's backlog, as of the last count. */
 function backlogId(endpointId: string): string {
   return `${endpointId}:backlog`;
@@ -78,6 +83,23 @@ export class EndpointHealthStore {
         }
       },
     );
+  }
+
+  /**
+   * Records that the attempts of write `batch` are in their rollups: one small document per batch,
+   * purged with the rollups (`bucket_start`).
+   */
+  async markCounted(batch: string, now: Date): Promise<void> {
+    await this.#backlogs.insertOne({ _id: countedBatchId(batch), bucket_start: now });
+  }
+
+  /** Which of `batches` are marked counted, read by `_id`. */
+  async countedBatches(batches: readonly string[]): Promise<Set<string>> {
+    if (batches.length === 0) return new Set();
+    const marked = await this.#backlogs
+      .find({ _id: { $in: batches.map(countedBatchId) } }, { projection: { _id: 1 } })
+      .toArray();
+    return new Set(marked.map((m) => m._id.slice("counted:".length)));
   }
 
   /**

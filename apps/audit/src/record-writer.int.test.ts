@@ -176,6 +176,7 @@ describe("the audit record consumer", () => {
       attempt_time: new Date(T0 + 4_000),
       next_attempt_time: new Date(T0 + 5_000),
       url: "https://example.com/hook",
+      rollup_batch: expect.any(String),
     });
     const delivery = await deliveries.findOne({ _id: "bulk-e3:ep2" });
     expect(delivery).toMatchObject({

@@ -41,6 +41,8 @@ export async function createEndpoint(
     channels?: string[];
     retrySchedule?: number[];
     headers?: Record<string, string>;
+    /** A CEL filter (see Endpoint.filter). */
+    filter?: string;
   } = {},
 ): Promise<{ id: string; secret: string }> {
   const { endpoint } = await tenant.clients.endpoints.createEndpoint({
@@ -49,6 +51,7 @@ export async function createEndpoint(
     eventTypes: options.eventTypes ?? [],
     channels: options.channels ?? [],
     headers: options.headers ?? {},
+    ...(options.filter ? { filter: options.filter } : {}),
     retrySchedule: options.retrySchedule
       ? {
           delays: options.retrySchedule.map((ms) => ({

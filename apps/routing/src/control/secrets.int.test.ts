@@ -329,9 +329,7 @@ describe("endpoint secrets", () => {
     expect(kept.endpoint?.payloadFormat).toBe(PayloadFormat.RAW);
   });
 
-  // An unknown enum *name* never reaches the handler: Connect parses JSON ignoring unknown fields and enum
-  // names, so it arrives unspecified (docs/decisions/event-type-header.md, known limits).
-  it("takes the scheme and format as enum names in Connect JSON, as curl sends them", async () => {
+  it("takes the scheme and format as enum names in Connect JSON, as curl sends them, refusing unknown names", async () => {
     const call = (body: object) =>
       fetch(`http://127.0.0.1:${routing.port()}/herald.v1.EndpointService/CreateEndpoint`, {
         method: "POST",
@@ -356,6 +354,51 @@ describe("endpoint secrets", () => {
         message: expect.stringMatching(/^payload_format: 9 is not a payload format/),
       },
     ]);
+    // An unknown name is refused too, naming the field and the accepted names, and nothing is created;
+    // an unknown field is still ignored (forward compatibility, docs/decisions/event-type-header.md).
+    const before = await api.endpoints.listEndpoints({ tenantId });
+    const unknownName = await call({ signatureScheme: "SIGNATURE_SCHEME_V9" });
+    expect([unknownName.status, unknownName.body]).toEqual([
+      400,
+      {
+        code: "invalid_argument",
+        message:
+          'signature_scheme: "SIGNATURE_SCHEME_V9" is not a herald.v1.SignatureScheme name; accepted: ' +
+          "SIGNATURE_SCHEME_UNSPECIFIED, SIGNATURE_SCHEME_V1, SIGNATURE_SCHEME_V1A",
+      },
+    ]);
+    const snakeCase = await call({ payload_format: "ENVELOPE" });
+    expect(snakeCase.status).toBe(400);
+    expect(snakeCase.body.message).toMatch(
+      /^payload_format: "ENVELOPE" is not a herald\.v1\.PayloadFormat name; accepted: PAYLOAD_FORMAT_UNSPECIFIED, /,
+    );
+    expect((await api.endpoints.listEndpoints({ tenantId })).endpoints).toHaveLength(before.endpoints.length);
+    // Checked after authentication: a caller without a key learns nothing about the request.
+    const anonymous = await fetch(
+      `http://127.0.0.1:${routing.port()}/herald.v1.EndpointService/CreateEndpoint`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ tenantId, url, signatureScheme: "SIGNATURE_SCHEME_V9" }),
+      },
+    );
+    expect(anonymous.status).toBe(401);
+    const newerClient = await call({ signatureScheme: "SIGNATURE_SCHEME_V1", someFieldFromTheFuture: "x" });
+    expect(newerClient.status).toBe(200);
+    // A caller's own problem header is dropped, not taken for the check's.
+    const forged = await fetch(
+      `http://127.0.0.1:${routing.port()}/herald.v1.EndpointService/CreateEndpoint`,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          "x-herald-unknown-enum-name": "forged",
+        },
+        body: JSON.stringify({ tenantId, url }),
+      },
+    );
+    expect(forged.status).toBe(200);
   });
 
   it("answers NOT_FOUND for unknown endpoints", async () => {

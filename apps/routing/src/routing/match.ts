@@ -56,17 +56,30 @@ export interface RouteDecision {
 }
 
 // Compiled per endpoint document: the control-plane cache hands out the same document until the
-// endpoint changes (or its entry expires), so each version of a filter is compiled once.
+// endpoint changes (or its entry expires), so the program is looked up once per document. Programs
+// are also kept by their text (they hold no per-endpoint state), so the fresh documents the cache
+// reads every 30 s, and endpoints sharing a filter, reuse them rather than compiling again.
 const compiled = new WeakMap<EndpointDocument, CompiledFilter | Error>();
+
+/** Programs kept by text; past this the oldest kept goes (it is compiled again if still in use). */
+const MAX_PROGRAMS_BY_TEXT = 10_000;
+const programsByText = new Map<string, CompiledFilter | Error>();
 
 function filterOf(endpoint: EndpointDocument & { filter: string }): CompiledFilter | Error {
   let filter = compiled.get(endpoint);
   if (!filter) {
-    try {
-      filter = compileFilter(endpoint.filter);
-    } catch (err) {
-      // Filters are checked when stored; one stored before a limit was tightened fails as no match.
-      filter = err instanceof Error ? err : new Error(String(err));
+    filter = programsByText.get(endpoint.filter);
+    if (!filter) {
+      try {
+        filter = compileFilter(endpoint.filter);
+      } catch (err) {
+        // Filters are checked when stored; one stored before a limit was tightened fails as no match.
+        filter = err instanceof Error ? err : new Error(String(err));
+      }
+      if (programsByText.size >= MAX_PROGRAMS_BY_TEXT) {
+        programsByText.delete(programsByText.keys().next().value as string);
+      }
+      programsByText.set(endpoint.filter, filter);
     }
     compiled.set(endpoint, filter);
   }

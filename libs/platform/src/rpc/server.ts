@@ -10,6 +10,7 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "./connection-limits.js";
+import { refuseUnknownEnumNames, withEnumNamesChecked } from "./enum-names.js";
 import {
   presentedInvalidCertificate,
   type RpcTlsOptions,
@@ -118,12 +119,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       options.routes(unaryGrpc.capture(router));
       router.handlers.forEach((h, i) => {
         const rewrite = options.jsonRequestRewrites?.[h.requestPath];
-        router.handlers[i] = withParseErrorsAsInvalidArgument(
-          rewrite ? withJsonRequestRewrite(h, rewrite, readMaxBytes) : h,
+        router.handlers[i] = withEnumNamesChecked(
+          withParseErrorsAsInvalidArgument(rewrite ? withJsonRequestRewrite(h, rewrite, readMaxBytes) : h),
+          readMaxBytes,
         );
       });
     },
-    interceptors: options.interceptors,
+    interceptors: [...(options.interceptors ?? []), refuseUnknownEnumNames],
     grpc: true,
     grpcWeb: true,
     connect: true,
@@ -159,7 +161,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     options.unaryConnectFastPath === false
       ? undefined
       : createUnaryConnectHandler({
-          interceptors: options.interceptors,
+          interceptors: [...(options.interceptors ?? []), refuseUnknownEnumNames],
           readMaxBytes,
           methods: unaryGrpc.methods,
           jsonRequestRewrites: options.jsonRequestRewrites,

@@ -39,6 +39,7 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { markUnknownEnumNames } from "../enum-names.js";
 import type { JsonRequestRewrite } from "./json-request-rewrite.js";
 import { isRequestParseError } from "./parse-error-status.js";
 import type { CapturedUnaryMethod } from "./unary-grpc.js";
@@ -129,6 +130,7 @@ async function serve(
   try {
     if (timeout.error) throw timeout.error;
     let bytes = await readBody(req, options.readMaxBytes);
+    if (!binary) markUnknownEnumNames(spec.method.input, bytes, context.requestHeader);
     const rewrite = binary ? undefined : options.jsonRequestRewrites?.[req.url ?? ""];
     if (rewrite) bytes = rewrittenJson(rewrite, bytes);
     const input = serialization.getI(binary).parse(bytes);
