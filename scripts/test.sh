@@ -62,6 +62,12 @@ node -e '
   for (const f of fs.readdirSync(process.argv[1])) {
     const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+    // Name every failed test again at the end, where a truncated CI log still shows it.
+    for (const file of r.testResults ?? [])
+      for (const t of file.assertionResults ?? [])
+        if (t.status === "failed") console.log(`FAILED ${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}`);
+    if (r.numFailedTestSuites && !(r.testResults ?? []).some((f) => f.assertionResults?.some((t) => t.status === "failed")))
+      for (const file of r.testResults ?? []) if (file.status === "failed") console.log(`FAILED ${file.name} (${(file.message ?? "").split("\n")[0]})`);
   }
   if (passed + failed === 0) { console.log("no tests ran"); process.exit(1); }
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
