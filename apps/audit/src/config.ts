@@ -65,7 +65,15 @@ export const configSchema = serviceConfigSchema(7004).extend({
     .default(500)
     .describe("documents one purge delete removes at most"),
   /** Pause between two purge batches, so deliveries never wait behind a purge. */
-  PURGE_BATCH_PAUSE: configFields.duration.default(200).describe("the pause between two purge deletes"),
+  PURGE_BATCH_PAUSE: configFields.duration
+    .default(200)
+    .describe("the shortest pause between two purge deletes"),
+  /** The purge pauses longer after a slow delete, so it never takes more than this share of the database's time. */
+  PURGE_MAX_BUSY_SHARE: configFields.share
+    .default(0.2)
+    .describe(
+      "largest share of time the purge spends deleting: after a delete of t ms it pauses at least t × (1 − share) / share (1: only `PURGE_BATCH_PAUSE`)",
+    ),
   HERALD_OPERATOR_TENANT: operatorTenant,
   /** Dead letters of one tenant within DEAD_LETTERS_GROWING_WINDOW that emit `herald.dead_letters.growing`. */
   DEAD_LETTERS_GROWING_COUNT: configFields.positiveInt

@@ -5,8 +5,16 @@ import type { Collection, Filter } from "mongodb";
 export interface BatchOptions {
   /** Documents one delete removes at most. */
   batchSize: number;
-  /** Pause between two batches, so a purge never holds the database for long. */
+  /** Shortest pause between two batches, so a purge never holds the database for long. */
   pauseMs: number;
+  /**
+   * The largest share of time (0 < share <= 1) the purge may spend in deletes: after a delete that took
+   * `t` ms it pauses at least `t * (1 - share) / share`. A busy database answers deletes slower, so the
+   * purge backs off exactly when deliveries need the database most. 1 leaves only `pauseMs`.
+   */
+  maxBusyShare?: number;
+  /** Reads the time in ms; tests pass a fake clock. */
+  now?(): number;
   /** Aborted: stop after the batch under way. */
   signal?: AbortSignal;
   /** Told how many documents each batch deleted, as it goes: a long purge shows its progress. */
@@ -29,6 +37,9 @@ export async function purgeInBatches<T extends { _id: string }>(
   options: BatchOptions,
 ): Promise<number> {
   const readLimit = Math.max(IDS_PER_READ, options.batchSize);
+  const now = options.now ?? performance.now.bind(performance);
+  const share = options.maxBusyShare ?? 1;
+  let pauseMs = options.pauseMs;
   let deleted = 0;
   while (!options.signal?.aborted) {
     const selected = await collection
@@ -37,15 +48,23 @@ export async function purgeInBatches<T extends { _id: string }>(
       .toArray();
     for (let start = 0; start < selected.length && !options.signal?.aborted; start += options.batchSize) {
       if (start > 0 || deleted > 0) {
-        await sleep(options.pauseMs, undefined, { signal: options.signal }).catch(() => undefined);
+        await sleep(pauseMs, undefined, { signal: options.signal }).catch(() => undefined);
         if (options.signal?.aborted) break;
       }
       const ids = selected.slice(start, start + options.batchSize).map((doc) => doc._id);
+      const started = now();
       const result = await collection.deleteMany({ _id: { $in: ids } } as Filter<T>);
+      pauseMs = pauseAfter(now() - started, options.pauseMs, share);
       deleted += result.deletedCount;
       if (result.deletedCount > 0) options.onBatch?.(result.deletedCount);
     }
     if (selected.length < readLimit) break;
   }
   return deleted;
+}
+
+/** The pause after a delete that took `elapsedMs`, so deletes fill at most `share` of the time. */
+export function pauseAfter(elapsedMs: number, minPauseMs: number, share: number): number {
+  if (!(share > 0 && share < 1)) return minPauseMs;
+  return Math.max(minPauseMs, Math.ceil((elapsedMs * (1 - share)) / share));
 }

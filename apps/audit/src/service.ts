@@ -143,7 +143,11 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       new DataPurge({
         db: mongo.db,
         auditDb,
-        batch: { batchSize: config.PURGE_BATCH_SIZE, pauseMs: config.PURGE_BATCH_PAUSE },
+        batch: {
+          batchSize: config.PURGE_BATCH_SIZE,
+          pauseMs: config.PURGE_BATCH_PAUSE,
+          maxBusyShare: config.PURGE_MAX_BUSY_SHARE,
+        },
         defaultRetentionDays: config.HERALD_RETENTION_DAYS,
         tenantPurgeGraceMs: config.TENANT_PURGE_GRACE,
         logger,

@@ -38,6 +38,9 @@ function urlWithScheme(schemes: string[], example: string) {
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
+/** A share of a whole, e.g. "0.2": more than 0, at most 1. */
+const share = z.coerce.number().gt(0, "must be more than 0").max(1, "must be at most 1");
+
 /** One duration, e.g. "30s" or "5d", as milliseconds. */
 const duration = z
   .string()
@@ -160,6 +163,7 @@ export type BaseConfig = z.infer<typeof baseConfigSchema>;
 export const configFields = {
   port,
   positiveInt,
+  share,
   urlWithScheme,
   duration,
   positiveDuration,
