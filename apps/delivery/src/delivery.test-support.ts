@@ -8,7 +8,7 @@ import {
   SecretBox,
   type TenantDocument,
 } from "@herald/platform/model";
-import { TEST_SECRET_KEYS, testEndpoint } from "@herald/platform/testing";
+import { TEST_SECRET_KEYS, testEndpoint, testTenant } from "@herald/platform/testing";
 import type { TestDeliveryDeps } from "./test-delivery.js";
 import type { WebhookResponse } from "./webhook-client.js";
 
@@ -27,15 +27,7 @@ export function hookEndpoint(patch: Partial<EndpointDocument> = {}): EndpointDoc
 }
 
 /** Tenant t1, enabled with default settings, created a minute before NOW. */
-export const tenant: TenantDocument = {
-  _id: "t1",
-  name: "t1",
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: new Date(NOW - 60_000),
-  update_time: new Date(NOW - 60_000),
-};
+export const tenant: TenantDocument = testTenant("t1", { create_time: new Date(NOW - 60_000) });
 
 /** A first attempt at event evt_1 (order.created, payload {"a":1}) for ep_1 of t1. */
 export function deliveryTask(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTask {
