@@ -84,62 +84,62 @@ export function scenarios(): ScenarioSpec[] {
     measureLogged: false,
     drainMs: 30_000,
   });
+  /** One tenant with one fast endpoint; `rest` gives what differs from a steady, unlogged run. */
+  const single = (
+    id: string,
+    title: string,
+    load: ScenarioSpec["load"],
+    warmUpEvents: number,
+    rest: Partial<ScenarioSpec> = {},
+  ): ScenarioSpec => ({
+    id,
+    title: `1 tenant × 1 endpoint, ${title}`,
+    tenants: 1,
+    endpointsPerTenant: 1,
+    endpoints: () => "fast",
+    load,
+    warmUpEvents,
+    measureLogged: false,
+    drainMs: 30_000,
+    ...rest,
+  });
   const all: ScenarioSpec[] = [
-    {
-      id: "s1-max",
-      title: "1 tenant × 1 endpoint, as fast as possible",
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      load: { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 16 },
-      warmUpEvents: 5_000,
-      measureLogged: true,
-      drainMs: 60_000,
-    },
-    {
-      id: "s1-500",
-      title: "1 tenant × 1 endpoint, 500 events/s",
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      load: { kind: "fixed", ratePerSecond: 500, durationMs: ms },
+    single(
+      "s1-max",
+      "as fast as possible",
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 50, concurrency: 16 },
+      5_000,
+      { measureLogged: true, drainMs: 60_000 },
+    ),
+    single(
+      "s1-500",
+      "500 events/s",
+      { kind: "fixed", ratePerSecond: 500, durationMs: ms },
       // V8 compiles the per-request code of every process with TurboFan after about 10,500 events (its
       // invocation counts), all processes at once: a second of compiling on both cores, which in the
       // measured window was the worst second of nearly every run (p99 200-500 ms). The warm-up covers it.
-      warmUpEvents: 15_000,
-      measureLogged: false,
-      drainMs: 30_000,
-    },
-    {
-      // s1-500 with audit's retention purge at work: 60,000 expired documents (15,000 in each purged
-      // collection) are inserted after the warm-up and the purge runs every 5 s, so it deletes in batches
-      // throughout the measured load. Its p99 against s1-500's is the purge's cost to delivery latency.
-      // Opt-in (BENCH_PURGE=1, or BENCH_ONLY naming it), as it adds about two minutes to a run.
-      id: "s1-500-purge",
-      title: "1 tenant × 1 endpoint, 500 events/s, retention purge running",
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      load: { kind: "fixed", ratePerSecond: 500, durationMs: ms },
-      warmUpEvents: 15_000,
-      measureLogged: false,
-      drainMs: 30_000,
-      env: { RETENTION_PURGE_INTERVAL: "5s" },
-      expiredDocuments: 15_000,
-    },
-    {
-      id: "s1-2000",
-      title: `1 tenant × 1 endpoint, ${GOALS.eventsPerSecond.toLocaleString("en-US")} events/s`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
+      15_000,
+    ),
+    // s1-500 with audit's retention purge at work: 60,000 expired documents (15,000 in each purged
+    // collection) are inserted after the warm-up and the purge runs every 5 s, so it deletes in batches
+    // throughout the measured load. Its p99 against s1-500's is the purge's cost to delivery latency.
+    // Opt-in (BENCH_PURGE=1, or BENCH_ONLY naming it), as it adds about two minutes to a run.
+    single(
+      "s1-500-purge",
+      "500 events/s, retention purge running",
+      { kind: "fixed", ratePerSecond: 500, durationMs: ms },
+      15_000,
+      { env: { RETENTION_PURGE_INTERVAL: "5s" }, expiredDocuments: 15_000 },
+    ),
+    single(
+      "s1-2000",
+      `${GOALS.eventsPerSecond.toLocaleString("en-US")} events/s`,
       // The throughput goal as a steady rate: does Herald keep up with it, rather than how fast it empties
       // a backlog (s1-max, whose drain runs without ingest's share of the CPU). Batches as s1-max's.
-      load: { kind: "fixed", ratePerSecond: GOALS.eventsPerSecond, durationMs: ms, batchSize: 50 },
-      warmUpEvents: GOALS.eventsPerSecond * 10,
-      measureLogged: true,
-      drainMs: 30_000,
-    },
+      { kind: "fixed", ratePerSecond: GOALS.eventsPerSecond, durationMs: ms, batchSize: 50 },
+      GOALS.eventsPerSecond * 10,
+      { measureLogged: true },
+    ),
     {
       id: "s2-fanout",
       title: "100 tenants × 10 endpoints, as fast as possible",
@@ -180,85 +180,47 @@ export function scenarios(): ScenarioSpec[] {
     },
     // Single-event calls, as REST users publish to Herald's peers: one event per call, the caller waiting
     // for each answer (which comes after the insert and the broker's confirm).
-    {
-      id: "single-json",
-      title: `1 tenant × 1 endpoint, one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      protocol: "connect-json",
-      load: {
-        kind: "max",
-        maxEvents: 200_000,
-        maxMs: ms,
-        batchSize: 1,
-        concurrency: GOALS.singleConcurrency,
-      },
+    single(
+      "single-json",
+      `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
       // Past V8's optimising of the per-call code (see s1-500) in every process.
-      warmUpEvents: 15_000,
-      measureLogged: true,
-      drainMs: 60_000,
-    },
-    {
-      id: "single-grpc",
-      title: `1 tenant × 1 endpoint, one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      load: {
-        kind: "max",
-        maxEvents: 200_000,
-        maxMs: ms,
-        batchSize: 1,
-        concurrency: GOALS.singleConcurrency,
-      },
-      warmUpEvents: 15_000,
-      measureLogged: true,
-      drainMs: 60_000,
-    },
-    {
-      id: "single-2000",
-      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      protocol: "connect-json",
-      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
-      warmUpEvents: 15_000,
-      measureLogged: true,
-      drainMs: 30_000,
-    },
-    {
-      // single-2000 with ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before
-      // it gathered: the gathering's effect on CPU per event and latency, measured in the same run.
-      // Opt-in: BENCH_ONLY naming it.
-      id: "single-2000-nogather",
-      title: `1 tenant × 1 endpoint, ${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls, no insert gathering`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      protocol: "connect-json",
-      load: { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
-      warmUpEvents: 15_000,
-      measureLogged: true,
-      drainMs: 30_000,
-      env: { INGEST_INSERT_GATHER: "0ms" },
-    },
-    {
-      // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
-      // exist, and the load begins the moment all four are ready, with no warm-up.
-      id: "cold-start",
-      title: `1 tenant × 1 endpoint, ${GOALS.coldStartRate.toLocaleString("en-US")} events/s as single Connect JSON calls from a restart`,
-      tenants: 1,
-      endpointsPerTenant: 1,
-      endpoints: () => "fast",
-      protocol: "connect-json",
-      load: { kind: "fixed", ratePerSecond: GOALS.coldStartRate, durationMs: GOALS.coldStartSeconds * 1000 },
-      restartBeforeLoad: true,
-      warmUpEvents: 0,
-      measureLogged: false,
-      drainMs: 30_000,
-    },
+      15_000,
+      { protocol: "connect-json", measureLogged: true, drainMs: 60_000 },
+    ),
+    single(
+      "single-grpc",
+      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+      15_000,
+      { measureLogged: true, drainMs: 60_000 },
+    ),
+    single(
+      "single-2000",
+      `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
+      { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      15_000,
+      { protocol: "connect-json", measureLogged: true },
+    ),
+    // single-2000 with ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before
+    // it gathered: the gathering's effect on CPU per event and latency, measured in the same run.
+    // Opt-in: BENCH_ONLY naming it.
+    single(
+      "single-2000-nogather",
+      `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls, no insert gathering`,
+      { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+      15_000,
+      { protocol: "connect-json", measureLogged: true, env: { INGEST_INSERT_GATHER: "0ms" } },
+    ),
+    // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
+    // exist, and the load begins the moment all four are ready, with no warm-up.
+    single(
+      "cold-start",
+      `${GOALS.coldStartRate.toLocaleString("en-US")} events/s as single Connect JSON calls from a restart`,
+      { kind: "fixed", ratePerSecond: GOALS.coldStartRate, durationMs: GOALS.coldStartSeconds * 1000 },
+      0,
+      { protocol: "connect-json", restartBeforeLoad: true },
+    ),
     s3(`s3-healthy`, `10 tenants × 10 endpoints, ${s3Rate} events/s, all healthy`, () => "fast"),
     s3(`s3-failing`, `10 tenants × 10 endpoints, ${s3Rate} events/s, 10% failing (500)`, (i) =>
       i === 0 ? "failing" : "fast",

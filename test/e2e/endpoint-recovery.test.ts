@@ -1,59 +1,42 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CircuitState, DeliveryState, ErrorClass } from "@herald/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { describe, expect, it } from "vitest";
+import { stackPerFile } from "./support/file-stack.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
 import { readMetrics } from "./support/metrics.js";
-import { type Receiver, startReceiver } from "./support/receiver.js";
-import { type Stack, startStack } from "./support/stack.js";
+import type { Receiver } from "./support/receiver.js";
 
 // The receivers listen on 127.0.0.1, but only the host name "localhost" is allowlisted: endpoints reach
 // them by that name. An open circuit parks tasks for a minute, far longer than the replays may take.
 const REPLAY_BOUND_MS = 8_000;
-let stack: Stack;
-let ingest: GrpcIngestClient;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  stack = await startStack({
-    HERALD_URL_ALLOWLIST: "localhost",
-    RETRY_TIERS: "1s,2s,1m",
-    // The first retry a minute after a failure: a retry still under way when an operator's replay closes
-    // the circuit would be sent too (the same event again), and the health figures below would depend on
-    // how fast the test got to Recover.
-    RETRY_SCHEDULE: "1m",
-    DELIVERY_TIMEOUT_MS: "1000",
-    CIRCUIT_MIN_ATTEMPTS: "3",
-    CIRCUIT_FAILURE_RATIO: "0.5",
-    CIRCUIT_COOLDOWN: "1m",
-    CIRCUIT_MAX_COOLDOWN: "1m",
-    HEALTH_BACKLOG_INTERVAL: "500ms",
-  });
-  ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
+const e2e = stackPerFile({
+  HERALD_URL_ALLOWLIST: "localhost",
+  RETRY_TIERS: "1s,2s,1m",
+  // The first retry a minute after a failure: a retry still under way when an operator's replay closes
+  // the circuit would be sent too (the same event again), and the health figures below would depend on
+  // how fast the test got to Recover.
+  RETRY_SCHEDULE: "1m",
+  DELIVERY_TIMEOUT_MS: "1000",
+  CIRCUIT_MIN_ATTEMPTS: "3",
+  CIRCUIT_FAILURE_RATIO: "0.5",
+  CIRCUIT_COOLDOWN: "1m",
+  CIRCUIT_MAX_COOLDOWN: "1m",
+  HEALTH_BACKLOG_INTERVAL: "500ms",
 });
 
-afterAll(async () => {
-  ingest?.close();
-  await Promise.all(receivers.map((r) => r.close()));
-  await stack?.stop();
-});
-
-/** A receiver reached as http://localhost:<port>/webhook. */
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  receivers.push(r);
-  return r;
-}
+const { receiver } = e2e;
+/** A receiver's URL by the allowlisted name: http://localhost:<port>/webhook. */
 const byName = (r: Receiver) => r.url.replace("127.0.0.1", "localhost");
 
 let tenantCount = 0;
 function tenant(): Promise<TestTenant> {
   tenantCount += 1;
-  return createTenant(stack, `recovery${tenantCount}`);
+  return createTenant(e2e.stack, `recovery${tenantCount}`);
 }
 
 async function publish(t: TestTenant, n: number): Promise<string> {
-  const res = await ingest.publishEvent(
+  const res = await e2e.ingest.publishEvent(
     { tenant_id: t.id, event: { event_type: "order.created", payload: Buffer.from(JSON.stringify({ n })) } },
     t.publishKey,
   );
@@ -61,7 +44,7 @@ async function publish(t: TestTenant, n: number): Promise<string> {
 }
 
 async function openCircuits(): Promise<number> {
-  return (await readMetrics(stack, "delivery"))("herald_circuits", 'state="open"');
+  return (await readMetrics(e2e.stack, "delivery"))("herald_circuits", 'state="open"');
 }
 
 /** Lets an endpoint fail three first attempts, which opens its circuit; returns the event ids. */

@@ -1,45 +1,27 @@
 import { AttemptTrigger, DeliveryState, DisabledReason, ErrorClass } from "@herald/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { describe, expect, it } from "vitest";
+import { stackPerFile } from "./support/file-stack.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
-import { type Receiver, startReceiver } from "./support/receiver.js";
-import { freePort, type Stack, startStack } from "./support/stack.js";
+import { freePort } from "./support/stack.js";
 
 // A seconds-scale schedule: 3 attempts, 1 s apart; tiers short enough to keep the suite quick.
-let stack: Stack;
-let ingest: GrpcIngestClient;
-const receivers: Receiver[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({
-    RETRY_TIERS: "1s,2s,4s",
-    RETRY_SCHEDULE: "1s,1s",
-    DELIVERY_TIMEOUT_MS: "1000",
-    CIRCUIT_MIN_ATTEMPTS: "1000",
-  });
-  ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
+const e2e = stackPerFile({
+  RETRY_TIERS: "1s,2s,4s",
+  RETRY_SCHEDULE: "1s,1s",
+  DELIVERY_TIMEOUT_MS: "1000",
+  CIRCUIT_MIN_ATTEMPTS: "1000",
 });
 
-afterAll(async () => {
-  ingest?.close();
-  await Promise.all(receivers.map((r) => r.close()));
-  await stack?.stop();
-});
-
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  receivers.push(r);
-  return r;
-}
+const { receiver } = e2e;
 
 let tenantCount = 0;
 async function tenant(): Promise<TestTenant> {
   tenantCount += 1;
-  return createTenant(stack, `fail${tenantCount}`);
+  return createTenant(e2e.stack, `fail${tenantCount}`);
 }
 
 async function publish(t: TestTenant, type = "order.created", payload: object = { n: 1 }): Promise<string> {
-  const res = await ingest.publishEvent(
+  const res = await e2e.ingest.publishEvent(
     { tenant_id: t.id, event: { event_type: type, payload: Buffer.from(JSON.stringify(payload)) } },
     t.publishKey,
   );
@@ -248,7 +230,7 @@ describe("when receivers fail", () => {
     expect(endpoint?.rateLimitPerSecond).toBe(2);
     await createEndpoint(t, free.url, { eventTypes: ["burst.*", "other.*"] });
     const started = Date.now();
-    const batch = await ingest.publishEvents(
+    const batch = await e2e.ingest.publishEvents(
       {
         tenant_id: t.id,
         events: Array.from({ length: 8 }, (_, n) => ({

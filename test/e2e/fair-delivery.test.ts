@@ -1,45 +1,29 @@
 import { type Attempt, AttemptWait } from "@herald/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { describe, expect, it } from "vitest";
+import { stackPerFile } from "./support/file-stack.js";
 import { createEndpoint, createTenant } from "./support/fixtures.js";
 import { readMetrics } from "./support/metrics.js";
-import { type Receiver, startReceiver } from "./support/receiver.js";
-import { type Stack, startStack } from "./support/stack.js";
 
 // Few shared delivery slots and a small per-endpoint default, so one hanging receiver could take every
 // slot if its tasks held them while waiting; a timeout far longer than the test keeps its requests open.
-let stack: Stack;
-let ingest: GrpcIngestClient;
-const receivers: Receiver[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({
-    DELIVERY_CONCURRENCY: "6",
-    DELIVERY_ENDPOINT_CONCURRENCY: "2",
-    DELIVERY_TIMEOUT_MS: "120000",
-    CIRCUIT_MIN_ATTEMPTS: "1000",
-  });
-  ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
-});
-
-afterAll(async () => {
-  ingest?.close();
-  await Promise.all(receivers.map((r) => r.close()));
-  await stack?.stop();
+const e2e = stackPerFile({
+  DELIVERY_CONCURRENCY: "6",
+  DELIVERY_ENDPOINT_CONCURRENCY: "2",
+  DELIVERY_TIMEOUT_MS: "120000",
+  CIRCUIT_MIN_ATTEMPTS: "1000",
 });
 
 /** Tasks delivery sent back to RabbitMQ instead of delivering (a slow endpoint's overflow, or parked). */
 async function sentBack(): Promise<number> {
-  const metric = await readMetrics(stack, "delivery");
+  const metric = await readMetrics(e2e.stack, "delivery");
   const hop = (name: string) => metric("herald_delivery_hops_total", `hop="${name}"`) || 0;
   return hop("endpoint_busy") + hop("parked");
 }
 
 describe("a fast receiver", () => {
   it("gets a backlog far over its endpoint's limit without one task going back to RabbitMQ", async () => {
-    const t = await createTenant(stack, "fairfast", { rateLimitPerSecond: 100_000 });
-    const fast = await startReceiver();
-    receivers.push(fast);
+    const t = await createTenant(e2e.stack, "fairfast", { rateLimitPerSecond: 100_000 });
+    const fast = await e2e.receiver();
     await createEndpoint(t, fast.url);
     const before = await sentBack();
 
@@ -47,7 +31,7 @@ describe("a fast receiver", () => {
     // back what does not fit would send back most of them, each through a retry tier.
     const events = 300;
     for (let first = 0; first < events; first += 100) {
-      const batch = await ingest.publishEvents(
+      const batch = await e2e.ingest.publishEvents(
         {
           tenant_id: t.id,
           events: Array.from({ length: 100 }, (_, i) => ({
@@ -79,16 +63,15 @@ describe("a fast receiver", () => {
 
 describe("a receiver that never answers", () => {
   it("holds only its endpoint's own slots: a healthy endpoint gets every event meanwhile", async () => {
-    const t = await createTenant(stack, "fairslow");
-    const hanging = await startReceiver();
-    const healthy = await startReceiver();
-    receivers.push(hanging, healthy);
+    const t = await createTenant(e2e.stack, "fairslow");
+    const hanging = await e2e.receiver();
+    const healthy = await e2e.receiver();
     hanging.reply = () => "hang";
     await createEndpoint(t, hanging.url);
     await createEndpoint(t, healthy.url);
 
     const events = 24;
-    const batch = await ingest.publishEvents(
+    const batch = await e2e.ingest.publishEvents(
       {
         tenant_id: t.id,
         events: Array.from({ length: events }, (_, n) => ({

@@ -1,10 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { Webhook } from "@herald/receiver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { stackPerFile } from "./support/file-stack.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
-import { type ReceivedRequest, type Receiver, startReceiver } from "./support/receiver.js";
-import { type Stack, startStack } from "./support/stack.js";
+import type { ReceivedRequest, Receiver } from "./support/receiver.js";
 
 // Operational webhooks end to end (issue 28's "Done when"): endpoint A answers 410 and endpoint B keeps
 // failing past its threshold, and both the tenant's own operational endpoint and the operator's platform
@@ -14,36 +13,23 @@ import { type Stack, startStack } from "./support/stack.js";
 // into its run (the next period would start at 6 s), and disabled at its first failure after 6 s.
 
 const OPERATOR = "ops";
-let stack: Stack;
-let ingest: GrpcIngestClient;
 let shop: TestTenant;
 let ops: TestTenant;
-const receivers: Receiver[] = [];
+
+const e2e = stackPerFile({
+  HERALD_OPERATOR_TENANT: OPERATOR,
+  RETRY_TIERS: "1s,2s",
+  RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s,1s,1s",
+  ENDPOINT_DISABLE_AFTER: "6s",
+  OPERATIONAL_FAILING_REPEAT: "3s",
+  CIRCUIT_MIN_ATTEMPTS: "1000",
+});
 
 beforeAll(async () => {
-  stack = await startStack({
-    HERALD_OPERATOR_TENANT: OPERATOR,
-    RETRY_TIERS: "1s,2s",
-    RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s,1s,1s",
-    ENDPOINT_DISABLE_AFTER: "6s",
-    OPERATIONAL_FAILING_REPEAT: "3s",
-    CIRCUIT_MIN_ATTEMPTS: "1000",
-  });
-  ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
-  [shop, ops] = await Promise.all([createTenant(stack, "shop"), createTenant(stack, OPERATOR)]);
+  [shop, ops] = await Promise.all([createTenant(e2e.stack, "shop"), createTenant(e2e.stack, OPERATOR)]);
 });
 
-afterAll(async () => {
-  ingest?.close();
-  await Promise.all(receivers.map((r) => r.close()));
-  await stack?.stop();
-});
-
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  receivers.push(r);
-  return r;
-}
+const { receiver } = e2e;
 
 /** What an operational receiver verified: each request's type and payload, verified with its secret. */
 function verified(
@@ -93,7 +79,7 @@ describe("operational webhooks", () => {
     const shopOps = await createEndpoint(shop, tenantOps.url, { eventTypes: ["herald.*"] });
     const platformOps = await createEndpoint(ops, platform.url, { eventTypes: ["herald.endpoint.*"] });
 
-    await ingest.publishEvent(
+    await e2e.ingest.publishEvent(
       { tenant_id: shop.id, event: { event_type: "order.created", payload: Buffer.from('{"id":1}') } },
       shop.publishKey,
     );
@@ -164,12 +150,12 @@ describe("operational webhooks", () => {
   it("tells the operator of a tenant over its rate limit, once for the minute", async () => {
     const platform = await receiver();
     const platformOps = await createEndpoint(ops, platform.url, { eventTypes: ["herald.tenant.*"] });
-    const burst = await createTenant(stack, "burst", { rateLimitPerSecond: 1 });
+    const burst = await createTenant(e2e.stack, "burst", { rateLimitPerSecond: 1 });
     const refusals: number[] = [];
     /** The minutes the refusals fell in: each is one fact (a burst rarely straddles two). */
     const minutes = new Set<number>();
     for (let i = 0; i < 4; i++) {
-      await ingest
+      await e2e.ingest
         .publishEvent(
           { tenant_id: burst.id, event: { event_type: "order.created", payload: Buffer.from(`{"n":${i}}`) } },
           burst.publishKey,
@@ -193,7 +179,7 @@ describe("operational webhooks", () => {
   });
 
   it("refuses a tenant publishing Herald's operational types, naming the rule, and stores nothing", async () => {
-    const err = await ingest
+    const err = await e2e.ingest
       .publishEvent(
         {
           tenant_id: shop.id,

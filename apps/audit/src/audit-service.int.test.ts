@@ -18,17 +18,11 @@ import {
   eventsCollection,
   tenantsCollection,
 } from "@herald/platform/model";
-import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { TEST_ADMIN_KEY, testEndpoint, testEnv } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import type { Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  type AuditUnderTest,
-  auditClient,
-  startAudit,
-  tenantAuditClient,
-  testEndpoint,
-} from "./audit.test-support.js";
+import { type AuditUnderTest, auditClient, startAudit, tenantAuditClient } from "./audit.test-support.js";
 import { attemptsCollection, type DeliveryDocument, deliveriesCollection } from "./documents.js";
 
 // A replay limit of 40 instead of 1000 keeps the truncation test quick: FerretDB takes ~8 ms a write.
@@ -58,7 +52,7 @@ function tenantClient(tenantId: string, scopes: Scope[]): Promise<Client<typeof 
 }
 
 function endpoint(tenantId: string, id: string): EndpointDocument {
-  return testEndpoint(tenantId, id, new Date(T0));
+  return testEndpoint({ _id: id, tenant_id: tenantId, create_time: new Date(T0) });
 }
 
 function event(tenantId: string, id: string, i: number, createTime: number): EventDocument {

@@ -11,12 +11,7 @@ import {
   runService,
   topologyNames,
 } from "@herald/platform";
-import {
-  apiKeysCollection,
-  auditRecordQueue,
-  type EndpointDocument,
-  generateApiKey,
-} from "@herald/platform/model";
+import { apiKeysCollection, auditRecordQueue, generateApiKey } from "@herald/platform/model";
 import { cleanupTestEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
@@ -92,25 +87,4 @@ export async function tenantAuditClient(
     create_time: new Date(),
   });
   return auditClient(audit.service.port, key.token);
-}
-
-/** An enabled endpoint document of `tenantId` with no secrets, created and updated at `time`. */
-export function testEndpoint(tenantId: string, id: string, time = new Date()): EndpointDocument {
-  return {
-    _id: id,
-    tenant_id: tenantId,
-    url: `https://example.com/${id}`,
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: time,
-    update_time: time,
-  };
 }

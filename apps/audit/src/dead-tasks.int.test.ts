@@ -2,13 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AttemptTrigger, DeliveryState, DeliveryTaskSchema } from "@herald/contracts";
 import { shardOf, topologyNames } from "@herald/platform";
-import {
-  type EndpointDocument,
-  type EventDocument,
-  endpointsCollection,
-  eventsCollection,
-} from "@herald/platform/model";
-import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { type EventDocument, endpointsCollection, eventsCollection } from "@herald/platform/model";
+import { TEST_ADMIN_KEY, testEndpoint, testEnv } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditUnderTest, auditClient, startAudit } from "./audit.test-support.js";
@@ -24,23 +19,7 @@ let audit: AuditUnderTest;
 
 beforeAll(async () => {
   audit = await startAudit(env);
-  const endpoint: EndpointDocument = {
-    _id: ENDPOINT,
-    tenant_id: TENANT,
-    url: "https://example.com/hook",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: new Date(T0),
-    update_time: new Date(T0),
-  };
+  const endpoint = testEndpoint({ _id: ENDPOINT, tenant_id: TENANT, create_time: new Date(T0) });
   await endpointsCollection(audit.db).insertOne(endpoint);
   const events: EventDocument[] = Array.from({ length: DEAD_TASKS }, (_, i) => ({
     _id: `evt-${String(i).padStart(4, "0")}`,

@@ -10,15 +10,9 @@ import {
   Scope,
 } from "@herald/contracts";
 import { endpointsCollection, tenantsCollection } from "@herald/platform/model";
-import { TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { TEST_ADMIN_KEY, testEndpoint, testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  type AuditUnderTest,
-  auditClient,
-  startAudit,
-  tenantAuditClient,
-  testEndpoint,
-} from "./audit.test-support.js";
+import { type AuditUnderTest, auditClient, startAudit, tenantAuditClient } from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection } from "./documents.js";
 import { LATENCY_RELATIVE_ERROR } from "./endpoint-health.js";
 import { endpointHealthCollection } from "./endpoint-health-store.js";
@@ -112,9 +106,9 @@ beforeAll(async () => {
     { ...tenant, _id: "t2" },
   ]);
   await endpointsCollection(audit.db).insertMany([
-    testEndpoint("t1", "ep1"),
-    testEndpoint("t1", "ep-idle"),
-    testEndpoint("t2", "ep9"),
+    testEndpoint({ _id: "ep1", tenant_id: "t1", create_time: new Date() }),
+    testEndpoint({ _id: "ep-idle", tenant_id: "t1", create_time: new Date() }),
+    testEndpoint({ _id: "ep9", tenant_id: "t2", create_time: new Date() }),
   ]);
   for (const copy of [1, 2]) {
     await Promise.all(records.map((r) => audit.auditRecords.publish(create(AuditRecordSchema, r))));

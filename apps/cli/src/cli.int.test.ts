@@ -263,38 +263,22 @@ describe("herald CLI against a running Herald", () => {
   });
 
   it("publishes an event from --data, --file and stdin", async () => {
-    const published = await ok(
-      [
-        "events",
-        "publish",
-        "--tenant",
-        "acme",
-        "--type",
-        "order.created",
-        "--data",
-        '{"order":1}',
-        "--idempotency-key",
-        "o-1",
-      ],
-      { key: tenantKey },
-    );
+    const publish = [
+      "events",
+      "publish",
+      "--tenant",
+      "acme",
+      "--type",
+      "order.created",
+      "--data",
+      '{"order":1}',
+      "--idempotency-key",
+      "o-1",
+    ];
+    const published = await ok(publish, { key: tenantKey });
     eventId = /^event (\S+) published$/m.exec(published)?.[1] ?? "";
     expect(eventId).not.toBe("");
-    const again = await json<{ eventId: string; duplicate: boolean }>(
-      [
-        "events",
-        "publish",
-        "--tenant",
-        "acme",
-        "--type",
-        "order.created",
-        "--data",
-        '{"order":1}',
-        "--idempotency-key",
-        "o-1",
-      ],
-      { key: tenantKey },
-    );
+    const again = await json<{ eventId: string; duplicate: boolean }>(publish, { key: tenantKey });
     expect(again).toEqual({ eventId, duplicate: true });
 
     const file = join(workDir, "payload.json");

@@ -1,73 +1,30 @@
-import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
   AttemptWait,
-  type AuditRecord,
   DeliveryState,
   type DeliveryTask,
-  DeliveryTaskSchema,
   DisabledReason,
   ErrorClass,
 } from "@herald/contracts";
 import { createLogger } from "@herald/platform";
 import {
-  type ControlPlaneCache,
   type EndpointDocument,
   type OperationalFact,
-  SecretBox,
   sealHeaders,
   type TenantDocument,
 } from "@herald/platform/model";
-import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { attemptWait, type DeliverDeps, deliverTask, heldBack } from "./deliver-task.js";
+import { box, deliveryDeps, deliveryTask, hookEndpoint, NOW, tenant } from "./delivery.test-support.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 
-const NOW = Date.parse("2026-03-01T12:00:00Z");
-const box = new SecretBox(TEST_SECRET_KEYS);
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-function endpoint(patch: Partial<EndpointDocument> = {}): EndpointDocument {
-  return {
-    _id: "ep_1",
-    tenant_id: "t1",
-    url: "https://hooks.example.com/in?token=abc",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: { "x-team": "billing" },
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [{ id: "s1", sealed: box.seal(SECRET), create_time: new Date(NOW - 1000) }],
-    create_time: new Date(NOW),
-    update_time: new Date(NOW),
-    ...patch,
-  };
-}
-
-const tenant: TenantDocument = {
-  _id: "t1",
-  name: "t1",
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: new Date(NOW),
-  update_time: new Date(NOW),
-};
+const endpoint = (patch: Partial<EndpointDocument> = {}) =>
+  hookEndpoint({ headers: { "x-team": "billing" }, ...patch });
 
 function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTask {
-  return create(DeliveryTaskSchema, {
-    eventId: "evt_1",
-    tenantId: "t1",
-    endpointId: "ep_1",
-    eventType: "order.created",
-    payload: new TextEncoder().encode('{"a":1}'),
-    attempt: 1,
+  return deliveryTask({
     dueTime: timestampFromDate(new Date(NOW)),
     trigger: AttemptTrigger.SCHEDULED,
     ...patch,
@@ -75,25 +32,18 @@ function task(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTas
 }
 
 function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: TenantDocument = tenant) {
-  const sent: Array<{ url: string; headers: Record<string, string> }> = [];
+  const { deps: shared, sent, audits } = deliveryDeps(answer, ep, ten);
   const released: number[] = [];
   const retries: Array<{ task: DeliveryTask; due: number; options?: object }> = [];
   const dead: DeliveryTask[] = [];
-  const audits: AuditRecord[] = [];
   const disabled: DisabledReason[] = [];
   const failingSince: Array<Date | undefined> = [];
   const recovered: string[] = [];
   const emitted: OperationalFact[] = [];
   const deps: DeliverDeps = {
-    cache: { endpoint: async () => ep, tenant: async () => ten } as unknown as ControlPlaneCache,
-    box,
-    post: async (url, headers) => {
-      sent.push({ url, headers });
-      return answer();
-    },
+    ...shared,
     publishAt: async (t, due, options) => void retries.push({ task: t, due, options }),
     publishDead: async (t) => void dead.push(t),
-    publishAudit: async (r) => void audits.push(r),
     disableEndpoint: async (_e, reason) => {
       disabled.push(reason);
       return true;
@@ -112,9 +62,7 @@ function harness(answer: () => Promise<WebhookResponse>, ep = endpoint(), ten: T
     admit: async () => ({ admission: { release: async () => void released.push(1) } }),
     disableAfterMs: 86_400_000,
     platformScheduleMs: [5_000, 300_000],
-    userAgent: "Herald/test",
     logger: createLogger({ service: "test", level: "silent" }),
-    now: () => NOW,
   };
   const attempt = () => {
     const record = audits[0]?.record;

@@ -306,6 +306,21 @@ describe("EndpointGate", () => {
 });
 
 describe("fairSlots", () => {
+  /** Tasks named by their endpoint, one at a time per endpoint, all through one shared slot. */
+  function oneSlot(maxWaiting: number) {
+    const clock = fakeClock();
+    const gate = gateWith(maxWaiting, clock);
+    const limit1 = pLimit(1);
+    const run = fairSlots<string>({
+      gate,
+      slot: (_task, run) => limit1(run),
+      endpointOf: (t) => t,
+      limitOf: async () => fixed(1),
+      now: clock.now,
+    });
+    return { clock, gate, run };
+  }
+
   it("keeps a hanging endpoint's tasks out of the shared slots so another endpoint's all run", async () => {
     const clock = fakeClock();
     const gate = gateWith(3, clock);
@@ -347,16 +362,7 @@ describe("fairSlots", () => {
   });
 
   it("tells the task how long it waited at its endpoint and for its slot", async () => {
-    const clock = fakeClock();
-    const gate = gateWith(3, clock);
-    const limit1 = pLimit(1);
-    const run = fairSlots<string>({
-      gate,
-      slot: (_task, run) => limit1(run),
-      endpointOf: (t) => t,
-      limitOf: async () => fixed(1),
-      now: clock.now,
-    });
+    const { clock, run } = oneSlot(3);
     const hold = deferred();
     const first = run("ep_a", () => hold.promise);
     const second = run("ep_a", async (_pass, waits) => waits);
@@ -370,16 +376,7 @@ describe("fairSlots", () => {
   });
 
   it("does not count a task's wait for a shared slot as its endpoint's slowness", async () => {
-    const clock = fakeClock();
-    const gate = gateWith(0, clock);
-    const limit1 = pLimit(1);
-    const run = fairSlots<string>({
-      gate,
-      slot: (_task, run) => limit1(run),
-      endpointOf: (t) => t,
-      limitOf: async () => fixed(1),
-      now: clock.now,
-    });
+    const { clock, gate, run } = oneSlot(0);
     const hold = deferred();
     const busy = run("ep_busy", () => hold.promise);
     const queued = run("ep_a", async () => "sent");
@@ -404,14 +401,7 @@ describe("fairSlots", () => {
   });
 
   it("releases the endpoint's pass when the task throws", async () => {
-    const gate = gateWith(0);
-    const limit1 = pLimit(1);
-    const run = fairSlots<string>({
-      gate,
-      slot: (_task, run) => limit1(run),
-      endpointOf: (t) => t,
-      limitOf: async () => fixed(1),
-    });
+    const { run } = oneSlot(0);
     await expect(
       run("ep", async () => {
         throw new Error("boom");

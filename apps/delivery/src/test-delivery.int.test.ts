@@ -25,7 +25,13 @@ import {
   tenantsCollection,
   testDeliveryClient,
 } from "@herald/platform/model";
-import { cleanupTestEnv, receiveMessages, TEST_SECRET_KEYS, testEnv } from "@herald/platform/testing";
+import {
+  cleanupTestEnv,
+  receiveMessages,
+  TEST_SECRET_KEYS,
+  testEndpoint,
+  testEnv,
+} from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,24 +55,15 @@ const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
 
 function endpoint(id: string, url: string): EndpointDocument {
   const now = new Date(Date.now() - 60_000);
-  return {
+  return testEndpoint({
     _id: id,
-    tenant_id: "t1",
     url,
-    description: "",
-    event_types: [],
-    channels: [],
     ...sealHeaders({ authorization: TOKEN }, box),
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
     // A disabled endpoint still takes tests: checking a receiver before enabling it is what they are for.
     disabled: id === "ep_disabled",
-    disabled_reason: 0,
-    retry_schedule_ms: [],
     secrets: [{ id: "s1", sealed: box.seal(SECRET), create_time: now }],
     create_time: now,
-    update_time: now,
-  };
+  });
 }
 
 function testTask(endpointId: string, deadlineMs = 10_000) {

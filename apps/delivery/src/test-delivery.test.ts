@@ -1,4 +1,4 @@
-import { create, toJsonString } from "@bufbuild/protobuf";
+import { toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Attempt,
@@ -7,19 +7,20 @@ import {
   type AuditRecord,
   DeliveryState,
   type DeliveryTask,
-  DeliveryTaskSchema,
   ErrorClass,
 } from "@herald/contracts";
-import {
-  type ControlPlaneCache,
-  type EndpointDocument,
-  SecretBox,
-  sealHeaders,
-  type TenantDocument,
-} from "@herald/platform/model";
-import { TEST_SECRET_KEYS } from "@herald/platform/testing";
+import { type EndpointDocument, sealHeaders, type TenantDocument } from "@herald/platform/model";
 import type { Logger } from "pino";
 import { describe, expect, it } from "vitest";
+import {
+  box,
+  deliveryDeps,
+  deliveryTask,
+  hookEndpoint,
+  NOW,
+  SECRET,
+  tenant,
+} from "./delivery.test-support.js";
 import { signatureHeader } from "./signature.js";
 import {
   answerTest,
@@ -34,50 +35,14 @@ import {
 } from "./test-delivery.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 
-const NOW = Date.parse("2026-03-01T12:00:00Z");
-const box = new SecretBox(TEST_SECRET_KEYS);
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN = "Bearer sk_live_0123456789";
 
-function endpoint(patch: Partial<EndpointDocument> = {}): EndpointDocument {
-  return {
-    _id: "ep_1",
-    tenant_id: "t1",
-    url: "https://hooks.example.com/in?token=abc",
-    description: "",
-    event_types: [],
-    channels: [],
-    ...sealHeaders({ authorization: TOKEN, "x-env": "prod" }, box),
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [{ id: "s1", sealed: box.seal(SECRET), create_time: new Date(NOW - 1000) }],
-    create_time: new Date(NOW),
-    update_time: new Date(NOW),
-    ...patch,
-  };
-}
-
-const tenant: TenantDocument = {
-  _id: "t1",
-  name: "t1",
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: new Date(NOW - 60_000),
-  update_time: new Date(NOW - 60_000),
-};
+const endpoint = (patch: Partial<EndpointDocument> = {}) =>
+  hookEndpoint({ ...sealHeaders({ authorization: TOKEN, "x-env": "prod" }, box), ...patch });
 
 function testTask(patch: Omit<Partial<DeliveryTask>, "$typeName"> = {}): DeliveryTask {
-  return create(DeliveryTaskSchema, {
+  return deliveryTask({
     eventId: "evt_test_1",
-    tenantId: "t1",
-    endpointId: "ep_1",
-    eventType: "order.created",
-    payload: new TextEncoder().encode('{"a":1}'),
-    attempt: 1,
     eventTime: timestampFromDate(new Date(NOW)),
     trigger: AttemptTrigger.TEST,
     replyDeadline: timestampFromDate(new Date(NOW + 20_000)),
@@ -90,22 +55,7 @@ function harness(
   ep: EndpointDocument | null = endpoint(),
   ten: TenantDocument = tenant,
 ) {
-  const sent: Array<{ url: string; headers: Record<string, string>; body: Uint8Array }> = [];
-  const audits: AuditRecord[] = [];
-  const deps: TestDeliveryDeps = {
-    cache: { endpoint: async () => ep ?? undefined, tenant: async () => ten } as unknown as ControlPlaneCache,
-    box,
-    post: async (url, headers, body) => {
-      sent.push({ url, headers, body });
-      return answer();
-    },
-    publishAudit: async (record) => {
-      audits.push(record);
-    },
-    userAgent: "Herald/test",
-    now: () => NOW,
-  };
-  return { deps, sent, audits };
+  return deliveryDeps(answer, ep, ten);
 }
 
 const ok =

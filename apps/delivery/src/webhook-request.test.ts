@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DeliveryTaskSchema } from "@herald/contracts";
 import { type EndpointDocument, SecretBox } from "@herald/platform/model";
+import { testEndpoint } from "@herald/platform/testing";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { EVENT_TYPE_HEADER, envelopeBody, webhookRequest } from "./webhook-request.js";
@@ -13,24 +14,8 @@ const eventTime = new Date("2026-12-06T04:00:00.123Z");
 const now = Date.now();
 
 function endpoint(fields: Partial<EndpointDocument> = {}): EndpointDocument {
-  return {
-    _id: "ep_1",
-    tenant_id: "acme",
-    url: "https://example.com/hook",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [{ id: "sec_1", sealed: box.seal(SECRET), create_time: new Date(0) }],
-    create_time: new Date(0),
-    update_time: new Date(0),
-    ...fields,
-  };
+  const secrets = [{ id: "sec_1", sealed: box.seal(SECRET), create_time: new Date(0) }];
+  return testEndpoint({ _id: "ep_1", tenant_id: "acme", secrets, ...fields });
 }
 
 function task(payload: string | Uint8Array) {

@@ -11,7 +11,7 @@ import {
   type TenantDocument,
   tenantsCollection,
 } from "@herald/platform/model";
-import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv, testEventType, testTenant } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -35,41 +35,11 @@ const ORDER_SCHEMA = JSON.stringify({
   $defs: { line: { type: "object", required: ["sku"], properties: { sku: { type: "string" } } } },
 });
 
-function tenant(id: string, settings: Partial<TenantDocument["settings"]> = {}): TenantDocument {
-  const now = new Date(Date.now() - 60_000);
-  return {
-    _id: id,
-    name: id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [], ...settings },
-    create_time: now,
-    update_time: now,
-  };
-}
+const tenant = (id: string, settings: Partial<TenantDocument["settings"]> = {}) =>
+  testTenant(id, { settings });
 
-function eventType(
-  tenantId: string,
-  name: string,
-  fields: Partial<EventTypeDocument> = {},
-): EventTypeDocument {
-  const now = new Date();
-  return {
-    _id: eventTypeId(tenantId, name),
-    tenant_id: tenantId,
-    name,
-    description: "",
-    schema: ORDER_SCHEMA,
-    examples: [],
-    deprecated: false,
-    archived: false,
-    validate_payloads: true,
-    schema_version: 1,
-    create_time: now,
-    update_time: now,
-    ...fields,
-  };
-}
+const eventType = (tenantId: string, name: string, fields: Partial<EventTypeDocument> = {}) =>
+  testEventType(tenantId, name, { schema: ORDER_SCHEMA, ...fields });
 
 beforeAll(async () => {
   mongo = await new MongoClient(env.MONGO_URL as string).connect();

@@ -3,15 +3,8 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { IngestService, PublishEventRequestSchema } from "@herald/contracts";
 import { type RunningService, runService } from "@herald/platform";
-import {
-  type EventTypeDocument,
-  eventsCollection,
-  eventTypeId,
-  eventTypesCollection,
-  type TenantDocument,
-  tenantsCollection,
-} from "@herald/platform/model";
-import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { eventsCollection, eventTypesCollection, tenantsCollection } from "@herald/platform/model";
+import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv, testEventType, testTenant } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestService } from "./service.js";
@@ -25,46 +18,19 @@ let mongo: MongoClient;
 let db: Db;
 let base: string;
 
-function tenant(id: string): TenantDocument {
-  const now = new Date(Date.now() - 60_000);
-  return {
-    _id: id,
-    name: id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: now,
-    update_time: now,
-  };
-}
-
-function checkedType(tenantId: string, name: string): EventTypeDocument {
-  const now = new Date();
-  return {
-    _id: eventTypeId(tenantId, name),
-    tenant_id: tenantId,
-    name,
-    description: "",
-    schema: JSON.stringify({
-      type: "object",
-      required: ["order"],
-      properties: { order: { type: "integer" } },
-    }),
-    examples: [],
-    deprecated: false,
-    archived: false,
-    validate_payloads: true,
-    schema_version: 1,
-    create_time: now,
-    update_time: now,
-  };
-}
-
 beforeAll(async () => {
   mongo = await new MongoClient(env.MONGO_URL as string).connect();
   db = mongo.db(env.MONGO_DB);
-  await tenantsCollection(db).insertOne(tenant("acme"));
-  await eventTypesCollection(db).insertOne(checkedType("acme", "order.checked"));
+  await tenantsCollection(db).insertOne(testTenant("acme"));
+  await eventTypesCollection(db).insertOne(
+    testEventType("acme", "order.checked", {
+      schema: JSON.stringify({
+        type: "object",
+        required: ["order"],
+        properties: { order: { type: "integer" } },
+      }),
+    }),
+  );
   ingest = await runService(ingestService, env);
   base = `http://127.0.0.1:${ingest.port}`;
 });

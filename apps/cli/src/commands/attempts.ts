@@ -2,9 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { ListAttemptsResponseSchema } from "@herald/contracts";
 import { type Command, Option } from "commander";
 import type { Bind } from "../command.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 import { parsePositiveCount } from "../parse.js";
-import { AUDIT_PAGE_SIZE, attemptRows, DEFAULT_LIST_LIMIT, timeWindow } from "./events.js";
+import { attemptRows, auditPaging, DEFAULT_LIST_LIMIT, timeWindow } from "./events.js";
 
 interface ListOptions {
   tenant: string;
@@ -35,29 +35,24 @@ export function registerAttemptCommands(program: Command, bind: Bind): void {
       bind<ListOptions>(async (ctx, _args, options) => {
         const window = timeWindow(options, ctx.io.now());
         const success = options.failed ? false : options.succeeded ? true : undefined;
-        const page = await collectPages(
-          async (pageSize, pageToken) => {
-            const res = await ctx.clients.audit.listAttempts({
+        await printList(ctx, {
+          call: (paging) =>
+            ctx.clients.audit.listAttempts({
               tenantId: options.tenant,
               eventId: options.event ?? "",
               endpointId: options.endpoint ?? "",
               success,
               ...window,
-              pageSize,
-              pageToken,
-            });
-            return { items: res.attempts, nextPageToken: res.nextPageToken };
-          },
-          { limit: options.limit, maxPageSize: AUDIT_PAGE_SIZE },
-        );
-        const res = create(ListAttemptsResponseSchema, {
-          attempts: page.items,
-          nextPageToken: page.nextPageToken,
+              ...paging,
+            }),
+          items: (res) => res.attempts,
+          ...auditPaging(options.limit),
+          schema: ListAttemptsResponseSchema,
+          response: (page) =>
+            create(ListAttemptsResponseSchema, { attempts: page.items, nextPageToken: page.nextPageToken }),
+          empty: "no attempts",
+          rows: (attempts) => attemptRows(attempts, true),
         });
-        ctx.output(ListAttemptsResponseSchema, res, () =>
-          res.attempts.length === 0 ? "no attempts" : attemptRows(res.attempts, true),
-        );
-        if (!ctx.json && page.nextPageToken !== "") ctx.note(`(more than ${options.limit}; raise --limit)`);
       }),
     );
 }

@@ -27,7 +27,7 @@ import {
   renderTable,
   signatureSchemeName,
 } from "../format.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 import {
   collect,
   collectKeyValue,
@@ -145,18 +145,14 @@ export function registerEndpointCommands(program: Command, bind: Bind): void {
 
   tenantOption(endpoints.command("list").description("list a tenant's endpoints")).action(
     bind<TenantOption>(async (ctx, _args, options) => {
-      const page = await collectPages(async (pageSize, pageToken) => {
-        const res = await ctx.clients.endpoints.listEndpoints({
-          tenantId: options.tenant,
-          pageSize,
-          pageToken,
-        });
-        return { items: res.endpoints, nextPageToken: res.nextPageToken };
+      await printList(ctx, {
+        call: (paging) => ctx.clients.endpoints.listEndpoints({ tenantId: options.tenant, ...paging }),
+        items: (res) => res.endpoints,
+        schema: ListEndpointsResponseSchema,
+        response: (page) => create(ListEndpointsResponseSchema, { endpoints: page.items }),
+        empty: "no endpoints",
+        rows: endpointRows,
       });
-      const res = create(ListEndpointsResponseSchema, { endpoints: page.items });
-      ctx.output(ListEndpointsResponseSchema, res, () =>
-        res.endpoints.length === 0 ? "no endpoints" : endpointRows(res.endpoints),
-      );
     }),
   );
 

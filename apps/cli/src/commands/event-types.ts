@@ -12,7 +12,7 @@ import { type Bind, idArg } from "../command.js";
 import type { Context } from "../context.js";
 import { UsageError } from "../errors.js";
 import { formatTime, NONE, renderFields, renderTable, truncate } from "../format.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 import { collect } from "../parse.js";
 
 interface TenantOption {
@@ -108,19 +108,19 @@ export function registerEventTypeCommands(program: Command, bind: Bind): void {
     .option("--include-archived", "list archived types too")
     .action(
       bind<TenantOption & { includeArchived?: boolean }>(async (ctx, _args, options) => {
-        const page = await collectPages(async (pageSize, pageToken) => {
-          const res = await ctx.clients.eventTypes.listEventTypes({
-            tenantId: options.tenant,
-            pageSize,
-            pageToken,
-            includeArchived: options.includeArchived ?? false,
-          });
-          return { items: res.eventTypes, nextPageToken: res.nextPageToken };
+        await printList(ctx, {
+          call: (paging) =>
+            ctx.clients.eventTypes.listEventTypes({
+              tenantId: options.tenant,
+              includeArchived: options.includeArchived ?? false,
+              ...paging,
+            }),
+          items: (res) => res.eventTypes,
+          schema: ListEventTypesResponseSchema,
+          response: (page) => create(ListEventTypesResponseSchema, { eventTypes: page.items }),
+          empty: "no event types",
+          rows: eventTypeRows,
         });
-        const res = create(ListEventTypesResponseSchema, { eventTypes: page.items });
-        ctx.output(ListEventTypesResponseSchema, res, () =>
-          res.eventTypes.length === 0 ? "no event types" : eventTypeRows(res.eventTypes),
-        );
       }),
     );
 

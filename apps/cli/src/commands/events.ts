@@ -29,11 +29,16 @@ import {
   skipReasonName,
   triggerName,
 } from "../format.js";
-import { collectPages } from "../pages.js";
+import { collectPages, printList } from "../pages.js";
 import { checkJsonPayload, collect, parsePositiveCount, parseTime } from "../parse.js";
 
 /** The audit API's largest page. */
 export const AUDIT_PAGE_SIZE = 200;
+
+/** An audit list's paging for {@link printList}: at most `limit` items, in audit's largest pages. */
+export function auditPaging(limit: number) {
+  return { limit, maxPageSize: AUDIT_PAGE_SIZE };
+}
 /** Most attempts `events get` shows; an event with more is a story for `attempts list`. */
 const EVENT_ATTEMPTS_LIMIT = 1_000;
 export const DEFAULT_LIST_LIMIT = 50;
@@ -280,27 +285,22 @@ export function registerEventCommands(program: Command, bind: Bind): void {
     .action(
       bind<ListOptions>(async (ctx, _args, options) => {
         const window = timeWindow(options, ctx.io.now());
-        const page = await collectPages(
-          async (pageSize, pageToken) => {
-            const res = await ctx.clients.audit.listEvents({
+        await printList(ctx, {
+          call: (paging) =>
+            ctx.clients.audit.listEvents({
               tenantId: options.tenant,
               eventType: options.type ?? "",
               ...window,
-              pageSize,
-              pageToken,
-            });
-            return { items: res.events, nextPageToken: res.nextPageToken };
-          },
-          { limit: options.limit, maxPageSize: AUDIT_PAGE_SIZE },
-        );
-        const res = create(ListEventsResponseSchema, {
-          events: page.items,
-          nextPageToken: page.nextPageToken,
+              ...paging,
+            }),
+          items: (res) => res.events,
+          ...auditPaging(options.limit),
+          schema: ListEventsResponseSchema,
+          response: (page) =>
+            create(ListEventsResponseSchema, { events: page.items, nextPageToken: page.nextPageToken }),
+          empty: "no events",
+          rows: eventRows,
         });
-        ctx.output(ListEventsResponseSchema, res, () =>
-          res.events.length === 0 ? "no events" : eventRows(res.events),
-        );
-        if (!ctx.json && page.nextPageToken !== "") ctx.note(`(more than ${options.limit}; raise --limit)`);
       }),
     );
 }

@@ -9,7 +9,7 @@ import {
 import type { Command } from "commander";
 import { type Bind, idArg } from "../command.js";
 import { errorClassName, formatTime, NONE, renderFields, renderTable } from "../format.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 
 const WINDOW_NAMES: Record<HealthWindow, string> = {
   [HealthWindow.HEALTH_WINDOW_UNSPECIFIED]: "?",
@@ -103,21 +103,15 @@ export function registerHealthCommand(endpoints: Command, bind: Bind): void {
           ctx.output(GetEndpointHealthResponseSchema, res, () => healthDetails(res.health));
           return;
         }
-        const page = await collectPages(
-          async (pageSize, pageToken) => {
-            const res = await ctx.clients.audit.listEndpointHealth({
-              tenantId: options.tenant,
-              pageSize,
-              pageToken,
-            });
-            return { items: res.endpoints, nextPageToken: res.nextPageToken };
-          },
-          { maxPageSize: HEALTH_PAGE_SIZE },
-        );
-        const res = create(ListEndpointHealthResponseSchema, { endpoints: page.items });
-        ctx.output(ListEndpointHealthResponseSchema, res, () =>
-          res.endpoints.length === 0 ? "no endpoints" : healthRows(res.endpoints),
-        );
+        await printList(ctx, {
+          call: (paging) => ctx.clients.audit.listEndpointHealth({ tenantId: options.tenant, ...paging }),
+          items: (res) => res.endpoints,
+          maxPageSize: HEALTH_PAGE_SIZE,
+          schema: ListEndpointHealthResponseSchema,
+          response: (page) => create(ListEndpointHealthResponseSchema, { endpoints: page.items }),
+          empty: "no endpoints",
+          rows: healthRows,
+        });
       }),
     );
 }

@@ -9,7 +9,7 @@ import {
 import type { Command } from "commander";
 import { type Bind, idArg } from "../command.js";
 import { formatTime, NONE, renderFields, renderTable, scopeName } from "../format.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 import { collectScopes, SCOPE_NAMES } from "../parse.js";
 
 interface ListOptions {
@@ -60,18 +60,14 @@ export function registerKeyCommands(program: Command, bind: Bind): void {
     .option("--tenant <id>", "only this tenant's keys")
     .action(
       bind<ListOptions>(async (ctx, _args, options) => {
-        const page = await collectPages(async (pageSize, pageToken) => {
-          const res = await ctx.clients.apiKeys.listApiKeys({
-            tenantId: options.tenant ?? "",
-            pageSize,
-            pageToken,
-          });
-          return { items: res.apiKeys, nextPageToken: res.nextPageToken };
+        await printList(ctx, {
+          call: (paging) => ctx.clients.apiKeys.listApiKeys({ tenantId: options.tenant ?? "", ...paging }),
+          items: (res) => res.apiKeys,
+          schema: ListApiKeysResponseSchema,
+          response: (page) => create(ListApiKeysResponseSchema, { apiKeys: page.items }),
+          empty: "no API keys",
+          rows: apiKeyRows,
         });
-        const res = create(ListApiKeysResponseSchema, { apiKeys: page.items });
-        ctx.output(ListApiKeysResponseSchema, res, () =>
-          res.apiKeys.length === 0 ? "no API keys" : apiKeyRows(res.apiKeys),
-        );
       }),
     );
 

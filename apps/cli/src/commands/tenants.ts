@@ -28,7 +28,7 @@ import {
   renderFields,
   renderTable,
 } from "../format.js";
-import { collectPages } from "../pages.js";
+import { printList } from "../pages.js";
 import { collectKeyValue, parseCount, parseDurationList } from "../parse.js";
 
 interface SettingsOptions {
@@ -168,14 +168,14 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
     .description("list every tenant")
     .action(
       bind(async (ctx) => {
-        const page = await collectPages(async (pageSize, pageToken) => {
-          const res = await ctx.clients.tenants.listTenants({ pageSize, pageToken });
-          return { items: res.tenants, nextPageToken: res.nextPageToken };
+        await printList(ctx, {
+          call: (paging) => ctx.clients.tenants.listTenants(paging),
+          items: (res) => res.tenants,
+          schema: ListTenantsResponseSchema,
+          response: (page) => create(ListTenantsResponseSchema, { tenants: page.items }),
+          empty: "no tenants",
+          rows: tenantRows,
         });
-        const res = create(ListTenantsResponseSchema, { tenants: page.items });
-        ctx.output(ListTenantsResponseSchema, res, () =>
-          res.tenants.length === 0 ? "no tenants" : tenantRows(res.tenants),
-        );
       }),
     );
 

@@ -30,7 +30,7 @@ import {
   taskQueue,
   tenantsCollection,
 } from "@herald/platform/model";
-import { cleanupTestEnv, TEST_SECRET_KEYS, testEnv } from "@herald/platform/testing";
+import { cleanupTestEnv, TEST_SECRET_KEYS, testEndpoint, testEnv } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { Webhook } from "standardwebhooks";
@@ -198,25 +198,18 @@ beforeAll(async () => {
   await apiKeysCollection(db).insertMany([acme.doc, otherAcme.doc, globex.doc]);
   [acmeToken, otherAcmeToken, globexToken] = [acme.token, otherAcme.token, globex.token];
   acmeKeyId = acme.doc._id;
-  await endpointsCollection(db).insertOne({
-    _id: ENDPOINT,
-    tenant_id: "acme",
-    url: listenUrl(ENDPOINT),
-    listen: { key_id: acme.doc._id },
-    listen_seen_time: new Date(),
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [1_000, 1_000, 1_000],
-    secrets: [{ id: "sec_1", sealed: new SecretBox(TEST_SECRET_KEYS).seal(SECRET), create_time: now }],
-    create_time: now,
-    update_time: now,
-  });
+  await endpointsCollection(db).insertOne(
+    testEndpoint({
+      _id: ENDPOINT,
+      tenant_id: "acme",
+      url: listenUrl(ENDPOINT),
+      listen: { key_id: acme.doc._id },
+      listen_seen_time: new Date(),
+      retry_schedule_ms: [1_000, 1_000, 1_000],
+      secrets: [{ id: "sec_1", sealed: new SecretBox(TEST_SECRET_KEYS).seal(SECRET), create_time: now }],
+      create_time: now,
+    }),
+  );
   instances = [await runService(deliveryService, env), await runService(deliveryService, env)];
   rabbit = new Connection(env.AMQP_URL);
   publisher = new ProtoPublisher(rabbit);

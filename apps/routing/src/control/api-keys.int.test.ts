@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
 import { type ApiKeyDocument, hashApiKeySecret } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { failure, RoutingUnderTest, statusOf } from "./testing.js";
+import { failure, RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 let routing: RoutingUnderTest;
 const admin = () => routing.admin("grpc-web");

@@ -5,7 +5,7 @@ import { type EndpointDocument, endpointHeaders, HEADER_VALUE_MASK, SecretBox } 
 import { TEST_SECRET_KEYS } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
-import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 let routing: RoutingUnderTest;
 /** A key of tenant "shop" with endpoints:manage, over gRPC. */

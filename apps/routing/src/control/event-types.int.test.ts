@@ -3,7 +3,7 @@ import { Scope } from "@herald/contracts";
 import { Collections, OPERATIONAL_EVENT_TYPE_NAMES } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePageToken } from "./pagination.js";
-import { type ControlPlaneClients, failure, RoutingUnderTest } from "./testing.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest } from "./routing.test-support.js";
 
 // EventTypeService against FerretDB: the catalog's life cycle, its bad inputs (each refused with nothing
 // written), and who may read and change it.

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
-import { type ControlPlaneClients, failure, RoutingUnderTest } from "./testing.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest } from "./routing.test-support.js";
 
 // A key of tenant A holding every tenant scope, tried against every RPC that names tenant B or one of
 // B's objects. It must be refused every time, and B must be exactly as before.

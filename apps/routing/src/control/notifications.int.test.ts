@@ -5,7 +5,7 @@ import { consumeControlChanges } from "@herald/platform/model";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";
-import { RoutingUnderTest } from "./testing.js";
+import { RoutingUnderTest } from "./routing.test-support.js";
 
 let routing: RoutingUnderTest;
 let rabbit: Connection;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failure, RoutingUnderTest, statusOf } from "./testing.js";
+import { failure, RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 let routing: RoutingUnderTest;
 const admin = () => routing.admin();

@@ -10,7 +10,7 @@ import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";
 import { SecretResealer, staleEndpointsFilter } from "./reseal.js";
-import { RoutingUnderTest } from "./testing.js";
+import { RoutingUnderTest } from "./routing.test-support.js";
 
 // Two keys: endpoints sealed under the old one are re-sealed in the background by a routing instance
 // whose ring puts the new one first; then the old key leaves the ring and every endpoint still opens.

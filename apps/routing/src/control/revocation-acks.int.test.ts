@@ -4,7 +4,7 @@ import { createLogger, topologyNames } from "@herald/platform";
 import { consumeControlChanges, controlFeed, ServiceInstances, thisInstance } from "@herald/platform/model";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RoutingUnderTest, statusOf } from "./testing.js";
+import { RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 // RevokeApiKey answers once every live service instance acknowledged the revocation: two instances
 // besides routing, on real RabbitMQ and the MongoDB wire server, registered as services register.

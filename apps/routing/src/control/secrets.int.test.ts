@@ -5,7 +5,7 @@ import { SecretBox, signingSecrets } from "@herald/platform/model";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { msToDuration } from "./fields.js";
-import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./testing.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 // Every line the service logs, whatever the level: runService has no logger hook, so the platform's
 // createLogger is wrapped to write here.

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import type { EndpointDocument, EndpointSecretDocument } from "@herald/platform/model";
 import { SecretBox, signingSecrets } from "@herald/platform/model";
-import { TEST_SECRET_KEYS } from "@herald/platform/testing";
+import { TEST_SECRET_KEYS, testEndpoint } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import {
   currentScheme,
@@ -21,23 +21,7 @@ const t0 = new Date("2030-01-01T00:00:00Z");
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
 function endpointWith(secrets: EndpointSecretDocument[]): EndpointDocument {
-  return {
-    _id: "ep_1",
-    tenant_id: "t1",
-    url: "https://example.com/",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets,
-    create_time: t0,
-    update_time: t0,
-  };
+  return testEndpoint({ url: "https://example.com/", secrets, create_time: t0 });
 }
 
 describe("signing secrets", () => {

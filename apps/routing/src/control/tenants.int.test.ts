@@ -6,7 +6,7 @@ import { Scope } from "@herald/contracts";
 import type { TenantDocument } from "@herald/platform/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
-import { failure, RoutingUnderTest, statusOf } from "./testing.js";
+import { failure, RoutingUnderTest, statusOf } from "./routing.test-support.js";
 
 let routing: RoutingUnderTest;
 const admin = () => routing.admin();

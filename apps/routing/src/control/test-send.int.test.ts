@@ -11,7 +11,7 @@ import { createLogger, topologyNames } from "@herald/platform";
 import { serveTestDeliveries } from "@herald/platform/model";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlaneClients, failure, RoutingUnderTest } from "./testing.js";
+import { type ControlPlaneClients, failure, RoutingUnderTest } from "./routing.test-support.js";
 
 // TestEndpoint in routing against a stand-in delivery on delivery.tests (real RabbitMQ and wire
 // server): what routing checks and asks for, how the answer comes back over Connect and gRPC, and what a

@@ -1,7 +1,7 @@
 import { DisabledReason } from "@herald/contracts";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testEnv } from "../testing/index.js";
+import { testEndpoint, testEnv } from "../testing/index.js";
 import type { EndpointDocument } from "./documents.js";
 import { EndpointStore } from "./endpoint-store.js";
 
@@ -20,25 +20,7 @@ afterAll(async () => {
 });
 
 function endpoint(id: string, patch: Partial<EndpointDocument> = {}): EndpointDocument {
-  const time = new Date("2026-01-01T00:00:00Z");
-  return {
-    _id: id,
-    tenant_id: "t1",
-    url: "https://example.com/hook",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: time,
-    update_time: time,
-    ...patch,
-  };
+  return testEndpoint({ _id: id, create_time: new Date("2026-01-01T00:00:00Z"), ...patch });
 }
 
 describe("EndpointStore", () => {

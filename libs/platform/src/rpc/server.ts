@@ -10,7 +10,8 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "./connection-limits.js";
-import { refuseUnknownEnumNames, withEnumNamesChecked } from "./enum-names.js";
+import { refuseUnknownEnumNames } from "./enum-names.js";
+import { withJsonRequestSteps } from "./json-request.js";
 import {
   presentedInvalidCertificate,
   type RpcTlsOptions,
@@ -20,7 +21,7 @@ import {
 import { withUnreadRequestsClosed } from "./vendor/close-unread-request.js";
 import { withSpecGrpcMessages } from "./vendor/grpc-message.js";
 import { takeStreamsFirst } from "./vendor/http2-stream-takeover.js";
-import { type JsonRequestRewrite, withJsonRequestRewrite } from "./vendor/json-request-rewrite.js";
+import type { JsonRequestRewrite } from "./vendor/json-request-rewrite.js";
 import { withParseErrorsAsInvalidArgument } from "./vendor/parse-error-status.js";
 import { createUnaryConnectHandler } from "./vendor/unary-connect.js";
 import { createUnaryGrpcHandler } from "./vendor/unary-grpc.js";
@@ -118,9 +119,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     routes(router) {
       options.routes(unaryGrpc.capture(router));
       router.handlers.forEach((h, i) => {
-        const rewrite = options.jsonRequestRewrites?.[h.requestPath];
-        router.handlers[i] = withEnumNamesChecked(
-          withParseErrorsAsInvalidArgument(rewrite ? withJsonRequestRewrite(h, rewrite, readMaxBytes) : h),
+        router.handlers[i] = withJsonRequestSteps(
+          withParseErrorsAsInvalidArgument(h),
+          options.jsonRequestRewrites?.[h.requestPath],
           readMaxBytes,
         );
       });

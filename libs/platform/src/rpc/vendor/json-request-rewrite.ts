@@ -13,18 +13,13 @@
  * - Measured: test/bench/micro/json-payload.ts: about 1.6 µs of CPU added per 300-byte object payload,
  *   0.1 µs per base64 one (docs/decisions/plain-json-payloads.md).
  * - Delete when: protobuf-es offers a per-field JSON reader (or connect-es a body hook before
- *   `fromJson`); move the rewrite there, delete this file and its wrapping in server.ts, and
- *   apps/ingest/src/json-payload.int.test.ts and test/e2e/json-payloads.test.ts still pass.
+ *   `fromJson`); move the rewrite there, delete this file, its step in ../json-request.ts and the
+ *   `jsonRequestRewrites` option of server.ts, and apps/ingest/src/json-payload.int.test.ts and
+ *   test/e2e/json-payloads.test.ts still pass.
  */
 import type { DescMessage, JsonValue } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import {
-  createAsyncIterable,
-  type UniversalHandler,
-  type UniversalServerRequest,
-  type UniversalServerResponse,
-} from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, errorToJsonBytes, parseContentType } from "@connectrpc/connect/protocol-connect";
+import { createAsyncIterable, type UniversalServerRequest } from "@connectrpc/connect/protocol";
 
 /**
  * Rewrites a unary Connect JSON request body (its text): answers the JSON protobuf's JSON mapping is to
@@ -76,74 +71,32 @@ function knownMessage(desc: DescMessage, json: JsonValue): boolean {
   return onlyKnownFields(desc, json);
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isByteStream(body: UniversalServerRequest["body"]): body is AsyncIterable<Uint8Array> {
-  return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
-}
-
-/** The chunks already read, then the rest of the stream. */
-async function* replay(read: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
-  yield* read;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+/**
+ * `rewrite` applied to a body's text: the JSON to hand on, or undefined to leave the body as sent (also
+ * when the rewrite fails unexpectedly: connect-es then refuses what it cannot read). Its ConnectError is
+ * thrown on, to be the call's answer.
+ */
+export function rewriteJson(rewrite: JsonRequestRewrite, text: string): JsonValue | undefined {
+  try {
+    return rewrite(text);
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    return undefined;
+  }
 }
 
 /**
- * Applies `rewrite` to the uncompressed unary Connect JSON POSTs that `handler` receives; gRPC,
- * gRPC-Web, Connect protobuf, compressed bodies and bodies over `readMaxBytes` pass as they are.
+ * The request connect-es is to read after a rewrite: the parsed body itself when every key names a
+ * field of `input`, sparing connect-es a parse, else its JSON text with its new length.
  */
-export function withJsonRequestRewrite(
-  handler: UniversalHandler,
-  rewrite: JsonRequestRewrite,
-  readMaxBytes: number,
-): UniversalHandler {
-  const wrapped = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
-    const type = parseContentType(req.header.get("content-type"));
-    const encoding = req.header.get("content-encoding");
-    if (
-      req.method !== "POST" ||
-      !type ||
-      type.binary ||
-      type.stream ||
-      (encoding !== null && encoding !== "identity") ||
-      !isByteStream(req.body)
-    )
-      return handler(req);
-    const declared = Number(req.header.get("content-length") ?? 0);
-    if (declared > readMaxBytes) return handler(req);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const it = req.body[Symbol.asyncIterator]();
-    for (let next = await it.next(); !next.done; next = await it.next()) {
-      chunks.push(next.value);
-      size += next.value.byteLength;
-      // Over the limit: connect-es reads the rest and refuses it as usual.
-      if (size > readMaxBytes) return handler({ ...req, body: replay(chunks, it) });
-    }
-    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
-    let rewritten: JsonValue | undefined;
-    try {
-      rewritten = rewrite(utf8.decode(bytes));
-    } catch (err) {
-      if (err instanceof ConnectError) {
-        const answer = errorToJsonBytes(err, {});
-        return {
-          status: codeToHttpStatus(err.code),
-          header: new Headers({
-            "content-type": "application/json",
-            "content-length": String(answer.byteLength),
-          }),
-          body: createAsyncIterable([answer]),
-        };
-      }
-      rewritten = undefined;
-    }
-    if (rewritten === undefined) return handler({ ...req, body: createAsyncIterable([bytes]) });
-    if (onlyKnownFields(handler.method.input, rewritten)) return handler({ ...req, body: rewritten });
-    const body = Buffer.from(JSON.stringify(rewritten));
-    const header = new Headers(req.header);
-    header.set("content-length", String(body.byteLength));
-    return handler({ ...req, header, body: createAsyncIterable([body]) });
-  };
-  return Object.assign(wrapped, handler);
+export function rewrittenRequest(
+  req: UniversalServerRequest,
+  input: DescMessage,
+  rewritten: JsonValue,
+): UniversalServerRequest {
+  if (onlyKnownFields(input, rewritten)) return { ...req, body: rewritten };
+  const body = Buffer.from(JSON.stringify(rewritten));
+  const header = new Headers(req.header);
+  header.set("content-length", String(body.byteLength));
+  return { ...req, header, body: createAsyncIterable([body]) };
 }

@@ -39,7 +39,8 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { markUnknownEnumNames } from "../enum-names.js";
+import { markUnknownEnumName } from "../enum-names.js";
+import { type JsonRequestSteps, jsonRequestSteps } from "../json-request.js";
 import type { JsonRequestRewrite } from "./json-request-rewrite.js";
 import { isRequestParseError } from "./parse-error-status.js";
 import type { CapturedUnaryMethod } from "./unary-grpc.js";
@@ -54,7 +55,7 @@ export interface UnaryConnectOptions {
   methods: ReadonlyMap<string, CapturedUnaryMethod>;
   /**
    * Methods that read their JSON request body themselves, by request path: applied here as on
-   * connect-es's path (json-request-rewrite.ts), so both paths accept the same bodies.
+   * connect-es's path (../json-request.ts), so both paths accept the same bodies.
    */
   jsonRequestRewrites?: Record<string, JsonRequestRewrite>;
 }
@@ -130,9 +131,11 @@ async function serve(
   try {
     if (timeout.error) throw timeout.error;
     let bytes = await readBody(req, options.readMaxBytes);
-    if (!binary) markUnknownEnumNames(spec.method.input, bytes, context.requestHeader);
-    const rewrite = binary ? undefined : options.jsonRequestRewrites?.[req.url ?? ""];
-    if (rewrite) bytes = rewrittenJson(rewrite, bytes);
+    const steps: JsonRequestSteps = binary
+      ? {}
+      : jsonRequestSteps(spec.method.input, bytes, options.jsonRequestRewrites?.[req.url ?? ""]);
+    markUnknownEnumName(context.requestHeader, steps.unknownEnumName);
+    if (steps.rewritten !== undefined) bytes = Buffer.from(JSON.stringify(steps.rewritten));
     const input = serialization.getI(binary).parse(bytes);
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     body = serialization.getO(binary).serialize(output);
@@ -158,23 +161,6 @@ async function serve(
   }
   answer(res, status, context, body);
 }
-
-/**
- * The body after its method's rewrite, as JSON text: unchanged when the rewrite has nothing to do or
- * fails unexpectedly (connect-es then refuses what it cannot read); a ConnectError is the call's answer.
- */
-function rewrittenJson(rewrite: JsonRequestRewrite, bytes: Uint8Array): Uint8Array {
-  let rewritten: ReturnType<JsonRequestRewrite>;
-  try {
-    rewritten = rewrite(utf8Decoder.decode(bytes));
-  } catch (err) {
-    if (err instanceof ConnectError) throw err;
-    return bytes;
-  }
-  return rewritten === undefined ? bytes : Buffer.from(JSON.stringify(rewritten));
-}
-
-const utf8Decoder = new TextDecoder();
 
 function answer(res: http.ServerResponse, status: number, context: HandlerContext, body: Uint8Array): void {
   if (res.destroyed) return;

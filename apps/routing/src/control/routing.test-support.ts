@@ -25,7 +25,8 @@ import { type Db, MongoClient } from "mongodb";
 import { routingService } from "../service.js";
 
 // Test harness of the control-plane integration tests: a routing service started in-process with its
-// own database and RabbitMQ namespace, and clients of its three services. Not part of the public API.
+// own database and RabbitMQ namespace, and clients of its three services. Kept out of the build
+// (tsconfig.lib.json), as test support is.
 
 /** Local receivers, as in development. */
 export const TEST_URL_ALLOWLIST = "127.0.0.1/32,::1/128,localhost";
