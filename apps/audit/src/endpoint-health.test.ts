@@ -181,6 +181,7 @@ describe("endpointHealth", () => {
       w?.points.map((p) => [new Date(Number(p.startTime?.seconds) * 1000).toISOString(), p.attempts]);
     // The hour's points are its twelve 5-minute buckets, from 11:10; two attempts share 12:05's.
     expect(hour?.pointSeconds).toBe(300);
+    expect(hour?.pointsStartTime?.seconds).toBe(BigInt(Date.parse("2026-01-10T11:10:00Z") / 1000));
     expect(series(hour)).toEqual([
       ["2026-01-10T11:35:00.000Z", 1n],
       ["2026-01-10T12:05:00.000Z", 2n],
@@ -202,6 +203,7 @@ describe("endpointHealth", () => {
     ]);
     // The week's 28 points count 6 hours each from its first bucket; the last holds the current hour.
     expect(week?.pointSeconds).toBe(21_600);
+    expect(week?.pointsStartTime?.seconds).toBe(BigInt(Date.parse("2026-01-03T13:00:00Z") / 1000));
     expect(series(week)).toEqual([
       ["2026-01-07T07:00:00.000Z", 1n],
       ["2026-01-10T07:00:00.000Z", 4n],

@@ -192,6 +192,7 @@ export function endpointHealth(
       window: w.window,
       points: pointsOf(inWindow, from, pointMs),
       pointSeconds: pointMs / 1000,
+      pointsStartTime: timestampFromDate(new Date(from)),
     });
   });
   const week = rollups.filter((r) => r.span === "1h");
