@@ -15,7 +15,7 @@ import { REPO_ROOT } from "./support/stack.js";
 const CHART = join(REPO_ROOT, "deploy/helm/herald");
 const SERVICES = ["ingest", "routing", "delivery", "audit"] as const;
 const README_PORTS = { ingest: 7001, routing: 7002, delivery: 7003, audit: 7004 };
-/** Variables the chart sets itself rather than taking from `config` (the last three: the portal's). */
+/** Variables the chart sets itself rather than taking from `config` (from PORTAL_PORT on: the portal's). */
 const CHART_SET = [
   "AMQP_URL",
   "MONGO_URL",
@@ -26,6 +26,9 @@ const CHART_SET = [
   "PORTAL_PORT",
   "HERALD_ROUTING_URL",
   "HERALD_AUDIT_URL",
+  "HERALD_TLS_CA_FILE",
+  "HERALD_TLS_CERT_FILE",
+  "HERALD_TLS_KEY_FILE",
 ];
 /** The service exits by itself this long after SIGTERM (libs/platform/src/service.ts, main). */
 const SERVICE_EXIT_DEADLINE_S = 30;
@@ -59,6 +62,7 @@ const VALUE_SETS: Record<string, object> = {
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
     },
     tls: { enabled: true, secretName: "herald-tls", clientAuth: "optional" },
+    portal: { clientCertSecretName: "herald-portal-client-tls" },
     metrics: { serviceMonitor: { enabled: true, labels: { release: "prometheus" } } },
     services: {
       delivery: { keda: { enabled: true }, config: { DELIVERY_CONCURRENCY: "512" } },
@@ -334,7 +338,16 @@ describe("the rendered manifests", () => {
       // Nothing it does not use: no database, broker or key ring.
       for (const name of ["MONGO_URL", "AMQP_URL", "HERALD_SECRET_KEYS"])
         expect(env).not.toHaveProperty(name);
-      expect(env.NODE_EXTRA_CA_CERTS).toBe(set === "operators" ? "/etc/herald/tls/ca.crt" : undefined);
+      // With TLS: the services' CA, and the client certificate from its own Secret, reloaded on change.
+      const tls = set === "operators";
+      expect(env.HERALD_TLS_CA_FILE).toBe(tls ? "/etc/herald/tls/ca.crt" : undefined);
+      expect([env.HERALD_TLS_CERT_FILE, env.HERALD_TLS_KEY_FILE]).toEqual(
+        tls ? ["/etc/herald/portal-tls/tls.crt", "/etc/herald/portal-tls/tls.key"] : [undefined, undefined],
+      );
+      const volumes = deployment?.spec.template.spec.volumes ?? [];
+      expect(volumes.find((v: { name: string }) => v.name === "client-tls")?.secret?.secretName).toBe(
+        tls ? "herald-portal-client-tls" : undefined,
+      );
       for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"])
         expect(container[probe].httpGet).toEqual({ path: "/healthz", port: "http" });
       expect(deployment?.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
@@ -434,12 +447,7 @@ describe("the rendered manifests", () => {
       for (const d of ofKind(manifests, "Deployment"))
         for (const e of d.spec.template.spec.containers[0].env) names.add(e.name);
       const unknown = [...names].filter(
-        // NODE_EXTRA_CA_CERTS: Node's own, for the portal to trust the services' CA.
-        (n) =>
-          !readme.has(n) &&
-          !n.startsWith("OTEL_") &&
-          !n.startsWith("HERALD_CHART_AMQP_") &&
-          n !== "NODE_EXTRA_CA_CERTS",
+        (n) => !readme.has(n) && !n.startsWith("OTEL_") && !n.startsWith("HERALD_CHART_AMQP_"),
       );
       expect(unknown, set).toEqual([]);
     }

@@ -376,11 +376,22 @@ describe("the tenant portal in Chromium", () => {
     expect((await hourCells.allTextContents()).slice(0, 4)).toEqual(["2", "2", "0", "100 %"]);
     expect(await section.textContent()).toContain("closed: the latest attempt succeeded");
     const charts = section.locator("svg[role=img]");
-    expect(await charts.count()).toBe(2);
+    expect(await charts.count()).toBe(3);
     expect(await charts.first().locator("title").textContent()).toBe(
       "Success rate. 1 h: 100 % of 2; 24 h: 100 % of 2; 7 d: 100 % of 2.",
     );
-    expect(await charts.last().locator("title").textContent()).toMatch(/^Latency\. 1 h: p50 \d+ ms/);
+    expect(await charts.nth(1).locator("title").textContent()).toMatch(/^Latency\. 1 h: p50 \d+ ms/);
+    // Over time: 12 five-minute points in the hour, 24 hourly in the day, 28 of 6 hours in the week; the
+    // two attempts fall in one or two of them (a bucket's end may lie between them).
+    expect(await charts.last().locator("title").textContent()).toMatch(
+      /^Over time\. 1 h: attempts in [12] of 12 5-minute points, success rate 100 % to 100 %, p95 up to \d+ ms; 24 h: attempts in [12] of 24 1-hour points, .*; 7 d: attempts in [12] of 28 6-hour points, /,
+    );
+    const series = charts.last().locator("[data-testid=health-series]");
+    expect(await series.evaluateAll((rows) => rows.map((g) => g.getAttribute("data-slots")))).toEqual([
+      "12",
+      "24",
+      "28",
+    ]);
     expect(await seriousViolations()).toEqual([]);
     await screenshot("health");
 

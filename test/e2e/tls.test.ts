@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -7,11 +7,12 @@ import { makeTestCertificates, TEST_ADMIN_KEY, type TestCertificates } from "@he
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
-import { type Stack, startStack } from "./support/stack.js";
+import { freePort, REPO_ROOT, type Stack, startStack } from "./support/stack.js";
 
 // The whole of Herald with TLS and client certificates required on every RPC port, driven as an
 // operator would: the CLI over https:// for the control plane, a stock grpc-js client publishing,
-// curl probing readiness. Certificates are made at test time (scripts/tls-certs.sh).
+// curl probing readiness, the portal forwarding a browser's calls. Certificates are made at test time
+// (scripts/tls-certs.sh).
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/main.js", import.meta.url));
@@ -19,6 +20,7 @@ let certs: TestCertificates;
 let stack: Stack;
 let receiver: Receiver;
 let ingest: GrpcIngestClient;
+const portals: ChildProcess[] = [];
 
 beforeAll(async () => {
   certs = makeTestCertificates();
@@ -42,6 +44,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(
+    portals.map((p) =>
+      p.exitCode === null ? new Promise((r) => p.once("exit", r).kill("SIGTERM")) : undefined,
+    ),
+  );
   ingest?.close();
   await receiver?.close();
   await stack?.stop();
@@ -149,5 +156,101 @@ describe("Herald with TLS and client certificates on every port", () => {
         client.close();
       }
     }
+  });
+});
+
+/** The built portal server forwarding to the stack over https, with `tls` (HERALD_TLS_*); its URL. */
+async function startPortal(tls: Record<string, string>): Promise<{ url: string; logs: () => string }> {
+  const port = await freePort();
+  const lines: string[] = [];
+  const child = spawn(process.execPath, [`${REPO_ROOT}apps/portal/dist/server/main.js`], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORTAL_PORT: String(port),
+      HERALD_ROUTING_URL: stack.url("routing"),
+      HERALD_AUDIT_URL: stack.url("audit"),
+      HERALD_ADMIN_KEY: TEST_ADMIN_KEY,
+      ...tls,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  portals.push(child);
+  child.stdout?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${url}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) break;
+    if (child.exitCode !== null || i > 150) throw new Error(`the portal did not start:\n${lines.join("")}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, logs: () => lines.join("") };
+}
+
+/** What the test reads of an answer: ListEndpoints' list, or a Connect error. */
+interface PortalAnswer {
+  endpoints?: Array<{ url: string }>;
+  code?: string;
+  message?: string;
+}
+
+/** A Connect JSON call through the portal's /rpc entry, as the browser app makes it. */
+async function viaPortal(
+  portalUrl: string,
+  method: string,
+  body: object,
+): Promise<{ status: number; body: PortalAnswer }> {
+  const res = await fetch(`${portalUrl}/rpc/${method}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "connect-protocol-version": "1",
+      authorization: `Bearer ${TEST_ADMIN_KEY}`,
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as PortalAnswer };
+}
+
+describe("the portal in front of services that require client certificates", () => {
+  it("forwards calls presenting HERALD_TLS_CERT_FILE, trusting HERALD_TLS_CA_FILE", async () => {
+    await herald(["tenants", "update", "acme", "--portal-frame-ancestors", "https://app.example.com"]);
+    const portal = await startPortal({
+      HERALD_TLS_CA_FILE: certs.ca,
+      HERALD_TLS_CERT_FILE: certs.clientCert,
+      HERALD_TLS_KEY_FILE: certs.clientKey,
+    });
+    const listed = await viaPortal(portal.url, "herald.v1.EndpointService/ListEndpoints", {
+      tenantId: "acme",
+    });
+    expect(listed.status).toBe(200);
+    expect(listed.body.endpoints?.map((e) => e.url)).toEqual([receiver.url]);
+    const events = await viaPortal(portal.url, "herald.v1.AuditService/ListEvents", { tenantId: "acme" });
+    expect(events.status).toBe(200);
+    // The page's frame ancestors are read from routing through the same client.
+    const page = await fetch(`${portal.url}/t/acme/`);
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors https://app.example.com");
+  });
+
+  it("answers unavailable, without the cause, when it has no certificate to present", async () => {
+    const portal = await startPortal({ HERALD_TLS_CA_FILE: certs.ca });
+    const refused = await viaPortal(portal.url, "herald.v1.EndpointService/ListEndpoints", {
+      tenantId: "acme",
+    });
+    expect(refused).toEqual({
+      status: 503,
+      body: { code: "unavailable", message: "the routing service cannot be reached" },
+    });
+    // The operator finds the reason in the portal's log.
+    expect(portal.logs()).toContain('"msg":"service unavailable","service":"routing"');
+  });
+
+  it("refuses to start with a client certificate but no key", async () => {
+    await expect(startPortal({ HERALD_TLS_CERT_FILE: certs.clientCert })).rejects.toThrow(
+      "HERALD_TLS_KEY_FILE: required with HERALD_TLS_CERT_FILE (a client certificate needs its key)",
+    );
   });
 });

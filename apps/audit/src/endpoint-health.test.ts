@@ -157,6 +157,63 @@ describe("endpointHealth", () => {
     expect(health.backlog).toBe(3n);
   });
 
+  it("gives each window its series: 5-minute points for the hour, hourly for the day, 6-hourly for the week", () => {
+    const minutes = (m: number) => new Date(NOW.getTime() - m * 60_000);
+    const docs = new Map<string, EndpointHealthDocument>();
+    applyUpdates(docs, [
+      attempt("ep1", minutes(2), { latency_ms: 100 }),
+      attempt("ep1", minutes(1), { latency_ms: 300 }),
+      attempt("ep1", minutes(30), { success: false, error_class: ErrorClass.HTTP_STATUS, latency_ms: 200 }),
+      attempt("ep1", minutes(5 * 60)),
+      attempt("ep1", minutes(3 * 24 * 60)),
+      // Before the week's first bucket (2026-01-03T13:00): in no point.
+      attempt("ep1", new Date("2026-01-03T12:59:00Z")),
+    ]);
+    const ids = new Set(rollupIdsToRead("ep1", NOW));
+    const read = [...docs.values()].filter((d) => ids.has(d._id));
+    const [hour, day, week] = endpointHealth(
+      { tenantId: "t1", endpointId: "ep1" },
+      read,
+      { count: 0 },
+      NOW,
+    ).windows;
+    const series = (w: typeof hour) =>
+      w?.points.map((p) => [new Date(Number(p.startTime?.seconds) * 1000).toISOString(), p.attempts]);
+    // The hour's points are its twelve 5-minute buckets, from 11:10; two attempts share 12:05's.
+    expect(hour?.pointSeconds).toBe(300);
+    expect(hour?.pointsStartTime?.seconds).toBe(BigInt(Date.parse("2026-01-10T11:10:00Z") / 1000));
+    expect(series(hour)).toEqual([
+      ["2026-01-10T11:35:00.000Z", 1n],
+      ["2026-01-10T12:05:00.000Z", 2n],
+    ]);
+    // Latencies as their histogram buckets report them.
+    const ms = (latency: number) => Math.round(latencyOfBucket(latencyBucket(latency)));
+    expect(hour?.points[0]).toMatchObject({ succeeded: 0n, successRate: 0, latencyP50Ms: ms(200) });
+    expect(hour?.points[1]).toMatchObject({
+      succeeded: 2n,
+      successRate: 1,
+      latencyP50Ms: ms(100),
+      latencyP99Ms: ms(300),
+    });
+    expect(day?.pointSeconds).toBe(3600);
+    expect(series(day)).toEqual([
+      ["2026-01-10T07:00:00.000Z", 1n],
+      ["2026-01-10T11:00:00.000Z", 1n],
+      ["2026-01-10T12:00:00.000Z", 2n],
+    ]);
+    // The week's 28 points count 6 hours each from its first bucket; the last holds the current hour.
+    expect(week?.pointSeconds).toBe(21_600);
+    expect(week?.pointsStartTime?.seconds).toBe(BigInt(Date.parse("2026-01-03T13:00:00Z") / 1000));
+    expect(series(week)).toEqual([
+      ["2026-01-07T07:00:00.000Z", 1n],
+      ["2026-01-10T07:00:00.000Z", 4n],
+    ]);
+    expect(week?.points[1]).toMatchObject({ succeeded: 3n, successRate: 0.75 });
+    // Each series adds up to its window.
+    for (const w of [hour, day, week])
+      expect(w?.points.reduce((sum, p) => sum + p.attempts, 0n)).toBe(w?.attempts);
+  });
+
   it("says the circuit may be open when the latest attempt failed, unknown without attempts", () => {
     const docs = new Map<string, EndpointHealthDocument>();
     applyUpdates(docs, [
@@ -171,6 +228,6 @@ describe("endpointHealth", () => {
     expect(endpointHealth(ref, [...docs.values()], none, NOW).circuitState).toBe(CircuitState.MAYBE_OPEN);
     const empty = endpointHealth(ref, [], none, NOW);
     expect(empty.circuitState).toBe(CircuitState.UNKNOWN);
-    expect(empty.windows[0]).toMatchObject({ attempts: 0n, successRate: 0, latencyP99Ms: 0 });
+    expect(empty.windows[0]).toMatchObject({ attempts: 0n, successRate: 0, latencyP99Ms: 0, points: [] });
   });
 });

@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   CircuitState,
   type EndpointHealth,
+  EndpointHealthPointSchema,
   EndpointHealthSchema,
   type EndpointHealthWindow,
   EndpointHealthWindowSchema,
@@ -146,11 +147,15 @@ export function rollupUpdates(
   });
 }
 
-/** The buckets a window sums, newest first: its span and how many buckets back from the current one. */
-const WINDOWS: readonly { window: HealthWindow; span: BucketSpan; buckets: number }[] = [
-  { window: HealthWindow.HEALTH_WINDOW_1H, span: "5m", buckets: 12 },
-  { window: HealthWindow.HEALTH_WINDOW_24H, span: "1h", buckets: 24 },
-  { window: HealthWindow.HEALTH_WINDOW_7D, span: "1h", buckets: 168 },
+/**
+ * The buckets a window sums, newest first: its span and how many buckets back from the current one;
+ * and how many buckets make one point of its series (the week in 28 points of 6 hours, so a page of
+ * ListEndpointHealth stays small).
+ */
+const WINDOWS: readonly { window: HealthWindow; span: BucketSpan; buckets: number; perPoint: number }[] = [
+  { window: HealthWindow.HEALTH_WINDOW_1H, span: "5m", buckets: 12, perPoint: 1 },
+  { window: HealthWindow.HEALTH_WINDOW_24H, span: "1h", buckets: 24, perPoint: 1 },
+  { window: HealthWindow.HEALTH_WINDOW_7D, span: "1h", buckets: 168, perPoint: 6 },
 ];
 
 /** `_id`s of every rollup {@link endpointHealth} reads for an endpoint at `now` (180 of them). */
@@ -179,10 +184,16 @@ export function endpointHealth(
 ): EndpointHealth {
   const windows = WINDOWS.map((w) => {
     const from = bucketStart(now.getTime(), w.span) - (w.buckets - 1) * BUCKET_SPANS[w.span];
-    return sumWindow(
-      w.window,
-      rollups.filter((r) => r.span === w.span && r.bucket_start.getTime() >= from),
-    );
+    const inWindow = rollups.filter((r) => r.span === w.span && r.bucket_start.getTime() >= from);
+    const pointMs = BUCKET_SPANS[w.span] * w.perPoint;
+    const summed = sumRollups(inWindow);
+    return create(EndpointHealthWindowSchema, {
+      ...summed,
+      window: w.window,
+      points: pointsOf(inWindow, from, pointMs),
+      pointSeconds: pointMs / 1000,
+      pointsStartTime: timestampFromDate(new Date(from)),
+    });
   });
   const week = rollups.filter((r) => r.span === "1h");
   const lastSuccess = latest(week.map((r) => r.last_success_time));
@@ -207,7 +218,41 @@ export function endpointHealth(
   });
 }
 
-function sumWindow(window: HealthWindow, rollups: readonly EndpointHealthDocument[]): EndpointHealthWindow {
+/**
+ * A window's series: its rollups grouped by the point of length `pointMs` they fall in, counting from
+ * the window's first bucket `from`; oldest first, points without attempts left out.
+ */
+export function pointsOf(
+  rollups: readonly EndpointHealthDocument[],
+  from: number,
+  pointMs: number,
+): EndpointHealthWindow["points"] {
+  const groups = new Map<number, EndpointHealthDocument[]>();
+  for (const r of rollups) {
+    const start = from + Math.floor((r.bucket_start.getTime() - from) / pointMs) * pointMs;
+    groups.set(start, [...(groups.get(start) ?? []), r]);
+  }
+  return [...groups]
+    .sort(([a], [b]) => a - b)
+    .map(([start, group]) => ({ start, sum: sumRollups(group) }))
+    .filter(({ sum }) => sum.attempts > 0n)
+    .map(({ start, sum }) =>
+      create(EndpointHealthPointSchema, {
+        startTime: timestampFromDate(new Date(start)),
+        attempts: sum.attempts,
+        succeeded: sum.succeeded,
+        successRate: sum.successRate,
+        latencyP50Ms: sum.latencyP50Ms,
+        latencyP95Ms: sum.latencyP95Ms,
+        latencyP99Ms: sum.latencyP99Ms,
+      }),
+    );
+}
+
+/** The sums of a window (or of one point), without its window and series. */
+type RollupSums = Omit<EndpointHealthWindow, "$typeName" | "window" | "points" | "pointSeconds">;
+
+function sumRollups(rollups: readonly EndpointHealthDocument[]): RollupSums {
   let attempts = 0;
   let succeeded = 0;
   let failed = 0;
@@ -226,8 +271,7 @@ function sumWindow(window: HealthWindow, rollups: readonly EndpointHealthDocumen
   }
   const status = (k: string) => BigInt(statuses.get(k) ?? 0);
   const percentile = percentiles(latency);
-  return create(EndpointHealthWindowSchema, {
-    window,
+  return {
     attempts: BigInt(attempts),
     succeeded: BigInt(succeeded),
     failed: BigInt(failed),
@@ -252,7 +296,7 @@ function sumWindow(window: HealthWindow, rollups: readonly EndpointHealthDocumen
     latencyP50Ms: percentile(0.5),
     latencyP95Ms: percentile(0.95),
     latencyP99Ms: percentile(0.99),
-  });
+  };
 }
 
 /**

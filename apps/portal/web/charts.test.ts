@@ -1,7 +1,16 @@
 import { create } from "@bufbuild/protobuf";
-import { EndpointHealthWindowSchema, HealthWindow } from "@herald/contracts";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { EndpointHealthPointSchema, EndpointHealthWindowSchema, HealthWindow } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
-import { latencySummary, niceCeiling, percent, scaled, successSummary } from "./charts.js";
+import {
+  latencySummary,
+  niceCeiling,
+  percent,
+  scaled,
+  seriesSlots,
+  seriesSummary,
+  successSummary,
+} from "./charts.js";
 
 const hour = create(EndpointHealthWindowSchema, {
   window: HealthWindow.HEALTH_WINDOW_1H,
@@ -34,6 +43,38 @@ describe("the health charts' arithmetic", () => {
     expect(successSummary([hour, idleDay])).toBe("Success rate. 1 h: 80.0 % of 25; 24 h: no attempts.");
     expect(latencySummary([hour, idleDay])).toBe(
       "Latency. 1 h: p50 110 ms, p95 980 ms, p99 1010 ms; 24 h: no attempts.",
+    );
+  });
+});
+
+describe("the health series", () => {
+  const start = Date.parse("2026-01-10T11:10:00Z");
+  const point = (minutes: number, succeeded: bigint, latencyP95Ms: number) =>
+    create(EndpointHealthPointSchema, {
+      startTime: timestampFromDate(new Date(start + minutes * 60_000)),
+      attempts: 4n,
+      succeeded,
+      successRate: Number(succeeded) / 4,
+      latencyP95Ms,
+    });
+  const series = create(EndpointHealthWindowSchema, {
+    window: HealthWindow.HEALTH_WINDOW_1H,
+    pointSeconds: 300,
+    pointsStartTime: timestampFromDate(new Date(start)),
+    // The second and the last of twelve 5-minute points; one before the window is dropped.
+    points: [point(-5, 4n, 1), point(5, 2n, 300), point(55, 4n, 120)],
+  });
+
+  it("puts each point in its slot, empty slots where there were no attempts", () => {
+    const slots = seriesSlots(series);
+    expect(slots).toHaveLength(12);
+    expect(slots.map((p) => p?.successRate)).toEqual([undefined, 0.5, ...Array(9).fill(undefined), 1]);
+    expect(seriesSlots(idleDay)).toEqual(Array(24).fill(undefined));
+  });
+
+  it("says the series in one sentence", () => {
+    expect(seriesSummary([series, idleDay])).toBe(
+      "Over time. 1 h: attempts in 2 of 12 5-minute points, success rate 50.0 % to 100 %, p95 up to 300 ms; 24 h: no attempts.",
     );
   });
 });

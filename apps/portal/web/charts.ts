@@ -1,4 +1,9 @@
-import { CircuitState, type EndpointHealthWindow, HealthWindow } from "@herald/contracts";
+import {
+  CircuitState,
+  type EndpointHealthPoint,
+  type EndpointHealthWindow,
+  HealthWindow,
+} from "@herald/contracts";
 
 export const WINDOW_NAMES: Record<number, string> = {
   [HealthWindow.HEALTH_WINDOW_1H]: "1 h",
@@ -47,4 +52,46 @@ export function latencySummary(windows: readonly EndpointHealthWindow[]): string
       : `${WINDOW_NAMES[w.window] ?? "?"}: p50 ${w.latencyP50Ms} ms, p95 ${w.latencyP95Ms} ms, p99 ${w.latencyP99Ms} ms`,
   );
   return `Latency. ${parts.join("; ")}.`;
+}
+
+/** How many points each window's series has: audit's 5-minute, hourly and 6-hourly points. */
+export const SERIES_SLOTS: Record<number, number> = {
+  [HealthWindow.HEALTH_WINDOW_1H]: 12,
+  [HealthWindow.HEALTH_WINDOW_24H]: 24,
+  [HealthWindow.HEALTH_WINDOW_7D]: 28,
+};
+
+/**
+ * A window's series laid out in its slots, oldest first: each point in the slot its start time falls
+ * in from the window's first point, `undefined` where there were no attempts.
+ */
+export function seriesSlots(w: EndpointHealthWindow): (EndpointHealthPoint | undefined)[] {
+  const slots: (EndpointHealthPoint | undefined)[] = Array.from({ length: SERIES_SLOTS[w.window] ?? 0 });
+  const start = Number(w.pointsStartTime?.seconds ?? 0n);
+  for (const p of w.points) {
+    const slot = Math.floor((Number(p.startTime?.seconds ?? 0n) - start) / Math.max(1, w.pointSeconds));
+    if (slot >= 0 && slot < slots.length) slots[slot] = p;
+  }
+  return slots;
+}
+
+function pointLength(seconds: number): string {
+  return seconds >= 3600 ? `${seconds / 3600}-hour` : `${seconds / 60}-minute`;
+}
+
+/** One sentence a screen reader says for the chart over time. */
+export function seriesSummary(windows: readonly EndpointHealthWindow[]): string {
+  const parts = windows.map((w) => {
+    const name = WINDOW_NAMES[w.window] ?? "?";
+    const slots = seriesSlots(w);
+    const points = slots.filter((p) => p !== undefined);
+    if (points.length === 0) return `${name}: no attempts`;
+    const rates = points.map((p) => p.successRate);
+    const p95 = Math.max(...points.map((p) => p.latencyP95Ms));
+    return (
+      `${name}: attempts in ${points.length} of ${slots.length} ${pointLength(w.pointSeconds)} points, ` +
+      `success rate ${percent(Math.min(...rates))} to ${percent(Math.max(...rates))}, p95 up to ${p95} ms`
+    );
+  });
+  return `Over time. ${parts.join("; ")}.`;
 }

@@ -1,12 +1,14 @@
+import type { UpstreamFetch } from "./upstream.js";
+
 /** Reads a tenant's allowed frame ancestors from routing, with the admin key; cached briefly. */
 export class FrameAncestors {
   readonly #cache = new Map<string, { origins: string[]; readAt: number }>();
   readonly #routingUrl: string;
   readonly #adminKey: string;
   readonly #ttlMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: UpstreamFetch;
 
-  constructor(options: { routingUrl: string; adminKey: string; ttlMs?: number; fetch?: typeof fetch }) {
+  constructor(options: { routingUrl: string; adminKey: string; ttlMs?: number; fetch?: UpstreamFetch }) {
     this.#routingUrl = options.routingUrl.replace(/\/+$/, "");
     this.#adminKey = options.adminKey;
     this.#ttlMs = options.ttlMs ?? 10_000;
@@ -24,7 +26,10 @@ export class FrameAncestors {
     try {
       const res = await this.#fetch(`${this.#routingUrl}/herald.v1.TenantService/GetTenant`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${this.#adminKey}` },
+        headers: new Headers({
+          "content-type": "application/json",
+          authorization: `Bearer ${this.#adminKey}`,
+        }),
         body: JSON.stringify({ tenantId }),
       });
       if (res.ok) {

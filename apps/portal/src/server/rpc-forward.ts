@@ -1,3 +1,5 @@
+import type { UpstreamFetch, UpstreamResponse } from "./upstream.js";
+
 /** Which service answers each method the portal may call, by "package.Service/Method". */
 export const PORTAL_METHODS: Readonly<Record<string, "routing" | "audit">> = Object.fromEntries([
   ...["ExchangePortalLink"].map((m) => [`herald.v1.PortalService/${m}`, "routing"]),
@@ -66,12 +68,15 @@ export function connectError(status: number, code: string, message: string): For
 
 /**
  * Forwards one Connect unary call to the service that answers it. Only the portal's methods pass, so the
- * entry is no open proxy to the services' other APIs; the services authorize the token themselves.
+ * entry is no open proxy to the services' other APIs; the services authorize the token themselves. A
+ * service that cannot be reached, or refuses the connection (e.g. the portal's client certificate), is
+ * `unavailable` to the browser, without the cause: `onError` gets that, for the portal's log.
  */
 export async function forwardRpc(
   req: ForwardRequest,
   upstreams: { routing: string; audit: string },
-  fetchFn: typeof fetch = fetch,
+  fetchFn: UpstreamFetch = fetch,
+  onError: (service: "routing" | "audit", error: unknown) => void = () => {},
 ): Promise<ForwardResponse> {
   const service = PORTAL_METHODS[req.rpc];
   if (req.method !== "POST" || service === undefined) {
@@ -82,14 +87,17 @@ export async function forwardRpc(
     const value = req.headers[name];
     if (typeof value === "string") headers.set(name, value);
   }
-  let res: Response;
+  let res: UpstreamResponse;
+  let body: Uint8Array;
   try {
     res = await fetchFn(`${upstreams[service].replace(/\/+$/, "")}/${req.rpc}`, {
       method: "POST",
       headers,
       body: req.body,
     });
-  } catch {
+    body = new Uint8Array(await res.arrayBuffer());
+  } catch (err) {
+    onError(service, err);
     return connectError(503, "unavailable", `the ${service} service cannot be reached`);
   }
   const out: Record<string, string> = {};
@@ -97,5 +105,5 @@ export async function forwardRpc(
     const value = res.headers.get(name);
     if (value !== null) out[name] = value;
   }
-  return { status: res.status, headers: out, body: new Uint8Array(await res.arrayBuffer()) };
+  return { status: res.status, headers: out, body };
 }

@@ -67,4 +67,27 @@ describe("forwardRpc", () => {
     ).toBe(404);
     expect(calls.length).toBe(before);
   });
+
+  it("answers unavailable without the cause when the service refuses or cannot be reached", async () => {
+    const refused = Object.assign(new TypeError("fetch failed"), {
+      cause: Object.assign(new Error("tlsv13 alert certificate required"), {
+        code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+      }),
+    });
+    const errors: Array<[string, unknown]> = [];
+    const res = await forwardRpc(
+      request("herald.v1.EndpointService/ListEndpoints"),
+      upstreams,
+      async () => {
+        throw refused;
+      },
+      (service, error) => errors.push([service, error]),
+    );
+    expect(res.status).toBe(503);
+    expect(JSON.parse(new TextDecoder().decode(res.body))).toEqual({
+      code: "unavailable",
+      message: "the routing service cannot be reached",
+    });
+    expect(errors).toEqual([["routing", refused]]);
+  });
 });

@@ -4,12 +4,17 @@ import { join, normalize, sep } from "node:path";
 import type { FrameAncestors } from "./frame-ancestors.js";
 import { COMMON_HEADERS, contentSecurityPolicy, contentTypeOf } from "./headers.js";
 import { connectError, type ForwardResponse, forwardRpc, MAX_RPC_BODY_BYTES } from "./rpc-forward.js";
+import type { UpstreamFetch } from "./upstream.js";
 
 export interface PortalServerOptions {
   /** The built browser app (vite's output). */
   staticDir: string;
   upstreams: { routing: string; audit: string };
   frameAncestors: Pick<FrameAncestors, "of">;
+  /** The HTTP client to the services (UpstreamClient's, with the TLS files); default fetch. */
+  fetch?: UpstreamFetch;
+  /** Told why a forwarded call found its service unavailable; the browser is not. */
+  onUpstreamError?: (service: "routing" | "audit", error: unknown) => void;
 }
 
 const TENANT_PATH = /^\/t\/([a-zA-Z0-9_-]{1,64})(\/[^?]*)?$/;
@@ -75,6 +80,8 @@ export function createPortalServer(options: PortalServerOptions): Server {
     return forwardRpc(
       { method: req.method ?? "", rpc: name, headers: req.headers, body: Buffer.concat(chunks) },
       options.upstreams,
+      options.fetch,
+      options.onUpstreamError,
     );
   }
 

@@ -6,14 +6,17 @@ import {
   niceCeiling,
   percent,
   scaled,
+  seriesSlots,
+  seriesSummary,
   successSummary,
   WINDOW_NAMES,
 } from "../charts.js";
 import { formatTime } from "../ui.js";
 
-// Charts are inline SVG drawn from the three windows audit answers: no chart library (the bundle
-// budget), colours from the theme's CSS variables through classes (the CSP allows no inline style),
-// and each chart is one image with a sentence for screen readers beside the table of its numbers.
+// Charts are inline SVG drawn from the three windows audit answers and their series: no chart library
+// (the bundle budget), colours from the theme's CSS variables through classes (the CSP allows no
+// inline style), and each chart is one image with a sentence for screen readers beside the table of
+// its numbers.
 
 const LABEL_WIDTH = 48;
 const BAR_WIDTH = 220;
@@ -124,6 +127,76 @@ function LatencyChart(props: { windows: readonly EndpointHealthWindow[] }) {
   );
 }
 
+const STRIP = 20;
+const SERIES_ROW = 2 * STRIP + 22;
+
+/**
+ * Each window over time: a column per point, its success share from the bottom and its failure share
+ * above, and beneath it the point's p95 latency, scaled to the window's highest.
+ */
+function SeriesChart(props: { windows: readonly EndpointHealthWindow[] }) {
+  const titleId = useId();
+  const plot = BAR_WIDTH + VALUE_WIDTH - 10;
+  return (
+    <svg
+      className="chart"
+      role="img"
+      aria-labelledby={titleId}
+      viewBox={`0 0 ${CHART_WIDTH} ${props.windows.length * SERIES_ROW + 4}`}
+      width={CHART_WIDTH}
+    >
+      <title id={titleId}>{seriesSummary(props.windows)}</title>
+      {props.windows.map((w, i) => {
+        const y = i * SERIES_ROW + 4;
+        const slots = seriesSlots(w);
+        const width = plot / Math.max(1, slots.length);
+        const maxP95 = Math.max(0, ...slots.map((p) => p?.latencyP95Ms ?? 0));
+        return (
+          <g
+            key={w.window}
+            data-testid="health-series"
+            data-window={WINDOW_NAMES[w.window]}
+            data-slots={slots.length}
+            data-points={slots.filter((p) => p !== undefined).length}
+          >
+            <text className="chart-label" x={0} y={y + 15}>
+              {WINDOW_NAMES[w.window]}
+            </text>
+            <rect className="chart-track" x={LABEL_WIDTH} y={y} width={plot} height={STRIP} />
+            <rect className="chart-track" x={LABEL_WIDTH} y={y + STRIP + 2} width={plot} height={STRIP} />
+            {slots.map((p, j) => {
+              if (!p) return null;
+              const x = LABEL_WIDTH + j * width + 0.5;
+              const ok = scaled(p.successRate, 1, STRIP);
+              const p95 = Math.max(1, scaled(p.latencyP95Ms, maxP95, STRIP));
+              return (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a slot is its place in the window
+                <g key={j}>
+                  <rect className="chart-bad" x={x} y={y} width={width - 1} height={STRIP - ok} />
+                  <rect className="chart-ok" x={x} y={y + STRIP - ok} width={width - 1} height={ok} />
+                  <rect
+                    className="chart-p95"
+                    x={x}
+                    y={y + 2 * STRIP + 2 - p95}
+                    width={width - 1}
+                    height={p95}
+                  />
+                </g>
+              );
+            })}
+            <text className="chart-small" x={LABEL_WIDTH} y={y + 2 * STRIP + 15}>
+              {slots.length} points · p95 up to {maxP95} ms
+            </text>
+            <text className="chart-small" x={LABEL_WIDTH + plot} y={y + 2 * STRIP + 15} textAnchor="end">
+              now
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
 /** An endpoint's health: circuit, last success and failure, backlog, and the two charts with their numbers. */
 export function HealthSummary(props: { health: EndpointHealth }) {
   const { health } = props;
@@ -154,6 +227,10 @@ export function HealthSummary(props: { health: EndpointHealth }) {
         <figure>
           <figcaption>Latency (p50, p95, p99)</figcaption>
           <LatencyChart windows={health.windows} />
+        </figure>
+        <figure>
+          <figcaption>Over time (success and failure share; p95 latency)</figcaption>
+          <SeriesChart windows={health.windows} />
         </figure>
       </div>
       <table className="numbers">
