@@ -55,8 +55,9 @@ export interface QueueSpec<I extends DescMessage, B extends DescMessage = DescMe
   };
   /**
    * A queue sharded by tenant: an item is published to its tenant's shard (QUEUE_SHARDS queues behind a
-   * direct exchange), so one tenant's backlog fills its own shard, and consumers read every shard and
-   * the unsharded queue (where the retry tiers and earlier versions send items) as lanes.
+   * direct exchange), or to the overflow shard while its tenant publishes heavily (HEAVY_TENANT), so one
+   * tenant's backlog fills a shard of its own; consumers read every shard, the overflow shard and the
+   * unsharded queue (where the retry tiers and earlier versions send items) as lanes.
    */
   shards?: {
     /** The direct exchange the shards are bound to. */
