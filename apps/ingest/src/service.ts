@@ -95,7 +95,8 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
   async start(ctx) {
     const { config, logger, mongo, metrics } = ctx;
-    const recorders = ingestMetrics(metrics);
+    const tenantGate = new TenantGate(config.INGEST_TENANT_EVENTS_IN_FLIGHT);
+    const recorders = ingestMetrics(metrics, { callsWaiting: () => tenantGate.waiting });
     const cache = new ControlPlaneCache(mongo.db);
     const schemas = new EventSchemaCache();
     // The tenant cache and the compiled schemas of the tenants' event types hang off the one control feed.
@@ -129,7 +130,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       schemas,
       logger,
       rateLimiter: new RateLimiter(rateBudget),
-      tenantGate: new TenantGate(config.INGEST_TENANT_EVENTS_IN_FLIGHT),
+      tenantGate,
       // Not awaited: the refusal answers at once; the emitter dedupes the minute's other refusals.
       onRateLimited: (tenantId, limit) => void operational.emit(rateLimitedFact(tenantId, limit, new Date())),
       limits: {
