@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isDuplicateKeyError } from "@herald/platform";
 import { Collections, type EventDocument, eventsCollection } from "@herald/platform/model";
 import { Binary, type Collection, type Db, MongoBulkWriteError, type WriteError } from "mongodb";
+import { FairQueue } from "./fair-queue.js";
 
 const DUPLICATE_KEY = 11000;
 
@@ -24,8 +25,15 @@ export interface UnpublishedEventsDocument {
   lease_until?: Date;
 }
 
-/** Events one insertMany writes at most, and markers one deleteMany removes. */
-const MAX_INSERT_BATCH = 500;
+/** Markers one deleteMany removes at most. */
+const MAX_REMOVALS = 500;
+
+/**
+ * Events one round (a marker and one insertMany) writes at most. An event arriving while a round is
+ * written waits for it whatever its tenant, so the round's size bounds that wait; the events waiting
+ * go into rounds round robin by tenant (see {@link FairQueue}). Measured in docs/decisions/fair-delivery.md.
+ */
+export const DEFAULT_INSERT_BATCH = 100;
 
 /**
  * Markers are removed together, this long after the first of them was done (or sooner when many are):
@@ -42,6 +50,8 @@ export interface EventStoreOptions {
    * the next one. Default {@link DEFAULT_GATHER_MS}.
    */
   gatherMs?: number;
+  /** Events one round writes at most. Default {@link DEFAULT_INSERT_BATCH}. */
+  maxBatch?: number;
 }
 
 /**
@@ -70,7 +80,8 @@ interface MarkedRound {
 export class EventStore {
   readonly #events: Collection<EventDocument>;
   readonly #unpublished: Collection<UnpublishedEventsDocument>;
-  #queued: QueuedInsert[] = [];
+  /** Inserts waiting for a round, by tenant: a round takes them round robin across tenants. */
+  readonly #queued = new FairQueue<QueuedInsert>();
   /** The round of each event inserted by this instance and not yet settled. */
   readonly #rounds = new Map<string, MarkedRound>();
   /** Markers to remove. */
@@ -82,6 +93,7 @@ export class EventStore {
   /** The writer's current run, while `#writing`. */
   #idle: Promise<void> = Promise.resolve();
   readonly #gatherMs: number;
+  readonly #maxBatch: number;
   /** While set, the writer is idle and waits for more inserts to join the first one queued. */
   #gatherTimer: NodeJS.Timeout | undefined;
 
@@ -89,6 +101,8 @@ export class EventStore {
     this.#events = eventsCollection(db);
     this.#unpublished = db.collection<UnpublishedEventsDocument>(Collections.unpublishedEvents);
     this.#gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
+    this.#maxBatch = options.maxBatch ?? DEFAULT_INSERT_BATCH;
+    if (!(this.#maxBatch >= 1)) throw new RangeError(`maxBatch must be ≥ 1, not ${this.#maxBatch}`);
   }
 
   /** Inserts the event, or returns the event already stored under the same tenant and dedupe key. */
@@ -107,14 +121,15 @@ export class EventStore {
   /**
    * Inserts through a single writer: the events that arrive while a write is under way go together in
    * the next insertMany. One insert per event costs a round trip each, and many at once contend on a
-   * server that writes one transaction at a time (see docs/storage.md).
+   * server that writes one transaction at a time (see docs/storage.md). The next round takes the waiting
+   * events round robin by tenant, so one tenant's thousands queued do not hold another's one back.
    */
   #insert(doc: EventDocument): Promise<WriteError | undefined> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ doc, resolve, reject });
+      this.#queued.push(doc.tenant_id, { doc, resolve, reject });
       if (this.#writing || this.#gatherTimer) {
         // A round being written takes these next; a full one need not wait for its gathering to end.
-        if (this.#gatherTimer && this.#queued.length >= MAX_INSERT_BATCH) this.#write();
+        if (this.#gatherTimer && this.#queued.size >= this.#maxBatch) this.#write();
         return;
       }
       if (this.#gatherMs <= 0) this.#write();
@@ -133,15 +148,15 @@ export class EventStore {
   /** Removals of markers that are due, then inserts of a marker and its events, until nothing is queued. */
   async #writeQueued(): Promise<void> {
     try {
-      while (this.#queued.length > 0 || (this.#removalsDue && this.#removals.length > 0)) {
+      while (this.#queued.size > 0 || (this.#removalsDue && this.#removals.length > 0)) {
         if (this.#removalsDue) {
-          const removals = this.#removals.splice(0, MAX_INSERT_BATCH);
+          const removals = this.#removals.splice(0, MAX_REMOVALS);
           this.#removalsDue = this.#removals.length > 0;
           // A marker left behind is found by the sweep, which publishes its events once more.
           if (removals.length > 0)
             await this.#unpublished.deleteMany({ _id: { $in: removals } }).catch(() => undefined);
         }
-        const batch = this.#queued.splice(0, MAX_INSERT_BATCH);
+        const batch = this.#queued.take(this.#maxBatch);
         if (batch.length > 0) await this.#insertBatch(batch);
       }
     } finally {
@@ -192,7 +207,7 @@ export class EventStore {
     round.unsettled -= 1;
     if (round.unsettled > 0) return;
     this.#removals.push(round.markerId);
-    if (this.#removals.length >= MAX_INSERT_BATCH) {
+    if (this.#removals.length >= MAX_REMOVALS) {
       this.#removalsDue = true;
       this.#write();
     } else {

@@ -1,4 +1,4 @@
-import { BoundedLabel, Counter, Histogram } from "@herald/platform";
+import { BoundedLabel, Counter, Gauge, Histogram } from "@herald/platform";
 import type { Registry } from "prom-client";
 
 /** How the ingest service's work moves its metrics. */
@@ -11,8 +11,14 @@ export interface IngestMetrics {
   countRepublished(count: number): void;
 }
 
+/** What the metrics read when scraped. */
+export interface IngestGauges {
+  /** Calls waiting at their tenant's bound of events in flight (TenantGate). */
+  callsWaiting(): number;
+}
+
 /** The ingest service's metrics, registered in `registry`. */
-export function ingestMetrics(registry: Registry): IngestMetrics {
+export function ingestMetrics(registry: Registry, gauges?: IngestGauges): IngestMetrics {
   const ingested = new Counter({
     name: "herald_events_ingested_total",
     help: "Events published, by tenant (the first 100 tenants seen; the rest as _other) and outcome",
@@ -31,6 +37,16 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     help: "Events published by the sweep after ingest stopped between storing and publishing them",
     registers: [registry],
   });
+  if (gauges) {
+    new Gauge({
+      name: "herald_ingest_calls_waiting",
+      help: "Publish calls waiting because their tenant has INGEST_TENANT_EVENTS_IN_FLIGHT events in flight",
+      registers: [registry],
+      collect() {
+        this.set(gauges.callsWaiting());
+      },
+    });
+  }
   const tenantLabel = new BoundedLabel(100);
   return {
     countEvent: (tenantId, outcome) => ingested.inc({ tenant: tenantLabel.value(tenantId), outcome }),

@@ -28,6 +28,7 @@ import { recordBatchItem } from "./batch-span.js";
 import { type CatalogDeps, checkAgainstCatalog } from "./catalog.js";
 import { type PublishDeps, publishEvent } from "./publish-event.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import type { TenantGate } from "./tenant-gate.js";
 import { validateEvent } from "./validate.js";
 
 export const MAX_BATCH = 100;
@@ -45,6 +46,8 @@ export interface IngestRpcDeps extends PublishDeps, CatalogDeps {
   /** Told of each refusal for the tenant's rate limit (to emit `herald.tenant.rate_limited`); must not throw. */
   onRateLimited?(tenantId: string, limitPerSecond: number): void;
   limits: IngestLimits;
+  /** Bounds each tenant's events in flight: a call past it waits behind its tenant's own. */
+  tenantGate?: TenantGate;
   logger: Logger;
 }
 
@@ -78,6 +81,22 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
     return tenant;
   }
 
+  /** Runs `work` once the tenant's `count` events fit under its bound of events in flight. */
+  async function inTenantLine<T>(
+    ctx: HandlerContext,
+    tenantId: string,
+    count: number,
+    work: () => Promise<T>,
+  ) {
+    if (!deps.tenantGate) return work();
+    const release = await deps.tenantGate.acquire(tenantId, count, ctx.signal);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
   function limitsOf(tenant: TenantDocument) {
     return { maxPayloadBytes: tenant.settings.max_payload_bytes || deps.limits.defaultMaxPayloadBytes };
   }
@@ -88,7 +107,9 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
       try {
         const event = validateEvent(req.event, limitsOf(tenant), "event");
         await checkAgainstCatalog(deps, tenant, event, "event");
-        const result = await publishEvent(deps, req.tenantId, event);
+        const result = await inTenantLine(ctx, req.tenantId, 1, () =>
+          publishEvent(deps, req.tenantId, event),
+        );
         deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
         trace.getActiveSpan()?.setAttribute("herald.event_id", result.eventId);
         return create(PublishEventResponseSchema, result);
@@ -108,26 +129,28 @@ export function ingestRpc(deps: IngestRpcDeps): ServiceImpl<typeof IngestService
       }
       const tenant = await admit(ctx, req.tenantId, req.events.length);
       const span = trace.getActiveSpan();
-      const results = await Promise.all(
-        req.events.map(async (input, i) => {
-          try {
-            const event = validateEvent(input, limitsOf(tenant), `events[${i}]`);
-            await checkAgainstCatalog(deps, tenant, event, `events[${i}]`);
-            const result = await publishEvent(deps, req.tenantId, event);
-            deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
-            recordBatchItem(span, i, result);
-            return create(PublishEventResultSchema, result);
-          } catch (err) {
-            deps.countEvent(req.tenantId, "refused");
-            const { error, expected } = toConnectError(err);
-            if (!expected) deps.logger.error({ err, index: i }, "batch item failed");
-            recordBatchItem(span, i, { errorCode: codeToString(error.code) });
-            return create(PublishEventResultSchema, {
-              errorCode: codeToString(error.code).toUpperCase(),
-              errorMessage: error.rawMessage,
-            });
-          }
-        }),
+      const results = await inTenantLine(ctx, req.tenantId, req.events.length, () =>
+        Promise.all(
+          req.events.map(async (input, i) => {
+            try {
+              const event = validateEvent(input, limitsOf(tenant), `events[${i}]`);
+              await checkAgainstCatalog(deps, tenant, event, `events[${i}]`);
+              const result = await publishEvent(deps, req.tenantId, event);
+              deps.countEvent(req.tenantId, result.duplicate ? "duplicate" : "accepted");
+              recordBatchItem(span, i, result);
+              return create(PublishEventResultSchema, result);
+            } catch (err) {
+              deps.countEvent(req.tenantId, "refused");
+              const { error, expected } = toConnectError(err);
+              if (!expected) deps.logger.error({ err, index: i }, "batch item failed");
+              recordBatchItem(span, i, { errorCode: codeToString(error.code) });
+              return create(PublishEventResultSchema, {
+                errorCode: codeToString(error.code).toUpperCase(),
+                errorMessage: error.rawMessage,
+              });
+            }
+          }),
+        ),
       );
       return create(PublishEventsResponseSchema, { results });
     },

@@ -10,7 +10,7 @@ import {
   operatorTenant,
 } from "@herald/platform/model";
 import { eventPublisher } from "./event-publisher.js";
-import { DEFAULT_GATHER_MS, EventStore, eventIndexes } from "./event-store.js";
+import { DEFAULT_GATHER_MS, DEFAULT_INSERT_BATCH, EventStore, eventIndexes } from "./event-store.js";
 import { ingestMetrics } from "./ingest-metrics.js";
 import { ingestRpc } from "./ingest-rpc.js";
 import { publishEventBody, publishEventsBody } from "./json-payload.js";
@@ -19,6 +19,7 @@ import { MongoRateBudgetStore, rateBudgetIndexes } from "./rate-budget-store.js"
 import { rateLimitedFact } from "./rate-limited-events.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { startRepublishSweep } from "./republish-sweep.js";
+import { DEFAULT_TENANT_EVENTS_IN_FLIGHT, TenantGate } from "./tenant-gate.js";
 import { warmUpEventPath } from "./warm-up.js";
 
 export const configSchema = serviceConfigSchema(7001).extend({
@@ -58,6 +59,27 @@ export const configSchema = serviceConfigSchema(7001).extend({
     .describe(
       "how long an event arriving at an idle writer waits for others to share its insert and broker message",
     ),
+  /**
+   * Events one round of ingest's writer inserts at most (one marker, one insertMany). An event arriving
+   * while a round is written waits for it, whatever its tenant: smaller rounds shorten that wait when
+   * one tenant floods, larger ones cost fewer writes per event.
+   */
+  INGEST_INSERT_BATCH: configFields.positiveInt
+    .max(1_000)
+    .default(DEFAULT_INSERT_BATCH)
+    .describe(
+      "events one insert round writes at most; the next round takes waiting events round robin by tenant",
+    ),
+  /**
+   * Events of one tenant in this instance's publish path at once (stored, then confirmed); a call that
+   * would take its tenant past it waits behind that tenant's earlier calls (slower answers, no refusal).
+   */
+  INGEST_TENANT_EVENTS_IN_FLIGHT: configFields.positiveInt
+    .min(100, "must be at least 100, the largest batch a call may carry")
+    .default(DEFAULT_TENANT_EVENTS_IN_FLIGHT)
+    .describe(
+      "events of one tenant being published at once per instance; a call past it waits behind that tenant's own",
+    ),
   /** How long an idempotency key is remembered; a publish with the same key after it makes a new event. */
   INGEST_IDEMPOTENCY_WINDOW: configFields.duration
     .refine((ms) => ms >= 60_000, "must be at least 1m, or a retried call could publish its event twice")
@@ -73,7 +95,8 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
   indexes: { ...eventIndexes, ...rateBudgetIndexes },
   async start(ctx) {
     const { config, logger, mongo, metrics } = ctx;
-    const recorders = ingestMetrics(metrics);
+    const tenantGate = new TenantGate(config.INGEST_TENANT_EVENTS_IN_FLIGHT);
+    const recorders = ingestMetrics(metrics, { callsWaiting: () => tenantGate.waiting });
     const cache = new ControlPlaneCache(mongo.db);
     const schemas = new EventSchemaCache();
     // The tenant cache and the compiled schemas of the tenants' event types hang off the one control feed.
@@ -81,7 +104,10 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       cache.onControlChange(change);
       schemas.onControlChange(change);
     });
-    const events = new EventStore(mongo.db, { gatherMs: config.INGEST_INSERT_GATHER });
+    const events = new EventStore(mongo.db, {
+      gatherMs: config.INGEST_INSERT_GATHER,
+      maxBatch: config.INGEST_INSERT_BATCH,
+    });
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
@@ -104,6 +130,7 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       schemas,
       logger,
       rateLimiter: new RateLimiter(rateBudget),
+      tenantGate,
       // Not awaited: the refusal answers at once; the emitter dedupes the minute's other refusals.
       onRateLimited: (tenantId, limit) => void operational.emit(rateLimitedFact(tenantId, limit, new Date())),
       limits: {

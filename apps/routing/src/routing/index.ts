@@ -34,7 +34,8 @@ export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRo
     publishAudit: auditRecords.publish,
     metrics: options.metrics,
   };
-  // One consumer per lane (routing.events and its tenant shards): a tenant's flood fills its own shard.
+  // One consumer per lane (routing.events, its tenant shards and the overflow shard): a tenant's flood
+  // fills the overflow shard, not the one it shares with others.
   const consumers = openQueue(eventQueue, ctx).consume({
     concurrency: options.concurrency,
     span: "route event",

@@ -7,9 +7,10 @@ import { carriedTraceContext, injectTraceContext, inSpan } from "../tracing.js";
 import { handleBatch, republishEachAlone } from "./batch-handling.js";
 import { BatchPublisher } from "./batch-publisher.js";
 import { nextTierMs, type TierChoice, tierFor } from "./delay-tiers.js";
+import { HeavyKeys, type HeavyKeysOptions } from "./heavy-keys.js";
 import { batchDecoder, consumeProto, type MessageMeta, type ProtoPublisher } from "./messaging.js";
 import { RoundRobinSlots } from "./round-robin-slots.js";
-import { shardOf, type TopologyNames } from "./topology.js";
+import { HEAVY_TENANT, OVERFLOW_SHARD, shardOf, type TopologyNames } from "./topology.js";
 
 // Every queue is declared once, as a QueueSpec (Herald's are in model/queues.ts), and used through
 // openQueue: publish items, consume them one by one, or publish one to come back later (publishAt).
@@ -54,8 +55,9 @@ export interface QueueSpec<I extends DescMessage, B extends DescMessage = DescMe
   };
   /**
    * A queue sharded by tenant: an item is published to its tenant's shard (QUEUE_SHARDS queues behind a
-   * direct exchange), so one tenant's backlog fills its own shard, and consumers read every shard and
-   * the unsharded queue (where the retry tiers and earlier versions send items) as lanes.
+   * direct exchange), or to the overflow shard while its tenant publishes heavily (HEAVY_TENANT), so one
+   * tenant's backlog fills a shard of its own; consumers read every shard, the overflow shard and the
+   * unsharded queue (where the retry tiers and earlier versions send items) as lanes.
    */
   shards?: {
     /** The direct exchange the shards are bound to. */
@@ -85,6 +87,8 @@ export interface QueueContext {
   logger: Logger;
   /** The retry tiers, for queues with a `due`. */
   config?: { RETRY_TIERS: readonly number[] };
+  /** When a sharded queue's tenant is heavy (its items go to the overflow shard); default HEAVY_TENANT. */
+  heavyTenant?: HeavyKeysOptions;
 }
 
 /** Options of {@link Queue.consume}. */
@@ -159,11 +163,16 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
   const shards = spec.shards;
   const shardExchange = shards?.exchange(names);
   const lanes = shards ? [queue, ...names.shardQueues(queue)] : [queue];
-  /** Where an item is published: its tenant's shard, or the queue's exchange when not sharded. */
-  const target = (item: Item): { exchange: string; routingKey?: string } =>
-    shards && shardExchange
-      ? { exchange: shardExchange, routingKey: String(shardOf(shards.keyOf(item))) }
-      : { exchange };
+  const heavy = shards && new HeavyKeys(ctx.heavyTenant ?? HEAVY_TENANT);
+  /**
+   * Where an item is published: the overflow shard while its tenant publishes heavily, else its tenant's
+   * shard; the queue's exchange when not sharded.
+   */
+  const target = (item: Item): { exchange: string; routingKey?: string } => {
+    if (!shards || !shardExchange || !heavy) return { exchange };
+    const key = shards.keyOf(item);
+    return { exchange: shardExchange, routingKey: heavy.count(key) ? OVERFLOW_SHARD : String(shardOf(key)) };
+  };
   /** Batch publishers by routing key: a message holds items of one shard only. */
   const batches = new Map<string, BatchPublisher<Item, B>>();
 

@@ -20,9 +20,10 @@ describe("shardOf", () => {
 
   it("names a shard queue after its queue", () => {
     const names = topologyNames("ns");
-    expect(names.shardQueues(names.queues.deliveryTasks)).toEqual(
-      Array.from({ length: QUEUE_SHARDS }, (_, i) => `ns.delivery.tasks.${i}`),
-    );
+    expect(names.shardQueues(names.queues.deliveryTasks)).toEqual([
+      ...Array.from({ length: QUEUE_SHARDS }, (_, i) => `ns.delivery.tasks.${i}`),
+      "ns.delivery.tasks.overflow",
+    ]);
     expect(names.shardExchanges.deliveries).toBe("ns.herald.deliveries.shards");
   });
 });

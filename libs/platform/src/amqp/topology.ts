@@ -36,9 +36,12 @@ export function topologyNames(namespace = "") {
       events: `${p}herald.events.shards`,
       deliveries: `${p}herald.deliveries.shards`,
     },
-    shardQueue: (queue: string, shard: number) => `${queue}.${shard}`,
-    /** Every shard queue of `queue`. */
-    shardQueues: (queue: string) => Array.from({ length: QUEUE_SHARDS }, (_, shard) => `${queue}.${shard}`),
+    shardQueue: (queue: string, shard: number | typeof OVERFLOW_SHARD) => `${queue}.${shard}`,
+    /** Every shard queue of `queue`, the overflow shard last. */
+    shardQueues: (queue: string) => [
+      ...Array.from({ length: QUEUE_SHARDS }, (_, shard) => `${queue}.${shard}`),
+      `${queue}.${OVERFLOW_SHARD}`,
+    ],
     /** Queues of earlier versions, which declareTopology unbinds (docs/decisions/bounded-dead-and-parked-queues.md). */
     legacyQueues: { parked: `${p}herald.parked` },
     retryQueue: (delayMs: number) => `${p}herald.retry.${delayMs}ms`,
@@ -66,6 +69,19 @@ export const DEFAULT_RETRY_TIERS_MS = [
  * lowering it would strand the shards dropped.
  */
 export const QUEUE_SHARDS = 8;
+
+/**
+ * The shard, and routing key, of a tenant that publishes heavily (see {@link HEAVY_TENANT}): its own lane,
+ * so the tenants hashed to its shard do not wait behind its backlog.
+ */
+export const OVERFLOW_SHARD = "overflow";
+
+/**
+ * A tenant is heavy while it published at least `minItems` items to a sharded queue in the publisher's
+ * last window of `windowMs`: 500 items/s is a quarter of the single-tenant rate the benchmarks keep up
+ * with, and fifty times a quiet tenant's share of it. Each publisher instance counts on its own.
+ */
+export const HEAVY_TENANT = { windowMs: 1_000, minItems: 500 };
 
 /** The shard of `key` (a tenant id) among `count`: FNV-1a, stable across versions and processes. */
 export function shardOf(key: string, count = QUEUE_SHARDS): number {
@@ -166,10 +182,11 @@ export async function declareTopology(
   ];
   for (const [queue, exchange] of sharded) {
     await rabbit.exchangeDeclare({ exchange, type: "direct", durable: true });
-    for (let shard = 0; shard < QUEUE_SHARDS; shard++) {
-      const shardQueue = names.shardQueue(queue, shard);
+    const shards = [...Array.from({ length: QUEUE_SHARDS }, (_, shard) => String(shard)), OVERFLOW_SHARD];
+    for (const shard of shards) {
+      const shardQueue = `${queue}.${shard}`;
       await rabbit.queueDeclare({ queue: shardQueue, durable: true, arguments: workQueueArguments(names) });
-      await rabbit.queueBind({ queue: shardQueue, exchange, routingKey: String(shard) });
+      await rabbit.queueBind({ queue: shardQueue, exchange, routingKey: shard });
     }
   }
 

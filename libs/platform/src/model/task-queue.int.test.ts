@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type DeliveryTask,
@@ -8,7 +8,7 @@ import {
 } from "@herald/contracts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openQueue, type QueueContext } from "../amqp/queues.js";
-import { QUEUE_SHARDS, shardOf, topologyNames } from "../amqp/topology.js";
+import { HEAVY_TENANT, OVERFLOW_SHARD, QUEUE_SHARDS, shardOf, topologyNames } from "../amqp/topology.js";
 import { createLogger } from "../logger.js";
 import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing/index.js";
 import { enableTracePropagation, inTestTrace, testTraceparent } from "../testing/tracing.js";
@@ -181,11 +181,52 @@ describe("the task queue", () => {
       handle: async (t: DeliveryTask) => void handled.push(t.endpointId),
     });
     try {
-      expect(consumers).toHaveLength(QUEUE_SHARDS + 1);
+      // The shards, the overflow shard and the unsharded queue.
+      expect(consumers).toHaveLength(QUEUE_SHARDS + 2);
       await vi.waitFor(() => expect(handled.sort()).toEqual(["legacy", "mine", "theirs"]), 10_000);
     } finally {
       await Promise.all(consumers.map((c) => c.close()));
     }
+  });
+
+  it("sends a heavy tenant's tasks to the overflow shard, not ahead of those of its shard's other tenants", async () => {
+    let now = 0;
+    const tasks = openQueue(taskQueue, {
+      ...queueContext(),
+      heavyTenant: { ...HEAVY_TENANT, now: () => now },
+    });
+    const heavy = "heavy";
+    const neighbour = tenantOnSameShard(heavy);
+    const home = names.shardQueue(names.queues.deliveryTasks, shardOf(heavy));
+    const overflow = names.shardQueue(names.queues.deliveryTasks, OVERFLOW_SHARD);
+    await broker.rabbit.queuePurge({ queue: home });
+    const publish = (tenantId: string, count: number, prefix: string) =>
+      Promise.all(
+        Array.from({ length: count }, (_, n) =>
+          tasks.publish(create(DeliveryTaskSchema, { ...task(`${prefix}${n}`), tenantId })),
+        ),
+      );
+    // A window's worth makes the tenant heavy from the next window on (the windows are the publisher's).
+    await publish(heavy, HEAVY_TENANT.minItems, "first");
+    now += HEAVY_TENANT.windowMs;
+    await publish(heavy, 1_000, "later");
+    await publish(neighbour, 10, "n");
+    const items = async (queue: string) => {
+      const got: DeliveryTaskBatch[] = [];
+      const { messageCount } = await broker.rabbit.queueDeclare({ queue, passive: true });
+      for (let n = 0; n < messageCount; n++) {
+        const msg = await broker.rabbit.basicGet({ queue, noAck: true });
+        if (msg) got.push(fromBinary(DeliveryTaskBatchSchema, msg.body as Buffer));
+      }
+      return got.flatMap((b) => b.tasks.map((t) => t.endpointId));
+    };
+    const inHome = await items(home);
+    const inOverflow = await items(overflow);
+    expect(inOverflow).toHaveLength(1_000);
+    expect(inOverflow.every((id) => id.startsWith("later"))).toBe(true);
+    expect(inHome).toHaveLength(HEAVY_TENANT.minItems + 10);
+    // The neighbour's tasks wait behind the heavy tenant's first window only, not behind its flood.
+    expect(inHome.slice(-10)).toEqual(Array.from({ length: 10 }, (_, n) => `n${n}`));
   });
 
   it("serves a quiet tenant's 50 tasks before a flooding tenant's first 20%", async () => {
@@ -227,6 +268,11 @@ describe("the task queue", () => {
     }
   });
 });
+
+/** A tenant id whose tasks go to the same shard as `tenantId`'s. */
+function tenantOnSameShard(tenantId: string): string {
+  for (let n = 0; ; n++) if (shardOf(`same${n}`) === shardOf(tenantId)) return `same${n}`;
+}
 
 /** A tenant id whose tasks go to another shard than `tenantId`'s. */
 function tenantOnAnotherShard(tenantId: string): string {
