@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   compileFilter,
   FilterBindings,
@@ -95,6 +95,41 @@ describe("compileFilter", () => {
       /inside another/,
     );
     expect(refusal("payload.s.matches(payload.s)").message).toMatch(/literal pattern/);
+  });
+
+  it("refuses a pattern that does not compile, at the pattern", () => {
+    const error = refusal('type == "a" || payload.s.matches("(unclosed")');
+    expect(error.message).toMatch(/is not a valid pattern: .*unclosed/);
+    expect([error.line, error.column]).toEqual([1, 34]);
+  });
+
+  it("matches patterns kept compiled across filters and events", () => {
+    const sku = compileFilter('payload.sku.matches("^even-[0-9]+$")');
+    const either = compileFilter('payload.sku.matches("^even-[0-9]+$") || payload.sku.matches("^x")');
+    for (const [value, expected] of [
+      ["even-12", true],
+      ["odd-3", false],
+      ["even-", false],
+      ["even-7", true],
+    ] as const) {
+      expect(sku.evaluate(event(json({ sku: value })))).toEqual({ match: expected });
+      expect(either.evaluate(event(json({ sku: value })))).toEqual({ match: expected });
+    }
+    expect(either.evaluate(event(json({ sku: "xyz" })))).toEqual({ match: true });
+  });
+
+  it("parses the payload only for filters that read it, once per event", () => {
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const bindings = event(json({ amount: 150 }));
+      expect(compileFilter('"eu" in channels').evaluate(bindings)).toEqual({ match: true });
+      expect(parse).not.toHaveBeenCalled();
+      expect(compileFilter("payload.amount > 100").evaluate(bindings)).toEqual({ match: true });
+      expect(compileFilter("payload.amount < 200").evaluate(bindings)).toEqual({ match: true });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("stops a comprehension over a big list at the step budget", () => {

@@ -12,6 +12,7 @@ import {
   parse,
   plan,
 } from "@bufbuild/cel";
+import { RE2JS } from "@bufbuild/re2";
 
 /** The longest filter expression accepted. */
 export const MAX_FILTER_LENGTH = 1024;
@@ -107,7 +108,24 @@ const boundedRange = celFunc(RANGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (ra
   return range as never;
 });
 
-const env = celEnv({ variables: VARIABLES, funcs: [boundedRange] });
+// @bufbuild/cel compiles a `matches` pattern on every call (a few µs, more than the rest of a filter);
+// its `re2` option lets the environment bring its own engine, so Herald's keeps each pattern compiled.
+// Patterns are literals (checkTree), so the kept ones are those of stored filters; past the bound the
+// oldest goes and is compiled again if still in use.
+const MAX_PATTERNS = 1_000;
+const patterns = new Map<string, RE2JS>();
+
+function compilePattern(pattern: string): RE2JS {
+  let compiled = patterns.get(pattern);
+  if (!compiled) {
+    compiled = RE2JS.compile(pattern);
+    if (patterns.size >= MAX_PATTERNS) patterns.delete(patterns.keys().next().value as string);
+    patterns.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+const env = celEnv({ variables: VARIABLES, funcs: [boundedRange], re2: { compile: compilePattern } });
 
 /** Functions whose result is never a bool: a filter made of one of them cannot be true. */
 const NOT_BOOL_FUNCTIONS = new Set([
@@ -216,6 +234,15 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
         if (kind.value.function === "matches") {
           const pattern = kind.value.args.at(-1);
           if (pattern?.exprKind.case !== "constExpr") fail(expr, "matches() takes a literal pattern");
+          const literal =
+            pattern?.exprKind.case === "constExpr" ? pattern.exprKind.value.constantKind : undefined;
+          if (literal?.case === "stringValue") {
+            try {
+              compilePattern(literal.value);
+            } catch (err) {
+              fail(pattern as Expr, `is not a valid pattern: ${err instanceof Error ? err.message : err}`);
+            }
+          }
         }
         walk(kind.value.target, scope, inComprehension);
         for (const arg of kind.value.args) walk(arg, scope, inComprehension);
@@ -309,13 +336,37 @@ export class FilterBindings {
   }
 
   values(): Record<string, unknown> {
-    this.#values ??= {
-      type: this.#event.type,
-      channels: [...this.#event.channels],
-      tenant_id: this.#event.tenantId,
-      payload: parsePayload(this.#event.payload),
-    };
+    this.#values ??= new FilterValues(this.#event) as unknown as Record<string, unknown>;
     return this.#values;
+  }
+}
+
+/**
+ * The variables as CEL values, made once per event: a plain array would become a CEL list on every
+ * read, in every filter. The payload is parsed on the first read of `payload` (the activation reads
+ * a variable as a property), so filters over type and channels alone never parse it.
+ */
+class FilterValues {
+  readonly type: string;
+  readonly channels: unknown;
+  readonly tenant_id: string;
+  readonly #payload: Uint8Array;
+  #parsed: unknown;
+  #isParsed = false;
+
+  constructor(event: FilterEvent) {
+    this.type = event.type;
+    this.channels = celList([...event.channels]);
+    this.tenant_id = event.tenantId;
+    this.#payload = event.payload;
+  }
+
+  get payload(): unknown {
+    if (!this.#isParsed) {
+      this.#parsed = parsePayload(this.#payload);
+      this.#isParsed = true;
+    }
+    return this.#parsed;
   }
 }
 
