@@ -38,6 +38,13 @@ describe("compileFilter", () => {
     expect(filter.evaluate(event(json({ count: 3, items: [{ sku: "B" }] }))).match).toBe(false);
   });
 
+  it("tests fields with has(), on the payload and on a comprehension's variable", () => {
+    const filter = compileFilter("has(payload.a.b) && payload.items.all(i, has(i.sku))");
+    expect(filter.evaluate(event(json({ a: { b: 1 }, items: [{ sku: "A" }] })))).toEqual({ match: true });
+    expect(filter.evaluate(event(json({ a: {}, items: [{ sku: "A" }] })))).toEqual({ match: false });
+    expect(filter.evaluate(event(json({ a: { b: 1 }, items: [{ x: 1 }] })))).toEqual({ match: false });
+  });
+
   it("counts an evaluation error (a missing field) as no match, with the error", () => {
     const outcome = compileFilter("payload.customer.tier == 'gold'").evaluate(event(json({ amount: 1 })));
     expect(outcome.match).toBe(false);

@@ -227,9 +227,15 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
           );
         }
         return;
-      case "selectExpr":
-        walk(kind.value.operand, scope, inComprehension);
+      case "selectExpr": {
+        const operand = kind.value.operand;
+        walk(operand, scope, inComprehension);
+        // `payload.a.b` would be looked up as the qualified names "payload.a.b" and "payload.a" (in the
+        // protobuf registry too) before the variable, on every evaluation. Filters have no qualified
+        // names (every identifier is a variable), so the variable is read as a value: dyn(payload).a.b.
+        if (operand?.exprKind.case === "identExpr") kind.value.operand = call("dyn", operand);
         return;
+      }
       case "callExpr":
         if (kind.value.function === "matches") {
           const pattern = kind.value.args.at(-1);
@@ -269,13 +275,7 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
         walk(c.loopStep, inner, true);
         walk(c.result, new Set([...scope, c.accuVar]), true);
         if (c.iterRange) {
-          c.iterRange = {
-            ...c.iterRange,
-            exprKind: {
-              case: "callExpr",
-              value: { $typeName: "cel.expr.Expr.Call", function: RANGE_FUNCTION, args: [c.iterRange] },
-            },
-          } as Expr;
+          c.iterRange = call(RANGE_FUNCTION, c.iterRange);
         }
         return;
       }
@@ -284,6 +284,14 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
     }
   };
   walk(root, new Set(), false);
+}
+
+/** A call of `fn` on `arg`, in place of `arg` (with its id, so errors still point at it). */
+function call(fn: string, arg: Expr): Expr {
+  return {
+    ...arg,
+    exprKind: { case: "callExpr", value: { $typeName: "cel.expr.Expr.Call", function: fn, args: [arg] } },
+  } as Expr;
 }
 
 /** Refuses a filter whose outermost term can only be something other than a bool. */
