@@ -5,17 +5,19 @@
 // `npm run bench`; run it on its own:
 //   npx nx run-many -t build --output-style=static && node test/bench/micro/route-filters.ts
 // Results: docs/benchmarks.md (filter cost).
+import { registerHooks } from "node:module";
 import { loadavg } from "node:os";
 import type { EndpointDocument } from "@herald/platform/model";
 import { compileFilter, FilterBindings } from "../../../apps/routing/dist/routing/filter.js";
 import { decideRoutes } from "../../../apps/routing/dist/routing/match.js";
-import {
-  BENCH_FILTERS,
-  encodeFilteredPayload,
-  filteredChannels,
-  filtersMatch,
-  MATCHING_CHANNEL,
-} from "../filters.ts";
+
+// The scenario's filters are TypeScript source named `../filters.js`, as test/bench/run.ts resolves it.
+registerHooks({
+  resolve: (specifier, context, next) =>
+    specifier === "../filters.js" ? next("../filters.ts", context) : next(specifier, context),
+});
+const { BENCH_FILTERS, encodeFilteredPayload, filteredChannels, filtersMatch, MATCHING_CHANNEL } =
+  await import("../filters.js");
 
 const ENDPOINTS = 10;
 const EVENTS = 1_000;
