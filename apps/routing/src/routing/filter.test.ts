@@ -45,6 +45,22 @@ describe("compileFilter", () => {
     expect(filter.evaluate(event(json({ a: { b: 1 }, items: [{ x: 1 }] })))).toEqual({ match: false });
   });
 
+  it("reads JSON objects as CEL maps: keys, size, membership, equality, comprehensions", () => {
+    const payload = json({ a: { b: 1, c: [{ d: "x" }] }, n: null, "1": "one" });
+    for (const [source, expected] of [
+      ['"a" in payload && !("z" in payload) && size(payload) == 3 && size(payload.a) == 2', true],
+      ['payload.a == {"b": 1, "c": [{"d": "x"}]}', true],
+      ['payload.a == {"b": 2, "c": [{"d": "x"}]}', false],
+      ['payload.a.exists(k, k == "c") && payload.a.all(k, k in ["b", "c"])', true],
+      ['payload.a.c[0].d == "x" && payload["1"] == "one"', true],
+      ["payload.n == null && !has(payload.z)", true],
+    ] as const) {
+      expect(compileFilter(source).evaluate(event(payload)), source).toEqual({ match: expected });
+    }
+    // JSON keys are strings: an int key finds nothing.
+    expect(compileFilter("payload[1] == 'one'").evaluate(event(payload)).match).toBe(false);
+  });
+
   it("counts an evaluation error (a missing field) as no match, with the error", () => {
     const outcome = compileFilter("payload.customer.tier == 'gold'").evaluate(event(json({ amount: 1 })));
     expect(outcome.match).toBe(false);

@@ -394,11 +394,66 @@ function parsePayload(payload: Uint8Array): unknown {
 }
 
 // CEL values made once per event: @bufbuild/cel would otherwise copy a plain object into a map on every
-// access, in every filter.
+// access, in every filter. An object's fields become CEL values on their first read (JsonObjectMap), so
+// a filter reading two fields of a payload converts those two, not the whole tree.
 function celValue(json: unknown): CelInput {
   if (Array.isArray(json)) return new BudgetedList(json.map(celValue)) as unknown as CelInput;
   if (json !== null && typeof json === "object") {
-    return celMap(new Map(Object.entries(json).map(([key, value]) => [key, celValue(value)])));
+    return new JsonObjectMap(json as Record<string, unknown>) as unknown as CelInput;
   }
   return json as CelInput;
+}
+
+// @bufbuild/cel's own map class, as for lists: its class is not exported, hence the prototype; it stays a
+// CelMap for the evaluator. Every method is answered from the JSON object, so the (empty) map handed to
+// the constructor is never read.
+const NativeMap = Object.getPrototypeOf(celMap(new Map())).constructor as new (
+  map: ReadonlyMap<string, unknown>,
+) => { has(key: unknown): boolean };
+const NO_ENTRIES: ReadonlyMap<string, unknown> = new Map();
+
+class JsonObjectMap extends NativeMap {
+  readonly #object: Record<string, unknown>;
+  #converted: Map<string, unknown> | undefined;
+
+  constructor(object: Record<string, unknown>) {
+    super(NO_ENTRIES);
+    this.#object = object;
+  }
+
+  get size(): number {
+    return Object.keys(this.#object).length;
+  }
+
+  /** As @bufbuild/cel's map: JSON keys are strings, so an int, uint or bool key finds nothing. */
+  get(key: unknown): unknown {
+    if (typeof key !== "string" || !Object.hasOwn(this.#object, key)) return undefined;
+    this.#converted ??= new Map();
+    let value = this.#converted.get(key);
+    if (value === undefined) {
+      value = celValue(this.#object[key]);
+      this.#converted.set(key, value);
+    }
+    return value;
+  }
+
+  keys(): IterableIterator<string> {
+    return Object.keys(this.#object)[Symbol.iterator]();
+  }
+
+  *values(): IterableIterator<unknown> {
+    for (const key of Object.keys(this.#object)) yield this.get(key);
+  }
+
+  *entries(): IterableIterator<[string, unknown]> {
+    for (const key of Object.keys(this.#object)) yield [key, this.get(key)];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, unknown]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: unknown, key: string, map: this) => void, thisArg?: unknown): void {
+    for (const key of Object.keys(this.#object)) callback.call(thisArg, this.get(key), key, this);
+  }
 }
