@@ -415,6 +415,8 @@ const NO_ENTRIES: ReadonlyMap<string, unknown> = new Map();
 class JsonObjectMap extends NativeMap {
   readonly #object: Record<string, unknown>;
   #converted: Map<string, unknown> | undefined;
+  // Listed once: `size` is asked per evaluation, and a filter may ask it of one big object many times.
+  #keys: string[] | undefined;
 
   constructor(object: Record<string, unknown>) {
     super(NO_ENTRIES);
@@ -422,7 +424,12 @@ class JsonObjectMap extends NativeMap {
   }
 
   get size(): number {
-    return Object.keys(this.#object).length;
+    return this.#keyList().length;
+  }
+
+  #keyList(): string[] {
+    this.#keys ??= Object.keys(this.#object);
+    return this.#keys;
   }
 
   /** As @bufbuild/cel's map: JSON keys are strings, so an int, uint or bool key finds nothing. */
@@ -438,15 +445,15 @@ class JsonObjectMap extends NativeMap {
   }
 
   keys(): IterableIterator<string> {
-    return Object.keys(this.#object)[Symbol.iterator]();
+    return this.#keyList()[Symbol.iterator]();
   }
 
   *values(): IterableIterator<unknown> {
-    for (const key of Object.keys(this.#object)) yield this.get(key);
+    for (const key of this.#keyList()) yield this.get(key);
   }
 
   *entries(): IterableIterator<[string, unknown]> {
-    for (const key of Object.keys(this.#object)) yield [key, this.get(key)];
+    for (const key of this.#keyList()) yield [key, this.get(key)];
   }
 
   [Symbol.iterator](): IterableIterator<[string, unknown]> {
@@ -454,6 +461,6 @@ class JsonObjectMap extends NativeMap {
   }
 
   forEach(callback: (value: unknown, key: string, map: this) => void, thisArg?: unknown): void {
-    for (const key of Object.keys(this.#object)) callback.call(thisArg, this.get(key), key, this);
+    for (const key of this.#keyList()) callback.call(thisArg, this.get(key), key, this);
   }
 }
