@@ -36,7 +36,12 @@ afterAll(async () => {
 });
 
 /** curl's Connect JSON call: the body exactly as given; answers the HTTP status and the JSON body. */
-async function curl(path: string, body: string, token = acme.publishKey) {
+async function curl(
+  path: string,
+  body: string,
+  token = acme.publishKey,
+  service: "ingest" | "audit" = "ingest",
+) {
   const { stdout } = await run("curl", [
     "-sS",
     "-w",
@@ -47,7 +52,7 @@ async function curl(path: string, body: string, token = acme.publishKey) {
     `authorization: Bearer ${token}`,
     "--data-binary",
     body,
-    `${stack.url("ingest")}${path}`,
+    `${stack.url(service)}${path}`,
   ]);
   const at = stdout.lastIndexOf("\n");
   return {
@@ -81,6 +86,18 @@ describe("plain JSON payloads", () => {
     expect(request.body.toString("utf8")).toBe('{"order":1,"note":"é","id":12345678901234567890}');
     expect(request.headers["webhook-event-type"]).toBe("order.created");
     expect(verified(request)).toMatchObject({ order: 1, note: "é" });
+
+    // Read back the same way: GetEvent answers the object itself beside the exact bytes in base64.
+    const read = await curl(
+      "/herald.v1.AuditService/GetEvent",
+      JSON.stringify({ tenantId: "acme", eventId: json.eventId }),
+      acme.fullKey,
+      "audit",
+    );
+    expect(read.status).toBe(200);
+    // JSON numbers are doubles: the 20-digit id reads rounded here, exact in the bytes.
+    expect(read.json.payloadValue).toEqual({ order: 1, note: "é", id: Number("12345678901234567890") });
+    expect(Buffer.from(read.json.payload as string, "base64").equals(request.body)).toBe(true);
   });
 
   it("delivers a base64 payload (curl) and a gRPC payload byte for byte", async () => {

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EndpointService, EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
@@ -17,6 +18,7 @@ import { REPO_ROOT, type Stack, startStack } from "./support/stack.js";
 // deliveries published while delivery restarts arrive once the CLI reconnects; other tenants and keys
 // are refused.
 
+const run = promisify(execFile);
 let stack: Stack;
 let ingest: GrpcIngestClient;
 let acme: TestTenant;
@@ -98,6 +100,86 @@ async function listenRefusal(token: string, tenantId: string, endpointId: string
   } catch (err) {
     return ConnectError.from(err).code;
   }
+}
+
+/** Connect's envelope: a flags byte, the message's length (4 bytes, big-endian), then the message. */
+function envelope(message: object): Buffer {
+  const json = Buffer.from(JSON.stringify(message));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(json.length, 1);
+  return Buffer.concat([head, json]);
+}
+
+/** One enveloped frame: flags 2 marks the end of the stream (its JSON holds the error, if any). */
+interface Frame {
+  flags: number;
+  // biome-ignore lint/suspicious/noExplicitAny: a Connect JSON message, checked field by field.
+  json: any;
+}
+
+/** The whole frames in `data`, in order. */
+function framesOf(data: Buffer): Frame[] {
+  const frames: Frame[] = [];
+  for (let at = 0; at + 5 <= data.length; ) {
+    const length = data.readUInt32BE(at + 1);
+    if (at + 5 + length > data.length) break;
+    frames.push({
+      flags: data[at] ?? 0,
+      json: JSON.parse(data.subarray(at + 5, at + 5 + length).toString()),
+    });
+    at += 5 + length;
+  }
+  return frames;
+}
+
+/**
+ * The real curl opening a server stream over the Connect protocol: POST application/connect+json with
+ * the enveloped request; --no-buffer hands each frame on as it arrives.
+ */
+function curlStream(path: string, request: object, token: string) {
+  const child = spawn("curl", [
+    "-sS",
+    "--no-buffer",
+    "-H",
+    "content-type: application/connect+json",
+    "-H",
+    `authorization: Bearer ${token}`,
+    "--data-binary",
+    "@-",
+    `${stack.url("delivery")}${path}`,
+  ]);
+  let out = Buffer.alloc(0);
+  child.stdout.on("data", (chunk: Buffer) => {
+    out = Buffer.concat([out, chunk]);
+  });
+  child.stdin.end(envelope(request));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    frames: () => framesOf(out),
+    /** The first frame `take` accepts, waiting for it. */
+    waitFor: (take: (frame: Frame) => boolean, what: string) =>
+      eventually(async () => framesOf(out).find(take), 20_000, `${what} from curl's stream`),
+  };
+}
+
+/** curl's unary Connect JSON call to `service`: the HTTP status and the JSON body. */
+async function curlJson(service: "routing" | "delivery", path: string, body: object, token: string) {
+  const { stdout } = await run("curl", [
+    "-sS",
+    "-w",
+    "\n%{http_code}",
+    "-H",
+    "content-type: application/json",
+    "-H",
+    `authorization: Bearer ${token}`,
+    "--data-binary",
+    JSON.stringify(body),
+    `${stack.url(service)}${path}`,
+  ]);
+  const at = stdout.lastIndexOf("\n");
+  return { status: Number(stdout.slice(at + 1)), json: JSON.parse(stdout.slice(0, at)) };
 }
 
 function headersOf(request: {
@@ -335,6 +417,68 @@ describe("herald listen", () => {
     })();
     expect(ended).toBe(Code.Unauthenticated);
     await admin.endpoints.deleteEndpoint({ tenantId: acme.id, endpointId: id });
+  });
+
+  it("streams over Connect with curl (enveloped frames) and takes curl's report; another tenant is refused", async () => {
+    const key = await adminClients(stack).apiKeys.createApiKey({
+      name: "acme curl listener",
+      tenantId: acme.id,
+      scopes: [Scope.ENDPOINTS_MANAGE],
+    });
+    const created = await curlJson(
+      "routing",
+      "/herald.v1.EndpointService/CreateEndpoint",
+      { tenantId: acme.id, transport: "ENDPOINT_TRANSPORT_LISTEN", eventTypes: ["shipment.*"] },
+      key.token,
+    );
+    expect(created.status).toBe(200);
+    const id: string = created.json.endpoint.id;
+
+    const stream = curlStream(
+      "/herald.v1.ListenService/Listen",
+      { tenantId: acme.id, endpointId: id },
+      key.token,
+    );
+    try {
+      const ready = await stream.waitFor((f) => f.flags === 0 && "ready" in f.json, "ready");
+      expect(ready.json.ready.reportTimeout).toBe("5s");
+      const eventId = await publish("shipment.sent", { shipment: 9 });
+      const frame = await stream.waitFor((f) => f.json.delivery?.eventId === eventId, "the delivery");
+      const delivery = frame.json.delivery;
+      expect(delivery).toMatchObject({ eventType: "shipment.sent", attempt: 1 });
+      expect(delivery.headers["webhook-id"]).toBe(eventId);
+      expect(delivery.headers["webhook-signature"]).toMatch(/^v1,/);
+      expect(JSON.parse(Buffer.from(delivery.body, "base64").toString())).toEqual({ shipment: 9 });
+
+      // The acknowledgement is the second RPC, ReportDelivery: unary Connect JSON, curl as well.
+      const report = await curlJson(
+        "delivery",
+        "/herald.v1.ListenService/ReportDelivery",
+        { tenantId: acme.id, endpointId: id, deliveryId: delivery.deliveryId, status: 202, latencyMs: 4 },
+        key.token,
+      );
+      expect(report).toEqual({ status: 200, json: {} });
+      const attempt = await eventually(async () => {
+        const { attempts } = await acme.clients.audit.listAttempts({ tenantId: acme.id, eventId });
+        return attempts[0];
+      });
+      expect(attempt).toMatchObject({ endpointId: id, success: true, responseStatus: 202 });
+    } finally {
+      stream.child.kill();
+      await stream.exited;
+    }
+
+    // Another tenant's key: the stream ends at once, its end frame naming the refusal.
+    const refused = curlStream(
+      "/herald.v1.ListenService/Listen",
+      { tenantId: acme.id, endpointId: id },
+      globex.fullKey,
+    );
+    expect(await refused.exited).toBe(0);
+    const frames = refused.frames();
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ flags: 2, json: { error: { code: "permission_denied" } } });
+    await adminClients(stack).endpoints.deleteEndpoint({ tenantId: acme.id, endpointId: id });
   });
 
   it("refuses a bad event type pattern with the field and the rule", async () => {

@@ -1,5 +1,5 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, type MessageInitShape, toJson } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import {
   AttemptTrigger,
@@ -425,6 +425,7 @@ describe("ListEvents and GetEvent", () => {
       endpointIds: [],
     });
     expect(answer.payload).toEqual(payloadOf(5));
+    expect(answer.payloadValue && toJson(ValueSchema, answer.payloadValue)).toEqual({ n: 5, exact: "bytes" });
     expect(
       answer.deliveries.map((d) => [d.endpointId, d.state, d.attemptCount, d.lastResponseStatus]),
     ).toEqual([
@@ -433,6 +434,18 @@ describe("ListEvents and GetEvent", () => {
     ]);
     expect(answer.deliveries[0]?.nextAttemptTime).toBeDefined();
     expect(answer.deliveries[1]?.nextAttemptTime).toBeUndefined();
+  });
+
+  it("answers a Connect JSON caller the payload as JSON beside its base64 bytes", async () => {
+    const res = await fetch(`http://127.0.0.1:${audit.service.port}/herald.v1.AuditService/GetEvent`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      body: JSON.stringify({ tenantId: "t1", eventId: "e05" }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { payload: string; payloadValue: unknown };
+    expect(body.payloadValue).toEqual({ n: 5, exact: "bytes" });
+    expect(Buffer.from(body.payload, "base64")).toEqual(Buffer.from(payloadOf(5)));
   });
 
   it("tells routed-to-nothing from not routed yet", async () => {

@@ -1,8 +1,8 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, toJson } from "@bufbuild/protobuf";
+import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { AttemptSchema, AttemptTrigger, AttemptWait, ErrorClass } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
-import { attemptFromDocument, attemptToDocument } from "./documents.js";
+import { attemptFromDocument, attemptToDocument, payloadValueOf } from "./documents.js";
 
 const attempt = (patch: { waitedMs?: number; waitedFor?: AttemptWait } = {}) =>
   create(AttemptSchema, {
@@ -37,5 +37,25 @@ describe("attempt documents", () => {
     const read = attemptFromDocument(doc);
     expect(read.waitedMs).toBe(0);
     expect(read.waitedFor).toBe(AttemptWait.UNSPECIFIED);
+  });
+});
+
+describe("payloadValueOf", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+
+  it("reads a JSON payload as the JSON value it is", () => {
+    const value = payloadValueOf(bytes('{"order":1,"lines":[{"sku":"A","n":2.5}],"note":null,"ok":true}'));
+    expect(value && toJson(ValueSchema, value)).toEqual({
+      order: 1,
+      lines: [{ sku: "A", n: 2.5 }],
+      note: null,
+      ok: true,
+    });
+  });
+
+  it("leaves bytes that are not UTF-8 JSON to the bytes field", () => {
+    expect(payloadValueOf(bytes("not json"))).toBeUndefined();
+    expect(payloadValueOf(new Uint8Array([0x7b, 0xff, 0x7d]))).toBeUndefined();
+    expect(payloadValueOf(new Uint8Array())).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import {
   type Attempt,
   AttemptSchema,
@@ -270,4 +270,20 @@ export function eventSummaryFromDocument(
 export function payloadOf(doc: EventDocument): Uint8Array {
   const binary = doc.payload;
   return new Uint8Array(binary.buffer.subarray(0, binary.position));
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A payload as a JSON value (GetEventResponse.payload_value), so Connect JSON readers see the object
+ * they may publish; undefined when the bytes are not UTF-8 JSON, which only binary readers then see.
+ */
+export function payloadValueOf(payload: Uint8Array): Value | undefined {
+  let json: JsonValue;
+  try {
+    json = JSON.parse(utf8.decode(payload)) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  return fromJson(ValueSchema, json);
 }

@@ -28,6 +28,7 @@ import {
   eventDeliveries,
   eventSummaryFromDocument,
   payloadOf,
+  payloadValueOf,
   skippedEndpointsOf,
 } from "./documents.js";
 import type { EndpointHealthStore } from "./endpoint-health-store.js";
@@ -102,9 +103,11 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       ]);
       if (!event) throw new NotFoundError("event", eventId);
       const principal = principalOf(ctx);
+      const payload = payloadOf(event);
       return create(GetEventResponseSchema, {
         event: limitSummary(principal, eventSummaryFromDocument(event, route)),
-        payload: payloadOf(event),
+        payload,
+        payloadValue: payloadValueOf(payload),
         deliveries: eventDeliveries(route, deliveries).filter((d) => sees(principal, d.endpointId)),
         skippedEndpoints: skippedEndpointsOf(route).filter((s) => sees(principal, s.endpointId)),
         // The count of omitted skips says nothing about which endpoints, so a limited session sees it too.

@@ -88,6 +88,7 @@ async function eventually<T>(
 
 interface EventJson {
   event: { id: string; routed: boolean; endpointIds: string[] };
+  payloadValue: unknown;
   deliveries: Array<{ endpointId: string; state: string; attemptCount: number }>;
   attempts: Array<{ id: string; success: boolean; responseStatus: number; trigger: string }>;
 }
@@ -303,6 +304,7 @@ describe("herald CLI against a running Herald", () => {
   it("shows the event with its succeeded delivery and attempt", async () => {
     const doc = await eventInState(eventId, "DELIVERY_STATE_SUCCEEDED");
     expect(doc.event.endpointIds).toEqual([endpointId]);
+    expect(doc.payloadValue).toEqual({ order: 1 });
     expect(doc.attempts).toHaveLength(1);
     expect(doc.attempts[0]).toMatchObject({
       success: true,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   compileFilter,
   FilterBindings,
@@ -36,6 +36,29 @@ describe("compileFilter", () => {
     const filter = compileFilter('payload.count == 3 && payload.items.exists(i, i.sku == "A")');
     expect(filter.evaluate(event(json({ count: 3, items: [{ sku: "B" }, { sku: "A" }] }))).match).toBe(true);
     expect(filter.evaluate(event(json({ count: 3, items: [{ sku: "B" }] }))).match).toBe(false);
+  });
+
+  it("tests fields with has(), on the payload and on a comprehension's variable", () => {
+    const filter = compileFilter("has(payload.a.b) && payload.items.all(i, has(i.sku))");
+    expect(filter.evaluate(event(json({ a: { b: 1 }, items: [{ sku: "A" }] })))).toEqual({ match: true });
+    expect(filter.evaluate(event(json({ a: {}, items: [{ sku: "A" }] })))).toEqual({ match: false });
+    expect(filter.evaluate(event(json({ a: { b: 1 }, items: [{ x: 1 }] })))).toEqual({ match: false });
+  });
+
+  it("reads JSON objects as CEL maps: keys, size, membership, equality, comprehensions", () => {
+    const payload = json({ a: { b: 1, c: [{ d: "x" }] }, n: null, "1": "one" });
+    for (const [source, expected] of [
+      ['"a" in payload && !("z" in payload) && size(payload) == 3 && size(payload.a) == 2', true],
+      ['payload.a == {"b": 1, "c": [{"d": "x"}]}', true],
+      ['payload.a == {"b": 2, "c": [{"d": "x"}]}', false],
+      ['payload.a.exists(k, k == "c") && payload.a.all(k, k in ["b", "c"])', true],
+      ['payload.a.c[0].d == "x" && payload["1"] == "one"', true],
+      ["payload.n == null && !has(payload.z)", true],
+    ] as const) {
+      expect(compileFilter(source).evaluate(event(payload)), source).toEqual({ match: expected });
+    }
+    // JSON keys are strings: an int key finds nothing.
+    expect(compileFilter("payload[1] == 'one'").evaluate(event(payload)).match).toBe(false);
   });
 
   it("counts an evaluation error (a missing field) as no match, with the error", () => {
@@ -95,6 +118,41 @@ describe("compileFilter", () => {
       /inside another/,
     );
     expect(refusal("payload.s.matches(payload.s)").message).toMatch(/literal pattern/);
+  });
+
+  it("refuses a pattern that does not compile, at the pattern", () => {
+    const error = refusal('type == "a" || payload.s.matches("(unclosed")');
+    expect(error.message).toMatch(/is not a valid pattern: .*unclosed/);
+    expect([error.line, error.column]).toEqual([1, 34]);
+  });
+
+  it("matches patterns kept compiled across filters and events", () => {
+    const sku = compileFilter('payload.sku.matches("^even-[0-9]+$")');
+    const either = compileFilter('payload.sku.matches("^even-[0-9]+$") || payload.sku.matches("^x")');
+    for (const [value, expected] of [
+      ["even-12", true],
+      ["odd-3", false],
+      ["even-", false],
+      ["even-7", true],
+    ] as const) {
+      expect(sku.evaluate(event(json({ sku: value })))).toEqual({ match: expected });
+      expect(either.evaluate(event(json({ sku: value })))).toEqual({ match: expected });
+    }
+    expect(either.evaluate(event(json({ sku: "xyz" })))).toEqual({ match: true });
+  });
+
+  it("parses the payload only for filters that read it, once per event", () => {
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const bindings = event(json({ amount: 150 }));
+      expect(compileFilter('"eu" in channels').evaluate(bindings)).toEqual({ match: true });
+      expect(parse).not.toHaveBeenCalled();
+      expect(compileFilter("payload.amount > 100").evaluate(bindings)).toEqual({ match: true });
+      expect(compileFilter("payload.amount < 200").evaluate(bindings)).toEqual({ match: true });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("stops a comprehension over a big list at the step budget", () => {

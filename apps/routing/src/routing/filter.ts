@@ -12,6 +12,7 @@ import {
   parse,
   plan,
 } from "@bufbuild/cel";
+import { RE2JS } from "@bufbuild/re2";
 
 /** The longest filter expression accepted. */
 export const MAX_FILTER_LENGTH = 1024;
@@ -107,7 +108,24 @@ const boundedRange = celFunc(RANGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (ra
   return range as never;
 });
 
-const env = celEnv({ variables: VARIABLES, funcs: [boundedRange] });
+// @bufbuild/cel compiles a `matches` pattern on every call (a few µs, more than the rest of a filter);
+// its `re2` option lets the environment bring its own engine, so Herald's keeps each pattern compiled.
+// Patterns are literals (checkTree), so the kept ones are those of stored filters; past the bound the
+// oldest goes and is compiled again if still in use.
+const MAX_PATTERNS = 1_000;
+const patterns = new Map<string, RE2JS>();
+
+function compilePattern(pattern: string): RE2JS {
+  let compiled = patterns.get(pattern);
+  if (!compiled) {
+    compiled = RE2JS.compile(pattern);
+    if (patterns.size >= MAX_PATTERNS) patterns.delete(patterns.keys().next().value as string);
+    patterns.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+const env = celEnv({ variables: VARIABLES, funcs: [boundedRange], re2: { compile: compilePattern } });
 
 /** Functions whose result is never a bool: a filter made of one of them cannot be true. */
 const NOT_BOOL_FUNCTIONS = new Set([
@@ -209,13 +227,28 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
           );
         }
         return;
-      case "selectExpr":
-        walk(kind.value.operand, scope, inComprehension);
+      case "selectExpr": {
+        const operand = kind.value.operand;
+        walk(operand, scope, inComprehension);
+        // `payload.a.b` would be looked up as the qualified names "payload.a.b" and "payload.a" (in the
+        // protobuf registry too) before the variable, on every evaluation. Filters have no qualified
+        // names (every identifier is a variable), so the variable is read as a value: dyn(payload).a.b.
+        if (operand?.exprKind.case === "identExpr") kind.value.operand = call("dyn", operand);
         return;
+      }
       case "callExpr":
         if (kind.value.function === "matches") {
           const pattern = kind.value.args.at(-1);
           if (pattern?.exprKind.case !== "constExpr") fail(expr, "matches() takes a literal pattern");
+          const literal =
+            pattern?.exprKind.case === "constExpr" ? pattern.exprKind.value.constantKind : undefined;
+          if (literal?.case === "stringValue") {
+            try {
+              compilePattern(literal.value);
+            } catch (err) {
+              fail(pattern as Expr, `is not a valid pattern: ${err instanceof Error ? err.message : err}`);
+            }
+          }
         }
         walk(kind.value.target, scope, inComprehension);
         for (const arg of kind.value.args) walk(arg, scope, inComprehension);
@@ -242,13 +275,7 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
         walk(c.loopStep, inner, true);
         walk(c.result, new Set([...scope, c.accuVar]), true);
         if (c.iterRange) {
-          c.iterRange = {
-            ...c.iterRange,
-            exprKind: {
-              case: "callExpr",
-              value: { $typeName: "cel.expr.Expr.Call", function: RANGE_FUNCTION, args: [c.iterRange] },
-            },
-          } as Expr;
+          c.iterRange = call(RANGE_FUNCTION, c.iterRange);
         }
         return;
       }
@@ -257,6 +284,14 @@ function checkTree(root: Expr, at: (expr: Expr) => Position): void {
     }
   };
   walk(root, new Set(), false);
+}
+
+/** A call of `fn` on `arg`, in place of `arg` (with its id, so errors still point at it). */
+function call(fn: string, arg: Expr): Expr {
+  return {
+    ...arg,
+    exprKind: { case: "callExpr", value: { $typeName: "cel.expr.Expr.Call", function: fn, args: [arg] } },
+  } as Expr;
 }
 
 /** Refuses a filter whose outermost term can only be something other than a bool. */
@@ -309,13 +344,37 @@ export class FilterBindings {
   }
 
   values(): Record<string, unknown> {
-    this.#values ??= {
-      type: this.#event.type,
-      channels: [...this.#event.channels],
-      tenant_id: this.#event.tenantId,
-      payload: parsePayload(this.#event.payload),
-    };
+    this.#values ??= new FilterValues(this.#event) as unknown as Record<string, unknown>;
     return this.#values;
+  }
+}
+
+/**
+ * The variables as CEL values, made once per event: a plain array would become a CEL list on every
+ * read, in every filter. The payload is parsed on the first read of `payload` (the activation reads
+ * a variable as a property), so filters over type and channels alone never parse it.
+ */
+class FilterValues {
+  readonly type: string;
+  readonly channels: unknown;
+  readonly tenant_id: string;
+  readonly #payload: Uint8Array;
+  #parsed: unknown;
+  #isParsed = false;
+
+  constructor(event: FilterEvent) {
+    this.type = event.type;
+    this.channels = celList([...event.channels]);
+    this.tenant_id = event.tenantId;
+    this.#payload = event.payload;
+  }
+
+  get payload(): unknown {
+    if (!this.#isParsed) {
+      this.#parsed = parsePayload(this.#payload);
+      this.#isParsed = true;
+    }
+    return this.#parsed;
   }
 }
 
@@ -335,11 +394,73 @@ function parsePayload(payload: Uint8Array): unknown {
 }
 
 // CEL values made once per event: @bufbuild/cel would otherwise copy a plain object into a map on every
-// access, in every filter.
+// access, in every filter. An object's fields become CEL values on their first read (JsonObjectMap), so
+// a filter reading two fields of a payload converts those two, not the whole tree.
 function celValue(json: unknown): CelInput {
   if (Array.isArray(json)) return new BudgetedList(json.map(celValue)) as unknown as CelInput;
   if (json !== null && typeof json === "object") {
-    return celMap(new Map(Object.entries(json).map(([key, value]) => [key, celValue(value)])));
+    return new JsonObjectMap(json as Record<string, unknown>) as unknown as CelInput;
   }
   return json as CelInput;
+}
+
+// @bufbuild/cel's own map class, as for lists: its class is not exported, hence the prototype; it stays a
+// CelMap for the evaluator. Every method is answered from the JSON object, so the (empty) map handed to
+// the constructor is never read.
+const NativeMap = Object.getPrototypeOf(celMap(new Map())).constructor as new (
+  map: ReadonlyMap<string, unknown>,
+) => { has(key: unknown): boolean };
+const NO_ENTRIES: ReadonlyMap<string, unknown> = new Map();
+
+class JsonObjectMap extends NativeMap {
+  readonly #object: Record<string, unknown>;
+  #converted: Map<string, unknown> | undefined;
+  // Listed once: `size` is asked per evaluation, and a filter may ask it of one big object many times.
+  #keys: string[] | undefined;
+
+  constructor(object: Record<string, unknown>) {
+    super(NO_ENTRIES);
+    this.#object = object;
+  }
+
+  get size(): number {
+    return this.#keyList().length;
+  }
+
+  #keyList(): string[] {
+    this.#keys ??= Object.keys(this.#object);
+    return this.#keys;
+  }
+
+  /** As @bufbuild/cel's map: JSON keys are strings, so an int, uint or bool key finds nothing. */
+  get(key: unknown): unknown {
+    if (typeof key !== "string" || !Object.hasOwn(this.#object, key)) return undefined;
+    this.#converted ??= new Map();
+    let value = this.#converted.get(key);
+    if (value === undefined) {
+      value = celValue(this.#object[key]);
+      this.#converted.set(key, value);
+    }
+    return value;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#keyList()[Symbol.iterator]();
+  }
+
+  *values(): IterableIterator<unknown> {
+    for (const key of this.#keyList()) yield this.get(key);
+  }
+
+  *entries(): IterableIterator<[string, unknown]> {
+    for (const key of this.#keyList()) yield [key, this.get(key)];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, unknown]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: unknown, key: string, map: this) => void, thisArg?: unknown): void {
+    for (const key of this.#keyList()) callback.call(thisArg, this.get(key), key, this);
+  }
 }

@@ -1,0 +1,119 @@
+// Microbenchmark of routing's per-event decision for one tenant's endpoints with CEL filters (the
+// s2-fanout-filters scenario's ten filters, test/bench/filters.ts) against the same endpoints taking
+// the same half of the events by channel (s2-fanout-channels): decideRoutes as route-event calls it,
+// with a fresh payload per event, so the payload's parse (once per event) is counted. Not part of
+// `npm run bench`; run it on its own:
+//   npx nx run-many -t build --output-style=static && node test/bench/micro/route-filters.ts
+// Results: docs/benchmarks.md (filter cost).
+import { registerHooks } from "node:module";
+import { loadavg } from "node:os";
+import type { EndpointDocument } from "@herald/platform/model";
+import { compileFilter, FilterBindings } from "../../../apps/routing/dist/routing/filter.js";
+import { decideRoutes } from "../../../apps/routing/dist/routing/match.js";
+
+// The scenario's filters are TypeScript source named `../filters.js`, as test/bench/run.ts resolves it.
+registerHooks({
+  resolve: (specifier, context, next) =>
+    specifier === "../filters.js" ? next("../filters.ts", context) : next(specifier, context),
+});
+const { BENCH_FILTERS, encodeFilteredPayload, filteredChannels, filtersMatch, MATCHING_CHANNEL } =
+  await import("../filters.js");
+
+const ENDPOINTS = 10;
+const EVENTS = 1_000;
+const ROUNDS = 10;
+const ITERATIONS = 20_000;
+
+function endpoint(index: number, extra: Partial<EndpointDocument>): EndpointDocument {
+  return {
+    _id: `ep_${index}`,
+    tenant_id: "bench",
+    url: "http://127.0.0.1/",
+    description: "",
+    event_types: ["bench.*"],
+    channels: [],
+    headers: {},
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets: [],
+    create_time: new Date(0),
+    ...extra,
+  } as EndpointDocument;
+}
+
+const withFilters = Array.from({ length: ENDPOINTS }, (_, i) =>
+  endpoint(i, { filter: BENCH_FILTERS[i % BENCH_FILTERS.length] }),
+);
+const byChannel = Array.from({ length: ENDPOINTS }, (_, i) => endpoint(i, { channels: [MATCHING_CHANNEL] }));
+
+// Payloads arrive as fresh buffers from the queue; a pool of distinct ones keeps the parse honest.
+const events = Array.from({ length: EVENTS }, (_, seq) => ({
+  type: "bench.order",
+  channels: filteredChannels(seq),
+  tenantId: "bench",
+  payload: new Uint8Array(encodeFilteredPayload(seq, 1_000 + seq)),
+}));
+
+// The decisions must be the benchmark's: half the events to every endpoint.
+for (const [seq, event] of events.entries()) {
+  for (const endpoints of [withFilters, byChannel]) {
+    const taken = decideRoutes(endpoints, event).endpoints.length;
+    if (taken !== (filtersMatch(seq) ? ENDPOINTS : 0)) {
+      throw new Error(`event ${seq}: ${taken} endpoints took it`);
+    }
+  }
+}
+
+/**
+ * CPU time per call (process.cpuUsage, so time the process waits for a core on a shared machine is left
+ * out), the best of ROUNDS rounds.
+ */
+function timeIt(label: string, fn: (i: number) => unknown): number {
+  for (let i = 0; i < ITERATIONS; i++) fn(i); // warm up the JIT
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = process.cpuUsage();
+    for (let i = 0; i < ITERATIONS; i++) fn(i);
+    const used = process.cpuUsage(start);
+    best = Math.min(best, (used.user + used.system) / ITERATIONS);
+  }
+  console.log(`${label.padEnd(48)} ${best.toFixed(2)} µs`);
+  return best;
+}
+
+const event = (i: number) => events[i % EVENTS] as (typeof events)[number];
+
+console.log(`best of ${ROUNDS} rounds of ${ITERATIONS} events; load average ${loadAverage()}`);
+const filtered = timeIt(`${ENDPOINTS} endpoints with filters, per event`, (i) =>
+  decideRoutes(withFilters, event(i)),
+);
+const channels = timeIt(`${ENDPOINTS} endpoints by channel, per event`, (i) =>
+  decideRoutes(byChannel, event(i)),
+);
+console.log(
+  `${"filters' cost per event per endpoint".padEnd(48)} ${((filtered - channels) / ENDPOINTS).toFixed(2)} µs`,
+);
+timeIt(
+  "payload parse alone, per event",
+  (i) => (new FilterBindings(event(i)).values() as { payload: unknown }).payload,
+);
+
+console.log("\neach filter alone, per event (payload parsed once beforehand)");
+const bound = events.map((e) => {
+  const bindings = new FilterBindings(e);
+  bindings.values().payload;
+  return bindings;
+});
+for (const source of BENCH_FILTERS) {
+  const filter = compileFilter(source);
+  timeIt(`  ${source.slice(0, 46)}`, (i) => filter.evaluate(bound[i % EVENTS] as FilterBindings));
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(", ");
+}
