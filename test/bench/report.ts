@@ -407,6 +407,7 @@ export function renderMarkdown(results: BenchResults): string {
     ),
     `| machine | ${results.scenarios.map((s) => `${s.machineBusyPercent}%`).join(" | ")} |`,
     `| load average before | ${results.scenarios.map((s) => s.loadAverageBefore[0]).join(" | ")} |`,
+    `| CPU stolen by the hypervisor | ${results.scenarios.map((s) => (s.stolenPercent === undefined ? "–" : `${s.stolenPercent}%`)).join(" | ")} |`,
     "",
     "CPU time per event published in the window, in µs (a process's CPU over the window divided by the events",
     "accepted in it): far less dependent on what else runs on the machine than the rates are.",
@@ -806,9 +807,20 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
   out.push(
     `- **The machine:** the load average before the scenarios was ${Math.min(...loads)}–${Math.max(...loads)} on ${results.machine.cores} cores:` +
       " other work on this machine (other test runs, builds) competes for the same cores and, when it uses it, the same" +
-      " RabbitMQ broker, so figures vary from run to run; compare a run's parts with its own raw ceilings.",
+      " RabbitMQ broker, so figures vary from run to run; compare a run's parts with its own raw ceilings." +
+      stolenSentence(results.scenarios),
   );
   return out;
+}
+
+/** What the hypervisor took during the scenarios, when the run measured it. */
+function stolenSentence(scenarios: BenchResults["scenarios"]): string {
+  const stolen = scenarios.map((s) => s.stolenPercent).filter((p): p is number => p !== undefined);
+  if (stolen.length === 0) return "";
+  return (
+    ` The hypervisor took ${Math.min(...stolen)}–${Math.max(...stolen)}% of the machine's CPU time (steal) during the` +
+    " scenarios: the cores ran that much less for this run, whatever the load average says."
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- SVG

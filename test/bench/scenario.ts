@@ -174,6 +174,8 @@ export interface ScenarioResult {
   };
   processes: Record<string, ProcessUsage>;
   machineBusyPercent: number;
+  /** Share of the machine's CPU time the hypervisor gave to other guests during the window. */
+  stolenPercent?: number;
   loadAverageBefore: number[];
   queuePeaks: Record<string, number>;
   /** Seconds since load start, then ready messages in routing.events, delivery.tasks, audit.attempts. */
@@ -718,6 +720,9 @@ async function measure(
     const machineBusyPercent = Math.round(
       ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
     );
+    const stolenPercent = Math.round(
+      ((machineAfter.steal - machineBefore.steal) / (machineAfter.total - machineBefore.total)) * 100,
+    );
 
     let loggedResult: ScenarioResult["logged"];
     if (loggedWritten) {
@@ -786,6 +791,7 @@ async function measure(
       ...(loggedResult ? { logged: loggedResult } : {}),
       processes,
       machineBusyPercent,
+      stolenPercent,
       loadAverageBefore,
       queuePeaks: {
         "routing.events": Math.max(0, ...queueSeries.map((s) => s[1])),

@@ -126,13 +126,16 @@ export function pidsByName(comm: string, args = ""): number[] {
   return pids;
 }
 
-/** Busy and total jiffies of the whole machine, from /proc/stat. */
-export function machineCpuTicks(): { busy: number; total: number } {
+/**
+ * Busy, stolen and total jiffies of the whole machine, from /proc/stat. Stolen time is what the
+ * hypervisor gave other guests while this one wanted to run: a run with much of it is slower throughout.
+ */
+export function machineCpuTicks(): { busy: number; steal: number; total: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
   const values = line.trim().split(/\s+/).slice(1).map(Number);
   const total = values.reduce((a, b) => a + b, 0);
   const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
-  return { busy: total - idle, total };
+  return { busy: total - idle, steal: values[7] ?? 0, total };
 }
 
 export function loadAverage(): number[] {
