@@ -72,7 +72,7 @@ export const configSchema = serviceConfigSchema(7004).extend({
   PURGE_MAX_BUSY_SHARE: configFields.share
     .default(0.2)
     .describe(
-      "largest share of time the purge spends deleting: after a delete of t ms it pauses at least t × (1 − share) / share (1: only `PURGE_BATCH_PAUSE`)",
+      "largest share of time the purge spends reading and deleting: after a read or delete of t ms it pauses at least t × (1 − share) / share (1: only `PURGE_BATCH_PAUSE`)",
     ),
   HERALD_OPERATOR_TENANT: operatorTenant,
   /** Dead letters of one tenant within DEAD_LETTERS_GROWING_WINDOW that emit `herald.dead_letters.growing`. */

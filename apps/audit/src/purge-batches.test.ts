@@ -78,14 +78,12 @@ describe("purgeInBatches", () => {
     );
     expect(deleted).toBe(2_500);
     expect(fake.calls).toEqual([
-      "read 2000",
+      "read 2500",
       "pause 400",
       "delete 1000",
       "pause 200",
       "delete 1000",
       "pause 200",
-      "read 500",
-      "pause 400",
       "delete 500",
     ]);
   });

@@ -24,10 +24,10 @@ export interface BatchOptions {
 }
 
 /** Ids one read selects at most: a read that must scan the collection runs once per this many. */
-const IDS_PER_READ = 2_000;
+const IDS_PER_READ = 10_000;
 
 /**
- * Deletes every document matching `filter`, `batchSize` at a time: up to 2,000 ids are read at once,
+ * Deletes every document matching `filter`, `batchSize` at a time: up to 10,000 ids are read at once,
  * then deleted by `_id`. Deletes by a list of ids are short writes, and the part of a filter an index
  * does not serve (`tenant_id: {$nin}` beside the time range) is checked once per read rather than once
  * per batch. Every read and delete is followed by a pause sized by {@link pauseAfter}, so the purge's
