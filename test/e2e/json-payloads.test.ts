@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { Webhook } from "@herald/receiver";
 import { validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcIngestClient } from "./support/clients.js";
+import { curlConnectJson } from "./support/curl.js";
 import { createEndpoint, createTenant, type TestTenant } from "./support/fixtures.js";
 import { type ReceivedRequest, type Receiver, startReceiver } from "./support/receiver.js";
 import { type Stack, startStack } from "./support/stack.js";
@@ -13,7 +12,6 @@ import { type Stack, startStack } from "./support/stack.js";
 // bytes, signed, verified with @herald/receiver. Each service serves its OpenAPI 3.1 document, and the
 // request built from the served example works against the stack as it stands.
 
-const run = promisify(execFile);
 let stack: Stack;
 let ingest: GrpcIngestClient;
 let acme: TestTenant;
@@ -42,23 +40,7 @@ async function curl(
   token = acme.publishKey,
   service: "ingest" | "audit" = "ingest",
 ) {
-  const { stdout } = await run("curl", [
-    "-sS",
-    "-w",
-    "\n%{http_code}",
-    "-H",
-    "content-type: application/json",
-    "-H",
-    `authorization: Bearer ${token}`,
-    "--data-binary",
-    body,
-    `${stack.url(service)}${path}`,
-  ]);
-  const at = stdout.lastIndexOf("\n");
-  return {
-    status: Number(stdout.slice(at + 1)),
-    json: JSON.parse(stdout.slice(0, at)) as Record<string, unknown>,
-  };
+  return curlConnectJson(`${stack.url(service)}${path}`, body, token);
 }
 
 /** The request the receiver got for `eventId`, waiting for it. */

@@ -1,6 +1,5 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EndpointService, EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
@@ -8,6 +7,7 @@ import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { Webhook } from "@herald/receiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcClient, grpcIngestClient } from "./support/clients.js";
+import { curlConnectJson } from "./support/curl.js";
 import { adminClients, createTenant, eventually, type TestTenant } from "./support/fixtures.js";
 import { type Receiver, startReceiver } from "./support/receiver.js";
 import { REPO_ROOT, type Stack, startStack } from "./support/stack.js";
@@ -18,7 +18,6 @@ import { REPO_ROOT, type Stack, startStack } from "./support/stack.js";
 // deliveries published while delivery restarts arrive once the CLI reconnects; other tenants and keys
 // are refused.
 
-const run = promisify(execFile);
 let stack: Stack;
 let ingest: GrpcIngestClient;
 let acme: TestTenant;
@@ -166,20 +165,7 @@ function curlStream(path: string, request: object, token: string) {
 
 /** curl's unary Connect JSON call to `service`: the HTTP status and the JSON body. */
 async function curlJson(service: "routing" | "delivery", path: string, body: object, token: string) {
-  const { stdout } = await run("curl", [
-    "-sS",
-    "-w",
-    "\n%{http_code}",
-    "-H",
-    "content-type: application/json",
-    "-H",
-    `authorization: Bearer ${token}`,
-    "--data-binary",
-    JSON.stringify(body),
-    `${stack.url(service)}${path}`,
-  ]);
-  const at = stdout.lastIndexOf("\n");
-  return { status: Number(stdout.slice(at + 1)), json: JSON.parse(stdout.slice(0, at)) };
+  return curlConnectJson(`${stack.url(service)}${path}`, JSON.stringify(body), token);
 }
 
 function headersOf(request: {
@@ -432,7 +418,7 @@ describe("herald listen", () => {
       key.token,
     );
     expect(created.status).toBe(200);
-    const id: string = created.json.endpoint.id;
+    const { id } = created.json.endpoint as { id: string };
 
     const stream = curlStream(
       "/herald.v1.ListenService/Listen",
