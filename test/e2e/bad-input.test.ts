@@ -371,6 +371,37 @@ async function refusal(call: Promise<unknown>): Promise<ConnectError> {
   return outcome;
 }
 
+describe("tenant settings", () => {
+  it("a delivery weight over 100 gets INVALID_ARGUMENT on create and update, naming the field", async () => {
+    const admin = adminClients(stack);
+    const created = await refusal(
+      admin.tenants.createTenant({ tenantId: "heavyweight", name: "x", settings: { deliveryWeight: 101 } }),
+    );
+    expect(created.code).toBe(Code.InvalidArgument);
+    expect(created.rawMessage).toBe(
+      "settings.delivery_weight: must be from 1 to 100, got 101; 0 uses the default weight of 1",
+    );
+    const updated = await refusal(
+      admin.tenants.updateTenant({ tenantId: "acme", settings: { deliveryWeight: 1_000_000 } }),
+    );
+    expect(updated.code).toBe(Code.InvalidArgument);
+    expect(updated.rawMessage).toMatch(/^settings\.delivery_weight: must be from 1 to 100, got 1000000/);
+    // Nothing was changed or created.
+    expect((await admin.tenants.getTenant({ tenantId: "acme" })).tenant?.settings?.deliveryWeight).toBe(1);
+    expect((await refusal(admin.tenants.getTenant({ tenantId: "heavyweight" }))).code).toBe(Code.NotFound);
+  });
+
+  it("a negative delivery weight in Connect JSON gets invalid_argument", async () => {
+    const answer = await rawConnect(
+      `${stack.url("routing")}/herald.v1.TenantService/CreateTenant`,
+      '{"tenantId":"negative","name":"x","settings":{"deliveryWeight":-1}}',
+      TEST_ADMIN_KEY,
+    );
+    expect(answer).toMatchObject({ status: 400, code: "invalid_argument" });
+    expect(answer.message).toMatch(/delivery_weight|deliveryWeight/);
+  });
+});
+
 describe("endpoint headers", () => {
   it.each([
     ["X-Evil", "a\r\nX-Injected: 1", /value must not contain CR, LF/],

@@ -1,5 +1,5 @@
 import { type Attempt, AttemptWait } from "@herald/contracts";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { stackPerFile } from "./support/file-stack.js";
 import { createEndpoint, createTenant } from "./support/fixtures.js";
 import { readMetrics } from "./support/metrics.js";
@@ -58,6 +58,21 @@ describe("a fast receiver", () => {
     }
     expect(waited.length).toBeGreaterThan(0);
     expect(waited.every((a) => a.waitedMs > 0 && a.success)).toBe(true);
+
+    // GetEvent's delivery says so too: its one attempt's wait, and what for. Audit writes the
+    // delivery's status just after the attempt, so it may take a moment longer.
+    const attempt = waited[0] as Attempt;
+    await vi.waitFor(
+      async () => {
+        const got = await t.clients.audit.getEvent({ tenantId: t.id, eventId: attempt.eventId });
+        expect(got.deliveries).toHaveLength(1);
+        expect(got.deliveries[0]).toMatchObject({
+          waitedMs: attempt.waitedMs,
+          waitedFor: AttemptWait.ENDPOINT_LIMIT,
+        });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
   });
 });
 

@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { AttemptSchema, AttemptTrigger, DeliveryState } from "@herald/contracts";
+import { AttemptSchema, AttemptTrigger, AttemptWait, DeliveryState } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import {
   type AttemptOutcome,
   attemptOutcome,
   type DeliveryStatus,
+  deliveryWait,
   nextDeliveryState,
   PENDING_STATUS,
 } from "./delivery-state.js";
@@ -15,7 +16,13 @@ const T0 = Date.parse("2025-01-01T00:00:00Z");
 function outcome(
   attemptNumber: number,
   state: DeliveryState,
-  options: { at?: number; trigger?: AttemptTrigger; status?: number; next?: number } = {},
+  options: {
+    at?: number;
+    trigger?: AttemptTrigger;
+    status?: number;
+    next?: number;
+    waited?: [number, AttemptWait];
+  } = {},
 ): AttemptOutcome {
   return {
     attemptNumber,
@@ -24,6 +31,7 @@ function outcome(
     state,
     responseStatus: options.status ?? (state === DeliveryState.SUCCEEDED ? 200 : 500),
     nextAttemptTime: options.next === undefined ? null : new Date(T0 + options.next),
+    ...(options.waited ? { waitedMs: options.waited[0], waitedFor: options.waited[1] } : {}),
   };
 }
 
@@ -49,6 +57,7 @@ describe("nextDeliveryState", () => {
       lastAttemptTime: failed.attemptTime,
       nextAttemptTime: new Date(T0 + 5_000),
       lastResponseStatus: 500,
+      waits: [],
     };
     expect(nextDeliveryState(undefined, failed)).toEqual(expected);
     expect(nextDeliveryState({ ...PENDING_STATUS }, failed)).toEqual(expected);
@@ -138,6 +147,54 @@ describe("nextDeliveryState", () => {
   });
 });
 
+describe("a delivery's waits", () => {
+  const endpoint = AttemptWait.ENDPOINT_LIMIT;
+  const turn = AttemptWait.TENANT_TURN;
+
+  it("sum over its attempts, and the longest wait's reason wins, in any order and with duplicates", () => {
+    const records = [
+      outcome(1, DeliveryState.FAILED, { next: 2_000, waited: [300, turn] }),
+      outcome(2, DeliveryState.FAILED, { next: 3_000, waited: [900, endpoint] }),
+      outcome(3, DeliveryState.SUCCEEDED),
+    ];
+    for (const order of permutations([
+      ...records,
+      records[0] as AttemptOutcome,
+      records[1] as AttemptOutcome,
+    ])) {
+      const status = fold(order) as DeliveryStatus;
+      expect(status.state).toBe(DeliveryState.SUCCEEDED);
+      expect(deliveryWait(status.waits)).toEqual({ waitedMs: 1_200, waitedFor: endpoint });
+    }
+  });
+
+  it("count an attempt number once: the longest of its records (a duplicate task)", () => {
+    const status = fold([
+      outcome(1, DeliveryState.FAILED, { at: 1_000, next: 2_000, waited: [400, endpoint] }),
+      outcome(1, DeliveryState.FAILED, { at: 1_500, next: 2_000, waited: [700, turn] }),
+      outcome(1, DeliveryState.FAILED, { at: 1_200, next: 2_000, waited: [100, endpoint] }),
+    ]) as DeliveryStatus;
+    expect(status.waits).toEqual([{ attemptNumber: 1, waitedMs: 700, waitedFor: turn }]);
+    expect(deliveryWait(status.waits)).toEqual({ waitedMs: 700, waitedFor: turn });
+  });
+
+  it("are kept from an older attempt that changes nothing else", () => {
+    const done = fold([outcome(2, DeliveryState.SUCCEEDED)]) as DeliveryStatus;
+    const late = nextDeliveryState(done, outcome(1, DeliveryState.FAILED, { waited: [250, turn] }));
+    expect(late).not.toBe(done);
+    expect(late).toMatchObject({ state: DeliveryState.SUCCEEDED, attemptCount: 2, lastAttemptNumber: 2 });
+    expect(deliveryWait(late.waits)).toEqual({ waitedMs: 250, waitedFor: turn });
+    // The same record again changes nothing, so the writer skips the write.
+    expect(nextDeliveryState(late, outcome(1, DeliveryState.FAILED, { waited: [250, turn] }))).toBe(late);
+  });
+
+  it("are none for attempts that went straight through", () => {
+    const status = fold([outcome(1, DeliveryState.SUCCEEDED, { waited: [0, endpoint] })]) as DeliveryStatus;
+    expect(status.waits).toEqual([]);
+    expect(deliveryWait(status.waits)).toEqual({ waitedMs: 0, waitedFor: AttemptWait.UNSPECIFIED });
+  });
+});
+
 describe("attemptOutcome", () => {
   const attemptTime = new Date(T0);
   const base = { id: "a", attemptNumber: 2, attemptTime: timestampFromDate(attemptTime) };
@@ -156,6 +213,11 @@ describe("attemptOutcome", () => {
       state: DeliveryState.FAILED,
       responseStatus: 502,
       nextAttemptTime: new Date(T0 + 60_000),
+    });
+    const waited = create(AttemptSchema, { ...base, waitedMs: 80, waitedFor: AttemptWait.TENANT_TURN });
+    expect(attemptOutcome(waited, DeliveryState.FAILED)).toMatchObject({
+      waitedMs: 80,
+      waitedFor: AttemptWait.TENANT_TURN,
     });
   });
 

@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type Attempt, AttemptTrigger, DeliveryState } from "@herald/contracts";
+import { type Attempt, AttemptTrigger, AttemptWait, DeliveryState } from "@herald/contracts";
 
 /** The status of one (event, endpoint) delivery, as the state machine sees it. */
 export interface DeliveryStatus {
@@ -13,6 +13,15 @@ export interface DeliveryStatus {
   nextAttemptTime: Date | null;
   /** 0 when no response arrived. */
   lastResponseStatus: number;
+  /** The attempts that waited before they were sent, by attempt number (ascending), each number once. */
+  waits: readonly AttemptNumberWait[];
+}
+
+/** How long the attempts with one attempt number waited, and for what (the longest such record's). */
+export interface AttemptNumberWait {
+  attemptNumber: number;
+  waitedMs: number;
+  waitedFor: AttemptWait;
 }
 
 /** What one attempt record says about its delivery. */
@@ -24,6 +33,10 @@ export interface AttemptOutcome {
   state: DeliveryState;
   responseStatus: number;
   nextAttemptTime: Date | null;
+  /** How long the attempt waited before it was sent (Attempt.waited_ms); absent or 0 when it did not. */
+  waitedMs?: number;
+  /** What it waited for, with `waitedMs`. */
+  waitedFor?: AttemptWait;
 }
 
 /** A delivery that was routed but has no attempt yet. */
@@ -34,6 +47,7 @@ export const PENDING_STATUS: Readonly<DeliveryStatus> = Object.freeze({
   lastAttemptTime: null,
   nextAttemptTime: null,
   lastResponseStatus: 0,
+  waits: Object.freeze([]),
 });
 
 /**
@@ -42,7 +56,9 @@ export const PENDING_STATUS: Readonly<DeliveryStatus> = Object.freeze({
  * - the state is that of the attempt with the highest (attempt number, attempt time); an older or
  *   identical record changes nothing but possibly `attemptCount`;
  * - SUCCEEDED is final, except against a newer MANUAL attempt (Redeliver, Recover, Redrive): a
- *   duplicate of an earlier task that fails after the success must not turn it into a failure.
+ *   duplicate of an earlier task that fails after the success must not turn it into a failure;
+ * - a wait is kept per attempt number, the longest of that number's records: a redelivered record is
+ *   not counted twice (a running sum would be), whichever way the records come.
  *
  * Returns `current` itself when nothing changes, so a caller can skip the write.
  */
@@ -55,9 +71,10 @@ export function nextDeliveryState(
   const applies =
     isNewer(record, base) &&
     !(base.state === DeliveryState.SUCCEEDED && record.trigger !== AttemptTrigger.MANUAL);
+  const waits = withWait(base.waits, record);
   if (!applies) {
-    if (current && attemptCount === current.attemptCount) return current;
-    return { ...base, attemptCount };
+    if (current && attemptCount === current.attemptCount && waits === current.waits) return current;
+    return { ...base, attemptCount, waits };
   }
   return {
     state: record.state,
@@ -66,6 +83,41 @@ export function nextDeliveryState(
     lastAttemptTime: record.attemptTime,
     nextAttemptTime: record.nextAttemptTime,
     lastResponseStatus: record.responseStatus,
+    waits,
+  };
+}
+
+/** `waits` with the record's wait, or `waits` itself when the record adds nothing to it. */
+function withWait(waits: readonly AttemptNumberWait[], record: AttemptOutcome): readonly AttemptNumberWait[] {
+  const waitedMs = record.waitedMs ?? 0;
+  if (waitedMs <= 0) return waits;
+  const known = waits.find((w) => w.attemptNumber === record.attemptNumber);
+  if (known && known.waitedMs >= waitedMs) return waits;
+  const wait = {
+    attemptNumber: record.attemptNumber,
+    waitedMs,
+    waitedFor: record.waitedFor ?? AttemptWait.UNSPECIFIED,
+  };
+  return [...waits.filter((w) => w !== known), wait].sort((a, b) => a.attemptNumber - b.attemptNumber);
+}
+
+/**
+ * A delivery's waits as GetEvent answers them: the total over its attempts, and the reason of the
+ * longest single wait (the earliest attempt's on a tie). The total is capped at uint32's range.
+ */
+export function deliveryWait(waits: readonly AttemptNumberWait[]): {
+  waitedMs: number;
+  waitedFor: AttemptWait;
+} {
+  let waitedMs = 0;
+  let longest: AttemptNumberWait | undefined;
+  for (const w of waits) {
+    waitedMs += w.waitedMs;
+    if (!longest || w.waitedMs > longest.waitedMs) longest = w;
+  }
+  return {
+    waitedMs: Math.min(waitedMs, 0xffff_ffff),
+    waitedFor: longest?.waitedFor ?? AttemptWait.UNSPECIFIED,
   };
 }
 
@@ -90,6 +142,7 @@ export function attemptOutcome(attempt: Attempt, state: DeliveryState): AttemptO
     state: state !== DeliveryState.UNSPECIFIED ? state : derivedState(attempt.success, nextAttemptTime),
     responseStatus: attempt.responseStatus,
     nextAttemptTime,
+    ...(attempt.waitedMs > 0 ? { waitedMs: attempt.waitedMs, waitedFor: attempt.waitedFor } : {}),
   };
 }
 

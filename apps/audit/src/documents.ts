@@ -14,7 +14,7 @@ import {
 } from "@herald/contracts";
 import { Collections, type EventDocument } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
-import type { DeliveryStatus } from "./delivery-state.js";
+import { type AttemptNumberWait, type DeliveryStatus, deliveryWait } from "./delivery-state.js";
 
 // Shapes of the collections audit reads and writes. Field names are snake_case as stored; enums are
 // stored as their numbers. An unset time is an absent field, never null: one shape on every server
@@ -67,9 +67,21 @@ export interface DeliveryDocument {
   /** Absent when nothing is due. */
   next_attempt_time?: Date;
   last_response_status: number;
+  /**
+   * The attempts that waited before they were sent, one entry per attempt number (see
+   * nextDeliveryState); absent while none did. GetEvent answers their total and the longest's reason.
+   */
+  waits?: DeliveryWaitDocument[];
   update_time: Date;
   /** Incremented by every update: read-modify-write updates filter on it (optimistic concurrency). */
   version: number;
+}
+
+/** One entry of {@link DeliveryDocument.waits}; `waited_for` is a herald.v1.AttemptWait value. */
+export interface DeliveryWaitDocument {
+  attempt_number: number;
+  waited_ms: number;
+  waited_for: number;
 }
 
 /** Where routing sent an event; `endpoint_ids` is empty when it matched no endpoint. */
@@ -178,6 +190,7 @@ export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
     nextAttemptTime: doc.next_attempt_time ? timestampFromDate(doc.next_attempt_time) : undefined,
     lastResponseStatus: doc.last_response_status,
     updateTime: timestampFromDate(doc.update_time),
+    ...deliveryWait(waitsOf(doc)),
   });
 }
 
@@ -217,7 +230,16 @@ export function statusOfDelivery(doc: DeliveryDocument): DeliveryStatus {
     lastAttemptTime: doc.last_attempt_time ?? null,
     nextAttemptTime: doc.next_attempt_time ?? null,
     lastResponseStatus: doc.last_response_status,
+    waits: waitsOf(doc),
   };
+}
+
+function waitsOf(doc: DeliveryDocument): AttemptNumberWait[] {
+  return (doc.waits ?? []).map((w) => ({
+    attemptNumber: w.attempt_number,
+    waitedMs: w.waited_ms,
+    waitedFor: w.waited_for,
+  }));
 }
 
 type StatusFields = Pick<
@@ -228,9 +250,13 @@ type StatusFields = Pick<
   | "last_attempt_time"
   | "next_attempt_time"
   | "last_response_status"
+  | "waits"
 >;
 
-/** The fields of a delivery document that hold its {@link DeliveryStatus}; unset times are left out. */
+/**
+ * The fields of a delivery document that hold its {@link DeliveryStatus}; unset times are left out, and
+ * so are waits while there are none (a delivery's waits only ever grow, so none is never written over some).
+ */
 export function statusFields(status: DeliveryStatus): StatusFields {
   return {
     state: status.state,
@@ -239,6 +265,15 @@ export function statusFields(status: DeliveryStatus): StatusFields {
     ...(status.lastAttemptTime ? { last_attempt_time: status.lastAttemptTime } : {}),
     ...(status.nextAttemptTime ? { next_attempt_time: status.nextAttemptTime } : {}),
     last_response_status: status.lastResponseStatus,
+    ...(status.waits.length > 0
+      ? {
+          waits: status.waits.map((w) => ({
+            attempt_number: w.attemptNumber,
+            waited_ms: w.waitedMs,
+            waited_for: w.waitedFor,
+          })),
+        }
+      : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
+  AttemptWait,
   AuditRecordBatchSchema,
   AuditRecordSchema,
   DeliveryState,
@@ -14,7 +15,13 @@ import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { type AuditUnderTest, startAudit } from "./audit.test-support.js";
-import { attemptsCollection, deliveriesCollection, eventRoutesCollection } from "./documents.js";
+import {
+  attemptsCollection,
+  type DeliveryDocument,
+  deliveriesCollection,
+  deliveryFromDocument,
+  eventRoutesCollection,
+} from "./documents.js";
 import { endpointHealthCollection } from "./endpoint-health-store.js";
 import { writeAuditRecords } from "./record-writer.js";
 
@@ -43,7 +50,7 @@ function attemptRecord(
   endpointId: string,
   n: number,
   state: DeliveryState,
-  options: { id?: string; at?: number; trigger?: AttemptTrigger } = {},
+  options: { id?: string; at?: number; trigger?: AttemptTrigger; waited?: [number, AttemptWait] } = {},
 ): RecordInit {
   const success = state === DeliveryState.SUCCEEDED;
   return {
@@ -67,6 +74,7 @@ function attemptRecord(
         nextAttemptTime:
           state === DeliveryState.FAILED ? timestampFromDate(new Date(T0 + (n + 1) * 1_000)) : undefined,
         url: "https://example.com/hook",
+        ...(options.waited ? { waitedMs: options.waited[0], waitedFor: options.waited[1] } : {}),
       },
     },
   };
@@ -339,6 +347,36 @@ describe("the audit record consumer", () => {
     expect(stored.map((d) => [d.endpoint_id, d.state, d.attempt_count, d.version])).toEqual(
       endpoints.map((ep) => [ep, DeliveryState.SUCCEEDED, 2, 2]),
     );
+  });
+
+  it("sums a delivery's waits over its attempts, keeps the longest one's reason, and counts a redelivery once", async () => {
+    const writer = new AttemptLogWriter(audit.db);
+    const first = create(
+      AuditRecordSchema,
+      attemptRecord("ten_wait", "evt_wait", "ep_w", 1, DeliveryState.FAILED, {
+        waited: [300, AttemptWait.TENANT_TURN],
+      }),
+    );
+    const second = create(
+      AuditRecordSchema,
+      attemptRecord("ten_wait", "evt_wait", "ep_w", 2, DeliveryState.SUCCEEDED, {
+        waited: [1_200, AttemptWait.ENDPOINT_LIMIT],
+      }),
+    );
+    await writeAuditRecords(writer, [first], new Date(T0));
+    await writeAuditRecords(writer, [second], new Date(T0));
+    // A redelivered batch (a crash before its ack) must not add its waits again.
+    await writeAuditRecords(writer, [first, second], new Date(T0));
+    const stored = await deliveriesCollection(audit.db).findOne({ _id: "evt_wait:ep_w" });
+    expect(stored?.waits).toEqual([
+      { attempt_number: 1, waited_ms: 300, waited_for: AttemptWait.TENANT_TURN },
+      { attempt_number: 2, waited_ms: 1_200, waited_for: AttemptWait.ENDPOINT_LIMIT },
+    ]);
+    expect(stored?.version).toBe(1);
+    expect(deliveryFromDocument(stored as DeliveryDocument)).toMatchObject({
+      waitedMs: 1_500,
+      waitedFor: AttemptWait.ENDPOINT_LIMIT,
+    });
   });
 
   it("drops a malformed record instead of retrying it, and writes the rest of its message", async () => {

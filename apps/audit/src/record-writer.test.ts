@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
+  AttemptWait,
   AuditRecordSchema,
   DeliveryState,
   EventSummarySchema,
@@ -133,5 +134,31 @@ describe("events", () => {
       updateTime: timestampFromDate(new Date(T)),
     });
     expect(eventDeliveries(null, [attempted]).map((d) => d.endpointId)).toEqual(["ep_b"]);
+    expect(listed[1]).toMatchObject({ waitedMs: 0, waitedFor: AttemptWait.UNSPECIFIED });
+  });
+
+  it("say how long a delivery's attempts waited in all, and what its longest wait was for", () => {
+    const doc: DeliveryDocument = {
+      _id: "e1:ep_a",
+      tenant_id: "t1",
+      event_id: "e1",
+      endpoint_id: "ep_a",
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 3,
+      last_attempt_number: 3,
+      last_attempt_time: new Date(T + 3_000),
+      last_response_status: 200,
+      waits: [
+        { attempt_number: 1, waited_ms: 200, waited_for: AttemptWait.TENANT_TURN },
+        { attempt_number: 3, waited_ms: 1_000, waited_for: AttemptWait.ENDPOINT_LIMIT },
+      ],
+      update_time: new Date(T + 3_000),
+      version: 2,
+    };
+    expect(eventDeliveries(null, [doc])[0]).toMatchObject({
+      endpointId: "ep_a",
+      waitedMs: 1_200,
+      waitedFor: AttemptWait.ENDPOINT_LIMIT,
+    });
   });
 });

@@ -135,8 +135,11 @@ describe("herald CLI against a running Herald", () => {
       "1s,2s",
       "--retention-days",
       "7",
+      "--delivery-weight",
+      "3",
     ]);
     expect(created).toMatch(/id:\s+acme/);
+    expect(created).toMatch(/delivery weight:\s+3/);
     expect(created).toMatch(/retention:\s+7 days/);
     expect(created).toMatch(/state:\s+enabled/);
     expect(created).toMatch(/retry schedule:\s+1s,2s/);
@@ -164,6 +167,7 @@ describe("herald CLI against a running Herald", () => {
       refuseUnknownEventTypes: false,
       validatePayloads: false,
       portal: { frameAncestors: [], brandColor: "", logoUrl: "" },
+      deliveryWeight: 3,
     });
   });
 

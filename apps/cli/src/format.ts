@@ -134,7 +134,10 @@ const WAITS: Record<AttemptWait, string> = {
   [AttemptWait.TENANT_TURN]: "tenant's turn",
 };
 
-/** How long an attempt waited before it was sent and for what: "1.2s (endpoint at its limit)", or "-". */
+/**
+ * How long an attempt waited before it was sent and for what: "1.2s (endpoint at its limit)", or "-".
+ * Also a delivery's: its attempts' waits in all, and what the longest was for.
+ */
 export function attemptWaited(attempt: { waitedMs: number; waitedFor: AttemptWait }): string {
   if (attempt.waitedMs <= 0) return NONE;
   const time =

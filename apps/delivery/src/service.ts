@@ -289,8 +289,11 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
     };
     // A task first waits for its endpoint to be under its limit (in memory, holding nothing), then for
     // one of DELIVERY_CONCURRENCY shared slots: a slow endpoint holds at most its own limit of slots.
-    // The shared slots go round robin across tenants: a tenant's backlog waits behind itself.
-    const slots = new RoundRobinSlots(config.DELIVERY_CONCURRENCY);
+    // The shared slots go round robin across tenants, by weight: a tenant's backlog waits behind itself.
+    // Each task reads its tenant (deliverTask), so a contending tenant's weight is cached.
+    const slots = new RoundRobinSlots(config.DELIVERY_CONCURRENCY, (tenantId) =>
+      cache.tenantWeight(tenantId),
+    );
     const fairRun = fairSlots<DeliveryTask>({
       gate,
       slot: (task, run) => slots.run(task.tenantId, run),

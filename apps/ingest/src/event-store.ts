@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isDuplicateKeyError } from "@herald/platform";
 import { Collections, type EventDocument, eventsCollection } from "@herald/platform/model";
 import { Binary, type Collection, type Db, MongoBulkWriteError, type WriteError } from "mongodb";
-import { FairQueue } from "./fair-queue.js";
+import { FairQueue, type WeightOf } from "./fair-queue.js";
 
 const DUPLICATE_KEY = 11000;
 
@@ -52,6 +52,8 @@ export interface EventStoreOptions {
   gatherMs?: number;
   /** Events one round writes at most. Default {@link DEFAULT_INSERT_BATCH}. */
   maxBatch?: number;
+  /** A tenant's weight in the rounds (its events per turn, see {@link FairQueue}); default 1 each. */
+  tenantWeight?: WeightOf;
 }
 
 /**
@@ -81,7 +83,7 @@ export class EventStore {
   readonly #events: Collection<EventDocument>;
   readonly #unpublished: Collection<UnpublishedEventsDocument>;
   /** Inserts waiting for a round, by tenant: a round takes them round robin across tenants. */
-  readonly #queued = new FairQueue<QueuedInsert>();
+  readonly #queued: FairQueue<QueuedInsert>;
   /** The round of each event inserted by this instance and not yet settled. */
   readonly #rounds = new Map<string, MarkedRound>();
   /** Markers to remove. */
@@ -100,6 +102,7 @@ export class EventStore {
   constructor(db: Db, options: EventStoreOptions = {}) {
     this.#events = eventsCollection(db);
     this.#unpublished = db.collection<UnpublishedEventsDocument>(Collections.unpublishedEvents);
+    this.#queued = new FairQueue(options.tenantWeight);
     this.#gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
     this.#maxBatch = options.maxBatch ?? DEFAULT_INSERT_BATCH;
     if (!(this.#maxBatch >= 1)) throw new RangeError(`maxBatch must be ≥ 1, not ${this.#maxBatch}`);

@@ -61,4 +61,39 @@ describe("FairQueue", () => {
     out.push(...queue.takeAll());
     expect(out).toEqual(Array.from({ length: next }, (_, n) => n));
   });
+
+  it("gives a key of weight 3 three items per turn to another's one, the turn going on across takes", () => {
+    const weights: Record<string, number> = { gold: 3 };
+    const queue = new FairQueue<string>((key) => weights[key] ?? 1);
+    for (let n = 0; n < 40; n++) queue.push("gold", `g${n}`);
+    for (let n = 0; n < 40; n++) queue.push("std", `s${n}`);
+    expect(queue.take(2)).toEqual(["g0", "g1"]);
+    // gold's turn was cut by the end of the take: it finishes it, no more, then std has its one.
+    expect(queue.take(6)).toEqual(["g2", "s0", "g3", "g4", "g5", "s1"]);
+    const rest = queue.take(40);
+    expect(rest.filter((item) => item.startsWith("g"))).toHaveLength(30);
+    expect(rest.filter((item) => item.startsWith("s"))).toHaveLength(10);
+  });
+
+  it("takes nothing for an idle weighted key from the others, and only what it has once busy", () => {
+    const weights: Record<string, number> = { gold: 5 };
+    const asked: string[] = [];
+    const queue = new FairQueue<string>((key) => {
+      asked.push(key);
+      return weights[key] ?? 1;
+    });
+    for (const key of ["a", "b"]) for (let n = 0; n < 4; n++) queue.push(key, `${key}${n}`);
+    expect(queue.take(4)).toEqual(["a0", "b0", "a1", "b1"]);
+    queue.push("gold", "g0");
+    expect(queue.takeAll()).toEqual(["a2", "b2", "g0", "a3", "b3"]);
+    // Asked once per turn, never per item.
+    expect(asked).toEqual(["a", "b", "a", "b", "a", "b", "gold", "a", "b"]);
+  });
+
+  it("counts a weight below 1 or not a number as 1", () => {
+    const weights: Record<string, number> = { zero: 0, nan: Number.NaN, half: 2.5 };
+    const queue = new FairQueue<string>((key) => weights[key] ?? 1);
+    for (const key of ["zero", "nan", "half"]) for (let n = 0; n < 3; n++) queue.push(key, `${key}${n}`);
+    expect(queue.take(5)).toEqual(["zero0", "nan0", "half0", "half1", "zero1"]);
+  });
 });

@@ -104,16 +104,19 @@ export const ingestService: ServiceDefinition<typeof configSchema> = {
       cache.onControlChange(change);
       schemas.onControlChange(change);
     });
+    // Tenants' weights from the tenants cached by `admit` (every call reads its tenant first).
+    const tenantWeight = (tenantId: string) => cache.tenantWeight(tenantId);
     const events = new EventStore(mongo.db, {
       gatherMs: config.INGEST_INSERT_GATHER,
       maxBatch: config.INGEST_INSERT_BATCH,
+      tenantWeight,
     });
     const rateBudget = new MongoRateBudgetStore(mongo.db);
     const sweeper = setInterval(() => {
       rateBudget.sweep().catch((err) => logger.warn({ err }, "rate budget sweep failed"));
     }, 10_000);
     sweeper.unref();
-    const eventQueueOut = openQueue(eventQueue, ctx);
+    const eventQueueOut = openQueue(eventQueue, { ...ctx, tenantWeight });
     const publish = eventPublisher(eventQueueOut);
     const operational = new OperationalEmitter({
       db: mongo.db,

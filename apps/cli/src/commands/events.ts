@@ -82,9 +82,10 @@ async function readPayload(ctx: Context, options: PublishOptions): Promise<Uint8
   return checkJsonPayload(await ctx.io.readStdin(), "stdin");
 }
 
+/** An event's deliveries as a table; _waited_ is all its attempts' waits, for what the longest was. */
 export function deliveryRows(deliveries: readonly Delivery[]): string {
   return renderTable(
-    ["endpoint", "state", "attempts", "last status", "last attempt", "next attempt"],
+    ["endpoint", "state", "attempts", "last status", "last attempt", "next attempt", "waited"],
     deliveries.map((d) => [
       d.endpointId,
       deliveryStateName(d.state),
@@ -92,6 +93,7 @@ export function deliveryRows(deliveries: readonly Delivery[]): string {
       d.lastResponseStatus === 0 ? NONE : String(d.lastResponseStatus),
       formatTime(d.lastAttemptTime),
       formatTime(d.nextAttemptTime),
+      attemptWaited(d),
     ]),
   );
 }

@@ -36,6 +36,7 @@ interface SettingsOptions {
   maxPayloadBytes?: number;
   retrySchedule?: number[];
   retentionDays?: number;
+  deliveryWeight?: number;
   refuseUnknownEventTypes?: boolean;
   validatePayloads?: boolean;
   portalFrameAncestors?: string;
@@ -89,6 +90,7 @@ export function tenantDetails(tenant: Tenant | undefined): string {
     ["max payload", formatLimit(tenant.settings?.maxPayloadBytes ?? 0, "platform default") + bytes(tenant)],
     ["retry schedule", formatSchedule(tenant.settings?.retrySchedule?.delays, "platform default")],
     ["retention", formatLimit(tenant.settings?.retentionDays ?? 0, "platform default") + days(tenant)],
+    ["delivery weight", String(tenant.settings?.deliveryWeight || 1)],
     ["unknown event types", tenant.settings?.refuseUnknownEventTypes ? "refused" : "accepted"],
     ["payload validation", tenant.settings?.validatePayloads ? "every type" : "types that ask for it"],
     ["portal framed by", formatList(tenant.settings?.portal?.frameAncestors ?? [])],
@@ -118,6 +120,7 @@ export function mergeSettings(
     retrySchedule:
       options.retrySchedule !== undefined ? retrySchedule(options.retrySchedule) : current?.retrySchedule,
     retentionDays: options.retentionDays ?? current?.retentionDays ?? 0,
+    deliveryWeight: options.deliveryWeight ?? current?.deliveryWeight ?? 0,
     refuseUnknownEventTypes: options.refuseUnknownEventTypes ?? current?.refuseUnknownEventTypes ?? false,
     validatePayloads: options.validatePayloads ?? current?.validatePayloads ?? false,
     portal: create(PortalSettingsSchema, {
@@ -146,6 +149,11 @@ function settingsOptions(command: Command): Command {
     .option(
       "--retention-days <n>",
       "days the tenant's events, deliveries and attempts are kept (0: platform default)",
+      parseCount,
+    )
+    .option(
+      "--delivery-weight <n>",
+      "the tenant's turns per round when tenants contend for ingest and delivery, 1-100 (default 1)",
       parseCount,
     )
     .option("--refuse-unknown-event-types", "refuse events whose type is not in the tenant's catalog")
@@ -228,6 +236,7 @@ export function registerTenantCommands(program: Command, bind: Bind): void {
         options.maxPayloadBytes !== undefined ||
         options.retrySchedule !== undefined ||
         options.retentionDays !== undefined ||
+        options.deliveryWeight !== undefined ||
         options.refuseUnknownEventTypes !== undefined ||
         options.validatePayloads !== undefined ||
         options.portalFrameAncestors !== undefined ||

@@ -1,6 +1,7 @@
 import { DeliveryState, SkipReason } from "@herald/contracts";
 import { useState } from "react";
 import { Feedback, formatTime, Link, prettyJson, useAction, useLoad, usePortal } from "../ui.js";
+import { deliveryWaitText } from "../waits.js";
 import { AttemptsTable } from "./attempts.js";
 
 const STATE_NAMES: Record<number, string> = {
@@ -99,6 +100,11 @@ export function EventPage(props: { id: string }) {
                       }
                     >
                       {STATE_NAMES[d.state] ?? "unknown"}
+                      {d.waitedMs > 0 && (
+                        <div className="hint" data-testid="delivery-waited">
+                          {deliveryWaitText(d)}
+                        </div>
+                      )}
                     </td>
                     <td>{d.attemptCount}</td>
                     <td>{d.lastResponseStatus || "—"}</td>

@@ -39,6 +39,7 @@ export function tenantMessage(tenant: TenantDocument): Tenant {
       retentionDays: tenant.settings.retention_days ?? 0,
       refuseUnknownEventTypes: tenant.settings.refuse_unknown_event_types ?? false,
       validatePayloads: tenant.settings.validate_payloads ?? false,
+      deliveryWeight: tenant.settings.delivery_weight ?? 1,
       portal: {
         frameAncestors: tenant.settings.portal?.frame_ancestors ?? [],
         brandColor: tenant.settings.portal?.brand_color ?? "",

@@ -24,6 +24,7 @@ describe("parseNewTenant", () => {
           maxPayloadBytes: 1024 * 1024,
           retrySchedule: { delays: [msToDuration(1_000), msToDuration(86_400_000)] },
           retentionDays: 7,
+          deliveryWeight: 3,
         },
       }),
     );
@@ -37,6 +38,7 @@ describe("parseNewTenant", () => {
         retry_schedule_ms: [1_000, 86_400_000],
         retention_days: 7,
         portal: { frame_ancestors: [], brand_color: "", logo_url: "" },
+        delivery_weight: 3,
       },
     });
     expect(parseNewTenant(create(CreateTenantRequestSchema, { tenantId: "A_b-9", name: "x" })).id).toBe(
@@ -70,6 +72,10 @@ describe("parseNewTenant", () => {
     [
       { settings: { rateLimitPerSecond: 0, maxPayloadBytes: 0, retentionDays: 3651 } },
       "settings.retention_days: must be at most 3650 (10 years), got 3651; 0 uses the platform default",
+    ],
+    [
+      { settings: { deliveryWeight: 101 } },
+      "settings.delivery_weight: must be from 1 to 100, got 101; 0 uses the default weight of 1",
     ],
     [
       {
@@ -125,6 +131,13 @@ describe("parseTenantPatch", () => {
         }),
       ).settings,
     ).toMatchObject({ refuse_unknown_event_types: true, validate_payloads: true });
+    // The default weight is stored as absent, as in tenants written before it.
+    const weights = [0, 1, 2, 100].map(
+      (deliveryWeight) =>
+        parseTenantPatch(create(UpdateTenantRequestSchema, { settings: { deliveryWeight } })).settings
+          ?.delivery_weight,
+    );
+    expect(weights).toEqual([undefined, undefined, 2, 100]);
     expect(problem(() => parseTenantPatch(create(UpdateTenantRequestSchema, { name: "" })))).toBe(
       "name: required",
     );

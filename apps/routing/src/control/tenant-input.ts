@@ -12,6 +12,8 @@ export const MAX_TENANT_NAME = 200;
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** Ten years: longer is a mistake more often than a wish. */
 export const MAX_RETENTION_DAYS = 3650;
+/** A hundred turns for another's one: more would let one tenant starve the others for long stretches. */
+export const MAX_DELIVERY_WEIGHT = 100;
 
 /** A checked CreateTenant request. */
 export interface NewTenant {
@@ -47,6 +49,13 @@ export function checkTenantSettings(
       `must be at most ${MAX_RETENTION_DAYS} (10 years), got ${retentionDays}; 0 uses the platform default`,
     );
   }
+  const deliveryWeight = settings?.deliveryWeight ?? 0;
+  if (deliveryWeight > MAX_DELIVERY_WEIGHT) {
+    throw new InvalidArgumentError(
+      `${field}.delivery_weight`,
+      `must be from 1 to ${MAX_DELIVERY_WEIGHT}, got ${deliveryWeight}; 0 uses the default weight of 1`,
+    );
+  }
   return {
     rate_limit_per_second: settings?.rateLimitPerSecond ?? 0,
     max_payload_bytes: maxPayloadBytes,
@@ -56,6 +65,8 @@ export function checkTenantSettings(
     ...(settings?.refuseUnknownEventTypes ? { refuse_unknown_event_types: true } : {}),
     ...(settings?.validatePayloads ? { validate_payloads: true } : {}),
     portal: checkPortalSettings(`${field}.portal`, settings?.portal),
+    // Stored only when above the default, as in tenants written before it: absent means 1.
+    ...(deliveryWeight > 1 ? { delivery_weight: deliveryWeight } : {}),
   };
 }
 

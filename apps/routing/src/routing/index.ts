@@ -24,7 +24,9 @@ export interface EventRouter {
  */
 export function eventRouter(ctx: ServiceContext<ServiceConfig>, options: EventRouterOptions): EventRouter {
   const cache = new ControlPlaneCache(ctx.mongo.db);
-  const tasks = openQueue(taskQueue, ctx);
+  // A heavy tenant's tasks go to the overflow shard from its weight × the threshold; routeEvent reads
+  // each event's tenant first, so its weight is cached.
+  const tasks = openQueue(taskQueue, { ...ctx, tenantWeight: (tenantId) => cache.tenantWeight(tenantId) });
   const auditRecords = openQueue(auditRecordQueue, ctx);
   const deps = {
     cache,

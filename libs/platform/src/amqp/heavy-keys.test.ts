@@ -58,4 +58,29 @@ describe("HeavyKeys", () => {
     expect(() => new HeavyKeys({ windowMs: 0, minItems: 1 })).toThrow(RangeError);
     expect(() => new HeavyKeys({ windowMs: 1_000, minItems: 0 })).toThrow(RangeError);
   });
+
+  it("makes a key of weight 3 heavy only from three times minItems", () => {
+    const clock = fakeClock();
+    const weights: Record<string, number> = { gold: 3 };
+    const asked: string[] = [];
+    const keys = new HeavyKeys({
+      windowMs: 1_000,
+      minItems: 100,
+      now: clock.now,
+      weightOf: (key) => {
+        asked.push(key);
+        return weights[key] ?? 1;
+      },
+    });
+    for (let n = 0; n < 299; n++) keys.count("gold");
+    for (let n = 0; n < 100; n++) keys.count("std");
+    for (let n = 0; n < 99; n++) keys.count("quiet");
+    clock.advance(1_000);
+    expect([...keys.heavy]).toEqual(["std"]);
+    // Only keys at minItems or more are weighed, once per window.
+    expect(asked.sort()).toEqual(["gold", "std"]);
+    for (let n = 0; n < 300; n++) keys.count("gold");
+    clock.advance(1_000);
+    expect([...keys.heavy]).toEqual(["gold"]);
+  });
 });

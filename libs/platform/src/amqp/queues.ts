@@ -11,6 +11,7 @@ import { HeavyKeys, type HeavyKeysOptions } from "./heavy-keys.js";
 import { batchDecoder, consumeProto, type MessageMeta, type ProtoPublisher } from "./messaging.js";
 import { RoundRobinSlots } from "./round-robin-slots.js";
 import { HEAVY_TENANT, OVERFLOW_SHARD, shardOf, type TopologyNames } from "./topology.js";
+import type { WeightOf } from "./weights.js";
 
 // Every queue is declared once, as a QueueSpec (Herald's are in model/queues.ts), and used through
 // openQueue: publish items, consume them one by one, or publish one to come back later (publishAt).
@@ -89,6 +90,11 @@ export interface QueueContext {
   config?: { RETRY_TIERS: readonly number[] };
   /** When a sharded queue's tenant is heavy (its items go to the overflow shard); default HEAVY_TENANT. */
   heavyTenant?: HeavyKeysOptions;
+  /**
+   * Tenants' weights (settings.delivery_weight, from memory): a sharded queue's tenant is heavy from its
+   * weight × the threshold, and the round-robin slots of `consume` give it that many turns; default 1 each.
+   */
+  tenantWeight?: WeightOf;
 }
 
 /** Options of {@link Queue.consume}. */
@@ -163,7 +169,7 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
   const shards = spec.shards;
   const shardExchange = shards?.exchange(names);
   const lanes = shards ? [queue, ...names.shardQueues(queue)] : [queue];
-  const heavy = shards && new HeavyKeys(ctx.heavyTenant ?? HEAVY_TENANT);
+  const heavy = shards && new HeavyKeys({ ...(ctx.heavyTenant ?? HEAVY_TENANT), weightOf: ctx.tenantWeight });
   /**
    * Where an item is published: the overflow shard while its tenant publishes heavily, else its tenant's
    * shard; the queue's exchange when not sharded.
@@ -228,7 +234,7 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
     },
 
     consume(options) {
-      const slot = itemSlots(options.itemsAtOnce, shards?.keyOf);
+      const slot = itemSlots(options.itemsAtOnce, shards?.keyOf, ctx.tenantWeight);
       const handleItem = (item: Item) => {
         // Taken before waiting for a slot, which may run the item from another item's context.
         const parent = spec.trace ? carriedTraceContext(spec.trace.of(item)) : context.active();
@@ -306,14 +312,18 @@ export function laneShare(
   };
 }
 
-/** The slot an item waits for: none, first come first served, or round robin by `keyOf` (a tenant). */
+/**
+ * The slot an item waits for: none, first come first served, or round robin by `keyOf` (a tenant),
+ * weighted by `weightOf`.
+ */
 function itemSlots<Item>(
   size: number | undefined,
   keyOf: ((item: Item) => string) | undefined,
+  weightOf: WeightOf | undefined,
 ): <T>(item: Item, run: () => Promise<T>) => Promise<T> {
   if (!size) return (_item, run) => run();
   if (keyOf) {
-    const slots = new RoundRobinSlots(size);
+    const slots = new RoundRobinSlots(size, weightOf);
     return (item, run) => slots.run(keyOf(item), run);
   }
   const limit = pLimit(size);

@@ -27,6 +27,24 @@ describe("ControlPlaneCache", () => {
     expect(reads).toHaveLength(1);
   });
 
+  it("answers a tenant's weight from memory only: 1 until the tenant is cached, and after it is dropped", async () => {
+    const { db, reads } = fakeDb();
+    const cache = new ControlPlaneCache(db);
+    expect(cache.tenantWeight("gold")).toBe(1);
+    expect(reads).toHaveLength(0);
+    const read = cache.tenant("gold");
+    reads[0]?.({ _id: "gold", settings: { delivery_weight: 3 } });
+    await read;
+    expect(cache.tenantWeight("gold")).toBe(3);
+    const plain = cache.tenant("plain");
+    reads[1]?.({ _id: "plain", settings: {} });
+    await plain;
+    expect(cache.tenantWeight("plain")).toBe(1);
+    cache.invalidate("gold");
+    expect(cache.tenantWeight("gold")).toBe(1);
+    expect(reads).toHaveLength(2);
+  });
+
   it("does not keep a read that an invalidation overtook", async () => {
     const { db, reads } = fakeDb();
     const cache = new ControlPlaneCache(db);

@@ -56,6 +56,16 @@ export class ControlPlaneCache {
     );
   }
 
+  /**
+   * The tenant's delivery weight (`settings.delivery_weight`, 1 when unset) from what the cache holds,
+   * never reading MongoDB: 1 for a tenant not cached. The fair schedulers ask it once per turn and must
+   * not wait; every service that schedules by tenant reads the tenant on its path anyway (ingest per
+   * call, routing per event, delivery per task), so a contending tenant is cached.
+   */
+  tenantWeight(tenantId: string): number {
+    return this.#tenants.peek(tenantId)?.value?.settings.delivery_weight ?? 1;
+  }
+
   async endpoint(endpointId: string): Promise<EndpointDocument | null> {
     return this.#read("endpoint", this.#endpoints, endpointId, () =>
       endpointsCollection(this.#db).findOne({ _id: endpointId }),

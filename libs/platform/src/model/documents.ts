@@ -19,6 +19,8 @@ export interface TenantSettingsDocument {
   validate_payloads?: boolean;
   /** The tenant portal's embedding and look; absent (tenants created before it) = none. */
   portal?: PortalSettingsDocument;
+  /** Turns per round when tenants contend (ingest's writer, delivery's slots), 1-100; absent = 1. */
+  delivery_weight?: number;
 }
 
 export interface PortalSettingsDocument {
