@@ -501,7 +501,7 @@ export function purgeGoalRows(results: BenchResults): string[] {
   const ratios = goal.pairs.map((p) => (p.ratio === undefined ? "–" : `${p.ratio} ×`)).join(", ");
   const n = goal.pairs.length;
   return [
-    `| audit's retention purge moves s1-500's p99 by ≤ ${percent}%: the median over alternating pairs of s1-500-purge's p99 / s1-500's ≤ ${PURGE_P99_RATIO} | median ${goal.medianRatio ?? "–"} × over ${n} pair${n === 1 ? "" : "s"} (${ratios}; [pairs](#retention-purge-against-s1-500)) | ${yes(goal.met)} |`,
+    `| audit's retention purge moves s1-500's p99 by ≤ ${percent}%: the median over alternating pairs of s1-500-purge's p99 / s1-500's ≤ ${PURGE_P99_RATIO.toFixed(2)} | median ${goal.medianRatio ?? "–"} × over ${n} pair${n === 1 ? "" : "s"} (${ratios}; [pairs](#retention-purge-against-s1-500)) | ${yes(goal.met)} |`,
   ];
 }
 
