@@ -43,7 +43,8 @@ const DAY_MS = 86_400_000;
  * Removes data that must go: everything of a deleted tenant, and anything older than its tenant's
  * retention. It runs in the audit service, the one service that reaches both databases (events live in
  * MONGO_DB, audit's records in AUDIT_MONGO_DB); see docs/decisions/tenant-purge-and-retention.md.
- * Every delete goes through {@link purgeInBatches}, so a purge never holds the database for long.
+ * Every delete goes through {@link purgeInBatches} or {@link purgeOlderThan}, so a purge never holds the
+ * database for long.
  */
 export class DataPurge {
   readonly #options: DataPurgeOptions;
