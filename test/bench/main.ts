@@ -8,6 +8,7 @@ import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
+import { collectRuns, pairsFromEnv, runOrder } from "./purge-pairs.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
 import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
 import { type BenchResults, cpuPerEventUs, GOALS, renderMarkdown, renderSvg } from "./report.js";
@@ -24,6 +25,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 /** The whole run should end within this; stopping the last stack takes a few seconds more. */
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
+/** Pairs of s1-500 and s1-500-purge when the run has both (purge-pairs.ts). */
+const PURGE_PAIRS = pairsFromEnv(process.env);
+/** Each pair past the first gets this much more budget: two scenarios, with the expired documents' inserts. */
+const PAIR_BUDGET_SECONDS = 2 * SECONDS + 150;
 /** The reads scenario's own budget, after the others': it stops growing the log once over it. */
 const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 1200);
 
@@ -123,7 +128,8 @@ export function scenarios(): ScenarioSpec[] {
     // s1-500 with audit's retention purge at work: 60,000 expired documents (15,000 in each purged
     // collection) are inserted after the warm-up and the purge runs every 5 s, so it deletes in batches
     // throughout the measured load. Its p99 against s1-500's is the purge's cost to delivery latency.
-    // Opt-in (BENCH_PURGE=1, or BENCH_ONLY naming it), as it adds about two minutes to a run.
+    // Opt-in (BENCH_PURGE=1, or BENCH_ONLY naming it), as it adds about two minutes to a run. With s1-500
+    // in the run too, the two run as BENCH_PURGE_PAIRS alternating pairs (purge-pairs.ts).
     single(
       "s1-500-purge",
       "500 events/s, retention purge running",
@@ -292,9 +298,12 @@ export async function main(): Promise<number> {
     log(`${why}: exiting without waiting any longer`);
     process.exit(1);
   };
+  const order = runOrder(scenarios(), PURGE_PAIRS);
+  const extraPairs = new Set(order.flatMap((r) => (r.pair === undefined ? [] : [r.pair]))).size - 1;
+  const loadBudgetSeconds = BUDGET_SECONDS + Math.max(0, extraPairs) * PAIR_BUDGET_SECONDS;
   // The reads and portal-pages scenarios each have READS_BUDGET_SECONDS of their own.
   const budgetSeconds =
-    BUDGET_SECONDS + (Number(readsSelected()) + Number(portalPagesSelected())) * READS_BUDGET_SECONDS;
+    loadBudgetSeconds + (Number(readsSelected()) + Number(portalPagesSelected())) * READS_BUDGET_SECONDS;
   const overBudget = setTimeout(
     () => forceExit(`over the budget of ${budgetSeconds} s by 3 minutes (building included)`),
     (budgetSeconds + 180) * 1000,
@@ -379,17 +388,17 @@ export async function main(): Promise<number> {
     };
 
     // Each scenario gets an equal share of what is left of the budget; drains end early to keep to it.
-    const budgetEnd = started + BUDGET_SECONDS * 1000;
-    const specs = scenarios();
-    const results: ScenarioResult[] = [];
-    for (const [i, spec] of specs.entries()) {
+    const budgetEnd = started + loadBudgetSeconds * 1000;
+    const runs: Array<{ pair?: number; result: ScenarioResult }> = [];
+    for (const [i, { spec, pair }] of order.entries()) {
       if (interrupted) break;
-      const endBy = nowMs() + (budgetEnd - nowMs()) / (specs.length - i);
+      const endBy = nowMs() + (budgetEnd - nowMs()) / (order.length - i);
       await infra.freshMongo();
       const result = await runScenario(spec, ctx, endBy);
-      results.push(result);
-      log(summary(result));
+      runs.push({ pair, result });
+      log(`${pair === undefined ? "" : `pair ${pair}: `}${summary(result)}`);
     }
+    const { scenarios: results, pairs } = collectRuns(runs);
     let reads: ReadsResult | undefined;
     if (readsSelected() && !interrupted) {
       // Last, and on a FerretDB of its own: its million events stay out of every other scenario.
@@ -436,6 +445,7 @@ export async function main(): Promise<number> {
       scenarios: results,
       ...(reads ? { reads } : {}),
       ...(portalPages ? { portalPages } : {}),
+      ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };
     if (ONLY) {

@@ -192,15 +192,47 @@ describe("DataPurge.purgeExpired", () => {
     expect(await idsIn(auditDb, "event_routes")).toEqual([...fresh].sort());
     expect(await idsIn(auditDb, "deliveries")).toEqual(fresh.map((id) => `${id}:ep`).sort());
     expect(await idsIn(auditDb, "attempts")).toEqual(fresh.map((id) => `att_${id}`).sort());
-    // Bounded batches: no delete named more than two documents, and the three default-retention
-    // events took two of them.
+    // Bounded batches: no delete named more than two documents. The four events older than the
+    // default cutoff (the long-retention tenant's 100-day one among them) took two, the short one's one.
     for (const [name, sizes] of Object.entries(deletes)) {
       expect(Math.max(...sizes), name).toBeLessThanOrEqual(2);
       expect(Math.min(...sizes), name).toBeGreaterThan(0);
     }
-    expect(deletes.events).toEqual([2, 1, 1, 1]);
+    expect(deletes.events).toEqual([2, 2, 1]);
     // A second run finds nothing.
     expect(await purge(2).purgeExpired(NOW)).toBe(0);
+  });
+
+  it("keeps a longer-retention tenant's data past the default cutoff, reading past it, until its own", async () => {
+    await db
+      .collection<TenantDocument>("tenants")
+      .insertMany([tenant("long", { settings: { ...tenant("x").settings, retention_days: 60 } })]);
+    // More kept documents than one read holds, some dated alike, interleaved with expired ones.
+    const kept = [35, 35, 35, 35, 40, 45, 50, 55].map((days, i) => [`evt_long_${i}`, days] as const);
+    for (const [id, days] of kept) await insertEventData("long", id, ago(days * DAY));
+    for (const days of [36, 41, 46, 70])
+      await insertEventData("plain", `evt_plain_${days}d`, ago(days * DAY));
+    await insertEventData("long", "evt_long_70d", ago(70 * DAY));
+    const purgeSmall = () =>
+      new DataPurge({
+        db,
+        auditDb,
+        batch: { batchSize: 2, idsPerRead: 3, pauseMs: 1 },
+        defaultRetentionDays: 30,
+        tenantPurgeGraceMs: 60_000,
+        logger: createLogger({ service: "test", level: "silent" }),
+      });
+
+    expect(await purgeSmall().purgeExpired(NOW)).toBe(5 * 4);
+    const keptIds = kept.map(([id]) => id).sort();
+    expect(await idsIn(db, "events")).toEqual(keptIds);
+    expect(await idsIn(auditDb, "event_routes")).toEqual(keptIds);
+    expect(await idsIn(auditDb, "deliveries")).toEqual(keptIds.map((id) => `${id}:ep`));
+    expect(await idsIn(auditDb, "attempts")).toEqual(keptIds.map((id) => `att_${id}`));
+
+    // Twelve days on, what is now older than 60 days goes: the 50- and 55-day-old events.
+    expect(await purgeSmall().purgeExpired(new Date(NOW.getTime() + 12 * DAY))).toBe(2 * 4);
+    expect(await idsIn(db, "events")).toEqual(keptIds.slice(0, 6));
   });
 });
 

@@ -2,7 +2,7 @@ import { Collections, type TenantDocument, tenantsCollection } from "@herald/pla
 import type { Collection, Db, Filter } from "mongodb";
 import type { Logger } from "pino";
 import { ROLLUP_RETENTION_MS } from "./endpoint-health.js";
-import { type BatchOptions, purgeInBatches } from "./purge-batches.js";
+import { type AgeSelection, type BatchOptions, purgeInBatches, purgeOlderThan } from "./purge-batches.js";
 
 /** A document any purge can remove: keyed by a string id. */
 type Purgeable = { _id: string };
@@ -43,7 +43,8 @@ const DAY_MS = 86_400_000;
  * Removes data that must go: everything of a deleted tenant, and anything older than its tenant's
  * retention. It runs in the audit service, the one service that reaches both databases (events live in
  * MONGO_DB, audit's records in AUDIT_MONGO_DB); see docs/decisions/tenant-purge-and-retention.md.
- * Every delete goes through {@link purgeInBatches}, so a purge never holds the database for long.
+ * Every delete goes through {@link purgeInBatches} or {@link purgeOlderThan}, so a purge never holds the
+ * database for long.
  */
 export class DataPurge {
   readonly #options: DataPurgeOptions;
@@ -133,45 +134,53 @@ export class DataPurge {
 
   /**
    * Purges what is older than its tenant's retention (`settings.retention_days`, else the platform
-   * default): one pass for every tenant on the default, one per tenant with its own. Data of tenants
-   * that no longer exist gets the default. Endpoint health rollups go after ROLLUP_RETENTION_MS
-   * (8 days) for every tenant. Returns how many documents were removed.
+   * default): one pass over everything older than the default cutoff, which keeps what tenants with a
+   * longer retention still keep, then one pass per tenant with a shorter one. Data of tenants that no
+   * longer exist gets the default. Endpoint health rollups go after ROLLUP_RETENTION_MS (8 days) for
+   * every tenant. Returns how many documents were removed.
    */
   async purgeExpired(now: Date, signal?: AbortSignal): Promise<number> {
     const custom = await this.#tenants
       .find({ "settings.retention_days": { $gt: 0 } }, { projection: { "settings.retention_days": 1 } })
       .toArray();
     const defaultCutoff = new Date(now.getTime() - this.#options.defaultRetentionDays * DAY_MS);
-    const customIds = custom.map((t) => t._id);
+    const longer = new Map<string, Date>();
+    const shorter: Array<{ id: string; cutoff: Date }> = [];
+    for (const tenant of custom) {
+      const cutoff = new Date(now.getTime() - (tenant.settings.retention_days ?? 0) * DAY_MS);
+      if (cutoff < defaultCutoff) longer.set(tenant._id, cutoff);
+      else if (cutoff > defaultCutoff) shorter.push({ id: tenant._id, cutoff });
+    }
     let deleted = 0;
     for (const data of this.#data) {
-      deleted += await this.#purge(
-        data.name,
-        data.collection,
-        { [data.timeField]: { $lt: defaultCutoff }, tenant_id: { $nin: customIds } },
-        "retention",
-        signal,
-      );
-      for (const tenant of custom) {
-        const cutoff = new Date(now.getTime() - (tenant.settings.retention_days ?? 0) * DAY_MS);
+      deleted += await this.#purgeOlder(data, { cutoff: defaultCutoff, keptFrom: longer }, signal);
+      for (const tenant of shorter) {
         deleted += await this.#purge(
           data.name,
           data.collection,
-          { tenant_id: tenant._id, [data.timeField]: { $lt: cutoff } },
+          { tenant_id: tenant.id, [data.timeField]: { $lt: tenant.cutoff } },
           "retention",
           signal,
         );
       }
     }
     const rollupCutoff = new Date(now.getTime() - ROLLUP_RETENTION_MS);
-    deleted += await this.#purge(
-      this.#rollups.name,
-      this.#rollups.collection,
-      { [this.#rollups.timeField]: { $lt: rollupCutoff } },
-      "retention",
-      signal,
-    );
+    deleted += await this.#purgeOlder(this.#rollups, { cutoff: rollupCutoff }, signal);
     return deleted;
+  }
+
+  async #purgeOlder(
+    data: TenantData,
+    selection: Omit<AgeSelection, "timeField">,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const count = await purgeOlderThan(
+      data.collection,
+      { ...selection, timeField: data.timeField },
+      { ...this.#options.batch, signal, onBatch: (n) => this.#options.onPurged?.(data.name, "retention", n) },
+    );
+    if (count > 0) this.#options.logger.info({ collection: data.name, reason: "retention", count }, "purged");
+    return count;
   }
 
   async #purge<T extends Purgeable>(

@@ -219,4 +219,52 @@ describe("audit's reads use an index", () => {
     const own = [Collections.tenants, Collections.rateLimits, Collections.concurrencySlots] as string[];
     await expectIndexed(reads.filter((r) => !own.includes(r.collection)));
   });
+
+  it("the retention purge reads a time range the embedded server serves by its index, limit included", async () => {
+    // A tenant keeping its data longer than the default: its documents are dropped from the reads in
+    // audit, so the reads stay an index range that the embedded server translates whole.
+    await db
+      .collection(Collections.tenants)
+      .insertOne({ _id: "t4", name: "t4", settings: { retention_days: 90 } } as never);
+    const purge = new DataPurge({
+      db,
+      auditDb,
+      batch: { batchSize: 100, pauseMs: 1 },
+      defaultRetentionDays: 30,
+      tenantPurgeGraceMs: 60_000,
+      logger: createLogger({ service: "test", level: "silent" }),
+    });
+    const timeFields: Record<string, string> = {
+      [Collections.events]: "create_time",
+      [Collections.eventRoutes]: "route_time",
+      [Collections.deliveries]: "update_time",
+      [Collections.attempts]: "attempt_time",
+      [Collections.endpointHealth]: "bucket_start",
+    };
+    const reads = await recordReads(client, () =>
+      purge.purgeExpired(new Date(T0.getTime() + 400 * 86_400_000)),
+    );
+    const ranges = reads.filter((r) => {
+      const field = timeFields[r.collection];
+      return field !== undefined && r.limit !== undefined && Object.keys(r.filter).join() === field;
+    });
+    expect(new Set(ranges.map((r) => r.collection))).toEqual(new Set(Object.keys(timeFields)));
+    for (const read of ranges) {
+      const explained = await client.db(read.db).command({
+        explain: { find: read.collection, filter: read.filter, sort: read.sort, limit: read.limit },
+        verbosity: "queryPlanner",
+      });
+      const plan = explained.queryPlanner?.Plan as string[] | undefined;
+      if (Array.isArray(plan)) {
+        expect(plan.join("\n"), read.collection).toMatch(/SEARCH .* USING INDEX/);
+        expect(plan.join("\n"), read.collection).not.toMatch(/SCAN |TEMP B-TREE/);
+        expect(explained.limitPushdown, read.collection).toBe(true);
+      } else {
+        const winning = JSON.stringify(explained.queryPlanner?.winningPlan);
+        expect(winning, read.collection).toContain("IXSCAN");
+        expect(winning, read.collection).not.toMatch(/COLLSCAN|"SORT"/);
+        expect(winning, read.collection).toContain(`"${timeFields[read.collection]}":1`);
+      }
+    }
+  });
 });
