@@ -22,7 +22,40 @@ export interface BenchResults {
    * in `scenarios`). Absent in runs saved before pairs: their two scenarios then count as one pair.
    */
   purgePairs?: PurgePair[];
+  /**
+   * Parts this run did not measure, taken from the run the committed docs were rendered from
+   * (docs/benchmarks.json): the date of the run that measured each.
+   */
+  carried?: { reads?: string; portalPages?: string };
   totalSeconds: number;
+}
+
+/**
+ * A run's results with the reads and portal-pages scenarios of `previous` (the committed results) where
+ * the run left them out (`BENCH_READS=0`, as they take most of an hour), marked as carried with the date
+ * of the run that measured them, so re-rendering the docs does not drop them.
+ */
+export function carryUnmeasured(run: BenchResults, previous: BenchResults | undefined): BenchResults {
+  if (!previous) return run;
+  const carried = { ...run.carried };
+  const out: BenchResults = { ...run };
+  if (!run.reads && previous.reads) {
+    out.reads = previous.reads;
+    carried.reads = previous.carried?.reads ?? previous.machine.date;
+  }
+  if (!run.portalPages && previous.portalPages) {
+    out.portalPages = previous.portalPages;
+    carried.portalPages = previous.carried?.portalPages ?? previous.machine.date;
+  }
+  if (carried.reads || carried.portalPages) out.carried = carried;
+  return out;
+}
+
+/** The line under a carried section's heading. */
+function carriedNote(date: string | undefined): string[] {
+  return date
+    ? [`_Not measured in this run: carried from the run of ${date} (docs/benchmarks.json)._`, ""]
+    : [];
 }
 
 export const GOALS = {
@@ -466,8 +499,8 @@ export function renderMarkdown(results: BenchResults): string {
     "messages. Retries travel alone, one message per task.",
     "",
   );
-  if (results.reads) push(...readsSection(results.reads));
-  if (results.portalPages) push(...portalPagesSection(results.portalPages));
+  if (results.reads) push(...readsSection(results.reads, results.carried?.reads));
+  if (results.portalPages) push(...portalPagesSection(results.portalPages, results.carried?.portalPages));
   push("## Where it stands and what limits it", "", ...analysis(results, by), "");
   return `${lines.join("\n")}\n`;
 }
@@ -587,11 +620,12 @@ function readCell(m: ReadMeasure | undefined, reads: ReadsResult): string {
 
 const mib = (bytes: number) => `${fmt(Math.round(bytes / 1024 ** 2))} MiB`;
 
-function readsSection(reads: ReadsResult): string[] {
+function readsSection(reads: ReadsResult, carriedFrom?: string): string[] {
   const goals = new Map(readGoals(reads).map((g) => [g.id, g]));
   const out = [
     "## Reads as the log grows",
     "",
+    ...carriedNote(carriedFrom),
     "One stack; one measured tenant with one endpoint, every event delivered once (its event, its route, its",
     "delivery status and one attempt), and two other tenants with a tenth as many events between them, so every",
     "query must keep to its tenant. The log is filled in bulk through the services' own writers (ingest's `EventStore`,",
@@ -638,7 +672,7 @@ function readsSection(reads: ReadsResult): string[] {
   return out;
 }
 
-function portalPagesSection(portal: PortalPagesResult): string[] {
+function portalPagesSection(portal: PortalPagesResult, carriedFrom?: string): string[] {
   const cell = (m: ReadMeasure | undefined) => {
     if (!m) return "–";
     if (m.error) return "failed";
@@ -653,6 +687,7 @@ function portalPagesSection(portal: PortalPagesResult): string[] {
   return [
     "## Portal pages as the log grows",
     "",
+    ...carriedNote(carriedFrom),
     "The tenant portal's pages, each timed as the wait for what it loads when it opens: its RPCs through the",
     "portal server's `/rpc` entry (one more hop than the API reads above), with a portal session's token, in the",
     "browser's Connect JSON; calls a page makes at once are made at once, calls it makes after the first answer",

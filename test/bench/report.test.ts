@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import type { PortalPagesResult } from "./portal-pages.js";
+import type { ReadsResult } from "./reads.js";
+import { type BenchResults, carryUnmeasured } from "./report.js";
+
+const run = (date: string, extra: Partial<BenchResults> = {}): BenchResults =>
+  ({
+    machine: { date },
+    infra: { rabbitmq: "", mongodb: "" },
+    settings: { secondsPerScenario: 30 },
+    raw: [],
+    scenarios: [],
+    totalSeconds: 1,
+    ...extra,
+  }) as unknown as BenchResults;
+const reads = { id: "reads" } as ReadsResult;
+const pages = { id: "portal-pages" } as PortalPagesResult;
+
+describe("carryUnmeasured", () => {
+  it("takes the committed reads and pages a run left out, with the date that measured them", () => {
+    const out = carryUnmeasured(run("new"), run("old", { reads, portalPages: pages }));
+    expect(out.reads).toBe(reads);
+    expect(out.portalPages).toBe(pages);
+    expect(out.carried).toEqual({ reads: "old", portalPages: "old" });
+  });
+
+  it("keeps the date of the run that measured them through several carries", () => {
+    const once = carryUnmeasured(run("b"), run("a", { reads }));
+    const twice = carryUnmeasured(run("c"), once);
+    expect(twice.carried).toEqual({ reads: "a" });
+  });
+
+  it("keeps what the run measured itself, and carries nothing without committed results", () => {
+    const own = { id: "reads", title: "own" } as ReadsResult;
+    const out = carryUnmeasured(run("new", { reads: own }), run("old", { reads, portalPages: pages }));
+    expect(out.reads).toBe(own);
+    expect(out.carried).toEqual({ portalPages: "old" });
+    expect(carryUnmeasured(run("new"), undefined).carried).toBeUndefined();
+  });
+});
