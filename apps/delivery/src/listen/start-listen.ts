@@ -78,12 +78,7 @@ export function startListen(ctx: ListenContext): ListenParts {
     heartbeatMs: LISTEN_HEARTBEAT_MS,
     relayReport: (instance, report) => queues.relayReport(instance, report),
   });
-  // A revoked key's streams end at once; so do those of an endpoint deleted or disabled, or a tenant gone.
-  // Then the queues of deleted endpoints go, on every instance (a delete is idempotent): an instance
-  // down meanwhile misses it, and RabbitMQ deletes such a queue once unused past its expiry.
-  ctx.control.listen((change) => {
-    void endStreams(change).then(() => deleteQueues(change));
-  });
+  /** Ends the streams on this instance that a control change takes away. */
   const endStreams = (change: ControlNotification | undefined) =>
     hub.applyControlChange(change, async (stream) => {
       const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
@@ -99,6 +94,7 @@ export function startListen(ctx: ListenContext): ListenParts {
       if (endpoint.disabled) return listenEndpointDisabled(endpoint);
       return undefined;
     });
+  /** Deletes the queues of the endpoints a control change says were deleted. */
   const deleteQueues = async (change: ControlNotification | undefined) => {
     const deleted = await deletedEndpointsOf(change, {
       endpoint: (tenantId, endpointId) =>
@@ -122,6 +118,12 @@ export function startListen(ctx: ListenContext): ListenParts {
         );
     }
   };
+  // A revoked key's streams end at once; so do those of an endpoint deleted or disabled, or a tenant gone.
+  // Then the queues of deleted endpoints go, on every instance (a delete is idempotent): an instance
+  // down meanwhile misses it, and RabbitMQ deletes such a queue once unused past its expiry.
+  ctx.control.listen((change) => {
+    void endStreams(change).then(() => deleteQueues(change));
+  });
   const sweep = setInterval(() => {
     expireIdleListenEndpoints({
       endpoints,
