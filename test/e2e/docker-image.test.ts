@@ -147,13 +147,15 @@ function run(
 
 /**
  * The environment of a command the image runs: this machine's, without what npm, vitest and the
- * checkout put there (npm_* variables, NODE_OPTIONS, node_modules/.bin on PATH), and with the test
- * runner's Node 24 first on PATH, as the image's node.
+ * checkout put there (npm_* variables such as the checkout as npm's prefix, NODE_OPTIONS,
+ * node_modules/.bin on PATH), and with the test runner's Node 24 first on PATH, as the image's node.
  */
 function imageEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (/^(npm_|NODE_|VITEST|INIT_CWD$)/i.test(name) || value === undefined) continue;
+    // npm's cache and config files stay: they are where the checkout's install came from.
+    const npmKept = /^npm_config_(cache|userconfig|globalconfig)$/i.test(name);
+    if ((/^(npm_|NODE_|VITEST|INIT_CWD$)/i.test(name) && !npmKept) || value === undefined) continue;
     env[name] = value;
   }
   const path = (process.env.PATH ?? "")
