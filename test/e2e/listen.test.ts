@@ -69,6 +69,27 @@ function startListen(args: string[], token = acme.fullKey): ListenProcess {
   };
 }
 
+/** The listen queues of `endpointIds` still on the broker. */
+async function listenQueuesLeft(endpointIds: string[]): Promise<string[]> {
+  const names = topologyNames(stack.env.AMQP_NAMESPACE);
+  const rabbit = new Connection(stack.env.AMQP_URL);
+  try {
+    const left: string[] = [];
+    // One at a time: a passive declare of a missing queue closes its channel.
+    for (const id of endpointIds) {
+      const queue = names.listenQueue(id);
+      const exists = await rabbit.queueDeclare({ queue, passive: true }).then(
+        () => true,
+        (err: { code?: string }) => (err.code === "NOT_FOUND" ? false : Promise.reject(err)),
+      );
+      if (exists) left.push(queue);
+    }
+    return left;
+  } finally {
+    await rabbit.close();
+  }
+}
+
 async function publish(eventType: string, payload: object): Promise<string> {
   const { event_id } = await ingest.publishEvent(
     { tenant_id: acme.id, event: { event_type: eventType, payload: Buffer.from(JSON.stringify(payload)) } },
@@ -490,29 +511,38 @@ describe("herald listen", () => {
     expect(gone).toBe(Code.NotFound);
   });
 
+  it("deletes a tenant's listen queues with the tenant (DeleteTenant)", async () => {
+    const initech = await createTenant(stack, "initech");
+    const { endpoint } = await initech.clients.endpoints.createEndpoint({
+      tenantId: initech.id,
+      transport: EndpointTransport.LISTEN,
+    });
+    const id = endpoint?.id ?? "";
+    listenEndpoints.push(id);
+    // A stream makes the queue: delivery declares it to consume it before the stream is ready.
+    const abort = new AbortController();
+    const messages = listenClient(initech.fullKey)
+      .listen({ tenantId: initech.id, endpointId: id }, { signal: abort.signal })
+      [Symbol.asyncIterator]();
+    expect((await messages.next()).value?.message.case).toBe("ready");
+    abort.abort();
+    expect(await listenQueuesLeft([id])).toHaveLength(1);
+    await adminClients(stack).tenants.deleteTenant({ tenantId: initech.id });
+    await eventually(
+      async () => ((await listenQueuesLeft([id])).length === 0 ? true : undefined),
+      10_000,
+      "initech's listen queue to be deleted",
+    );
+  });
+
   it("leaves no listen queue behind: each goes with its endpoint", async () => {
-    expect(listenEndpoints).toHaveLength(3);
-    const names = topologyNames(stack.env.AMQP_NAMESPACE);
-    const rabbit = new Connection(stack.env.AMQP_URL);
-    try {
-      const exists = (queue: string) =>
-        rabbit.queueDeclare({ queue, passive: true }).then(
-          () => queue,
-          (err: { code?: string }) => (err.code === "NOT_FOUND" ? undefined : Promise.reject(err)),
-        );
-      // Well within the one-minute expiry: the deletions did it, not RabbitMQ.
-      const left = await eventually(
-        async () => {
-          // One at a time: a passive declare of a missing queue closes its channel.
-          for (const id of listenEndpoints) if (await exists(names.listenQueue(id))) return undefined;
-          return true;
-        },
-        10_000,
-        "the listen queues to be deleted",
-      );
-      expect(left).toBe(true);
-    } finally {
-      await rabbit.close();
-    }
+    expect(listenEndpoints).toHaveLength(4);
+    // Well within the one-minute expiry: the deletions did it, not RabbitMQ.
+    const left = await eventually(
+      async () => ((await listenQueuesLeft(listenEndpoints)).length === 0 ? true : undefined),
+      10_000,
+      "the listen queues to be deleted",
+    );
+    expect(left).toBe(true);
   });
 });
