@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EndpointService, EndpointTransport, ErrorClass, ListenService, Scope } from "@herald/contracts";
+import { topologyNames } from "@herald/platform";
 import { TEST_ADMIN_KEY } from "@herald/platform/testing";
 import { Webhook } from "@herald/receiver";
+import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GrpcIngestClient, grpcClient, grpcIngestClient } from "./support/clients.js";
 import { curlConnectJson } from "./support/curl.js";
@@ -23,6 +25,8 @@ let ingest: GrpcIngestClient;
 let acme: TestTenant;
 let globex: TestTenant;
 let receiver: Receiver;
+/** Every listen endpoint the tests made: each one's queue must be gone at the end. */
+const listenEndpoints: string[] = [];
 
 /** A running `herald listen`: its output so far, and a wait for a line of it. */
 interface ListenProcess {
@@ -63,6 +67,27 @@ function startListen(args: string[], token = acme.fullKey): ListenProcess {
         `${pattern} on herald listen's ${what} (stderr so far: ${err})`,
       ),
   };
+}
+
+/** The listen queues of `endpointIds` still on the broker. */
+async function listenQueuesLeft(endpointIds: string[]): Promise<string[]> {
+  const names = topologyNames(stack.env.AMQP_NAMESPACE);
+  const rabbit = new Connection(stack.env.AMQP_URL);
+  try {
+    const left: string[] = [];
+    // One at a time: a passive declare of a missing queue closes its channel.
+    for (const id of endpointIds) {
+      const queue = names.listenQueue(id);
+      const exists = await rabbit.queueDeclare({ queue, passive: true }).then(
+        () => true,
+        (err: { code?: string }) => (err.code === "NOT_FOUND" ? false : Promise.reject(err)),
+      );
+      if (exists) left.push(queue);
+    }
+    return left;
+  } finally {
+    await rabbit.close();
+  }
 }
 
 async function publish(eventType: string, payload: object): Promise<string> {
@@ -182,7 +207,7 @@ function headersOf(request: {
 beforeAll(async () => {
   [stack, receiver] = await Promise.all([
     // Nothing allowlisted: an HTTP endpoint could not point at the receiver on loopback.
-    // The shortest expiry: RabbitMQ deletes the listen endpoint's queue a minute after the test.
+    // The shortest expiry, should a failed run leave a listen queue behind: RabbitMQ deletes it a minute on.
     startStack({ HERALD_URL_ALLOWLIST: "", LISTEN_REPORT_TIMEOUT: "5s", LISTEN_SESSION_EXPIRY: "1m" }),
     startReceiver(),
   ]);
@@ -212,6 +237,7 @@ describe("herald listen", () => {
   it("forwards matching deliveries to the local URL, signed as over HTTP, and records the local answer", async () => {
     listen = startListen(["--tenant", acme.id, "--event-type", "order.*", receiver.url]);
     [, endpointId = ""] = await listen.waitFor(/endpoint (ep_\S+)/, "stderr");
+    listenEndpoints.push(endpointId);
     [, secret = ""] = await listen.waitFor(/signing secret[^:]*: (whsec_\S+)/, "stderr");
     await listen.waitFor(/connected/, "stderr");
 
@@ -341,6 +367,7 @@ describe("herald listen", () => {
       eventTypes: ["invoice.*"],
     });
     const id = endpoint?.id ?? "";
+    listenEndpoints.push(id);
     const stream = grpcClient(ListenService, stack.url("delivery"), key.token).listen({
       tenantId: acme.id,
       endpointId: id,
@@ -419,6 +446,7 @@ describe("herald listen", () => {
     );
     expect(created.status).toBe(200);
     const { id } = created.json.endpoint as { id: string };
+    listenEndpoints.push(id);
 
     const stream = curlStream(
       "/herald.v1.ListenService/Listen",
@@ -481,5 +509,40 @@ describe("herald listen", () => {
       .getEndpoint({ tenantId: acme.id, endpointId })
       .catch((err: unknown) => ConnectError.from(err).code);
     expect(gone).toBe(Code.NotFound);
+  });
+
+  it("deletes a tenant's listen queues with the tenant (DeleteTenant)", async () => {
+    const initech = await createTenant(stack, "initech");
+    const { endpoint } = await initech.clients.endpoints.createEndpoint({
+      tenantId: initech.id,
+      transport: EndpointTransport.LISTEN,
+    });
+    const id = endpoint?.id ?? "";
+    listenEndpoints.push(id);
+    // A stream makes the queue: delivery declares it to consume it before the stream is ready.
+    const abort = new AbortController();
+    const messages = listenClient(initech.fullKey)
+      .listen({ tenantId: initech.id, endpointId: id }, { signal: abort.signal })
+      [Symbol.asyncIterator]();
+    expect((await messages.next()).value?.message.case).toBe("ready");
+    abort.abort();
+    expect(await listenQueuesLeft([id])).toHaveLength(1);
+    await adminClients(stack).tenants.deleteTenant({ tenantId: initech.id });
+    await eventually(
+      async () => ((await listenQueuesLeft([id])).length === 0 ? true : undefined),
+      10_000,
+      "initech's listen queue to be deleted",
+    );
+  });
+
+  it("leaves no listen queue behind: each goes with its endpoint", async () => {
+    expect(listenEndpoints).toHaveLength(4);
+    // Well within the one-minute expiry: the deletions did it, not RabbitMQ.
+    const left = await eventually(
+      async () => ((await listenQueuesLeft(listenEndpoints)).length === 0 ? true : undefined),
+      10_000,
+      "the listen queues to be deleted",
+    );
+    expect(left).toBe(true);
   });
 });

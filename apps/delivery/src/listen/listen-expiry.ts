@@ -22,7 +22,7 @@ export interface ListenExpiryDeps {
 /**
  * Deletes the listen endpoints no stream has been open on for the expiry: a `herald listen` that was
  * killed, or kept and never resumed. Their tasks then end as for any deleted endpoint (recorded DEAD),
- * and their queues are deleted by RabbitMQ once unused for as long. Resolves with how many it deleted.
+ * and their queues are deleted when the announcement reaches delivery. Resolves with how many it deleted.
  */
 export async function expireIdleListenEndpoints(deps: ListenExpiryDeps): Promise<number> {
   const before = new Date(deps.now() - deps.expiryMs);

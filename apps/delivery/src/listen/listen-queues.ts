@@ -34,6 +34,8 @@ export class ListenQueues {
   readonly #options: ListenQueuesOptions;
   /** When each endpoint's queue was last declared here, in ms since the epoch. */
   readonly #declared = new Map<string, number>();
+  /** Queues found declared with other arguments, already logged (once per queue and instance). */
+  readonly #kept = new Set<string>();
 
   constructor(options: ListenQueuesOptions) {
     this.#options = options;
@@ -96,6 +98,17 @@ export class ListenQueues {
     );
   }
 
+  /**
+   * Deletes the endpoint's queue and the tasks waiting in it, once the endpoint is deleted (their tasks
+   * would end DEAD anyway). A queue that does not exist is no error: RabbitMQ answers delete-ok.
+   */
+  async delete(endpointId: string): Promise<void> {
+    const queue = listenQueueName(this.#options.names, endpointId);
+    this.#declared.delete(endpointId);
+    this.#kept.delete(queue);
+    await this.#options.rabbit.queueDelete({ queue });
+  }
+
   /** Declares the endpoint's queue (again, when `force` or when last declared long ago); its name. */
   async #declare(endpointId: string, force = false): Promise<string> {
     const queue = listenQueueName(this.#options.names, endpointId);
@@ -109,10 +122,19 @@ export class ListenQueues {
           arguments: listenQueueArguments(this.#options.expiryMs),
         });
       } catch (err) {
-        // Declared before LISTEN_SESSION_EXPIRY changed: RabbitMQ refuses other arguments for an existing
-        // queue, so the queue is used as it is (and expires on its old schedule).
+        // Declared under another LISTEN_SESSION_EXPIRY, or before listen queues expired at all: RabbitMQ
+        // refuses other arguments for an existing queue (406), and deleting it would lose its tasks, so it
+        // is used as it is, with its old expiry or none, until it is deleted with its endpoint.
         if ((err as { code?: unknown }).code !== "PRECONDITION_FAILED") throw err;
         await this.#options.rabbit.queueDeclare({ queue, passive: true });
+        if (!this.#kept.has(queue)) {
+          if (this.#kept.size >= MAX_REMEMBERED) this.#kept.clear();
+          this.#kept.add(queue);
+          this.#options.logger.warn(
+            { queue, expiryMs: this.#options.expiryMs },
+            "listen queue declared earlier with other arguments: it keeps its old expiry (or none) until its endpoint is deleted",
+          );
+        }
       }
       if (this.#declared.size >= MAX_REMEMBERED) this.#declared.clear();
       this.#declared.set(endpointId, now);

@@ -24,6 +24,7 @@ import {
   auditRecordQueue,
   endpointsCollection,
   generateApiKey,
+  listenQueueArguments,
   listenUrl,
   publishControlChange,
   SecretBox,
@@ -32,15 +33,18 @@ import {
 } from "@herald/platform/model";
 import { cleanupTestEnv, TEST_SECRET_KEYS, testEndpoint, testEnv } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
+import type { Logger } from "pino";
 import { Connection, type Consumer } from "rabbitmq-client";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deliveryService } from "../service.js";
+import { ListenQueues } from "./listen-queues.js";
 
 // The Listen stream against real RabbitMQ and the MongoDB wire server, with two delivery instances:
 // tasks of a listen endpoint reach the stream whichever instance consumed them, a report sent to the
 // other instance settles the attempt, an unreported delivery fails and comes again, and deliveries
-// wait in the endpoint's queue while no stream is open.
+// wait in the endpoint's queue while no stream is open. The endpoint's queue goes with the endpoint (or
+// its tenant), and one declared with other arguments is kept, tasks and all.
 
 const env = testEnv({ RETRY_TIERS: "1s", LISTEN_REPORT_TIMEOUT: "2s" });
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -130,7 +134,7 @@ async function openStream(instance: number, token = acmeToken): Promise<OpenStre
   };
 }
 
-async function publishTask(): Promise<string> {
+async function publishTask(endpointId = ENDPOINT, tenantId = "acme"): Promise<string> {
   const eventId = `evt_${++eventCount}`;
   const tasks = openQueue(taskQueue, {
     rabbit,
@@ -141,8 +145,8 @@ async function publishTask(): Promise<string> {
   await tasks.publishAlone(
     create(DeliveryTaskSchema, {
       eventId,
-      tenantId: "acme",
-      endpointId: ENDPOINT,
+      tenantId,
+      endpointId,
       eventType: "order.created",
       payload: new TextEncoder().encode(`{"n":${eventCount}}`),
       attempt: 1,
@@ -228,7 +232,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(instances.map((instance) => instance.stop()));
   await auditConsumer?.close();
-  await rabbit?.queueDelete({ queue: names.listenQueue(ENDPOINT) }).catch(() => undefined);
+  // Each test deletes the queues it made; these are for a test that failed half way.
+  for (const id of [ENDPOINT, "ep_listen2", "ep_listen3", "ep_old_args"])
+    await rabbit?.queueDelete({ queue: names.listenQueue(id) }).catch(() => undefined);
   await publisher?.close();
   await rabbit?.close();
   await mongo?.close();
@@ -415,5 +421,123 @@ describe("a stream Herald ends", () => {
       { $set: { disabled: false, disabled_reason: 0 } },
     );
     abort.abort();
+  });
+});
+
+/** The number of messages in the queue, or "gone". */
+async function queueState(queue: string): Promise<number | "gone"> {
+  return rabbit.queueDeclare({ queue, passive: true }).then(
+    (ok) => ok.messageCount,
+    (err: { code?: string }) => {
+      if (err.code === "NOT_FOUND") return "gone" as const;
+      throw err;
+    },
+  );
+}
+
+async function eventuallyGone(queue: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await queueState(queue)) !== "gone") {
+    if (Date.now() > deadline) throw new Error(`${queue} still there`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("a listen endpoint's queue", () => {
+  async function listenEndpoint(id: string, tenantId: string): Promise<void> {
+    await endpointsCollection(mongo.db(env.MONGO_DB)).insertOne(
+      testEndpoint({ _id: id, tenant_id: tenantId, url: listenUrl(id), listen: { key_id: acmeKeyId } }),
+    );
+  }
+
+  /** Publishes a task of the endpoint and waits until delivery relayed it to the endpoint's queue. */
+  async function queued(endpointId: string, tenantId: string): Promise<string> {
+    const queue = names.listenQueue(endpointId);
+    await publishTask(endpointId, tenantId);
+    const deadline = Date.now() + 10_000;
+    while ((await queueState(queue)) !== 1) {
+      if (Date.now() > deadline) throw new Error(`no task in ${queue}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return queue;
+  }
+
+  it("is deleted, with its waiting task, when its endpoint is deleted", async () => {
+    await listenEndpoint("ep_listen2", "acme");
+    const queue = await queued("ep_listen2", "acme");
+    // Changed, not deleted: the queue stays.
+    await publishControlChange(publisher, names, "acme", "ep_listen2");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await queueState(queue)).toBe(1);
+    await endpointsCollection(mongo.db(env.MONGO_DB)).deleteOne({ _id: "ep_listen2" });
+    await publishControlChange(publisher, names, "acme", "ep_listen2");
+    await eventuallyGone(queue);
+  });
+
+  it("is deleted when its tenant is deleted", async () => {
+    const db = mongo.db(env.MONGO_DB);
+    await tenantsCollection(db).insertOne({
+      _id: "initech",
+      name: "initech",
+      metadata: {},
+      disabled: false,
+      settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+      create_time: new Date(),
+      update_time: new Date(),
+    } as never);
+    await listenEndpoint("ep_listen3", "initech");
+    const queue = await queued("ep_listen3", "initech");
+    // What DeleteTenant does: the tenant marked with its endpoints' ids, the endpoints deleted, announced.
+    await tenantsCollection(db).updateOne(
+      { _id: "initech" },
+      { $set: { delete_time: new Date(), deleted_endpoint_ids: ["ep_other", "ep_listen3"], disabled: true } },
+    );
+    await endpointsCollection(db).deleteMany({ tenant_id: "initech" });
+    await publishControlChange(publisher, names, "initech");
+    await eventuallyGone(queue);
+  });
+
+  it("declared earlier with other arguments (no expiry) is used as it is, its tasks kept, logged once", async () => {
+    const queue = names.listenQueue("ep_old_args");
+    const { "x-expires": _, ...withoutExpiry } = listenQueueArguments(60_000);
+    await rabbit.queueDeclare({ queue, durable: true, arguments: withoutExpiry });
+    const task = create(DeliveryTaskSchema, {
+      eventId: "evt_old",
+      tenantId: "acme",
+      endpointId: "ep_old_args",
+    });
+    await publisher.publish({ exchange: "", routingKey: queue }, DeliveryTaskSchema, task);
+    const warn = vi.fn();
+    const logger = { warn, info: vi.fn(), debug: vi.fn(), error: vi.fn() } as unknown as Logger;
+    const queues = new ListenQueues({ rabbit, publisher, names, logger, expiryMs: 120_000 });
+    await queues.relay(task);
+    // A minute on, the queue is declared again.
+    const later = Date.now() + 61_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => later);
+    try {
+      await queues.relay(task);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(await queueState(queue)).toBe(3);
+    expect(warn.mock.calls).toEqual([
+      [
+        { queue, expiryMs: 120_000 },
+        "listen queue declared earlier with other arguments: it keeps its old expiry (or none) until its endpoint is deleted",
+      ],
+    ]);
+    await queues.delete("ep_old_args");
+    expect(await queueState(queue)).toBe("gone");
+    // Deleting a queue that is not there is no error.
+    await queues.delete("ep_old_args");
+  });
+
+  // Last: the other tests listen on ENDPOINT.
+  it("leaves no queue behind: ENDPOINT's goes with it", async () => {
+    const queue = names.listenQueue(ENDPOINT);
+    expect(await queueState(queue)).not.toBe("gone");
+    await endpointsCollection(mongo.db(env.MONGO_DB)).deleteOne({ _id: ENDPOINT });
+    await publishControlChange(publisher, names, "acme", ENDPOINT);
+    await eventuallyGone(queue);
   });
 });

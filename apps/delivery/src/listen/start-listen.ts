@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
-import type { DeliveryTask, ListenService } from "@herald/contracts";
+import type { ControlNotification, DeliveryTask, ListenService } from "@herald/contracts";
 import { NotFoundError, type ProtoPublisher, type TopologyNames } from "@herald/platform";
 import {
   type ControlFeed,
@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import type { Connection, Consumer } from "rabbitmq-client";
 import type { CircuitBreakers } from "../circuit-breaker.js";
 import { type DeliverDeps, type DeliveryOutcome, deliverTask } from "../deliver-task.js";
+import { deletedEndpointsOf } from "./listen-cleanup.js";
 import { expireIdleListenEndpoints } from "./listen-expiry.js";
 import { ListenHub } from "./listen-hub.js";
 import { ListenQueues } from "./listen-queues.js";
@@ -77,9 +78,9 @@ export function startListen(ctx: ListenContext): ListenParts {
     heartbeatMs: LISTEN_HEARTBEAT_MS,
     relayReport: (instance, report) => queues.relayReport(instance, report),
   });
-  // A revoked key's streams end at once; so do those of an endpoint deleted or disabled, or a tenant gone.
-  ctx.control.listen((change) => {
-    void hub.applyControlChange(change, async (stream) => {
+  /** Ends the streams on this instance that a control change takes away. */
+  const endStreams = (change: ControlNotification | undefined) =>
+    hub.applyControlChange(change, async (stream) => {
       const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined;
         throw err;
@@ -93,6 +94,35 @@ export function startListen(ctx: ListenContext): ListenParts {
       if (endpoint.disabled) return listenEndpointDisabled(endpoint);
       return undefined;
     });
+  /** Deletes the queues of the endpoints a control change says were deleted. */
+  const deleteQueues = async (change: ControlNotification | undefined) => {
+    const deleted = await deletedEndpointsOf(change, {
+      endpoint: (tenantId, endpointId) =>
+        endpoints.get(tenantId, endpointId).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        }),
+      tenant: (tenantId) => cache.tenant(tenantId),
+    }).catch((err: unknown) => {
+      logger.warn({ err, change }, "deleted endpoints not read; their listen queues expire unused");
+      return [];
+    });
+    for (const endpointId of deleted) {
+      await queues
+        .delete(endpointId)
+        .catch((err: unknown) =>
+          logger.warn(
+            { err, endpointId },
+            "listen queue of a deleted endpoint not deleted; it expires unused",
+          ),
+        );
+    }
+  };
+  // A revoked key's streams end at once; so do those of an endpoint deleted or disabled, or a tenant gone.
+  // Then the queues of deleted endpoints go, on every instance (a delete is idempotent): an instance
+  // down meanwhile misses it, and RabbitMQ deletes such a queue once unused past its expiry.
+  ctx.control.listen((change) => {
+    void endStreams(change).then(() => deleteQueues(change));
   });
   const sweep = setInterval(() => {
     expireIdleListenEndpoints({
