@@ -151,5 +151,23 @@ describe("CircuitBreakers", () => {
     b.record("ep", true);
     b.record("ep", true);
     expect(b.state("ep")).toBe("closed");
+    // Four attempts in the window, one failed: the three that aged out no longer count.
+    b.record("ep", true);
+    expect(b.state("ep")).toBe("closed");
+    b.record("ep", false);
+    b.record("ep", false);
+    expect(b.state("ep")).toBe("open");
+  });
+
+  it("judges the latest 500 attempts only", () => {
+    const { b } = breakers();
+    b.record("ep", false);
+    b.record("ep", false);
+    for (let i = 0; i < 498; i++) b.record("ep", true);
+    // Each new failure pushes out the oldest attempt: the two failures first.
+    for (let i = 0; i < 249; i++) b.record("ep", false);
+    expect(b.state("ep")).toBe("closed");
+    b.record("ep", false);
+    expect(b.state("ep")).toBe("open");
   });
 });

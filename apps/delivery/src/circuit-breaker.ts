@@ -26,6 +26,8 @@ interface Circuit {
   /** The endpoint's tenant, so a tenant-wide change can reset (or purge) all its circuits. */
   tenantId: string;
   outcomes: Array<{ at: number; ok: boolean }>;
+  /** How many of `outcomes` failed: kept as they come and go, so recording one does not count them all. */
+  failures: number;
   openedAt?: number;
   /** The current cooldown while open. */
   cooldownMs: number;
@@ -89,6 +91,7 @@ export class CircuitBreakers {
     const circuit = this.#circuits.get(endpointId) ?? {
       tenantId,
       outcomes: [],
+      failures: 0,
       cooldownMs: this.#options.cooldownMs,
       probing: false,
     };
@@ -98,6 +101,7 @@ export class CircuitBreakers {
       // The half-open probe (or an operator's replay) decides.
       circuit.probing = false;
       circuit.outcomes = [];
+      circuit.failures = 0;
       circuit.openedAt = ok ? undefined : now;
       circuit.cooldownMs = ok
         ? this.#options.cooldownMs
@@ -106,14 +110,15 @@ export class CircuitBreakers {
       return ok;
     }
     circuit.outcomes.push({ at: now, ok });
+    if (!ok) circuit.failures += 1;
     const horizon = now - this.#options.windowMs;
     // The latest outcomes are enough to judge a ratio; the cap keeps a busy endpoint's window small.
-    while (circuit.outcomes.length > MAX_OUTCOMES || (circuit.outcomes[0]?.at ?? now) < horizon)
-      circuit.outcomes.shift();
-    const failures = circuit.outcomes.filter((o) => !o.ok).length;
+    while (circuit.outcomes.length > MAX_OUTCOMES || (circuit.outcomes[0]?.at ?? now) < horizon) {
+      if (circuit.outcomes.shift()?.ok === false) circuit.failures -= 1;
+    }
     if (
       circuit.outcomes.length >= this.#options.minimumAttempts &&
-      failures / circuit.outcomes.length >= this.#options.failureRatio
+      circuit.failures / circuit.outcomes.length >= this.#options.failureRatio
     ) {
       circuit.openedAt = now;
       this.#onTransition("open", endpointId, circuit.tenantId);

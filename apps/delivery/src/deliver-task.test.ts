@@ -1,7 +1,9 @@
+import { create, equals, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AttemptTrigger,
   AttemptWait,
+  AuditRecordSchema,
   DeliveryState,
   type DeliveryTask,
   DisabledReason,
@@ -16,7 +18,7 @@ import {
 } from "@herald/platform/model";
 import { describe, expect, it } from "vitest";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { attemptWait, type DeliverDeps, deliverTask, heldBack } from "./deliver-task.js";
+import { attemptRecord, attemptWait, type DeliverDeps, deliverTask, heldBack } from "./deliver-task.js";
 import { box, deliveryDeps, deliveryTask, hookEndpoint, NOW, tenant } from "./delivery.test-support.js";
 import { WebhookRequestError, type WebhookResponse } from "./webhook-client.js";
 
@@ -400,5 +402,45 @@ describe("deliverTask", () => {
     await deliverTask(h.deps, task());
     expect(await deliverTask(h.deps, first)).toEqual({ kind: "parked" });
     expect(h.retries.at(-1)?.task.heldSince).toBeUndefined();
+  });
+});
+
+describe("attemptRecord", () => {
+  it("builds the message create() would, field for field and byte for byte", () => {
+    const base = { task: task({ attempt: 3 }), now: NOW, url: "https://hooks.example/in", waited: undefined };
+    const outcome = {
+      responseStatus: 503,
+      responseBody: "busy",
+      latencyMs: 12,
+      errorClass: ErrorClass.HTTP_STATUS,
+    };
+    for (const [record, next] of [
+      [attemptRecord(base, outcome, DeliveryState.FAILED), undefined],
+      [attemptRecord(base, { ...outcome, nextAttemptMs: NOW + 5_000 }, DeliveryState.FAILED), NOW + 5_000],
+    ] as const) {
+      const attempt = record.record.case === "attempt" ? record.record.value : undefined;
+      const expected = create(AuditRecordSchema, {
+        record: {
+          case: "attempt",
+          value: {
+            ...outcome,
+            id: attempt?.id,
+            tenantId: base.task.tenantId,
+            eventId: base.task.eventId,
+            endpointId: base.task.endpointId,
+            attemptNumber: 3,
+            trigger: AttemptTrigger.SCHEDULED,
+            attemptTime: timestampFromDate(new Date(NOW)),
+            nextAttemptTime: next === undefined ? undefined : timestampFromDate(new Date(next)),
+            url: base.url,
+          },
+        },
+        state: DeliveryState.FAILED,
+      });
+      expect(attempt?.id).toMatch(/^att_[0-9a-f]{32}$/);
+      expect(equals(AuditRecordSchema, record, expected)).toBe(true);
+      expect(toBinary(AuditRecordSchema, record)).toEqual(toBinary(AuditRecordSchema, expected));
+      expect(record).toStrictEqual(expected);
+    }
   });
 });

@@ -23,6 +23,9 @@ beforeAll(async () => {
       };
       res.on("drain", pump);
       pump();
+    } else if (req.url?.startsWith("/hints")) {
+      res.writeEarlyHints({ link: "</style.css>; rel=preload" });
+      res.writeHead(201, { "x-url": req.url }).end("made");
     } else if (req.url === "/hang") {
       open.add(res);
     } else if (req.url === "/slow-body") {
@@ -78,6 +81,15 @@ describe("WebhookClient", () => {
     await c.close();
   });
 
+  it("sends the path and query, and answers with the final status after an informational one", async () => {
+    const c = client();
+    const res = await c.post(`${base}/hints?token=abc&x=1`, {}, Buffer.from("{}"));
+    expect(res.status).toBe(201);
+    expect(res.headers["x-url"]).toBe("/hints?token=abc&x=1");
+    expect(res.body).toBe("made");
+    await c.close();
+  });
+
   it("does not follow redirects", async () => {
     const c = client();
     const res = await c.post(`${base}/redirect`, {}, Buffer.from("{}"));
@@ -98,6 +110,23 @@ describe("WebhookClient", () => {
     // /slow-body sends a byte per 100 ms forever; the total timeout still ends it.
     const slow = await c.post(`${base}/slow-body`, {}, Buffer.from("{}")).catch((e) => e);
     expect(slow instanceof WebhookRequestError ? slow.errorClass : "no timeout").toBe("timeout");
+    await c.close();
+  });
+
+  it("times out a request still waiting for a connection to the receiver", async () => {
+    const c = new WebhookClient({
+      connectTimeoutMs: 1_000,
+      requestTimeoutMs: 400,
+      maxResponseBytes: 4096,
+      connectionsPerOrigin: 1,
+      allowlist: parseAllowlist("127.0.0.1/32"),
+    });
+    // The second waits for the one connection, which the first holds until it times out.
+    const [first, second] = await Promise.all([
+      failure(c.post(`${base}/hang`, {}, Buffer.from("{}"))),
+      failure(c.post(`${base}/hang`, {}, Buffer.from("{}"))),
+    ]);
+    expect([first.errorClass, second.errorClass]).toEqual(["timeout", "timeout"]);
     await c.close();
   });
 

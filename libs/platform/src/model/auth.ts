@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import { Scope } from "@herald/contracts";
 import { PermissionDeniedError, UnauthenticatedError } from "../errors.js";
@@ -110,9 +110,12 @@ export function hashApiKeySecret(secret: string): string {
   return sha256(secret).toString("hex");
 }
 
-/** The SHA-256 digest of a string's UTF-8 bytes. */
+/**
+ * The SHA-256 digest of a string's UTF-8 bytes. One-shot `hash` rather than a Hash object: every call
+ * authenticates with it, and the object's set-up was a fifth of the digest's cost.
+ */
 export function sha256(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
+  return hash("sha256", text, "buffer");
 }
 
 /** Splits a token into id and secret, or returns undefined when it is not shaped like one. */
