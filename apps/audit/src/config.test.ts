@@ -10,8 +10,8 @@ describe("audit configuration", () => {
       RETENTION_PURGE_INTERVAL: 3_600_000,
       TENANT_PURGE_INTERVAL: 10_000,
       TENANT_PURGE_GRACE: 60_000,
-      PURGE_BATCH_SIZE: 500,
-      PURGE_BATCH_PAUSE: 200,
+      PURGE_BATCH_SIZE: 100,
+      PURGE_BATCH_PAUSE: 50,
     });
     expect(
       loadConfig(configSchema, testEnv({ HERALD_RETENTION_DAYS: "7", TENANT_PURGE_GRACE: "5s" })),

@@ -62,11 +62,11 @@ export const configSchema = serviceConfigSchema(7004).extend({
     .describe("how often the endpoints' backlogs shown by GetEndpointHealth are counted"),
   PURGE_BATCH_SIZE: configFields.positiveInt
     .max(10_000)
-    .default(500)
+    .default(100)
     .describe("documents one purge delete removes at most"),
   /** Pause between two purge batches, so deliveries never wait behind a purge. */
   PURGE_BATCH_PAUSE: configFields.duration
-    .default(200)
+    .default(50)
     .describe("the shortest pause between two purge deletes"),
   /** The purge pauses longer after a slow delete, so it never takes more than this share of the database's time. */
   PURGE_MAX_BUSY_SHARE: configFields.share
