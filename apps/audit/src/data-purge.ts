@@ -169,28 +169,34 @@ export class DataPurge {
     return deleted;
   }
 
-  async #purgeOlder(
+  #purgeOlder(
     data: TenantData,
     selection: Omit<AgeSelection, "timeField">,
     signal: AbortSignal | undefined,
   ): Promise<number> {
-    const count = await purgeOlderThan(
-      data.collection,
-      { ...selection, timeField: data.timeField },
-      { ...this.#options.batch, signal, onBatch: (n) => this.#options.onPurged?.(data.name, "retention", n) },
+    return this.#counted(data.name, "retention", signal, (batch) =>
+      purgeOlderThan(data.collection, { ...selection, timeField: data.timeField }, batch),
     );
-    if (count > 0) this.#options.logger.info({ collection: data.name, reason: "retention", count }, "purged");
-    return count;
   }
 
-  async #purge<T extends Purgeable>(
+  #purge<T extends Purgeable>(
     name: string,
     collection: Collection<T>,
     filter: Filter<T>,
     reason: PurgeReason,
     signal: AbortSignal | undefined,
   ): Promise<number> {
-    const count = await purgeInBatches(collection, filter, {
+    return this.#counted(name, reason, signal, (batch) => purgeInBatches(collection, filter, batch));
+  }
+
+  /** Runs one purge with the configured batches, reporting each batch and logging what it removed. */
+  async #counted(
+    name: string,
+    reason: PurgeReason,
+    signal: AbortSignal | undefined,
+    purge: (batch: BatchOptions) => Promise<number>,
+  ): Promise<number> {
+    const count = await purge({
       ...this.#options.batch,
       signal,
       onBatch: (deleted) => this.#options.onPurged?.(name, reason, deleted),
