@@ -78,13 +78,16 @@ export function startListen(ctx: ListenContext): ListenParts {
     heartbeatMs: LISTEN_HEARTBEAT_MS,
     relayReport: (instance, report) => queues.relayReport(instance, report),
   });
+  /** The endpoint as stored now, or undefined once it is gone. */
+  const currentEndpoint = (tenantId: string, endpointId: string) =>
+    endpoints.get(tenantId, endpointId).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
   /** Ends the streams on this instance that a control change takes away. */
   const endStreams = (change: ControlNotification | undefined) =>
     hub.applyControlChange(change, async (stream) => {
-      const endpoint = await endpoints.get(stream.tenantId, stream.endpointId).catch((err: unknown) => {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      });
+      const endpoint = await currentEndpoint(stream.tenantId, stream.endpointId);
       if (!endpoint?.listen || !isLiveTenant(await cache.tenant(stream.tenantId))) {
         return new ListenStreamEndedError(
           Code.NotFound,
@@ -97,11 +100,7 @@ export function startListen(ctx: ListenContext): ListenParts {
   /** Deletes the queues of the endpoints a control change says were deleted. */
   const deleteQueues = async (change: ControlNotification | undefined) => {
     const deleted = await deletedEndpointsOf(change, {
-      endpoint: (tenantId, endpointId) =>
-        endpoints.get(tenantId, endpointId).catch((err: unknown) => {
-          if (err instanceof NotFoundError) return undefined;
-          throw err;
-        }),
+      endpoint: currentEndpoint,
       tenant: (tenantId) => cache.tenant(tenantId),
     }).catch((err: unknown) => {
       logger.warn({ err, change }, "deleted endpoints not read; their listen queues expire unused");
