@@ -190,8 +190,9 @@ describe("audit's reads use an index", () => {
     await expectIndexed(reads);
   });
 
-  it("the purges read their batches by an index", async () => {
-    const purge = new DataPurge({
+  /** The purge as audit runs it, over both test databases, deleting 100 ids at a time. */
+  const newPurge = () =>
+    new DataPurge({
       db,
       auditDb,
       batch: { batchSize: 100, pauseMs: 1 },
@@ -199,6 +200,9 @@ describe("audit's reads use an index", () => {
       tenantPurgeGraceMs: 60_000,
       logger: createLogger({ service: "test", level: "silent" }),
     });
+
+  it("the purges read their batches by an index", async () => {
+    const purge = newPurge();
     await db.collection(Collections.tenants).insertOne({
       _id: "t2",
       name: "t2",
@@ -226,14 +230,7 @@ describe("audit's reads use an index", () => {
     await db
       .collection(Collections.tenants)
       .insertOne({ _id: "t4", name: "t4", settings: { retention_days: 90 } } as never);
-    const purge = new DataPurge({
-      db,
-      auditDb,
-      batch: { batchSize: 100, pauseMs: 1 },
-      defaultRetentionDays: 30,
-      tenantPurgeGraceMs: 60_000,
-      logger: createLogger({ service: "test", level: "silent" }),
-    });
+    const purge = newPurge();
     const timeFields: Record<string, string> = {
       [Collections.events]: "create_time",
       [Collections.eventRoutes]: "route_time",
