@@ -1,6 +1,6 @@
 // The retention purge's comparison: s1-500 and s1-500-purge run as alternating pairs in one run, and the
-// goal judges the median of the pairs' p99 ratios. One pair swung from -22% to +59% on a shared 2-core
-// machine (docs/decisions/tenant-purge-and-retention.md), too wide to judge a 10% goal by.
+// goal judges the median of the pairs' p99 ratios: one pair swings too widely on a shared machine to judge
+// a 10% goal by (docs/decisions/tenant-purge-and-retention.md).
 import { round } from "./system.js";
 
 /** The scenario the purge is compared against, and the one with the purge at work. */

@@ -164,7 +164,7 @@ interface DispatchPostOptions {
 /**
  * POSTs through the agent's `dispatch` with a handler that keeps the body's first bytes as they arrive.
  * undici's `request` wraps each answer in a Readable stream, and the call in an AsyncResource and an
- * AbortSignal, which cost about 25 µs of CPU per request (docs/decisions/single-event-speed.md).
+ * AbortSignal, a measurable share of delivery's CPU per request (docs/decisions/single-event-speed.md).
  * Rejects with the error undici reports, or the timeout's `TimeoutError`, for {@link classify}.
  */
 function dispatchPost(
