@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
+import { COLD_START_ID, coldStartsFromEnv, collectColdStarts, repeatColdStart } from "./cold-starts.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
 import { collectRuns, pairsFromEnv, runOrder } from "./purge-pairs.js";
@@ -36,6 +37,10 @@ const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
 const PURGE_PAIRS = pairsFromEnv(process.env);
 /** Each pair past the first gets this much more budget: two scenarios, with the expired documents' inserts. */
 const PAIR_BUDGET_SECONDS = 2 * SECONDS + 150;
+/** Runs of cold-start when the run has it (cold-starts.ts). */
+const COLD_STARTS = coldStartsFromEnv(process.env);
+/** Each cold start past the first gets this much more budget: a stack, its restart, 20 s of load, the drain. */
+const COLD_START_BUDGET_SECONDS = 120;
 /** The reads scenario's own budget, after the others': it stops growing the log once over it. */
 const READS_BUDGET_SECONDS = Number(process.env.BENCH_READS_BUDGET_SECONDS ?? 1200);
 
@@ -320,9 +325,13 @@ export async function main(): Promise<number> {
     log(`${why}: exiting without waiting any longer`);
     process.exit(1);
   };
-  const order = runOrder(scenarios(), PURGE_PAIRS);
+  const order = repeatColdStart(runOrder(scenarios(), PURGE_PAIRS), COLD_STARTS);
   const extraPairs = new Set(order.flatMap((r) => (r.pair === undefined ? [] : [r.pair]))).size - 1;
-  const loadBudgetSeconds = BUDGET_SECONDS + Math.max(0, extraPairs) * PAIR_BUDGET_SECONDS;
+  const extraColdStarts = Math.max(0, order.filter((r) => r.spec.id === COLD_START_ID).length - 1);
+  const loadBudgetSeconds =
+    BUDGET_SECONDS +
+    Math.max(0, extraPairs) * PAIR_BUDGET_SECONDS +
+    extraColdStarts * COLD_START_BUDGET_SECONDS;
   // The reads and portal-pages scenarios each have READS_BUDGET_SECONDS of their own.
   const budgetSeconds =
     loadBudgetSeconds + (Number(readsSelected()) + Number(portalPagesSelected())) * READS_BUDGET_SECONDS;
@@ -411,16 +420,19 @@ export async function main(): Promise<number> {
 
     // Each scenario gets an equal share of what is left of the budget; drains end early to keep to it.
     const budgetEnd = started + loadBudgetSeconds * 1000;
-    const runs: Array<{ pair?: number; result: ScenarioResult }> = [];
-    for (const [i, { spec, pair }] of order.entries()) {
+    const runs: Array<{ pair?: number; coldRun?: number; result: ScenarioResult }> = [];
+    for (const [i, { spec, pair, coldRun }] of order.entries()) {
       if (interrupted) break;
       const endBy = nowMs() + (budgetEnd - nowMs()) / (order.length - i);
       await infra.freshMongo();
       const result = await runScenario(spec, ctx, endBy);
-      runs.push({ pair, result });
-      log(`${pair === undefined ? "" : `pair ${pair}: `}${summary(result)}`);
+      runs.push({ pair, coldRun, result });
+      const tag =
+        pair !== undefined ? `pair ${pair}: ` : coldRun !== undefined ? `cold start ${coldRun}: ` : "";
+      log(`${tag}${summary(result)}`);
     }
-    const { scenarios: results, pairs } = collectRuns(runs);
+    const { scenarios: firstRuns, coldStarts } = collectColdStarts(runs);
+    const { scenarios: results, pairs } = collectRuns(firstRuns);
     let reads: ReadsResult | undefined;
     if (readsSelected() && !interrupted) {
       // Last, and on a FerretDB of its own: its million events stay out of every other scenario.
@@ -468,6 +480,7 @@ export async function main(): Promise<number> {
       ...(reads ? { reads } : {}),
       ...(portalPages ? { portalPages } : {}),
       ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
+      ...(coldStarts.length > 0 ? { coldStarts } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };
     if (ONLY) {

@@ -1,5 +1,6 @@
 // Renders a run as docs/benchmarks.md and docs/benchmarks.svg (a hand-made SVG: no chart library).
 
+import { type ColdStartRun, coldStartGoal, DEFAULT_COLD_STARTS } from "./cold-starts.js";
 import { PAGE_GOAL_MS, type PortalPagesResult } from "./portal-pages.js";
 import { DEFAULT_PAIRS, PURGE_P99_RATIO, type PurgePair, purgeGoal } from "./purge-pairs.js";
 import type { RawResult } from "./raw.js";
@@ -22,6 +23,8 @@ export interface BenchResults {
    * in `scenarios`). Absent in runs saved before pairs: their two scenarios then count as one pair.
    */
   purgePairs?: PurgePair[];
+  /** Every run of cold-start, in order, when the run had it (the first is also in `scenarios`). */
+  coldStarts?: ColdStartRun[];
   /**
    * Parts this run did not measure, taken from the run the committed docs were rendered from
    * (docs/benchmarks.json): the date of the run that measured each.
@@ -222,7 +225,6 @@ export function goals(results: BenchResults) {
     return { scenario: s, perSecond: singleMax(s), met: singleMaxMet(s) };
   };
   const steady = find("single-2000");
-  const cold = find("cold-start");
   const within = (s: ScenarioResult | undefined) =>
     s !== undefined &&
     s.publish.accepted === s.publish.sent &&
@@ -233,7 +235,7 @@ export function goals(results: BenchResults) {
     singleJson: single("single-json"),
     singleGrpc: single("single-grpc"),
     singleSteady: { scenario: steady, met: within(steady) && steady?.logged?.complete === true },
-    coldStart: { scenario: cold, met: within(cold) },
+    coldStart: coldStartGoal(results, GOALS.singleP99Ms),
     endToEnd,
     endToEndP99: sustained?.delivery.latencyMs.p99,
     endToEndMet: keptUp,
@@ -292,7 +294,8 @@ export function renderMarkdown(results: BenchResults): string {
     "(results then go to `bench-results/partial.json`); `BENCH_RENDER=bench-results/latest.json` writes this page again",
     "from a run's results. `BENCH_PURGE=1` adds `s1-500-purge`: s1-500 while audit's retention purge deletes 60,000",
     `expired documents in batches, run with s1-500 as \`BENCH_PURGE_PAIRS\` (${DEFAULT_PAIRS}) alternating pairs to compare their p99`,
-    "([below](#retention-purge-against-s1-500)). The `reads` scenario runs last, on a FerretDB of its own (`BENCH_READS=0`",
+    `([below](#retention-purge-against-s1-500)). \`cold-start\` restarts the stack \`BENCH_COLD_STARTS\` (${DEFAULT_COLD_STARTS}) times in a row, and its goal judges the median p99.`,
+    "The `reads` scenario runs last, on a FerretDB of its own (`BENCH_READS=0`",
     "leaves it out, `BENCH_ONLY=reads` runs it alone): it fills one tenant's log to 10,000, 100,000 and 1,000,000 events",
     "and times every read of the API at each size ([below](#reads-as-the-log-grows)); `BENCH_READS_MAX` lowers the top size,",
     "`BENCH_READS_SAMPLES` (200) and `BENCH_READS_CAP_SECONDS` (20) set the calls per read and the time each read gets.",
@@ -585,11 +588,16 @@ function singleGoalRows(g: ReturnType<typeof goals>): string[] {
     rows.push(
       `| ${fmt(GOALS.singleSteadyRate)} events/s offered as single calls kept up with, p99 ≤ ${GOALS.singleP99Ms} ms | ${fmt(steady.delivery.eventsPerSecond)} events/s delivered, p99 ${ms(steady.delivery.latencyMs.p99)} ms | ${yes(g.singleSteady.met)} |`,
     );
-  const cold = g.coldStart.scenario;
-  if (cold)
+  const cold = g.coldStart;
+  if (cold) {
+    const n = cold.runs.length;
+    const each = cold.runs.map((r) => `${ms(r.p99Ms)}${r.complete ? "" : " (incomplete)"}`).join(", ");
+    const delivered = cold.runs.reduce((sum, r) => sum + r.delivered, 0);
+    const expected = cold.runs.reduce((sum, r) => sum + r.expected, 0);
     rows.push(
-      `| from a restart, ${fmt(GOALS.coldStartRate)} events/s as single calls with p99 ≤ ${GOALS.singleP99Ms} ms over the first ${GOALS.coldStartSeconds} s | p99 ${ms(cold.delivery.latencyMs.p99)} ms, ${fmt(cold.delivery.unique)} of ${fmt(cold.delivery.expected)} delivered | ${yes(g.coldStart.met)} |`,
+      `| from a restart, ${fmt(GOALS.coldStartRate)} events/s as single calls with p99 ≤ ${GOALS.singleP99Ms} ms over the first ${GOALS.coldStartSeconds} s, the median of the restarts | median p99 ${ms(cold.medianP99Ms)} ms over ${n} restart${n === 1 ? "" : "s"} (${each} ms); ${fmt(delivered)} of ${fmt(expected)} delivered | ${yes(cold.met)} |`,
     );
+  }
   return rows;
 }
 
