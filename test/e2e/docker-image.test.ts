@@ -204,17 +204,14 @@ function unmappedPaths(command: string, mapped: Record<string, string>): string[
     );
 }
 
-/**
- * Plays the build stage: COPYs from the checkout; a RUN line writing a path a later stage copies from
- * (`assembles`) runs with sh; any other RUN line must be the install and build the checkout has done
- * (`npm ci`, `npx nx run-many -t build -p ...`), whose built projects' dist/ are taken from the checkout.
- */
-async function playBuildStage(
-  stage: Stage,
-  play: StagePlay,
-  assembles: string[],
-  ignore: string[],
-): Promise<void> {
+/** What a stage does with its COPY and RUN lines; WORKDIR, ENV and USER are played alike in every stage. */
+interface StageActions {
+  copy(instruction: Extract<Instruction, { kind: "COPY" }>): Promise<void>;
+  run(instruction: Extract<Instruction, { kind: "RUN" }>): Promise<void>;
+}
+
+/** Plays a stage's instructions in order: WORKDIR, ENV and USER into `play`, COPY and RUN by `actions`. */
+async function playStage(stage: Stage, play: StagePlay, actions: StageActions): Promise<void> {
   for (const instruction of stage.instructions) {
     switch (instruction.kind) {
       case "WORKDIR":
@@ -228,20 +225,36 @@ async function playBuildStage(
         play.user = instruction.user;
         break;
       case "COPY":
-        if (instruction.from) throw new Error(`line ${instruction.line}: COPY --from in the build stage`);
-        await copyInto(REPO_ROOT, instruction.sources, instruction.dest, play.cwd, (path) =>
-          dockerIgnored(path, ignore),
-        );
+        await actions.copy(instruction);
         break;
       case "RUN":
-        if (assembles.some((path) => mapImagePaths(instruction.command, { [path]: "\0" }).includes("\0"))) {
-          await runLine(instruction, play);
-        } else {
-          await takeBuiltFromCheckout(instruction, play.cwd);
-        }
+        await actions.run(instruction);
         break;
     }
   }
+}
+
+/**
+ * Plays the build stage: COPYs from the checkout; a RUN line writing a path a later stage copies from
+ * (`assembles`) runs with sh; any other RUN line must be the install and build the checkout has done
+ * (`npm ci`, `npx nx run-many -t build -p ...`), whose built projects' dist/ are taken from the checkout.
+ */
+function playBuildStage(stage: Stage, play: StagePlay, assembles: string[], ignore: string[]): Promise<void> {
+  return playStage(stage, play, {
+    async copy(instruction) {
+      if (instruction.from) throw new Error(`line ${instruction.line}: COPY --from in the build stage`);
+      await copyInto(REPO_ROOT, instruction.sources, instruction.dest, play.cwd, (path) =>
+        dockerIgnored(path, ignore),
+      );
+    },
+    async run(instruction) {
+      if (assembles.some((path) => mapImagePaths(instruction.command, { [path]: "\0" }).includes("\0"))) {
+        await runLine(instruction, play);
+      } else {
+        await takeBuiltFromCheckout(instruction, play.cwd);
+      }
+    },
+  });
 }
 
 /** Runs a RUN line with sh in the stage's directory; throws with its output when it fails. */
@@ -360,34 +373,22 @@ beforeAll(async () => {
   const scratchCache = join(workDir, "npm-cache-scratch");
   runtimePlay.env.npm_config_prefer_offline = "true";
   const prelude = `npm() { if [ "$1" = cache ]; then (npm_config_cache='${scratchCache}'; export npm_config_cache; command npm "$@"); else command npm "$@"; fi; }\n`;
-  for (const instruction of runtime.instructions) {
-    switch (instruction.kind) {
-      case "WORKDIR":
-        runtimePlay.cwd = mapImagePaths(instruction.path, runtimePlay.paths);
-        await mkdir(runtimePlay.cwd, { recursive: true });
-        break;
-      case "ENV":
-        Object.assign(runtimePlay.env, instruction.vars);
-        break;
-      case "USER":
-        runtimeUser = instruction.user;
-        break;
-      case "COPY": {
-        if (instruction.from !== "build")
-          throw new Error(`line ${instruction.line}: the runtime stage copies only from build`);
-        const sources = instruction.sources.map((source) => mapImagePaths(source, buildPlay.paths));
-        await copyInto("/", sources, instruction.dest, runtimePlay.cwd);
-        break;
+  await playStage(runtime, runtimePlay, {
+    async copy(instruction) {
+      if (instruction.from !== "build")
+        throw new Error(`line ${instruction.line}: the runtime stage copies only from build`);
+      const sources = instruction.sources.map((source) => mapImagePaths(source, buildPlay.paths));
+      await copyInto("/", sources, instruction.dest, runtimePlay.cwd);
+    },
+    async run(instruction) {
+      try {
+        npmCi = await runLine(instruction, runtimePlay, prelude);
+      } catch (err) {
+        npmCiError = err as Error;
       }
-      case "RUN":
-        try {
-          npmCi = await runLine(instruction, runtimePlay, prelude);
-        } catch (err) {
-          npmCiError = err as Error;
-        }
-        break;
-    }
-  }
+    },
+  });
+  runtimeUser = runtimePlay.user;
   Object.assign(env, { NODE_ENV: runtimePlay.env.NODE_ENV ?? "" });
 }, 240_000);
 
