@@ -25,6 +25,7 @@ import { EndpointHealthStore, scheduleBacklogCounts } from "./endpoint-health-st
 import { createAuditHandlers } from "./handlers.js";
 import { auditWritesAtOnce, consumeAuditRecords } from "./record-writer.js";
 import { Replayer } from "./replay.js";
+import { warmUpRecordPath } from "./warm-up.js";
 
 /**
  * Indexes of the audit service's queries: equality fields first, then the sort or range fields, so an
@@ -165,6 +166,9 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       consumers: [consumer, deadTasks.consumer],
       // Parked messages come from every work queue; audit, which keeps the records, reports them.
       queues: [ctx.names.queues.auditAttempts, ctx.names.queues.deliveryDead, ctx.names.queues.parked],
+      warmUp: async () => {
+        await warmUpRecordPath();
+      },
       // The consumers have stopped and their handlers awaited their batches; nothing should be left, but
       // a batch still being written must finish before MongoDB closes.
       stop: async () => {

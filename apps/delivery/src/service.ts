@@ -37,6 +37,7 @@ import { startListen } from "./listen/start-listen.js";
 import { circuitNotifier } from "./operational-facts.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.js";
 import { answerTest } from "./test-delivery.js";
+import { warmUpDeliveryPath } from "./warm-up.js";
 import { WebhookClient } from "./webhook-client.js";
 
 export const configSchema = serviceConfigSchema(7003).extend({
@@ -360,6 +361,9 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
         ...config.RETRY_TIERS.map((tierMs) => names.retryQueue(tierMs)),
         names.queues.deliveryTests,
       ],
+      warmUp: async () => {
+        await warmUpDeliveryPath({ box, userAgent: deps.userAgent, logger });
+      },
       async stop() {
         clearInterval(sweeper);
         await operational.drain();

@@ -2,6 +2,7 @@ import { configFields, type ServiceDefinition, serviceConfigSchema } from "@hera
 import { type ApiKeyAuthenticator, apiKeyAuthentication, controlFeed } from "@herald/platform/model";
 import { controlPlane, controlPlaneConfigFields, controlPlaneIndexes } from "./control/index.js";
 import { eventRouter } from "./routing/index.js";
+import { warmUpRoutingPath } from "./routing/warm-up.js";
 import { routingMetrics } from "./routing-metrics.js";
 
 export const configSchema = serviceConfigSchema(7002)
@@ -36,6 +37,9 @@ export const routingService: ServiceDefinition<typeof configSchema, ApiKeyAuthen
       consumers: [...router.consumers, ...control.consumers],
       queues: [ctx.names.queues.routingEvents, ...ctx.names.shardQueues(ctx.names.queues.routingEvents)],
       stop: () => control.stop(),
+      warmUp: async () => {
+        await warmUpRoutingPath(ctx.logger);
+      },
     };
   },
 };
