@@ -31,20 +31,11 @@ export const AUDIT_WARM_UP_WRITES_PER_ROUND = 6;
  */
 export async function warmUpRecordPath(rounds = AUDIT_WARM_UP_ROUNDS): Promise<number> {
   let written = 0;
-  const serialize = (docs: readonly object[]) => {
-    for (const doc of docs) BSON.serialize(doc);
-    written += docs.length;
-  };
-  const collection = {
-    insertMany: async (docs: object[]) => serialize(docs),
-    insertOne: async (doc: object) => serialize([doc]),
-    bulkWrite: async (ops: object[]) => {
-      serialize(ops);
-      return { matchedCount: ops.length };
-    },
-    find: () => ({ toArray: async () => [] }),
-  };
-  const writer = new AttemptLogWriter({ collection: () => collection } as unknown as Db);
+  const writer = new AttemptLogWriter(
+    bsonSerializingDb((count) => {
+      written += count;
+    }),
+  );
   const messages = madeUpMessages("evt_warmup000000000000");
   for (let i = 0; i < rounds; i++) {
     const records: AuditRecord[] = [];
@@ -56,6 +47,27 @@ export async function warmUpRecordPath(rounds = AUDIT_WARM_UP_ROUNDS): Promise<n
     await writeAuditRecords(writer, records, new Date());
   }
   return written;
+}
+
+/**
+ * A stand-in for the database the AttemptLogWriter writes to: every collection serializes each document
+ * or operation it is given to BSON, as the driver would, tells `onWritten` how many, and finds nothing.
+ */
+export function bsonSerializingDb(onWritten: (count: number) => void = () => {}): Db {
+  const serialize = (docs: readonly object[]) => {
+    for (const doc of docs) BSON.serialize(doc);
+    onWritten(docs.length);
+  };
+  const collection = {
+    insertMany: async (docs: object[]) => serialize(docs),
+    insertOne: async (doc: object) => serialize([doc]),
+    bulkWrite: async (ops: object[]) => {
+      serialize(ops);
+      return { matchedCount: ops.length };
+    },
+    find: () => ({ toArray: async () => [] }),
+  };
+  return { collection: () => collection } as unknown as Db;
 }
 
 /** An event's routing record and its first attempt's record, each in a message of its own. */

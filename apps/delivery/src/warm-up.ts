@@ -79,7 +79,9 @@ export async function warmUpDeliveryPath(options: DeliveryWarmUpOptions): Promis
   try {
     const { port } = server.address() as AddressInfo;
     const endpoint = warmUpEndpoint(`http://127.0.0.1:${port}/hook?token=warm-up`, options.box);
-    const deps = warmUpDeps(options, endpoint, client, result);
+    const deps = standInDeliverDeps(options, endpoint, client, () => {
+      result.records++;
+    });
     const message = toBinary(
       DeliveryTaskBatchSchema,
       create(DeliveryTaskBatchSchema, {
@@ -144,15 +146,20 @@ function warmUpEndpoint(url: string, box: SecretBox): EndpointDocument {
   };
 }
 
-function warmUpDeps(
-  options: DeliveryWarmUpOptions,
+/**
+ * deliverTask's dependencies with nothing outside the process but what `client` POSTs to: the tenant
+ * and `endpoint` from memory, the attempt record encoded as the broker would carry it (then
+ * `onRecord`), publishers and endpoint updates that do nothing, breakers and admission of its own.
+ */
+export function standInDeliverDeps(
+  options: Pick<DeliveryWarmUpOptions, "box" | "userAgent" | "logger">,
   endpoint: EndpointDocument,
   client: WebhookClient,
-  result: DeliveryWarmUpResult,
+  onRecord: () => void = () => {},
 ): DeliverDeps {
   const tenant: TenantDocument = {
-    _id: TENANT_ID,
-    name: TENANT_ID,
+    _id: endpoint.tenant_id,
+    name: endpoint.tenant_id,
     metadata: {},
     disabled: false,
     settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
@@ -171,7 +178,7 @@ function warmUpDeps(
     publishDead: nothing,
     publishAudit: async (record) => {
       toBinary(AuditRecordBatchSchema, create(AuditRecordBatchSchema, { records: [record] }));
-      result.records++;
+      onRecord();
     },
     disableEndpoint: async () => false,
     setFailingSince: async () => false,

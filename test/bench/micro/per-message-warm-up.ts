@@ -41,8 +41,9 @@ interface ChildResult {
 
 const platform = await import(`${ROOT}/node_modules/@herald/platform/dist/index.js`);
 const model = await import(`${ROOT}/node_modules/@herald/platform/dist/model/index.js`);
-const { TEST_SECRET_KEYS } = await import(`${ROOT}/node_modules/@herald/platform/dist/testing/index.js`);
-const { BSON } = await import("mongodb");
+const { TEST_SECRET_KEYS, testEndpoint, testTenant } = await import(
+  `${ROOT}/node_modules/@herald/platform/dist/testing/index.js`
+);
 const logger = platform.createLogger({ service: "micro", level: "silent" });
 const EPOCH = new Date(0);
 const payloadOf = (i: number) =>
@@ -50,33 +51,9 @@ const payloadOf = (i: number) =>
     JSON.stringify({ order: `ord_${i}`, amount: 100 + (i % 50), items: [1, 2, 3], note: "x".repeat(120) }),
   );
 
-const tenant = {
-  _id: "t_bench",
-  name: "t_bench",
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: EPOCH,
-  update_time: EPOCH,
-};
-const endpointDoc = (id: string, fields: object) => ({
-  _id: id,
-  tenant_id: tenant._id,
-  url: "https://receiver.invalid/hook",
-  description: "",
-  event_types: [],
-  channels: [],
-  headers: {},
-  rate_limit_per_second: 0,
-  max_concurrency: 0,
-  disabled: false,
-  disabled_reason: 0,
-  retry_schedule_ms: [],
-  secrets: [],
-  create_time: EPOCH,
-  update_time: EPOCH,
-  ...fields,
-});
+const tenant = testTenant("t_bench");
+const endpointDoc = (id: string, fields: object) =>
+  testEndpoint({ _id: id, tenant_id: tenant._id, url: "https://receiver.invalid/hook", ...fields });
 
 /** CPU ms of `run(i)` for each message, by block of BLOCK; `inFlight` at once. */
 async function blocks(run: (i: number) => Promise<unknown>, inFlight = 1): Promise<number[]> {
@@ -146,9 +123,8 @@ async function routing(warm: boolean): Promise<Omit<ChildResult, "service" | "wa
 
 async function delivery(warm: boolean): Promise<Omit<ChildResult, "service" | "warm">> {
   const { deliverTask } = await import(`${ROOT}/apps/delivery/dist/deliver-task.js`);
-  const { CircuitBreakers } = await import(`${ROOT}/apps/delivery/dist/circuit-breaker.js`);
   const { WebhookClient } = await import(`${ROOT}/apps/delivery/dist/webhook-client.js`);
-  const { warmUpDeliveryPath } = await import(`${ROOT}/apps/delivery/dist/warm-up.js`);
+  const { standInDeliverDeps, warmUpDeliveryPath } = await import(`${ROOT}/apps/delivery/dist/warm-up.js`);
   const box = new model.SecretBox(TEST_SECRET_KEYS);
   const endpoint = endpointDoc("ep_bench", {
     url: `http://127.0.0.1:${process.env.RECEIVER_PORT}/hooks/bench?token=abc`,
@@ -163,36 +139,7 @@ async function delivery(warm: boolean): Promise<Omit<ChildResult, "service" | "w
     connectionsPerOrigin: 64,
     allowlist: model.urlAllowlist.parse("127.0.0.1/32"),
   });
-  const nothing = async () => {};
-  const deps = {
-    cache: { endpoint: async () => endpoint, tenant: async () => tenant },
-    box,
-    post: (url: string, headers: Record<string, string>, body: Uint8Array) => client.post(url, headers, body),
-    publishAt: nothing,
-    publishDead: nothing,
-    publishAudit: async (record: contracts.AuditRecord) =>
-      toBinary(
-        contracts.AuditRecordBatchSchema,
-        create(contracts.AuditRecordBatchSchema, { records: [record] }),
-      ),
-    disableEndpoint: async () => false,
-    setFailingSince: async () => false,
-    emit: nothing,
-    failingSustainedMs: 3_600_000,
-    breakers: new CircuitBreakers({
-      failureRatio: 0.5,
-      minimumAttempts: 10,
-      windowMs: 60_000,
-      cooldownMs: 30_000,
-    }),
-    announceRecovered: nothing,
-    admit: async () => ({ admission: { release: nothing } }),
-    disableAfterMs: 5 * 86_400_000,
-    platformScheduleMs: [1_000],
-    userAgent: "Herald/bench",
-    logger,
-    now: () => Date.now(),
-  };
+  const deps = standInDeliverDeps({ box, userAgent: "Herald/bench", logger }, endpoint, client);
   const messages = Array.from({ length: MESSAGES }, (_, i) =>
     toBinary(
       contracts.DeliveryTaskBatchSchema,
@@ -231,19 +178,8 @@ async function delivery(warm: boolean): Promise<Omit<ChildResult, "service" | "w
 async function audit(warm: boolean): Promise<Omit<ChildResult, "service" | "warm">> {
   const { AttemptLogWriter } = await import(`${ROOT}/apps/audit/dist/attempt-log-writer.js`);
   const { recordProblem, writeAuditRecords } = await import(`${ROOT}/apps/audit/dist/record-writer.js`);
-  const { warmUpRecordPath } = await import(`${ROOT}/apps/audit/dist/warm-up.js`);
-  const collection = {
-    insertMany: async (docs: object[]) => {
-      for (const doc of docs) BSON.serialize(doc);
-    },
-    insertOne: async (doc: object) => BSON.serialize(doc),
-    bulkWrite: async (ops: object[]) => {
-      for (const op of ops) BSON.serialize(op);
-      return { matchedCount: ops.length };
-    },
-    find: () => ({ toArray: async () => [] }),
-  };
-  const writer = new AttemptLogWriter({ collection: () => collection });
+  const { bsonSerializingDb, warmUpRecordPath } = await import(`${ROOT}/apps/audit/dist/warm-up.js`);
+  const writer = new AttemptLogWriter(bsonSerializingDb());
   // Message i: event i/2's routing record (even i) or its attempt record (odd i).
   const messages = Array.from({ length: MESSAGES }, (_, i) => {
     const eventId = `evt_bench${String(i >> 1).padStart(13, "0")}`;
