@@ -1,6 +1,6 @@
-// The cold-start goal: one restart's p99 swings by more than the goal's margin on a shared machine (the
-// same code measured 217 to 565 ms), so a run restarts the stack BENCH_COLD_STARTS times in a row and
-// the goal judges the median of their p99s (docs/decisions/single-event-speed.md, "What remains").
+// The cold-start goal: one restart's p99 swings by more than the goal's margin on a shared machine, so a
+// run restarts the stack BENCH_COLD_STARTS times in a row and the goal judges the median of their p99s
+// (the runs that showed it: docs/decisions/single-event-speed.md, "What remains").
 import { median } from "./purge-pairs.js";
 
 /** The scenario run more than once. */
