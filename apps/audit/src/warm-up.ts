@@ -9,6 +9,7 @@ import {
   ErrorClass,
   SkipReason,
 } from "@herald/contracts";
+import { WARM_UP_TENANT_ID } from "@herald/platform/model";
 import { BSON, type Db } from "mongodb";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { recordProblem, writeAuditRecords } from "./record-writer.js";
@@ -79,7 +80,7 @@ function madeUpMessages(eventId: string): Uint8Array[] {
         case: "routing",
         value: {
           eventId,
-          tenantId: "warm-up",
+          tenantId: WARM_UP_TENANT_ID,
           eventType: "warm.up",
           endpointIds: ["ep_warmup"],
           routeTime: now,
@@ -93,7 +94,7 @@ function madeUpMessages(eventId: string): Uint8Array[] {
         case: "attempt",
         value: {
           id: `att_${randomUUID().replaceAll("-", "")}`,
-          tenantId: "warm-up",
+          tenantId: WARM_UP_TENANT_ID,
           eventId,
           endpointId: "ep_warmup",
           attemptNumber: 1,

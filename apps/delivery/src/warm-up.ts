@@ -11,10 +11,13 @@ import {
 import type { Logger } from "@herald/platform";
 import {
   type ControlPlaneCache,
+  defaultEndpointDocument,
+  defaultTenantDocument,
   type EndpointDocument,
   type SecretBox,
-  type TenantDocument,
   urlAllowlist,
+  WARM_UP_PAYLOAD_JSON,
+  WARM_UP_TENANT_ID,
 } from "@herald/platform/model";
 import { CircuitBreakers } from "./circuit-breaker.js";
 import { type DeliverDeps, deliverTask } from "./deliver-task.js";
@@ -29,7 +32,6 @@ export const DELIVERY_WARM_UP_ROUNDS = 1_000;
  */
 export const DELIVERY_WARM_UP_IN_FLIGHT = 16;
 
-const TENANT_ID = "warm-up";
 const EPOCH = new Date(0);
 
 /** What the delivery warm-up needs from the service. */
@@ -88,12 +90,10 @@ export async function warmUpDeliveryPath(options: DeliveryWarmUpOptions): Promis
         tasks: [
           create(DeliveryTaskSchema, {
             eventId: "evt_warmup000000000000",
-            tenantId: TENANT_ID,
+            tenantId: WARM_UP_TENANT_ID,
             endpointId: endpoint._id,
             eventType: "warm.up",
-            payload: Buffer.from(
-              JSON.stringify({ id: "ord_0000000000", total: 24.1, lines: [{ sku: "A-1", n: 1 }] }),
-            ),
+            payload: Buffer.from(WARM_UP_PAYLOAD_JSON),
             attempt: 1,
             eventTime: timestampFromDate(new Date()),
             dueTime: timestampFromDate(new Date()),
@@ -121,29 +121,10 @@ export async function warmUpDeliveryPath(options: DeliveryWarmUpOptions): Promis
 }
 
 function warmUpEndpoint(url: string, box: SecretBox): EndpointDocument {
-  return {
-    _id: "ep_warmup",
-    tenant_id: TENANT_ID,
-    url,
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [
-      {
-        id: "sec_warmup",
-        sealed: box.seal(`whsec_${Buffer.alloc(32, 7).toString("base64")}`),
-        create_time: EPOCH,
-      },
-    ],
-    create_time: EPOCH,
-    update_time: EPOCH,
-  };
+  const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+  return defaultEndpointDocument({ _id: "ep_warmup", tenant_id: WARM_UP_TENANT_ID, url }, EPOCH, {
+    secrets: [{ id: "sec_warmup", sealed: box.seal(secret), create_time: EPOCH }],
+  });
 }
 
 /**
@@ -157,15 +138,7 @@ export function standInDeliverDeps(
   client: WebhookClient,
   onRecord: () => void = () => {},
 ): DeliverDeps {
-  const tenant: TenantDocument = {
-    _id: endpoint.tenant_id,
-    name: endpoint.tenant_id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: EPOCH,
-    update_time: EPOCH,
-  };
+  const tenant = defaultTenantDocument(endpoint.tenant_id, EPOCH);
   const nothing = async () => {};
   return {
     cache: {

@@ -6,7 +6,12 @@ import {
   PublishEventResponseSchema,
   PublishEventsRequestSchema,
 } from "@herald/contracts";
-import { type EventDocument, newEventId } from "@herald/platform/model";
+import {
+  type EventDocument,
+  newEventId,
+  WARM_UP_PAYLOAD_JSON,
+  WARM_UP_TENANT_ID,
+} from "@herald/platform/model";
 import { BSON } from "mongodb";
 import { toBinary as toBsonBinary } from "./event-store.js";
 import { validateEvent } from "./validate.js";
@@ -14,9 +19,7 @@ import { validateEvent } from "./validate.js";
 /** Rounds of {@link warmUpEventPath}: enough for V8 to optimise what one event runs through. */
 export const EVENT_WARM_UP_ROUNDS = 2_000;
 
-const PAYLOAD = Buffer.from(
-  JSON.stringify({ id: "ord_0000000000", total: 24.1, lines: [{ sku: "A-1", n: 1 }] }),
-);
+const PAYLOAD = Buffer.from(WARM_UP_PAYLOAD_JSON);
 
 /**
  * Runs ingest's per-event code on a made-up event, touching nothing outside the process: the request
@@ -27,13 +30,13 @@ const PAYLOAD = Buffer.from(
  */
 export function warmUpEventPath(rounds = EVENT_WARM_UP_ROUNDS): void {
   const json = JSON.stringify({
-    tenantId: "warm-up",
+    tenantId: WARM_UP_TENANT_ID,
     event: { eventType: "warm.up", payload: PAYLOAD.toString("base64"), channels: ["a"] },
   });
   const batch = toBinary(
     PublishEventsRequestSchema,
     create(PublishEventsRequestSchema, {
-      tenantId: "warm-up",
+      tenantId: WARM_UP_TENANT_ID,
       events: [{ eventType: "warm.up", payload: PAYLOAD }],
     }),
   );

@@ -7,44 +7,28 @@ import {
   EventSchema,
 } from "@herald/contracts";
 import type { Logger } from "@herald/platform";
-import type { ControlPlaneCache, EndpointDocument, TenantDocument } from "@herald/platform/model";
+import {
+  type ControlPlaneCache,
+  defaultEndpointDocument,
+  defaultTenantDocument,
+  type EndpointDocument,
+  WARM_UP_PAYLOAD_JSON,
+  WARM_UP_TENANT_ID,
+} from "@herald/platform/model";
 import { type RouteDeps, routeEvent } from "./route-event.js";
 
 /** Rounds of {@link warmUpRoutingPath}: enough for V8 to optimise what one event runs through. */
 export const ROUTING_WARM_UP_ROUNDS = 2_000;
 
-const TENANT_ID = "warm-up";
 const EPOCH = new Date(0);
-
-const tenant: TenantDocument = {
-  _id: TENANT_ID,
-  name: TENANT_ID,
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: EPOCH,
-  update_time: EPOCH,
-};
+const tenant = defaultTenantDocument(WARM_UP_TENANT_ID, EPOCH);
 
 function endpoint(id: string, fields: Partial<EndpointDocument>): EndpointDocument {
-  return {
-    _id: id,
-    tenant_id: TENANT_ID,
-    url: "https://warm-up.invalid/hook",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: EPOCH,
-    update_time: EPOCH,
-    ...fields,
-  };
+  return defaultEndpointDocument(
+    { _id: id, tenant_id: WARM_UP_TENANT_ID, url: "https://warm-up.invalid/hook" },
+    EPOCH,
+    fields,
+  );
 }
 
 // One endpoint of each kind an event meets: taking everything, taking it through its type, channel and
@@ -71,16 +55,14 @@ export const WARM_UP_ROUTED_ENDPOINTS = 2;
  * cache and the publishers are stand-ins. Returns the tasks encoded.
  */
 export async function warmUpRoutingPath(logger: Logger, rounds = ROUTING_WARM_UP_ROUNDS): Promise<number> {
-  const payload = Buffer.from(
-    JSON.stringify({ id: "ord_0000000000", total: 24.1, lines: [{ sku: "A-1", n: 1 }] }),
-  );
+  const payload = Buffer.from(WARM_UP_PAYLOAD_JSON);
   const message = toBinary(
     EventBatchSchema,
     create(EventBatchSchema, {
       events: [
         create(EventSchema, {
           id: "evt_warmup000000000000",
-          tenantId: TENANT_ID,
+          tenantId: WARM_UP_TENANT_ID,
           eventType: "warm.up",
           payload,
           channels: ["a"],

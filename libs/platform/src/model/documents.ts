@@ -55,6 +55,28 @@ export interface TenantDocument {
   purge_time?: Date;
 }
 
+/**
+ * Tenant `id`, enabled, with the platform's settings (every limit 0, which means its default), created
+ * and updated at `time`; `fields` set or override any field. The documents Herald makes up for itself
+ * (the warm-ups) and tests start from it, so a field added here reaches them all.
+ */
+export function defaultTenantDocument(
+  id: string,
+  time: Date,
+  fields: Partial<TenantDocument> = {},
+): TenantDocument {
+  return {
+    _id: id,
+    name: id,
+    metadata: {},
+    disabled: false,
+    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
+    create_time: time,
+    update_time: time,
+    ...fields,
+  };
+}
+
 /** A tenant that is not being deleted: any other is treated as absent everywhere. */
 export function isLiveTenant(tenant: TenantDocument | null | undefined): tenant is TenantDocument {
   return tenant != null && tenant.delete_time === undefined;
@@ -133,6 +155,35 @@ export interface EndpointDocument {
   listen_seen_time?: Date;
   create_time: Date;
   update_time: Date;
+}
+
+/**
+ * Endpoint `_id` of `tenant_id` at `url`: enabled, taking every event, every setting at its default
+ * (0 and empty mean the tenant's or the platform's), no secrets, created and updated at `time`; `fields`
+ * set or override any field. Like {@link defaultTenantDocument}, for the documents Herald makes up and
+ * for tests.
+ */
+export function defaultEndpointDocument(
+  endpoint: Pick<EndpointDocument, "_id" | "tenant_id" | "url">,
+  time: Date,
+  fields: Partial<EndpointDocument> = {},
+): EndpointDocument {
+  return {
+    ...endpoint,
+    description: "",
+    event_types: [],
+    channels: [],
+    headers: {},
+    rate_limit_per_second: 0,
+    max_concurrency: 0,
+    disabled: false,
+    disabled_reason: 0,
+    retry_schedule_ms: [],
+    secrets: [],
+    create_time: time,
+    update_time: time,
+    ...fields,
+  };
 }
 
 /** What makes an endpoint a `herald listen` session: see listen-endpoints.ts. */

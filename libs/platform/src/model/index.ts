@@ -45,6 +45,8 @@ export type {
 } from "./documents.js";
 export {
   Collections,
+  defaultEndpointDocument,
+  defaultTenantDocument,
   endpointsCollection,
   eventIndexes,
   eventsCollection,
@@ -129,3 +131,4 @@ export {
   testDeliveryClient,
 } from "./test-deliveries.js";
 export { HERALD_VERSION } from "./version.js";
+export { WARM_UP_PAYLOAD_JSON, WARM_UP_TENANT_ID } from "./warm-up-event.js";

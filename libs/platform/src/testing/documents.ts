@@ -1,6 +1,8 @@
 // Documents as tests insert them or hand them to the code under test: every field at its default, so a
 // test states only what it is about.
 import {
+  defaultEndpointDocument,
+  defaultTenantDocument,
   type EndpointDocument,
   type EventTypeDocument,
   eventTypeId,
@@ -13,25 +15,11 @@ import {
  * `create_time` (the Unix epoch unless given); `fields` set or override any field.
  */
 export function testEndpoint(fields: Partial<EndpointDocument> = {}): EndpointDocument {
-  const time = fields.create_time ?? new Date(0);
-  return {
-    _id: "ep_1",
-    tenant_id: "t1",
-    url: "https://example.com/hook",
-    description: "",
-    event_types: [],
-    channels: [],
-    headers: {},
-    rate_limit_per_second: 0,
-    max_concurrency: 0,
-    disabled: false,
-    disabled_reason: 0,
-    retry_schedule_ms: [],
-    secrets: [],
-    create_time: time,
-    update_time: time,
-    ...fields,
-  };
+  return defaultEndpointDocument(
+    { _id: "ep_1", tenant_id: "t1", url: "https://example.com/hook" },
+    fields.create_time ?? new Date(0),
+    fields,
+  );
 }
 
 /**
@@ -45,17 +33,8 @@ export function testTenant(
     ...fields
   }: Omit<Partial<TenantDocument>, "settings"> & { settings?: Partial<TenantSettingsDocument> } = {},
 ): TenantDocument {
-  const time = fields.create_time ?? new Date(0);
-  return {
-    _id: id,
-    name: id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [], ...settings },
-    create_time: time,
-    update_time: time,
-    ...fields,
-  };
+  const tenant = defaultTenantDocument(id, fields.create_time ?? new Date(0), fields);
+  return { ...tenant, settings: { ...tenant.settings, ...settings } };
 }
 
 /**
