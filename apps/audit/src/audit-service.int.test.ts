@@ -18,7 +18,7 @@ import {
   eventsCollection,
   tenantsCollection,
 } from "@herald/platform/model";
-import { TEST_ADMIN_KEY, testEndpoint, testEnv } from "@herald/platform/testing";
+import { TEST_ADMIN_KEY, testEndpoint, testEnv, testTenant } from "@herald/platform/testing";
 import { Binary } from "mongodb";
 import type { Consumer } from "rabbitmq-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -325,18 +325,11 @@ describe("tenant scoping", () => {
 describe("a deleted tenant", () => {
   it("is NOT_FOUND to every call from the deletion on, admins too, and its late records are dropped", async () => {
     const tenants = tenantsCollection(audit.db);
-    const base = {
-      name: "gone",
-      metadata: {},
-      disabled: false,
-      settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-      create_time: new Date(T0),
-      update_time: new Date(T0),
-    };
+    const base = { name: "gone", create_time: new Date(T0) };
     await tenants.insertMany([
-      { ...base, _id: "t-deleting", delete_time: new Date() },
-      { ...base, _id: "t-purged", delete_time: new Date(T0), purge_time: new Date(T0) },
-      { ...base, _id: "t-live" },
+      testTenant("t-deleting", { ...base, delete_time: new Date() }),
+      testTenant("t-purged", { ...base, delete_time: new Date(T0), purge_time: new Date(T0) }),
+      testTenant("t-live", base),
     ]);
     await eventsCollection(audit.db).insertMany([
       event("t-deleting", "del1", 1, T0),

@@ -1,6 +1,6 @@
 import { createLogger } from "@herald/platform";
 import type { TenantDocument } from "@herald/platform/model";
-import { testEnv } from "@herald/platform/testing";
+import { testEnv, testTenant } from "@herald/platform/testing";
 import { type CommandStartedEvent, type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DataPurge, type PurgeReason } from "./data-purge.js";
@@ -47,16 +47,7 @@ afterAll(async () => {
 });
 
 function tenant(id: string, patch: Partial<TenantDocument> = {}): TenantDocument {
-  return {
-    _id: id,
-    name: id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: ago(400 * DAY),
-    update_time: ago(400 * DAY),
-    ...patch,
-  };
+  return testTenant(id, { create_time: ago(400 * DAY), update_time: ago(400 * DAY), ...patch });
 }
 
 /** An event of `tenantId` created at `time`, with its route, delivery and attempt, all dated `time`. */

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type AuditRecord, AuditRecordSchema } from "@herald/contracts";
 import type { TenantDocument } from "@herald/platform/model";
+import { testTenant } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import { dropRecordsOfDeletedTenants, isRecordOfDeletedTenant } from "./deleted-tenants.js";
 
@@ -10,16 +11,7 @@ const at = (minutes: number) => new Date(T0.getTime() + minutes * MINUTE);
 const GRACE = MINUTE;
 
 function tenant(patch: Partial<TenantDocument> = {}): TenantDocument {
-  return {
-    _id: "t1",
-    name: "t1",
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: at(-60),
-    update_time: at(-60),
-    ...patch,
-  };
+  return testTenant("t1", { create_time: at(-60), update_time: at(-60), ...patch });
 }
 
 /** An event id created at `time` (Crockford base32 milliseconds, then 16 characters). */

@@ -10,7 +10,7 @@ import {
   Scope,
 } from "@herald/contracts";
 import { endpointsCollection, tenantsCollection } from "@herald/platform/model";
-import { TEST_ADMIN_KEY, testEndpoint, testEnv } from "@herald/platform/testing";
+import { TEST_ADMIN_KEY, testEndpoint, testEnv, testTenant } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AuditUnderTest, auditClient, startAudit, tenantAuditClient } from "./audit.test-support.js";
 import { attemptsCollection, deliveriesCollection } from "./documents.js";
@@ -93,17 +93,9 @@ beforeAll(async () => {
   admin = auditClient(audit.service.port, TEST_ADMIN_KEY);
   t2Reader = await tenantAuditClient(audit, "t2", [Scope.AUDIT_READ]);
   // The background backlog count walks the tenants collection, as it holds every live tenant.
-  const tenant = {
-    name: "health",
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: new Date(),
-    update_time: new Date(),
-  };
   await tenantsCollection(audit.db).insertMany([
-    { ...tenant, _id: "t1" },
-    { ...tenant, _id: "t2" },
+    testTenant("t1", { name: "health", create_time: new Date() }),
+    testTenant("t2", { name: "health", create_time: new Date() }),
   ]);
   await endpointsCollection(audit.db).insertMany([
     testEndpoint({ _id: "ep1", tenant_id: "t1", create_time: new Date() }),

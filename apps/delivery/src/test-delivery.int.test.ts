@@ -21,7 +21,6 @@ import {
   SecretBox,
   sealHeaders,
   serveTestDeliveries,
-  type TenantDocument,
   tenantsCollection,
   testDeliveryClient,
 } from "@herald/platform/model";
@@ -31,6 +30,7 @@ import {
   TEST_SECRET_KEYS,
   testEndpoint,
   testEnv,
+  testTenant,
 } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import { Connection } from "rabbitmq-client";
@@ -100,15 +100,7 @@ beforeAll(async () => {
   mongo = await new MongoClient(env.MONGO_URL as string).connect();
   const db = mongo.db(env.MONGO_DB);
   const now = new Date(Date.now() - 60_000);
-  const tenant: TenantDocument = {
-    _id: "t1",
-    name: "t1",
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: now,
-    update_time: now,
-  };
+  const tenant = testTenant("t1", { create_time: now });
   await tenantsCollection(db).insertOne(tenant);
   await endpointsCollection(db).insertMany([
     endpoint("ep_ok", `${base}/in`),

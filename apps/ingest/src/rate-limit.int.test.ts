@@ -3,7 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { IngestService } from "@herald/contracts";
 import { type RunningService, runService } from "@herald/platform";
 import { tenantsCollection } from "@herald/platform/model";
-import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv } from "@herald/platform/testing";
+import { cleanupTestEnv, TEST_ADMIN_KEY, testEnv, testTenant } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MongoRateBudgetStore } from "./rate-budget-store.js";
@@ -23,15 +23,9 @@ beforeAll(async () => {
   mongo = new MongoClient(env.MONGO_URL as string);
   db = mongo.db(env.MONGO_DB);
   const now = new Date();
-  await tenantsCollection(db).insertOne({
-    _id: "limited",
-    name: "Limited",
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: RATE, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: now,
-    update_time: now,
-  });
+  await tenantsCollection(db).insertOne(
+    testTenant("limited", { name: "Limited", create_time: now, settings: { rate_limit_per_second: RATE } }),
+  );
 });
 
 afterAll(async () => {

@@ -31,7 +31,13 @@ import {
   taskQueue,
   tenantsCollection,
 } from "@herald/platform/model";
-import { cleanupTestEnv, TEST_SECRET_KEYS, testEndpoint, testEnv } from "@herald/platform/testing";
+import {
+  cleanupTestEnv,
+  TEST_SECRET_KEYS,
+  testEndpoint,
+  testEnv,
+  testTenant,
+} from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
 import type { Logger } from "pino";
 import { Connection, type Consumer } from "rabbitmq-client";
@@ -173,15 +179,7 @@ beforeAll(async () => {
   mongo = new MongoClient(env.MONGO_URL as string);
   const db = mongo.db(env.MONGO_DB);
   const now = new Date(Date.now() - 60_000);
-  const tenant = (id: string) => ({
-    _id: id,
-    name: id,
-    metadata: {},
-    disabled: false,
-    settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-    create_time: now,
-    update_time: now,
-  });
+  const tenant = (id: string) => testTenant(id, { create_time: now });
   await tenantsCollection(db).insertMany([tenant("acme"), tenant("globex")]);
   const key = (tenantId: string) => {
     const generated = generateApiKey();
@@ -476,15 +474,7 @@ describe("a listen endpoint's queue", () => {
 
   it("is deleted when its tenant is deleted", async () => {
     const db = mongo.db(env.MONGO_DB);
-    await tenantsCollection(db).insertOne({
-      _id: "initech",
-      name: "initech",
-      metadata: {},
-      disabled: false,
-      settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-      create_time: new Date(),
-      update_time: new Date(),
-    } as never);
+    await tenantsCollection(db).insertOne(testTenant("initech", { create_time: new Date() }));
     await listenEndpoint("ep_listen3", "initech");
     const queue = await queued("ep_listen3", "initech");
     // What DeleteTenant does: the tenant marked with its endpoints' ids, the endpoints deleted, announced.

@@ -3,20 +3,13 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type AuditRecord, type DeliveryTask, EventSchema, SkipReason } from "@herald/contracts";
 import { createLogger } from "@herald/platform";
 import type { ControlPlaneCache, EndpointDocument, TenantDocument } from "@herald/platform/model";
+import { testTenant } from "@herald/platform/testing";
 import { describe, expect, it } from "vitest";
 import { routeEvent } from "./route-event.js";
 
 const NOW = new Date("2026-03-01T12:00:00Z");
 
-const tenant: TenantDocument = {
-  _id: "t1",
-  name: "t1",
-  metadata: {},
-  disabled: false,
-  settings: { rate_limit_per_second: 0, max_payload_bytes: 0, retry_schedule_ms: [] },
-  create_time: new Date(NOW.getTime() - 60_000),
-  update_time: NOW,
-};
+const tenant = testTenant("t1", { create_time: new Date(NOW.getTime() - 60_000), update_time: NOW });
 
 const endpoint: Partial<EndpointDocument> = {
   _id: "ep_1",
