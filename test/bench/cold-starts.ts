@@ -1,21 +1,16 @@
 // The cold-start goal: one restart's p99 swings by more than the goal's margin on a shared machine, so a
 // run restarts the stack BENCH_COLD_STARTS times in a row and the goal judges the median of their p99s
 // (the runs that showed it: docs/decisions/single-event-speed.md, "What remains").
-import { median } from "./purge-pairs.js";
+import { countFromEnv, median } from "./system.js";
 
 /** The scenario run more than once. */
 export const COLD_START_ID = "cold-start";
 /** Runs of cold-start a bench run makes unless BENCH_COLD_STARTS says otherwise. */
 export const DEFAULT_COLD_STARTS = 3;
 
-/** BENCH_COLD_STARTS: a whole number from 1; anything else is refused rather than guessed. */
+/** BENCH_COLD_STARTS, else {@link DEFAULT_COLD_STARTS}. */
 export function coldStartsFromEnv(env: Record<string, string | undefined>): number {
-  const raw = env.BENCH_COLD_STARTS;
-  if (raw === undefined || raw === "") return DEFAULT_COLD_STARTS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`BENCH_COLD_STARTS must be a whole number ≥ 1, not "${raw}"`);
-  return n;
+  return countFromEnv(env, "BENCH_COLD_STARTS", DEFAULT_COLD_STARTS);
 }
 
 /**

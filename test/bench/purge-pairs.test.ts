@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  collectRuns,
-  median,
-  type PairedResult,
-  pairOf,
-  pairsFromEnv,
-  purgeGoal,
-  runOrder,
-} from "./purge-pairs.js";
+import { collectRuns, type PairedResult, pairOf, pairsFromEnv, purgeGoal, runOrder } from "./purge-pairs.js";
 import { type BenchResults, purgeGoalRows, purgePairLines } from "./report.js";
+import { median } from "./system.js";
 
 const result = (id: string, p99: number, extra: Partial<PairedResult> = {}): PairedResult => ({
   id,

@@ -1,7 +1,7 @@
 // The retention purge's comparison: s1-500 and s1-500-purge run as alternating pairs in one run, and the
 // goal judges the median of the pairs' p99 ratios: one pair swings too widely on a shared machine to judge
 // a 10% goal by (docs/decisions/tenant-purge-and-retention.md).
-import { round } from "./system.js";
+import { countFromEnv, median, round } from "./system.js";
 
 /** The scenario the purge is compared against, and the one with the purge at work. */
 export const BASE_ID = "s1-500";
@@ -36,14 +36,9 @@ export interface PurgeGoal {
   met: boolean;
 }
 
-/** BENCH_PURGE_PAIRS: a whole number from 1; anything else is refused rather than guessed. */
+/** BENCH_PURGE_PAIRS, else {@link DEFAULT_PAIRS}. */
 export function pairsFromEnv(env: Record<string, string | undefined>): number {
-  const raw = env.BENCH_PURGE_PAIRS;
-  if (raw === undefined || raw === "") return DEFAULT_PAIRS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`BENCH_PURGE_PAIRS must be a whole number ≥ 1, not "${raw}"`);
-  return n;
+  return countFromEnv(env, "BENCH_PURGE_PAIRS", DEFAULT_PAIRS);
 }
 
 /**
@@ -111,14 +106,6 @@ export function pairOf(pair: number, base: PairedResult, purge: PairedResult): P
     purge: { ...side(purge), removed: purge.purge?.removed ?? 0, seeded: purge.purge?.seeded ?? 0 },
     ...(basis > 0 ? { ratio: round(purge.delivery.latencyMs.p99 / basis, 2) } : {}),
   };
-}
-
-/** The median: the middle value, or the mean of the middle two; undefined for none. */
-export function median(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
