@@ -7,9 +7,11 @@ import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
 import { COLD_START_ID, coldStartsFromEnv, collectColdStarts, repeatColdStart } from "./cold-starts.js";
+import { filterComparison, filterPairs, filterPairsFromEnv } from "./filter-pairs.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
+import { firstRuns, runOrder } from "./paired-runs.js";
 import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
-import { collectRuns, pairsFromEnv, runOrder } from "./purge-pairs.js";
+import { pairsFromEnv, purgeComparison, purgePairs } from "./purge-pairs.js";
 import { mongoRaw, type RawResult, rabbitRaw, undiciRaw } from "./raw.js";
 import { describe, type ReadsResult, readsOptions, runReads } from "./reads.js";
 import {
@@ -35,7 +37,9 @@ const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
 /** Pairs of s1-500 and s1-500-purge when the run has both (purge-pairs.ts). */
 const PURGE_PAIRS = pairsFromEnv(process.env);
-/** Each pair past the first gets this much more budget: two scenarios, with the expired documents' inserts. */
+/** Pairs of s2-fanout-channels and s2-fanout-filters when the run has both (filter-pairs.ts). */
+const FILTER_PAIRS = filterPairsFromEnv(process.env);
+/** Each pair past the first gets this much more budget: two scenarios, with their set-up and drain. */
 const PAIR_BUDGET_SECONDS = 2 * SECONDS + 150;
 /** Runs of cold-start when the run has it (cold-starts.ts). */
 const COLD_STARTS = coldStartsFromEnv(process.env);
@@ -325,8 +329,12 @@ export async function main(): Promise<number> {
     log(`${why}: exiting without waiting any longer`);
     process.exit(1);
   };
-  const order = repeatColdStart(runOrder(scenarios(), PURGE_PAIRS), COLD_STARTS);
-  const extraPairs = new Set(order.flatMap((r) => (r.pair === undefined ? [] : [r.pair]))).size - 1;
+  const order = repeatColdStart(
+    runOrder(scenarios(), [purgeComparison(PURGE_PAIRS), filterComparison(FILTER_PAIRS)]),
+    COLD_STARTS,
+  );
+  // Two runs for each pair past the first of its comparison.
+  const extraPairs = order.filter((r) => r.pair !== undefined && r.pair > 1).length / 2;
   const extraColdStarts = Math.max(0, order.filter((r) => r.spec.id === COLD_START_ID).length - 1);
   const loadBudgetSeconds =
     BUDGET_SECONDS +
@@ -431,8 +439,10 @@ export async function main(): Promise<number> {
         pair !== undefined ? `pair ${pair}: ` : coldRun !== undefined ? `cold start ${coldRun}: ` : "";
       log(`${tag}${summary(result)}`);
     }
-    const { scenarios: firstRuns, coldStarts } = collectColdStarts(runs);
-    const { scenarios: results, pairs } = collectRuns(firstRuns);
+    const { scenarios: kept, coldStarts } = collectColdStarts(runs);
+    const results = firstRuns(kept);
+    const pairs = purgePairs(kept);
+    const filters = filterPairs(kept);
     let reads: ReadsResult | undefined;
     if (readsSelected() && !interrupted) {
       // Last, and on a FerretDB of its own: its million events stay out of every other scenario.
@@ -480,6 +490,7 @@ export async function main(): Promise<number> {
       ...(reads ? { reads } : {}),
       ...(portalPages ? { portalPages } : {}),
       ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
+      ...(filters.length > 0 ? { filterPairs: filters } : {}),
       ...(coldStarts.length > 0 ? { coldStarts } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };

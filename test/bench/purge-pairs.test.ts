@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collectRuns, type PairedResult, pairOf, pairsFromEnv, purgeGoal, runOrder } from "./purge-pairs.js";
+import { type PairedResult, pairOf, pairsFromEnv, purgeGoal, purgePairs } from "./purge-pairs.js";
 import { type BenchResults, purgeGoalRows, purgePairLines } from "./report.js";
 import { median } from "./system.js";
 
@@ -27,31 +27,6 @@ describe("pairsFromEnv", () => {
   });
 });
 
-describe("runOrder", () => {
-  const specs = ["s1-max", "s1-500", "s1-500-purge", "s1-2000"].map((id) => ({ id }));
-
-  it("runs the pairs alternating, in s1-500's place, the others as they come", () => {
-    const order = runOrder(specs, 3).map((r) => `${r.spec.id}${r.pair === undefined ? "" : `#${r.pair}`}`);
-    expect(order).toEqual([
-      "s1-max",
-      "s1-500#1",
-      "s1-500-purge#1",
-      "s1-500#2",
-      "s1-500-purge#2",
-      "s1-500#3",
-      "s1-500-purge#3",
-      "s1-2000",
-    ]);
-  });
-
-  it("makes no pairs unless both scenarios are in the run", () => {
-    const without = specs.filter((s) => s.id !== "s1-500-purge");
-    expect(runOrder(without, 3)).toEqual(without.map((spec) => ({ spec })));
-    const alone = [{ id: "s1-500-purge" }];
-    expect(runOrder(alone, 3)).toEqual([{ spec: alone[0] }]);
-  });
-});
-
 describe("median", () => {
   it("takes the middle value, or the mean of the middle two, whatever the order", () => {
     expect(median([1.3, 0.9, 1.05])).toBe(1.05);
@@ -61,36 +36,23 @@ describe("median", () => {
   });
 });
 
-describe("collectRuns", () => {
-  it("keeps the first pair as the scenarios' results and every pair with its ratio and removed count", () => {
+describe("purgePairs", () => {
+  it("keeps every complete pair of s1-500 and s1-500-purge with its ratio and removed count", () => {
     const runs = [
       { result: result("s1-max", 300) },
       { pair: 1, result: result("s1-500", 50) },
       { pair: 1, result: purged(55, 17_500) },
       { pair: 2, result: result("s1-500", 80) },
       { pair: 2, result: purged(60, 21_000) },
+      { pair: 3, result: result("s1-500", 70) },
       { result: result("s1-2000", 90) },
     ];
-    const { scenarios, pairs } = collectRuns(runs);
-    expect(scenarios.map((s) => `${s.id}:${s.delivery.latencyMs.p99}`)).toEqual([
-      "s1-max:300",
-      "s1-500:50",
-      "s1-500-purge:55",
-      "s1-2000:90",
-    ]);
-    expect(pairs.map((p) => [p.pair, p.base.p99Ms, p.purge.p99Ms, p.ratio, p.purge.removed])).toEqual([
+    expect(
+      purgePairs(runs).map((p) => [p.pair, p.base.p99Ms, p.purge.p99Ms, p.ratio, p.purge.removed]),
+    ).toEqual([
       [1, 50, 55, 1.1, 17_500],
       [2, 80, 60, 0.75, 21_000],
     ]);
-  });
-
-  it("leaves out a pair an interrupted run did not finish", () => {
-    const { pairs } = collectRuns([
-      { pair: 1, result: result("s1-500", 50) },
-      { pair: 1, result: purged(55) },
-      { pair: 2, result: result("s1-500", 80) },
-    ]);
-    expect(pairs.map((p) => p.pair)).toEqual([1]);
   });
 });
 

@@ -1,6 +1,7 @@
 // The retention purge's comparison: s1-500 and s1-500-purge run as alternating pairs in one run, and the
 // goal judges the median of the pairs' p99 ratios: one pair swings too widely on a shared machine to judge
 // a 10% goal by (docs/decisions/tenant-purge-and-retention.md).
+import { type Comparison, pairsOf } from "./paired-runs.js";
 import { countFromEnv, median, round } from "./system.js";
 
 /** The scenario the purge is compared against, and the one with the purge at work. */
@@ -41,28 +42,9 @@ export function pairsFromEnv(env: Record<string, string | undefined>): number {
   return countFromEnv(env, "BENCH_PURGE_PAIRS", DEFAULT_PAIRS);
 }
 
-/**
- * The order scenarios run in: as given, and, when both s1-500 and s1-500-purge are there, s1-500-purge
- * right after s1-500 and `pairs - 1` more pairs right after it, alternating, so drift over the run hits
- * both sides alike. Each run is tagged with its pair (1 for the first, undefined outside the pairs).
- */
-export function runOrder<S extends { id: string }>(
-  specs: S[],
-  pairs: number,
-): Array<{ spec: S; pair?: number }> {
-  const base = specs.find((s) => s.id === BASE_ID);
-  const purge = specs.find((s) => s.id === PURGE_ID);
-  if (!base || !purge) return specs.map((spec) => ({ spec }));
-  const order: Array<{ spec: S; pair?: number }> = [];
-  for (const spec of specs) {
-    if (spec === purge) continue;
-    if (spec !== base) {
-      order.push({ spec });
-      continue;
-    }
-    for (let pair = 1; pair <= pairs; pair++) order.push({ spec: base, pair }, { spec: purge, pair });
-  }
-  return order;
+/** The comparison the purge goal is judged over, `pairs` times. */
+export function purgeComparison(pairs: number): Comparison {
+  return { base: BASE_ID, variant: PURGE_ID, pairs };
 }
 
 /** A scenario result as much as the pairs need of it. */
@@ -73,23 +55,9 @@ export interface PairedResult {
   purge?: { seeded: number; removed: number };
 }
 
-/**
- * Splits the results of a run made in {@link runOrder}: the scenario results (the first pair's
- * included: its s1-500 is the run's s1-500) and the pairs, complete ones only (an interrupted run may
- * end inside one).
- */
-export function collectRuns<R extends PairedResult>(
-  runs: Array<{ pair?: number; result: R }>,
-): { scenarios: R[]; pairs: PurgePair[] } {
-  const scenarios = runs.filter((r) => r.pair === undefined || r.pair === 1).map((r) => r.result);
-  const pairs: PurgePair[] = [];
-  const numbers = [...new Set(runs.flatMap((r) => (r.pair === undefined ? [] : [r.pair])))];
-  for (const n of numbers) {
-    const base = runs.find((r) => r.pair === n && r.result.id === BASE_ID)?.result;
-    const purge = runs.find((r) => r.pair === n && r.result.id === PURGE_ID)?.result;
-    if (base && purge) pairs.push(pairOf(n, base, purge));
-  }
-  return { scenarios, pairs };
+/** The purge's complete pairs from a run made in `runOrder` (paired-runs.ts). */
+export function purgePairs(runs: Array<{ pair?: number; result: PairedResult }>): PurgePair[] {
+  return pairsOf(runs, purgeComparison(0)).map((p) => pairOf(p.pair, p.base, p.variant));
 }
 
 /** One pair from its two results. */

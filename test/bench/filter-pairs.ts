@@ -1,0 +1,127 @@
+// The filters' cost: s2-fanout-channels and s2-fanout-filters run as alternating pairs in one run, and the
+// goal judges the median over the pairs of routing's CPU per event and endpoint with filters less without:
+// a difference of a few µs between two saturated runs moved by a third from run to run, so one pair
+// cannot judge it (docs/decisions/endpoint-filters.md).
+import type { Comparison } from "./paired-runs.js";
+import { pairsOf } from "./paired-runs.js";
+import { countFromEnv, median, round } from "./system.js";
+
+/** The same half of the fan-out chosen by channel (the same tasks published), and by CEL filters. */
+export const CHANNELS_ID = "s2-fanout-channels";
+export const FILTERS_ID = "s2-fanout-filters";
+/** The whole fan-out: the base of runs saved before s2-fanout-channels existed. */
+export const PLAIN_ID = "s2-fanout";
+/** "A few µs": routing's CPU per event per endpoint for the filters. */
+export const FILTER_US_GOAL = 5;
+/** Pairs a run makes unless BENCH_FILTER_PAIRS says otherwise. */
+export const DEFAULT_FILTER_PAIRS = 3;
+/** Filters per tenant when a result does not say (the scenario gives each of 10 endpoints one). */
+const DEFAULT_PER_TENANT = 10;
+
+/** A scenario result as much as the filters' pairs need of it. */
+export interface FilterPairedResult {
+  id: string;
+  delivery: { complete: boolean };
+  loadAverageBefore: number[];
+  routingCpuUsPerEvent?: number;
+  filters?: { perTenant: number };
+}
+
+/** One side of a pair. */
+export interface FilterPairSide {
+  id: string;
+  routingCpuUsPerEvent?: number;
+  complete: boolean;
+  loadAverageBefore: number;
+}
+
+/** One pair: the base (s2-fanout-channels), then s2-fanout-filters right after it, on fresh stacks. */
+export interface FilterPair {
+  pair: number;
+  base: FilterPairSide;
+  filtered: FilterPairSide;
+  /** Routing's CPU per event and endpoint, filtered less base; undefined when either was not measured. */
+  filterUs?: number;
+  /** Routing's whole CPU per event and endpoint with filters: an upper bound of the filters' cost. */
+  upperUs?: number;
+}
+
+/** What the pairs came to. */
+export interface FilterGoal {
+  pairs: FilterPair[];
+  medianUs?: number;
+  medianUpperUs?: number;
+  met: boolean;
+}
+
+/** BENCH_FILTER_PAIRS, else {@link DEFAULT_FILTER_PAIRS}. */
+export function filterPairsFromEnv(env: Record<string, string | undefined>): number {
+  return countFromEnv(env, "BENCH_FILTER_PAIRS", DEFAULT_FILTER_PAIRS);
+}
+
+/** The comparison the filters goal is judged over, `pairs` times. */
+export function filterComparison(pairs: number): Comparison {
+  return { base: CHANNELS_ID, variant: FILTERS_ID, pairs };
+}
+
+/** One pair from its two results. */
+export function filterPairOf(
+  pair: number,
+  base: FilterPairedResult,
+  filtered: FilterPairedResult,
+): FilterPair {
+  const side = (r: FilterPairedResult): FilterPairSide => ({
+    id: r.id,
+    ...(r.routingCpuUsPerEvent === undefined ? {} : { routingCpuUsPerEvent: r.routingCpuUsPerEvent }),
+    complete: r.delivery.complete,
+    loadAverageBefore: r.loadAverageBefore[0] ?? 0,
+  });
+  const perTenant = filtered.filters?.perTenant ?? DEFAULT_PER_TENANT;
+  const with_ = filtered.routingCpuUsPerEvent;
+  const without = base.routingCpuUsPerEvent;
+  return {
+    pair,
+    base: side(base),
+    filtered: side(filtered),
+    ...(with_ !== undefined && without !== undefined
+      ? { filterUs: round((with_ - without) / perTenant, 2) }
+      : {}),
+    ...(with_ !== undefined ? { upperUs: round(with_ / perTenant, 2) } : {}),
+  };
+}
+
+/** The filters' complete pairs from a run made in `runOrder` (paired-runs.ts). */
+export function filterPairs(runs: Array<{ pair?: number; result: FilterPairedResult }>): FilterPair[] {
+  return pairsOf(runs, filterComparison(0)).map((p) => filterPairOf(p.pair, p.base, p.variant));
+}
+
+/**
+ * The goal over a run's pairs: the median of the pairs' filter cost ≤ {@link FILTER_US_GOAL}, every
+ * filtered run complete. A run saved before pairs counts its s2-fanout-filters against
+ * s2-fanout-channels (else against s2-fanout, which publishes twice the tasks and so understates the
+ * filters) as one pair. Undefined when the run had no s2-fanout-filters or no base to set it against.
+ */
+export function filterGoal(results: {
+  scenarios: FilterPairedResult[];
+  filterPairs?: FilterPair[];
+}): FilterGoal | undefined {
+  let pairs = results.filterPairs;
+  if (!pairs || pairs.length === 0) {
+    const find = (id: string) => results.scenarios.find((s) => s.id === id);
+    const filtered = find(FILTERS_ID);
+    const channels = find(CHANNELS_ID);
+    const base = channels?.routingCpuUsPerEvent !== undefined ? channels : find(PLAIN_ID);
+    pairs = filtered && base ? [filterPairOf(1, base, filtered)] : [];
+  }
+  const costs = pairs.flatMap((p) => (p.filterUs === undefined ? [] : [p.filterUs]));
+  if (costs.length === 0) return undefined;
+  const uppers = pairs.flatMap((p) => (p.upperUs === undefined ? [] : [p.upperUs]));
+  const medianUs = costs.length === pairs.length ? median(costs) : undefined;
+  const medianUpper = median(uppers);
+  return {
+    pairs,
+    ...(medianUs === undefined ? {} : { medianUs: round(medianUs, 2) }),
+    ...(medianUpper === undefined ? {} : { medianUpperUs: round(medianUpper, 2) }),
+    met: medianUs !== undefined && medianUs <= FILTER_US_GOAL && pairs.every((p) => p.filtered.complete),
+  };
+}
