@@ -1,7 +1,7 @@
 // The filters' cost: s2-fanout-channels and s2-fanout-filters run as alternating pairs in one run, and the
 // goal judges the median over the pairs of routing's CPU per event and endpoint with filters less without:
-// a difference of a few µs between two saturated runs moved by a third from run to run, so one pair
-// cannot judge it (docs/decisions/endpoint-filters.md).
+// one pair's difference swings by more than the few µs it measures (a slower run batches less, a longer
+// drain adds idle CPU), so one pair cannot judge it (docs/decisions/endpoint-filters.md).
 import type { Comparison } from "./paired-runs.js";
 import { pairsOf } from "./paired-runs.js";
 import { countFromEnv, median, round } from "./system.js";

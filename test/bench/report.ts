@@ -536,7 +536,8 @@ export function filterPairLines(results: BenchResults): string[] {
     "",
     `The filters' goal compares s2-fanout-filters with s2-fanout-channels, which takes the same half of the fan-out`,
     "by channel subscription (so routing publishes the same tasks) without CEL. Routing's CPU per event is measured over",
-    "a saturated run, and the difference of two such runs moved by a third from run to run, so `npm run bench` runs",
+    "each run's window: a run that publishes more slowly puts fewer events in each message, and its longer or shorter",
+    "drain adds more or less idle CPU, so one pair's difference swings by several µs per endpoint. `npm run bench` runs",
     `them as \`BENCH_FILTER_PAIRS\` (${DEFAULT_FILTER_PAIRS}) alternating pairs, each on a fresh stack, and the goal judges the median`,
     "of the pairs' differences, per endpoint (10 filters per tenant). The first pair's runs are the rows above.",
     ...(results.filterPairs
