@@ -2,8 +2,7 @@
 // goal judges the median over the pairs of routing's CPU per event and endpoint with filters less without:
 // one pair's difference swings by more than the few µs it measures (a slower run batches less, a longer
 // drain adds idle CPU), so one pair cannot judge it (docs/decisions/endpoint-filters.md).
-import type { Comparison } from "./paired-runs.js";
-import { pairsOf } from "./paired-runs.js";
+import { type Comparison, pairsOf } from "./paired-runs.js";
 import { countFromEnv, median, round } from "./system.js";
 
 /** The same half of the fan-out chosen by channel (the same tasks published), and by CEL filters. */
@@ -77,16 +76,16 @@ export function filterPairOf(
     loadAverageBefore: r.loadAverageBefore[0] ?? 0,
   });
   const perTenant = filtered.filters?.perTenant ?? DEFAULT_PER_TENANT;
-  const with_ = filtered.routingCpuUsPerEvent;
+  const withFilters = filtered.routingCpuUsPerEvent;
   const without = base.routingCpuUsPerEvent;
   return {
     pair,
     base: side(base),
     filtered: side(filtered),
-    ...(with_ !== undefined && without !== undefined
-      ? { filterUs: round((with_ - without) / perTenant, 2) }
+    ...(withFilters !== undefined && without !== undefined
+      ? { filterUs: round((withFilters - without) / perTenant, 2) }
       : {}),
-    ...(with_ !== undefined ? { upperUs: round(with_ / perTenant, 2) } : {}),
+    ...(withFilters !== undefined ? { upperUs: round(withFilters / perTenant, 2) } : {}),
   };
 }
 
