@@ -116,9 +116,30 @@ describe("the report's filter lines", () => {
     expect(row).toContain("**met**");
     const text = filterPairLines(results).join("\n");
     expect(text).toContain("## Filters against channels");
-    expect(text).toContain("| 1 | s2-fanout-channels | 150 µs | 204 µs | 5.4 µs | 2.5 / 2.5 |");
-    expect(text).toContain("| median | | | | 4 µs | |");
+    expect(text).toContain("| 1 | s2-fanout-channels | 150 µs | 204 µs | 5.4 µs | – | 2.5 / 2.5 |");
+    expect(text).toContain("| median | | | | 4 µs | – | |");
     expect(text).not.toMatch(/saved before these pairs/);
+  });
+
+  it("show the difference over the load only beside the goal's, with its median", () => {
+    const withLoad = (base: number, filters: number, baseLoad: number, filtersLoad: number) => [
+      { ...channels(base), routingLoadCpuUsPerEvent: baseLoad },
+      { ...filtered(filters), routingLoadCpuUsPerEvent: filtersLoad },
+    ];
+    const filterPairs = [
+      withLoad(150, 260, 120, 140),
+      withLoad(160, 170, 130, 141),
+      withLoad(150, 140, 125, 140),
+    ].map(([base, f], i) => filterPairOf(i + 1, base as FilterPairedResult, f as FilterPairedResult));
+    expect(filterPairs.map((p) => [p.filterUs, p.loadFilterUs])).toEqual([
+      [11, 2],
+      [1, 1.1],
+      [-1, 1.5],
+    ]);
+    const text = filterPairLines(bench({ filterPairs })).join("\n");
+    expect(text).toContain("| 1 | s2-fanout-channels | 150 µs | 260 µs | 11 µs | 2 µs |");
+    expect(text).toContain("| median | | | | 1 µs | 1.5 µs | |");
+    expect(filterGoal(bench({ filterPairs }))?.medianUs).toBe(1);
   });
 
   it("render a run saved before pairs as its one pair, and nothing without the scenario", () => {

@@ -23,6 +23,7 @@ export interface FilterPairedResult {
   delivery: { complete: boolean };
   loadAverageBefore: number[];
   routingCpuUsPerEvent?: number;
+  routingLoadCpuUsPerEvent?: number;
   filters?: { perTenant: number };
 }
 
@@ -30,6 +31,8 @@ export interface FilterPairedResult {
 export interface FilterPairSide {
   id: string;
   routingCpuUsPerEvent?: number;
+  /** Over the load only, without the drain's idle CPU (recorded beside the goal's figure, not judged). */
+  routingLoadCpuUsPerEvent?: number;
   complete: boolean;
   loadAverageBefore: number;
 }
@@ -43,6 +46,8 @@ export interface FilterPair {
   filterUs?: number;
   /** Routing's whole CPU per event and endpoint with filters: an upper bound of the filters' cost. */
   upperUs?: number;
+  /** As `filterUs`, from routing's CPU over the load only. */
+  loadFilterUs?: number;
 }
 
 /** What the pairs came to. */
@@ -72,6 +77,9 @@ export function filterPairOf(
   const side = (r: FilterPairedResult): FilterPairSide => ({
     id: r.id,
     ...(r.routingCpuUsPerEvent === undefined ? {} : { routingCpuUsPerEvent: r.routingCpuUsPerEvent }),
+    ...(r.routingLoadCpuUsPerEvent === undefined
+      ? {}
+      : { routingLoadCpuUsPerEvent: r.routingLoadCpuUsPerEvent }),
     complete: r.delivery.complete,
     loadAverageBefore: r.loadAverageBefore[0] ?? 0,
   });
@@ -86,6 +94,14 @@ export function filterPairOf(
       ? { filterUs: round((withFilters - without) / perTenant, 2) }
       : {}),
     ...(withFilters !== undefined ? { upperUs: round(withFilters / perTenant, 2) } : {}),
+    ...(filtered.routingLoadCpuUsPerEvent !== undefined && base.routingLoadCpuUsPerEvent !== undefined
+      ? {
+          loadFilterUs: round(
+            (filtered.routingLoadCpuUsPerEvent - base.routingLoadCpuUsPerEvent) / perTenant,
+            2,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -189,6 +189,8 @@ export interface ScenarioResult {
   windowSeconds: number;
   /** Routing's CPU over the window per event accepted, in µs. */
   routingCpuUsPerEvent?: number;
+  /** Routing's CPU from the window's start to the load's end per event accepted, in µs: without the drain. */
+  routingLoadCpuUsPerEvent?: number;
   /** With `halfBy`: how the endpoints choose, how many a tenant has, and the share of events taken. */
   filters?: { by: "filter" | "channel"; perTenant: number; matchShare: number };
   /** Times the broker dropped connections during the scenario: its figures are disturbed. */
@@ -809,6 +811,9 @@ async function measure(
         ? {
             routingCpuUsPerEvent: round(
               (((after.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
+            ),
+            routingLoadCpuUsPerEvent: round(
+              (((atLoadEnd.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
             ),
           }
         : {}),
