@@ -55,6 +55,8 @@ export interface FilterGoal {
   pairs: FilterPair[];
   medianUs?: number;
   medianUpperUs?: number;
+  /** The median of `loadFilterUs`, when every pair has one (recorded, not judged). */
+  medianLoadUs?: number;
   met: boolean;
 }
 
@@ -84,30 +86,28 @@ export function filterPairOf(
     loadAverageBefore: r.loadAverageBefore[0] ?? 0,
   });
   const perTenant = filtered.filters?.perTenant ?? DEFAULT_PER_TENANT;
-  const withFilters = filtered.routingCpuUsPerEvent;
-  const without = base.routingCpuUsPerEvent;
+  const perEndpoint = (withFilters?: number, without?: number) =>
+    withFilters !== undefined && without !== undefined
+      ? round((withFilters - without) / perTenant, 2)
+      : undefined;
+  const filterUs = perEndpoint(filtered.routingCpuUsPerEvent, base.routingCpuUsPerEvent);
+  const upperUs = perEndpoint(filtered.routingCpuUsPerEvent, 0);
+  const loadFilterUs = perEndpoint(filtered.routingLoadCpuUsPerEvent, base.routingLoadCpuUsPerEvent);
   return {
     pair,
     base: side(base),
     filtered: side(filtered),
-    ...(withFilters !== undefined && without !== undefined
-      ? { filterUs: round((withFilters - without) / perTenant, 2) }
-      : {}),
-    ...(withFilters !== undefined ? { upperUs: round(withFilters / perTenant, 2) } : {}),
-    ...(filtered.routingLoadCpuUsPerEvent !== undefined && base.routingLoadCpuUsPerEvent !== undefined
-      ? {
-          loadFilterUs: round(
-            (filtered.routingLoadCpuUsPerEvent - base.routingLoadCpuUsPerEvent) / perTenant,
-            2,
-          ),
-        }
-      : {}),
+    ...(filterUs === undefined ? {} : { filterUs }),
+    ...(upperUs === undefined ? {} : { upperUs }),
+    ...(loadFilterUs === undefined ? {} : { loadFilterUs }),
   };
 }
 
 /** The filters' complete pairs from a run made in `runOrder` (paired-runs.ts). */
 export function filterPairs(runs: Array<{ pair?: number; result: FilterPairedResult }>): FilterPair[] {
-  return pairsOf(runs, filterComparison(0)).map((p) => filterPairOf(p.pair, p.base, p.variant));
+  return pairsOf(runs, { base: CHANNELS_ID, variant: FILTERS_ID }).map((p) =>
+    filterPairOf(p.pair, p.base, p.variant),
+  );
 }
 
 /**
@@ -128,15 +128,18 @@ export function filterGoal(results: {
     const base = channels?.routingCpuUsPerEvent !== undefined ? channels : find(PLAIN_ID);
     pairs = filtered && base ? [filterPairOf(1, base, filtered)] : [];
   }
-  const costs = pairs.flatMap((p) => (p.filterUs === undefined ? [] : [p.filterUs]));
+  const present = (values: Array<number | undefined>) => values.filter((v) => v !== undefined);
+  const costs = present(pairs.map((p) => p.filterUs));
   if (costs.length === 0) return undefined;
-  const uppers = pairs.flatMap((p) => (p.upperUs === undefined ? [] : [p.upperUs]));
+  const loads = present(pairs.map((p) => p.loadFilterUs));
   const medianUs = costs.length === pairs.length ? median(costs) : undefined;
-  const medianUpper = median(uppers);
+  const medianUpper = median(present(pairs.map((p) => p.upperUs)));
+  const medianLoad = loads.length === pairs.length ? median(loads) : undefined;
   return {
     pairs,
     ...(medianUs === undefined ? {} : { medianUs: round(medianUs, 2) }),
     ...(medianUpper === undefined ? {} : { medianUpperUs: round(medianUpper, 2) }),
+    ...(medianLoad === undefined ? {} : { medianLoadUs: round(medianLoad, 2) }),
     met: medianUs !== undefined && medianUs <= FILTER_US_GOAL && pairs.every((p) => p.filtered.complete),
   };
 }

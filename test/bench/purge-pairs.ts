@@ -57,7 +57,7 @@ export interface PairedResult {
 
 /** The purge's complete pairs from a run made in `runOrder` (paired-runs.ts). */
 export function purgePairs(runs: Array<{ pair?: number; result: PairedResult }>): PurgePair[] {
-  return pairsOf(runs, purgeComparison(0)).map((p) => pairOf(p.pair, p.base, p.variant));
+  return pairsOf(runs, { base: BASE_ID, variant: PURGE_ID }).map((p) => pairOf(p.pair, p.base, p.variant));
 }
 
 /** One pair from its two results. */

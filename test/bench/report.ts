@@ -7,7 +7,7 @@ import { DEFAULT_PAIRS, PURGE_P99_RATIO, type PurgePair, purgeGoal } from "./pur
 import type { RawResult } from "./raw.js";
 import type { ReadMeasure, ReadsResult } from "./reads.js";
 import type { ScenarioResult } from "./scenario.js";
-import { type MachineInfo, median as medianOf, round } from "./system.js";
+import { type MachineInfo, round } from "./system.js";
 
 export interface BenchResults {
   machine: MachineInfo;
@@ -529,8 +529,6 @@ export function filterGoalRows(goal: ReturnType<typeof filterGoal>): string[] {
 export function filterPairLines(results: BenchResults): string[] {
   const goal = filterGoal(results);
   if (!goal) return [];
-  const loads = goal.pairs.flatMap((p) => (p.loadFilterUs === undefined ? [] : [p.loadFilterUs]));
-  const loadMedian = loads.length === goal.pairs.length ? medianOf(loads) : undefined;
   const side = (s: { routingCpuUsPerEvent?: number; complete: boolean }) =>
     `${s.routingCpuUsPerEvent ?? "–"} µs${s.complete ? "" : " (incomplete)"}`;
   return [
@@ -553,7 +551,7 @@ export function filterPairLines(results: BenchResults): string[] {
       (p) =>
         `| ${p.pair} | ${p.base.id} | ${side(p.base)} | ${side(p.filtered)} | ${p.filterUs === undefined ? "–" : `${p.filterUs} µs`} | ${p.loadFilterUs === undefined ? "–" : `${p.loadFilterUs} µs`} | ${p.base.loadAverageBefore} / ${p.filtered.loadAverageBefore} |`,
     ),
-    `| median | | | | ${goal.medianUs === undefined ? "–" : `${goal.medianUs} µs`} | ${loadMedian === undefined ? "–" : `${round(loadMedian, 2)} µs`} | |`,
+    `| median | | | | ${goal.medianUs === undefined ? "–" : `${goal.medianUs} µs`} | ${goal.medianLoadUs === undefined ? "–" : `${goal.medianLoadUs} µs`} | |`,
     "",
   ];
 }

@@ -696,6 +696,9 @@ async function measure(
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const machineAfter = machineCpuTicks();
     const windowMs = windowEnd - windowStart;
+    /** Routing's CPU from the window's start to `to`, per event accepted, in µs. */
+    const routingUsPerEvent = (to: typeof after) =>
+      round((((to.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted);
     const processes: Record<string, ProcessUsage> = {};
     for (const name of Object.keys(pids)) {
       const cpuMs = (after[name]?.cpuMs ?? 0) - (before[name]?.cpuMs ?? 0);
@@ -809,12 +812,8 @@ async function measure(
       windowSeconds: round(windowMs / 1000),
       ...(stats.accepted > 0
         ? {
-            routingCpuUsPerEvent: round(
-              (((after.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
-            ),
-            routingLoadCpuUsPerEvent: round(
-              (((atLoadEnd.routing?.cpuMs ?? 0) - (before.routing?.cpuMs ?? 0)) * 1000) / stats.accepted,
-            ),
+            routingCpuUsPerEvent: routingUsPerEvent(after),
+            routingLoadCpuUsPerEvent: routingUsPerEvent(atLoadEnd),
           }
         : {}),
       ...(spec.halfBy
