@@ -1,7 +1,7 @@
 // The filters' cost: s2-fanout-channels and s2-fanout-filters run as alternating pairs in one run, and the
 // goal judges the median over the pairs of routing's CPU per event and endpoint with filters less without:
-// one pair's difference swings by more than the few µs it measures (a slower run batches less, a longer
-// drain adds idle CPU), so one pair cannot judge it (docs/decisions/endpoint-filters.md).
+// routing's whole CPU for the same scenario varies between runs by more than the few µs measured, so one
+// pair cannot judge it (docs/decisions/endpoint-filters.md).
 import { type Comparison, pairsOf } from "./paired-runs.js";
 import { countFromEnv, median, round } from "./system.js";
 
