@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { FilterMicroResult } from "./filter-micro.js";
 import {
   type FilterPairedResult,
   filterGoal,
@@ -16,6 +17,15 @@ const result = (id: string, routingCpuUsPerEvent?: number, complete = true): Fil
   ...(id === "s2-fanout-filters" ? { filters: { perTenant: 10 } } : {}),
 });
 const channels = (us?: number) => result("s2-fanout-channels", us);
+const micro = (perEndpointUs: number): FilterMicroResult => ({
+  filteredUs: 12 + perEndpointUs * 10,
+  channelsUs: 12,
+  perEndpointUs,
+  endpoints: 10,
+  rounds: 10,
+  iterations: 20_000,
+  loadAverageBefore: 1.5,
+});
 const filtered = (us?: number, complete = true) => result("s2-fanout-filters", us, complete);
 
 describe("filterPairsFromEnv", () => {
@@ -100,6 +110,37 @@ describe("filterGoal", () => {
   });
 });
 
+describe("filterGoal with the micro-benchmark", () => {
+  const pairs = (...cpus: Array<[number, number]>) =>
+    cpus.map(([base, withFilters], i) => filterPairOf(i + 1, channels(base), filtered(withFilters)));
+
+  it("judges the micro-benchmark, not the pairs, keeping the pairs' median beside it", () => {
+    // The pairs' median (6 µs) misses the goal, the micro-benchmark (1.1 µs) meets it: the micro decides.
+    const swinging = pairs([150, 230], [150, 210], [160, 200]);
+    const goal = filterGoal({ scenarios: [], filterPairs: swinging, filterMicro: micro(1.1) });
+    expect(goal?.medianUs).toBe(6);
+    expect(goal?.micro?.perEndpointUs).toBe(1.1);
+    expect(goal?.met).toBe(true);
+    // And the other way round: pairs within the goal do not save a micro-benchmark over it.
+    const over = filterGoal({ scenarios: [], filterPairs: pairs([150, 190]), filterMicro: micro(5.2) });
+    expect(over?.medianUs).toBe(4);
+    expect(over?.met).toBe(false);
+    expect(filterGoal({ scenarios: [], filterMicro: micro(5) })?.met).toBe(true);
+  });
+
+  it("is not met when a filtered run was incomplete, whatever the micro-benchmark says", () => {
+    const incomplete = [filterPairOf(1, channels(150), filtered(190, false))];
+    expect(filterGoal({ scenarios: [], filterPairs: incomplete, filterMicro: micro(1) })?.met).toBe(false);
+  });
+
+  it("stands on the micro-benchmark alone in a run without the scenarios", () => {
+    const goal = filterGoal({ scenarios: [], filterMicro: micro(1.1) });
+    expect(goal?.pairs).toEqual([]);
+    expect(goal?.medianUs).toBeUndefined();
+    expect(goal?.met).toBe(true);
+  });
+});
+
 describe("the report's filter lines", () => {
   const bench = (extra: Partial<BenchResults>) =>
     ({ scenarios: [channels(150), filtered(204)], ...extra }) as unknown as BenchResults;
@@ -140,6 +181,31 @@ describe("the report's filter lines", () => {
     expect(text).toContain("| 1 | s2-fanout-channels | 150 µs | 260 µs | 11 µs | 2 µs |");
     expect(text).toContain("| median | | | | 1 µs | 1.5 µs | |");
     expect(filterGoal(bench({ filterPairs }))?.medianUs).toBe(1);
+  });
+
+  it("show the micro-benchmark as the judged figure and the pairs as context", () => {
+    const filterPairs = [
+      filterPairOf(1, channels(150), filtered(260)),
+      filterPairOf(2, channels(160), filtered(190)),
+    ];
+    const results = bench({ filterPairs, filterMicro: micro(1.1) });
+    const row = filterGoalRows(filterGoal(results)).join("\n");
+    expect(row).toContain(
+      "| 1.1 µs (23 against 12 µs an event); in the scenarios, not judged: median 7 µs over 2 pairs",
+    );
+    expect(row).toContain("**met**");
+    const text = filterPairLines(results).join("\n");
+    expect(text).toContain("| 23 µs | 12 µs | 1.1 µs | 10 × 20,000 | 1.5 |");
+    expect(text).toContain("shown, not judged");
+    expect(text).toContain("| 1 | s2-fanout-channels | 150 µs | 260 µs | 11 µs | – | 2.5 / 2.5 |");
+    expect(text).not.toContain("which the goal judges");
+    const alone = filterPairLines({ scenarios: [], filterMicro: micro(1.1) } as unknown as BenchResults);
+    expect(alone.join("\n")).toContain("| 23 µs | 12 µs | 1.1 µs |");
+    expect(alone.join("\n")).not.toContain("| pair |");
+    const carried = { scenarios: [], filterMicro: micro(1.1), carried: { filterMicro: "2026-12-07" } };
+    expect(filterPairLines(carried as unknown as BenchResults).join("\n")).toContain(
+      "carried from the run of 2026-12-07",
+    );
   });
 
   it("render a run saved before pairs as its one pair, and nothing without the scenario", () => {

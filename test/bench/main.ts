@@ -6,8 +6,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { amqpConnectionOptions } from "@herald/platform/testing";
 import { Connection } from "rabbitmq-client";
 import { REPO_ROOT } from "../e2e/support/stack.js";
+import { readBrokerCounters } from "./broker-counters.js";
 import { COLD_START_ID, coldStartsFromEnv, collectColdStarts, repeatColdStart } from "./cold-starts.js";
-import { filterComparison, filterPairs, filterPairsFromEnv } from "./filter-pairs.js";
+import { type FilterMicroResult, measureFilterMicro } from "./filter-micro.js";
+import { FILTERS_ID, filterComparison, filterPairs, filterPairsFromEnv } from "./filter-pairs.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { firstRuns, runOrder } from "./paired-runs.js";
 import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
@@ -59,6 +61,14 @@ export function readsSelected(): boolean {
  */
 export function portalPagesSelected(): boolean {
   return ONLY ? ONLY.includes("portal-pages") : process.env.BENCH_PORTAL_PAGES === "1";
+}
+
+/**
+ * Whether the run measures the filters' micro-benchmark (filter-micro.ts), which the filters' goal is
+ * judged on: with s2-fanout-filters, or BENCH_ONLY naming `filters-micro`.
+ */
+export function filterMicroSelected(): boolean {
+  return ONLY ? ONLY.includes("filters-micro") || ONLY.includes(FILTERS_ID) : true;
 }
 
 /** The scenarios, in order. Durations scale with BENCH_SECONDS (default 30). */
@@ -424,6 +434,7 @@ export async function main(): Promise<number> {
       log,
       stop: () => interrupted,
       brokerInterruptions: () => interruptions,
+      brokerCounters: () => readBrokerCounters(infra?.amqpUrl ?? ""),
     };
 
     // Each scenario gets an equal share of what is left of the budget; drains end early to keep to it.
@@ -443,6 +454,20 @@ export async function main(): Promise<number> {
     const results = firstRuns(kept);
     const pairs = purgePairs(kept);
     const filters = filterPairs(kept);
+    let filterMicro: FilterMicroResult | undefined;
+    if (filterMicroSelected() && !interrupted) {
+      // After the scenarios, with no stack running: the micro-benchmark's two sides alternate in one process.
+      log("filters' micro-benchmark (test/bench/micro/route-filters.ts)");
+      try {
+        filterMicro = await measureFilterMicro();
+        log(
+          `  filters ${filterMicro.perEndpointUs} µs per event per endpoint (${filterMicro.filteredUs} against ${filterMicro.channelsUs} µs an event)`,
+        );
+      } catch (err) {
+        // A gap in the results, not a failed run: the goal then falls back to the pairs.
+        log(`  failed: ${(err as Error).message}`);
+      }
+    }
     let reads: ReadsResult | undefined;
     if (readsSelected() && !interrupted) {
       // Last, and on a FerretDB of its own: its million events stay out of every other scenario.
@@ -491,6 +516,7 @@ export async function main(): Promise<number> {
       ...(portalPages ? { portalPages } : {}),
       ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
       ...(filters.length > 0 ? { filterPairs: filters } : {}),
+      ...(filterMicro ? { filterMicro } : {}),
       ...(coldStarts.length > 0 ? { coldStarts } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
     };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { FilterMicroResult } from "./filter-micro.js";
 import type { PortalPagesResult } from "./portal-pages.js";
 import type { ReadsResult } from "./reads.js";
 import { type BenchResults, carryUnmeasured } from "./report.js";
@@ -15,6 +16,7 @@ const run = (date: string, extra: Partial<BenchResults> = {}): BenchResults =>
   }) as unknown as BenchResults;
 const reads = { id: "reads" } as ReadsResult;
 const pages = { id: "portal-pages" } as PortalPagesResult;
+const micro = { perEndpointUs: 1.1 } as FilterMicroResult;
 
 describe("carryUnmeasured", () => {
   it("takes the committed reads and pages a run left out, with the date that measured them", () => {
@@ -28,6 +30,16 @@ describe("carryUnmeasured", () => {
     const once = carryUnmeasured(run("b"), run("a", { reads }));
     const twice = carryUnmeasured(run("c"), once);
     expect(twice.carried).toEqual({ reads: "a" });
+  });
+
+  it("carries the filters' micro-benchmark a run left out, and keeps one the run measured", () => {
+    const out = carryUnmeasured(run("new"), run("old", { filterMicro: micro }));
+    expect(out.filterMicro).toBe(micro);
+    expect(out.carried).toEqual({ filterMicro: "old" });
+    const own = { perEndpointUs: 0.9 } as FilterMicroResult;
+    const kept = carryUnmeasured(run("new", { filterMicro: own }), run("old", { filterMicro: micro }));
+    expect(kept.filterMicro).toBe(own);
+    expect(kept.carried).toBeUndefined();
   });
 
   it("keeps what the run measured itself, and carries nothing without committed results", () => {

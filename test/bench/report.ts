@@ -1,6 +1,8 @@
 // Renders a run as docs/benchmarks.md and docs/benchmarks.svg (a hand-made SVG: no chart library).
 
+import type { BrokerPerEvent } from "./broker-counters.js";
 import { type ColdStartRun, coldStartGoal, DEFAULT_COLD_STARTS } from "./cold-starts.js";
+import type { FilterMicroResult } from "./filter-micro.js";
 import { DEFAULT_FILTER_PAIRS, FILTER_US_GOAL, type FilterPair, filterGoal } from "./filter-pairs.js";
 import { PAGE_GOAL_MS, type PortalPagesResult } from "./portal-pages.js";
 import { DEFAULT_PAIRS, PURGE_P99_RATIO, type PurgePair, purgeGoal } from "./purge-pairs.js";
@@ -29,20 +31,23 @@ export interface BenchResults {
    * results are also in `scenarios`). Absent in runs saved before these pairs: one pair then.
    */
   filterPairs?: FilterPair[];
+  /** The filters' in-process micro-benchmark (filter-micro.ts), which the filters' goal is judged on. */
+  filterMicro?: FilterMicroResult;
   /** Every run of cold-start, in order, when the run had it (the first is also in `scenarios`). */
   coldStarts?: ColdStartRun[];
   /**
    * Parts this run did not measure, taken from the run the committed docs were rendered from
    * (docs/benchmarks.json): the date of the run that measured each.
    */
-  carried?: { reads?: string; portalPages?: string };
+  carried?: { reads?: string; portalPages?: string; filterMicro?: string };
   totalSeconds: number;
 }
 
 /**
- * A run's results with the reads and portal-pages scenarios of `previous` (the committed results) where
- * the run left them out (`BENCH_READS=0`, as they take most of an hour), marked as carried with the date
- * of the run that measured them, so re-rendering the docs does not drop them.
+ * A run's results with the reads and portal-pages scenarios and the filters' micro-benchmark of
+ * `previous` (the committed results) where the run left them out (`BENCH_READS=0`, as they take most of
+ * an hour), marked as carried with the date of the run that measured them, so re-rendering the docs does
+ * not drop them.
  */
 export function carryUnmeasured(run: BenchResults, previous: BenchResults | undefined): BenchResults {
   if (!previous) return run;
@@ -56,7 +61,11 @@ export function carryUnmeasured(run: BenchResults, previous: BenchResults | unde
     out.portalPages = previous.portalPages;
     carried.portalPages = previous.carried?.portalPages ?? previous.machine.date;
   }
-  if (carried.reads || carried.portalPages) out.carried = carried;
+  if (!run.filterMicro && previous.filterMicro) {
+    out.filterMicro = previous.filterMicro;
+    carried.filterMicro = previous.carried?.filterMicro ?? previous.machine.date;
+  }
+  if (carried.reads || carried.portalPages || carried.filterMicro) out.carried = carried;
   return out;
 }
 
@@ -281,7 +290,7 @@ export function renderMarkdown(results: BenchResults): string {
     "from a run's results. `BENCH_PURGE=1` adds `s1-500-purge`: s1-500 while audit's retention purge deletes 60,000",
     `expired documents in batches, run with s1-500 as \`BENCH_PURGE_PAIRS\` (${DEFAULT_PAIRS}) alternating pairs to compare their p99`,
     `([below](#retention-purge-against-s1-500)). \`cold-start\` restarts the stack \`BENCH_COLD_STARTS\` (${DEFAULT_COLD_STARTS}) times in a row, and its goal judges the median p99.`,
-    `s2-fanout-channels and s2-fanout-filters run as \`BENCH_FILTER_PAIRS\` (${DEFAULT_FILTER_PAIRS}) alternating pairs for the filters' goal ([below](#filters-against-channels)).`,
+    `s2-fanout-channels and s2-fanout-filters run as \`BENCH_FILTER_PAIRS\` (${DEFAULT_FILTER_PAIRS}) alternating pairs, and after the scenarios a micro-benchmark times routing's decision with and without the filters in one process (\`BENCH_ONLY=filters-micro\` runs it alone) for the filters' goal ([below](#filters-against-channels)).`,
     "The `reads` scenario runs last, on a FerretDB of its own (`BENCH_READS=0`",
     "leaves it out, `BENCH_ONLY=reads` runs it alone): it fills one tenant's log to 10,000, 100,000 and 1,000,000 events",
     "and times every read of the API at each size ([below](#reads-as-the-log-grows)); `BENCH_READS_MAX` lowers the top size,",
@@ -450,6 +459,7 @@ export function renderMarkdown(results: BenchResults): string {
       .map((s) => fmt(processNames.reduce((n, name) => n + (cpuPerEventUs(s, name) ?? 0), 0)))
       .join(" | ")} |`,
     "",
+    ...brokerPerEventLines(results.scenarios),
     "## Where messages waited",
     "",
     "Peak ready messages per queue, sampled each second (passive declares).",
@@ -515,31 +525,83 @@ function fairnessRows(results: BenchResults): string[] {
 
 const pairCount = (n: number) => `${n} pair${n === 1 ? "" : "s"}`;
 
-/** The filters' goal row, when the run had s2-fanout-filters and a base to set it against. */
+/**
+ * The broker's messages per event accepted in each scenario's window, when the run could read its
+ * counters (broker-counters.ts); nothing for a run saved before them.
+ */
+export function brokerPerEventLines(scenarios: ScenarioResult[]): string[] {
+  if (!scenarios.some((s) => s.brokerPerEvent)) return [];
+  const row = (label: string, field: keyof BrokerPerEvent) =>
+    `| ${label} | ${scenarios.map((s) => (s.brokerPerEvent ? fmt(s.brokerPerEvent[field]) : "–")).join(" | ")} |`;
+  return [
+    "RabbitMQ's work per event accepted in the window, from its own counters (`rabbitmqctl eval`, read before and",
+    "after the window; test/bench/broker-counters.ts). A message costs the broker about as much whatever it",
+    "holds, so its CPU per event follows these; a write-ahead-log batch is one write and fsync of the quorum",
+    "queues' log, shared by every queue.",
+    "",
+    `| per event | ${scenarios.map((s) => s.id).join(" | ")} |`,
+    `| --- | ${scenarios.map(() => "--:").join(" | ")} |`,
+    row("messages published", "received"),
+    row("messages delivered to consumers", "delivered"),
+    row("messages acknowledged", "acknowledged"),
+    row("log entries written", "walWrites"),
+    row("log batches (fsyncs)", "walBatches"),
+    "",
+  ];
+}
+
+/** The filters' goal row, when the run had the micro-benchmark or s2-fanout-filters with a base. */
 export function filterGoalRows(goal: ReturnType<typeof filterGoal>): string[] {
   if (!goal) return [];
   const costs = goal.pairs.map((p) => (p.filterUs === undefined ? "–" : `${p.filterUs} µs`)).join(", ");
   const base = goal.pairs[0]?.base.id ?? "–";
+  const pairs =
+    goal.pairs.length > 0
+      ? `median ${goal.medianUs ?? "–"} µs over ${pairCount(goal.pairs.length)} (${costs}; [pairs](#filters-against-channels)); routing's whole CPU per event and endpoint with filters: ${goal.medianUpperUs ?? "–"} µs`
+      : "";
+  const { micro } = goal;
+  if (!micro) {
+    return [
+      `| filters cost ≤ ${FILTER_US_GOAL} µs of routing CPU per event per endpoint: the median over alternating pairs of s2-fanout-filters less ${base} | ${pairs} | ${yes(goal.met)} |`,
+    ];
+  }
   return [
-    `| filters cost ≤ ${FILTER_US_GOAL} µs of routing CPU per event per endpoint: the median over alternating pairs of s2-fanout-filters less ${base} | median ${goal.medianUs ?? "–"} µs over ${pairCount(goal.pairs.length)} (${costs}; [pairs](#filters-against-channels)); routing's whole CPU per event and endpoint with filters: ${goal.medianUpperUs ?? "–"} µs | ${yes(goal.met)} |`,
+    `| filters cost ≤ ${FILTER_US_GOAL} µs of routing CPU per event per endpoint: routing's decision with the scenario's ${micro.endpoints} filters less the same endpoints by channel, alternating in one process ([how](#filters-against-channels)) | ${micro.perEndpointUs} µs (${micro.filteredUs} against ${micro.channelsUs} µs an event)${pairs ? `; in the scenarios, not judged: ${pairs}` : ""} | ${yes(goal.met)} |`,
   ];
 }
 
-/** The pairs of s2-fanout-channels and s2-fanout-filters, one row each, when the run had them. */
+/** The filters' micro-benchmark and the pairs of s2-fanout-channels and s2-fanout-filters, when the run had them. */
 export function filterPairLines(results: BenchResults): string[] {
   const goal = filterGoal(results);
   if (!goal) return [];
   const side = (s: { routingCpuUsPerEvent?: number; complete: boolean }) =>
     `${s.routingCpuUsPerEvent ?? "–"} µs${s.complete ? "" : " (incomplete)"}`;
+  const { micro } = goal;
+  const judged = micro
+    ? [
+        "The goal is judged in one process: `test/bench/micro/route-filters.ts` times routing's decision (`decideRoutes`,",
+        `as routing calls it, with a fresh payload per event) for ${micro.endpoints} endpoints with the scenario's filters and for the same`,
+        "endpoints taking the same half of the events by channel, the two alternating round by round, and takes the best",
+        "round of each: so time the process waits for a core, and what else the machine runs, hit both alike.",
+        "",
+        ...carriedNote(results.carried?.filterMicro),
+        "| with filters, per event | by channel, per event | filters per event per endpoint | rounds × events | load average before |",
+        "| --: | --: | --: | --: | --: |",
+        `| ${micro.filteredUs} µs | ${micro.channelsUs} µs | ${micro.perEndpointUs} µs | ${micro.rounds} × ${micro.iterations.toLocaleString("en-US")} | ${micro.loadAverageBefore} |`,
+        "",
+      ]
+    : [];
+  if (goal.pairs.length === 0) return ["## Filters against channels", "", ...judged];
   return [
     "## Filters against channels",
     "",
-    `The filters' goal compares s2-fanout-filters with s2-fanout-channels, which takes the same half of the fan-out`,
+    ...judged,
+    `The scenarios compare s2-fanout-filters with s2-fanout-channels, which takes the same half of the fan-out`,
     "by channel subscription (so routing publishes the same tasks) without CEL. Routing's CPU per event is measured over",
     "each run's window, and routing's whole CPU for the same scenario varies from run to run by more than the filters cost",
     "([endpoint-filters.md](decisions/endpoint-filters.md)), so one pair's difference swings by several µs per endpoint. `npm run bench` runs",
-    `them as \`BENCH_FILTER_PAIRS\` (${DEFAULT_FILTER_PAIRS}) alternating pairs, each on a fresh stack, and the goal judges the median`,
-    "of the pairs' differences, per endpoint (10 filters per tenant). The first pair's runs are the rows above. The same",
+    `them as \`BENCH_FILTER_PAIRS\` (${DEFAULT_FILTER_PAIRS}) alternating pairs, each on a fresh stack, and takes the median`,
+    `of the pairs' differences, per endpoint (10 filters per tenant)${micro ? ": shown, not judged (the median of three pairs still swung across the goal from one run to the next)" : ", which the goal judges"}. The first pair's runs are the rows above. The same`,
     "difference over the load only (routing keeps up, so its drain is idle) is recorded beside it, not judged.",
     ...(results.filterPairs
       ? []
@@ -904,7 +966,11 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
           ? `: ${g.filters.medianUs} µs per event per endpoint for the filters, the median of ${pairCount(g.filters.pairs.length)}` +
             ` against ${g.filters.pairs[0]?.base.id} ([pairs](#filters-against-channels)); all of routing's CPU with filters is` +
             ` ${g.filters.medianUpperUs ?? "–"} µs per event per endpoint.`
-          : "."),
+          : ".") +
+        (g.filters?.micro
+          ? ` Routing's decision alone, in one process: ${g.filters.micro.perEndpointUs} µs per event per endpoint for the` +
+            " filters (the goal's figure)."
+          : ""),
     );
   }
   if (g.failingRatio !== undefined) {

@@ -9,6 +9,7 @@ import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
+import { type BrokerCounters, type BrokerPerEvent, brokerPerEvent } from "./broker-counters.js";
 import { connectJsonIngestClient } from "./connect-json-client.js";
 import {
   benchFilter,
@@ -187,6 +188,11 @@ export interface ScenarioResult {
   /** Mean ms of each step inside ingest for the window's new events (its herald_ingest_step_seconds). */
   ingestStepMeanMs?: Record<IngestStep, number>;
   windowSeconds: number;
+  /**
+   * The broker's messages (and write-ahead-log entries and batches) over the window per event accepted,
+   * when its counters could be read (broker-counters.ts). Shared broker: whatever else used it counts.
+   */
+  brokerPerEvent?: BrokerPerEvent;
   /** Routing's CPU over the window per event accepted, in µs. */
   routingCpuUsPerEvent?: number;
   /** Routing's CPU from the window's start to the load's end per event accepted, in µs: without the drain. */
@@ -236,6 +242,8 @@ export interface ScenarioContext {
   stop(): boolean;
   /** How many times the broker dropped the monitor's connection so far (a restart, say). */
   brokerInterruptions(): number;
+  /** The broker's message counters now, when they can be read here (broker-counters.ts). */
+  brokerCounters(): Promise<BrokerCounters | undefined>;
 }
 
 /** Service processes of the stack running now, for a last-resort kill if the benchmark dies. */
@@ -586,6 +594,8 @@ async function measure(
   const pids: Record<string, number[]> = {};
   for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
   Object.assign(pids, ctx.extraPids());
+  // Before the window's CPU is read: reading them costs half a second of CPU.
+  const brokerBefore = await ctx.brokerCounters();
   const before = readAll(pids);
   const benchCpuBefore = process.cpuUsage();
   const machineBefore = machineCpuTicks();
@@ -695,6 +705,7 @@ async function measure(
     const metricsAfter = await readServiceMetrics(stack);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const machineAfter = machineCpuTicks();
+    const broker = brokerPerEvent(brokerBefore, await ctx.brokerCounters(), stats.accepted);
     const windowMs = windowEnd - windowStart;
     /** Routing's CPU from the window's start to `to`, per event accepted, in µs. */
     const routingUsPerEvent = (to: typeof after) =>
@@ -810,6 +821,7 @@ async function measure(
         ? { ingestStepMeanMs: stepMeans(ingestSteps(metricsBefore.ingest), ingestSteps(metricsAfter.ingest)) }
         : {}),
       windowSeconds: round(windowMs / 1000),
+      ...(broker ? { brokerPerEvent: broker } : {}),
       ...(stats.accepted > 0
         ? {
             routingCpuUsPerEvent: routingUsPerEvent(after),
