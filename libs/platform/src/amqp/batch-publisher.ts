@@ -29,6 +29,12 @@ export interface BatchPublisherOptions<Item, S extends DescMessage> {
    * of the event loop, and nothing waits.
    */
   maxUnconfirmed?: number;
+  /**
+   * Longest the first item of a message waits for others to join it, in ms; default 0 (what was
+   * published in the same turn of the event loop). For items off the latency path: every message costs
+   * the broker the same whatever it holds, so a wait of a few ms saves most messages at moderate rates.
+   */
+  maxDelayMs?: number;
 }
 
 interface QueuedItem<Item> {
@@ -52,7 +58,7 @@ export class BatchPublisher<Item, S extends DescMessage> {
       maxSize: options.maxItems,
       maxWeight: options.maxBytes,
       weight: itemBytes && ((queued) => itemBytes(queued.item)),
-      maxDelayMs: 0,
+      maxDelayMs: options.maxDelayMs ?? 0,
       maxConcurrentWrites: options.maxUnconfirmed,
       write: (queued) =>
         context.with((queued[0] as QueuedItem<Item>).context, () =>

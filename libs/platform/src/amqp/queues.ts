@@ -30,6 +30,8 @@ export interface QueueBatch<I extends DescMessage, B extends DescMessage> {
   itemBytes?(item: MessageShape<I>): number;
   /** Messages awaiting their confirm at once (see BatchPublisher); default no limit. */
   maxUnconfirmed?: number;
+  /** Longest an item waits for others to share its message (see BatchPublisher), in ms; default 0. */
+  maxDelayMs?: number;
 }
 
 /** A work queue: its exchange and queue, what its messages hold, and how items travel. */
@@ -217,6 +219,7 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
           maxBytes: batch.maxBytes,
           itemBytes: batch.itemBytes,
           maxUnconfirmed: batch.maxUnconfirmed,
+          maxDelayMs: batch.maxDelayMs,
         });
         batches.set(key, batcher);
       }

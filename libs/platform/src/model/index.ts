@@ -111,6 +111,7 @@ export {
   redactedEndpointUrl,
 } from "./operational-events.js";
 export {
+  AUDIT_RECORD_GATHER_MS,
   auditRecordQueue,
   deadTaskQueue,
   eventMessage,

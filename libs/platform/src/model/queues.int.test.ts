@@ -8,7 +8,7 @@ import { useTestTracing } from "../amqp/tracing.test-support.js";
 import { createLogger } from "../logger.js";
 import { openTestBroker, receiveMessages, type TestBroker, testEnv } from "../testing/index.js";
 import { inSpan } from "../tracing.js";
-import { auditRecordQueue, MAX_RECORDS_PER_MESSAGE } from "./queues.js";
+import { AUDIT_RECORD_GATHER_MS, auditRecordQueue, MAX_RECORDS_PER_MESSAGE } from "./queues.js";
 
 const env = testEnv();
 const names = topologyNames(env.AMQP_NAMESPACE);
@@ -65,6 +65,21 @@ describe("the audit record queue", () => {
     expect(MAX_RECORDS_PER_MESSAGE).toBe(50);
     const ids = batches.flatMap((b) => b.records.map((r) => r.record.value?.eventId));
     expect(new Set(ids).size).toBe(250);
+  });
+
+  it("lets a record wait for the next ones to share its message, rather than one message each", async () => {
+    const received = receiveBatches(3);
+    const auditRecords = openQueue(auditRecordQueue, queueContext());
+    // Each in a later turn of the event loop: without the wait, the first would have gone alone.
+    const published = [];
+    for (const id of ["a", "b", "c"]) {
+      published.push(auditRecords.publish(attempt(id)));
+      await new Promise(setImmediate);
+    }
+    await Promise.all(published);
+    const batches = await received;
+    expect(AUDIT_RECORD_GATHER_MS).toBeGreaterThan(0);
+    expect(batches.map((b) => b.records.map((r) => r.record.value?.eventId))).toEqual([["a", "b", "c"]]);
   });
 
   it("continues the first record's trace and links the other records' spans", async () => {

@@ -121,9 +121,18 @@ export const taskQueue: QueueSpec<typeof DeliveryTaskSchema, typeof DeliveryTask
 };
 
 /**
+ * How long a record published to audit waits for others to share its message, in ms. Records are off
+ * the delivery's latency path (audit gathers its writes for AUDIT_BATCH_DELAY_MS, 50 ms, anyway), and a
+ * message costs the broker about as much whatever it holds: at moderate rates this turns one message
+ * per record into one per few records (docs/decisions/single-event-speed.md).
+ */
+export const AUDIT_RECORD_GATHER_MS = 25;
+
+/**
  * Attempt records and routes, from routing and delivery to audit (herald.attempts → audit.attempts).
- * While one message waits for its confirm, the records published meanwhile go together in the next, so
- * a busy service sends a message per confirm round trip rather than one per record.
+ * A record waits up to {@link AUDIT_RECORD_GATHER_MS} for others to join its message, and while one
+ * message waits for its confirm the records published meanwhile go together in the next, so a busy
+ * service sends a message per confirm round trip rather than one per record.
  */
 export const auditRecordQueue: QueueSpec<typeof AuditRecordSchema, typeof AuditRecordBatchSchema> = {
   itemsName: "audit records",
@@ -137,6 +146,7 @@ export const auditRecordQueue: QueueSpec<typeof AuditRecordSchema, typeof AuditR
     of: (records) => create(AuditRecordBatchSchema, { records }),
     maxItems: MAX_RECORDS_PER_MESSAGE,
     maxUnconfirmed: 1,
+    maxDelayMs: AUDIT_RECORD_GATHER_MS,
   },
 };
 
