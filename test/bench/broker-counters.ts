@@ -5,6 +5,7 @@
 // log's counters), which needs the broker on this machine; elsewhere the figures are left out.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { round } from "./system.js";
 
 const run = promisify(execFile);
 
@@ -76,6 +77,6 @@ export function brokerPerEvent(
   // A broker restarted in between starts its counters again: no figure rather than a negative one.
   if (FIELDS.some((field) => after[field] < before[field])) return undefined;
   return Object.fromEntries(
-    FIELDS.map((field) => [field, Math.round(((after[field] - before[field]) / events) * 100) / 100]),
+    FIELDS.map((field) => [field, round((after[field] - before[field]) / events, 2)]),
   ) as BrokerPerEvent;
 }

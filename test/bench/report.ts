@@ -43,6 +43,9 @@ export interface BenchResults {
   totalSeconds: number;
 }
 
+/** The parts of a run that a later run may leave out and carry from the committed results. */
+const CARRIED_PARTS = ["reads", "portalPages", "filterMicro"] as const;
+
 /**
  * A run's results with the reads and portal-pages scenarios and the filters' micro-benchmark of
  * `previous` (the committed results) where the run left them out (`BENCH_READS=0`, as they take most of
@@ -53,19 +56,13 @@ export function carryUnmeasured(run: BenchResults, previous: BenchResults | unde
   if (!previous) return run;
   const carried = { ...run.carried };
   const out: BenchResults = { ...run };
-  if (!run.reads && previous.reads) {
-    out.reads = previous.reads;
-    carried.reads = previous.carried?.reads ?? previous.machine.date;
-  }
-  if (!run.portalPages && previous.portalPages) {
-    out.portalPages = previous.portalPages;
-    carried.portalPages = previous.carried?.portalPages ?? previous.machine.date;
-  }
-  if (!run.filterMicro && previous.filterMicro) {
-    out.filterMicro = previous.filterMicro;
-    carried.filterMicro = previous.carried?.filterMicro ?? previous.machine.date;
-  }
-  if (carried.reads || carried.portalPages || carried.filterMicro) out.carried = carried;
+  const carry = <P extends (typeof CARRIED_PARTS)[number]>(part: P) => {
+    if (run[part] || !previous[part]) return;
+    out[part] = previous[part];
+    carried[part] = previous.carried?.[part] ?? previous.machine.date;
+  };
+  for (const part of CARRIED_PARTS) carry(part);
+  if (CARRIED_PARTS.some((part) => carried[part])) out.carried = carried;
   return out;
 }
 

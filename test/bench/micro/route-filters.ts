@@ -83,10 +83,15 @@ function bestOfAlternating(fns: Array<(i: number) => unknown>): number[] {
   return best;
 }
 
+/** Prints one figure of the report. */
+function row(label: string, us: number): void {
+  console.log(`${label.padEnd(48)} ${us.toFixed(2)} µs`);
+}
+
 /** As {@link bestOfAlternating} for one function, printed with `label`. */
 function timeIt(label: string, fn: (i: number) => unknown): number {
   const [best] = bestOfAlternating([fn]) as [number];
-  console.log(`${label.padEnd(48)} ${best.toFixed(2)} µs`);
+  row(label, best);
   return best;
 }
 
@@ -115,7 +120,6 @@ if (JSON_ONLY) {
 }
 
 console.log(`best of ${ROUNDS} rounds of ${ITERATIONS} events, alternating; load average ${loadAverage()}`);
-const row = (label: string, us: number) => console.log(`${label.padEnd(48)} ${us.toFixed(2)} µs`);
 row(`${ENDPOINTS} endpoints with filters, per event`, filtered);
 row(`${ENDPOINTS} endpoints by channel, per event`, channels);
 row("filters' cost per event per endpoint", perEndpoint);
