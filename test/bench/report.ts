@@ -1,5 +1,11 @@
 // Renders a run as docs/benchmarks.md and docs/benchmarks.svg (a hand-made SVG: no chart library).
 
+import {
+  AUDIT_RECORD_GATHER_MS,
+  MAX_BATCH_PAYLOAD_BYTES,
+  MAX_RECORDS_PER_MESSAGE,
+  MAX_TASKS_PER_MESSAGE,
+} from "@herald/platform/model";
 import type { BrokerPerEvent } from "./broker-counters.js";
 import { type ColdStartRun, coldStartGoal, DEFAULT_COLD_STARTS } from "./cold-starts.js";
 import type { FilterMicroResult } from "./filter-micro.js";
@@ -480,10 +486,10 @@ export function renderMarkdown(results: BenchResults): string {
     "  (only such a call can be retried onto it);",
     "- routing: no database write (tenants and endpoints come from a cache); one delivery task per endpoint and",
     "  one routing record, each confirmed; the tasks made in the same turn (the fan-out of the events one message",
-    "  held) go in one message, up to 64 tasks or 256 KiB of payload;",
+    `  held) go in one message, up to ${MAX_TASKS_PER_MESSAGE} tasks or ${MAX_BATCH_PAYLOAD_BYTES / 1024} KiB of payload;`,
     "- delivery: per task, one signed POST and one attempt record, confirmed;",
-    "- routing and delivery let a record wait up to 25 ms for others to share its message, and put the records",
-    "  they publish while their previous record message awaits its confirm into the next (up to 50), so even a",
+    `- routing and delivery let a record wait up to ${AUDIT_RECORD_GATHER_MS} ms for others to share its message, and put the records`,
+    `  they publish while their previous record message awaits its confirm into the next (up to ${MAX_RECORDS_PER_MESSAGE}), so even a`,
     "  moderately busy instance sends far fewer record messages than records;",
     "- audit: per batch of up to 800 records (one batch written at a time), one `insertMany` each for attempts",
     "  and routes, one read of the batch's deliveries, one `insertMany` of the new ones (with their status) and",
