@@ -25,6 +25,7 @@ import {
   unsetStatusFields,
 } from "./documents.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
+import { RollupBuffer } from "./rollup-buffer.js";
 
 /** Names one delivery. */
 export interface DeliveryRef {
@@ -70,40 +71,80 @@ export class AttemptLogWriter {
   readonly #routes: Collection<EventRouteDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
   readonly #health: EndpointHealthStore;
+  readonly #rollups: RollupBuffer;
   /**
    * This writer's writes whose rollups are not written yet: a batch written at once with another may
    * find that one's attempts stored and unmarked, and must leave them to it rather than count them too.
    */
   readonly #rollupsPending = new Set<string>();
 
-  /** `auditDb` holds audit's own collections; `health` is where attempts are rolled up (tests inject failures). */
-  constructor(auditDb: Db, health: EndpointHealthStore = new EndpointHealthStore(auditDb)) {
+  /**
+   * `auditDb` holds audit's own collections; `health` is where attempts are rolled up (tests inject
+   * failures); `rollupIntervalMs` is the longest a write's attempts wait for their rollups (see
+   * {@link RollupBuffer}; 0, the default, writes them on the next turn of the event loop).
+   */
+  constructor(
+    auditDb: Db,
+    health: EndpointHealthStore = new EndpointHealthStore(auditDb),
+    rollupIntervalMs = 0,
+  ) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
     this.#health = health;
+    this.#rollups = new RollupBuffer(health, { intervalMs: rollupIntervalMs });
   }
 
   /**
    * Inserts attempts, and adds to their endpoints' health rollups those not counted yet; attempts
-   * already stored (same `_id`: a redelivered record) are not inserted again. Returns how many were new.
+   * already stored (same `_id`: a redelivered record) are not inserted again. Returns how many were new,
+   * once their rollups are written too.
+   */
+  async insertAttempts(docs: AttemptDocument[]): Promise<number> {
+    const { inserted, counted } = await this.writeAttempts(docs);
+    await counted;
+    return inserted;
+  }
+
+  /**
+   * Inserts attempts as {@link insertAttempts} does, but resolves once they are stored: `counted`
+   * settles when their rollups are written, which waits for the rollup interval. A record may be acked
+   * only once both are done.
    *
    * Each write names itself in its attempts (`rollup_batch`) and stores a marker once its rollups are
-   * written, so a batch whose rollup write failed leaves its attempts unmarked: redelivered, they are
+   * written, so a write whose rollups failed leaves its attempts unmarked: redelivered, they are
    * taken over by the new write and counted then, once. Test deliveries never count: a developer's
    * tests must not move an endpoint's success rate.
    */
-  async insertAttempts(docs: AttemptDocument[]): Promise<number> {
+  async writeAttempts(docs: AttemptDocument[]): Promise<{ inserted: number; counted: Promise<void> }> {
     const batch = randomUUID();
     this.#rollupsPending.add(batch);
+    let counted: Promise<void> = Promise.resolve();
     try {
-      return await this.#insertAttempts(docs, batch);
+      const { inserted, uncounted } = await this.#insertAttempts(docs, batch);
+      if (uncounted.length > 0) counted = this.#rollups.add(batch, uncounted);
+      return { inserted, counted };
     } finally {
-      this.#rollupsPending.delete(batch);
+      // Pending until its rollups are written or have failed: a write meanwhile must not count them too.
+      const done = () => this.#rollupsPending.delete(batch);
+      counted.then(done, done);
     }
   }
 
-  async #insertAttempts(docs: AttemptDocument[], batch: string): Promise<number> {
+  /** Writes the rollups waiting for the interval now; resolves when they are written. */
+  flushRollups(): Promise<void> {
+    return this.#rollups.flush();
+  }
+
+  /** Writes waiting for their rollups. */
+  get rollupsWaiting(): number {
+    return this.#rollups.size;
+  }
+
+  async #insertAttempts(
+    docs: AttemptDocument[],
+    batch: string,
+  ): Promise<{ inserted: number; uncounted: AttemptDocument[] }> {
     const stored = docs.map(
       (doc): AttemptDocument => (doc.trigger === AttemptTrigger.TEST ? doc : { ...doc, rollup_batch: batch }),
     );
@@ -114,11 +155,7 @@ export class AttemptLogWriter {
       .filter((doc, i) => taken.has(i) && doc.rollup_batch !== undefined)
       .map((doc) => doc._id);
     if (takenIds.length > 0) uncounted.push(...(await this.#takeOverUncounted(takenIds, batch)));
-    if (uncounted.length > 0) {
-      await this.#health.add(uncounted);
-      await this.#health.markCounted(batch, new Date());
-    }
-    return inserted.length;
+    return { inserted: inserted.length, uncounted };
   }
 
   /**

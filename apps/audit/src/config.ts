@@ -21,6 +21,15 @@ export const configSchema = serviceConfigSchema(7004).extend({
     .default(50)
     .describe("the longest a record waits for its batch, in ms"),
   /**
+   * Longest the attempts of a write wait for their endpoint health rollups, which are then written for
+   * every write in that time at once: one upsert per endpoint and bucket rather than one per write. The
+   * records are acked once their rollups are written (docs/decisions/endpoint-health-rollups.md).
+   */
+  HEALTH_ROLLUP_INTERVAL: configFields.duration
+    .refine((ms) => ms <= 10_000, "must be at most 10s")
+    .default(1_000)
+    .describe("the longest attempts wait for their endpoint health rollups, which are written together"),
+  /**
    * Database of audit's own collections (attempts, deliveries, event_routes); default MONGO_DB. Events
    * and endpoints are read from MONGO_DB. A server that writes one transaction per database at a time
    * then writes audit records and ingest's events at once (see docs/storage.md).

@@ -1,4 +1,5 @@
 import { AttemptTrigger, DeliveryState, ErrorClass } from "@herald/contracts";
+import { Collections } from "@herald/platform/model";
 import { testEnv } from "@herald/platform/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,5 +138,59 @@ describe("AttemptLogWriter rollups", () => {
     expect(await attemptsCollection(db).findOne({ _id: "redeliver-test" })).not.toHaveProperty(
       "rollup_batch",
     );
+  });
+});
+
+describe("AttemptLogWriter rollup interval", () => {
+  it("writes the rollups of the writes in one interval together, each write counted once they are", async () => {
+    const now = new Date();
+    const store = new EndpointHealthStore(db);
+    const writer = new AttemptLogWriter(db, store, 60_000);
+    const first = await writer.writeAttempts([
+      attempt("gather-1", "ep-gather", now, true),
+      attempt("gather-2", "ep-gather-b", now, false),
+    ]);
+    const second = await writer.writeAttempts([attempt("gather-3", "ep-gather", now, true)]);
+    expect([first.inserted, second.inserted]).toEqual([2, 1]);
+    expect(writer.rollupsWaiting).toBe(2);
+    let counted = false;
+    void Promise.all([first.counted, second.counted]).then(() => (counted = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Stored, not yet counted: no rollup and no marker until the interval ends (here, a flush).
+    expect(counted).toBe(false);
+    expect((await store.health("t1", "ep-gather", now)).windows[0]?.attempts).toBe(0n);
+    const batches = [
+      ...new Set(
+        (
+          await attemptsCollection(db)
+            .find({ _id: { $in: ["gather-1", "gather-3"] } })
+            .toArray()
+        ).map((a) => a.rollup_batch as string),
+      ),
+    ];
+    expect(batches).toHaveLength(2);
+    expect(await store.countedBatches(batches)).toEqual(new Set());
+
+    await writer.flushRollups();
+    await Promise.all([first.counted, second.counted]);
+    expect(counted).toBe(true);
+    expect(writer.rollupsWaiting).toBe(0);
+    expect((await store.health("t1", "ep-gather", now)).windows[0]).toMatchObject({
+      attempts: 2n,
+      succeeded: 2n,
+    });
+    expect((await store.health("t1", "ep-gather-b", now)).windows[0]).toMatchObject({
+      attempts: 1n,
+      failed: 1n,
+    });
+    expect(await store.countedBatches(batches)).toEqual(new Set(batches));
+    // Two rollups (5 minutes, 1 hour) per endpoint, whatever the writes.
+    expect(await db.collection(Collections.endpointHealth).countDocuments({ endpoint_id: "ep-gather" })).toBe(
+      2,
+    );
+
+    // The same records again (a redelivery after the ack was lost): nothing new, nothing counted twice.
+    expect(await writer.insertAttempts([attempt("gather-1", "ep-gather", now, true)])).toBe(0);
+    expect((await store.health("t1", "ep-gather", now)).windows[0]?.attempts).toBe(2n);
   });
 });

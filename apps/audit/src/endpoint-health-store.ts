@@ -86,11 +86,14 @@ export class EndpointHealthStore {
   }
 
   /**
-   * Records that the attempts of write `batch` are in their rollups: one small document per batch,
-   * purged with the rollups (`bucket_start`).
+   * Records that the attempts of each write of `batches` are in their rollups: one small document per
+   * write, purged with the rollups (`bucket_start`), all in one insert.
    */
-  async markCounted(batch: string, now: Date): Promise<void> {
-    await this.#backlogs.insertOne({ _id: countedBatchId(batch), bucket_start: now });
+  async markCounted(batches: readonly string[], now: Date): Promise<void> {
+    if (batches.length === 0) return;
+    await this.#backlogs.insertMany(
+      batches.map((batch) => ({ _id: countedBatchId(batch), bucket_start: now })),
+    );
   }
 
   /** Which of `batches` are marked counted, read by `_id`. */

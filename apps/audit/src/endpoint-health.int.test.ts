@@ -17,7 +17,12 @@ import { attemptsCollection, deliveriesCollection } from "./documents.js";
 import { LATENCY_RELATIVE_ERROR } from "./endpoint-health.js";
 import { endpointHealthCollection } from "./endpoint-health-store.js";
 
-const env = testEnv({ AUDIT_BATCH_DELAY_MS: "10", HEALTH_BACKLOG_INTERVAL: "200ms" });
+// Rollups written 20 ms after their attempts, so that the duplicates' wait below sees them counted.
+const env = testEnv({
+  AUDIT_BATCH_DELAY_MS: "10",
+  HEALTH_BACKLOG_INTERVAL: "200ms",
+  HEALTH_ROLLUP_INTERVAL: "20ms",
+});
 let audit: AuditUnderTest;
 let admin: Client<typeof AuditService>;
 let t2Reader: Client<typeof AuditService>;

@@ -430,11 +430,18 @@ describe("the audit record consumer", () => {
     const stored = await attemptsCollection(audit.db).findOne({ event_id: "evt_test_1" });
     expect(stored?.trigger).toBe(AttemptTrigger.TEST);
     expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "evt_test_1" })).toBe(0);
-    // Only the real attempt is in the rollups: one per bucket span, each counting one attempt.
-    const rollups = await endpointHealthCollection(audit.db)
-      .find({ endpoint_id: "ep-tested", attempts: { $exists: true } })
-      .toArray();
-    expect(rollups.length).toBeGreaterThan(0);
+    // Only the real attempt is in the rollups: one per bucket span, each counting one attempt. They are
+    // written up to HEALTH_ROLLUP_INTERVAL after the attempts.
+    const rollups = await vi.waitFor(
+      async () => {
+        const found = await endpointHealthCollection(audit.db)
+          .find({ endpoint_id: "ep-tested", attempts: { $exists: true } })
+          .toArray();
+        expect(found).toHaveLength(2);
+        return found;
+      },
+      { timeout: 10_000 },
+    );
     for (const rollup of rollups) expect(rollup).toMatchObject({ attempts: 1, succeeded: 1 });
   });
 });
@@ -481,5 +488,41 @@ describe("the audit record consumer, writing several batches at once as on Mongo
       const fiveMinutes = rollups.filter((rollup) => String(rollup._id).includes(":5m:"));
       expect(fiveMinutes.reduce((sum, rollup) => sum + (rollup.attempts ?? 0), 0)).toBe(500);
     });
+  });
+});
+
+describe("the audit record consumer, with rollups written together", () => {
+  // A prefetch of 4 messages and rollups written 10 s after their attempts: the consumer could hold 4
+  // single-record messages at most, so the 12 below are all counted well inside the interval only if
+  // messages waiting for their rollups make the rollups be written once they are half the prefetch.
+  const pressureEnv = testEnv({
+    AUDIT_BATCH_SIZE: "4",
+    AUDIT_BATCH_DELAY_MS: "5",
+    HEALTH_ROLLUP_INTERVAL: "10s",
+  });
+  let pressured: AuditUnderTest;
+
+  beforeAll(async () => {
+    pressured = await startAudit(pressureEnv);
+  });
+
+  afterAll(() => pressured?.stop());
+
+  it("writes the rollups early when the messages waiting for them are half the prefetch", async () => {
+    const records = Array.from({ length: 12 }, (_, i) =>
+      attemptRecord("t3", `pressure-e${i}`, "ep-pressure", 1, DeliveryState.SUCCEEDED, { at: Date.now() }),
+    );
+    for (const record of records) await pressured.auditRecords.publish(create(AuditRecordSchema, record));
+    await vi.waitFor(
+      async () => {
+        const rollups = await endpointHealthCollection(pressured.db)
+          .find({ endpoint_id: "ep-pressure", attempts: { $exists: true } })
+          .toArray();
+        const fiveMinutes = rollups.filter((rollup) => String(rollup._id).includes(":5m:"));
+        expect(fiveMinutes.reduce((sum, rollup) => sum + (rollup.attempts ?? 0), 0)).toBe(12);
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+    expect(await attemptsCollection(pressured.db).countDocuments({ endpoint_id: "ep-pressure" })).toBe(12);
   });
 });

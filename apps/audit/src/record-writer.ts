@@ -30,13 +30,14 @@ export function recordProblem(record: AuditRecord): string | undefined {
 /**
  * Writes one batch of audit records: the attempts (duplicates skipped), the routes, then each delivery
  * with attempts in the batch once. Every step is idempotent, so writing a batch again after a crash is
- * harmless.
+ * harmless. Resolves once they are written; `counted` settles when the attempts' health rollups are
+ * written too (see {@link AttemptLogWriter.writeAttempts}): the records may be acked only then.
  */
 export async function writeAuditRecords(
   writer: AttemptLogWriter,
   records: AuditRecord[],
   now: Date,
-): Promise<void> {
+): Promise<{ counted: Promise<void> }> {
   const attempts = [];
   const routes: RouteRecord[] = [];
   const deliveries = new Map<string, DeliveryChange>();
@@ -73,9 +74,10 @@ export async function writeAuditRecords(
       });
     }
   }
-  await writer.insertAttempts(attempts);
+  const { counted } = await writer.writeAttempts(attempts);
   await writer.recordRoutes(routes);
   await writer.applyDeliveryChanges([...deliveries.values()], now);
+  return { counted };
 }
 
 /**
@@ -115,11 +117,13 @@ export interface AuditConsumerOptions {
 
 /**
  * Consumes `audit.attempts` (each message a batch of records from one publisher), writing records in
- * batches of `batchSize` across messages. A message is acked only once all its records are written, so
- * a crash loses nothing; the redelivered records are then skipped as duplicates. `batchSize` messages
- * are prefetched and handled at once: enough to fill a batch when each holds one record (an idle
- * publisher sends them so), and at most `batchSize` × 50 records in memory (40,000 by default) when busy
- * publishers send full ones (MAX_RECORDS_PER_MESSAGE).
+ * batches of `batchSize` across messages. A message is acked only once all its records are written and
+ * their health rollups too, so a crash loses nothing; the redelivered records are then skipped as
+ * duplicates. `batchSize` messages are prefetched and handled at once: enough to fill a batch when each
+ * holds one record (an idle publisher sends them so), and at most `batchSize` × 50 records in memory
+ * (40,000 by default) when busy publishers send full ones (MAX_RECORDS_PER_MESSAGE). Messages waiting
+ * for their rollups hold their place in the prefetch, so when they are half of it the rollups are
+ * written at once rather than at the end of their interval.
  */
 export function consumeAuditRecords(
   queue: Queue<AuditRecord>,
@@ -127,6 +131,8 @@ export function consumeAuditRecords(
 ): { consumer: Consumer; batcher: Batcher<AuditRecord> } {
   const now = options.now ?? (() => new Date());
   const { logger, writer } = options;
+  // When each record's rollups are written: set by the write that stored it.
+  const counted = new WeakMap<AuditRecord, Promise<void>>();
   const batcher = new Batcher<AuditRecord>({
     maxSize: options.batchSize,
     maxDelayMs: options.batchDelayMs,
@@ -136,12 +142,14 @@ export function consumeAuditRecords(
       const records = options.keep ? await options.keep(batch) : batch;
       if (records.length < batch.length)
         logger.info({ dropped: batch.length - records.length }, "audit records of deleted tenants dropped");
-      await writeAuditRecords(writer, records, now());
+      const written = await writeAuditRecords(writer, records, now());
+      for (const record of batch) counted.set(record, written.counted);
       options.onWritten?.(records, (performance.now() - started) / 1000);
       logger.debug({ records: records.length }, "audit records written");
     },
   });
   const inFlight = options.batchSize;
+  let awaitingRollups = 0;
   const consumer = queue.consumeMessages({
     prefetch: inFlight,
     concurrency: inFlight,
@@ -154,6 +162,13 @@ export function consumeAuditRecords(
       });
       annotateSpan(valid);
       await Promise.all(valid.map((record) => batcher.add(record)));
+      awaitingRollups++;
+      try {
+        if (awaitingRollups >= inFlight / 2) void writer.flushRollups().catch(() => undefined);
+        await Promise.all(valid.map((record) => counted.get(record)));
+      } finally {
+        awaitingRollups--;
+      }
     },
   });
   return { consumer, batcher };

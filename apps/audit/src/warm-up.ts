@@ -45,7 +45,7 @@ export async function warmUpRecordPath(rounds = AUDIT_WARM_UP_ROUNDS): Promise<n
         if (!recordProblem(record)) records.push(record);
       }
     }
-    await writeAuditRecords(writer, records, new Date());
+    await (await writeAuditRecords(writer, records, new Date())).counted;
   }
   return written;
 }
