@@ -51,6 +51,17 @@ export interface RouteRecord {
   skippedOmitted: number;
 }
 
+/** Options of {@link AttemptLogWriter}. */
+export interface AttemptLogWriterOptions {
+  /** Where attempts are rolled up; default the store on `auditDb` (tests inject failures). */
+  health?: EndpointHealthStore;
+  /**
+   * The longest a write's attempts wait for their rollups, in ms (see {@link RollupBuffer}); default 0,
+   * the next turn of the event loop. Audit sets HEALTH_ROLLUP_INTERVAL.
+   */
+  rollupIntervalMs?: number;
+}
+
 /** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
 const MAX_UPDATE_ROUNDS = 20;
 
@@ -78,21 +89,13 @@ export class AttemptLogWriter {
    */
   readonly #rollupsPending = new Set<string>();
 
-  /**
-   * `auditDb` holds audit's own collections; `health` is where attempts are rolled up (tests inject
-   * failures); `rollupIntervalMs` is the longest a write's attempts wait for their rollups (see
-   * {@link RollupBuffer}; 0, the default, writes them on the next turn of the event loop).
-   */
-  constructor(
-    auditDb: Db,
-    health: EndpointHealthStore = new EndpointHealthStore(auditDb),
-    rollupIntervalMs = 0,
-  ) {
+  /** `auditDb` holds audit's own collections. */
+  constructor(auditDb: Db, options: AttemptLogWriterOptions = {}) {
     this.#attempts = attemptsCollection(auditDb);
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
-    this.#health = health;
-    this.#rollups = new RollupBuffer(health, { intervalMs: rollupIntervalMs });
+    this.#health = options.health ?? new EndpointHealthStore(auditDb);
+    this.#rollups = new RollupBuffer(this.#health, { intervalMs: options.rollupIntervalMs ?? 0 });
   }
 
   /**
@@ -134,11 +137,6 @@ export class AttemptLogWriter {
   /** Writes the rollups waiting for the interval now; resolves when they are written. */
   flushRollups(): Promise<void> {
     return this.#rollups.flush();
-  }
-
-  /** Writes waiting for their rollups. */
-  get rollupsWaiting(): number {
-    return this.#rollups.size;
   }
 
   async #insertAttempts(

@@ -78,7 +78,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
     const auditDb = config.AUDIT_MONGO_DB ? mongo.client.db(config.AUDIT_MONGO_DB) : mongo.db;
     await ensureIndexes(auditDb, auditIndexes);
     // One writer for every consumer: it serializes the updates of each delivery within the instance.
-    const writer = new AttemptLogWriter(auditDb, undefined, config.HEALTH_ROLLUP_INTERVAL);
+    const writer = new AttemptLogWriter(auditDb, { rollupIntervalMs: config.HEALTH_ROLLUP_INTERVAL });
     const writesAtOnce = auditWritesAtOnce(mongo.capabilities);
     const reader = new AttemptLogReader(mongo.db, auditDb);
     const recorders = auditMetrics(metrics);
