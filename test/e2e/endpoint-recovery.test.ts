@@ -96,14 +96,16 @@ describe("an operator recovering an endpoint whose circuit is open", () => {
     const since = new Date(Date.now() - 1_000);
     const ids = await failUntilCircuitOpens(t, r, ep.id);
 
-    // The endpoint's health tells what happened, read from audit's rollups over gRPC.
+    // The endpoint's health tells what happened, read from audit's rollups over gRPC. The backlog is
+    // counted by a background pass, the rollups written up to HEALTH_ROLLUP_INTERVAL after the attempts.
     const health = await eventually(
       async () => {
         const res = await t.clients.audit.getEndpointHealth({ tenantId: t.id, endpointId: ep.id });
-        return res.health?.backlog === 3n ? res.health : undefined;
+        const counted = res.health?.windows[0]?.attempts === 3n;
+        return counted && res.health?.backlog === 3n ? res.health : undefined;
       },
       30_000,
-      "backlog of 3 counted",
+      "backlog and attempts of 3 counted",
     );
     expect(health.windows.map((w) => [w.attempts, w.failed])).toEqual([
       [3n, 3n],
