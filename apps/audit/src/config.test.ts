@@ -18,6 +18,16 @@ describe("audit configuration", () => {
     ).toMatchObject({ HERALD_RETENTION_DAYS: 7, TENANT_PURGE_GRACE: 5_000 });
   });
 
+  it("writes health rollups once a second by default, at once with 0", () => {
+    expect(loadConfig(configSchema, testEnv()).HEALTH_ROLLUP_INTERVAL).toBe(1_000);
+    expect(loadConfig(configSchema, testEnv({ HEALTH_ROLLUP_INTERVAL: "0s" })).HEALTH_ROLLUP_INTERVAL).toBe(
+      0,
+    );
+    expect(loadConfig(configSchema, testEnv({ HEALTH_ROLLUP_INTERVAL: "10s" })).HEALTH_ROLLUP_INTERVAL).toBe(
+      10_000,
+    );
+  });
+
   it.each([
     ["HERALD_RETENTION_DAYS", "0"],
     ["HERALD_RETENTION_DAYS", "3651"],
@@ -25,6 +35,8 @@ describe("audit configuration", () => {
     ["RETENTION_PURGE_INTERVAL", "50ms"],
     ["PURGE_BATCH_SIZE", "0"],
     ["PURGE_BATCH_PAUSE", "soon"],
+    ["HEALTH_ROLLUP_INTERVAL", "11s"],
+    ["HEALTH_ROLLUP_INTERVAL", "a while"],
   ])("refuses %s=%s by name", (name, value) => {
     try {
       loadConfig(configSchema, testEnv({ [name]: value }));
