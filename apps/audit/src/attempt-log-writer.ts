@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AttemptTrigger, DeliveryState } from "@herald/contracts";
-import { isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
+import { Batcher, isDuplicateKeyError, KeyedSerializer } from "@herald/platform";
 import {
   type AnyBulkWriteOperation,
   type Collection,
@@ -25,7 +25,6 @@ import {
   unsetStatusFields,
 } from "./documents.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
-import { RollupBuffer } from "./rollup-buffer.js";
 
 /** Names one delivery. */
 export interface DeliveryRef {
@@ -56,10 +55,17 @@ export interface AttemptLogWriterOptions {
   /** Where attempts are rolled up; default the store on `auditDb` (tests inject failures). */
   health?: EndpointHealthStore;
   /**
-   * The longest a write's attempts wait for their rollups, in ms (see {@link RollupBuffer}); default 0,
-   * the next turn of the event loop. Audit sets HEALTH_ROLLUP_INTERVAL.
+   * The longest a write's attempts wait for their rollups, in ms; every rollup touched in that time gets
+   * one upsert however many writes touched it. Default 0, the next turn of the event loop. Audit sets
+   * HEALTH_ROLLUP_INTERVAL.
    */
   rollupIntervalMs?: number;
+}
+
+/** One write's attempts waiting for their rollups, and the name its marker records. */
+interface RollupWrite {
+  batch: string;
+  attempts: readonly AttemptDocument[];
 }
 
 /** Read-modify-write rounds before a delivery update gives up (the message is then retried). */
@@ -82,7 +88,14 @@ export class AttemptLogWriter {
   readonly #routes: Collection<EventRouteDocument>;
   readonly #deliveryWrites = new KeyedSerializer();
   readonly #health: EndpointHealthStore;
-  readonly #rollups: RollupBuffer;
+  /**
+   * Gathers the rollup increments of successive writes: each write touches two rollups per endpoint in
+   * it, and each upsert is a write of its own on the server, so with many endpoints per write the
+   * rollups would be most of audit's writes (docs/decisions/endpoint-health-rollups.md). One flush at a
+   * time, in the order the writes came; a failed flush fails every write in it, whose attempts are then
+   * counted when their records come again.
+   */
+  readonly #rollups: Batcher<RollupWrite>;
   /**
    * This writer's writes whose rollups are not written yet: a batch written at once with another may
    * find that one's attempts stored and unmarked, and must leave them to it rather than count them too.
@@ -95,7 +108,12 @@ export class AttemptLogWriter {
     this.#deliveries = deliveriesCollection(auditDb);
     this.#routes = eventRoutesCollection(auditDb);
     this.#health = options.health ?? new EndpointHealthStore(auditDb);
-    this.#rollups = new RollupBuffer(this.#health, { intervalMs: options.rollupIntervalMs ?? 0 });
+    this.#rollups = new Batcher<RollupWrite>({
+      maxSize: Infinity,
+      maxDelayMs: options.rollupIntervalMs ?? 0,
+      maxConcurrentWrites: 1,
+      write: (writes) => this.#writeRollups(writes),
+    });
   }
 
   /**
@@ -125,7 +143,7 @@ export class AttemptLogWriter {
     let counted: Promise<void> = Promise.resolve();
     try {
       const { inserted, uncounted } = await this.#insertAttempts(docs, batch);
-      if (uncounted.length > 0) counted = this.#rollups.add(batch, uncounted);
+      if (uncounted.length > 0) counted = this.#rollups.add({ batch, attempts: uncounted });
       return { inserted, counted };
     } finally {
       // Pending until its rollups are written or have failed: a write meanwhile must not count them too.
@@ -134,9 +152,23 @@ export class AttemptLogWriter {
     }
   }
 
-  /** Writes the rollups waiting for the interval now; resolves when they are written. */
-  flushRollups(): Promise<void> {
-    return this.#rollups.flush();
+  /** Writes the rollups waiting for the interval now, or as soon as the flush under way ends. */
+  flushRollups(): void {
+    this.#rollups.flush();
+  }
+
+  /** Writes the rollups waiting for the interval now, and waits for every rollup write. */
+  drainRollups(): Promise<void> {
+    return this.#rollups.drain();
+  }
+
+  /** Adds the writes' attempts to their rollups, then records the writes as counted. */
+  async #writeRollups(writes: RollupWrite[]): Promise<void> {
+    await this.#health.add(writes.flatMap((w) => w.attempts));
+    await this.#health.markCounted(
+      writes.map((w) => w.batch),
+      new Date(),
+    );
   }
 
   async #insertAttempts(

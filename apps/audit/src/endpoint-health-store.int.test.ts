@@ -170,7 +170,7 @@ describe("AttemptLogWriter rollup interval", () => {
     expect(batches).toHaveLength(2);
     expect(await store.countedBatches(batches)).toEqual(new Set());
 
-    await writer.flushRollups();
+    writer.flushRollups();
     await Promise.all([first.counted, second.counted]);
     expect(counted).toBe(true);
     expect((await store.health("t1", "ep-gather", now)).windows[0]).toMatchObject({

@@ -164,7 +164,7 @@ export function consumeAuditRecords(
       await Promise.all(valid.map((record) => batcher.add(record)));
       awaitingRollups++;
       try {
-        if (awaitingRollups >= inFlight / 2) void writer.flushRollups().catch(() => undefined);
+        if (awaitingRollups >= inFlight / 2) writer.flushRollups();
         await Promise.all(valid.map((record) => counted.get(record)));
       } finally {
         awaitingRollups--;

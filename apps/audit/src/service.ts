@@ -174,7 +174,7 @@ export const auditService: ServiceDefinition<typeof configSchema> = {
       stop: async () => {
         await Promise.all([stopPurges(), stopBacklogCounts()]);
         await Promise.all([batcher.drain(), deadTasks.batcher.drain()]);
-        await writer.flushRollups();
+        await writer.drainRollups();
         await operational.drain();
       },
     };

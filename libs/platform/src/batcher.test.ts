@@ -89,6 +89,67 @@ describe("Batcher", () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it("with no size limit, writes everything of one delay together, the delay counted from the first item", async () => {
+    const { batches, write } = recorder();
+    const batcher = new Batcher({ maxSize: Infinity, maxDelayMs: 1_000, write });
+    let written = false;
+    const first = Promise.all([batcher.add(1), batcher.add(2)]).then(() => {
+      written = true;
+    });
+    await vi.advanceTimersByTimeAsync(400);
+    const second = batcher.add(3);
+    await vi.advanceTimersByTimeAsync(599);
+    expect(written).toBe(false);
+    expect(batches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([first, second]);
+    expect(batches).toEqual([[1, 2, 3]]);
+
+    // The next item starts a delay of its own.
+    let thirdWritten = false;
+    const third = batcher.add(4).then(() => {
+      thirdWritten = true;
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(thirdWritten).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await third;
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it("writes at once when flushed, or when the write slot frees, with what arrived meanwhile", async () => {
+    const batches: number[][] = [];
+    let release = () => {};
+    const write = (items: number[]) => {
+      batches.push(items);
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const batcher = new Batcher({ maxSize: Infinity, maxDelayMs: 60_000, write, maxConcurrentWrites: 1 });
+    const first = batcher.add(1);
+    batcher.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1]]);
+
+    // The slot is taken: the flush waits for the write under way, and takes what arrives before it ends.
+    const second = batcher.add(2);
+    batcher.flush();
+    const third = batcher.add(3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1]]);
+    release();
+    await first;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1], [2, 3]]);
+    release();
+    await Promise.all([second, third]);
+    // Nothing waits: a flush writes nothing.
+    batcher.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
   it("with no delay, batches what is added in one turn of the event loop", async () => {
     vi.useRealTimers();
     const { batches, write } = recorder();

@@ -86,6 +86,14 @@ export class Batcher<T> {
     return length;
   }
 
+  /**
+   * Writes what is buffered now rather than when its delay ends; with every write slot taken, as soon as
+   * one frees. The items' {@link add} promises tell when they are written.
+   */
+  flush(): void {
+    this.#flush();
+  }
+
   /** Writes what is buffered now, and waits for every batch being written. */
   async drain(): Promise<void> {
     do {
