@@ -14,6 +14,19 @@ function recorder() {
   return { batches, write: async (items: number[]) => void batches.push(items) };
 }
 
+/** Records each batch; a write ends only when `release` is called. */
+function heldWrites() {
+  const batches: number[][] = [];
+  let resolveWrite = () => {};
+  const write = (items: number[]) => {
+    batches.push(items);
+    return new Promise<void>((resolve) => {
+      resolveWrite = resolve;
+    });
+  };
+  return { batches, write, release: () => resolveWrite() };
+}
+
 describe("Batcher", () => {
   it("writes as soon as a batch is full", async () => {
     const { batches, write } = recorder();
@@ -63,14 +76,7 @@ describe("Batcher", () => {
   });
 
   it("writes one batch at a time when told, the next holding what arrived meanwhile", async () => {
-    const batches: number[][] = [];
-    let release = () => {};
-    const write = (items: number[]) => {
-      batches.push(items);
-      return new Promise<void>((resolve) => {
-        release = resolve;
-      });
-    };
+    const { batches, write, release } = heldWrites();
     const batcher = new Batcher({ maxSize: 2, maxDelayMs: 10, write, maxConcurrentWrites: 1 });
     const added = [1, 2, 3, 4, 5].map((n) => batcher.add(n));
     await vi.advanceTimersByTimeAsync(20);
@@ -118,14 +124,7 @@ describe("Batcher", () => {
   });
 
   it("writes at once when flushed, or when the write slot frees, with what arrived meanwhile", async () => {
-    const batches: number[][] = [];
-    let release = () => {};
-    const write = (items: number[]) => {
-      batches.push(items);
-      return new Promise<void>((resolve) => {
-        release = resolve;
-      });
-    };
+    const { batches, write, release } = heldWrites();
     const batcher = new Batcher({ maxSize: Infinity, maxDelayMs: 60_000, write, maxConcurrentWrites: 1 });
     const first = batcher.add(1);
     batcher.flush();
