@@ -15,15 +15,7 @@ import {
   parseNewEndpoint,
 } from "./endpoint-input.js";
 import { msToDuration } from "./fields.js";
-
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "accepted";
-}
+import { problem } from "./input.test-support.js";
 
 describe("event types", () => {
   it("accepts exact types, prefix wildcards and *, dropping duplicates", () => {

@@ -2,17 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { CreateEventTypeRequestSchema, UpdateEventTypeRequestSchema } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import { parseEventTypePatch, parseNewEventType } from "./event-type-input.js";
+import { problem } from "./input.test-support.js";
 
 const SCHEMA = '{"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}';
-
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "accepted";
-}
 
 describe("parseNewEventType", () => {
   it("maps a request to the stored fields", () => {

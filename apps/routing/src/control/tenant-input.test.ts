@@ -2,16 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { CreateTenantRequestSchema, UpdateTenantRequestSchema } from "@herald/contracts";
 import { describe, expect, it } from "vitest";
 import { msToDuration } from "./fields.js";
+import { problem } from "./input.test-support.js";
 import { parseNewTenant, parseTenantPatch } from "./tenant-input.js";
-
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "accepted";
-}
 
 describe("parseNewTenant", () => {
   it("maps a request to the stored fields, leaving the id to generate when empty", () => {
