@@ -31,6 +31,7 @@ import {
   type ScenarioSpec,
   startedPids,
 } from "./scenario.js";
+import { slowComparison, slowPairs, slowPairsFromEnv } from "./slow-pairs.js";
 import { machineInfo, nowMs, pidsByName, round } from "./system.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -41,6 +42,8 @@ const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
 const PURGE_PAIRS = pairsFromEnv(process.env);
 /** Pairs of s2-fanout-channels and s2-fanout-filters when the run has both (filter-pairs.ts). */
 const FILTER_PAIRS = filterPairsFromEnv(process.env);
+/** Pairs of slow-receivers-healthy and slow-receivers when the run has both (slow-pairs.ts). */
+const SLOW_PAIRS = slowPairsFromEnv(process.env);
 /** Each pair past the first gets this much more budget: two scenarios, with their set-up and drain. */
 const PAIR_BUDGET_SECONDS = 2 * SECONDS + 150;
 /** Runs of cold-start when the run has it (cold-starts.ts). */
@@ -340,7 +343,11 @@ export async function main(): Promise<number> {
     process.exit(1);
   };
   const order = repeatColdStart(
-    runOrder(scenarios(), [purgeComparison(PURGE_PAIRS), filterComparison(FILTER_PAIRS)]),
+    runOrder(scenarios(), [
+      purgeComparison(PURGE_PAIRS),
+      filterComparison(FILTER_PAIRS),
+      slowComparison(SLOW_PAIRS),
+    ]),
     COLD_STARTS,
   );
   // Two runs for each pair past the first of its comparison.
@@ -454,6 +461,7 @@ export async function main(): Promise<number> {
     const results = firstRuns(kept);
     const pairs = purgePairs(kept);
     const filters = filterPairs(kept);
+    const slow = slowPairs(kept);
     let filterMicro: FilterMicroResult | undefined;
     if (filterMicroSelected() && !interrupted) {
       // After the scenarios, with no stack running: the micro-benchmark's two sides alternate in one process.
@@ -516,6 +524,7 @@ export async function main(): Promise<number> {
       ...(portalPages ? { portalPages } : {}),
       ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
       ...(filters.length > 0 ? { filterPairs: filters } : {}),
+      ...(slow.length > 0 ? { slowPairs: slow } : {}),
       ...(filterMicro ? { filterMicro } : {}),
       ...(coldStarts.length > 0 ? { coldStarts } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
