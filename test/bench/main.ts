@@ -10,6 +10,13 @@ import { readBrokerCounters } from "./broker-counters.js";
 import { COLD_START_ID, coldStartsFromEnv, collectColdStarts, repeatColdStart } from "./cold-starts.js";
 import { type FilterMicroResult, measureFilterMicro } from "./filter-micro.js";
 import { FILTERS_ID, filterComparison, filterPairs, filterPairsFromEnv } from "./filter-pairs.js";
+import {
+  FAILING_ENDPOINTS,
+  healthyPairs,
+  healthyPairsFromEnv,
+  healthyRunComparison,
+  SLOW_RECEIVERS,
+} from "./healthy-pairs.js";
 import { ensureInfra, type Infra, rabbitVersion, redact } from "./infra.js";
 import { firstRuns, runOrder } from "./paired-runs.js";
 import { type PortalPagesResult, runPortalPages } from "./portal-pages.js";
@@ -31,7 +38,6 @@ import {
   type ScenarioSpec,
   startedPids,
 } from "./scenario.js";
-import { slowComparison, slowPairs, slowPairsFromEnv } from "./slow-pairs.js";
 import { machineInfo, nowMs, pidsByName, round } from "./system.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -42,8 +48,10 @@ const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 560);
 const PURGE_PAIRS = pairsFromEnv(process.env);
 /** Pairs of s2-fanout-channels and s2-fanout-filters when the run has both (filter-pairs.ts). */
 const FILTER_PAIRS = filterPairsFromEnv(process.env);
-/** Pairs of slow-receivers-healthy and slow-receivers when the run has both (slow-pairs.ts). */
-const SLOW_PAIRS = slowPairsFromEnv(process.env);
+/** Pairs of slow-receivers-healthy and slow-receivers when the run has both (healthy-pairs.ts). */
+const SLOW_PAIRS = healthyPairsFromEnv(SLOW_RECEIVERS, process.env);
+/** Pairs of s3-healthy and s3-failing when the run has both (healthy-pairs.ts). */
+const FAILING_PAIRS = healthyPairsFromEnv(FAILING_ENDPOINTS, process.env);
 /** Each pair past the first gets this much more budget: two scenarios, with their set-up and drain. */
 const PAIR_BUDGET_SECONDS = 2 * SECONDS + 150;
 /** Runs of cold-start when the run has it (cold-starts.ts). */
@@ -346,7 +354,8 @@ export async function main(): Promise<number> {
     runOrder(scenarios(), [
       purgeComparison(PURGE_PAIRS),
       filterComparison(FILTER_PAIRS),
-      slowComparison(SLOW_PAIRS),
+      healthyRunComparison(SLOW_RECEIVERS, SLOW_PAIRS),
+      healthyRunComparison(FAILING_ENDPOINTS, FAILING_PAIRS),
     ]),
     COLD_STARTS,
   );
@@ -461,7 +470,8 @@ export async function main(): Promise<number> {
     const results = firstRuns(kept);
     const pairs = purgePairs(kept);
     const filters = filterPairs(kept);
-    const slow = slowPairs(kept);
+    const slow = healthyPairs(SLOW_RECEIVERS, kept);
+    const failing = healthyPairs(FAILING_ENDPOINTS, kept);
     let filterMicro: FilterMicroResult | undefined;
     if (filterMicroSelected() && !interrupted) {
       // After the scenarios, with no stack running: the micro-benchmark's two sides alternate in one process.
@@ -525,6 +535,7 @@ export async function main(): Promise<number> {
       ...(pairs.length > 0 ? { purgePairs: pairs } : {}),
       ...(filters.length > 0 ? { filterPairs: filters } : {}),
       ...(slow.length > 0 ? { slowPairs: slow } : {}),
+      ...(failing.length > 0 ? { failingPairs: failing } : {}),
       ...(filterMicro ? { filterMicro } : {}),
       ...(coldStarts.length > 0 ? { coldStarts } : {}),
       totalSeconds: round((nowMs() - started) / 1000),
