@@ -119,6 +119,7 @@ describe("the report's healthy-endpoint lines", () => {
     ];
     const text = healthyPairLines(bench({ slowPairs })).join("\n");
     expect(text).toContain("## Slow receivers against all healthy");
+    expect(text).toContain("the healthy endpoints' p99 over 13,200 deliveries");
     expect(text).toContain("| 1 | 43 ms, 500/s | 69 ms, 440/s | 1.6 × | 1 × | 2.5 / 2.5 |");
     expect(text).toContain("| median | | | 1.1 × | 1 × | |");
     expect(text).not.toMatch(/saved before these pairs/);

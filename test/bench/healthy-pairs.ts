@@ -1,8 +1,7 @@
 // Goals on the healthy endpoints of a scenario against an all-healthy base (failing endpoints beside
 // them, slow receivers beside them) run as alternating pairs in one run and are judged on the medians of
-// the pairs' ratios: the healthy endpoints' p99 is set by a few stalls of the shared machine, and one
-// pair of slow-receivers has measured 0.93-2.24 x with the same code (docs/decisions/fair-delivery.md,
-// "Session 24").
+// the pairs' ratios: the healthy endpoints' p99 is set by a few stalls of the shared machine, which one
+// pair cannot tell from an effect (measured in docs/decisions/fair-delivery.md, "Session 24").
 import { type Comparison, pairsOf } from "./paired-runs.js";
 import { countFromEnv, median, round } from "./system.js";
 
@@ -56,6 +55,8 @@ export interface HealthyPairSide {
   p99Ms: number;
   /** Deliveries per second to all endpoints answering 2xx. */
   deliveriesPerSecond: number;
+  /** Deliveries the healthy endpoints got: the p99's population. */
+  delivered: number;
   /** Deliveries per second per healthy endpoint, unrounded: at 5/s each, rounding would hide a 10% drop. */
   perEndpoint: number;
   complete: boolean;
@@ -100,6 +101,7 @@ export function healthyPairSide(r: HealthyPairedResult): HealthyPairSide {
   return {
     p99Ms: fast?.latencyMs.p99 ?? 0,
     deliveriesPerSecond: r.delivery.deliveriesPerSecond,
+    delivered: fast?.unique ?? 0,
     perEndpoint:
       fast && fast.endpoints > 0 && r.delivery.seconds > 0
         ? fast.unique / fast.endpoints / r.delivery.seconds

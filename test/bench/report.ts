@@ -163,7 +163,7 @@ export function fairnessGoals(results: BenchResults) {
               (floodRateShare ?? 0) >= GOALS.floodRateShare,
           }
         : undefined,
-    slowReceivers: healthyGoal(SLOW_RECEIVERS, results.scenarios, results.slowPairs),
+    slowReceivers: healthyGoalOf(SLOW_RECEIVERS, results),
   };
 }
 
@@ -262,6 +262,10 @@ export function goals(results: BenchResults) {
 
 const fmt = (n: number | undefined) => (n === undefined ? "–" : n.toLocaleString("en-US"));
 const ms = (n: number | undefined) => fmt(n === undefined ? undefined : Math.round(n));
+/** A ratio as the report shows it: "1.2 ×", or "–" where there is none. */
+const times = (ratio: number | undefined) => (ratio === undefined ? "–" : `${ratio} ×`);
+/** Each pair's ratio, in order. */
+const pairRatios = (pairs: Array<{ ratio?: number }>) => pairs.map((p) => times(p.ratio)).join(", ");
 const pct = (p: { p50: number; p95: number; p99: number }) => `${ms(p.p50)} / ${ms(p.p95)} / ${ms(p.p99)}`;
 const yes = (met: boolean) => (met ? "**met**" : "**not met**");
 
@@ -516,9 +520,8 @@ export function fairnessRows(results: BenchResults): string[] {
   }
   if (slowReceivers) {
     const n = slowReceivers.pairs.length;
-    const each = slowReceivers.pairs.map((p) => (p.ratio === undefined ? "–" : `${p.ratio} ×`)).join(", ");
     rows.push(
-      `| 10 of 100 endpoints answering after 10 s and 2 never: healthy endpoints' p99 within ${GOALS.slowReceiversP99Ratio} × the all-healthy run, their delivered rate per endpoint ≥ ${GOALS.slowReceiversRateShare} × it, the medians over alternating pairs | median ${slowReceivers.medianRatio ?? "–"} × over ${pairCount(n)} (${each}); rate per endpoint ${slowReceivers.medianRateShare ?? "–"} × ([pairs](#slow-receivers-against-all-healthy)) | ${yes(slowReceivers.met)} |`,
+      `| 10 of 100 endpoints answering after 10 s and 2 never: healthy endpoints' p99 within ${GOALS.slowReceiversP99Ratio} × the all-healthy run, their delivered rate per endpoint ≥ ${GOALS.slowReceiversRateShare} × it, the medians over alternating pairs | median ${slowReceivers.medianRatio ?? "–"} × over ${pairCount(n)} (${pairRatios(slowReceivers.pairs)}); rate per endpoint ${slowReceivers.medianRateShare ?? "–"} × ([pairs](#slow-receivers-against-all-healthy)) | ${yes(slowReceivers.met)} |`,
     );
   }
   return rows;
@@ -625,21 +628,18 @@ const HEALTHY_SECTIONS: Array<{
   pairs: (results: BenchResults) => HealthyPair[] | undefined;
   title: string;
   sides: [string, string];
-  deliveries: string;
 }> = [
   {
     comparison: SLOW_RECEIVERS,
     pairs: (r) => r.slowPairs,
     title: "Slow receivers against all healthy",
     sides: ["all healthy", "10 stalled, 2 hanging"],
-    deliveries: "13,200",
   },
   {
     comparison: FAILING_ENDPOINTS,
     pairs: (r) => r.failingPairs,
     title: "Failing endpoints against none failing",
     sides: ["none failing", "10% failing"],
-    deliveries: "5,400",
   },
 ];
 
@@ -653,10 +653,9 @@ export function healthyGoalOf(comparison: HealthyComparison, results: BenchResul
 export function failingGoalRows(results: BenchResults): string[] {
   const goal = healthyGoalOf(FAILING_ENDPOINTS, results);
   if (!goal) return [];
-  const each = goal.pairs.map((p) => (p.ratio === undefined ? "–" : `${p.ratio} ×`)).join(", ");
   const percent = Math.round((FAILING_ENDPOINTS.p99Ratio - 1) * 100);
   return [
-    `| healthy endpoints' p99 publish→received within ${percent}% when 10% of endpoints fail, the median over alternating pairs | median ${goal.medianRatio ?? "–"} × the p99 without failures over ${pairCount(goal.pairs.length)} (${each}; [pairs](#failing-endpoints-against-none-failing)) | ${yes(goal.met)} |`,
+    `| healthy endpoints' p99 publish→received within ${percent}% when 10% of endpoints fail, the median over alternating pairs | median ${goal.medianRatio ?? "–"} × the p99 without failures over ${pairCount(goal.pairs.length)} (${pairRatios(goal.pairs)}; [pairs](#failing-endpoints-against-none-failing)) | ${yes(goal.met)} |`,
   ];
 }
 
@@ -664,15 +663,14 @@ export function failingGoalRows(results: BenchResults): string[] {
 export function healthyPairLines(results: BenchResults): string[] {
   const side = (p: HealthyPairSide) =>
     `${ms(p.p99Ms)} ms, ${fmt(p.deliveriesPerSecond)}/s${p.complete ? "" : " (incomplete)"}`;
-  const times = (v?: number) => (v === undefined ? "–" : `${v} ×`);
-  return HEALTHY_SECTIONS.flatMap(({ comparison: c, pairs, title, sides, deliveries }) => {
-    const goal = healthyGoalOf(c, results);
+  return HEALTHY_SECTIONS.flatMap(({ comparison: c, pairs, title, sides }) => {
+    const goal = healthyGoal(c, results.scenarios, pairs(results));
     if (!goal) return [];
     return [
       `## ${title}`,
       "",
       `${c.base} and ${c.variant} run as \`${c.pairsVariable}\` (${DEFAULT_HEALTHY_PAIRS}) pairs, alternating, each on a fresh stack:`,
-      `the healthy endpoints' p99 over ${deliveries} deliveries is set by a few stalls of the shared machine (one pair of`,
+      `the healthy endpoints' p99 over ${fmt(goal.pairs[0]?.variant.delivered)} deliveries is set by a few stalls of the shared machine (one pair of`,
       "the slow receivers has measured from 0.93 × to 2.24 × with the same code), so the goal judges the medians of the",
       "pairs' ratios, with every run complete. The first pair's runs are the rows above; the later pairs appear only here.",
       ...(pairs(results)
@@ -696,7 +694,7 @@ export function purgeGoalRows(results: BenchResults): string[] {
   const goal = purgeGoal(results);
   if (!goal) return [];
   const percent = Math.round((PURGE_P99_RATIO - 1) * 100);
-  const ratios = goal.pairs.map((p) => (p.ratio === undefined ? "–" : `${p.ratio} ×`)).join(", ");
+  const ratios = pairRatios(goal.pairs);
   const n = goal.pairs.length;
   return [
     `| audit's retention purge moves s1-500's p99 by ≤ ${percent}%: the median over alternating pairs of s1-500-purge's p99 / s1-500's ≤ ${PURGE_P99_RATIO.toFixed(2)} | median ${goal.medianRatio ?? "–"} × over ${n} pair${n === 1 ? "" : "s"} (${ratios}; [pairs](#retention-purge-against-s1-500)) | ${yes(goal.met)} |`,
@@ -725,9 +723,9 @@ export function purgePairLines(results: BenchResults): string[] {
     "| --: | --: | --: | --: | --: | --: |",
     ...goal.pairs.map(
       (p) =>
-        `| ${p.pair} | ${side(p.base)} | ${side(p.purge)} | ${p.ratio === undefined ? "–" : `${p.ratio} ×`} | ${fmt(p.purge.removed)} of ${fmt(p.purge.seeded)} | ${p.base.loadAverageBefore} / ${p.purge.loadAverageBefore} |`,
+        `| ${p.pair} | ${side(p.base)} | ${side(p.purge)} | ${times(p.ratio)} | ${fmt(p.purge.removed)} of ${fmt(p.purge.seeded)} | ${p.base.loadAverageBefore} / ${p.purge.loadAverageBefore} |`,
     ),
-    `| median | | | ${goal.medianRatio === undefined ? "–" : `${goal.medianRatio} ×`} | | |`,
+    `| median | | | ${times(goal.medianRatio)} | | |`,
     "",
   ];
 }
