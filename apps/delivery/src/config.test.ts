@@ -55,9 +55,24 @@ describe("delivery configuration", () => {
   });
 
   it("sends a slow endpoint's refused task back for about its pace: 1 s to the request timeout", () => {
-    expect(endpointRetryAfterMs(1_200, 15_000)).toBe(1_200);
-    expect(endpointRetryAfterMs(10, 15_000)).toBe(1_000);
-    expect(endpointRetryAfterMs(40_000, 15_000)).toBe(15_000);
-    expect(endpointRetryAfterMs(5_000, 500)).toBe(1_000);
+    expect(endpointRetryAfterMs(1_200, 0, 15_000)).toBe(1_200);
+    expect(endpointRetryAfterMs(10, 0, 15_000)).toBe(1_000);
+    expect(endpointRetryAfterMs(40_000, 0, 15_000)).toBe(15_000);
+    expect(endpointRetryAfterMs(5_000, 0, 500)).toBe(1_000);
+  });
+
+  it("sends a task back for at least as long as it has been held already, up to the request timeout", () => {
+    // Its trips double: held 0 → 2 s (the endpoint's pace), then 2 s more, then 4 s, 8 s, then 15 s each.
+    const trips: number[] = [];
+    let held = 0;
+    while (held < 60_000) {
+      const wait = endpointRetryAfterMs(2_000, held, 15_000);
+      trips.push(wait);
+      held += wait;
+    }
+    expect(trips).toEqual([2_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
+    // A pace longer than the time held still decides.
+    expect(endpointRetryAfterMs(9_000, 3_000, 15_000)).toBe(9_000);
+    expect(endpointRetryAfterMs(500, 700, 15_000)).toBe(1_000);
   });
 });

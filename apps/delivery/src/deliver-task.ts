@@ -139,8 +139,7 @@ export function attemptWait(
   waits: DeliveryHooks["waits"],
   now: number,
 ): AttemptWaited | undefined {
-  const held = task.heldSince ? Math.max(0, now - timestampDate(task.heldSince).getTime()) : 0;
-  const endpointMs = Math.round(held + (waits?.endpointMs ?? 0));
+  const endpointMs = Math.round(heldForMs(task, now) + (waits?.endpointMs ?? 0));
   const slotMs = Math.round(waits?.slotMs ?? 0);
   if (endpointMs + slotMs < 1) return undefined;
   return {
@@ -150,6 +149,11 @@ export function attemptWait(
 }
 
 /** The task as it goes back to the queue because its endpoint is at its limit: it remembers since when. */
+/** How long ago the task was first sent back to the queue because its endpoint was slow (0 if never). */
+export function heldForMs(task: DeliveryTask, now: number): number {
+  return task.heldSince ? Math.max(0, now - timestampDate(task.heldSince).getTime()) : 0;
+}
+
 export function heldBack(task: DeliveryTask, now: number): DeliveryTask {
   return task.heldSince
     ? task

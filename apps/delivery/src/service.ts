@@ -28,7 +28,7 @@ import {
 import { trace } from "@opentelemetry/api";
 import { z } from "zod";
 import { CircuitBreakers } from "./circuit-breaker.js";
-import { type DeliverDeps, type DeliveryOutcome, deliverTask, heldBack } from "./deliver-task.js";
+import { type DeliverDeps, type DeliveryOutcome, deliverTask, heldBack, heldForMs } from "./deliver-task.js";
 import { BUSIEST_ENDPOINTS, deliveryMetrics } from "./delivery-metrics.js";
 import { EndpointGate, type EndpointLimit, fairSlots } from "./endpoint-gate.js";
 import { EndpointLimits, endpointLimitIndexes } from "./endpoint-limits.js";
@@ -170,10 +170,16 @@ export function endpointConcurrency(
 
 /**
  * How long a task refused by its slow endpoint stays in RabbitMQ: as long as the endpoint's oldest
- * request has been waiting (its pace), at least a second and at most the request timeout.
+ * request has been waiting (its pace), or as long as the task has been held back already, whichever is
+ * longer; at least a second and at most the request timeout. Growing with the time held, a task's trips
+ * through the broker become rarer the longer its endpoint stays slow, so a deep backlog does not cycle
+ * through RabbitMQ every few seconds (docs/decisions/fair-delivery.md).
  */
-export function endpointRetryAfterMs(slowForMs: number, timeoutMs: number): number {
-  return Math.min(Math.max(ENDPOINT_SLOW_AFTER_MS, slowForMs), Math.max(ENDPOINT_SLOW_AFTER_MS, timeoutMs));
+export function endpointRetryAfterMs(slowForMs: number, heldForMs: number, timeoutMs: number): number {
+  return Math.min(
+    Math.max(ENDPOINT_SLOW_AFTER_MS, slowForMs, heldForMs),
+    Math.max(ENDPOINT_SLOW_AFTER_MS, timeoutMs),
+  );
 }
 
 export const deliveryService: ServiceDefinition<typeof configSchema> = {
@@ -333,7 +339,7 @@ export const deliveryService: ServiceDefinition<typeof configSchema> = {
       // Its endpoint is slow and its wait list full: back to RabbitMQ (same attempt) for about as long as
       // the endpoint takes, so the prefetch stays free for others.
       const now = Date.now();
-      const waitMs = endpointRetryAfterMs(ran.retryAfterMs, config.DELIVERY_TIMEOUT_MS);
+      const waitMs = endpointRetryAfterMs(ran.retryAfterMs, heldForMs(task, now), config.DELIVERY_TIMEOUT_MS);
       await tasks.publishAt(heldBack(task, now), now + waitMs, { now, lenient: true });
       return { kind: "endpoint_busy" };
     };
