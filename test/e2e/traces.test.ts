@@ -19,7 +19,8 @@ const SPAN_STATUS_ERROR = 2;
 
 beforeAll(async () => {
   otlp = await startOtlpReceiver();
-  stack = await startStack(otlpEnv(otlp));
+  // Retries after a second, so a retried delivery's second attempt comes within the test.
+  stack = await startStack({ ...otlpEnv(otlp), RETRY_SCHEDULE: "1s" });
   ingest = grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`);
   tenant = await createTenant(stack, "traced");
   failing = await startReceiver();
@@ -100,6 +101,39 @@ describe("traces", () => {
     const post = otlp.spans.find((s) => s.name === "POST" && s.parentSpanId === byRefusal.spanId);
     expect(post?.attributes["error.type"]).toBe("connection");
     expect(post?.status.message).toContain("ECONNREFUSED");
+  });
+
+  it("keeps a retried delivery in its event's trace through the retry tier", async () => {
+    const flaky = await startReceiver();
+    try {
+      flaky.reply = (_request, count) => ({ status: count === 1 ? 503 : 204 });
+      await createEndpoint(tenant, flaky.url, { eventTypes: ["retry.traced"] });
+      const published = await ingest.publishEvent(
+        { tenant_id: tenant.id, event: { event_type: "retry.traced", payload: Buffer.from("{}") } },
+        tenant.publishKey,
+      );
+      const attempts = await eventually(
+        async () => {
+          const spans = otlp.spans.filter(
+            (s) => s.name === "deliver task" && s.attributes["herald.event_id"] === published.event_id,
+          );
+          return spans.length >= 2 ? spans : undefined;
+        },
+        20_000,
+        "deliver spans of the first attempt and its retry",
+      );
+      expect(flaky.requests.length).toBe(2);
+      expect(attempts.map((s) => s.attributes["herald.attempt"]).sort()).toEqual([1, 2]);
+      const root = otlp.spans.find(
+        (s) =>
+          s.name === "herald.v1.IngestService/PublishEvent" &&
+          s.attributes["herald.event_id"] === published.event_id,
+      );
+      expect(root).toBeDefined();
+      expect(attempts.map((s) => s.traceId)).toEqual([root?.traceId, root?.traceId]);
+    } finally {
+      await flaky.close();
+    }
   });
 
   it("names every messaging span `<operation> <destination>` after the conventions", async () => {

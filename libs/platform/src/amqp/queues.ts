@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Connection, Consumer } from "rabbitmq-client";
 import { carriedTraceContext, injectTraceContext, inSpan } from "../tracing.js";
 import { handleBatch, republishEachAlone } from "./batch-handling.js";
-import { BatchPublisher } from "./batch-publisher.js";
+import { BatchPublisher, type BatchPublisherOptions } from "./batch-publisher.js";
 import { nextTierMs, type TierChoice, tierFor } from "./delay-tiers.js";
 import { HeavyKeys, type HeavyKeysOptions } from "./heavy-keys.js";
 import { batchDecoder, consumeProto, type MessageMeta, type ProtoPublisher } from "./messaging.js";
@@ -155,7 +155,7 @@ export interface Queue<Item> {
    * as audit: docs/decisions/audit-consumes-whole-messages.md); not for a sharded queue.
    */
   consumeMessages(options: ConsumeMessagesOptions<Item>): Consumer;
-  /** Waits until every item handed to `publish` so far was published. */
+  /** Waits until every item handed to `publish` or `publishAt` so far was published. */
   drain(): Promise<void>;
 }
 
@@ -193,13 +193,51 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
     return tiersMs;
   };
 
-  /** Publishes `item` as it is to the retry tier `tierMs`, from which it dead-letters back to the queue. */
-  const publishToTier = (item: Item, tierMs: number) =>
-    publisher.publish(
-      { exchange: names.exchanges.retry, routingKey: String(tierMs), messageId: spec.idOf(item) },
-      spec.item,
-      item,
-    );
+  /** Publishes the queue's batch messages to `to`, gathering items as `gathering` says (default not at all). */
+  const batchPublisher = (
+    batch: QueueBatch<I, B>,
+    to: { exchange: string; routingKey?: string },
+    gathering: Pick<BatchPublisherOptions<Item, B>, "maxUnconfirmed" | "maxDelayMs"> = {},
+  ) =>
+    new BatchPublisher<Item, B>(publisher, {
+      ...to,
+      schema: batch.schema,
+      message: batch.of,
+      maxItems: batch.maxItems,
+      maxBytes: batch.maxBytes,
+      itemBytes: batch.itemBytes,
+      ...gathering,
+    });
+
+  /** Batch publishers to the retry tiers, by tier: items sent back in the same turn share a message. */
+  const tierBatches = new Map<number, BatchPublisher<Item, B>>();
+
+  /**
+   * Publishes `item` to the retry tier `tierMs`, from which it dead-letters back to the queue. Items sent
+   * back together (the tasks of one fanned-out event for endpoints that are all slow or failing) go in one
+   * message, as the queue's own publishing does: a message costs the broker a log entry, a confirm, a
+   * dead-lettering and a delivery whatever it holds. Nothing waits for others to join: a retry's time is
+   * its tier's.
+   */
+  const publishToTier = (item: Item, tierMs: number): Promise<void> => {
+    const batch = spec.batch;
+    if (!batch) {
+      return publisher.publish(
+        { exchange: names.exchanges.retry, routingKey: String(tierMs), messageId: spec.idOf(item) },
+        spec.item,
+        item,
+      );
+    }
+    let batcher = tierBatches.get(tierMs);
+    if (!batcher) {
+      batcher = batchPublisher(batch, { exchange: names.exchanges.retry, routingKey: String(tierMs) });
+      tierBatches.set(tierMs, batcher);
+    }
+    // In a message of several, each item carries its own trace on (a message alone carries it in its
+    // headers), from the span that sends it back.
+    spec.trace?.set(item, injectTraceContext());
+    return batcher.publish(item);
+  };
 
   const decode = decodeItems(spec);
 
@@ -211,13 +249,7 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
       const key = to.routingKey ?? "";
       let batcher = batches.get(key);
       if (!batcher) {
-        batcher = new BatchPublisher<Item, B>(publisher, {
-          ...to,
-          schema: batch.schema,
-          message: batch.of,
-          maxItems: batch.maxItems,
-          maxBytes: batch.maxBytes,
-          itemBytes: batch.itemBytes,
+        batcher = batchPublisher(batch, to, {
           maxUnconfirmed: batch.maxUnconfirmed,
           maxDelayMs: batch.maxDelayMs,
         });
@@ -293,7 +325,7 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
     },
 
     drain: async () => {
-      await Promise.all([...batches.values()].map((b) => b.drain()));
+      await Promise.all([...batches.values(), ...tierBatches.values()].map((b) => b.drain()));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type DeliveryTask,
   type DeliveryTaskBatch,
@@ -105,6 +105,25 @@ describe("the task queue", () => {
     await broker.rabbit.queuePurge({ queue: tier });
     await expect(tasks.publishAt(task("x"), now, { now, notBefore: true })).resolves.toBeUndefined();
     expect(await depth(names.retryQueue(1_000))).toBeLessThanOrEqual(1);
+  });
+
+  it("sends the tasks sent back in one turn to their tier in one message, each with its trace and due", async () => {
+    const tasks = openQueue(taskQueue, queueContext());
+    const tier = names.retryQueue(60_000);
+    await broker.rabbit.queuePurge({ queue: tier });
+    const now = Date.now();
+    const dues = [1, 2, 3].map((n) => now + 3_600_000 + n);
+    await Promise.all(
+      [1, 2, 3].map((n) =>
+        inTestTrace(n, () => tasks.publishAt(task(`back_${n}`), dues[n - 1] as number, { now })),
+      ),
+    );
+    expect(await depth(tier)).toBe(1);
+    const got = await broker.rabbit.basicGet({ queue: tier, noAck: true });
+    const message = fromBinary(DeliveryTaskBatchSchema, got?.body as Buffer);
+    expect(message.tasks.map((t) => t.endpointId)).toEqual(["back_1", "back_2", "back_3"]);
+    expect(message.tasks.map((t) => t.traceContext.traceparent)).toEqual([1, 2, 3].map(testTraceparent));
+    expect(message.tasks.map((t) => (t.dueTime ? timestampDate(t.dueTime).getTime() : 0))).toEqual(dues);
   });
 
   it("sends a task that came back early on to its next hop, unhandled, and hands over one that is due", async () => {
