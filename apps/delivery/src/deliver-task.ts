@@ -148,12 +148,12 @@ export function attemptWait(
   };
 }
 
-/** The task as it goes back to the queue because its endpoint is at its limit: it remembers since when. */
 /** How long ago the task was first sent back to the queue because its endpoint was slow (0 if never). */
 export function heldForMs(task: DeliveryTask, now: number): number {
   return task.heldSince ? Math.max(0, now - timestampDate(task.heldSince).getTime()) : 0;
 }
 
+/** The task as it goes back to the queue because its endpoint is at its limit: it remembers since when. */
 export function heldBack(task: DeliveryTask, now: number): DeliveryTask {
   return task.heldSince
     ? task
