@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { FilterMicroResult } from "./filter-micro.js";
 import type { PortalPagesResult } from "./portal-pages.js";
 import type { ReadsResult } from "./reads.js";
-import { type BenchResults, carryUnmeasured } from "./report.js";
+import { type BenchResults, carryUnmeasured, cpuProbeRow } from "./report.js";
+import type { ScenarioResult } from "./scenario.js";
 
 const run = (date: string, extra: Partial<BenchResults> = {}): BenchResults =>
   ({
@@ -48,5 +49,21 @@ describe("carryUnmeasured", () => {
     expect(out.reads).toBe(own);
     expect(out.carried).toEqual({ portalPages: "old" });
     expect(carryUnmeasured(run("new"), undefined).carried).toBeUndefined();
+  });
+});
+
+describe("cpuProbeRow", () => {
+  const scenario = (cpuProbeUs?: number) => ({ cpuProbeUs }) as ScenarioResult;
+
+  it("gives each scenario's probe against the run's first measured one", () => {
+    expect(cpuProbeRow([scenario(), scenario(20_000), scenario(30_000), scenario(18_000)])).toBe(
+      "| CPU probe before the window (fixed work; × the run's first) | – | 20,000 µs (1 ×) | 30,000 µs (1.5 ×) | 18,000 µs (0.9 ×) |",
+    );
+  });
+
+  it("is all dashes for a run saved before the probe", () => {
+    expect(cpuProbeRow([scenario(), scenario()])).toBe(
+      "| CPU probe before the window (fixed work; × the run's first) | – | – |",
+    );
   });
 });

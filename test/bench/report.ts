@@ -448,6 +448,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| machine | ${results.scenarios.map((s) => `${s.machineBusyPercent}%`).join(" | ")} |`,
     `| load average before | ${results.scenarios.map((s) => s.loadAverageBefore[0]).join(" | ")} |`,
     `| CPU stolen by the hypervisor | ${results.scenarios.map((s) => (s.stolenPercent === undefined ? "–" : `${s.stolenPercent}%`)).join(" | ")} |`,
+    cpuProbeRow(results.scenarios),
     "",
     "CPU time per event published in the window, in µs (a process's CPU over the window divided by the events",
     "accepted in it): far less dependent on what else runs on the machine than the rates are.",
@@ -1066,9 +1067,35 @@ function analysis(results: BenchResults, by: (id: string) => ScenarioResult | un
     `- **The machine:** the load average before the scenarios was ${Math.min(...loads)}–${Math.max(...loads)} on ${results.machine.cores} cores:` +
       " other work on this machine (other test runs, builds) competes for the same cores and, when it uses it, the same" +
       " RabbitMQ broker, so figures vary from run to run; compare a run's parts with its own raw ceilings." +
-      stolenSentence(results.scenarios),
+      stolenSentence(results.scenarios) +
+      probeSentence(results.scenarios),
   );
   return out;
+}
+
+/**
+ * The CPU probe before each scenario against the run's first probe (×, above 1 is a slower host), so a
+ * scenario's CPU per event can be read against the host's speed at the time; "–" where it was not measured.
+ */
+export function cpuProbeRow(scenarios: BenchResults["scenarios"]): string {
+  const first = scenarios.find((s) => s.cpuProbeUs !== undefined)?.cpuProbeUs;
+  const cell = (s: ScenarioResult) =>
+    s.cpuProbeUs === undefined || first === undefined
+      ? "–"
+      : `${fmt(s.cpuProbeUs)} µs (${round(s.cpuProbeUs / first, 2)} ×)`;
+  return `| CPU probe before the window (fixed work; × the run's first) | ${scenarios.map(cell).join(" | ")} |`;
+}
+
+/** How far the host's speed moved through the run, by the CPU probe, when the run measured it. */
+function probeSentence(scenarios: BenchResults["scenarios"]): string {
+  const probes = scenarios.map((s) => s.cpuProbeUs).filter((p): p is number => p !== undefined);
+  if (probes.length < 2) return "";
+  const fastest = Math.min(...probes);
+  return (
+    ` A fixed piece of CPU work before each scenario took ${fmt(fastest)}–${fmt(Math.max(...probes))} µs` +
+    ` (up to ${round(Math.max(...probes) / fastest, 2)} × its fastest): the host's speed per core moved that much` +
+    " through the run, and every process's CPU per event with it."
+  );
 }
 
 /** What the hypervisor took during the scenarios, when the run measured it. */

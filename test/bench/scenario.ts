@@ -31,6 +31,7 @@ import {
   startDelayedReceiver,
 } from "./receivers.js";
 import {
+  cpuProbeUs,
   LoopPauses,
   loadAverage,
   machineCpuTicks,
@@ -177,6 +178,8 @@ export interface ScenarioResult {
   machineBusyPercent: number;
   /** Share of the machine's CPU time the hypervisor gave to other guests during the window. */
   stolenPercent?: number;
+  /** {@link cpuProbeUs} just before the window; absent in runs saved before it was measured. */
+  cpuProbeUs?: number;
   loadAverageBefore: number[];
   queuePeaks: Record<string, number>;
   /** Seconds since load start, then ready messages in routing.events, delivery.tasks, audit.attempts. */
@@ -595,6 +598,7 @@ async function measure(
   for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
   Object.assign(pids, ctx.extraPids());
   // Before the window's CPU is read: reading them costs half a second of CPU.
+  const cpuProbe = cpuProbeUs();
   const brokerBefore = await ctx.brokerCounters();
   const before = readAll(pids);
   const benchCpuBefore = process.cpuUsage();
@@ -808,6 +812,7 @@ async function measure(
       processes,
       machineBusyPercent,
       stolenPercent,
+      cpuProbeUs: cpuProbe,
       loadAverageBefore,
       queuePeaks: {
         "routing.events": Math.max(0, ...queueSeries.map((s) => s[1])),

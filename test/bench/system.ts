@@ -1,5 +1,6 @@
 // What the machine is and what its processes cost: /proc readings, percentiles, small helpers.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 
@@ -160,6 +161,24 @@ export function machineCpuTicks(): { busy: number; steal: number; total: number 
   const total = values.reduce((a, b) => a + b, 0);
   const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
   return { busy: total - idle, steal: values[7] ?? 0, total };
+}
+
+/**
+ * Microseconds that a fixed piece of single-core work takes (SHA-256 over 16 MiB in 4 KiB blocks: native
+ * code, no garbage, no JIT tiers to vary), the best of five tries. Taken before each scenario's window, with
+ * its stack idle: a host that slows mid-run (other guests on the same physical cores, a lower clock) takes
+ * longer here even when the hypervisor steals nothing, so a scenario's CPU per event can be read against
+ * the host's speed at the time.
+ */
+export function cpuProbeUs(): number {
+  const block = Buffer.alloc(4096, 7);
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 4_096; i++) createHash("sha256").update(block).digest();
+    best = Math.min(best, performance.now() - started);
+  }
+  return Math.round(best * 1000);
 }
 
 export function loadAverage(): number[] {
