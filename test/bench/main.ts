@@ -579,6 +579,7 @@ function summary(r: ScenarioResult): string {
   if (ingestLoad !== undefined && r.publish.accepted > 0)
     parts.push(`ingest while loaded ${Math.round((ingestLoad * 1e6) / r.publish.accepted)} µs/event`);
   parts.push(`load average ${r.loadAverageBefore.join(" ")}`);
+  if (r.cpuProbeUs !== undefined) parts.push(`CPU probe ${r.cpuProbeUs} µs`);
   const errors = Object.entries(r.publish.errors);
   if (errors.length > 0) parts.push(`errors ${errors.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   if (r.flood) {
