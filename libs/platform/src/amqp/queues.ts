@@ -209,6 +209,24 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
       ...gathering,
     });
 
+  /** Publishes `item` with the batch publisher `key` of `batchers`, made by `make` on first use. */
+  const publishBatched = <K>(
+    batchers: Map<K, BatchPublisher<Item, B>>,
+    key: K,
+    item: Item,
+    make: () => BatchPublisher<Item, B>,
+  ): Promise<void> => {
+    let batcher = batchers.get(key);
+    if (!batcher) {
+      batcher = make();
+      batchers.set(key, batcher);
+    }
+    // In a message of several, each item carries its own trace on (a message alone carries it in its
+    // headers), from the span that publishes it.
+    spec.trace?.set(item, injectTraceContext());
+    return batcher.publish(item);
+  };
+
   /** Batch publishers to the retry tiers, by tier: items sent back in the same turn share a message. */
   const tierBatches = new Map<number, BatchPublisher<Item, B>>();
 
@@ -228,15 +246,9 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
         item,
       );
     }
-    let batcher = tierBatches.get(tierMs);
-    if (!batcher) {
-      batcher = batchPublisher(batch, { exchange: names.exchanges.retry, routingKey: String(tierMs) });
-      tierBatches.set(tierMs, batcher);
-    }
-    // In a message of several, each item carries its own trace on (a message alone carries it in its
-    // headers), from the span that sends it back.
-    spec.trace?.set(item, injectTraceContext());
-    return batcher.publish(item);
+    return publishBatched(tierBatches, tierMs, item, () =>
+      batchPublisher(batch, { exchange: names.exchanges.retry, routingKey: String(tierMs) }),
+    );
   };
 
   const decode = decodeItems(spec);
@@ -246,17 +258,9 @@ export function openQueue<I extends DescMessage, B extends DescMessage>(
       const batch = spec.batch;
       if (!batch) return publishAlone(item);
       const to = target(item);
-      const key = to.routingKey ?? "";
-      let batcher = batches.get(key);
-      if (!batcher) {
-        batcher = batchPublisher(batch, to, {
-          maxUnconfirmed: batch.maxUnconfirmed,
-          maxDelayMs: batch.maxDelayMs,
-        });
-        batches.set(key, batcher);
-      }
-      spec.trace?.set(item, injectTraceContext());
-      return batcher.publish(item);
+      return publishBatched(batches, to.routingKey ?? "", item, () =>
+        batchPublisher(batch, to, { maxUnconfirmed: batch.maxUnconfirmed, maxDelayMs: batch.maxDelayMs }),
+      );
     },
 
     publishAlone,
