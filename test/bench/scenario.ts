@@ -597,8 +597,9 @@ async function measure(
   const pids: Record<string, number[]> = {};
   for (const [service, pid] of Object.entries(stack.pids())) pids[service] = [pid];
   Object.assign(pids, ctx.extraPids());
-  // Before the window's CPU is read: reading them costs half a second of CPU.
+  // The probe's own CPU goes before the bench process's reading, so it is not counted as the window's.
   const cpuProbe = cpuProbeUs();
+  // Before the window's CPU is read: reading them costs half a second of CPU.
   const brokerBefore = await ctx.brokerCounters();
   const before = readAll(pids);
   const benchCpuBefore = process.cpuUsage();
