@@ -124,7 +124,7 @@ describe("operating a stack", () => {
     );
     expect(await grpcHealth("ingest")).toBe(ServingStatus.NOT_SERVING);
     const body = await (await fetch(`${stack.url("audit")}/readyz`)).json();
-    expect(body).toEqual({ ready: false, failing: ["mongodb"] });
+    expect(body).toEqual({ service: "audit", ready: false, failing: ["mongodb"] });
     await mongo.restore();
     await eventually(
       async () => ((await readiness()).every((s) => s === 200) ? true : undefined),

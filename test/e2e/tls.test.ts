@@ -123,7 +123,7 @@ describe("Herald with TLS and client certificates on every port", () => {
       certs.clientKey,
       `${stack.url("delivery")}/readyz`,
     ]);
-    expect(withCert.stdout).toBe('{"ready":true,"failing":[]}\n');
+    expect(withCert.stdout).toBe('{"service":"delivery","ready":true,"failing":[]}\n');
     const without = await run("curl", [
       "-sS",
       "--max-time",

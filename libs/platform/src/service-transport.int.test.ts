@@ -54,7 +54,7 @@ describe("a service with RPC_TLS_CERT_FILE and RPC_TLS_KEY_FILE", () => {
       `https://127.0.0.1:${service.port}/healthz`,
       `https://127.0.0.1:${service.port}/readyz`,
     ]);
-    expect(stdout).toBe('ok\n{"ready":true,"failing":[]}\n');
+    expect(stdout).toBe('ok\n{"service":"transport-test","ready":true,"failing":[]}\n');
   });
 
   it("answers gRPC health to grpc-js over TLS, and not in cleartext", async () => {

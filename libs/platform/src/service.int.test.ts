@@ -119,7 +119,7 @@ describe("a running service", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, failing: [] });
+    expect(await ready.json()).toEqual({ service: "platform-test", ready: true, failing: [] });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 
@@ -275,13 +275,16 @@ describe("a service starting", () => {
       if (res) warming = { status: res.status, body: await res.json() };
       else await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(warming).toEqual({ status: 503, body: { ready: false, failing: [], warming: true } });
+    expect(warming).toEqual({
+      status: 503,
+      body: { service: "platform-warm-test", ready: false, failing: [], warming: true },
+    });
     release();
     const started = await starting;
     try {
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ ready: true, failing: [] });
+      expect(await ready.json()).toEqual({ service: "platform-warm-test", ready: true, failing: [] });
       // Its own health checks went through the RPC port, over Connect JSON and gRPC alike.
       const metrics = await (await fetch(`${url}/metrics`)).text();
       const calls =

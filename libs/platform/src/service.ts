@@ -242,7 +242,7 @@ export async function runService<S extends z.ZodType<ServiceConfig>, A extends A
         return {
           status: ready ? 200 : 503,
           contentType: "application/json",
-          body: `${JSON.stringify({ ready, failing: health.failing, ...(warmedUp ? {} : { warming: true }) })}\n`,
+          body: `${JSON.stringify({ service: definition.name, ready, failing: health.failing, ...(warmedUp ? {} : { warming: true }) })}\n`,
         };
       },
       // The OpenAPI 3.1 description of this service's Connect JSON API, generated from proto/.

@@ -25,35 +25,68 @@ export interface Stack {
   pids(): Partial<Record<ServiceName, number>>;
 }
 
+/** Ports {@link freePort} handed out in this process: the OS may offer a port it just freed again. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on now and that this process has not handed out before, for a server started
+ * next. Another process may still take it before that server binds: {@link startStack} checks who answers.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
-/** GET over https trusting `tls.ca` (and presenting its client certificate): true on a 200. */
-function httpsReady(url: string, tls: StackTls): Promise<boolean> {
+/** GET over https trusting `tls.ca` (and presenting its client certificate): the body of a 200, else undefined. */
+function httpsGet200(url: string, tls: StackTls): Promise<string | undefined> {
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   return new Promise((resolve) => {
     const req = https.get(url, { ca: file(tls.ca), cert: file(tls.cert), key: file(tls.key) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve(res.statusCode === 200 ? body : undefined));
     });
-    req.on("error", () => resolve(false));
+    req.on("error", () => resolve(undefined));
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number, tls?: StackTls): Promise<void> {
+/** The service that answers ready at `url` (its `/readyz` names it), or undefined. */
+async function readyService(url: string, tls?: StackTls): Promise<string | undefined> {
+  try {
+    const body = tls
+      ? await httpsGet200(`${url}/readyz`, tls)
+      : await fetch(`${url}/readyz`).then((res) => (res.ok ? res.text() : undefined));
+    return body === undefined ? undefined : (JSON.parse(body) as { service?: string }).service;
+  } catch {
+    return undefined; // not listening yet, or not a Herald service
+  }
+}
+
+/**
+ * Waits until `service` answers ready at `url`. Anything else answering there (another process took
+ * the port before the service bound it) is not taken for it: the child then exits, and this says so.
+ */
+async function waitReady(
+  url: string,
+  service: ServiceName,
+  child: ChildProcess,
+  timeoutMs: number,
+  tls?: StackTls,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
-    try {
-      if (tls ? await httpsReady(`${url}/readyz`, tls) : (await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
+    if ((await readyService(url, tls)) === service) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`not ready after ${timeoutMs} ms`);
@@ -111,7 +144,7 @@ export async function startStack(
     child.stderr?.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
     children.set(service, child);
     try {
-      await waitReady(stack.url(service), child, 30_000, options.tls);
+      await waitReady(stack.url(service), service, child, 30_000, options.tls);
     } catch (err) {
       throw new Error(`${service} did not start: ${(err as Error).message}\n${lines.join("")}`);
     }
@@ -145,9 +178,21 @@ export async function startStack(
       await cleanupTestEnv(env);
     },
   };
+  /** Launches `service`; when another process took its port before it bound it, again on a new one. */
+  async function firstLaunch(service: ServiceName): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch(service);
+      } catch (err) {
+        if (attempt === 3 || !(err as Error).message.includes("EADDRINUSE")) throw err;
+        ports[service] = await freePort();
+      }
+    }
+  }
+
   try {
     // Routing first: it owns the control plane the others read.
-    for (const service of SERVICES) await launch(service);
+    for (const service of SERVICES) await firstLaunch(service);
   } catch (err) {
     await stack.stop();
     throw err;
