@@ -7,6 +7,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# A port already taken (most often by a Herald still running) would make that service fail to bind while
+# the readiness checks below got their answer from the other process: refuse before starting anything.
+for entry in "ingest ${INGEST_PORT:-7001}" "routing ${ROUTING_PORT:-7002}" "delivery ${DELIVERY_PORT:-7003}" \
+  "audit ${AUDIT_PORT:-7004}" "portal ${PORTAL_PORT:-7005}"; do
+  read -r service port <<<"$entry"
+  if port_open 127.0.0.1 "$port"; then
+    log "port $port ($service) is taken: is Herald already running? Stop it, or set ${service^^}_PORT"
+    exit 1
+  fi
+done
+
 ensure_packages
 # A FerretDB this script starts is stopped with the services (stop_all); one already running is left.
 start_infra

@@ -151,6 +151,25 @@ describe("npm start's word on traces (describe_trace_export)", () => {
   });
 });
 
+describe("npm start on a taken port", () => {
+  it("refuses before starting anything, naming the port and its service", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const run = await bash("bash scripts/start.sh", scriptEnv({ DELIVERY_PORT: String(port) }));
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `port ${port} (delivery) is taken: is Herald already running? Stop it, or set DELIVERY_PORT`,
+      );
+      // Nothing was installed, started or built: the refusal is its only word.
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe("npm start", () => {
   const env = testEnv({ AUDIT_MONGO_DB: `${testEnv().MONGO_DB}_audit` });
   const ports: Record<"ingest" | "routing" | "delivery" | "audit" | "portal", number> = {
