@@ -7,13 +7,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+declare -A PORTS=([ingest]="${INGEST_PORT:-7001}" [routing]="${ROUTING_PORT:-7002}" [delivery]="${DELIVERY_PORT:-7003}"
+  [audit]="${AUDIT_PORT:-7004}" [portal]="${PORTAL_PORT:-7005}")
 # A port already taken (most often by a Herald still running) would make that service fail to bind while
 # the readiness checks below got their answer from the other process: refuse before starting anything.
-for entry in "ingest ${INGEST_PORT:-7001}" "routing ${ROUTING_PORT:-7002}" "delivery ${DELIVERY_PORT:-7003}" \
-  "audit ${AUDIT_PORT:-7004}" "portal ${PORTAL_PORT:-7005}"; do
-  read -r service port <<<"$entry"
-  if port_open 127.0.0.1 "$port"; then
-    log "port $port ($service) is taken: is Herald already running? Stop it, or set ${service^^}_PORT"
+for service in ingest routing delivery audit portal; do
+  if port_open 127.0.0.1 "${PORTS[$service]}"; then
+    log "port ${PORTS[$service]} ($service) is taken: is Herald already running? Stop it, or set ${service^^}_PORT"
     exit 1
   fi
 done
@@ -52,7 +52,6 @@ fi
 log "building"
 nx run-many -t build --output-style=static --skip-nx-cache >.data/logs/build.log 2>&1 || { tail -n 40 .data/logs/build.log; exit 1; }
 
-declare -A PORTS=([ingest]="${INGEST_PORT:-7001}" [routing]="${ROUTING_PORT:-7002}" [delivery]="${DELIVERY_PORT:-7003}" [audit]="${AUDIT_PORT:-7004}")
 PIDS=()
 stop_all() {
   # Ignored from here on, not reset: npm forwards the terminal's Ctrl-C, so a second SIGINT arrives
@@ -95,10 +94,10 @@ for service in routing ingest delivery audit; do
 done
 
 # The tenant portal (apps/portal) calls routing and audit on this machine.
-PORTAL_PORT="${PORTAL_PORT:-7005}" HERALD_ROUTING_URL="$scheme://127.0.0.1:${PORTS[routing]}" \
+PORTAL_PORT="${PORTS[portal]}" HERALD_ROUTING_URL="$scheme://127.0.0.1:${PORTS[routing]}" \
   HERALD_AUDIT_URL="$scheme://127.0.0.1:${PORTS[audit]}" node apps/portal/dist/server/main.js >>.data/logs/portal.log 2>&1 &
 PIDS+=($!)
-portal_port="${PORTAL_PORT:-7005}"
+portal_port="${PORTS[portal]}"
 for ((i = 0; i < 100; i++)); do
   curl -fsS "http://127.0.0.1:$portal_port/healthz" >/dev/null 2>&1 && break
   sleep 0.1

@@ -1091,9 +1091,10 @@ function probeSentence(scenarios: BenchResults["scenarios"]): string {
   const probes = scenarios.map((s) => s.cpuProbeUs).filter((p): p is number => p !== undefined);
   if (probes.length < 2) return "";
   const fastest = Math.min(...probes);
+  const slowest = Math.max(...probes);
   return (
-    ` A fixed piece of CPU work before each scenario took ${fmt(fastest)}–${fmt(Math.max(...probes))} µs` +
-    ` (up to ${round(Math.max(...probes) / fastest, 2)} × its fastest): the host's speed per core moved that much` +
+    ` A fixed piece of CPU work before each scenario took ${fmt(fastest)}–${fmt(slowest)} µs` +
+    ` (up to ${round(slowest / fastest, 2)} × its fastest): the host's speed per core moved that much` +
     " through the run, and every process's CPU per event with it."
   );
 }

@@ -16,7 +16,8 @@ const LOG_TAIL_CHARS = 20_000;
 
 /**
  * Starts a stack with `env` before the calling file's tests and stops it, the ingest client and the
- * receivers after them; when a test failed, prints the services' logs first. Call it at the top of the file; read `stack` and `ingest` once the tests run.
+ * receivers after them; when a test failed, prints the services' logs first. Call it at the top of the
+ * file; read `stack` and `ingest` once the tests run.
  * (A module of its own: the bench imports the other support modules outside vitest.)
  */
 export function stackPerFile(env: Record<string, string>): FileStack {

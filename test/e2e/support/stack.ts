@@ -44,7 +44,10 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** GET over https trusting `tls.ca` (and presenting its client certificate): the body of a 200, else undefined. */
+/**
+ * GET over https trusting `tls.ca` (and presenting its client certificate): the body of a 200, else
+ * undefined.
+ */
 function httpsGet200(url: string, tls: StackTls): Promise<string | undefined> {
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   return new Promise((resolve) => {
