@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DeliveryState, IngestService } from "@herald/contracts";
+import { IngestService } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
 import { amqpConnectionOptions } from "@herald/platform/testing";
 import { MongoClient } from "mongodb";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant, eventually, type TestTenant } from "../e2e/support/fixtures.js";
 import { SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
+import { succeededDeliveries } from "./support/audit-log.js";
 import { rabbitmqServerInstalled, startCluster, type TestCluster } from "./support/cluster.js";
 import { sleep } from "./support/infra.js";
 import { ChaosReceiver, LoadPublisher } from "./support/load.js";
@@ -324,12 +325,9 @@ describe.skipIf(!installed)("two copies of every service on a 3-node RabbitMQ cl
     }
 
     // Audit: a SUCCEEDED delivery per acknowledged event.
-    const deliveries = db.db(first().env.MONGO_DB).collection("deliveries");
+    const audited = db.db(first().env.AUDIT_MONGO_DB ?? first().env.MONGO_DB);
     const recorded = async () => {
-      const done = await deliveries
-        .find({ state: DeliveryState.SUCCEEDED }, { projection: { event_id: 1, endpoint_id: 1 } })
-        .toArray();
-      const pairs = new Set(done.map((d) => `${d.event_id}/${d.endpoint_id}`));
+      const pairs = await succeededDeliveries(audited);
       const missing = acked.filter((e) => !pairs.has(`${e.eventId}/${endpointIds.get(e.tenantId)}`));
       return missing.length === 0 ? missing : undefined;
     };

@@ -5,15 +5,17 @@ import {
   eventsCollection,
 } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
-import type { DeliveryRef } from "./attempt-log-writer.js";
 import {
   type AttemptDocument,
   attemptsCollection,
   type DeliveryDocument,
+  type DeliveryRef,
   deliveriesCollection,
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
+  implicitDelivery,
+  SUCCEEDED_ATTEMPT_FIELDS,
 } from "./documents.js";
 import type { PageQuery, ReplayQuery } from "./queries.js";
 
@@ -92,17 +94,39 @@ export class AttemptLogReader {
     return found.map((e) => e._id);
   }
 
-  findDelivery(ref: DeliveryRef): Promise<DeliveryDocument | null> {
-    return this.#deliveries.findOne({
+  /**
+   * A delivery's document, or for one that has none (its first attempt was accepted) the document its
+   * accepted attempts make; null when it has neither.
+   */
+  async findDelivery(ref: DeliveryRef): Promise<DeliveryDocument | null> {
+    const doc = await this.#deliveries.findOne({
       _id: deliveryId(ref.eventId, ref.endpointId),
       tenant_id: ref.tenantId,
     });
+    if (doc) return doc;
+    // By the event, the endpoint checked here: an event has few attempts, an endpoint may have millions,
+    // and a server without statistics might pick the endpoint's index for a filter naming both.
+    const succeeded = await this.succeededAttemptsOfEvent(ref.tenantId, ref.eventId);
+    return implicitDelivery(succeeded.filter((a) => a.endpoint_id === ref.endpointId)) ?? null;
   }
 
   deliveriesOfEvent(tenantId: string, eventId: string): Promise<DeliveryDocument[]> {
     return this.#deliveries
       .find({ tenant_id: tenantId, event_id: eventId })
       .sort({ endpoint_id: 1 })
+      .toArray();
+  }
+
+  /**
+   * The event's accepted attempts, without response bodies: the status of its deliveries that have no
+   * document (see `eventDeliveries`).
+   */
+  succeededAttemptsOfEvent(tenantId: string, eventId: string): Promise<AttemptDocument[]> {
+    return this.#attempts
+      .find(
+        { tenant_id: tenantId, event_id: eventId, success: true },
+        { projection: SUCCEEDED_ATTEMPT_FIELDS },
+      )
       .toArray();
   }
 

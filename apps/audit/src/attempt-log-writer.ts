@@ -10,28 +10,34 @@ import {
   type OptionalUnlessRequiredId,
   type UpdateFilter,
 } from "mongodb";
-import { type AttemptOutcome, type DeliveryStatus, nextDeliveryState } from "./delivery-state.js";
+import {
+  type AttemptOutcome,
+  type DeliveryStatus,
+  needsDocument,
+  nextDeliveryState,
+  PENDING_STATUS,
+} from "./delivery-state.js";
 import {
   type AttemptDocument,
+  attemptsByDelivery,
   attemptsCollection,
   type DeliveryDocument,
+  type DeliveryRef,
   deliveriesCollection,
+  deliveryDocument,
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
   type SkippedEndpointDocument,
+  SUCCEEDED_ATTEMPT_FIELDS,
   statusFields,
   statusOfDelivery,
+  statusOfSucceededAttempts,
   unsetStatusFields,
 } from "./documents.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
 
-/** Names one delivery. */
-export interface DeliveryRef {
-  tenantId: string;
-  eventId: string;
-  endpointId: string;
-}
+export type { DeliveryRef } from "./documents.js";
 
 /** The attempts one batch of records holds for one delivery. */
 export interface DeliveryChange {
@@ -261,6 +267,9 @@ export class AttemptLogWriter {
    * A delivery gets its document with its first attempt (or a replay): until then the event's route
    * says it is PENDING (see `eventDeliveries` in documents.ts): one write per delivery, not an insert at
    * routing time and then an update (each a transaction of its own on some servers; see docs/storage.md).
+   * A delivery whose first attempt was accepted gets none at all (see `needsDocument`): its attempt is
+   * its status, until a later record (a replay, a duplicate task) writes a document that folds it in.
+   * Attempts must therefore be stored before their deliveries' changes are applied.
    */
   applyDeliveryChanges(changes: DeliveryChange[], now: Date): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
@@ -274,13 +283,12 @@ export class AttemptLogWriter {
     const stored = new Map(
       (await this.#deliveries.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
     );
-    const fresh: { change: DeliveryChange; doc: DeliveryDocument }[] = [];
+    const unwritten: DeliveryChange[] = [];
     const updates: { change: DeliveryChange; op: AnyBulkWriteOperation<DeliveryDocument> }[] = [];
     changes.forEach((change, i) => {
       const doc = stored.get(ids[i] as string);
       if (!doc) {
-        const status = change.outcomes.reduce<DeliveryStatus | undefined>(nextDeliveryState, undefined);
-        if (status) fresh.push({ change, doc: newDelivery(change.ref, status, now) });
+        if (needsDocument(change.outcomes)) unwritten.push(change);
         return;
       }
       const current = statusOfDelivery(doc);
@@ -293,6 +301,7 @@ export class AttemptLogWriter {
         },
       });
     });
+    const fresh = await this.#newDocuments(unwritten, now);
     const taken = await insertNew(
       this.#deliveries,
       fresh.map((f) => f.doc),
@@ -312,6 +321,50 @@ export class AttemptLogWriter {
   }
 
   /**
+   * The documents of deliveries that have none yet: each change's outcomes folded into what the
+   * delivery's accepted attempts, stored without a document, already say.
+   */
+  async #newDocuments(
+    changes: DeliveryChange[],
+    now: Date,
+  ): Promise<{ change: DeliveryChange; doc: DeliveryDocument }[]> {
+    const succeeded = await this.#succeededAttempts(changes.map((c) => c.ref));
+    return changes.map((change) => {
+      const base = statusOfSucceededAttempts(
+        succeeded.get(deliveryId(change.ref.eventId, change.ref.endpointId)) ?? [],
+      );
+      const status = change.outcomes.reduce(nextDeliveryState, base ?? PENDING_STATUS);
+      return { change, doc: deliveryDocument(change.ref, status, now) };
+    });
+  }
+
+  /**
+   * The stored accepted attempts of these deliveries, by delivery `_id`: one read per tenant among
+   * them, by the `tenant_id, event_id` index, without response bodies.
+   */
+  async #succeededAttempts(refs: DeliveryRef[]): Promise<Map<string, AttemptDocument[]>> {
+    if (refs.length === 0) return new Map();
+    const wanted = new Set(refs.map((r) => deliveryId(r.eventId, r.endpointId)));
+    const eventsByTenant = new Map<string, Set<string>>();
+    for (const r of refs) {
+      const events = eventsByTenant.get(r.tenantId);
+      if (events) events.add(r.eventId);
+      else eventsByTenant.set(r.tenantId, new Set([r.eventId]));
+    }
+    const found: AttemptDocument[] = [];
+    for (const [tenantId, events] of eventsByTenant) {
+      const docs = await this.#attempts
+        .find(
+          { tenant_id: tenantId, event_id: { $in: [...events] }, success: true },
+          { projection: SUCCEEDED_ATTEMPT_FIELDS },
+        )
+        .toArray();
+      found.push(...docs.filter((doc) => wanted.has(deliveryId(doc.event_id, doc.endpoint_id))));
+    }
+    return attemptsByDelivery(found);
+  }
+
+  /**
    * Folds attempt outcomes into one delivery's status with {@link nextDeliveryState}: read, compute,
    * write back only if the version read is still current, else again. Returns whether it changed.
    */
@@ -319,12 +372,15 @@ export class AttemptLogWriter {
     const _id = deliveryId(ref.eventId, ref.endpointId);
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const doc = await this.#deliveries.findOne({ _id });
-      const current = doc ? statusOfDelivery(doc) : undefined;
+      if (!doc && !needsDocument(outcomes)) return false;
+      const current = doc
+        ? statusOfDelivery(doc)
+        : statusOfSucceededAttempts((await this.#succeededAttempts([ref])).get(_id) ?? []);
       const next = outcomes.reduce<DeliveryStatus | undefined>(nextDeliveryState, current);
-      if (next === undefined || next === current) return false;
+      if (next === undefined || (doc && next === current)) return false;
       if (!doc) {
         try {
-          await this.#deliveries.insertOne(newDelivery(ref, next, now));
+          await this.#deliveries.insertOne(deliveryDocument(ref, next, now));
           return true;
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
@@ -352,6 +408,14 @@ export class AttemptLogWriter {
   }
 
   async #markPending(_id: string, ref: DeliveryRef, attemptNumber: number, now: Date): Promise<void> {
+    // A delivery whose first attempt was accepted has no document: write the one its attempts say
+    // first, so the update below keeps its attempt count (and the next replay its number).
+    if (!(await this.#deliveries.findOne({ _id }, { projection: { _id: 1 } }))) {
+      const status = statusOfSucceededAttempts((await this.#succeededAttempts([ref])).get(_id) ?? []);
+      if (status) {
+        await insertNew(this.#deliveries, [deliveryDocument(ref, status, now)]);
+      }
+    }
     try {
       await this.#deliveries.updateOne(
         { _id, attempt_count: { $lt: attemptNumber } },
@@ -400,18 +464,6 @@ function onlyDuplicateKeys(err: unknown): err is MongoBulkWriteError {
 
 function ignoreDuplicateKeys(err: unknown): void {
   if (!onlyDuplicateKeys(err)) throw err;
-}
-
-function newDelivery(ref: DeliveryRef, status: DeliveryStatus, now: Date): DeliveryDocument {
-  return {
-    _id: deliveryId(ref.eventId, ref.endpointId),
-    tenant_id: ref.tenantId,
-    event_id: ref.eventId,
-    endpoint_id: ref.endpointId,
-    ...statusFields(status),
-    update_time: now,
-    version: 0,
-  };
 }
 
 /** The update that writes `status` and moves the version on. */

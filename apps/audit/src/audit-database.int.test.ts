@@ -36,26 +36,31 @@ describe("AUDIT_MONGO_DB", () => {
       create_time: new Date(),
       published: true,
     });
-    await audit.auditRecords.publish(
+    // ep1's first attempt is accepted (its status is the attempt), ep2's fails (a delivery document).
+    const attempt = (endpointId: string, success: boolean) =>
       create(AuditRecordSchema, {
         record: {
           case: "attempt",
           value: {
-            id: "evt_own_db-ep1-1",
+            id: `evt_own_db-${endpointId}-1`,
             tenantId: "t1",
             eventId: "evt_own_db",
-            endpointId: "ep1",
+            endpointId,
             attemptNumber: 1,
             attemptTime: timestampFromDate(new Date()),
-            success: true,
-            responseStatus: 204,
+            success,
+            responseStatus: success ? 204 : 500,
+            ...(success ? {} : { nextAttemptTime: timestampFromDate(new Date(Date.now() + 60_000)) }),
           },
         },
-        state: DeliveryState.SUCCEEDED,
-      }),
-    );
-    await vi.waitFor(async () => expect(await attemptsCollection(auditDb).countDocuments({})).toBe(1));
-    expect(await deliveriesCollection(auditDb).countDocuments({})).toBe(1);
+        state: success ? DeliveryState.SUCCEEDED : DeliveryState.FAILED,
+      });
+    await audit.auditRecords.publish(attempt("ep1", true));
+    await audit.auditRecords.publish(attempt("ep2", false));
+    await vi.waitFor(async () => {
+      expect(await attemptsCollection(auditDb).countDocuments({})).toBe(2);
+      expect(await deliveriesCollection(auditDb).countDocuments({})).toBe(1);
+    });
     expect(await attemptsCollection(audit.db).countDocuments({})).toBe(0);
     expect(await deliveriesCollection(audit.db).countDocuments({})).toBe(0);
     expect((await auditDb.collection("attempts").indexes()).map((i) => i.key)).toContainEqual({
@@ -69,6 +74,9 @@ describe("AUDIT_MONGO_DB", () => {
       eventId: "evt_own_db",
     });
     expect(answer.event?.id).toBe("evt_own_db");
-    expect(answer.deliveries.map((d) => [d.endpointId, d.state])).toEqual([["ep1", DeliveryState.SUCCEEDED]]);
+    expect(answer.deliveries.map((d) => [d.endpointId, d.state])).toEqual([
+      ["ep1", DeliveryState.SUCCEEDED],
+      ["ep2", DeliveryState.FAILED],
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   attemptOutcome,
   type DeliveryStatus,
   deliveryWait,
+  needsDocument,
   nextDeliveryState,
   PENDING_STATUS,
 } from "./delivery-state.js";
@@ -213,6 +214,7 @@ describe("attemptOutcome", () => {
       state: DeliveryState.FAILED,
       responseStatus: 502,
       nextAttemptTime: new Date(T0 + 60_000),
+      success: false,
     });
     const waited = create(AttemptSchema, { ...base, waitedMs: 80, waitedFor: AttemptWait.TENANT_TURN });
     expect(attemptOutcome(waited, DeliveryState.FAILED)).toMatchObject({
@@ -228,5 +230,29 @@ describe("attemptOutcome", () => {
     expect(attemptOutcome(succeeded, DeliveryState.UNSPECIFIED).state).toBe(DeliveryState.SUCCEEDED);
     expect(attemptOutcome(retrying, DeliveryState.UNSPECIFIED).state).toBe(DeliveryState.FAILED);
     expect(attemptOutcome(dead, DeliveryState.UNSPECIFIED).state).toBe(DeliveryState.DEAD);
+  });
+});
+
+describe("needsDocument", () => {
+  const accepted = (n: number, at?: number): AttemptOutcome => ({
+    ...outcome(n, DeliveryState.SUCCEEDED, at === undefined ? {} : { at }),
+    success: true,
+  });
+
+  it("is false only when every record is an accepted first attempt", () => {
+    expect(needsDocument([accepted(1)])).toBe(false);
+    // A redelivered record, or two tasks of the same attempt that both got through.
+    expect(needsDocument([accepted(1), accepted(1, 1_500)])).toBe(false);
+  });
+
+  it("is true for a failure, a later attempt, a replay's, a dead task, or a mix", () => {
+    const failed = { ...outcome(1, DeliveryState.FAILED, { next: 60_000 }), success: false };
+    expect(needsDocument([failed])).toBe(true);
+    expect(needsDocument([accepted(2)])).toBe(true);
+    expect(needsDocument([accepted(1), failed])).toBe(true);
+    // Outcomes that are not attempts (a dead-lettered task) carry no `success`.
+    expect(needsDocument([outcome(1, DeliveryState.DEAD)])).toBe(true);
+    // A record whose producer set SUCCEEDED on an attempt the receiver did not accept.
+    expect(needsDocument([{ ...accepted(1), success: false }])).toBe(true);
   });
 });

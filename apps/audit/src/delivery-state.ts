@@ -37,6 +37,8 @@ export interface AttemptOutcome {
   waitedMs?: number;
   /** What it waited for, with `waitedMs`. */
   waitedFor?: AttemptWait;
+  /** Whether the receiver accepted it (Attempt.success); absent for outcomes that are not attempts. */
+  success?: boolean;
 }
 
 /** A delivery that was routed but has no attempt yet. */
@@ -129,6 +131,18 @@ function isNewer(record: AttemptOutcome, status: DeliveryStatus): boolean {
 }
 
 /**
+ * Whether a delivery with no document needs one for these outcomes. One whose every record is an
+ * accepted first attempt needs none: its stored attempts hold all its status would (see
+ * `statusOfSucceededAttempts` in documents.ts), and most deliveries are such, so most events cost one
+ * document fewer. Anything else (a failure, a retry, a replay, a dead task) gets its document.
+ */
+export function needsDocument(outcomes: readonly AttemptOutcome[]): boolean {
+  return !outcomes.every(
+    (o) => o.success === true && o.state === DeliveryState.SUCCEEDED && o.attemptNumber === 1,
+  );
+}
+
+/**
  * The outcome an attempt record stands for. `state` is the record's own; when a producer left it
  * unspecified it is derived: success, else FAILED while a retry is due, else DEAD. The consumer drops
  * records without an attempt time; were one to get here it would count as the oldest.
@@ -143,6 +157,7 @@ export function attemptOutcome(attempt: Attempt, state: DeliveryState): AttemptO
     responseStatus: attempt.responseStatus,
     nextAttemptTime,
     ...(attempt.waitedMs > 0 ? { waitedMs: attempt.waitedMs, waitedFor: attempt.waitedFor } : {}),
+    success: attempt.success,
   };
 }
 

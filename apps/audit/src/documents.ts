@@ -3,6 +3,7 @@ import { timestampDate, timestampFromDate, type Value, ValueSchema } from "@bufb
 import {
   type Attempt,
   AttemptSchema,
+  AttemptTrigger,
   type Delivery,
   DeliverySchema,
   DeliveryState,
@@ -14,7 +15,13 @@ import {
 } from "@herald/contracts";
 import { Collections, type EventDocument } from "@herald/platform/model";
 import type { Collection, Db } from "mongodb";
-import { type AttemptNumberWait, type DeliveryStatus, deliveryWait } from "./delivery-state.js";
+import {
+  type AttemptNumberWait,
+  type AttemptOutcome,
+  type DeliveryStatus,
+  deliveryWait,
+  nextDeliveryState,
+} from "./delivery-state.js";
 
 // Shapes of the collections audit reads and writes. Field names are snake_case as stored; enums are
 // stored as their numbers. An unset time is an absent field, never null: one shape on every server
@@ -51,7 +58,10 @@ export interface AttemptDocument {
   rollup_batch?: string;
 }
 
-/** The status of one event at one endpoint; `_id` is {@link deliveryId}. */
+/**
+ * The status of one event at one endpoint; `_id` is {@link deliveryId}. A delivery whose only attempts
+ * were accepted first attempts has none: its status is theirs ({@link statusOfSucceededAttempts}).
+ */
 export interface DeliveryDocument {
   _id: string;
   tenant_id: string;
@@ -131,6 +141,13 @@ export function eventRoutesCollection(db: Db): Collection<EventRouteDocument> {
   return db.collection<EventRouteDocument>(Collections.eventRoutes);
 }
 
+/** Names one delivery. */
+export interface DeliveryRef {
+  tenantId: string;
+  eventId: string;
+  endpointId: string;
+}
+
 /** `_id` of the delivery of an event to an endpoint. */
 export function deliveryId(eventId: string, endpointId: string): string {
   return `${eventId}:${endpointId}`;
@@ -195,12 +212,106 @@ export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
 }
 
 /**
- * An event's deliveries, by endpoint id: those with a document, and a PENDING one for each endpoint the
- * event was routed to that has had no attempt yet (a delivery's document is written with its first
- * attempt).
+ * The fields of an attempt that a delivery without a document takes its status from: reads of
+ * accepted attempts project these, never the response body.
  */
-export function eventDeliveries(route: EventRouteDocument | null, docs: DeliveryDocument[]): Delivery[] {
+export const SUCCEEDED_ATTEMPT_FIELDS = {
+  _id: 1,
+  tenant_id: 1,
+  event_id: 1,
+  endpoint_id: 1,
+  attempt_number: 1,
+  trigger: 1,
+  response_status: 1,
+  attempt_time: 1,
+  waited_ms: 1,
+  waited_for: 1,
+} as const;
+
+/** An accepted attempt as the outcome it recorded. */
+function succeededOutcome(doc: AttemptDocument): AttemptOutcome {
+  return {
+    attemptNumber: doc.attempt_number,
+    attemptTime: doc.attempt_time,
+    trigger: doc.trigger,
+    state: DeliveryState.SUCCEEDED,
+    responseStatus: doc.response_status,
+    nextAttemptTime: null,
+    ...(doc.waited_ms ? { waitedMs: doc.waited_ms, waitedFor: doc.waited_for ?? 0 } : {}),
+    success: true,
+  };
+}
+
+/**
+ * The status of a delivery that has no document, from its accepted attempts (those of one delivery):
+ * undefined when there are none. Audit writes no document for a delivery whose records were all
+ * accepted first attempts (see `needsDocument`), and folds these into the document it writes later.
+ * Test deliveries are not deliveries of the event, so they never count.
+ */
+export function statusOfSucceededAttempts(docs: readonly AttemptDocument[]): DeliveryStatus | undefined {
+  return docs
+    .filter((doc) => doc.trigger !== AttemptTrigger.TEST)
+    .map(succeededOutcome)
+    .reduce<DeliveryStatus | undefined>(nextDeliveryState, undefined);
+}
+
+/** A delivery's document holding `status`. */
+export function deliveryDocument(
+  ref: DeliveryRef,
+  status: DeliveryStatus,
+  updateTime: Date,
+): DeliveryDocument {
+  return {
+    _id: deliveryId(ref.eventId, ref.endpointId),
+    tenant_id: ref.tenantId,
+    event_id: ref.eventId,
+    endpoint_id: ref.endpointId,
+    ...statusFields(status),
+    update_time: updateTime,
+    version: 0,
+  };
+}
+
+/**
+ * The document of a delivery that has none, from its accepted attempts (see
+ * {@link statusOfSucceededAttempts}); its update time is its last attempt's. Undefined without any.
+ */
+export function implicitDelivery(docs: readonly AttemptDocument[]): DeliveryDocument | undefined {
+  const first = docs[0];
+  const status = statusOfSucceededAttempts(docs);
+  if (!first || !status) return undefined;
+  const ref = { tenantId: first.tenant_id, eventId: first.event_id, endpointId: first.endpoint_id };
+  return deliveryDocument(ref, status, status.lastAttemptTime ?? first.attempt_time);
+}
+
+/** Attempts grouped by their delivery's `_id`. */
+export function attemptsByDelivery(docs: readonly AttemptDocument[]): Map<string, AttemptDocument[]> {
+  const byDelivery = new Map<string, AttemptDocument[]>();
+  for (const doc of docs) {
+    const id = deliveryId(doc.event_id, doc.endpoint_id);
+    const list = byDelivery.get(id);
+    if (list) list.push(doc);
+    else byDelivery.set(id, [doc]);
+  }
+  return byDelivery;
+}
+
+/**
+ * An event's deliveries, by endpoint id: those with a document; those without one whose accepted
+ * attempts (`succeeded`, any of the event's) give their status; and a PENDING one for each endpoint the
+ * event was routed to that has had no attempt yet (a delivery's document is written with its first
+ * attempt, and only when that attempt was not accepted).
+ */
+export function eventDeliveries(
+  route: EventRouteDocument | null,
+  docs: DeliveryDocument[],
+  succeeded: readonly AttemptDocument[] = [],
+): Delivery[] {
   const byEndpoint = new Map(docs.map((doc) => [doc.endpoint_id, deliveryFromDocument(doc)]));
+  for (const attempts of attemptsByDelivery(succeeded).values()) {
+    const doc = implicitDelivery(attempts);
+    if (doc && !byEndpoint.has(doc.endpoint_id)) byEndpoint.set(doc.endpoint_id, deliveryFromDocument(doc));
+  }
   if (route) {
     for (const endpointId of route.endpoint_ids) {
       if (byEndpoint.has(endpointId)) continue;

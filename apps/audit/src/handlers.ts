@@ -96,10 +96,11 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
       const tenantId = authorize(ctx, req.tenantId);
       const eventId = requireId("event_id", req.eventId);
       annotate({ tenantId, eventId });
-      const [event, route, deliveries] = await Promise.all([
+      const [event, route, deliveries, succeeded] = await Promise.all([
         reader.findEvent(tenantId, eventId),
         reader.findRoute(tenantId, eventId),
         reader.deliveriesOfEvent(tenantId, eventId),
+        reader.succeededAttemptsOfEvent(tenantId, eventId),
       ]);
       if (!event) throw new NotFoundError("event", eventId);
       const principal = principalOf(ctx);
@@ -108,7 +109,9 @@ export function createAuditHandlers(deps: AuditHandlerDeps): ServiceImpl<typeof 
         event: limitSummary(principal, eventSummaryFromDocument(event, route)),
         payload,
         payloadValue: payloadValueOf(payload),
-        deliveries: eventDeliveries(route, deliveries).filter((d) => sees(principal, d.endpointId)),
+        deliveries: eventDeliveries(route, deliveries, succeeded).filter((d) =>
+          sees(principal, d.endpointId),
+        ),
         skippedEndpoints: skippedEndpointsOf(route).filter((s) => sees(principal, s.endpointId)),
         // The count of omitted skips says nothing about which endpoints, so a limited session sees it too.
         skippedEndpointsOmitted: route?.skipped_omitted ?? 0,

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  AttemptTrigger,
   DeliveryState,
   ListAttemptsRequestSchema,
   ListEventsRequestSchema,
@@ -13,6 +14,7 @@ import { explainRead, type RecordedRead, recordReads, testEnv } from "@herald/pl
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttemptLogReader } from "./attempt-log-reader.js";
+import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { DataPurge } from "./data-purge.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
 import { encodePageToken } from "./page-token.js";
@@ -100,9 +102,39 @@ describe("audit's reads use an index", () => {
         await reader().findEvent("t1", "e1");
         await reader().findRoute("t1", "e1");
         await reader().deliveriesOfEvent("t1", "e1");
+        await reader().succeededAttemptsOfEvent("t1", "e1");
         await reader().findDelivery({ tenantId: "t1", eventId: "e1", endpointId: "ep1" });
       }),
     );
+  });
+
+  it("a delivery without a document is read from its event's attempts, by the event's index", async () => {
+    const writer = new AttemptLogWriter(auditDb);
+    const failed = {
+      attemptNumber: 1,
+      attemptTime: at(5),
+      trigger: AttemptTrigger.SCHEDULED,
+      state: DeliveryState.FAILED,
+      responseStatus: 500,
+      nextAttemptTime: at(60),
+      success: false,
+    };
+    const reads = await recordReads(client, async () => {
+      // ep2 has no delivery document: the reader and the writer look for its accepted attempts.
+      expect(await reader().findDelivery({ tenantId: "t1", eventId: "e1", endpointId: "ep2" })).toBeNull();
+      await writer.applyDeliveryChanges(
+        [{ ref: { tenantId: "t1", eventId: "e3", endpointId: "ep2" }, outcomes: [failed] }],
+        at(6),
+      );
+    });
+    const attemptReads = reads.filter((r) => r.collection === Collections.attempts);
+    expect(attemptReads).toHaveLength(2);
+    await expectIndexed(attemptReads);
+    for (const read of attemptReads) {
+      const plan = JSON.stringify((await explainRead(client, read)).plan);
+      expect(plan).toMatch(/tenant_id_1_event_id_1|"event_id":1/);
+    }
+    await auditDb.collection(Collections.deliveries).deleteOne({ _id: "e3:ep2" } as never);
   });
 
   it("ListEvents: by tenant, by type, in a time range, and a deep page", async () => {

@@ -13,6 +13,7 @@ import {
 import { topologyNames } from "@herald/platform";
 import { testEnv } from "@herald/platform/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
 import { type AuditUnderTest, startAudit } from "./audit.test-support.js";
 import {
@@ -101,6 +102,11 @@ function routingRecord(
       }),
     },
   };
+}
+
+/** A delivery's status as audit answers it: its document, or its accepted attempts when it has none. */
+function statusOf(tenantId: string, eventId: string, endpointId: string): Promise<DeliveryDocument | null> {
+  return new AttemptLogReader(audit.db).findDelivery({ tenantId, eventId, endpointId });
 }
 
 function shuffle<T>(items: T[]): T[] {
@@ -205,9 +211,7 @@ describe("the audit record consumer", () => {
     // The attempt overtakes the routing record.
     await publishAll([attemptRecord("t1", "routed-1", "epA", 1, DeliveryState.SUCCEEDED)]);
     await vi.waitFor(async () =>
-      expect((await deliveriesCollection(audit.db).findOne({ _id: "routed-1:epA" }))?.state).toBe(
-        DeliveryState.SUCCEEDED,
-      ),
+      expect((await statusOf("t1", "routed-1", "epA"))?.state).toBe(DeliveryState.SUCCEEDED),
     );
     await publishAll([
       routingRecord("t1", "routed-1", ["epA", "epB"]),
@@ -230,10 +234,14 @@ describe("the audit record consumer", () => {
       .find({ event_id: "routed-1" })
       .sort({ endpoint_id: 1 })
       .toArray();
-    // epB is PENDING by the route alone (GetEvent says so): its document comes with its first attempt.
-    expect(deliveries.map((d) => [d.endpoint_id, d.state, d.attempt_count])).toEqual([
-      ["epA", DeliveryState.SUCCEEDED, 1],
-    ]);
+    // epB is PENDING by the route alone (GetEvent says so): its document would come with its first
+    // attempt. epA's first attempt was accepted, so its attempt is its status and it has none either.
+    expect(deliveries).toEqual([]);
+    expect(await statusOf("t1", "routed-1", "epA")).toMatchObject({
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 1,
+      last_response_status: 200,
+    });
     expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "routed-none" })).toBe(0);
   });
 
@@ -279,19 +287,122 @@ describe("the audit record consumer", () => {
 
   it("keeps SUCCEEDED against a late duplicate failure, and moves on for a newer manual attempt", async () => {
     await publishAll([attemptRecord("t1", "final-1", "epA", 1, DeliveryState.SUCCEEDED, { at: T0 })]);
-    const state = async () => (await deliveriesCollection(audit.db).findOne({ _id: "final-1:epA" }))?.state;
+    const state = async () => (await statusOf("t1", "final-1", "epA"))?.state;
     await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.SUCCEEDED));
     await publishAll([
       attemptRecord("t1", "final-1", "epA", 1, DeliveryState.FAILED, { id: "final-dup", at: T0 + 5_000 }),
     ]);
+    // The failure needs a document, which folds in the accepted attempt stored without one.
     await vi.waitFor(async () =>
-      expect(await attemptsCollection(audit.db).findOne({ _id: "final-dup" })).not.toBeNull(),
+      expect(await deliveriesCollection(audit.db).findOne({ _id: "final-1:epA" })).toMatchObject({
+        state: DeliveryState.SUCCEEDED,
+        attempt_count: 1,
+        last_attempt_time: new Date(T0),
+        last_response_status: 200,
+      }),
     );
     expect(await state()).toBe(DeliveryState.SUCCEEDED);
     await publishAll([
       attemptRecord("t1", "final-1", "epA", 2, DeliveryState.DEAD, { trigger: AttemptTrigger.MANUAL }),
     ]);
     await vi.waitFor(async () => expect(await state()).toBe(DeliveryState.DEAD));
+  });
+
+  it("writes no document for a delivery whose first attempt was accepted, and one with it once a replay comes", async () => {
+    const writer = new AttemptLogWriter(audit.db);
+    const ref = { tenantId: "ten_first", eventId: "evt_first", endpointId: "ep_f" };
+    const accepted = create(
+      AuditRecordSchema,
+      attemptRecord("ten_first", "evt_first", "ep_f", 1, DeliveryState.SUCCEEDED, {
+        waited: [250, AttemptWait.ENDPOINT_LIMIT],
+      }),
+    );
+    await writeAuditRecords(writer, [accepted], new Date(T0 + 60_000));
+    // A redelivered batch changes nothing either.
+    await writeAuditRecords(writer, [accepted], new Date(T0 + 60_000));
+    expect(await deliveriesCollection(audit.db).countDocuments({ tenant_id: "ten_first" })).toBe(0);
+    const implicit = await statusOf("ten_first", "evt_first", "ep_f");
+    expect(implicit).toMatchObject({
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 1,
+      last_attempt_number: 1,
+      last_attempt_time: new Date(T0 + 1_000),
+      last_response_status: 200,
+      update_time: new Date(T0 + 1_000),
+    });
+    expect(deliveryFromDocument(implicit as DeliveryDocument)).toMatchObject({
+      waitedMs: 250,
+      waitedFor: AttemptWait.ENDPOINT_LIMIT,
+    });
+
+    // A replay as attempt 2: the document is written from the accepted attempt first, then marked.
+    await writer.markPending(ref, 2, new Date(T0 + 120_000));
+    expect(await deliveriesCollection(audit.db).findOne({ _id: "evt_first:ep_f" })).toMatchObject({
+      state: DeliveryState.PENDING,
+      attempt_count: 1,
+      last_attempt_number: 1,
+      waits: [{ attempt_number: 1, waited_ms: 250, waited_for: AttemptWait.ENDPOINT_LIMIT }],
+    });
+    await writeAuditRecords(
+      writer,
+      [
+        create(
+          AuditRecordSchema,
+          attemptRecord("ten_first", "evt_first", "ep_f", 2, DeliveryState.FAILED, {
+            trigger: AttemptTrigger.MANUAL,
+            at: T0 + 130_000,
+          }),
+        ),
+      ],
+      new Date(T0 + 130_000),
+    );
+    expect(await statusOf("ten_first", "evt_first", "ep_f")).toMatchObject({
+      state: DeliveryState.FAILED,
+      attempt_count: 2,
+      last_attempt_number: 2,
+    });
+  });
+
+  it("folds an accepted first attempt into the document a later attempt of the delivery needs", async () => {
+    const writer = new AttemptLogWriter(audit.db);
+    // Attempt 2 (a retry after a failure whose record is still on its way) and the accepted first
+    // attempt of another endpoint's delivery, in one batch; then a dead task's outcome for the latter.
+    await writeAuditRecords(
+      writer,
+      [
+        create(AuditRecordSchema, attemptRecord("ten_fold", "evt_fold", "ep_a", 1, DeliveryState.SUCCEEDED)),
+        create(AuditRecordSchema, attemptRecord("ten_fold", "evt_fold", "ep_b", 2, DeliveryState.SUCCEEDED)),
+      ],
+      new Date(T0),
+    );
+    const docs = await deliveriesCollection(audit.db).find({ tenant_id: "ten_fold" }).toArray();
+    expect(docs.map((d) => [d.endpoint_id, d.state, d.attempt_count])).toEqual([
+      ["ep_b", DeliveryState.SUCCEEDED, 2],
+    ]);
+    await writer.applyDeliveryChanges(
+      [
+        {
+          ref: { tenantId: "ten_fold", eventId: "evt_fold", endpointId: "ep_a" },
+          outcomes: [
+            {
+              attemptNumber: 1,
+              attemptTime: new Date(T0 + 9_000),
+              trigger: AttemptTrigger.SCHEDULED,
+              state: DeliveryState.DEAD,
+              responseStatus: 0,
+              nextAttemptTime: null,
+            },
+          ],
+        },
+      ],
+      new Date(T0 + 10_000),
+    );
+    // SUCCEEDED is final against a later scheduled outcome: the stored accepted attempt was folded in.
+    expect(await deliveriesCollection(audit.db).findOne({ _id: "evt_fold:ep_a" })).toMatchObject({
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 1,
+      last_response_status: 200,
+    });
   });
 
   it("updates a batch of 300 existing deliveries in one go", async () => {
@@ -423,13 +534,14 @@ describe("the audit record consumer", () => {
     await vi.waitFor(
       async () => {
         expect(await attemptsCollection(audit.db).countDocuments({ endpoint_id: "ep-tested" })).toBe(2);
-        expect(await deliveriesCollection(audit.db).countDocuments({ endpoint_id: "ep-tested" })).toBe(1);
+        expect((await statusOf("t1", "evt-real", "ep-tested"))?.state).toBe(DeliveryState.SUCCEEDED);
       },
       { timeout: 10_000 },
     );
     const stored = await attemptsCollection(audit.db).findOne({ event_id: "evt_test_1" });
     expect(stored?.trigger).toBe(AttemptTrigger.TEST);
     expect(await deliveriesCollection(audit.db).countDocuments({ event_id: "evt_test_1" })).toBe(0);
+    expect(await statusOf("t1", "evt_test_1", "ep-tested")).toBeNull();
     // Only the real attempt is in the rollups: one per bucket span, each counting one attempt. They are
     // written up to HEALTH_ROLLUP_INTERVAL after the attempts.
     const rollups = await vi.waitFor(

@@ -11,7 +11,13 @@ import {
 import type { EventDocument } from "@herald/platform/model";
 import { Binary } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { type DeliveryDocument, eventDeliveries, eventSummaryFromDocument, payloadOf } from "./documents.js";
+import {
+  type AttemptDocument,
+  type DeliveryDocument,
+  eventDeliveries,
+  eventSummaryFromDocument,
+  payloadOf,
+} from "./documents.js";
 import { recordProblem } from "./record-writer.js";
 import { replayTask } from "./replay.js";
 
@@ -159,6 +165,67 @@ describe("events", () => {
       endpointId: "ep_a",
       waitedMs: 1_200,
       waitedFor: AttemptWait.ENDPOINT_LIMIT,
+    });
+  });
+
+  it("take the status of a delivery without a document from its accepted attempts", () => {
+    const route = {
+      _id: "e1",
+      tenant_id: "t1",
+      endpoint_ids: ["ep_a", "ep_b", "ep_c"],
+      route_time: new Date(T),
+    };
+    const accepted = (endpoint: string, id: string, at: number, extra: Partial<AttemptDocument> = {}) =>
+      ({
+        _id: id,
+        tenant_id: "t1",
+        event_id: "e1",
+        endpoint_id: endpoint,
+        attempt_number: 1,
+        trigger: AttemptTrigger.SCHEDULED,
+        response_status: 204,
+        attempt_time: new Date(T + at),
+        ...extra,
+      }) as AttemptDocument;
+    const documented: DeliveryDocument = {
+      _id: "e1:ep_c",
+      tenant_id: "t1",
+      event_id: "e1",
+      endpoint_id: "ep_c",
+      state: DeliveryState.FAILED,
+      attempt_count: 2,
+      last_attempt_number: 2,
+      last_attempt_time: new Date(T + 5_000),
+      last_response_status: 500,
+      update_time: new Date(T + 5_000),
+      version: 3,
+    };
+    const listed = eventDeliveries(
+      route,
+      [documented],
+      [
+        accepted("ep_a", "a1", 1_000, { waited_ms: 40, waited_for: AttemptWait.TENANT_TURN }),
+        // Two tasks of the same first attempt both got through: one attempt counted, and the first
+        // success stays the delivery's, as a document folding both would say.
+        accepted("ep_a", "a2", 1_200, { response_status: 200 }),
+        // ep_c's document says more than its accepted attempt: the document wins.
+        accepted("ep_c", "a3", 900),
+        // A test delivery is not a delivery of the event.
+        accepted("ep_t", "a4", 800, { trigger: AttemptTrigger.TEST }),
+      ],
+    );
+    expect(listed.map((d) => [d.endpointId, d.state, d.attemptCount, d.lastResponseStatus])).toEqual([
+      ["ep_a", DeliveryState.SUCCEEDED, 1, 204],
+      ["ep_b", DeliveryState.PENDING, 0, 0],
+      ["ep_c", DeliveryState.FAILED, 2, 500],
+    ]);
+    expect(listed[0]).toMatchObject({
+      tenantId: "t1",
+      eventId: "e1",
+      lastAttemptTime: timestampFromDate(new Date(T + 1_000)),
+      updateTime: timestampFromDate(new Date(T + 1_000)),
+      waitedMs: 40,
+      waitedFor: AttemptWait.TENANT_TURN,
     });
   });
 });
