@@ -33,6 +33,7 @@ import {
   statusFields,
   statusOfDelivery,
   statusOfSucceededAttempts,
+  succeededOutcome,
   unsetStatusFields,
 } from "./documents.js";
 import { EndpointHealthStore } from "./endpoint-health-store.js";
@@ -301,13 +302,19 @@ export class AttemptLogWriter {
         },
       });
     });
-    const fresh = await this.#newDocuments(unwritten, now);
+    const { fresh, succeeded } = await this.#newDocuments(unwritten, now);
     const taken = await insertNew(
       this.#deliveries,
       fresh.map((f) => f.doc),
     );
     // Created meanwhile by another writer: fold the attempts into what it wrote.
     const oneByOne = taken.map((i) => (fresh[i] as { change: DeliveryChange }).change);
+    oneByOne.push(
+      ...(await this.#lateSucceededAttempts(
+        fresh.filter((_, i) => !taken.includes(i)).map((f) => f.change.ref),
+        succeeded,
+      )),
+    );
     if (updates.length > 0) {
       const result = await this.#deliveries.bulkWrite(
         updates.map((u) => u.op),
@@ -327,15 +334,40 @@ export class AttemptLogWriter {
   async #newDocuments(
     changes: DeliveryChange[],
     now: Date,
-  ): Promise<{ change: DeliveryChange; doc: DeliveryDocument }[]> {
+  ): Promise<{
+    fresh: { change: DeliveryChange; doc: DeliveryDocument }[];
+    succeeded: Map<string, AttemptDocument[]>;
+  }> {
     const succeeded = await this.#succeededAttempts(changes.map((c) => c.ref));
-    return changes.map((change) => {
+    const fresh = changes.map((change) => {
       const base = statusOfSucceededAttempts(
         succeeded.get(deliveryId(change.ref.eventId, change.ref.endpointId)) ?? [],
       );
       const status = change.outcomes.reduce(nextDeliveryState, base ?? PENDING_STATUS);
       return { change, doc: deliveryDocument(change.ref, status, now) };
     });
+    return { fresh, succeeded };
+  }
+
+  /**
+   * The accepted attempts of these just-written deliveries that were not in `seen`, as changes to fold
+   * in. Another writer (another instance, or a batch written at once on MongoDB) may have stored an
+   * accepted first attempt after `seen` was read and, finding no document, written none: read again
+   * now that the documents exist. Whichever of the two writes came second sees the other's.
+   */
+  async #lateSucceededAttempts(
+    refs: DeliveryRef[],
+    seen: Map<string, AttemptDocument[]>,
+  ): Promise<DeliveryChange[]> {
+    const now = await this.#succeededAttempts(refs);
+    const late: DeliveryChange[] = [];
+    for (const ref of refs) {
+      const id = deliveryId(ref.eventId, ref.endpointId);
+      const known = new Set((seen.get(id) ?? []).map((a) => a._id));
+      const added = (now.get(id) ?? []).filter((a) => !known.has(a._id));
+      if (added.length > 0) late.push({ ref, outcomes: added.map(succeededOutcome) });
+    }
+    return late;
   }
 
   /**

@@ -229,7 +229,7 @@ export const SUCCEEDED_ATTEMPT_FIELDS = {
 } as const;
 
 /** An accepted attempt as the outcome it recorded. */
-function succeededOutcome(doc: AttemptDocument): AttemptOutcome {
+export function succeededOutcome(doc: AttemptDocument): AttemptOutcome {
   return {
     attemptNumber: doc.attempt_number,
     attemptTime: doc.attempt_time,

@@ -405,6 +405,55 @@ describe("the audit record consumer", () => {
     });
   });
 
+  it("folds an accepted first attempt stored by another writer while it wrote the delivery's document", async () => {
+    // Writer B records a duplicate task's failure of a delivery with no document. Between B's read of
+    // the accepted attempts and its insert of the document, writer A stores the accepted first attempt
+    // and, finding no document, writes none. B must still end with SUCCEEDED.
+    // The failure is the older of the two (a task that failed before its duplicate got through), so
+    // either order of the two records ends in SUCCEEDED.
+    const failed = create(
+      AuditRecordSchema,
+      attemptRecord("ten_late", "evt_late", "ep_l", 1, DeliveryState.FAILED, { id: "late-dup", at: T0 }),
+    );
+    const accepted = create(
+      AuditRecordSchema,
+      attemptRecord("ten_late", "evt_late", "ep_l", 1, DeliveryState.SUCCEEDED, { at: T0 + 5_000 }),
+    );
+    let interleaved = false;
+    const interleavingDb = new Proxy(audit.db, {
+      get(target, prop, receiver) {
+        if (prop !== "collection") return Reflect.get(target, prop, receiver);
+        return (name: string) => {
+          const collection = target.collection(name);
+          if (name !== "deliveries") return collection;
+          return new Proxy(collection, {
+            get(c, p, r) {
+              if (p !== "insertMany") return Reflect.get(c, p, r);
+              return async (...args: Parameters<typeof c.insertMany>) => {
+                if (!interleaved) {
+                  interleaved = true;
+                  await writeAuditRecords(new AttemptLogWriter(audit.db), [accepted], new Date(T0));
+                  expect(await deliveriesCollection(audit.db).countDocuments({ tenant_id: "ten_late" })).toBe(
+                    0,
+                  );
+                }
+                return c.insertMany(...args);
+              };
+            },
+          });
+        };
+      },
+    });
+    await writeAuditRecords(new AttemptLogWriter(interleavingDb), [failed], new Date(T0 + 6_000));
+    expect(interleaved).toBe(true);
+    expect(await deliveriesCollection(audit.db).findOne({ _id: "evt_late:ep_l" })).toMatchObject({
+      state: DeliveryState.SUCCEEDED,
+      attempt_count: 1,
+      last_attempt_time: new Date(T0 + 5_000),
+      last_response_status: 200,
+    });
+  });
+
   it("updates a batch of 300 existing deliveries in one go", async () => {
     const tenant = "ten_bulk";
     const endpoints = Array.from({ length: 300 }, (_, i) => `ep_bulk${String(i).padStart(3, "0")}`);
