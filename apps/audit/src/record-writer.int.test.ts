@@ -12,6 +12,7 @@ import {
 } from "@herald/contracts";
 import { topologyNames } from "@herald/platform";
 import { testEnv } from "@herald/platform/testing";
+import type { Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AttemptLogReader } from "./attempt-log-reader.js";
 import { AttemptLogWriter } from "./attempt-log-writer.js";
@@ -107,6 +108,36 @@ function routingRecord(
 /** A delivery's status as audit answers it: its document, or its accepted attempts when it has none. */
 function statusOf(tenantId: string, eventId: string, endpointId: string): Promise<DeliveryDocument | null> {
   return new AttemptLogReader(audit.db).findDelivery({ tenantId, eventId, endpointId });
+}
+
+/**
+ * `db` whose deliveries collection runs `before` ahead of each call of `method`, given the call's first
+ * argument (the documents or operations): another writer getting in between a writer's steps.
+ */
+function beforeDeliveryWrites(
+  db: Db,
+  method: "insertMany" | "bulkWrite",
+  before: (items: readonly object[]) => Promise<void>,
+): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== "collection") return Reflect.get(target, prop, receiver);
+      return (name: string) => {
+        const collection = target.collection(name);
+        if (name !== "deliveries") return collection;
+        return new Proxy(collection, {
+          get(c, p, r) {
+            const original = Reflect.get(c, p, r);
+            if (p !== method) return original;
+            return async (items: readonly object[], ...rest: unknown[]) => {
+              await before(items);
+              return original.call(c, items, ...rest);
+            };
+          },
+        });
+      };
+    },
+  });
 }
 
 function shuffle<T>(items: T[]): T[] {
@@ -420,29 +451,11 @@ describe("the audit record consumer", () => {
       attemptRecord("ten_late", "evt_late", "ep_l", 1, DeliveryState.SUCCEEDED, { at: T0 + 5_000 }),
     );
     let interleaved = false;
-    const interleavingDb = new Proxy(audit.db, {
-      get(target, prop, receiver) {
-        if (prop !== "collection") return Reflect.get(target, prop, receiver);
-        return (name: string) => {
-          const collection = target.collection(name);
-          if (name !== "deliveries") return collection;
-          return new Proxy(collection, {
-            get(c, p, r) {
-              if (p !== "insertMany") return Reflect.get(c, p, r);
-              return async (...args: Parameters<typeof c.insertMany>) => {
-                if (!interleaved) {
-                  interleaved = true;
-                  await writeAuditRecords(new AttemptLogWriter(audit.db), [accepted], new Date(T0));
-                  expect(await deliveriesCollection(audit.db).countDocuments({ tenant_id: "ten_late" })).toBe(
-                    0,
-                  );
-                }
-                return c.insertMany(...args);
-              };
-            },
-          });
-        };
-      },
+    const interleavingDb = beforeDeliveryWrites(audit.db, "insertMany", async () => {
+      if (interleaved) return;
+      interleaved = true;
+      await writeAuditRecords(new AttemptLogWriter(audit.db), [accepted], new Date(T0));
+      expect(await deliveriesCollection(audit.db).countDocuments({ tenant_id: "ten_late" })).toBe(0);
     });
     await writeAuditRecords(new AttemptLogWriter(interleavingDb), [failed], new Date(T0 + 6_000));
     expect(interleaved).toBe(true);
@@ -479,25 +492,11 @@ describe("the audit record consumer", () => {
     await writeAuditRecords(new AttemptLogWriter(audit.db), records(1, DeliveryState.FAILED), new Date(T0));
     // A writer whose bulk write finds every delivery moved on since it was read, as when another audit
     // instance updated them meanwhile: no guarded update matches.
-    const racedDb = new Proxy(audit.db, {
-      get(target, prop, receiver) {
-        if (prop !== "collection") return Reflect.get(target, prop, receiver);
-        return (name: string) => {
-          const collection = target.collection(name);
-          if (name !== "deliveries") return collection;
-          return new Proxy(collection, {
-            get(c, p, r) {
-              if (p !== "bulkWrite") return Reflect.get(c, p, r);
-              return async (...args: Parameters<typeof c.bulkWrite>) => {
-                // insertMany is a bulk write too: only the guarded updates race.
-                if (args[0].some((op) => "updateOne" in op))
-                  await c.updateMany({ tenant_id: tenant }, { $inc: { version: 1 } });
-                return c.bulkWrite(...args);
-              };
-            },
-          });
-        };
-      },
+    const racedDb = beforeDeliveryWrites(audit.db, "bulkWrite", async (ops) => {
+      // insertMany is a bulk write too: only the guarded updates race.
+      if (ops.some((op) => "updateOne" in op)) {
+        await deliveriesCollection(audit.db).updateMany({ tenant_id: tenant }, { $inc: { version: 1 } });
+      }
     });
     await writeAuditRecords(new AttemptLogWriter(racedDb), records(2, DeliveryState.SUCCEEDED), new Date(T0));
     const stored = await deliveriesCollection(audit.db)
