@@ -54,11 +54,14 @@ export const PENDING_STATUS: Readonly<DeliveryStatus> = Object.freeze({
 
 /**
  * The status after `record`, given the status so far (undefined when there is none). Records arrive out
- * of order and more than once, so the result depends only on the set of records seen:
+ * of order and more than once, so the result depends on the set of records seen, not their order:
  * - the state is that of the attempt with the highest (attempt number, attempt time); an older or
  *   identical record changes nothing but possibly `attemptCount`;
  * - SUCCEEDED is final, except against a newer MANUAL attempt (Redeliver, Recover, Redrive): a
- *   duplicate of an earlier task that fails after the success must not turn it into a failure;
+ *   duplicate of an earlier task that fails after the success must not turn it into a failure. One
+ *   order still differs: a success whose record arrives after a newer non-manual failure's (two
+ *   copies of one task, recorded by different instances out of order) leaves the failure, as the
+ *   status does not keep what telling the two orders apart would need;
  * - a wait is kept per attempt number, the longest of that number's records: a redelivered record is
  *   not counted twice (a running sum would be), whichever way the records come.
  *
