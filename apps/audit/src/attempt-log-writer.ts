@@ -359,12 +359,12 @@ export class AttemptLogWriter {
     refs: DeliveryRef[],
     seen: Map<string, AttemptDocument[]>,
   ): Promise<DeliveryChange[]> {
-    const now = await this.#succeededAttempts(refs);
+    const stored = await this.#succeededAttempts(refs);
     const late: DeliveryChange[] = [];
     for (const ref of refs) {
       const id = deliveryId(ref.eventId, ref.endpointId);
       const known = new Set((seen.get(id) ?? []).map((a) => a._id));
-      const added = (now.get(id) ?? []).filter((a) => !known.has(a._id));
+      const added = (stored.get(id) ?? []).filter((a) => !known.has(a._id));
       if (added.length > 0) late.push({ ref, outcomes: added.map(succeededOutcome) });
     }
     return late;
