@@ -167,6 +167,12 @@ describe("an event's way from ingest to receivers and audit", () => {
       [endpoints.all.id, endpoints.orders.id].sort(),
     );
     expect(Buffer.from(event.payload).toString()).toBe('{"id":"o_3"}');
+    // Each went through at its first attempt, so its status comes from that attempt (audit writes no
+    // delivery document for it): one attempt, the receiver's 204, and when.
+    for (const delivery of event.deliveries) {
+      expect(delivery).toMatchObject({ attemptCount: 1, lastResponseStatus: 204 });
+      expect(delivery.lastAttemptTime).toBeDefined();
+    }
 
     const attempts = await acme.clients.audit.listAttempts({ tenantId: "acme", eventId: published.event_id });
     expect(attempts.attempts).toHaveLength(2);
