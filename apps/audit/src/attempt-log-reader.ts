@@ -14,8 +14,8 @@ import {
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
+  findSucceededAttempts,
   implicitDelivery,
-  SUCCEEDED_ATTEMPT_FIELDS,
 } from "./documents.js";
 import type { PageQuery, ReplayQuery } from "./queries.js";
 
@@ -122,12 +122,7 @@ export class AttemptLogReader {
    * document (see `eventDeliveries`).
    */
   succeededAttemptsOfEvent(tenantId: string, eventId: string): Promise<AttemptDocument[]> {
-    return this.#attempts
-      .find(
-        { tenant_id: tenantId, event_id: eventId, success: true },
-        { projection: SUCCEEDED_ATTEMPT_FIELDS },
-      )
-      .toArray();
+    return findSucceededAttempts(this.#attempts, tenantId, [eventId]);
   }
 
   /** One more than a page, so the caller knows whether another page follows. */

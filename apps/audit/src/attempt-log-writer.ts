@@ -28,8 +28,8 @@ import {
   deliveryId,
   type EventRouteDocument,
   eventRoutesCollection,
+  findSucceededAttempts,
   type SkippedEndpointDocument,
-  SUCCEEDED_ATTEMPT_FIELDS,
   statusFields,
   statusOfDelivery,
   statusOfSucceededAttempts,
@@ -370,6 +370,12 @@ export class AttemptLogWriter {
     return late;
   }
 
+  /** The status one delivery's stored accepted attempts give it; undefined without any. */
+  async #succeededStatus(ref: DeliveryRef): Promise<DeliveryStatus | undefined> {
+    const succeeded = await this.#succeededAttempts([ref]);
+    return statusOfSucceededAttempts(succeeded.get(deliveryId(ref.eventId, ref.endpointId)) ?? []);
+  }
+
   /**
    * The stored accepted attempts of these deliveries, by delivery `_id`: one read per tenant among
    * them, by the `tenant_id, event_id` index, without response bodies.
@@ -385,12 +391,7 @@ export class AttemptLogWriter {
     }
     const found: AttemptDocument[] = [];
     for (const [tenantId, events] of eventsByTenant) {
-      const docs = await this.#attempts
-        .find(
-          { tenant_id: tenantId, event_id: { $in: [...events] }, success: true },
-          { projection: SUCCEEDED_ATTEMPT_FIELDS },
-        )
-        .toArray();
+      const docs = await findSucceededAttempts(this.#attempts, tenantId, [...events]);
       found.push(...docs.filter((doc) => wanted.has(deliveryId(doc.event_id, doc.endpoint_id))));
     }
     return attemptsByDelivery(found);
@@ -405,9 +406,7 @@ export class AttemptLogWriter {
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const doc = await this.#deliveries.findOne({ _id });
       if (!doc && !needsDocument(outcomes)) return false;
-      const current = doc
-        ? statusOfDelivery(doc)
-        : statusOfSucceededAttempts((await this.#succeededAttempts([ref])).get(_id) ?? []);
+      const current = doc ? statusOfDelivery(doc) : await this.#succeededStatus(ref);
       const next = outcomes.reduce<DeliveryStatus | undefined>(nextDeliveryState, current);
       if (next === undefined || (doc && next === current)) return false;
       if (!doc) {
@@ -443,7 +442,7 @@ export class AttemptLogWriter {
     // A delivery whose first attempt was accepted has no document: write the one its attempts say
     // first, so the update below keeps its attempt count (and the next replay its number).
     if (!(await this.#deliveries.findOne({ _id }, { projection: { _id: 1 } }))) {
-      const status = statusOfSucceededAttempts((await this.#succeededAttempts([ref])).get(_id) ?? []);
+      const status = await this.#succeededStatus(ref);
       if (status) {
         await insertNew(this.#deliveries, [deliveryDocument(ref, status, now)]);
       }

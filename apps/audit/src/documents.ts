@@ -215,7 +215,7 @@ export function deliveryFromDocument(doc: DeliveryDocument): Delivery {
  * The fields of an attempt that a delivery without a document takes its status from: reads of
  * accepted attempts project these, never the response body.
  */
-export const SUCCEEDED_ATTEMPT_FIELDS = {
+const SUCCEEDED_ATTEMPT_FIELDS = {
   _id: 1,
   tenant_id: 1,
   event_id: 1,
@@ -227,6 +227,23 @@ export const SUCCEEDED_ATTEMPT_FIELDS = {
   waited_ms: 1,
   waited_for: 1,
 } as const;
+
+/**
+ * The accepted attempts of some of a tenant's events, without response bodies: the reads of deliveries
+ * without a document, by the `tenant_id, event_id` index.
+ */
+export function findSucceededAttempts(
+  attempts: Collection<AttemptDocument>,
+  tenantId: string,
+  eventIds: readonly string[],
+): Promise<AttemptDocument[]> {
+  return attempts
+    .find(
+      { tenant_id: tenantId, event_id: { $in: [...eventIds] }, success: true },
+      { projection: SUCCEEDED_ATTEMPT_FIELDS },
+    )
+    .toArray();
+}
 
 /** An accepted attempt as the outcome it recorded. */
 export function succeededOutcome(doc: AttemptDocument): AttemptOutcome {
