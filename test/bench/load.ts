@@ -1,8 +1,16 @@
 // The load generator: publishes over gRPC with the stock @grpc/grpc-js client of the e2e suite, either
 // batches (PublishEvents) as fast as the service takes them, or single events (PublishEvent) at a fixed
 // rate whatever the answers (open loop). Every payload carries a sequence number and its send time.
-import type { GrpcIngestClient } from "../e2e/support/clients.js";
-import { encodePayload } from "./receivers.js";
+import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
+import { connectGrpcIngestClient } from "./connect-grpc-client.js";
+import { connectJsonIngestClient } from "./connect-json-client.js";
+import {
+  encodeFilteredPayload,
+  encodeFilteredWarmUpPayload,
+  filteredChannels,
+  warmUpChannels,
+} from "./filters.js";
+import { encodePayload, encodeWarmUpPayload } from "./receivers.js";
 import { nowMs, Samples, sleep } from "./system.js";
 
 export interface Publisher {
@@ -10,14 +18,54 @@ export interface Publisher {
   token: string;
 }
 
+/**
+ * How ingest is called: over gRPC (HTTP/2) with stock @grpc/grpc-js or connect-es's Node transport
+ * ("connect-es"), or Connect JSON (undici, HTTP/1.1).
+ */
+export type IngestTarget =
+  | { protocol: "grpc"; address: string; clients: number; client?: "grpc-js" | "connect-es" }
+  | { protocol: "connect-json"; baseUrl: string; connections: number };
+
+/** The clients a load generator calls `target` with: `clients` gRPC clients, or one pool of connections. */
+export function ingestClients(target: IngestTarget): GrpcIngestClient[] {
+  if (target.protocol === "connect-json")
+    return [connectJsonIngestClient(target.baseUrl, target.connections)];
+  const { address, client } = target;
+  return Array.from({ length: target.clients }, () =>
+    client === "connect-es" ? connectGrpcIngestClient(`http://${address}`) : grpcIngestClient(address),
+  );
+}
+
+const noChannels = (): string[] => [];
+
+/**
+ * What events carry, by name so a load run's options stay plain data (a worker thread takes them):
+ * the payload of event `seq` sent at `t`, and its channels.
+ */
+const EVENT_SHAPES = {
+  /** Measured events, no channels. */
+  measured: { payload: encodePayload, channels: noChannels },
+  /** Warm-up events (receivers count them apart), no channels. */
+  "warm-up": { payload: encodeWarmUpPayload, channels: noChannels },
+  /** Measured events with the fields and channels the filter scenarios read (filters.ts). */
+  filtered: { payload: encodeFilteredPayload, channels: filteredChannels },
+  /** Warm-up events matching every filter and channel. */
+  "filtered-warm-up": { payload: encodeFilteredWarmUpPayload, channels: warmUpChannels },
+} satisfies Record<string, EventShape>;
+
+interface EventShape {
+  payload(seq: number, t: number): Buffer;
+  channels(seq: number): string[];
+}
+
+export type EventShapeName = keyof typeof EVENT_SHAPES;
+
 /** What every load run is given besides its shape. */
 interface LoadOptions {
   clients: GrpcIngestClient[];
   publishers: Publisher[];
-  /** The payload of event `seq` sent at `t`; default {@link encodePayload} (measured). */
-  payload?: (seq: number, t: number) => Buffer;
-  /** The channels of event `seq`; default none. */
-  channels?: (seq: number) => string[];
+  /** What the events carry; default "measured". */
+  events?: EventShapeName;
   /** True once the run is interrupted. */
   stop(): boolean;
 }
@@ -45,11 +93,49 @@ export class LoadStats {
     this.errors[code] = (this.errors[code] ?? 0) + count;
   }
 
+  /** The figures as plain data, to cross from a worker thread. */
+  record(): LoadStatsRecord {
+    const { sent, accepted, errors, startedAt, endedAt, maxScheduleLagMs, unsent, unanswered } = this;
+    const callLatencyMs = this.callLatencyMs.values();
+    return {
+      sent,
+      accepted,
+      errors,
+      callLatencyMs,
+      startedAt,
+      endedAt,
+      maxScheduleLagMs,
+      unsent,
+      unanswered,
+    };
+  }
+
+  /** Takes on the figures of a run recorded elsewhere (a worker thread). */
+  assign(record: LoadStatsRecord): void {
+    const { callLatencyMs, errors, ...counts } = record;
+    Object.assign(this, counts);
+    Object.assign(this.errors, errors);
+    for (const latency of callLatencyMs) this.callLatencyMs.push(latency);
+  }
+
   /** Accepted events per second over the sending period. */
   get acceptedPerSecond(): number {
     const seconds = (this.endedAt - this.startedAt) / 1000;
     return seconds > 0 ? this.accepted / seconds : 0;
   }
+}
+
+/** {@link LoadStats} as plain data. */
+export interface LoadStatsRecord {
+  sent: number;
+  accepted: number;
+  errors: Record<string, number>;
+  callLatencyMs: Float64Array;
+  startedAt: number;
+  endedAt: number;
+  maxScheduleLagMs: number;
+  unsent: number;
+  unanswered: number;
 }
 
 /** A failed call's code: a gRPC status number, or a Connect error code name. */
@@ -60,8 +146,6 @@ function grpcCode(err: unknown): string {
     ? `${protocol} ${e.code}${e.details ? ` (${e.details.slice(0, 60)})` : ""}`
     : String(err);
 }
-
-const noChannels = (): string[] => [];
 
 /** One event's answer: its id, or why it was refused. */
 interface EventResult {
@@ -76,9 +160,8 @@ interface EventResult {
 async function publishCall(
   client: GrpcIngestClient,
   publisher: Publisher,
-  payload: (seq: number, t: number) => Buffer,
+  { payload, channels }: EventShape,
   call: { first: number; count: number; t: number; single: boolean },
-  channels: (seq: number) => string[] = noChannels,
 ): Promise<EventResult[]> {
   if (call.single) {
     const res = await client.publishEvent(
@@ -129,7 +212,7 @@ export interface MaxRateOptions extends LoadOptions {
  */
 export async function publishAsFastAsPossible(options: MaxRateOptions, stats: LoadStats): Promise<void> {
   const deadline = nowMs() + options.maxMs;
-  const payload = options.payload ?? encodePayload;
+  const events = EVENT_SHAPES[options.events ?? "measured"];
   let seq = 0;
   let turn = 0;
   stats.startedAt = nowMs();
@@ -146,13 +229,7 @@ export async function publishAsFastAsPossible(options: MaxRateOptions, stats: Lo
         countAnswer(
           stats,
           t,
-          await publishCall(
-            client,
-            publisher,
-            payload,
-            { first, count, t, single: options.batchSize === 1 },
-            options.channels,
-          ),
+          await publishCall(client, publisher, events, { first, count, t, single: options.batchSize === 1 }),
         );
       } catch (err) {
         stats.error(grpcCode(err), count);
@@ -185,7 +262,7 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
   const batchSize = options.batchSize ?? 1;
   const interval = (1000 * batchSize) / options.ratePerSecond;
-  const payload = options.payload ?? encodePayload;
+  const events = EVENT_SHAPES[options.events ?? "measured"];
   // A count and one waiter, not Promise.race over the calls in flight: each race adds a reaction to
   // every pending call, and thousands of them blocked the sender's event loop for seconds.
   let inFlight = 0;
@@ -211,13 +288,7 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
     const t = nowMs();
     stats.sent += count;
     inFlight++;
-    void publishCall(
-      client,
-      publisher,
-      payload,
-      { first, count, t, single: batchSize === 1 },
-      options.channels,
-    )
+    void publishCall(client, publisher, events, { first, count, t, single: batchSize === 1 })
       .then(
         (results) => countAnswer(stats, t, results),
         (err: unknown) => stats.error(grpcCode(err), count),
@@ -233,4 +304,33 @@ export async function publishAtFixedRate(options: FixedRateOptions, stats: LoadS
   }
   stats.unanswered = inFlight;
   stats.endedAt = nowMs();
+}
+
+/** A load run's options, without the clients: the generator holds those. */
+export type MaxRateRun = Omit<MaxRateOptions, "clients">;
+export type FixedRateRun = Omit<FixedRateOptions, "clients">;
+
+/**
+ * Publishes load runs to one ingest, through clients of its own: in this thread ({@link loadInThisThread})
+ * or in a worker thread of its own (load-thread.ts). Runs may overlap (a flood beside the measured load).
+ */
+export interface LoadGenerator {
+  /** {@link publishAsFastAsPossible} */
+  asFastAsPossible(options: MaxRateRun, stats: LoadStats): Promise<void>;
+  /** {@link publishAtFixedRate} */
+  atFixedRate(options: FixedRateRun, stats: LoadStats): Promise<void>;
+  /** Closes the clients. */
+  close(): Promise<void>;
+}
+
+/** A load generator whose clients share this thread's event loop (with the receivers, in the bench). */
+export function loadInThisThread(target: IngestTarget): LoadGenerator {
+  const clients = ingestClients(target);
+  return {
+    asFastAsPossible: (options, stats) => publishAsFastAsPossible({ ...options, clients }, stats),
+    atFixedRate: (options, stats) => publishAtFixedRate({ ...options, clients }, stats),
+    close: async () => {
+      for (const client of clients) client.close();
+    },
+  };
 }

@@ -238,6 +238,30 @@ export function scenarios(): ScenarioSpec[] {
       15_000,
       { measureLogged: true, drainMs: 60_000 },
     ),
+    // single-grpc and single-json with the load generator changed, to measure in the same run what it
+    // weighs: in a worker thread of its own, off the event loop the receivers share, or (gRPC) with
+    // connect-es's client instead of grpc-js. Opt-in: BENCH_ONLY naming them.
+    single(
+      "single-grpc-load-thread",
+      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, the load generator in a thread of its own`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+      15_000,
+      { measureLogged: true, drainMs: 60_000, ownLoadThread: true },
+    ),
+    single(
+      "single-grpc-connect",
+      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, connect-es's gRPC client`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+      15_000,
+      { measureLogged: true, drainMs: 60_000, grpcClient: "connect-es" },
+    ),
+    single(
+      "single-json-load-thread",
+      `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible, the load generator in a thread of its own`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+      15_000,
+      { protocol: "connect-json", measureLogged: true, drainMs: 60_000, ownLoadThread: true },
+    ),
     single(
       "single-2000",
       `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
@@ -294,7 +318,14 @@ export function scenarios(): ScenarioSpec[] {
     ),
   ];
   const purgeScenario = process.env.BENCH_PURGE === "1";
-  const optIn = (id: string) => (id === "s1-500-purge" && !purgeScenario) || id === "single-2000-nogather";
+  const optIn = (id: string) =>
+    (id === "s1-500-purge" && !purgeScenario) ||
+    [
+      "single-2000-nogather",
+      "single-grpc-load-thread",
+      "single-json-load-thread",
+      "single-grpc-connect",
+    ].includes(id);
   return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s.id)));
 }
 

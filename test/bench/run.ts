@@ -1,23 +1,10 @@
-// Entry point of `npm run bench`: node 24 runs this TypeScript file as it is (type stripping). The
-// modules it imports, and the e2e support files they reuse, name their siblings `./x.js` as TypeScript
-// source does; this hook resolves such a name to `./x.ts` when only the source exists. Workspace
-// packages (@herald/*) resolve to their built dist, as plain node uses no "development" condition.
+// Entry point of `npm run bench`: node 24 runs this TypeScript file as it is (type stripping), and
+// ts-siblings.mjs lets the modules it imports name their siblings `./x.js`. Workspace packages
+// (@herald/*) resolve to their built dist, as plain node uses no "development" condition.
 import { execFileSync } from "node:child_process";
-import { registerHooks } from "node:module";
+import { resolveTsSiblings } from "./ts-siblings.mjs";
 
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (err) {
-      const fromTs = context.parentURL?.endsWith(".ts") && !context.parentURL.includes("/node_modules/");
-      if (fromTs && specifier.startsWith(".") && specifier.endsWith(".js")) {
-        return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-      }
-      throw err;
-    }
-  },
-});
+resolveTsSiblings();
 
 // Build before importing anything: the bench's modules import the workspace packages' dist.
 if (process.env.BENCH_SKIP_BUILD !== "1") {

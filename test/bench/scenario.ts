@@ -5,25 +5,21 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { topologyNames } from "@herald/platform";
 import { MongoClient } from "mongodb";
 import type { Connection } from "rabbitmq-client";
-import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { createEndpoint, createTenant } from "../e2e/support/fixtures.js";
 import { readMetrics } from "../e2e/support/metrics.js";
 import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from "../e2e/support/stack.js";
 import { type BrokerCounters, type BrokerPerEvent, brokerPerEvent } from "./broker-counters.js";
-import { connectJsonIngestClient } from "./connect-json-client.js";
+import { benchFilter, filtersMatch, MATCHING_CHANNEL } from "./filters.js";
 import {
-  benchFilter,
-  encodeFilteredPayload,
-  encodeFilteredWarmUpPayload,
-  filteredChannels,
-  filtersMatch,
-  MATCHING_CHANNEL,
-  warmUpChannels,
-} from "./filters.js";
-import { LoadStats, type Publisher, publishAsFastAsPossible, publishAtFixedRate } from "./load.js";
+  type IngestTarget,
+  type LoadGenerator,
+  LoadStats,
+  loadInThisThread,
+  type Publisher,
+} from "./load.js";
+import { loadInWorkerThread } from "./load-thread.js";
 import {
   type BenchReceiver,
-  encodeWarmUpPayload,
   isHealthy,
   type ReceiverKind,
   Recorder,
@@ -87,6 +83,13 @@ export interface ScenarioSpec {
    * on {@link CONNECT_JSON_CONNECTIONS} keep-alive connections).
    */
   protocol?: "grpc" | "connect-json";
+  /** The gRPC client: stock @grpc/grpc-js (the default) or connect-es's Node transport. */
+  grpcClient?: "grpc-js" | "connect-es";
+  /**
+   * The load generator runs in a worker thread of its own, not on the event loop the receivers share,
+   * as a separate load-generating process would.
+   */
+  ownLoadThread?: boolean;
   /**
    * Cold start: once tenants and endpoints exist, every service is stopped and started again (as a
    * deploy does), and the load begins as soon as all four report ready, with no warm-up at all.
@@ -279,7 +282,7 @@ export async function runScenario(
   );
   running = stack;
   const receivers: BenchReceiver[] = [];
-  const clients: GrpcIngestClient[] = [];
+  let load: LoadGenerator | undefined;
   let flood: Flood | undefined;
   try {
     const kinds = Array.from({ length: spec.endpointsPerTenant }, (_, i) => spec.endpoints(i));
@@ -295,9 +298,16 @@ export async function runScenario(
     }
     const publishers = await createTenants(stack, spec, receivers, ctx);
     if (spec.flood) flood = await createFlood(stack);
-    if (spec.protocol === "connect-json")
-      clients.push(connectJsonIngestClient(stack.url("ingest"), CONNECT_JSON_CONNECTIONS));
-    else for (let i = 0; i < 2; i++) clients.push(grpcIngestClient(`127.0.0.1:${stack.ports.ingest}`));
+    const target: IngestTarget =
+      spec.protocol === "connect-json"
+        ? { protocol: "connect-json", baseUrl: stack.url("ingest"), connections: CONNECT_JSON_CONNECTIONS }
+        : {
+            protocol: "grpc",
+            address: `127.0.0.1:${stack.ports.ingest}`,
+            clients: 2,
+            client: spec.grpcClient,
+          };
+    load = spec.ownLoadThread ? loadInWorkerThread(target) : loadInThisThread(target);
     let attemptsBefore = 0;
     if (spec.restartBeforeLoad) {
       ctx.progress(`[${spec.id}] restarting every service`);
@@ -305,7 +315,7 @@ export async function runScenario(
       for (const service of SERVICES) await stack.restart(service);
       if (spec.measureLogged) attemptsBefore = await attemptsStored(stack);
     } else {
-      attemptsBefore = await warmUp(spec, ctx, stack, receivers, clients, publishers, flood);
+      attemptsBefore = await warmUp(spec, ctx, stack, receivers, load, publishers, flood);
     }
     if (spec.expiredDocuments) await insertExpired(ctx, stack, publishers, spec.expiredDocuments);
     for (const [i, kind] of kinds.entries()) if (kind === "failing") receivers[i]?.setKind("failing");
@@ -316,7 +326,7 @@ export async function runScenario(
       ctx,
       stack,
       receivers,
-      clients,
+      load,
       publishers,
       setupSeconds,
       endBy,
@@ -324,7 +334,7 @@ export async function runScenario(
       flood,
     );
   } finally {
-    for (const client of clients) client.close();
+    await load?.close();
     ctx.progress(`[${spec.id}] stopping stack`);
     // Bounded: cleaning up needs the database, which may have stopped answering (FerretDB is restarted
     // empty before the next scenario anyway).
@@ -393,44 +403,41 @@ async function warmUp(
   ctx: ScenarioContext,
   stack: Stack,
   receivers: BenchReceiver[],
-  clients: GrpcIngestClient[],
+  load: LoadGenerator,
   publishers: Publisher[],
   flood?: Flood,
 ): Promise<number> {
   ctx.progress(`[${spec.id}] warming up: one event per tenant, then ${spec.warmUpEvents} more`);
   const everyTenant = [...publishers, ...(flood ? [flood.publisher] : [])];
-  await pool(everyTenant.length, 8, async (t) => {
-    const publisher = everyTenant[t] as Publisher;
-    await (clients[t % clients.length] as GrpcIngestClient).publishEvent(
-      {
-        tenant_id: publisher.tenantId,
-        event: {
-          event_type: "bench.warm-up",
-          payload: (spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload)(t, nowMs()),
-          channels: spec.halfBy ? warmUpChannels() : [],
-        },
-      },
-      publisher.token,
-    );
-  });
+  const events = spec.halfBy ? "filtered-warm-up" : "warm-up";
+  // One single call per tenant: each call goes to the next tenant in turn.
+  const firstStats = new LoadStats();
+  await load.asFastAsPossible(
+    {
+      publishers: everyTenant,
+      events,
+      maxEvents: everyTenant.length,
+      maxMs: 60_000,
+      batchSize: 1,
+      concurrency: 8,
+      stop: ctx.stop,
+    },
+    firstStats,
+  );
+  if (firstStats.accepted < everyTenant.length)
+    throw new Error(`warm-up: ${JSON.stringify(firstStats.errors)} for the tenants' first events`);
   const stats = new LoadStats();
-  const options = {
-    clients,
-    publishers,
-    payload: spec.halfBy ? encodeFilteredWarmUpPayload : encodeWarmUpPayload,
-    channels: spec.halfBy ? warmUpChannels : undefined,
-    stop: ctx.stop,
-  };
+  const options = { publishers, events, stop: ctx.stop } as const;
   if (spec.load.kind === "max") {
     const concurrency = Math.max(1, Math.floor(spec.load.concurrency / 2));
-    await publishAsFastAsPossible(
+    await load.asFastAsPossible(
       { ...options, ...spec.load, concurrency, maxEvents: spec.warmUpEvents, maxMs: 60_000 },
       stats,
     );
   } else {
     const { ratePerSecond, batchSize } = spec.load;
     const durationMs = (spec.warmUpEvents / ratePerSecond) * 1000;
-    await publishAtFixedRate(
+    await load.atFixedRate(
       { ...options, ratePerSecond, batchSize, durationMs, maxInFlight: 2_000, answerWaitMs: 15_000 },
       stats,
     );
@@ -587,7 +594,7 @@ async function measure(
   ctx: ScenarioContext,
   stack: Stack,
   receivers: BenchReceiver[],
-  clients: GrpcIngestClient[],
+  load: LoadGenerator,
   publishers: Publisher[],
   setupSeconds: number,
   endBy: number,
@@ -642,13 +649,12 @@ async function measure(
     }
   })();
 
-  const events = spec.halfBy ? { payload: encodeFilteredPayload, channels: filteredChannels } : {};
+  const events = spec.halfBy ? "filtered" : "measured";
   try {
     const flooding =
       flood && spec.flood
-        ? publishAsFastAsPossible(
+        ? load.asFastAsPossible(
             {
-              clients,
               publishers: [flood.publisher],
               maxEvents: spec.flood.events,
               maxMs: spec.load.kind === "max" ? spec.load.maxMs : spec.load.durationMs,
@@ -660,11 +666,11 @@ async function measure(
           )
         : Promise.resolve();
     if (spec.load.kind === "max") {
-      await publishAsFastAsPossible({ clients, publishers, ...events, ...spec.load, stop: ctx.stop }, stats);
+      await load.asFastAsPossible({ publishers, events, ...spec.load, stop: ctx.stop }, stats);
     } else {
       const answerWaitMs = Math.min(spec.drainMs, 15_000);
-      await publishAtFixedRate(
-        { clients, publishers, ...events, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
+      await load.atFixedRate(
+        { publishers, events, ...spec.load, maxInFlight: 2_000, answerWaitMs, stop: ctx.stop },
         stats,
       );
     }

@@ -8,19 +8,9 @@
 // Results: docs/decisions/single-event-speed.md.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { registerHooks } from "node:module";
+import { resolveTsSiblings } from "../ts-siblings.mjs";
 
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (err) {
-      if (context.parentURL?.endsWith(".ts") && specifier.startsWith(".") && specifier.endsWith(".js"))
-        return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-      throw err;
-    }
-  },
-});
+resolveTsSiblings();
 
 const { Pool } = await import("undici");
 const { REPO_ROOT, SERVICES, freePort, startStack } = await import("../../e2e/support/stack.js");

@@ -7,18 +7,15 @@
 // on its own it also times each filter alone:
 //   npx nx run-many -t build --output-style=static && node test/bench/micro/route-filters.ts
 // Results: docs/benchmarks.md (filter cost).
-import { registerHooks } from "node:module";
 import { loadavg } from "node:os";
 import type { EndpointDocument } from "@herald/platform/model";
 import { testEndpoint } from "@herald/platform/testing";
 import { compileFilter, FilterBindings } from "../../../apps/routing/dist/routing/filter.js";
 import { decideRoutes } from "../../../apps/routing/dist/routing/match.js";
+import { resolveTsSiblings } from "../ts-siblings.mjs";
 
 // The scenario's filters are TypeScript source named `../filters.js`, as test/bench/run.ts resolves it.
-registerHooks({
-  resolve: (specifier, context, next) =>
-    specifier === "../filters.js" ? next("../filters.ts", context) : next(specifier, context),
-});
+resolveTsSiblings();
 const { BENCH_FILTERS, encodeFilteredPayload, filteredChannels, filtersMatch, MATCHING_CHANNEL } =
   await import("../filters.js");
 

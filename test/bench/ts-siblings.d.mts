@@ -1,0 +1,2 @@
+/** Registers the `./x.js` → `./x.ts` resolution for this thread (once). */
+export function resolveTsSiblings(): void;
