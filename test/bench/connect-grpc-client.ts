@@ -5,19 +5,7 @@ import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { IngestService } from "@herald/contracts";
 import type { GrpcIngestClient } from "../e2e/support/clients.js";
-
-/** An input event as the e2e gRPC client takes it (snake_case, payload as bytes). */
-interface EventIn {
-  event_type: string;
-  payload: Buffer;
-  channels?: string[];
-}
-
-const eventInput = (event: EventIn) => ({
-  eventType: event.event_type,
-  payload: event.payload,
-  channels: event.channels ?? [],
-});
+import { publishEventInput, publishEventsInput, publishEventsResults } from "./ingest-messages.js";
 
 /** A refused call, with its gRPC code as grpc-js's errors carry it. */
 const asGrpcError = (err: unknown) =>
@@ -32,32 +20,20 @@ export function connectGrpcIngestClient(baseUrl: string): GrpcIngestClient {
   const headers = (token: string) => ({ authorization: `Bearer ${token}` });
   return {
     async publishEvent(request, token, metadata) {
-      const { tenant_id, event } = request as { tenant_id: string; event: EventIn };
       try {
-        const res = await client.publishEvent(
-          { tenantId: tenant_id, event: eventInput(event) },
-          { headers: { ...headers(token), ...metadata } },
-        );
+        const res = await client.publishEvent(publishEventInput(request), {
+          headers: { ...headers(token), ...metadata },
+        });
         return { event_id: res.eventId, duplicate: res.duplicate };
       } catch (err) {
         throw asGrpcError(err);
       }
     },
     async publishEvents(request, token) {
-      const { tenant_id, events } = request as { tenant_id: string; events: EventIn[] };
       try {
-        const res = await client.publishEvents(
-          { tenantId: tenant_id, events: events.map(eventInput) },
-          { headers: headers(token) },
+        return publishEventsResults(
+          await client.publishEvents(publishEventsInput(request), { headers: headers(token) }),
         );
-        return {
-          results: res.results.map((r) => ({
-            event_id: r.eventId,
-            duplicate: r.duplicate,
-            error_code: r.errorCode,
-            error_message: r.errorMessage,
-          })),
-        };
       } catch (err) {
         throw asGrpcError(err);
       }

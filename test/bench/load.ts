@@ -10,6 +10,7 @@ import {
   filteredChannels,
   warmUpChannels,
 } from "./filters.js";
+import { http2GrpcIngestClient } from "./http2-grpc-client.js";
 import { encodePayload, encodeWarmUpPayload } from "./receivers.js";
 import { nowMs, Samples, sleep } from "./system.js";
 
@@ -19,11 +20,14 @@ export interface Publisher {
 }
 
 /**
- * How ingest is called: over gRPC (HTTP/2) with stock @grpc/grpc-js or connect-es's Node transport
- * ("connect-es"), or Connect JSON (undici, HTTP/1.1).
+ * The gRPC client of a load run: stock @grpc/grpc-js (the default), connect-es's Node transport, or
+ * calls written on node:http2 directly ("http2", the leanest: http2-grpc-client.ts).
  */
+export type GrpcClientKind = "grpc-js" | "connect-es" | "http2";
+
+/** How ingest is called: over gRPC (HTTP/2, see {@link GrpcClientKind}) or Connect JSON (undici, HTTP/1.1). */
 export type IngestTarget =
-  | { protocol: "grpc"; address: string; clients: number; client?: "grpc-js" | "connect-es" }
+  | { protocol: "grpc"; address: string; clients: number; client?: GrpcClientKind }
   | { protocol: "connect-json"; baseUrl: string; connections: number };
 
 /** The clients a load generator calls `target` with: `clients` gRPC clients, or one pool of connections. */
@@ -32,7 +36,11 @@ export function ingestClients(target: IngestTarget): GrpcIngestClient[] {
     return [connectJsonIngestClient(target.baseUrl, target.connections)];
   const { address, client } = target;
   return Array.from({ length: target.clients }, () =>
-    client === "connect-es" ? connectGrpcIngestClient(`http://${address}`) : grpcIngestClient(address),
+    client === "connect-es"
+      ? connectGrpcIngestClient(`http://${address}`)
+      : client === "http2"
+        ? http2GrpcIngestClient(`http://${address}`)
+        : grpcIngestClient(address),
   );
 }
 

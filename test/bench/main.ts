@@ -256,6 +256,13 @@ export function scenarios(): ScenarioSpec[] {
       { measureLogged: true, drainMs: 60_000, grpcClient: "connect-es" },
     ),
     single(
+      "single-grpc-lean",
+      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, calls written on node:http2`,
+      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+      15_000,
+      { measureLogged: true, drainMs: 60_000, grpcClient: "http2" },
+    ),
+    single(
       "single-json-load-thread",
       `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible, the load generator in a thread of its own`,
       { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
@@ -325,6 +332,7 @@ export function scenarios(): ScenarioSpec[] {
       "single-grpc-load-thread",
       "single-json-load-thread",
       "single-grpc-connect",
+      "single-grpc-lean",
     ].includes(id);
   return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s.id)));
 }

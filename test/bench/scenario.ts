@@ -11,6 +11,7 @@ import { REPO_ROOT, SERVICES, type ServiceName, type Stack, startStack } from ".
 import { type BrokerCounters, type BrokerPerEvent, brokerPerEvent } from "./broker-counters.js";
 import { benchFilter, filtersMatch, MATCHING_CHANNEL } from "./filters.js";
 import {
+  type GrpcClientKind,
   type IngestTarget,
   type LoadGenerator,
   LoadStats,
@@ -83,8 +84,8 @@ export interface ScenarioSpec {
    * on {@link CONNECT_JSON_CONNECTIONS} keep-alive connections).
    */
   protocol?: "grpc" | "connect-json";
-  /** The gRPC client: stock @grpc/grpc-js (the default) or connect-es's Node transport. */
-  grpcClient?: "grpc-js" | "connect-es";
+  /** The gRPC client of the load generator; default stock @grpc/grpc-js. */
+  grpcClient?: GrpcClientKind;
   /**
    * The load generator runs in a worker thread of its own, not on the event loop the receivers share,
    * as a separate load-generating process would.
