@@ -1,6 +1,7 @@
-// The load generator: publishes over gRPC with the stock @grpc/grpc-js client of the e2e suite, either
-// batches (PublishEvents) as fast as the service takes them, or single events (PublishEvent) at a fixed
-// rate whatever the answers (open loop). Every payload carries a sequence number and its send time.
+// The load generator: publishes to ingest (over gRPC with the stock @grpc/grpc-js client of the e2e suite
+// unless a scenario names another client), either batches (PublishEvents) as fast as the service takes
+// them, or single events (PublishEvent) at a fixed rate whatever the answers (open loop). Every payload
+// carries a sequence number and its send time.
 import { type GrpcIngestClient, grpcIngestClient } from "../e2e/support/clients.js";
 import { connectGrpcIngestClient } from "./connect-grpc-client.js";
 import { connectJsonIngestClient } from "./connect-json-client.js";

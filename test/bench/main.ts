@@ -145,6 +145,38 @@ export function scenarios(): ScenarioSpec[] {
     drainMs: 30_000,
     ...rest,
   });
+  /**
+   * `base` with one thing changed, run only when BENCH_ONLY names it: the change's weight, measured
+   * beside `base` in the same run.
+   */
+  const variant = (
+    base: ScenarioSpec,
+    id: string,
+    change: string,
+    rest: Partial<ScenarioSpec>,
+  ): ScenarioSpec => ({ ...base, id, title: `${base.title}, ${change}`, ...rest, optIn: true });
+  const singleJson = single(
+    "single-json",
+    `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+    { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+    // Past V8's optimising of the per-call code (see s1-500) in every process.
+    15_000,
+    { protocol: "connect-json", measureLogged: true, drainMs: 60_000 },
+  );
+  const singleGrpc = single(
+    "single-grpc",
+    `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
+    { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
+    15_000,
+    { measureLogged: true, drainMs: 60_000 },
+  );
+  const single2000 = single(
+    "single-2000",
+    `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
+    { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
+    15_000,
+    { protocol: "connect-json", measureLogged: true },
+  );
   const all: ScenarioSpec[] = [
     single(
       "s1-max",
@@ -223,69 +255,24 @@ export function scenarios(): ScenarioSpec[] {
     },
     // Single-event calls, as REST users publish to Herald's peers: one event per call, the caller waiting
     // for each answer (which comes after the insert and the broker's confirm).
-    single(
-      "single-json",
-      `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      // Past V8's optimising of the per-call code (see s1-500) in every process.
-      15_000,
-      { protocol: "connect-json", measureLogged: true, drainMs: 60_000 },
-    ),
-    single(
-      "single-grpc",
-      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      15_000,
-      { measureLogged: true, drainMs: 60_000 },
-    ),
-    // single-grpc and single-json with the load generator changed, to measure in the same run what it
-    // weighs: in a worker thread of its own, off the event loop the receivers share, or (gRPC) with
-    // connect-es's client instead of grpc-js. Opt-in: BENCH_ONLY naming them.
-    single(
-      "single-grpc-load-thread",
-      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, the load generator in a thread of its own`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      15_000,
-      { measureLogged: true, drainMs: 60_000, ownLoadThread: true },
-    ),
-    single(
-      "single-grpc-connect",
-      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, connect-es's gRPC client`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      15_000,
-      { measureLogged: true, drainMs: 60_000, grpcClient: "connect-es" },
-    ),
-    single(
-      "single-grpc-lean",
-      `one event per gRPC call (HTTP/2), ${GOALS.singleConcurrency} in flight, as fast as possible, calls written on node:http2`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      15_000,
-      { measureLogged: true, drainMs: 60_000, grpcClient: "http2" },
-    ),
-    single(
-      "single-json-load-thread",
-      `one event per Connect JSON call (HTTP/1.1), ${GOALS.singleConcurrency} in flight, as fast as possible, the load generator in a thread of its own`,
-      { kind: "max", maxEvents: 200_000, maxMs: ms, batchSize: 1, concurrency: GOALS.singleConcurrency },
-      15_000,
-      { protocol: "connect-json", measureLogged: true, drainMs: 60_000, ownLoadThread: true },
-    ),
-    single(
-      "single-2000",
-      `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls`,
-      { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
-      15_000,
-      { protocol: "connect-json", measureLogged: true },
-    ),
-    // single-2000 with ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before
-    // it gathered: the gathering's effect on CPU per event and latency, measured in the same run.
-    // Opt-in: BENCH_ONLY naming it.
-    single(
-      "single-2000-nogather",
-      `${GOALS.singleSteadyRate.toLocaleString("en-US")} events/s as single Connect JSON calls, no insert gathering`,
-      { kind: "fixed", ratePerSecond: GOALS.singleSteadyRate, durationMs: ms },
-      15_000,
-      { protocol: "connect-json", measureLogged: true, env: { INGEST_INSERT_GATHER: "0ms" } },
-    ),
+    singleJson,
+    singleGrpc,
+    // The load generator changed, to measure in the same run what it weighs: in a worker thread of its
+    // own, off the event loop the receivers share, or (gRPC) another client than grpc-js.
+    variant(singleGrpc, "single-grpc-load-thread", "the load generator in a thread of its own", {
+      ownLoadThread: true,
+    }),
+    variant(singleGrpc, "single-grpc-connect", "connect-es's gRPC client", { grpcClient: "connect-es" }),
+    variant(singleGrpc, "single-grpc-lean", "calls written on node:http2", { grpcClient: "http2" }),
+    variant(singleJson, "single-json-load-thread", "the load generator in a thread of its own", {
+      ownLoadThread: true,
+    }),
+    single2000,
+    // Ingest's writer writing each round at once (INGEST_INSERT_GATHER=0ms), as before it gathered: the
+    // gathering's effect on CPU per event and latency.
+    variant(single2000, "single-2000-nogather", "no insert gathering", {
+      env: { INGEST_INSERT_GATHER: "0ms" },
+    }),
     // From a start, as after a deploy: the services are restarted once the tenant and its endpoint
     // exist, and the load begins the moment all four are ready, with no warm-up.
     single(
@@ -325,16 +312,8 @@ export function scenarios(): ScenarioSpec[] {
     ),
   ];
   const purgeScenario = process.env.BENCH_PURGE === "1";
-  const optIn = (id: string) =>
-    (id === "s1-500-purge" && !purgeScenario) ||
-    [
-      "single-2000-nogather",
-      "single-grpc-load-thread",
-      "single-json-load-thread",
-      "single-grpc-connect",
-      "single-grpc-lean",
-    ].includes(id);
-  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s.id)));
+  const optIn = (spec: ScenarioSpec) => (spec.id === "s1-500-purge" && !purgeScenario) || spec.optIn === true;
+  return all.filter((s) => (ONLY ? ONLY.includes(s.id) : !optIn(s)));
 }
 
 /** The results docs/benchmarks.md was last rendered from, committed beside it. */

@@ -91,6 +91,8 @@ export interface ScenarioSpec {
    * as a separate load-generating process would.
    */
   ownLoadThread?: boolean;
+  /** Runs only when BENCH_ONLY names it. */
+  optIn?: boolean;
   /**
    * Cold start: once tenants and endpoints exist, every service is stopped and started again (as a
    * deploy does), and the load begins as soon as all four report ready, with no warm-up at all.
